@@ -1,0 +1,162 @@
+//! File-system edge: reading inputs with errors that name the file, and writing outputs atomically
+//! (temporary file or directory, then rename) so that a crash never leaves a half-written output.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::error::InputError;
+
+/// Largest input file we read into memory; real metadata files are a few KiB.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a UTF-8 text input; a missing, huge or non-UTF-8 file is an [`InputError`].
+pub fn read_text(path: &Path) -> Result<String, InputError> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    if metadata.len() > MAX_INPUT_BYTES {
+        return Err(InputError::in_file(
+            path,
+            format!("file is {} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have", metadata.len()),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let line = error.as_bytes()[..offset].iter().filter(|byte| **byte == b'\n').count() as u64 + 1;
+        InputError::in_file(path, format!("not valid UTF-8 (byte {offset})"))
+            .at_line(Some(line))
+            .with_hint("save the file as UTF-8")
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+/// An existing file with the same bytes is left alone.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
+        return Ok(());
+    }
+    let parent = parent_dir(path);
+    fs_err::create_dir_all(parent)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".rhdh-catalog-")
+        .tempfile_in(parent)
+        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
+    temporary
+        .write_all(bytes)
+        .with_context(|| format!("writing {}", temporary.path().display()))?;
+    temporary
+        .persist(path)
+        .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+/// Replaces the directory `dir` with exactly `files` (relative paths to bytes).
+///
+/// The new tree is written beside `dir` and swapped in with two renames; a crash leaves either the
+/// old tree, or no tree and the new one complete beside it, never a mix. Unchanged trees are not
+/// touched at all. Returns whether anything changed.
+pub fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::Result<bool> {
+    if tree_equals(dir, files) {
+        return Ok(false);
+    }
+    let parent = parent_dir(dir);
+    fs_err::create_dir_all(parent)?;
+    let name = dir
+        .file_name()
+        .with_context(|| format!("{} has no directory name", dir.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.new-"))
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
+    for (relative, bytes) in files {
+        let target = staging.path().join(relative);
+        fs_err::create_dir_all(parent_dir(&target))?;
+        fs_err::write(&target, bytes)?;
+    }
+    let staged = staging.keep();
+    let retired = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let had_old = dir.exists();
+    if had_old {
+        fs_err::rename(dir, &retired)?;
+    }
+    fs_err::rename(&staged, dir)?;
+    if had_old {
+        fs_err::remove_dir_all(&retired)?;
+    }
+    Ok(true)
+}
+
+/// Lists every regular file under `dir` as relative paths, sorted. Symbolic links are reported as
+/// errors by the caller's policy: here they are skipped.
+pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current)? {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                if let Ok(relative) = entry.path().strip_prefix(dir) {
+                    found.push(relative.to_path_buf());
+                }
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn tree_equals(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> bool {
+    let Ok(existing) = list_files(dir) else {
+        return false;
+    };
+    existing.len() == files.len()
+        && existing.iter().all(|relative| {
+            files
+                .get(relative)
+                .is_some_and(|bytes| std::fs::read(dir.join(relative)).is_ok_and(|old| &old == bytes))
+        })
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_tree_swaps_and_removes_stale_files() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        fs_err::create_dir_all(dir.join("old")).unwrap();
+        fs_err::write(dir.join("old/stale.json"), "{}").unwrap();
+        let mut files = BTreeMap::new();
+        files.insert(PathBuf::from("a/b.txt"), b"hello".to_vec());
+        replace_tree(&dir, &files).unwrap();
+        assert_eq!(list_files(&dir).unwrap(), vec![PathBuf::from("a/b.txt")]);
+        assert_eq!(fs_err::read_dir(root.path()).unwrap().count(), 1, "no staging or retired dirs left");
+    }
+
+    #[test]
+    fn non_utf8_input_names_line() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("x.yaml");
+        fs_err::write(&path, b"a: 1\nb: \xff\n").unwrap();
+        let error = read_text(&path).unwrap_err();
+        assert_eq!(error.line, Some(2));
+        assert!(error.problem.contains("UTF-8"));
+    }
+}

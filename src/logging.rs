@@ -1,0 +1,24 @@
+//! Logs go to stderr through `tracing` (`RUST_LOG` filters, `--log-format json` for collectors);
+//! stdout is kept for data.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let result = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).without_time().try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    // A second init (tests calling run twice) keeps the first subscriber.
+    drop(result);
+}

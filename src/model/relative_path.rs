@@ -1,0 +1,65 @@
+//! A path that must stay inside the folder it is relative to: no `..`, not absolute, no empty or
+//! `.` components. Every path read from an input file goes through this type before it is joined.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RelativePath(String);
+
+impl RelativePath {
+    /// Checks `text`; the error says what is wrong, for the caller to put in context.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Err("is empty".to_string());
+        }
+        if text.starts_with('/') || text.starts_with('\\') || Path::new(text).is_absolute() {
+            return Err("is an absolute path; give a path relative to its folder".to_string());
+        }
+        if text.contains('\\') || text.contains('\0') {
+            return Err("contains a backslash or NUL character".to_string());
+        }
+        let trimmed = text.trim_end_matches('/');
+        for component in trimmed.split('/') {
+            match component {
+                ".." => return Err("contains `..` and would leave its folder".to_string()),
+                "" | "." => return Err("has an empty or `.` component".to_string()),
+                _ => {}
+            }
+        }
+        Ok(RelativePath(trimmed.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn join_to(&self, base: &Path) -> PathBuf {
+        base.join(&self.0)
+    }
+
+    /// The last component, e.g. the plugin folder name.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+}
+
+impl fmt::Display for RelativePath {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_escapes() {
+        assert!(RelativePath::parse("a/../../b").is_err());
+        assert!(RelativePath::parse("/etc/passwd").is_err());
+        assert!(RelativePath::parse("a//b").is_err());
+        assert_eq!(RelativePath::parse("plugins/x/").unwrap().as_str(), "plugins/x");
+        assert_eq!(RelativePath::parse("plugins/x").unwrap().file_name(), "x");
+    }
+}

@@ -1,0 +1,16 @@
+//! One module per subcommand; [`run`] dispatches. Each step resolves its inputs, plans with pure
+//! code, applies the plan through the edges, and writes outputs atomically.
+
+pub mod index;
+pub mod package;
+pub mod workspace_paths;
+
+use crate::cli::{Cli, Command};
+use crate::error::ExitStatus;
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Index(args) => index::run(args).await,
+        Command::Package(args) => package::run(args).await,
+    }
+}
