@@ -1,1 +1,13 @@
+//! The one integration test binary: real git, a real registry (Debian's `docker-registry` on
+//! loopback), real skopeo reading what we push. Each file below is one area.
 
+mod support;
+
+/// `rhdh-catalog index` on the real overlay data compared with what the upstream generator produced.
+mod index_reference;
+/// Bad inputs: exit code 2, a message naming the file and line, nothing written.
+mod index_bad_input;
+/// Registry behaviour of `index`: missing images, stale entries, auth, reproducibility.
+mod index_registry;
+/// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
+mod package_image;

@@ -1,0 +1,234 @@
+//! Differential test on real data: `index` over `reference-data/overlays-main` against a real
+//! registry holding an image for every tag the upstream plugin builds name (with the build labels,
+//! environment and annotation those images carried), compared with `reference-data/catalog-index-main`
+//! with digests normalised.
+//!
+//! Deliberate differences, each asserted below:
+//! - DPDY entries say `disabled: <bool>` where the upstream says `enabled: <bool>` (both RHDH
+//!   installers read `disabled`; the Python one ignores `enabled`).
+//! - Entries without a build date get `# Tag: <tag>` (the upstream writes no comment).
+//! - The DPDY header is ours, and wrapper entries carry our hint wording.
+//! - `build-info.json` has no `build-date` (no SOURCE_DATE_EPOCH given) and names more inputs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+use rhdh_catalog::registry::{ClientOptions, Digest, ImageReference, Store};
+use serde_json::Value;
+
+use crate::support::{Registry, files_under, reference_data, rhdh_catalog};
+
+const PREFIX: &str = "ghcr.io/redhat-developer/rhdh-plugin-export-overlays";
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))).unwrap()
+}
+
+fn read_yaml(path: &Path) -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Pushes one image per upstream plugin build, carrying that build's metadata; returns the
+/// digest pushed for each image name.
+fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
+    let store = Store::parse(
+        Some(&format!("docker://{}", registry.host)),
+        ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+    )
+    .unwrap();
+    let builds = reference_data().join("catalog-index-main/plugin_builds/supported");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut pushed = BTreeMap::new();
+    for file in files_under(&builds) {
+        let document = read_json(&builds.join(&file));
+        let (image, build) = document.as_object().unwrap().iter().next().unwrap();
+        let field = |key: &str| build.get(key).and_then(Value::as_str).map(str::to_string);
+        let mut spec = ImageSpec {
+            files: vec![LayerFile { path: format!("{image}/package.json"), executable: false, contents: format!("{{\"name\":\"{image}\"}}").into_bytes() }],
+            ..ImageSpec::default()
+        };
+        for (label, key) in [("build-date", "build-date"), ("vcs-ref", "vcs-ref")] {
+            if let Some(value) = field(key) {
+                spec.labels.insert(label.to_string(), value);
+            }
+        }
+        for (variable, key) in [("UPSTREAM_REPO", "upstream"), ("MIDSTREAM_REPO", "midstream")] {
+            if let Some(value) = field(key) {
+                spec.env.push(format!("{variable}={value}"));
+            }
+        }
+        if let Some(value) = field("io.backstage.dynamic-packages") {
+            spec.annotations.insert("io.backstage.dynamic-packages".into(), value);
+        }
+        let reference = ImageReference::parse(&field("registryReference").unwrap()).unwrap();
+        let built = build_image(&spec).unwrap();
+        let digest = runtime.block_on(push_image(&store, &reference, &built)).unwrap();
+        pushed.insert(image.clone(), digest);
+    }
+    pushed
+}
+
+fn run_index(registry: &Registry, work: &Path) {
+    let overlay = reference_data().join("overlays-main");
+    let commit = std::fs::read_to_string(overlay.join("SOURCE_COMMIT")).unwrap();
+    rhdh_catalog(work)
+        .current_dir(work)
+        .args(["index", "--registry", PREFIX, "--insecure-registry", &registry.host])
+        .arg("--store")
+        .arg(format!("docker://{}", registry.host))
+        .arg("--overlay")
+        .arg(&overlay)
+        .args(["--overlay-commit", commit.split_whitespace().next().unwrap()])
+        .args(["--source-repo", "https://github.com/redhat-developer/rhdh-plugin-export-overlays", "--report", "report.json"])
+        .assert()
+        .success();
+}
+
+/// `<name>@sha256:…` → (`<name>`, digest).
+fn split_pinned(reference: &str) -> (&str, &str) {
+    reference.split_once('@').unwrap_or_else(|| panic!("{reference} is not pinned"))
+}
+
+#[test]
+fn index_of_real_overlay_matches_the_upstream_generator() {
+    let registry = Registry::start();
+    let pushed = populate(&registry);
+    assert_eq!(pushed.len(), 54, "every upstream plugin build was pushed");
+    let work = tempfile::tempdir().unwrap();
+    run_index(&registry, work.path());
+    let ours = work.path().join("catalog-index");
+    let upstream = reference_data().join("catalog-index-main/catalog-index/supported");
+
+    // index.json: the same plugins, every field equal, our digests the ones we pushed.
+    let our_index = read_json(&ours.join("index.json"));
+    let their_index = read_json(&upstream.join("index.json"));
+    let our_keys: Vec<&String> = our_index.as_object().unwrap().keys().collect();
+    let their_keys: Vec<&String> = their_index.as_object().unwrap().keys().collect();
+    assert_eq!(our_keys, their_keys, "same plugins, same (sorted) order");
+    for (image, theirs) in their_index.as_object().unwrap() {
+        let mine = &our_index[image];
+        let (our_name, our_digest) = split_pinned(mine["registryReference"].as_str().unwrap());
+        let (their_name, _) = split_pinned(theirs["registryReference"].as_str().unwrap());
+        assert_eq!(our_name, their_name, "{image}");
+        assert_eq!(our_digest, pushed[image].as_str(), "{image} is pinned to the digest the registry holds");
+        let strip = |entry: &Value| {
+            let mut entry = entry.as_object().unwrap().clone();
+            entry.remove("registryReference");
+            entry
+        };
+        assert_eq!(strip(mine), strip(theirs), "{image}");
+        let our_order: Vec<&String> = mine.as_object().unwrap().keys().collect();
+        let their_order: Vec<&String> = theirs.as_object().unwrap().keys().collect();
+        assert_eq!(our_order, their_order, "{image}: key order");
+    }
+
+    // plugin_builds: same files and fields, digest aside.
+    let our_builds = work.path().join("plugin_builds");
+    let their_builds = reference_data().join("catalog-index-main/plugin_builds/supported");
+    assert_eq!(files_under(&our_builds), files_under(&their_builds));
+    for file in files_under(&their_builds) {
+        let mut mine = read_json(&our_builds.join(&file));
+        let mut theirs = read_json(&their_builds.join(&file));
+        let image = mine.as_object().unwrap().keys().next().unwrap().clone();
+        assert_eq!(mine[&image]["digest"].as_str(), Some(pushed[&image].as_str()), "{file}");
+        mine[&image].as_object_mut().unwrap().remove("digest");
+        theirs[&image].as_object_mut().unwrap().remove("digest");
+        assert_eq!(mine, theirs, "{file}");
+    }
+
+    // dynamic-plugins.default.yaml: same entries, same order, equal pluginConfig.
+    let our_dpdy = read_yaml(&ours.join("dynamic-plugins.default.yaml"));
+    let their_dpdy = read_yaml(&upstream.join("dynamic-plugins.default.yaml"));
+    let our_entries = our_dpdy["plugins"].as_array().unwrap();
+    let their_entries = their_dpdy["plugins"].as_array().unwrap();
+    assert_eq!(our_entries.len(), their_entries.len());
+    assert_eq!(our_entries.len(), 53);
+    for (mine, theirs) in our_entries.iter().zip(their_entries) {
+        let package = theirs["package"].as_str().unwrap();
+        match package.strip_prefix("oci://") {
+            Some(pinned) => {
+                let (name, _) = split_pinned(pinned);
+                let (our_name, our_digest) = split_pinned(mine["package"].as_str().unwrap().strip_prefix("oci://").unwrap());
+                assert_eq!(our_name, name);
+                let image = name.rsplit('/').next().unwrap();
+                assert_eq!(our_digest, pushed[image].as_str());
+            }
+            None => assert_eq!(mine["package"], theirs["package"], "local wrapper entries are kept"),
+        }
+        // Deliberate difference: `disabled:` instead of `enabled:`.
+        assert!(mine.get("enabled").is_none(), "{package}: we write disabled, not enabled");
+        assert_eq!(mine["disabled"].as_bool(), theirs["enabled"].as_bool().map(|enabled| !enabled), "{package}");
+        assert_eq!(mine.get("pluginConfig"), theirs.get("pluginConfig"), "{package}: pluginConfig");
+    }
+    // Every `# Tag: …, Build date: …` comment of the upstream file is in ours.
+    let our_text = std::fs::read_to_string(ours.join("dynamic-plugins.default.yaml")).unwrap();
+    let their_text = std::fs::read_to_string(upstream.join("dynamic-plugins.default.yaml")).unwrap();
+    let tags = |text: &str| text.lines().filter(|line| line.trim_start().starts_with("# Tag:")).map(str::trim).map(str::to_string).collect::<Vec<_>>();
+    let our_tags = tags(&our_text);
+    for tag in tags(&their_text) {
+        assert!(our_tags.contains(&tag), "missing comment {tag}");
+    }
+    // Deliberate difference: entries with no build date still name their tag.
+    assert!(our_tags.contains(&"# Tag: bs_1.52.0__0.1.1".to_string()), "app-auth has no build date upstream");
+
+    assert_eq!(
+        std::fs::read(ours.join("default.packages.yaml")).unwrap(),
+        std::fs::read(upstream.join("default.packages.yaml")).unwrap()
+    );
+
+    // catalog-entities: plugins and collections copied, packages from metadata, all.yaml regenerated.
+    let source = reference_data().join("overlays-main/catalog-entities/extensions");
+    let extensions = ours.join("catalog-entities/extensions");
+    for folder in ["plugins", "collections"] {
+        let mut expected = files_under(&source.join(folder));
+        expected.sort();
+        assert_eq!(files_under(&extensions.join(folder)), expected, "{folder}/");
+    }
+    assert_eq!(std::fs::read(extensions.join("collections/all.yaml")).unwrap(), std::fs::read(source.join("collections/all.yaml")).unwrap());
+    let targets = |path: &Path| {
+        let mut targets: Vec<String> =
+            read_yaml(path)["spec"]["targets"].as_array().unwrap().iter().map(|target| target.as_str().unwrap().to_string()).collect();
+        targets.sort();
+        targets
+    };
+    assert_eq!(targets(&extensions.join("plugins/all.yaml")), targets(&source.join("plugins/all.yaml")));
+    let metadata_files: Vec<String> = std::fs::read_dir(reference_data().join("overlays-main/workspaces"))
+        .unwrap()
+        .flat_map(|workspace| std::fs::read_dir(workspace.unwrap().path().join("metadata")).into_iter().flatten())
+        .map(|file| file.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(metadata_files.len(), 187);
+    let mut expected_targets: Vec<String> = metadata_files.iter().map(|name| format!("./{name}")).collect();
+    expected_targets.sort();
+    assert_eq!(targets(&extensions.join("packages/all.yaml")), expected_targets);
+    let techdocs = std::fs::read_to_string(extensions.join("packages/backstage-plugin-techdocs.yaml")).unwrap();
+    assert!(
+        techdocs.contains(&format!("dynamicArtifact: oci://{PREFIX}/backstage-plugin-techdocs@{}", pushed["backstage-plugin-techdocs"])),
+        "{techdocs}"
+    );
+
+    // build-info.json names the inputs and no wall-clock time.
+    let info = read_json(&ours.join("build-info.json"));
+    assert_eq!(info["backstage-version"], "1.52.0");
+    assert!(info["source-repo"].as_str().unwrap().ends_with("@ 8582b8cd3d3dd308812ec44c9981143a2959402d"));
+    assert!(info.get("build-date").is_none());
+    let related = std::fs::read_to_string(ours.join("related-images.txt")).unwrap();
+    assert_eq!(related.lines().count(), 54);
+
+    // A second run on the same inputs writes nothing and reports no change.
+    let before: Vec<(String, Vec<u8>)> =
+        files_under(work.path()).into_iter().map(|file| (file.clone(), std::fs::read(work.path().join(&file)).unwrap())).collect();
+    run_index(&registry, work.path());
+    let after: Vec<(String, Vec<u8>)> =
+        files_under(work.path()).into_iter().map(|file| (file.clone(), std::fs::read(work.path().join(&file)).unwrap())).collect();
+    assert_eq!(before.len(), after.len());
+    for ((name, first), (_, second)) in before.iter().zip(&after) {
+        if name != "report.json" {
+            assert!(first == second, "{name} changed on a second run");
+        }
+    }
+    let report = read_json(&work.path().join("report.json"));
+    assert_eq!(report["changed"], false);
+    assert_eq!(report["summary"]["pinned"], 54);
+}

@@ -1,0 +1,138 @@
+//! Test harness: a real OCI registry per test (or the one `hack/test.sh` started), the binary
+//! under test with a clean environment, skopeo, and paths to the vendored reference data.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn reference_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reference-data")
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|address| address.port()).expect("free port")
+}
+
+/// A Debian `docker-registry` (distribution 2.8) serving plain HTTP on loopback, removed on drop.
+pub struct Registry {
+    child: Child,
+    pub host: String,
+    _root: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        Self::start_with(None)
+    }
+
+    /// With `htpasswd`, the registry demands basic auth (bcrypt file contents).
+    pub fn start_with(htpasswd: Option<&str>) -> Registry {
+        let root = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let mut config = String::from(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ROOT\n  delete:\n    enabled: true\nhttp:\n  addr: ADDR\n",
+        );
+        if let Some(contents) = htpasswd {
+            std::fs::write(root.path().join("htpasswd"), contents).unwrap();
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n", root.path().join("htpasswd").display()));
+        }
+        let config = config
+            .replace("ROOT", &root.path().join("data").display().to_string())
+            .replace("ADDR", &format!("127.0.0.1:{port}"));
+        let config_path = root.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry must be installed (hack/test.sh installs it)");
+        let host = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&host).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "registry did not start on {host}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Registry { child, host, _root: root }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The binary under test, with logs as plain text and no credentials from the developer's home.
+pub fn rhdh_catalog(home: &Path) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::cargo_bin("rhdh-catalog").expect("binary");
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home.join(".docker"))
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(300));
+    command
+}
+
+/// Runs skopeo against a plain-HTTP loopback registry; returns stdout.
+pub fn skopeo(args: &[&str]) -> String {
+    let output = Command::new("skopeo").args(args).output().expect("skopeo must be installed (hack/test.sh installs it)");
+    assert!(output.status.success(), "skopeo {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Writes a minimal exported plugin (`dist-dynamic/package.json` plus a file) for `package_name`.
+pub fn write_dist_dynamic(dir: &Path, package_name: &str, version: &str, role: &str) {
+    std::fs::create_dir_all(dir.join("dist")).unwrap();
+    let manifest = serde_json::json!({
+        "name": format!("{package_name}-dynamic"),
+        "version": version,
+        "description": "test plugin",
+        "backstage": {"role": role, "pluginId": "test"},
+        "license": "Apache-2.0",
+        "main": "dist/index.cjs.js",
+    });
+    std::fs::write(dir.join("package.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    std::fs::write(dir.join("dist/index.cjs.js"), format!("module.exports = {{ name: {package_name:?} }};\n")).unwrap();
+}
+
+/// Recursively copies a directory (regular files only).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
