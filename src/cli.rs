@@ -126,6 +126,9 @@ pub struct IndexArgs {
     /// Also write a JSON report of every plugin's resolution here.
     #[arg(long, env = "RHDH_CATALOG_REPORT")]
     pub report: Option<PathBuf>,
+    /// Print the planned plugins (`<image> <workspace path> <reference>` per line, or JSON) without contacting the store or writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Summary on stdout as text or JSON.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
     pub output_format: OutputFormat,
@@ -160,7 +163,12 @@ pub struct PackageArgs {
 impl StoreArgs {
     pub fn client_options(&self) -> crate::registry::ClientOptions {
         crate::registry::ClientOptions {
-            insecure_registries: self.insecure_registries.iter().map(|host| host.trim().to_string()).filter(|host| !host.is_empty()).collect(),
+            insecure_registries: self
+                .insecure_registries
+                .iter()
+                .map(|host| host.trim().to_string())
+                .filter(|host| !host.is_empty())
+                .collect(),
             timeout: std::time::Duration::from_secs(self.registry_timeout.max(1)),
             attempts: self.registry_attempts.max(1),
             ..crate::registry::ClientOptions::default()

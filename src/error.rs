@@ -33,22 +33,12 @@ pub struct InputError {
 
 impl InputError {
     pub fn in_file(file: impl AsRef<Path>, problem: impl Into<String>) -> Self {
-        InputError {
-            file: Some(file.as_ref().to_path_buf()),
-            line: None,
-            problem: problem.into(),
-            hint: None,
-        }
+        InputError { file: Some(file.as_ref().to_path_buf()), line: None, problem: problem.into(), hint: None }
     }
 
     /// An error about a value given on the command line or in the environment.
     pub fn usage(problem: impl Into<String>) -> Self {
-        InputError {
-            file: None,
-            line: None,
-            problem: problem.into(),
-            hint: None,
-        }
+        InputError { file: None, line: None, problem: problem.into(), hint: None }
     }
 
     #[must_use]

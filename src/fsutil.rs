@@ -14,16 +14,15 @@ pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a UTF-8 text input; a missing, huge or non-UTF-8 file is an [`InputError`].
 pub fn read_text(path: &Path) -> Result<String, InputError> {
-    let metadata = std::fs::metadata(path)
-        .map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    let metadata =
+        std::fs::metadata(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
     if metadata.len() > MAX_INPUT_BYTES {
         return Err(InputError::in_file(
             path,
             format!("file is {} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have", metadata.len()),
         ));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    let bytes = std::fs::read(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         let line = error.as_bytes()[..offset].iter().filter(|byte| **byte == b'\n').count() as u64 + 1;
@@ -45,12 +44,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .prefix(".rhdh-catalog-")
         .tempfile_in(parent)
         .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
-    temporary
-        .write_all(bytes)
-        .with_context(|| format!("writing {}", temporary.path().display()))?;
-    temporary
-        .persist(path)
-        .with_context(|| format!("renaming into {}", path.display()))?;
+    temporary.write_all(bytes).with_context(|| format!("writing {}", temporary.path().display()))?;
+    temporary.persist(path).with_context(|| format!("renaming into {}", path.display()))?;
     Ok(())
 }
 
@@ -103,10 +98,10 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             let kind = entry.file_type()?;
             if kind.is_dir() {
                 pending.push(entry.path());
-            } else if kind.is_file() {
-                if let Ok(relative) = entry.path().strip_prefix(dir) {
-                    found.push(relative.to_path_buf());
-                }
+            } else if kind.is_file()
+                && let Ok(relative) = entry.path().strip_prefix(dir)
+            {
+                found.push(relative.to_path_buf());
             }
         }
     }
@@ -120,9 +115,7 @@ fn tree_equals(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> bool {
     };
     existing.len() == files.len()
         && existing.iter().all(|relative| {
-            files
-                .get(relative)
-                .is_some_and(|bytes| std::fs::read(dir.join(relative)).is_ok_and(|old| &old == bytes))
+            files.get(relative).is_some_and(|bytes| std::fs::read(dir.join(relative)).is_ok_and(|old| &old == bytes))
         })
 }
 

@@ -75,8 +75,11 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
     let metadata_dir = dir.join("metadata");
     if !source_path.exists() {
         if plugins_list_path.exists() || metadata_dir.exists() {
-            return Err(InputError::in_file(&source_path, "is missing, but the workspace has plugins-list.yaml or metadata/")
-                .with_hint("add source.json with repo, repo-ref, repo-flat and repo-backstage-version"));
+            return Err(InputError::in_file(
+                &source_path,
+                "is missing, but the workspace has plugins-list.yaml or metadata/",
+            )
+            .with_hint("add source.json with repo, repo-ref, repo-flat and repo-backstage-version"));
         }
         return Ok(None);
     }
@@ -138,7 +141,11 @@ fn load_entities(extensions: &Path) -> Result<Vec<EntityFile>, InputError> {
         for path in sorted_entries(&dir)? {
             let kind = symlink_free(&path)?;
             let relative = path.strip_prefix(extensions).unwrap_or(&path).to_path_buf();
-            let top = relative.components().next().map(|component| component.as_os_str().to_string_lossy().into_owned()).unwrap_or_default();
+            let top = relative
+                .components()
+                .next()
+                .map(|component| component.as_os_str().to_string_lossy().into_owned())
+                .unwrap_or_default();
             if kind.is_dir() {
                 // packages/ is generated from workspace metadata.
                 if relative != Path::new("packages") {
@@ -149,8 +156,10 @@ fn load_entities(extensions: &Path) -> Result<Vec<EntityFile>, InputError> {
             if relative == Path::new("README.md") {
                 continue;
             }
-            let bytes = std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
-            let is_entity = relative.extension().is_some_and(|extension| extension == "yaml") && relative.components().count() == 2;
+            let bytes =
+                std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+            let is_entity =
+                relative.extension().is_some_and(|extension| extension == "yaml") && relative.components().count() == 2;
             let folder = match top.as_str() {
                 "plugins" => Some(EntityFolder::Plugins),
                 "collections" => Some(EntityFolder::Collections),
@@ -180,10 +189,14 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
 
 /// The file type of `path`, refusing symbolic links: a link could point outside the tree.
 fn symlink_free(path: &Path) -> Result<std::fs::FileType, InputError> {
-    let metadata = std::fs::symlink_metadata(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    let metadata =
+        std::fs::symlink_metadata(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
     if metadata.file_type().is_symlink() {
-        return Err(InputError::in_file(path, "is a symbolic link; overlay inputs must be regular files and folders inside the tree")
-            .with_hint("replace the link with the file it points to"));
+        return Err(InputError::in_file(
+            path,
+            "is a symbolic link; overlay inputs must be regular files and folders inside the tree",
+        )
+        .with_hint("replace the link with the file it points to"));
     }
     Ok(metadata.file_type())
 }

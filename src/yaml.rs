@@ -111,10 +111,10 @@ fn pad(out: &mut String, indent: usize) {
 
 /// A scalar as a mapping value: multi-line strings become literal blocks indented at `indent`.
 fn block_or_scalar(value: &Value, indent: usize) -> String {
-    if let Value::String(text) = value {
-        if let Some(block) = literal_block(text, indent) {
-            return block;
-        }
+    if let Value::String(text) = value
+        && let Some(block) = literal_block(text, indent)
+    {
+        return block;
     }
     scalar(value)
 }
@@ -155,11 +155,7 @@ fn scalar(value: &Value) -> String {
 /// A string as a plain scalar when every YAML 1.1 and 1.2 reader reads it back as the same
 /// string, double-quoted otherwise.
 pub fn string_scalar(text: &str) -> String {
-    if is_plain_safe(text) {
-        text.to_string()
-    } else {
-        double_quoted(text)
-    }
+    if is_plain_safe(text) { text.to_string() } else { double_quoted(text) }
 }
 
 fn double_quoted(text: &str) -> String {
@@ -213,9 +209,7 @@ fn looks_numeric(text: &str) -> bool {
     let unsigned = text.trim_start_matches(['+', '-']);
     let unsigned = unsigned.strip_prefix('.').unwrap_or(unsigned);
     unsigned.starts_with(|character: char| character.is_ascii_digit())
-        && text
-            .chars()
-            .all(|character| character.is_ascii_hexdigit() || "_.:+-xXoObBtTzZ ".contains(character))
+        && text.chars().all(|character| character.is_ascii_hexdigit() || "_.:+-xXoObBtTzZ ".contains(character))
 }
 
 #[cfg(test)]
@@ -225,7 +219,8 @@ mod tests {
 
     #[test]
     fn ambiguous_strings_are_quoted() {
-        for text in ["on", "No", "1.10", "0755", "2024-01-01", "", "~", "'self'", "- x", "a: b", "x #y", "12:30", "1e3"] {
+        for text in ["on", "No", "1.10", "0755", "2024-01-01", "", "~", "'self'", "- x", "a: b", "x #y", "12:30", "1e3"]
+        {
             assert!(string_scalar(text).starts_with('"'), "{text} should be quoted");
         }
         for text in ["${SEGMENT_WRITE_KEY}", "https://cdn.segment.com", "1 / -1", "plain text", "v1.52.0", "-foo"] {

@@ -9,6 +9,32 @@
 //! - Entries without a build date get `# Tag: <tag>` (the upstream writes no comment).
 //! - The DPDY header is ours, and wrapper entries carry our hint wording.
 //! - `build-info.json` has no `build-date` (no SOURCE_DATE_EPOCH given) and names more inputs.
+//! - Two `workspacePath`s of the `extensions` workspace are corrected: the upstream matcher pairs
+//!   the abbreviated entity names with the wrong plugin folders (see [`CORRECTED_WORKSPACE_PATHS`]).
+
+/// (image, upstream workspacePath, ours).
+const CORRECTED_WORKSPACE_PATHS: [(&str, &str, &str); 2] = [
+    (
+        "red-hat-developer-hub-backstage-plugin-catalog-backend-module-extensions",
+        "extensions/plugins/extensions",
+        "extensions/plugins/catalog-backend-module-extensions",
+    ),
+    (
+        "red-hat-developer-hub-backstage-plugin-extensions",
+        "extensions/plugins/catalog-backend-module-extensions",
+        "extensions/plugins/extensions",
+    ),
+];
+
+/// The upstream value with our deliberate corrections applied.
+fn corrected(image: &str, upstream: &mut Value) {
+    for (corrected_image, theirs, ours) in CORRECTED_WORKSPACE_PATHS {
+        if image == corrected_image {
+            assert_eq!(upstream["workspacePath"], theirs, "{image}: upstream value changed; revisit the correction");
+            upstream["workspacePath"] = Value::String(ours.to_string());
+        }
+    }
+}
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,7 +71,11 @@ fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
         let (image, build) = document.as_object().unwrap().iter().next().unwrap();
         let field = |key: &str| build.get(key).and_then(Value::as_str).map(str::to_string);
         let mut spec = ImageSpec {
-            files: vec![LayerFile { path: format!("{image}/package.json"), executable: false, contents: format!("{{\"name\":\"{image}\"}}").into_bytes() }],
+            files: vec![LayerFile {
+                path: format!("{image}/package.json"),
+                executable: false,
+                contents: format!("{{\"name\":\"{image}\"}}").into_bytes(),
+            }],
             ..ImageSpec::default()
         };
         for (label, key) in [("build-date", "build-date"), ("vcs-ref", "vcs-ref")] {
@@ -80,7 +110,12 @@ fn run_index(registry: &Registry, work: &Path) {
         .arg("--overlay")
         .arg(&overlay)
         .args(["--overlay-commit", commit.split_whitespace().next().unwrap()])
-        .args(["--source-repo", "https://github.com/redhat-developer/rhdh-plugin-export-overlays", "--report", "report.json"])
+        .args([
+            "--source-repo",
+            "https://github.com/redhat-developer/rhdh-plugin-export-overlays",
+            "--report",
+            "report.json",
+        ])
         .assert()
         .success();
 }
@@ -108,6 +143,9 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
     assert_eq!(our_keys, their_keys, "same plugins, same (sorted) order");
     for (image, theirs) in their_index.as_object().unwrap() {
         let mine = &our_index[image];
+        let mut theirs = theirs.clone();
+        corrected(image, &mut theirs);
+        let theirs = &theirs;
         let (our_name, our_digest) = split_pinned(mine["registryReference"].as_str().unwrap());
         let (their_name, _) = split_pinned(theirs["registryReference"].as_str().unwrap());
         assert_eq!(our_name, their_name, "{image}");
@@ -134,6 +172,7 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
         assert_eq!(mine[&image]["digest"].as_str(), Some(pushed[&image].as_str()), "{file}");
         mine[&image].as_object_mut().unwrap().remove("digest");
         theirs[&image].as_object_mut().unwrap().remove("digest");
+        corrected(&image, &mut theirs[&image]);
         assert_eq!(mine, theirs, "{file}");
     }
 
@@ -149,7 +188,8 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
         match package.strip_prefix("oci://") {
             Some(pinned) => {
                 let (name, _) = split_pinned(pinned);
-                let (our_name, our_digest) = split_pinned(mine["package"].as_str().unwrap().strip_prefix("oci://").unwrap());
+                let (our_name, our_digest) =
+                    split_pinned(mine["package"].as_str().unwrap().strip_prefix("oci://").unwrap());
                 assert_eq!(our_name, name);
                 let image = name.rsplit('/').next().unwrap();
                 assert_eq!(our_digest, pushed[image].as_str());
@@ -164,7 +204,13 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
     // Every `# Tag: …, Build date: …` comment of the upstream file is in ours.
     let our_text = std::fs::read_to_string(ours.join("dynamic-plugins.default.yaml")).unwrap();
     let their_text = std::fs::read_to_string(upstream.join("dynamic-plugins.default.yaml")).unwrap();
-    let tags = |text: &str| text.lines().filter(|line| line.trim_start().starts_with("# Tag:")).map(str::trim).map(str::to_string).collect::<Vec<_>>();
+    let tags = |text: &str| {
+        text.lines()
+            .filter(|line| line.trim_start().starts_with("# Tag:"))
+            .map(str::trim)
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
     let our_tags = tags(&our_text);
     for tag in tags(&their_text) {
         assert!(our_tags.contains(&tag), "missing comment {tag}");
@@ -185,10 +231,17 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
         expected.sort();
         assert_eq!(files_under(&extensions.join(folder)), expected, "{folder}/");
     }
-    assert_eq!(std::fs::read(extensions.join("collections/all.yaml")).unwrap(), std::fs::read(source.join("collections/all.yaml")).unwrap());
+    assert_eq!(
+        std::fs::read(extensions.join("collections/all.yaml")).unwrap(),
+        std::fs::read(source.join("collections/all.yaml")).unwrap()
+    );
     let targets = |path: &Path| {
-        let mut targets: Vec<String> =
-            read_yaml(path)["spec"]["targets"].as_array().unwrap().iter().map(|target| target.as_str().unwrap().to_string()).collect();
+        let mut targets: Vec<String> = read_yaml(path)["spec"]["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|target| target.as_str().unwrap().to_string())
+            .collect();
         targets.sort();
         targets
     };
@@ -204,7 +257,10 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
     assert_eq!(targets(&extensions.join("packages/all.yaml")), expected_targets);
     let techdocs = std::fs::read_to_string(extensions.join("packages/backstage-plugin-techdocs.yaml")).unwrap();
     assert!(
-        techdocs.contains(&format!("dynamicArtifact: oci://{PREFIX}/backstage-plugin-techdocs@{}", pushed["backstage-plugin-techdocs"])),
+        techdocs.contains(&format!(
+            "dynamicArtifact: oci://{PREFIX}/backstage-plugin-techdocs@{}",
+            pushed["backstage-plugin-techdocs"]
+        )),
         "{techdocs}"
     );
 
@@ -217,11 +273,15 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
     assert_eq!(related.lines().count(), 54);
 
     // A second run on the same inputs writes nothing and reports no change.
-    let before: Vec<(String, Vec<u8>)> =
-        files_under(work.path()).into_iter().map(|file| (file.clone(), std::fs::read(work.path().join(&file)).unwrap())).collect();
+    let before: Vec<(String, Vec<u8>)> = files_under(work.path())
+        .into_iter()
+        .map(|file| (file.clone(), std::fs::read(work.path().join(&file)).unwrap()))
+        .collect();
     run_index(&registry, work.path());
-    let after: Vec<(String, Vec<u8>)> =
-        files_under(work.path()).into_iter().map(|file| (file.clone(), std::fs::read(work.path().join(&file)).unwrap())).collect();
+    let after: Vec<(String, Vec<u8>)> = files_under(work.path())
+        .into_iter()
+        .map(|file| (file.clone(), std::fs::read(work.path().join(&file)).unwrap()))
+        .collect();
     assert_eq!(before.len(), after.len());
     for ((name, first), (_, second)) in before.iter().zip(&after) {
         if name != "report.json" {

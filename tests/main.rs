@@ -3,10 +3,10 @@
 
 mod support;
 
-/// `rhdh-catalog index` on the real overlay data compared with what the upstream generator produced.
-mod index_reference;
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.
 mod index_bad_input;
+/// `rhdh-catalog index` on the real overlay data compared with what the upstream generator produced.
+mod index_reference;
 /// Registry behaviour of `index`: missing images, stale entries, auth, reproducibility.
 mod index_registry;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.

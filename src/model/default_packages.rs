@@ -55,9 +55,12 @@ impl DefaultPackages {
                 }
                 if let Some(first) = entries.iter().find(|seen: &&DefaultPackage| seen.package == entry.package) {
                     let where_first = if first.enabled { "enabled" } else { "disabled" };
-                    return Err(InputError::in_file(file, format!("`{}` is listed twice (first under `{where_first}`)", entry.package))
-                        .at_line(nth_line_containing(text, &entry.package, 2))
-                        .with_hint("list each package once"));
+                    return Err(InputError::in_file(
+                        file,
+                        format!("`{}` is listed twice (first under `{where_first}`)", entry.package),
+                    )
+                    .at_line(nth_line_containing(text, &entry.package, 2))
+                    .with_hint("list each package once"));
                 }
                 entries.push(DefaultPackage { package: entry.package, enabled, support: entry.support });
             }

@@ -110,7 +110,12 @@ mod tests {
                 disabled: false,
                 plugin_config: Some(json!({"app": {"csp": ["'self'"]}})),
             },
-            RenderedEntry { comments: vec![], package: "./dynamic-plugins/dist/z".into(), disabled: true, plugin_config: None },
+            RenderedEntry {
+                comments: vec![],
+                package: "./dynamic-plugins/dist/z".into(),
+                disabled: true,
+                plugin_config: None,
+            },
         ];
         let text = render(&["Generated.", ""], &entries);
         assert_eq!(

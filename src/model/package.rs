@@ -91,8 +91,11 @@ impl Package {
                 .with_hint("metadata/ holds only Package entities"));
         }
         if entity.api_version != PACKAGE_API_VERSION {
-            return Err(InputError::in_file(file, format!("`apiVersion` is `{}`, expected `{PACKAGE_API_VERSION}`", entity.api_version))
-                .at_line(line_of(text, "apiVersion:")));
+            return Err(InputError::in_file(
+                file,
+                format!("`apiVersion` is `{}`, expected `{PACKAGE_API_VERSION}`", entity.api_version),
+            )
+            .at_line(line_of(text, "apiVersion:")));
         }
         let Some(package_name) = entity.spec.package_name.filter(|name| !name.trim().is_empty()) else {
             return Err(InputError::in_file(file, "`spec.packageName` is missing")
@@ -100,13 +103,13 @@ impl Package {
                 .with_hint("set it to the npm name of the plugin package, e.g. @backstage-community/plugin-argocd"));
         };
         if !is_npm_name(&package_name) {
-            return Err(InputError::in_file(file, format!("`spec.packageName` `{package_name}` is not an npm package name"))
-                .at_line(line_of(text, "packageName:")));
+            return Err(InputError::in_file(
+                file,
+                format!("`spec.packageName` `{package_name}` is not an npm package name"),
+            )
+            .at_line(line_of(text, "packageName:")));
         }
-        let file_name = file
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let default_config = entity
             .spec
             .app_config_examples
@@ -160,7 +163,8 @@ impl Package {
                 continue;
             }
             out.push_str(line);
-            if !replaced && self.dynamic_artifact.is_none() && trimmed.starts_with("packageName:") && !indent.is_empty() {
+            if !replaced && self.dynamic_artifact.is_none() && trimmed.starts_with("packageName:") && !indent.is_empty()
+            {
                 if ending.is_empty() {
                     out.push('\n');
                 }
@@ -181,22 +185,22 @@ pub fn image_name_of(package_name: &str) -> String {
 }
 
 fn is_npm_name(name: &str) -> bool {
-    let bare = name.strip_prefix('@').map_or(Some(name), |scoped| scoped.split_once('/').map(|(scope, rest)| {
-        if scope.is_empty() { "" } else { rest }
-    }));
+    let bare = name.strip_prefix('@').map_or(Some(name), |scoped| {
+        scoped.split_once('/').map(|(scope, rest)| if scope.is_empty() { "" } else { rest })
+    });
     bare.is_some_and(|bare| {
         !bare.is_empty()
             && name.len() <= 214
-            && name.chars().all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || "-._~/@".contains(character))
+            && name.chars().all(|character| {
+                character.is_ascii_lowercase() || character.is_ascii_digit() || "-._~/@".contains(character)
+            })
             && name.matches('/').count() <= 1
     })
 }
 
 /// The 1-based line of the first line whose trimmed text starts with `prefix`.
 pub fn line_of(text: &str, prefix: &str) -> Option<u64> {
-    text.lines()
-        .position(|line| line.trim_start().starts_with(prefix))
-        .map(|index| index as u64 + 1)
+    text.lines().position(|line| line.trim_start().starts_with(prefix)).map(|index| index as u64 + 1)
 }
 
 #[cfg(test)]

@@ -27,9 +27,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, InputErro
         let Some((workspace, path)) = full.as_str().split_once('/') else {
             return Err(InputError::in_file(file, format!("`{trimmed}` has no plugin path after the workspace"))
                 .at_line(Some(line))
-                .with_hint("write `<workspace>/<path inside the workspace>`, e.g. adoption-insights/plugins/adoption-insights"));
+                .with_hint(
+                    "write `<workspace>/<path inside the workspace>`, e.g. adoption-insights/plugins/adoption-insights",
+                ));
         };
-        let path = RelativePath::parse(path).map_err(|problem| InputError::in_file(file, problem).at_line(Some(line)))?;
+        let path =
+            RelativePath::parse(path).map_err(|problem| InputError::in_file(file, problem).at_line(Some(line)))?;
         if entries.iter().any(|seen| seen.workspace == workspace && seen.path == path) {
             return Err(InputError::in_file(file, format!("`{trimmed}` is listed twice")).at_line(Some(line)));
         }
@@ -49,7 +52,11 @@ mod tests {
 
     #[test]
     fn lines() {
-        let entries = parse(Path::new("l.txt"), "# c\n\nadoption-insights/plugins/adoption-insights\nbackstage/plugins/x # why\n").unwrap();
+        let entries = parse(
+            Path::new("l.txt"),
+            "# c\n\nadoption-insights/plugins/adoption-insights\nbackstage/plugins/x # why\n",
+        )
+        .unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].workspace, "backstage");
         assert_eq!(entries[1].path.as_str(), "plugins/x");

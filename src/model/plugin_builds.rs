@@ -44,7 +44,10 @@ pub type PluginBuildFile = IndexMap<String, PluginBuild>;
 pub fn read(path: &Path) -> Result<PluginBuildFile, InputError> {
     let file: PluginBuildFile = crate::json::read(path)?;
     if file.len() != 1 {
-        return Err(InputError::in_file(path, format!("holds {} entries, expected exactly one keyed by the image name", file.len())));
+        return Err(InputError::in_file(
+            path,
+            format!("holds {} entries, expected exactly one keyed by the image name", file.len()),
+        ));
     }
     Ok(file)
 }

@@ -34,12 +34,18 @@ impl SourceJson {
             && !self.repo.contains(char::is_whitespace)
             && self.repo.len() > "https://".len();
         if !url_ok {
-            return Err(InputError::in_file(path, format!("`repo` is `{}`, not an https:// repository URL", self.repo))
-                .with_hint("use the upstream URL, e.g. https://github.com/backstage/community-plugins"));
+            return Err(InputError::in_file(
+                path,
+                format!("`repo` is `{}`, not an https:// repository URL", self.repo),
+            )
+            .with_hint("use the upstream URL, e.g. https://github.com/backstage/community-plugins"));
         }
         if !is_git_ref(&self.repo_ref) {
-            return Err(InputError::in_file(path, format!("`repo-ref` is `{}`, not a tag, branch or commit", self.repo_ref))
-                .with_hint("use a tag such as v1.52.0 or a full commit SHA"));
+            return Err(InputError::in_file(
+                path,
+                format!("`repo-ref` is `{}`, not a tag, branch or commit", self.repo_ref),
+            )
+            .with_hint("use a tag such as v1.52.0 or a full commit SHA"));
         }
         Ok(())
     }

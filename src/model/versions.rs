@@ -25,7 +25,10 @@ impl VersionsJson {
     pub fn read(path: &Path) -> Result<Self, InputError> {
         let versions: VersionsJson = crate::json::read(path)?;
         if !is_version(&versions.backstage) {
-            return Err(InputError::in_file(path, format!("`backstage` is `{}`, not a version like 1.52.0", versions.backstage)));
+            return Err(InputError::in_file(
+                path,
+                format!("`backstage` is `{}`, not a version like 1.52.0", versions.backstage),
+            ));
         }
         Ok(versions)
     }
@@ -42,7 +45,10 @@ impl BackstageJson {
     pub fn read(path: &Path) -> Result<Self, InputError> {
         let backstage: BackstageJson = crate::json::read(path)?;
         if !is_version(&backstage.version) {
-            return Err(InputError::in_file(path, format!("`version` is `{}`, not a version like 1.52.0", backstage.version)));
+            return Err(InputError::in_file(
+                path,
+                format!("`version` is `{}`, not a version like 1.52.0", backstage.version),
+            ));
         }
         Ok(backstage)
     }

@@ -79,20 +79,29 @@ impl RegistryClient {
     }
 
     fn base_url(&self, registry: &str) -> String {
-        let scheme = if self.options.insecure_registries.iter().any(|insecure| insecure == registry) { "http" } else { "https" };
+        let scheme =
+            if self.options.insecure_registries.iter().any(|insecure| insecure == registry) { "http" } else { "https" };
         format!("{scheme}://{registry}")
     }
 
     /// The manifest a tag or digest names, `None` when the registry says it does not exist.
     pub async fn fetch_manifest(&self, reference: &ImageReference) -> Result<Option<Manifest>, RegistryError> {
-        let url = format!("{}/v2/{}/manifests/{}", self.base_url(&reference.registry), reference.repository, reference.manifest_selector());
-        let accept = [media_type::OCI_INDEX, media_type::DOCKER_LIST, media_type::OCI_MANIFEST, media_type::DOCKER_MANIFEST].join(", ");
+        let url = format!(
+            "{}/v2/{}/manifests/{}",
+            self.base_url(&reference.registry),
+            reference.repository,
+            reference.manifest_selector()
+        );
+        let accept =
+            [media_type::OCI_INDEX, media_type::DOCKER_LIST, media_type::OCI_MANIFEST, media_type::DOCKER_MANIFEST]
+                .join(", ");
         let what = reference.to_string();
         self.with_retries(reference, &what, || async {
-            let response = match self.send(reference, Access::Pull, || self.http.get(&url).header(ACCEPT, &accept)).await {
-                Ok(response) => response,
-                Err(attempt) => return attempt,
-            };
+            let response =
+                match self.send(reference, Access::Pull, || self.http.get(&url).header(ACCEPT, &accept)).await {
+                    Ok(response) => response,
+                    Err(attempt) => return attempt,
+                };
             let status = response.status();
             if let Some(attempt) = classify_status(reference, &what, status, response.headers()) {
                 return attempt;
@@ -157,7 +166,12 @@ impl RegistryClient {
     }
 
     /// Uploads a blob unless the repository already has it.
-    pub async fn push_blob(&self, reference: &ImageReference, digest: &Digest, bytes: &[u8]) -> Result<(), RegistryError> {
+    pub async fn push_blob(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
         let base = self.base_url(&reference.registry);
         let what = format!("blob {digest} of {}", reference.name());
         let head_url = format!("{base}/v2/{}/blobs/{digest}", reference.repository);
@@ -198,10 +212,7 @@ impl RegistryClient {
                 let body = bytes.to_vec();
                 let response = match self
                     .send(reference, Access::Push, || {
-                        self.http
-                            .put(&upload_url)
-                            .header(CONTENT_TYPE, "application/octet-stream")
-                            .body(body.clone())
+                        self.http.put(&upload_url).header(CONTENT_TYPE, "application/octet-stream").body(body.clone())
                     })
                     .await
                 {
@@ -225,7 +236,12 @@ impl RegistryClient {
     }
 
     /// Stores a manifest under `tag` (or under its digest when `tag` is `None`); returns its digest.
-    pub async fn push_manifest(&self, reference: &ImageReference, tag: Option<&str>, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    pub async fn push_manifest(
+        &self,
+        reference: &ImageReference,
+        tag: Option<&str>,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         let selector = tag.map_or_else(|| manifest.digest.to_string(), str::to_string);
         let url = format!("{}/v2/{}/manifests/{selector}", self.base_url(&reference.registry), reference.repository);
         let what = format!("manifest {}:{selector}", reference.name());
@@ -233,10 +249,7 @@ impl RegistryClient {
             .with_retries(reference, &what, || async {
                 let response = match self
                     .send(reference, Access::Push, || {
-                        self.http
-                            .put(&url)
-                            .header(CONTENT_TYPE, &manifest.media_type)
-                            .body(manifest.bytes.clone())
+                        self.http.put(&url).header(CONTENT_TYPE, &manifest.media_type).body(manifest.bytes.clone())
                     })
                     .await
                 {
@@ -298,7 +311,12 @@ impl RegistryClient {
     }
 
     /// Runs `attempt` until it gives a definite answer or the attempts run out.
-    async fn with_retries<T, F, Fut>(&self, reference: &ImageReference, what: &str, attempt: F) -> Result<Option<T>, RegistryError>
+    async fn with_retries<T, F, Fut>(
+        &self,
+        reference: &ImageReference,
+        what: &str,
+        attempt: F,
+    ) -> Result<Option<T>, RegistryError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Attempt<T>>,
@@ -319,7 +337,12 @@ impl RegistryClient {
                 }
             }
         }
-        Err(RegistryError::Unavailable { registry: reference.registry.clone(), what: what.to_string(), attempts, problem: last_problem })
+        Err(RegistryError::Unavailable {
+            registry: reference.registry.clone(),
+            what: what.to_string(),
+            attempts,
+            problem: last_problem,
+        })
     }
 
     /// Equal-jitter exponential backoff; a server's `Retry-After` wins, capped at the maximum.
@@ -333,7 +356,12 @@ impl RegistryClient {
     }
 
     /// Sends a request with the cached authorization, answering one 401 challenge.
-    async fn send<T>(&self, reference: &ImageReference, access: Access, build: impl Fn() -> RequestBuilder) -> Result<Response, Attempt<T>> {
+    async fn send<T>(
+        &self,
+        reference: &ImageReference,
+        access: Access,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, Attempt<T>> {
         let scope = scope_of(reference, access);
         let cached = self.cached_authorization(&reference.registry, &scope);
         let response = self.execute(authorize(build(), cached.as_deref())).await?;
@@ -368,7 +396,12 @@ impl RegistryClient {
     }
 
     /// Answers a `WWW-Authenticate` challenge: basic credentials, or a bearer token from the realm.
-    async fn authenticate<T>(&self, reference: &ImageReference, scope: &str, challenge: &str) -> Result<String, Attempt<T>> {
+    async fn authenticate<T>(
+        &self,
+        reference: &ImageReference,
+        scope: &str,
+        challenge: &str,
+    ) -> Result<String, Attempt<T>> {
         let registry = &reference.registry;
         let credentials = credentials_for(registry);
         let refused = |problem: String| {
@@ -461,12 +494,13 @@ fn credentials_for(registry: &str) -> Option<(String, String)> {
         Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => Some((user, password)),
         _ => None,
     };
-    if std::env::var_os("REGISTRY_AUTH_FILE").is_some() {
-        if let Some(found) = from(docker_credential::get_podman_credential(registry)) {
-            return Some(found);
-        }
+    if std::env::var_os("REGISTRY_AUTH_FILE").is_some()
+        && let Some(found) = from(docker_credential::get_podman_credential(registry))
+    {
+        return Some(found);
     }
-    from(docker_credential::get_credential(registry)).or_else(|| from(docker_credential::get_podman_credential(registry)))
+    from(docker_credential::get_credential(registry))
+        .or_else(|| from(docker_credential::get_podman_credential(registry)))
 }
 
 /// `Bearer realm="…",service="…"` → (`Bearer`, {realm, service}).
@@ -497,20 +531,23 @@ fn parse_challenge(challenge: &str) -> (String, HashMap<String, String>) {
 }
 
 /// Maps a status to an attempt result, or `None` when the caller should read the body.
-fn classify_status<T>(reference: &ImageReference, what: &str, status: StatusCode, headers: &HeaderMap) -> Option<Attempt<T>> {
+fn classify_status<T>(
+    reference: &ImageReference,
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Option<Attempt<T>> {
     if status.is_success() {
         return None;
     }
     Some(match status {
         StatusCode::NOT_FOUND => Attempt::Absent,
-        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Attempt::Unknown {
-            problem: format!("HTTP {}", status.as_u16()),
-            retry_after: retry_after_of(headers),
-        },
-        status if status.is_server_error() => Attempt::Unknown {
-            problem: format!("HTTP {}", status.as_u16()),
-            retry_after: retry_after_of(headers),
-        },
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
+            Attempt::Unknown { problem: format!("HTTP {}", status.as_u16()), retry_after: retry_after_of(headers) }
+        }
+        status if status.is_server_error() => {
+            Attempt::Unknown { problem: format!("HTTP {}", status.as_u16()), retry_after: retry_after_of(headers) }
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Failed(RegistryError::Unauthorized {
             registry: reference.registry.clone(),
             what: what.to_string(),
@@ -571,8 +608,9 @@ mod tests {
 
     #[test]
     fn challenge_parameters() {
-        let (scheme, parameters) =
-            parse_challenge(r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#);
+        let (scheme, parameters) = parse_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull""#,
+        );
         assert_eq!(scheme, "Bearer");
         assert_eq!(parameters["realm"], "https://auth.example/token");
         assert_eq!(parameters["service"], "registry.example");
@@ -597,9 +635,18 @@ mod tests {
     fn statuses_are_tri_state() {
         let reference = ImageReference::parse("quay.io/rhdh/x:1").unwrap();
         let headers = HeaderMap::new();
-        assert!(matches!(classify_status::<()>(&reference, "x", StatusCode::NOT_FOUND, &headers), Some(Attempt::Absent)));
-        assert!(matches!(classify_status::<()>(&reference, "x", StatusCode::BAD_GATEWAY, &headers), Some(Attempt::Unknown { .. })));
-        assert!(matches!(classify_status::<()>(&reference, "x", StatusCode::TOO_MANY_REQUESTS, &headers), Some(Attempt::Unknown { .. })));
+        assert!(matches!(
+            classify_status::<()>(&reference, "x", StatusCode::NOT_FOUND, &headers),
+            Some(Attempt::Absent)
+        ));
+        assert!(matches!(
+            classify_status::<()>(&reference, "x", StatusCode::BAD_GATEWAY, &headers),
+            Some(Attempt::Unknown { .. })
+        ));
+        assert!(matches!(
+            classify_status::<()>(&reference, "x", StatusCode::TOO_MANY_REQUESTS, &headers),
+            Some(Attempt::Unknown { .. })
+        ));
         assert!(classify_status::<()>(&reference, "x", StatusCode::OK, &headers).is_none());
     }
 }

@@ -96,41 +96,52 @@ pub async fn inspect(store: &Store, reference: &ImageReference) -> Result<Option
         annotations: document.annotations.clone().unwrap_or_default(),
         ..ImageFacts::default()
     };
-    let image_document = if media_type::is_index(&top.media_type) || (!document.manifests.is_empty() && document.config.is_none()) {
-        facts.platforms = document
-            .manifests
-            .iter()
-            .filter_map(|descriptor| descriptor.platform.as_ref().map(|platform| format!("{}/{}", platform.os, platform.architecture)))
-            .collect();
-        let chosen = document
-            .manifests
-            .iter()
-            .find(|descriptor| descriptor.platform.as_ref().is_some_and(|platform| platform.os == "linux" && platform.architecture == "amd64"))
-            .or_else(|| document.manifests.first())
-            .ok_or_else(|| corrupt(reference, "an index with no manifests"))?;
-        let digest = Digest::parse(&chosen.digest).map_err(|problem| corrupt(reference, problem))?;
-        let by_digest = ImageReference { tag: None, digest: Some(digest), ..reference.clone() };
-        let Some(platform_manifest) = store.fetch_manifest(&by_digest).await? else {
-            return Err(corrupt(reference, format!("the index names {} which the registry does not have", chosen.digest)));
+    let image_document =
+        if media_type::is_index(&top.media_type) || (!document.manifests.is_empty() && document.config.is_none()) {
+            facts.platforms = document
+                .manifests
+                .iter()
+                .filter_map(|descriptor| {
+                    descriptor.platform.as_ref().map(|platform| format!("{}/{}", platform.os, platform.architecture))
+                })
+                .collect();
+            let chosen = document
+                .manifests
+                .iter()
+                .find(|descriptor| {
+                    descriptor
+                        .platform
+                        .as_ref()
+                        .is_some_and(|platform| platform.os == "linux" && platform.architecture == "amd64")
+                })
+                .or_else(|| document.manifests.first())
+                .ok_or_else(|| corrupt(reference, "an index with no manifests"))?;
+            let digest = Digest::parse(&chosen.digest).map_err(|problem| corrupt(reference, problem))?;
+            let by_digest = ImageReference { tag: None, digest: Some(digest), ..reference.clone() };
+            let Some(platform_manifest) = store.fetch_manifest(&by_digest).await? else {
+                return Err(corrupt(
+                    reference,
+                    format!("the index names {} which the registry does not have", chosen.digest),
+                ));
+            };
+            let platform_document: ManifestDocument =
+                serde_json::from_slice(&platform_manifest.bytes).map_err(|error| corrupt(reference, error))?;
+            if facts.annotations.is_empty() {
+                facts.annotations = platform_document.annotations.clone().unwrap_or_default();
+            }
+            platform_document
+        } else {
+            document
         };
-        let platform_document: ManifestDocument =
-            serde_json::from_slice(&platform_manifest.bytes).map_err(|error| corrupt(reference, error))?;
-        if facts.annotations.is_empty() {
-            facts.annotations = platform_document.annotations.clone().unwrap_or_default();
-        }
-        platform_document
-    } else {
-        document
-    };
     facts.layers = image_document.layers.clone();
     if let Some(config) = &image_document.config {
         let digest = Digest::parse(&config.digest).map_err(|problem| corrupt(reference, problem))?;
         let bytes = store.fetch_blob(reference, &digest).await?;
         let config: ConfigDocument = serde_json::from_slice(&bytes).map_err(|error| corrupt(reference, error))?;
-        if facts.platforms.is_empty() {
-            if let (Some(os), Some(architecture)) = (&config.os, &config.architecture) {
-                facts.platforms.push(format!("{os}/{architecture}"));
-            }
+        if facts.platforms.is_empty()
+            && let (Some(os), Some(architecture)) = (&config.os, &config.architecture)
+        {
+            facts.platforms.push(format!("{os}/{architecture}"));
         }
         let container = config.config.unwrap_or_default();
         facts.labels = container.labels.unwrap_or_default();
@@ -218,12 +229,20 @@ pub fn build_image(spec: &ImageSpec) -> std::io::Result<BuiltImage> {
         layer_digest,
         config_digest,
         config,
-        manifest: Manifest { digest: Digest::of(&manifest_bytes), media_type: media_type::OCI_MANIFEST.to_string(), bytes: manifest_bytes },
+        manifest: Manifest {
+            digest: Digest::of(&manifest_bytes),
+            media_type: media_type::OCI_MANIFEST.to_string(),
+            bytes: manifest_bytes,
+        },
     })
 }
 
 /// Pushes blobs then the manifest under `reference`'s tag; returns the manifest digest.
-pub async fn push_image(store: &Store, reference: &ImageReference, image: &BuiltImage) -> Result<Digest, RegistryError> {
+pub async fn push_image(
+    store: &Store,
+    reference: &ImageReference,
+    image: &BuiltImage,
+) -> Result<Digest, RegistryError> {
     store.push_blob(reference, &image.layer_digest, &image.layer).await?;
     store.push_blob(reference, &image.config_digest, &image.config).await?;
     store.push_manifest(reference, reference.tag.as_deref(), &image.manifest).await
@@ -296,11 +315,8 @@ mod tests {
     fn tar_has_sorted_entries_with_parents() {
         let tar = build_tar(&spec().files).unwrap();
         let mut archive = tar::Archive::new(tar.as_slice());
-        let names: Vec<String> = archive
-            .entries()
-            .unwrap()
-            .map(|entry| entry.unwrap().path().unwrap().display().to_string())
-            .collect();
+        let names: Vec<String> =
+            archive.entries().unwrap().map(|entry| entry.unwrap().path().unwrap().display().to_string()).collect();
         assert_eq!(names, ["a/", "a/package.json", "b/", "b/index.js", "index.json"]);
     }
 }

@@ -77,7 +77,9 @@ impl LayoutStore {
         };
         let wanted = index.manifests.iter().find(|descriptor| match (&reference.digest, &reference.tag) {
             (Some(digest), _) => descriptor.digest == digest.as_str(),
-            (None, Some(tag)) => descriptor.annotations.as_ref().and_then(|annotations| annotations.get(REF_NAME)) == Some(tag),
+            (None, Some(tag)) => {
+                descriptor.annotations.as_ref().and_then(|annotations| annotations.get(REF_NAME)) == Some(tag)
+            }
             (None, None) => false,
         });
         let descriptor = match (wanted, &reference.digest) {
@@ -94,7 +96,8 @@ impl LayoutStore {
             }
             (None, None) => return Ok(None),
         };
-        let digest = Digest::parse(&descriptor.digest).map_err(|problem| self.error(&dir.join("index.json"), problem))?;
+        let digest =
+            Digest::parse(&descriptor.digest).map_err(|problem| self.error(&dir.join("index.json"), problem))?;
         let bytes = self.read_blob(&dir, &digest)?;
         Ok(Some(Manifest { digest, media_type: descriptor.media_type, bytes }))
     }
@@ -121,7 +124,12 @@ impl LayoutStore {
         crate::fsutil::write_atomic(&path, bytes).map_err(|error| self.error(&path, format!("{error:#}")))
     }
 
-    pub fn push_manifest(&self, reference: &ImageReference, tag: Option<&str>, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    pub fn push_manifest(
+        &self,
+        reference: &ImageReference,
+        tag: Option<&str>,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         let dir = self.repository_dir(reference);
         self.push_blob(reference, &manifest.digest, &manifest.bytes)?;
         let layout_marker = dir.join("oci-layout");
@@ -144,13 +152,17 @@ impl LayoutStore {
         };
         match tag {
             Some(tag) => index.manifests.retain(|existing| {
-                existing.annotations.as_ref().and_then(|annotations| annotations.get(REF_NAME)).map(String::as_str) != Some(tag)
+                existing.annotations.as_ref().and_then(|annotations| annotations.get(REF_NAME)).map(String::as_str)
+                    != Some(tag)
             }),
-            None => index.manifests.retain(|existing| existing.digest != descriptor.digest || existing.annotations.is_some()),
+            None => index
+                .manifests
+                .retain(|existing| existing.digest != descriptor.digest || existing.annotations.is_some()),
         }
         index.manifests.push(descriptor);
         let path = dir.join("index.json");
-        crate::fsutil::write_atomic(&path, &crate::json::to_pretty(&index)).map_err(|error| self.error(&path, format!("{error:#}")))?;
+        crate::fsutil::write_atomic(&path, &crate::json::to_pretty(&index))
+            .map_err(|error| self.error(&path, format!("{error:#}")))?;
         Ok(manifest.digest.clone())
     }
 

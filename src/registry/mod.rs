@@ -46,7 +46,9 @@ pub struct Manifest {
 pub enum RegistryError {
     #[error("registry {registry} gave no usable answer for {what} after {attempts} attempts: {problem}")]
     Unavailable { registry: String, what: String, attempts: u32, problem: String },
-    #[error("registry {registry} refused access to {what}: {problem} (check the credentials in REGISTRY_AUTH_FILE or ~/.docker/config.json)")]
+    #[error(
+        "registry {registry} refused access to {what}: {problem} (check the credentials in REGISTRY_AUTH_FILE or ~/.docker/config.json)"
+    )]
     Unauthorized { registry: String, what: String, problem: String },
     #[error("registry {registry} rejected {what} with HTTP {status}: {problem}")]
     Rejected { registry: String, what: String, status: u16, problem: String },

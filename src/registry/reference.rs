@@ -10,13 +10,16 @@ pub struct Digest(String);
 
 impl Digest {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (algorithm, hex) = text.split_once(':').ok_or_else(|| format!("`{text}` is not a digest (`sha256:<hex>`)"))?;
+        let (algorithm, hex) =
+            text.split_once(':').ok_or_else(|| format!("`{text}` is not a digest (`sha256:<hex>`)"))?;
         let length = match algorithm {
             "sha256" => 64,
             "sha512" => 128,
             _ => return Err(format!("`{text}` uses the unsupported digest algorithm `{algorithm}`")),
         };
-        if hex.len() != length || !hex.chars().all(|character| character.is_ascii_digit() || ('a'..='f').contains(&character)) {
+        if hex.len() != length
+            || !hex.chars().all(|character| character.is_ascii_digit() || ('a'..='f').contains(&character))
+        {
             return Err(format!("`{text}` is not a {algorithm} digest ({length} lowercase hex characters)"));
         }
         Ok(Digest(text.to_string()))
@@ -182,10 +185,10 @@ fn check_registry(registry: &str) -> Result<(), String> {
     if !host_ok || !(host.contains('.') || host == "localhost" || port.is_some()) {
         return Err(format!("`{registry}` is not a registry host"));
     }
-    if let Some(port) = port {
-        if port.parse::<u16>().is_err() {
-            return Err(format!("`{port}` is not a port number"));
-        }
+    if let Some(port) = port
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!("`{port}` is not a port number"));
     }
     Ok(())
 }
@@ -195,13 +198,15 @@ fn check_repository(repository: &str) -> Result<(), String> {
         !component.is_empty()
             && component.starts_with(|character: char| character.is_ascii_lowercase() || character.is_ascii_digit())
             && component.ends_with(|character: char| character.is_ascii_lowercase() || character.is_ascii_digit())
-            && component
-                .chars()
-                .all(|character| character.is_ascii_lowercase() || character.is_ascii_digit() || "._-".contains(character))
+            && component.chars().all(|character| {
+                character.is_ascii_lowercase() || character.is_ascii_digit() || "._-".contains(character)
+            })
             && !component.contains("..")
     };
     if repository.is_empty() || repository.len() > 255 || !repository.split('/').all(component_ok) {
-        return Err(format!("`{repository}` is not a repository path (lowercase letters, digits, `.`, `_`, `-`, separated by `/`)"));
+        return Err(format!(
+            "`{repository}` is not a repository path (lowercase letters, digits, `.`, `_`, `-`, separated by `/`)"
+        ));
     }
     Ok(())
 }
@@ -220,7 +225,10 @@ mod tests {
 
     #[test]
     fn parses_tags_digests_and_ports() {
-        let reference = ImageReference::parse("ghcr.io/redhat-developer/rhdh-plugin-export-overlays/backstage-plugin-techdocs:bs_1.52.0__1.17.7").unwrap();
+        let reference = ImageReference::parse(
+            "ghcr.io/redhat-developer/rhdh-plugin-export-overlays/backstage-plugin-techdocs:bs_1.52.0__1.17.7",
+        )
+        .unwrap();
         assert_eq!(reference.registry, "ghcr.io");
         assert_eq!(reference.repository, "redhat-developer/rhdh-plugin-export-overlays/backstage-plugin-techdocs");
         assert_eq!(reference.tag.as_deref(), Some("bs_1.52.0__1.17.7"));
@@ -233,7 +241,14 @@ mod tests {
 
     #[test]
     fn rejects_bad_references() {
-        for bad in ["rhdh/x:1", "quay.io/RHDH/x:1", "quay.io/rhdh/x:bad tag", "quay.io/rhdh/x", "quay.io/rhdh/x@sha256:abc", "quay.io:99999/x:1"] {
+        for bad in [
+            "rhdh/x:1",
+            "quay.io/RHDH/x:1",
+            "quay.io/rhdh/x:bad tag",
+            "quay.io/rhdh/x",
+            "quay.io/rhdh/x@sha256:abc",
+            "quay.io:99999/x:1",
+        ] {
             assert!(ImageReference::parse(bad).is_err(), "{bad}");
         }
     }
@@ -241,7 +256,10 @@ mod tests {
     #[test]
     fn prefix_builds_references() {
         let prefix = RegistryPrefix::parse("quay.io/rhdh/").unwrap();
-        assert_eq!(prefix.image("plugin-a", "1.10.0--1.2.3").unwrap().to_string(), "quay.io/rhdh/plugin-a:1.10.0--1.2.3");
+        assert_eq!(
+            prefix.image("plugin-a", "1.10.0--1.2.3").unwrap().to_string(),
+            "quay.io/rhdh/plugin-a:1.10.0--1.2.3"
+        );
         assert!(RegistryPrefix::parse("not a host").is_err());
     }
 }

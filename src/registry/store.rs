@@ -30,18 +30,24 @@ impl Store {
             Some(spec) => {
                 if let Some(dir) = spec.strip_prefix("oci-layout:") {
                     if dir.is_empty() {
-                        return Err(InputError::usage("`--store oci-layout:` needs a directory, e.g. oci-layout:out/registry"));
+                        return Err(InputError::usage(
+                            "`--store oci-layout:` needs a directory, e.g. oci-layout:out/registry",
+                        ));
                     }
                     return Ok(Store::Layout(LayoutStore::new(PathBuf::from(dir))));
                 }
                 if let Some(host) = spec.strip_prefix("docker://") {
                     let host = host.trim_end_matches('/');
                     if host.contains('/') || ImageReference::parse(&format!("{host}/probe/x:1")).is_err() {
-                        return Err(InputError::usage(format!("`--store {spec}`: expected docker://HOST[:PORT] (a mirror of the named registries)")));
+                        return Err(InputError::usage(format!(
+                            "`--store {spec}`: expected docker://HOST[:PORT] (a mirror of the named registries)"
+                        )));
                     }
                     return registry(Some(host.to_string()));
                 }
-                Err(InputError::usage(format!("`--store {spec}` is neither `oci-layout:DIR` nor `docker://[HOST[:PORT]]`")))
+                Err(InputError::usage(format!(
+                    "`--store {spec}` is neither `oci-layout:DIR` nor `docker://[HOST[:PORT]]`"
+                )))
             }
         }
     }
@@ -58,7 +64,9 @@ impl Store {
     /// The reference as it is looked up in this store.
     pub fn locate(&self, reference: &ImageReference) -> ImageReference {
         match self {
-            Store::Registry { mirror: Some(host), .. } => ImageReference { registry: host.clone(), ..reference.clone() },
+            Store::Registry { mirror: Some(host), .. } => {
+                ImageReference { registry: host.clone(), ..reference.clone() }
+            }
             _ => reference.clone(),
         }
     }
@@ -79,7 +87,12 @@ impl Store {
         }
     }
 
-    pub async fn push_blob(&self, reference: &ImageReference, digest: &Digest, bytes: &[u8]) -> Result<(), RegistryError> {
+    pub async fn push_blob(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
         let located = self.locate(reference);
         match self {
             Store::Registry { client, .. } => client.push_blob(&located, digest, bytes).await,
@@ -87,7 +100,12 @@ impl Store {
         }
     }
 
-    pub async fn push_manifest(&self, reference: &ImageReference, tag: Option<&str>, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    pub async fn push_manifest(
+        &self,
+        reference: &ImageReference,
+        tag: Option<&str>,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         let located = self.locate(reference);
         match self {
             Store::Registry { client, .. } => client.push_manifest(&located, tag, manifest).await,

@@ -30,7 +30,7 @@ use crate::model::versions::{VersionsJson, is_version, major_minor};
 use crate::overlay::{Overlay, Workspace};
 use crate::registry::image::{ImageFacts, inspect};
 use crate::registry::{Digest, ImageReference, RegistryError, RegistryPrefix, Store};
-use crate::steps::workspace_paths::match_workspace_paths;
+use crate::steps::workspace_paths::{PackageNames, match_workspace_paths};
 
 /// The annotation `rhdh-cli plugin package` writes: base64 JSON naming the plugin folders.
 pub const DYNAMIC_PACKAGES_ANNOTATION: &str = "io.backstage.dynamic-packages";
@@ -109,6 +109,10 @@ pub enum Resolution {
 pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     let inputs = load_inputs(&args)?;
     let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config)?;
+    if args.dry_run {
+        print_plan(&plugins, args.output_format);
+        return Ok(ExitStatus::Success);
+    }
     let store = args.store.open()?;
     tracing::info!(plugins = plugins.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
     let started = std::time::Instant::now();
@@ -116,12 +120,14 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "resolved");
     let rendered = render(&inputs, &plugins, &resolutions)?;
 
-    let problems: Vec<PluginReport> = rendered.report.plugins.iter().filter(|plugin| plugin.status != PluginStatus::Pinned).cloned().collect();
+    let problems: Vec<PluginReport> =
+        rendered.report.plugins.iter().filter(|plugin| plugin.status != PluginStatus::Pinned).cloned().collect();
     for problem in &problems {
         tracing::warn!(image = %problem.image, reference = %problem.reference, status = ?problem.status, detail = problem.detail.as_deref().unwrap_or(""), "plugin not pinned from its requested tag");
     }
     if !problems.is_empty() && !args.allow_missing {
-        let list: Vec<String> = problems.iter().map(|problem| format!("{} ({})", problem.reference, problem.status.describe())).collect();
+        let list: Vec<String> =
+            problems.iter().map(|problem| format!("{} ({})", problem.reference, problem.status.describe())).collect();
         return Err(FindingsError(format!(
             "{} plugin image(s) not found in {}: {}; nothing was written (pass --allow-missing to write the index without them)",
             problems.len(),
@@ -138,10 +144,36 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     let mut report = rendered.report;
     report.changed = builds_changed || catalog_changed;
     if let Some(path) = &args.report {
-        crate::fsutil::write_atomic(path, &crate::json::to_pretty(&report)).with_context(|| format!("writing {}", path.display()))?;
+        crate::fsutil::write_atomic(path, &crate::json::to_pretty(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     print_summary(&report, &args);
-    Ok(if problems.is_empty() { ExitStatus::Success } else { ExitStatus::Findings })
+    // Reaching here with problems means --allow-missing: they are in the log and the report.
+    Ok(ExitStatus::Success)
+}
+
+fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
+    match format {
+        OutputFormat::Text => {
+            for plugin in plugins {
+                println!("{} {} {}", plugin.image, plugin.workspace_path, plugin.reference);
+            }
+        }
+        OutputFormat::Json => {
+            let plan: Vec<serde_json::Value> = plugins
+                .iter()
+                .map(|plugin| {
+                    serde_json::json!({
+                        "image": plugin.image,
+                        "workspacePath": plugin.workspace_path,
+                        "package": plugin.package_name,
+                        "reference": plugin.reference.to_string(),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(plan));
+        }
+    }
 }
 
 fn print_summary(report: &IndexReport, args: &IndexArgs) {
@@ -181,7 +213,11 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
         let text = crate::fsutil::read_text(&path)?;
         let is_yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
         selection.push(if is_yaml {
-            SelectionFile::DefaultPackages { packages: DefaultPackages::parse(&path, &text)?, bytes: text.into_bytes(), path }
+            SelectionFile::DefaultPackages {
+                packages: DefaultPackages::parse(&path, &text)?,
+                bytes: text.into_bytes(),
+                path,
+            }
         } else {
             SelectionFile::PackageList { entries: package_list::parse(&path, &text)?, bytes: text.into_bytes(), path }
         });
@@ -199,23 +235,28 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
     if !is_version(&backstage_version) {
         return Err(InputError::usage(format!("Backstage version `{backstage_version}` is not a version like 1.52.0")));
     }
-    if let Some(rhdh) = &args.rhdh_version {
-        if !is_version(rhdh) {
-            return Err(InputError::usage(format!("--rhdh-version `{rhdh}` is not a version like 1.10.0")));
-        }
+    if let Some(rhdh) = &args.rhdh_version
+        && !is_version(rhdh)
+    {
+        return Err(InputError::usage(format!("--rhdh-version `{rhdh}` is not a version like 1.10.0")));
     }
-    let registry = RegistryPrefix::parse(&args.registry).map_err(|problem| InputError::usage(format!("--registry {problem}")))?;
+    let registry =
+        RegistryPrefix::parse(&args.registry).map_err(|problem| InputError::usage(format!("--registry {problem}")))?;
     let community_registry = args
         .community_registry
         .as_deref()
-        .map(|text| RegistryPrefix::parse(text).map_err(|problem| InputError::usage(format!("--community-registry {problem}"))))
+        .map(|text| {
+            RegistryPrefix::parse(text).map_err(|problem| InputError::usage(format!("--community-registry {problem}")))
+        })
         .transpose()?;
     let tagging = match (args.tag_scheme, registry.registry == "ghcr.io" || registry.registry.ends_with(".ghcr.io")) {
         (TagScheme::Backstage, _) | (TagScheme::Auto, true) => Tagging::Backstage,
         (TagScheme::Rhdh, _) | (TagScheme::Auto, false) => Tagging::Rhdh {
             rhdh_version: args.rhdh_version.clone().ok_or_else(|| {
-                InputError::usage(format!("tags in {registry} are `<rhdh version>--<plugin version>`, so --rhdh-version is required"))
-                    .with_hint("pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags")
+                InputError::usage(format!(
+                    "tags in {registry} are `<rhdh version>--<plugin version>`, so --rhdh-version is required"
+                ))
+                .with_hint("pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags")
             })?,
         },
     };
@@ -246,7 +287,11 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
         .clone()
         .or_else(|| crate::git::head_commit(&args.overlay))
         .unwrap_or_else(|| "unknown".to_string());
-    let source_repo = args.source_repo.clone().or_else(|| crate::git::origin_url(&args.overlay)).unwrap_or_else(|| "unknown".to_string());
+    let source_repo = args
+        .source_repo
+        .clone()
+        .or_else(|| crate::git::origin_url(&args.overlay))
+        .unwrap_or_else(|| "unknown".to_string());
     let build_date = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => Some(format_epoch(
             text.trim()
@@ -300,14 +345,15 @@ impl<'a> PackageLookup<'a> {
         for workspace in &overlay.workspaces {
             for package in &workspace.packages {
                 by_key.insert(package.file_stem().to_string(), (workspace, package));
-                if let Some(artifact) = &package.dynamic_artifact {
-                    if !artifact.starts_with("./") && !artifact.starts_with("oci://") {
-                        let name = match artifact.rfind('@') {
-                            Some(position) if position > 0 => &artifact[..position],
-                            _ => artifact.as_str(),
-                        };
-                        by_key.insert(name.to_string(), (workspace, package));
-                    }
+                if let Some(artifact) = &package.dynamic_artifact
+                    && !artifact.starts_with("./")
+                    && !artifact.starts_with("oci://")
+                {
+                    let name = match artifact.rfind('@') {
+                        Some(position) if position > 0 => &artifact[..position],
+                        _ => artifact.as_str(),
+                    };
+                    by_key.insert(name.to_string(), (workspace, package));
                 }
             }
         }
@@ -329,19 +375,25 @@ impl<'a> PackageLookup<'a> {
 }
 
 /// Which packages the index covers and under which tags. Pure.
-pub fn plan(overlay: &Overlay, selection: &[SelectionFile], config: &IndexConfig) -> Result<Vec<PlannedPlugin>, InputError> {
+pub fn plan(
+    overlay: &Overlay,
+    selection: &[SelectionFile],
+    config: &IndexConfig,
+) -> Result<Vec<PlannedPlugin>, InputError> {
     let lookup = PackageLookup::new(overlay);
     // Workspace path of every package, and the reverse map for the tier lists.
     let mut workspace_path_of: HashMap<(&str, &str), String> = HashMap::new();
     let mut package_at_path: HashMap<String, &str> = HashMap::new();
     for workspace in &overlay.workspaces {
-        let names: Vec<&str> = workspace.packages.iter().map(|package| package.entity_name.as_str()).collect();
-        let folders: Vec<&str> = workspace
-            .plugins_list
+        let images: Vec<String> = workspace.packages.iter().map(Package::image_name).collect();
+        let names: Vec<PackageNames<'_>> = workspace
+            .packages
             .iter()
-            .flat_map(|list| list.entries())
-            .map(|entry| entry.path.as_str())
+            .zip(&images)
+            .map(|(package, image)| PackageNames { entity_name: &package.entity_name, image_name: image })
             .collect();
+        let folders: Vec<&str> =
+            workspace.plugins_list.iter().flat_map(|list| list.entries()).map(|entry| entry.path.as_str()).collect();
         for (package, path) in workspace.packages.iter().zip(match_workspace_paths(&workspace.name, &names, &folders)) {
             workspace_path_of.insert((workspace.name.as_str(), package.package_name.as_str()), path.clone());
             package_at_path.entry(path).or_insert(package.package_name.as_str());
@@ -356,9 +408,17 @@ pub fn plan(overlay: &Overlay, selection: &[SelectionFile], config: &IndexConfig
                 let text = String::from_utf8_lossy(bytes);
                 for entry in &packages.entries {
                     let Some((_, package)) = lookup.find(&entry.package) else {
-                        return Err(InputError::in_file(path, format!("package `{}` has no metadata file in any workspace", entry.package))
-                            .at_line(crate::model::package::line_of(&text, &format!("- package: '{}'", entry.package)).or_else(|| line_containing(&text, &entry.package)))
-                            .with_hint("add workspaces/<ws>/metadata/<name>.yaml with this spec.packageName, or remove the entry"));
+                        return Err(InputError::in_file(
+                            path,
+                            format!("package `{}` has no metadata file in any workspace", entry.package),
+                        )
+                        .at_line(
+                            crate::model::package::line_of(&text, &format!("- package: '{}'", entry.package))
+                                .or_else(|| line_containing(&text, &entry.package)),
+                        )
+                        .with_hint(
+                            "add workspaces/<ws>/metadata/<name>.yaml with this spec.packageName, or remove the entry",
+                        ));
                     };
                     chosen.insert(package.package_name.as_str());
                 }
@@ -385,15 +445,20 @@ pub fn plan(overlay: &Overlay, selection: &[SelectionFile], config: &IndexConfig
             }
             let image = package.image_name();
             if let Some(first) = plugins.iter().find(|plugin| plugin.image == image) {
-                return Err(InputError::in_file(&package.file, format!("image `{image}` is also built by workspace `{}`", first.workspace))
-                    .with_hint("each npm package may be declared by one workspace only"));
+                return Err(InputError::in_file(
+                    &package.file,
+                    format!("image `{image}` is also built by workspace `{}`", first.workspace),
+                )
+                .with_hint("each npm package may be declared by one workspace only"));
             }
             let Some(version) = package.version.as_deref().filter(|version| !version.trim().is_empty()) else {
                 return Err(InputError::in_file(&package.file, "`spec.version` is missing; the image tag needs it")
                     .at_line(crate::model::package::line_of(&package.text, "spec:")));
             };
             let tag = match &config.tagging {
-                Tagging::Backstage => format!("bs_{}__{version}", tag_backstage_version(workspace, &config.backstage_version)),
+                Tagging::Backstage => {
+                    format!("bs_{}__{version}", tag_backstage_version(workspace, &config.backstage_version))
+                }
                 Tagging::Rhdh { rhdh_version } => format!("{rhdh_version}--{version}"),
             };
             let prefix = match (&config.community_registry, package.support.as_deref()) {
@@ -436,20 +501,31 @@ fn line_containing(text: &str, needle: &str) -> Option<u64> {
 
 /// Probes every planned image, `jobs` at a time. Unknown answers (after the client's retries)
 /// fail the whole step, listing every plugin affected.
-pub async fn resolve(store: &Store, plugins: &[PlannedPlugin], jobs: usize, platforms: &[String]) -> anyhow::Result<Vec<Resolution>> {
-    let results: Vec<(usize, Result<Option<ImageFacts>, RegistryError>)> = futures::stream::iter(plugins.iter().enumerate())
-        .map(|(position, plugin)| async move { (position, inspect(store, &plugin.reference).await) })
-        .buffer_unordered(jobs.max(1))
-        .collect()
-        .await;
+pub async fn resolve(
+    store: &Store,
+    plugins: &[PlannedPlugin],
+    jobs: usize,
+    platforms: &[String],
+) -> anyhow::Result<Vec<Resolution>> {
+    let results: Vec<(usize, Result<Option<ImageFacts>, RegistryError>)> =
+        futures::stream::iter(plugins.iter().enumerate())
+            .map(|(position, plugin)| async move { (position, inspect(store, &plugin.reference).await) })
+            .buffer_unordered(jobs.max(1))
+            .collect()
+            .await;
     let mut resolutions: Vec<Option<Resolution>> = vec![None; plugins.len()];
     let mut failures = Vec::new();
     for (position, result) in results {
         match result {
             Ok(Some(facts)) => {
                 let is_index = crate::registry::media_type::is_index(&facts.media_type);
-                let absent: Vec<String> = platforms.iter().filter(|platform| !facts.platforms.contains(platform)).cloned().collect();
-                resolutions[position] = Some(if is_index && !absent.is_empty() { Resolution::MissingPlatforms(absent) } else { Resolution::Present(facts) });
+                let absent: Vec<String> =
+                    platforms.iter().filter(|platform| !facts.platforms.contains(platform)).cloned().collect();
+                resolutions[position] = Some(if is_index && !absent.is_empty() {
+                    Resolution::MissingPlatforms(absent)
+                } else {
+                    Resolution::Present(facts)
+                });
             }
             Ok(None) => resolutions[position] = Some(Resolution::Missing),
             Err(error) => failures.push((position, error)),
@@ -566,7 +642,11 @@ const DPDY_HEADER: [&str; 4] = [
 ];
 
 /// Renders every output file. Pure: the same inputs always give the same bytes.
-pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Resolution]) -> Result<RenderedIndex, InputError> {
+pub fn render(
+    inputs: &IndexInputs,
+    plugins: &[PlannedPlugin],
+    resolutions: &[Resolution],
+) -> Result<RenderedIndex, InputError> {
     let mut report = IndexReport::default();
     let mut pins: HashMap<&str, Pin> = HashMap::new();
     let mut plugin_builds = BTreeMap::new();
@@ -575,7 +655,9 @@ pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Re
     for (plugin, resolution) in plugins.iter().zip(resolutions) {
         let (status, pin, detail) = match resolution {
             Resolution::Present(facts) => match &facts.digest {
-                Some(digest) => (PluginStatus::Pinned, Some(pin_from_facts(plugin.reference.clone(), digest.clone(), facts)), None),
+                Some(digest) => {
+                    (PluginStatus::Pinned, Some(pin_from_facts(plugin.reference.clone(), digest.clone(), facts)), None)
+                }
                 None => (PluginStatus::Missing, None, Some("the registry returned no digest".to_string())),
             },
             Resolution::Missing => (PluginStatus::Missing, None, Some("tag not found".to_string())),
@@ -584,7 +666,8 @@ pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Re
             }
         };
         let (status, pin) = match (status, pin) {
-            (PluginStatus::Missing, None) => match inputs.previous_index.get(&plugin.image).and_then(pin_from_previous) {
+            (PluginStatus::Missing, None) => match inputs.previous_index.get(&plugin.image).and_then(pin_from_previous)
+            {
                 Some(previous) => (PluginStatus::Stale, Some(previous)),
                 None => (PluginStatus::Missing, None),
             },
@@ -600,14 +683,19 @@ pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Re
         });
         let build = PluginBuild {
             workspace_path: plugin.workspace_path.clone(),
-            registry_reference: pin.as_ref().map_or_else(|| plugin.reference.to_string(), |pin| pin.reference.to_string()),
+            registry_reference: pin
+                .as_ref()
+                .map_or_else(|| plugin.reference.to_string(), |pin| pin.reference.to_string()),
             digest: pin.as_ref().map(|pin| pin.digest.to_string()),
             image: pin.as_ref().map(|pin| pin.metadata.clone()).unwrap_or_default(),
             support: plugin.support.clone(),
             dynamic_packages: pin.as_ref().and_then(|pin| pin.dynamic_packages.clone()),
         };
         let file: indexmap::IndexMap<&str, &PluginBuild> = [(plugin.image.as_str(), &build)].into_iter().collect();
-        plugin_builds.insert(PathBuf::from(&plugin.workspace).join(format!("{}.json", plugin.image)), crate::json::to_pretty(&file));
+        plugin_builds.insert(
+            PathBuf::from(&plugin.workspace).join(format!("{}.json", plugin.image)),
+            crate::json::to_pretty(&file),
+        );
         if let Some(pin) = pin {
             index.insert(
                 plugin.image.clone(),
@@ -646,7 +734,10 @@ pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Re
             }
         }
         report.summary.dynamic_plugins_entries = entries.len();
-        catalog.insert(PathBuf::from("dynamic-plugins.default.yaml"), dynamic_plugins::render(&DPDY_HEADER, &entries).into_bytes());
+        catalog.insert(
+            PathBuf::from("dynamic-plugins.default.yaml"),
+            dynamic_plugins::render(&DPDY_HEADER, &entries).into_bytes(),
+        );
         catalog.insert(PathBuf::from("default.packages.yaml"), bytes.clone());
     }
 
@@ -657,22 +748,32 @@ pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Re
         if file.relative == Path::new("plugins/all.yaml") {
             continue;
         }
-        if let (Ok(inside), true) = (file.relative.strip_prefix("plugins"), file.relative.extension().is_some_and(|extension| extension == "yaml")) {
-            if inside.components().count() == 1 {
-                plugin_entity_files.push(inside.to_string_lossy().into_owned());
-            }
+        if let (Ok(inside), true) = (
+            file.relative.strip_prefix("plugins"),
+            file.relative.extension().is_some_and(|extension| extension == "yaml"),
+        ) && inside.components().count() == 1
+        {
+            plugin_entity_files.push(inside.to_string_lossy().into_owned());
         }
         catalog.insert(extensions.join(&file.relative), file.bytes.clone());
     }
     if !plugin_entity_files.is_empty() {
-        catalog.insert(extensions.join("plugins/all.yaml"), render_all_yaml(EntityFolder::Plugins, &plugin_entity_files).into_bytes());
+        catalog.insert(
+            extensions.join("plugins/all.yaml"),
+            render_all_yaml(EntityFolder::Plugins, &plugin_entity_files).into_bytes(),
+        );
     }
     let mut package_files: BTreeMap<&str, &Package> = BTreeMap::new();
     for workspace in &inputs.overlay.workspaces {
         for package in &workspace.packages {
             if let Some(other) = package_files.insert(package.file_name.as_str(), package) {
-                return Err(InputError::in_file(&package.file, format!("has the same file name as {}", other.file.display()))
-                    .with_hint("metadata file names become catalog-entities/extensions/packages/<name>; rename one of them"));
+                return Err(InputError::in_file(
+                    &package.file,
+                    format!("has the same file name as {}", other.file.display()),
+                )
+                .with_hint(
+                    "metadata file names become catalog-entities/extensions/packages/<name>; rename one of them",
+                ));
             }
         }
     }
@@ -688,7 +789,8 @@ pub fn render(inputs: &IndexInputs, plugins: &[PlannedPlugin], resolutions: &[Re
     }
     if !package_files.is_empty() {
         let names: Vec<String> = package_files.keys().map(|name| (*name).to_string()).collect();
-        catalog.insert(extensions.join("packages/all.yaml"), render_all_yaml(EntityFolder::Packages, &names).into_bytes());
+        catalog
+            .insert(extensions.join("packages/all.yaml"), render_all_yaml(EntityFolder::Packages, &names).into_bytes());
     }
 
     let related: BTreeSet<String> = index.values().map(|entry| entry.registry_reference.clone()).collect();
@@ -779,7 +881,8 @@ fn dpdy_entry(package: &Package, pin: Option<&Pin>, disabled: bool, style: DpdyS
             if let Some(pin) = pin {
                 comments.push(format!("- package: oci://{}", pin.pinned_reference()));
                 comments.push(pin.tag_comment());
-                comments.push("To install from the OCI image instead, uncomment the package line above and".to_string());
+                comments
+                    .push("To install from the OCI image instead, uncomment the package line above and".to_string());
                 comments.push("delete the package line below (keep disabled and pluginConfig).".to_string());
             }
             Some(RenderedEntry { comments, package: wrapper, disabled, plugin_config })
@@ -799,5 +902,9 @@ fn dpdy_entry(package: &Package, pin: Option<&Pin>, disabled: bool, style: DpdyS
 fn wrapper_path(package: &Package) -> String {
     let image = package.image_name();
     let is_backend = package.role.as_deref().is_some_and(|role| role.starts_with("backend"));
-    if is_backend { format!("./dynamic-plugins/dist/{image}-dynamic") } else { format!("./dynamic-plugins/dist/{image}") }
+    if is_backend {
+        format!("./dynamic-plugins/dist/{image}-dynamic")
+    } else {
+        format!("./dynamic-plugins/dist/{image}")
+    }
 }

@@ -18,11 +18,23 @@ use crate::registry::image::{ImageSpec, LayerFile, build_image, push_image};
 use crate::steps::index::DYNAMIC_PACKAGES_ANNOTATION;
 
 /// package.json fields copied into the annotation, in this order.
-const METADATA_FIELDS: [&str; 11] =
-    ["name", "version", "description", "backstage", "homepage", "repository", "license", "maintainers", "author", "bugs", "keywords"];
+const METADATA_FIELDS: [&str; 11] = [
+    "name",
+    "version",
+    "description",
+    "backstage",
+    "homepage",
+    "repository",
+    "license",
+    "maintainers",
+    "author",
+    "bugs",
+    "keywords",
+];
 
 pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
-    let reference = ImageReference::parse(&args.tag).map_err(|problem| InputError::usage(format!("--tag {problem}")))?;
+    let reference =
+        ImageReference::parse(&args.tag).map_err(|problem| InputError::usage(format!("--tag {problem}")))?;
     if reference.tag.is_none() || reference.digest.is_some() {
         return Err(InputError::usage(format!("--tag `{}` must name a tag and no digest", args.tag)).into());
     }
@@ -34,7 +46,10 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
     tracing::info!(image = %reference, %digest, store = %store.describe(), "pushed");
     match args.output_format {
         OutputFormat::Text => println!("{pinned}"),
-        OutputFormat::Json => println!("{}", serde_json::json!({"reference": reference.to_string(), "digest": digest.to_string(), "pinned": pinned})),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"reference": reference.to_string(), "digest": digest.to_string(), "pinned": pinned})
+        ),
     }
     Ok(ExitStatus::Success)
 }
@@ -48,7 +63,8 @@ pub fn image_spec(args: &PackageArgs) -> Result<ImageSpec, InputError> {
         let manifest_path = dir.join("package.json");
         let manifest: Map<String, Value> = crate::json::read(&manifest_path)?;
         let Some(name) = manifest.get("name").and_then(Value::as_str) else {
-            return Err(InputError::in_file(&manifest_path, "has no `name`").with_hint("run `rhdh-cli plugin export` in the plugin folder first"));
+            return Err(InputError::in_file(&manifest_path, "has no `name`")
+                .with_hint("run `rhdh-cli plugin export` in the plugin folder first"));
         };
         let folder = plugin_folder_name(name);
         if let Some(other) = folders.insert(folder.clone(), dir) {
@@ -66,7 +82,8 @@ pub fn image_spec(args: &PackageArgs) -> Result<ImageSpec, InputError> {
     files.push(LayerFile { path: "index.json".into(), executable: false, contents: pretty });
     let compact = serde_json::to_vec(&metadata).unwrap_or_default();
     let mut annotations = parse_pairs(&args.annotations, "--annotation")?;
-    annotations.insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(compact));
+    annotations
+        .insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(compact));
     let labels = parse_pairs(&args.labels, "--label")?;
     for pair in &args.env {
         if !pair.contains('=') || pair.starts_with('=') {
@@ -101,7 +118,8 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
     paths.sort();
     for path in paths {
-        let metadata = std::fs::symlink_metadata(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+        let metadata = std::fs::symlink_metadata(&path)
+            .map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
         let relative = path.strip_prefix(root).unwrap_or(&path);
         if metadata.file_type().is_symlink() {
             // npm's executable links are not needed at run time; any other link could leave the tree.
@@ -117,7 +135,8 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
             }
             collect_files(root, &path, folder, files)?;
         } else if metadata.is_file() {
-            let contents = std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+            let contents =
+                std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
             #[cfg(unix)]
             let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
             #[cfg(not(unix))]
@@ -135,7 +154,10 @@ mod tests {
 
     #[test]
     fn folder_names_follow_rhdh_cli() {
-        assert_eq!(plugin_folder_name("@backstage-community/plugin-argocd-dynamic"), "backstage-community-plugin-argocd");
+        assert_eq!(
+            plugin_folder_name("@backstage-community/plugin-argocd-dynamic"),
+            "backstage-community-plugin-argocd"
+        );
         assert_eq!(plugin_folder_name("plain-plugin"), "plain-plugin");
     }
 }

@@ -14,7 +14,10 @@ pub fn reference_data() -> PathBuf {
 
 /// A free loopback port (bound then released).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|address| address.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("free port")
 }
 
 /// A Debian `docker-registry` (distribution 2.8) serving plain HTTP on loopback, removed on drop.
@@ -38,7 +41,10 @@ impl Registry {
         );
         if let Some(contents) = htpasswd {
             std::fs::write(root.path().join("htpasswd"), contents).unwrap();
-            config.push_str(&format!("auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n", root.path().join("htpasswd").display()));
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
+                root.path().join("htpasswd").display()
+            ));
         }
         let config = config
             .replace("ROOT", &root.path().join("data").display().to_string())
@@ -85,7 +91,8 @@ pub fn rhdh_catalog(home: &Path) -> assert_cmd::Command {
 
 /// Runs skopeo against a plain-HTTP loopback registry; returns stdout.
 pub fn skopeo(args: &[&str]) -> String {
-    let output = Command::new("skopeo").args(args).output().expect("skopeo must be installed (hack/test.sh installs it)");
+    let output =
+        Command::new("skopeo").args(args).output().expect("skopeo must be installed (hack/test.sh installs it)");
     assert!(output.status.success(), "skopeo {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
