@@ -127,7 +127,7 @@ fn split_pinned(reference: &str) -> (&str, &str) {
 
 #[test]
 fn index_of_real_overlay_matches_the_upstream_generator() {
-    let registry = Registry::start();
+    let registry = Registry::shared();
     let pushed = populate(&registry);
     assert_eq!(pushed.len(), 54, "every upstream plugin build was pushed");
     let work = tempfile::tempdir().unwrap();

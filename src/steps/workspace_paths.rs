@@ -99,7 +99,10 @@ mod tests {
     fn exact_and_suffix_matches_win() {
         let paths = match_workspace_paths(
             "argocd",
-            &names(&[("backstage-community-plugin-redhat-argocd", "x"), ("backstage-community-plugin-redhat-argocd-backend", "y")]),
+            &names(&[
+                ("backstage-community-plugin-redhat-argocd", "x"),
+                ("backstage-community-plugin-redhat-argocd-backend", "y"),
+            ]),
             &["plugins/argocd-backend", "plugins/argocd"],
         );
         assert_eq!(paths, ["argocd/plugins/argocd", "argocd/plugins/argocd-backend"]);
@@ -110,7 +113,10 @@ mod tests {
         let paths = match_workspace_paths(
             "extensions",
             &names(&[
-                ("rhdh-bsp-ctlg-backend-mod-extensions", "red-hat-developer-hub-backstage-plugin-catalog-backend-module-extensions"),
+                (
+                    "rhdh-bsp-ctlg-backend-mod-extensions",
+                    "red-hat-developer-hub-backstage-plugin-catalog-backend-module-extensions",
+                ),
                 ("rhdh-bsp-extensions-backend", "red-hat-developer-hub-backstage-plugin-extensions-backend"),
                 ("rhdh-bsp-extensions", "red-hat-developer-hub-backstage-plugin-extensions"),
             ]),
@@ -128,7 +134,8 @@ mod tests {
 
     #[test]
     fn leftovers_pair_in_order_and_unmatched_fall_back_to_the_name() {
-        let paths = match_workspace_paths("ws", &names(&[("alpha", "a"), ("beta", "b")]), &["plugins/one", "plugins/two"]);
+        let paths =
+            match_workspace_paths("ws", &names(&[("alpha", "a"), ("beta", "b")]), &["plugins/one", "plugins/two"]);
         assert_eq!(paths, ["ws/plugins/one", "ws/plugins/two"]);
         let paths = match_workspace_paths("ws", &names(&[("alpha", "a"), ("beta", "b")]), &["plugins/one"]);
         assert_eq!(paths, ["ws/alpha", "ws/beta"]);

@@ -22,12 +22,22 @@ pub fn free_port() -> u16 {
 
 /// A Debian `docker-registry` (distribution 2.8) serving plain HTTP on loopback, removed on drop.
 pub struct Registry {
-    child: Child,
+    child: Option<Child>,
     pub host: String,
-    _root: tempfile::TempDir,
+    _root: Option<tempfile::TempDir>,
 }
 
 impl Registry {
+    /// The registry `hack/test.sh` started (`RHDH_CATALOG_TEST_REGISTRY`), else a new one. Tests
+    /// sharing it keep to their own repository names (see [`unique_namespace`]).
+    pub fn shared() -> Registry {
+        match std::env::var("RHDH_CATALOG_TEST_REGISTRY") {
+            Ok(host) if !host.is_empty() => Registry { child: None, host, _root: None },
+            _ => Self::start(),
+        }
+    }
+
+    /// A registry of this test's own.
     pub fn start() -> Registry {
         Self::start_with(None)
     }
@@ -64,15 +74,68 @@ impl Registry {
             assert!(started.elapsed() < Duration::from_secs(10), "registry did not start on {host}");
             std::thread::sleep(Duration::from_millis(10));
         }
-        Registry { child, host, _root: root }
+        Registry { child: Some(child), host, _root: Some(root) }
+    }
+
+    /// Stops a registry this test started (to simulate an outage).
+    pub fn stop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.child = None;
     }
 }
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
+}
+
+/// A repository namespace no other test uses: `t<pid>-<counter>`.
+pub fn unique_namespace() -> String {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    format!("t{}-{}", std::process::id(), COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+/// The bundled example overlay, copied into `dir/overlay` for a test to change.
+pub fn example_overlay(dir: &Path) -> PathBuf {
+    let overlay = dir.join("overlay");
+    copy_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/overlay"), &overlay);
+    overlay
+}
+
+/// Packages every bundled example export under `prefix` with the tags `index` plans for it
+/// (`rhdh` scheme, RHDH 1.10.0); returns image name → pinned reference.
+pub fn publish_example_images(
+    home: &Path,
+    overlay: &Path,
+    prefix: &str,
+    store: &str,
+    insecure: Option<&str>,
+) -> Vec<(String, String)> {
+    let plan = rhdh_catalog(home)
+        .args(["index", "--registry", prefix, "--rhdh-version", "1.10.0", "--dry-run"])
+        .arg("--overlay")
+        .arg(overlay)
+        .output()
+        .unwrap();
+    assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
+    let exports = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/exports");
+    let mut pinned = Vec::new();
+    for line in String::from_utf8(plan.stdout).unwrap().lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let mut command = rhdh_catalog(home);
+        command.arg("package").arg(exports.join(fields[0])).args(["--tag", fields[2], "--store", store]);
+        if let Some(host) = insecure {
+            command.args(["--insecure-registry", host]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        pinned.push((fields[0].to_string(), String::from_utf8(output.stdout).unwrap().trim().to_string()));
+    }
+    pinned
 }
 
 /// The binary under test, with logs as plain text and no credentials from the developer's home.

@@ -1,0 +1,1 @@
+module.exports = { packageName: '@backstage-community/plugin-tech-radar-backend', version: '1.19.0' };

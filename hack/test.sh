@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): on a fresh Debian machine, install what the tests need,
+# start a registry on a free loopback port, run fmt, clippy and the tests, stop what was started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+# --- tools the tests drive for real: Debian's docker-registry (distribution 2.8), skopeo, git.
+missing=()
+command -v docker-registry >/dev/null || missing+=(docker-registry)
+command -v skopeo >/dev/null || missing+=(skopeo)
+command -v git >/dev/null || missing+=(git)
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package may start its own service on :5000 with a config we do not use; tests
+# always run their own registries on free ports.
+
+# --- one registry for the whole run on a free loopback port (tests that need special setups,
+# such as authentication, start their own).
+scratch=$(mktemp -d)
+registry_pid=
+cleanup() {
+  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+port=$(free_port)
+cat >"$scratch/registry.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $scratch/registry}, delete: {enabled: true}}
+http: {addr: 127.0.0.1:$port}
+YAML
+docker-registry serve "$scratch/registry.yml" >"$scratch/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 1 200); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.05
+done
+export RHDH_CATALOG_TEST_REGISTRY=127.0.0.1:$port
+log "registry on $RHDH_CATALOG_TEST_REGISTRY"
+
+log "cargo fmt --check"
+cargo fmt --check
+
+log "cargo clippy --all-targets -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --no-fail-fast
+  # nextest does not run doctests; there are none in a binary crate, but keep the lib honest.
+  cargo test --doc --quiet
+else
+  cargo test --no-fail-fast
+fi
+
+log "bundled example"
+hack/example.sh >/dev/null
+log "all checks passed"
