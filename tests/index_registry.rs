@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image};
 use rhdh_catalog::registry::{ClientOptions, Digest, ImageReference, Manifest, Store};
 use serde_json::Value;
 
