@@ -83,6 +83,9 @@ pub struct IndexArgs {
     /// Package selection files (default.packages.yaml, rhdh-*-packages.txt); repeatable. Default: the overlay's default.packages.yaml and rhdh-supported-packages.txt.
     #[arg(long = "packages", env = "RHDH_CATALOG_PACKAGES", value_delimiter = ',')]
     pub packages: Vec<PathBuf>,
+    /// Index every Package in the overlay, not only the selected ones (dynamic-plugins.default.yaml still follows the default.packages.yaml given or found).
+    #[arg(long, env = "RHDH_CATALOG_ALL_PACKAGES")]
+    pub all_packages: bool,
     /// versions.json with the target Backstage version. Default: <overlay>/versions.json.
     #[arg(long, env = "RHDH_CATALOG_VERSIONS")]
     pub versions: Option<PathBuf>,

@@ -84,55 +84,69 @@ fn corrupt(reference: &ImageReference, problem: impl std::fmt::Display) -> Regis
     }
 }
 
-/// Reads the facts of `reference`; `None` when the image does not exist.
-pub async fn inspect(store: &Store, reference: &ImageReference) -> Result<Option<ImageFacts>, RegistryError> {
+/// Facts recorded by an earlier run, by manifest digest. A digest names exactly one manifest and so
+/// one config: what was read for it once is still true, and the config fetch (the most expensive
+/// request a registry serves) can be skipped.
+pub type KnownFacts = std::collections::HashMap<Digest, ImageFacts>;
+
+/// Reads the facts of `reference`; `None` when the image does not exist. The manifest is always
+/// fetched (tags move); the rest only when `known` has nothing for its digest.
+pub async fn inspect(
+    store: &Store,
+    reference: &ImageReference,
+    known: &KnownFacts,
+) -> Result<Option<ImageFacts>, RegistryError> {
     let Some(top) = store.fetch_manifest(reference).await? else {
         return Ok(None);
     };
     let document: ManifestDocument = serde_json::from_slice(&top.bytes).map_err(|error| corrupt(reference, error))?;
+    let is_index =
+        media_type::is_index(&top.media_type) || (!document.manifests.is_empty() && document.config.is_none());
+    if let Some(recorded) = known.get(&top.digest) {
+        let mut facts = recorded.clone();
+        facts.digest = Some(top.digest.clone());
+        facts.media_type.clone_from(&top.media_type);
+        if is_index {
+            facts.platforms = platforms_of(&document);
+        }
+        return Ok(Some(facts));
+    }
     let mut facts = ImageFacts {
         digest: Some(top.digest.clone()),
         media_type: top.media_type.clone(),
         annotations: document.annotations.clone().unwrap_or_default(),
         ..ImageFacts::default()
     };
-    let image_document =
-        if media_type::is_index(&top.media_type) || (!document.manifests.is_empty() && document.config.is_none()) {
-            facts.platforms = document
-                .manifests
-                .iter()
-                .filter_map(|descriptor| {
-                    descriptor.platform.as_ref().map(|platform| format!("{}/{}", platform.os, platform.architecture))
-                })
-                .collect();
-            let chosen = document
-                .manifests
-                .iter()
-                .find(|descriptor| {
-                    descriptor
-                        .platform
-                        .as_ref()
-                        .is_some_and(|platform| platform.os == "linux" && platform.architecture == "amd64")
-                })
-                .or_else(|| document.manifests.first())
-                .ok_or_else(|| corrupt(reference, "an index with no manifests"))?;
-            let digest = Digest::parse(&chosen.digest).map_err(|problem| corrupt(reference, problem))?;
-            let by_digest = ImageReference { tag: None, digest: Some(digest), ..reference.clone() };
-            let Some(platform_manifest) = store.fetch_manifest(&by_digest).await? else {
-                return Err(corrupt(
-                    reference,
-                    format!("the index names {} which the registry does not have", chosen.digest),
-                ));
-            };
-            let platform_document: ManifestDocument =
-                serde_json::from_slice(&platform_manifest.bytes).map_err(|error| corrupt(reference, error))?;
-            if facts.annotations.is_empty() {
-                facts.annotations = platform_document.annotations.clone().unwrap_or_default();
-            }
-            platform_document
-        } else {
-            document
+    let image_document = if is_index {
+        facts.platforms = platforms_of(&document);
+        let chosen = document
+            .manifests
+            .iter()
+            .find(|descriptor| {
+                descriptor
+                    .platform
+                    .as_ref()
+                    .is_some_and(|platform| platform.os == "linux" && platform.architecture == "amd64")
+            })
+            .or_else(|| document.manifests.first())
+            .ok_or_else(|| corrupt(reference, "an index with no manifests"))?;
+        let digest = Digest::parse(&chosen.digest).map_err(|problem| corrupt(reference, problem))?;
+        let by_digest = ImageReference { tag: None, digest: Some(digest), ..reference.clone() };
+        let Some(platform_manifest) = store.fetch_manifest(&by_digest).await? else {
+            return Err(corrupt(
+                reference,
+                format!("the index names {} which the registry does not have", chosen.digest),
+            ));
         };
+        let platform_document: ManifestDocument =
+            serde_json::from_slice(&platform_manifest.bytes).map_err(|error| corrupt(reference, error))?;
+        if facts.annotations.is_empty() {
+            facts.annotations = platform_document.annotations.clone().unwrap_or_default();
+        }
+        platform_document
+    } else {
+        document
+    };
     facts.layers = image_document.layers.clone();
     if let Some(config) = &image_document.config {
         let digest = Digest::parse(&config.digest).map_err(|problem| corrupt(reference, problem))?;
@@ -153,6 +167,16 @@ pub async fn inspect(store: &Store, reference: &ImageReference) -> Result<Option
             .collect();
     }
     Ok(Some(facts))
+}
+
+fn platforms_of(document: &ManifestDocument) -> Vec<String> {
+    document
+        .manifests
+        .iter()
+        .filter_map(|descriptor| {
+            descriptor.platform.as_ref().map(|platform| format!("{}/{}", platform.os, platform.architecture))
+        })
+        .collect()
 }
 
 /// One file of a layer; directories are added for every parent.

@@ -28,7 +28,7 @@ use crate::model::package_list::{self, PackageListEntry};
 use crate::model::plugin_builds::{ImageMetadata, PluginBuild};
 use crate::model::versions::{VersionsJson, is_version, major_minor};
 use crate::overlay::{Overlay, Workspace};
-use crate::registry::image::{ImageFacts, inspect};
+use crate::registry::image::{ImageFacts, KnownFacts, inspect};
 use crate::registry::{Digest, ImageReference, RegistryError, RegistryPrefix, Store};
 use crate::steps::workspace_paths::{PackageNames, match_workspace_paths};
 
@@ -83,6 +83,8 @@ pub struct IndexInputs {
     pub selection: Vec<SelectionFile>,
     pub config: IndexConfig,
     pub previous_index: IndexJson,
+    /// Build facts recorded by the previous run (plugin_builds/ and index.json), by digest.
+    pub known: KnownFacts,
     pub build_info: BuildInfo,
 }
 
@@ -108,7 +110,7 @@ pub enum Resolution {
 
 pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     let inputs = load_inputs(&args)?;
-    let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config)?;
+    let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config, args.all_packages)?;
     if args.dry_run {
         print_plan(&plugins, args.output_format);
         return Ok(ExitStatus::Success);
@@ -116,7 +118,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
     tracing::info!(plugins = plugins.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
     let started = std::time::Instant::now();
-    let resolutions = resolve(&store, &plugins, args.jobs, &inputs.config.platforms).await?;
+    let resolutions = resolve(&store, &plugins, args.jobs, &inputs.config.platforms, &inputs.known).await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "resolved");
     let rendered = render(&inputs, &plugins, &resolutions)?;
 
@@ -282,6 +284,8 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
         IndexJson::new()
     };
 
+    let known = known_facts(&args.plugin_builds, &previous_index);
+
     let overlay_commit = args
         .overlay_commit
         .clone()
@@ -329,8 +333,56 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
             platforms,
         },
         previous_index,
+        known,
         build_info,
     })
+}
+
+/// What the previous run recorded per digest: plugin_builds/ files and the previous index. Files
+/// that do not parse are skipped (they are our own outputs; the run rewrites them anyway).
+fn known_facts(plugin_builds: &Path, previous_index: &IndexJson) -> KnownFacts {
+    let mut known = KnownFacts::new();
+    let mut record = |digest: Option<&str>, metadata: &ImageMetadata, dynamic_packages: Option<&String>| {
+        let Some(digest) = digest.and_then(|digest| Digest::parse(digest).ok()) else { return };
+        let mut facts = ImageFacts::default();
+        for (key, value) in [("build-date", &metadata.build_date), ("vcs-ref", &metadata.vcs_ref)] {
+            if let Some(value) = value {
+                facts.labels.insert(key.to_string(), value.clone());
+            }
+        }
+        for (key, value) in [("UPSTREAM_REPO", &metadata.upstream), ("MIDSTREAM_REPO", &metadata.midstream)] {
+            if let Some(value) = value {
+                facts.env.insert(key.to_string(), value.clone());
+            }
+        }
+        if let Some(value) = dynamic_packages {
+            facts.annotations.insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), value.clone());
+        }
+        known.insert(digest, facts);
+    };
+    for entry in previous_index.values() {
+        let metadata = ImageMetadata {
+            build_date: entry.build_date.clone(),
+            upstream: entry.upstream.clone(),
+            midstream: entry.midstream.clone(),
+            vcs_ref: entry.vcs_ref.clone(),
+        };
+        record(
+            entry.registry_reference.split_once('@').map(|(_, digest)| digest),
+            &metadata,
+            entry.dynamic_packages.as_ref(),
+        );
+    }
+    for file in crate::fsutil::list_files(plugin_builds).unwrap_or_default() {
+        if file.extension().is_none_or(|extension| extension != "json") {
+            continue;
+        }
+        let Ok(builds) = crate::model::plugin_builds::read(&plugin_builds.join(&file)) else { continue };
+        for build in builds.values() {
+            record(build.digest.as_deref(), &build.image, build.dynamic_packages.as_ref());
+        }
+    }
+    known
 }
 
 /// Finds a metadata package by the names a `default.packages.yaml` entry may use.
@@ -379,6 +431,7 @@ pub fn plan(
     overlay: &Overlay,
     selection: &[SelectionFile],
     config: &IndexConfig,
+    all_packages: bool,
 ) -> Result<Vec<PlannedPlugin>, InputError> {
     let lookup = PackageLookup::new(overlay);
     // Workspace path of every package, and the reverse map for the tier lists.
@@ -440,7 +493,8 @@ pub fn plan(
     let mut plugins: Vec<PlannedPlugin> = Vec::new();
     for workspace in &overlay.workspaces {
         for package in &workspace.packages {
-            if selected.as_ref().is_some_and(|chosen| !chosen.contains(package.package_name.as_str())) {
+            if !all_packages && selected.as_ref().is_some_and(|chosen| !chosen.contains(package.package_name.as_str()))
+            {
                 continue;
             }
             let image = package.image_name();
@@ -506,10 +560,11 @@ pub async fn resolve(
     plugins: &[PlannedPlugin],
     jobs: usize,
     platforms: &[String],
+    known: &KnownFacts,
 ) -> anyhow::Result<Vec<Resolution>> {
     let results: Vec<(usize, Result<Option<ImageFacts>, RegistryError>)> =
         futures::stream::iter(plugins.iter().enumerate())
-            .map(|(position, plugin)| async move { (position, inspect(store, &plugin.reference).await) })
+            .map(|(position, plugin)| async move { (position, inspect(store, &plugin.reference, known).await) })
             .buffer_unordered(jobs.max(1))
             .collect()
             .await;
