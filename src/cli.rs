@@ -1,6 +1,9 @@
 //! Command-line definitions (clap only). Every option a Tekton step passes also reads an
 //! environment variable, so Tasks can use `env:` or `args:`.
 
+// Doc comments here are --help text, read in a terminal: no Markdown backticks around names.
+#![allow(clippy::doc_markdown)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -179,7 +182,7 @@ impl StoreArgs {
     }
 
     pub fn open(&self) -> Result<crate::registry::Store, crate::error::InputError> {
-        crate::registry::Store::parse(self.store.as_deref(), self.client_options())
+        crate::registry::Store::parse(self.store.as_deref(), &self.client_options())
     }
 }
 

@@ -25,7 +25,7 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
-        let line = error.as_bytes()[..offset].iter().filter(|byte| **byte == b'\n').count() as u64 + 1;
+        let line = error.as_bytes()[..offset].split(|byte| *byte == b'\n').count() as u64;
         InputError::in_file(path, format!("not valid UTF-8 (byte {offset})"))
             .at_line(Some(line))
             .with_hint("save the file as UTF-8")

@@ -1,5 +1,5 @@
 //! git edge: the few read-only facts the index records about the overlay checkout, through the
-//! git CLI (no prompts, no pager, the caller's GIT_DIR ignored).
+//! git CLI (no prompts, no pager, the caller's `GIT_DIR` ignored).
 
 use std::path::Path;
 use std::process::Command;

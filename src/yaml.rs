@@ -178,6 +178,10 @@ fn double_quoted(text: &str) -> String {
     quoted
 }
 
+/// Words some YAML reader turns into a boolean, null, merge key or special float.
+const RESERVED_WORDS: [&str; 14] =
+    ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "<<", "=", ".inf", ".nan"];
+
 fn is_plain_safe(text: &str) -> bool {
     let Some(first) = text.chars().next() else {
         return false;
@@ -194,10 +198,8 @@ fn is_plain_safe(text: &str) -> bool {
     if text.contains(": ") || text.contains(" #") || text.ends_with(':') {
         return false;
     }
-    const RESERVED: [&str; 14] =
-        ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "<<", "=", ".inf", ".nan"];
     let lower = text.to_ascii_lowercase();
-    if RESERVED.contains(&lower.as_str()) || lower == "-.inf" || lower == "+.inf" {
+    if RESERVED_WORDS.contains(&lower.as_str()) || lower == "-.inf" || lower == "+.inf" {
         return false;
     }
     !looks_numeric(text)

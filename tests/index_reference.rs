@@ -60,7 +60,7 @@ fn read_yaml(path: &Path) -> Value {
 fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
     let store = Store::parse(
         Some(&format!("docker://{}", registry.host)),
-        ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+        &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
     )
     .unwrap();
     let builds = reference_data().join("catalog-index-main/plugin_builds/supported");

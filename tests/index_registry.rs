@@ -157,7 +157,7 @@ fn image_indexes_are_pinned_by_their_own_digest_and_need_linux_amd64() {
     // Re-tag tech-radar as an OCI image index holding the single-platform manifest.
     let store = Store::parse(
         Some(&store_spec),
-        ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+        &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
     )
     .unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -1,6 +1,9 @@
 //! The one integration test binary: real git, a real registry (Debian's `docker-registry` on
 //! loopback), real skopeo reading what we push. Each file below is one area.
 
+// Test code unwraps: a failure should stop the test with the value shown.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.

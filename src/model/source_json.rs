@@ -56,7 +56,7 @@ pub fn is_git_ref(text: &str) -> bool {
     !text.is_empty()
         && !text.starts_with(['-', '/', '.'])
         && !text.ends_with(['/', '.'])
-        && !text.ends_with(".lock")
+        && !text.to_ascii_lowercase().ends_with(".lock")
         && !text.contains("..")
         && !text.contains("@{")
         && !text.contains("//")

@@ -53,7 +53,7 @@ impl LayoutStore {
         self.root.join(&reference.repository)
     }
 
-    fn error(&self, path: &Path, problem: impl std::fmt::Display) -> RegistryError {
+    fn error(path: &Path, problem: impl std::fmt::Display) -> RegistryError {
         RegistryError::Layout { path: path.display().to_string(), problem: problem.to_string() }
     }
 
@@ -61,18 +61,18 @@ impl LayoutStore {
         dir.join("blobs").join(digest.algorithm()).join(digest.hex())
     }
 
-    fn read_index(&self, dir: &Path) -> Result<Option<LayoutIndex>, RegistryError> {
+    fn read_index(dir: &Path) -> Result<Option<LayoutIndex>, RegistryError> {
         let path = dir.join("index.json");
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| self.error(&path, error)),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| Self::error(&path, error)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(self.error(&path, error)),
+            Err(error) => Err(Self::error(&path, error)),
         }
     }
 
     pub fn fetch_manifest(&self, reference: &ImageReference) -> Result<Option<Manifest>, RegistryError> {
         let dir = self.repository_dir(reference);
-        let Some(index) = self.read_index(&dir)? else {
+        let Some(index) = Self::read_index(&dir)? else {
             return Ok(None);
         };
         let wanted = index.manifests.iter().find(|descriptor| match (&reference.digest, &reference.tag) {
@@ -90,27 +90,27 @@ impl LayoutStore {
                 if !path.exists() {
                     return Ok(None);
                 }
-                let bytes = fs_err::read(&path).map_err(|error| self.error(&path, error))?;
+                let bytes = fs_err::read(&path).map_err(|error| Self::error(&path, error))?;
                 let media_type = media_type_of(&bytes).unwrap_or_else(|| super::media_type::OCI_MANIFEST.to_string());
                 return Ok(Some(Manifest { digest: digest.clone(), media_type, bytes }));
             }
             (None, None) => return Ok(None),
         };
         let digest =
-            Digest::parse(&descriptor.digest).map_err(|problem| self.error(&dir.join("index.json"), problem))?;
-        let bytes = self.read_blob(&dir, &digest)?;
+            Digest::parse(&descriptor.digest).map_err(|problem| Self::error(&dir.join("index.json"), problem))?;
+        let bytes = Self::read_blob(&dir, &digest)?;
         Ok(Some(Manifest { digest, media_type: descriptor.media_type, bytes }))
     }
 
     pub fn fetch_blob(&self, reference: &ImageReference, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        self.read_blob(&self.repository_dir(reference), digest)
+        Self::read_blob(&self.repository_dir(reference), digest)
     }
 
-    fn read_blob(&self, dir: &Path, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    fn read_blob(dir: &Path, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         let path = Self::blob_path(dir, digest);
-        let bytes = fs_err::read(&path).map_err(|error| self.error(&path, error))?;
+        let bytes = fs_err::read(&path).map_err(|error| Self::error(&path, error))?;
         if !digest.matches(&bytes) {
-            return Err(self.error(&path, format!("content does not match {digest}")));
+            return Err(Self::error(&path, format!("content does not match {digest}")));
         }
         Ok(bytes)
     }
@@ -121,7 +121,7 @@ impl LayoutStore {
         if path.exists() {
             return Ok(());
         }
-        crate::fsutil::write_atomic(&path, bytes).map_err(|error| self.error(&path, format!("{error:#}")))
+        crate::fsutil::write_atomic(&path, bytes).map_err(|error| Self::error(&path, format!("{error:#}")))
     }
 
     pub fn push_manifest(
@@ -134,11 +134,11 @@ impl LayoutStore {
         self.push_blob(reference, &manifest.digest, &manifest.bytes)?;
         let layout_marker = dir.join("oci-layout");
         crate::fsutil::write_atomic(&layout_marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
-            .map_err(|error| self.error(&layout_marker, format!("{error:#}")))?;
+            .map_err(|error| Self::error(&layout_marker, format!("{error:#}")))?;
         let lock_path = dir.join("index.json.lock");
-        let lock = fs_err::File::create(&lock_path).map_err(|error| self.error(&lock_path, error))?;
-        lock.file().lock().map_err(|error| self.error(&lock_path, error))?;
-        let mut index = self.read_index(&dir)?.unwrap_or(LayoutIndex {
+        let lock = fs_err::File::create(&lock_path).map_err(|error| Self::error(&lock_path, error))?;
+        lock.file().lock().map_err(|error| Self::error(&lock_path, error))?;
+        let mut index = Self::read_index(&dir)?.unwrap_or(LayoutIndex {
             schema_version: 2,
             media_type: Some(super::media_type::OCI_INDEX.to_string()),
             manifests: Vec::new(),
@@ -162,15 +162,14 @@ impl LayoutStore {
         index.manifests.push(descriptor);
         let path = dir.join("index.json");
         crate::fsutil::write_atomic(&path, &crate::json::to_pretty(&index))
-            .map_err(|error| self.error(&path, format!("{error:#}")))?;
+            .map_err(|error| Self::error(&path, format!("{error:#}")))?;
         Ok(manifest.digest.clone())
     }
 
     /// Tags of the repository, in index order.
     pub fn list_tags(&self, reference: &ImageReference) -> Result<Vec<String>, RegistryError> {
         let dir = self.repository_dir(reference);
-        Ok(self
-            .read_index(&dir)?
+        Ok(Self::read_index(&dir)?
             .map(|index| {
                 index
                     .manifests

@@ -20,7 +20,7 @@ pub enum Store {
 
 impl Store {
     /// Parses a `--store` value; `None` means the named registries themselves.
-    pub fn parse(spec: Option<&str>, options: ClientOptions) -> Result<Self, InputError> {
+    pub fn parse(spec: Option<&str>, options: &ClientOptions) -> Result<Self, InputError> {
         let registry = |mirror: Option<String>| -> Result<Store, InputError> {
             let client = RegistryClient::new(options.clone()).map_err(|error| InputError::usage(error.to_string()))?;
             Ok(Store::Registry { client: Arc::new(client), mirror })

@@ -26,6 +26,7 @@ use crate::model::index_json::{IndexEntry, IndexJson};
 use crate::model::package::Package;
 use crate::model::package_list::{self, PackageListEntry};
 use crate::model::plugin_builds::{ImageMetadata, PluginBuild};
+use crate::model::plugins_list::PluginsList;
 use crate::model::versions::{VersionsJson, is_version, major_minor};
 use crate::overlay::{Overlay, Workspace};
 use crate::registry::image::{ImageFacts, KnownFacts, inspect};
@@ -83,7 +84,7 @@ pub struct IndexInputs {
     pub selection: Vec<SelectionFile>,
     pub config: IndexConfig,
     pub previous_index: IndexJson,
-    /// Build facts recorded by the previous run (plugin_builds/ and index.json), by digest.
+    /// Build facts recorded by the previous run (`plugin_builds/` and `index.json`), by digest.
     pub known: KnownFacts,
     pub build_info: BuildInfo,
 }
@@ -338,7 +339,7 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
     })
 }
 
-/// What the previous run recorded per digest: plugin_builds/ files and the previous index. Files
+/// What the previous run recorded per digest: `plugin_builds/` files and the previous index. Files
 /// that do not parse are skipped (they are our own outputs; the run rewrites them anyway).
 fn known_facts(plugin_builds: &Path, previous_index: &IndexJson) -> KnownFacts {
     let mut known = KnownFacts::new();
@@ -446,7 +447,7 @@ pub fn plan(
             .map(|(package, image)| PackageNames { entity_name: &package.entity_name, image_name: image })
             .collect();
         let folders: Vec<&str> =
-            workspace.plugins_list.iter().flat_map(|list| list.entries()).map(|entry| entry.path.as_str()).collect();
+            workspace.plugins_list.iter().flat_map(PluginsList::entries).map(|entry| entry.path.as_str()).collect();
         for (package, path) in workspace.packages.iter().zip(match_workspace_paths(&workspace.name, &names, &folders)) {
             workspace_path_of.insert((workspace.name.as_str(), package.package_name.as_str()), path.clone());
             package_at_path.entry(path).or_insert(package.package_name.as_str());
@@ -657,7 +658,7 @@ pub struct IndexReport {
 
 /// Every output as bytes, before anything is written.
 pub struct RenderedIndex {
-    /// Relative to the plugin_builds folder.
+    /// Relative to the `plugin_builds` folder.
     pub plugin_builds: BTreeMap<PathBuf, Vec<u8>>,
     /// Relative to the catalog-index folder.
     pub catalog: BTreeMap<PathBuf, Vec<u8>>,
