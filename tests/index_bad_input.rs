@@ -50,7 +50,7 @@ fn truncated_source_json() {
             write(
                 overlay.join("workspaces/tech-radar/source.json"),
                 r#"{"repo":"https://github.com/backstage/community-plugins","#,
-            )
+            );
         },
         &[],
         &["workspaces/tech-radar/source.json:1: invalid JSON: EOF"],
@@ -73,7 +73,7 @@ fn source_json_ref_that_is_not_a_ref() {
             write(
                 overlay.join("workspaces/tech-radar/source.json"),
                 r#"{"repo":"https://github.com/backstage/community-plugins","repo-ref":"main..v2","repo-flat":false,"repo-backstage-version":"1.52.0"}"#,
-            )
+            );
         },
         &[],
         &["workspaces/tech-radar/source.json", "`repo-ref` is `main..v2`, not a tag, branch or commit"],
@@ -96,7 +96,7 @@ fn plugins_list_line_without_colon() {
             write(
                 overlay.join("workspaces/tech-radar/plugins-list.yaml"),
                 "plugins/tech-radar:\nplugins/tech-radar-backend\n",
-            )
+            );
         },
         &[],
         &["workspaces/tech-radar/plugins-list.yaml:2:", "has no `:`"],
@@ -219,7 +219,7 @@ fn default_packages_unknown_key() {
                 overlay.join("default.packages.yaml"),
                 "  - package: '@backstage-community/plugin-tech-radar'",
                 "  - pakage: '@backstage-community/plugin-tech-radar'",
-            )
+            );
         },
         &[],
         &["default.packages.yaml", "unknown field `pakage`"],
@@ -234,7 +234,7 @@ fn default_packages_entry_without_metadata() {
                 overlay.join("default.packages.yaml"),
                 "'@backstage-community/plugin-tech-radar'",
                 "'@backstage-community/plugin-no-such'",
-            )
+            );
         },
         &[],
         &["default.packages.yaml:15:", "`@backstage-community/plugin-no-such` has no metadata file"],
@@ -249,7 +249,7 @@ fn default_packages_duplicate_entry() {
                 overlay.join("default.packages.yaml"),
                 "'@backstage-community/plugin-tech-radar-backend'",
                 "'@backstage-community/plugin-tech-radar'",
-            )
+            );
         },
         &[],
         &["default.packages.yaml:17:", "listed twice"],
@@ -273,7 +273,7 @@ fn supported_list_line_matching_no_plugin() {
                 overlay.join("rhdh-supported-packages.txt"),
                 "tech-radar/plugins/tech-radar\n",
                 "tech-radar/plugins/tech-radr\n",
-            )
+            );
         },
         &[],
         &["rhdh-supported-packages.txt:7:", "`tech-radar/plugins/tech-radr` matches no metadata file"],
@@ -288,7 +288,7 @@ fn supported_list_path_escaping() {
                 overlay.join("rhdh-supported-packages.txt"),
                 "tech-radar/plugins/tech-radar\n",
                 "tech-radar/../../../etc/passwd\n",
-            )
+            );
         },
         &[],
         &["rhdh-supported-packages.txt:7:", "would leave its folder"],
@@ -330,7 +330,7 @@ fn plugin_entity_in_the_wrong_folder() {
                 overlay.join("catalog-entities/extensions/plugins/tech-radar.yaml"),
                 "kind: Plugin",
                 "kind: PluginCollection",
-            )
+            );
         },
         &[],
         &["catalog-entities/extensions/plugins/tech-radar.yaml:3:", "plugins/ holds `Plugin` entities"],

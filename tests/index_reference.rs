@@ -92,8 +92,8 @@ fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
             spec.annotations.insert("io.backstage.dynamic-packages".into(), value);
         }
         let reference = ImageReference::parse(&field("registryReference").unwrap()).unwrap();
-        let built = build_image(&spec).unwrap();
-        let digest = runtime.block_on(push_image(&store, &reference, &built)).unwrap();
+        let image_bytes = build_image(&spec).unwrap();
+        let digest = runtime.block_on(push_image(&store, &reference, &image_bytes)).unwrap();
         pushed.insert(image.clone(), digest);
     }
     pushed

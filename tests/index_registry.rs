@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use base64::Engine;
+
 use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image};
 use rhdh_catalog::registry::{ClientOptions, Digest, ImageReference, Manifest, Store};
 use serde_json::Value;
@@ -121,7 +123,6 @@ fn credentials_come_from_the_docker_config() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    use base64::Engine;
     let auth = base64::engine::general_purpose::STANDARD.encode("tester:s3cret-token-7f3a");
     std::fs::create_dir_all(work.path().join(".docker")).unwrap();
     std::fs::write(

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -51,10 +52,11 @@ impl Registry {
         );
         if let Some(contents) = htpasswd {
             std::fs::write(root.path().join("htpasswd"), contents).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
+            let _ = writeln!(
+                config,
+                "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}",
                 root.path().join("htpasswd").display()
-            ));
+            );
         }
         let config = config
             .replace("ROOT", &root.path().join("data").display().to_string())
