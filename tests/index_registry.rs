@@ -131,7 +131,28 @@ fn credentials_come_from_the_docker_config() {
     )
     .unwrap();
     publish_example_images(work.path(), &overlay, &prefix, &store, Some(&registry.host));
-    let output = index(work.path(), &overlay, &prefix, &store, &["--insecure-registry", &registry.host]);
+    // The podman/skopeo auth file works too.
+    let auth_file = work.path().join("auth.json");
+    std::fs::rename(work.path().join(".docker/config.json"), &auth_file).unwrap();
+    let output = rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .env("REGISTRY_AUTH_FILE", &auth_file)
+        .args([
+            "index",
+            "--registry",
+            &prefix,
+            "--rhdh-version",
+            "1.10.0",
+            "--store",
+            &store,
+            "--insecure-registry",
+            &registry.host,
+        ])
+        .arg("--overlay")
+        .arg(&overlay)
+        .args(["--overlay-commit", "test", "--source-repo", "https://example.test/overlay"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -1,0 +1,25 @@
+//! `--help` of every subcommand is part of the interface Tekton Tasks and people rely on: pinned.
+
+use crate::support::rhdh_catalog;
+
+fn help(args: &[&str]) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let output = rhdh_catalog(home.path()).args(args).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn top_level_help() {
+    insta::assert_snapshot!(help(&[]));
+}
+
+#[test]
+fn index_help() {
+    insta::assert_snapshot!(help(&["index"]));
+}
+
+#[test]
+fn package_help() {
+    insta::assert_snapshot!(help(&["package"]));
+}
