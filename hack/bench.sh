@@ -23,8 +23,13 @@ prefix=ghcr.io/redhat-developer/rhdh-plugin-export-overlays
 scratch=$(mktemp -d)
 registry_pid=
 cleanup() {
-  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
+  local status=$?
+  if [ -n "$registry_pid" ]; then
+    kill "$registry_pid" 2>/dev/null || true
+    wait "$registry_pid" 2>/dev/null || true
+  fi
   rm -rf "$scratch"
+  exit "$status"
 }
 trap cleanup EXIT
 port=$((20000 + RANDOM % 40000))
