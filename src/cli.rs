@@ -28,12 +28,115 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Clone the repositories of upstream_repos.yml into the midstream tree and plan every workspace: export, skip (unchanged) or drop.
+    #[command(after_help = EXIT_CODES)]
+    Fetch(FetchArgs),
+    /// Export the plan's workspaces (by name or batch): check out, prepare, build, run the plugin exporter, optionally package images.
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
     /// Generate plugin_builds/, dynamic-plugins.default.yaml and catalog-index/ from an overlay tree, pinning every image by digest.
     #[command(after_help = EXIT_CODES)]
     Index(IndexArgs),
     /// Build a dynamic-plugin OCI image from exported dist-dynamic folders and push it, with no container engine.
     #[command(after_help = EXIT_CODES)]
     Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// The midstream tree: holds upstream_repos.yml, the destination folders and workspaces/.
+    #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
+    pub tree: PathBuf,
+    /// Default: <tree>/upstream_repos.yml.
+    #[arg(long, env = "RHDH_CATALOG_UPSTREAM_REPOS")]
+    pub upstream_repos: Option<PathBuf>,
+    /// The overlay tree inside the midstream tree (the destination folder of the overlay repository).
+    #[arg(long, default_value = "overlay-repo", env = "RHDH_CATALOG_OVERLAY_DIR")]
+    pub overlay: PathBuf,
+    /// Supported package lists (`<workspace>/<plugin path>` per line); repeatable. Default: <overlay>/rhdh-supported-packages.txt; without any, every plugin is supported.
+    #[arg(long = "packages", env = "RHDH_CATALOG_PACKAGES", value_delimiter = ',')]
+    pub packages: Vec<PathBuf>,
+    /// Plan only these workspaces (repeatable).
+    #[arg(long = "workspace")]
+    pub workspaces: Vec<String>,
+    /// Where to write plan.json. Default: <tree>/plan.json.
+    #[arg(long, env = "RHDH_CATALOG_PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Most export batches (Tekton matrix fan-out); workspaces are spread evenly over them.
+    #[arg(long, default_value_t = 64, env = "RHDH_CATALOG_MAX_BATCHES")]
+    pub max_batches: usize,
+    /// Plan from the tree as it is, without cloning.
+    #[arg(long)]
+    pub skip_clone: bool,
+    /// Print the plan as a table; clone nothing, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Directory for Tekton results (batches, rhdh-version, backstage-version), e.g. /tekton/results.
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Summary on stdout as text or JSON.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The midstream tree: plan.json, the overlay folder, and workspaces/ (where prepared sources are written).
+    #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
+    pub tree: PathBuf,
+    /// The overlay tree inside the midstream tree.
+    #[arg(long, default_value = "overlay-repo", env = "RHDH_CATALOG_OVERLAY_DIR")]
+    pub overlay: PathBuf,
+    /// The plan written by fetch. Default: <tree>/plan.json.
+    #[arg(long, env = "RHDH_CATALOG_PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Workspace to export (repeatable).
+    #[arg(long = "workspace", env = "RHDH_CATALOG_WORKSPACES", value_delimiter = ',')]
+    pub workspaces: Vec<String>,
+    /// Batch id of the plan to export (repeatable), as the Tekton matrix passes it.
+    #[arg(long = "batch", env = "RHDH_CATALOG_BATCH", value_delimiter = ',')]
+    pub batches: Vec<String>,
+    /// Workspaces exported at the same time.
+    #[arg(long, default_value_t = 2, env = "RHDH_CATALOG_JOBS")]
+    pub jobs: usize,
+    /// Where upstream sources are checked out and built. Default: a temporary directory.
+    #[arg(long, env = "RHDH_CATALOG_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Run in the workspace root before exporting (empty to skip).
+    #[arg(long, default_value = "yarn install", env = "RHDH_CATALOG_INSTALL_COMMAND")]
+    pub install_command: String,
+    /// Type-check command (empty to skip).
+    #[arg(long, default_value = "yarn tsc", env = "RHDH_CATALOG_TSC_COMMAND")]
+    pub tsc_command: String,
+    /// Build command (empty to skip; the exporter builds backend plugins itself).
+    #[arg(long, default_value = "", env = "RHDH_CATALOG_BUILD_COMMAND")]
+    pub build_command: String,
+    /// The exporter; `<exporter> plugin export <flags>` runs in each plugin folder.
+    #[arg(long, default_value = "npx --yes @red-hat-developer-hub/cli@1.9.1", env = "RHDH_CATALOG_EXPORTER")]
+    pub exporter: String,
+    /// Seconds before one command (install, build, one export) is stopped.
+    #[arg(long, default_value_t = 3600, env = "RHDH_CATALOG_COMMAND_TIMEOUT")]
+    pub command_timeout: u64,
+    /// Failed plugins allowed before the step fails (exit 1).
+    #[arg(long, default_value_t = 0, env = "RHDH_CATALOG_MAX_FAILED")]
+    pub max_failed: usize,
+    /// Package every exported plugin as an image under this registry prefix (e.g. quay.io/rhdh).
+    #[arg(long, env = "RHDH_CATALOG_REGISTRY")]
+    pub registry: Option<String>,
+    /// Tag prefix before the plugin version, e.g. `1.10.0--` or `bs_1.49.4__`.
+    #[arg(long, env = "RHDH_CATALOG_TAG_PREFIX")]
+    pub tag_prefix: Option<String>,
+    /// Where to write export-report.json. Default: <tree>/export-report.json.
+    #[arg(long, env = "RHDH_CATALOG_REPORT")]
+    pub report: Option<PathBuf>,
+    /// Directory for Tekton results (status), e.g. /tekton/results.
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Summary on stdout as text or JSON.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Where images live and how to reach them.

@@ -88,6 +88,9 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         if cause.is::<InputError>() || cause.is::<clap::Error>() {
             return ExitStatus::BadInput;
         }
+        if let Some(git) = cause.downcast_ref::<crate::git::GitError>() {
+            return if git.is_bad_input() { ExitStatus::BadInput } else { ExitStatus::Infrastructure };
+        }
         if cause.is::<FindingsError>() {
             return ExitStatus::Findings;
         }

@@ -58,6 +58,20 @@ pub fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::R
     if tree_equals(dir, files) {
         return Ok(false);
     }
+    replace_tree_with(dir, |staging| {
+        for (relative, bytes) in files {
+            let target = staging.join(relative);
+            fs_err::create_dir_all(parent_dir(&target))?;
+            fs_err::write(&target, bytes)?;
+        }
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// Replaces the directory `dir` with what `populate` writes into a fresh staging directory, with
+/// the same two-rename swap as [`replace_tree`]. Nothing is swapped when `populate` fails.
+pub fn replace_tree_with(dir: &Path, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let parent = parent_dir(dir);
     fs_err::create_dir_all(parent)?;
     let name = dir
@@ -69,11 +83,7 @@ pub fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::R
         .prefix(&format!(".{name}.new-"))
         .tempdir_in(parent)
         .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
-    for (relative, bytes) in files {
-        let target = staging.path().join(relative);
-        fs_err::create_dir_all(parent_dir(&target))?;
-        fs_err::write(&target, bytes)?;
-    }
+    populate(staging.path())?;
     let staged = staging.keep();
     let retired = parent.join(format!(".{name}.old-{}", std::process::id()));
     let had_old = dir.exists();
@@ -84,7 +94,7 @@ pub fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::R
     if had_old {
         fs_err::remove_dir_all(&retired)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 /// Lists every regular file under `dir` as relative paths, sorted. Symbolic links are reported as
@@ -107,6 +117,27 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     found.sort();
     Ok(found)
+}
+
+/// A content id of a folder: sha256 over every regular file's relative path, executable bit and
+/// bytes, in path order. Two folders with the same files have the same id (like a git tree id,
+/// without needing the folder to be committed).
+pub fn content_id(dir: &Path) -> std::io::Result<String> {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    for relative in list_files(dir)? {
+        let path = dir.join(&relative);
+        let bytes = std::fs::read(&path)?;
+        #[cfg(unix)]
+        let executable = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path)?.permissions()) & 0o111 != 0;
+        #[cfg(not(unix))]
+        let executable = false;
+        hasher.update(relative.to_string_lossy().as_bytes());
+        hasher.update([0, u8::from(executable), 0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(&bytes);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
 }
 
 fn tree_equals(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> bool {
@@ -141,6 +172,19 @@ mod tests {
         replace_tree(&dir, &files).unwrap();
         assert_eq!(list_files(&dir).unwrap(), vec![PathBuf::from("a/b.txt")]);
         assert_eq!(fs_err::read_dir(root.path()).unwrap().count(), 1, "no staging or retired dirs left");
+    }
+
+    #[test]
+    fn content_id_follows_content_only() {
+        let first = tempfile::tempdir().unwrap();
+        let second = tempfile::tempdir().unwrap();
+        for dir in [first.path(), second.path()] {
+            fs_err::create_dir_all(dir.join("a")).unwrap();
+            fs_err::write(dir.join("a/x"), "1").unwrap();
+        }
+        assert_eq!(content_id(first.path()).unwrap(), content_id(second.path()).unwrap());
+        fs_err::write(second.path().join("a/x"), "2").unwrap();
+        assert_ne!(content_id(first.path()).unwrap(), content_id(second.path()).unwrap());
     }
 
     #[test]

@@ -1,10 +1,111 @@
-//! git edge: the few read-only facts the index records about the overlay checkout, through the
-//! git CLI (no prompts, no pager, the caller's `GIT_DIR` ignored).
+//! git edge: everything the tool does with git goes through the git CLI here (libgit2 has no
+//! partial or sparse clone). No prompts, no pager, the caller's `GIT_DIR` ignored, and URLs with
+//! credentials never reach a message.
 
 use std::path::Path;
 use std::process::Command;
 
-fn git(dir: &Path, args: &[&str]) -> Option<String> {
+/// Failures of git; a missing ref is bad input (exit 2), anything else may pass on a retry (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{url} has no branch, tag or commit `{reference}`")]
+    RefNotFound { url: String, reference: String },
+    #[error("git remote {url} failed: {problem}")]
+    Remote { url: String, problem: String },
+    #[error("git in {dir}: {problem}")]
+    Local { dir: String, problem: String },
+}
+
+impl GitError {
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, GitError::RefNotFound { .. })
+    }
+}
+
+fn command(dir: Option<&Path>) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new("git");
+    if let Some(dir) = dir {
+        command.arg("-C").arg(dir);
+    }
+    command
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_PAGER", "cat")
+        .env("LC_ALL", "C")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs git; on failure returns its stderr with `url`'s credentials masked.
+async fn run(dir: Option<&Path>, args: &[&str], url: &str) -> Result<String, String> {
+    let output = command(dir).args(args).output().await.map_err(|error| format!("cannot run git: {error}"))?;
+    let mask = |text: &str| text.replace(url, &strip_credentials(url)).trim().to_string();
+    if output.status.success() {
+        Ok(mask(&String::from_utf8_lossy(&output.stdout)))
+    } else {
+        Err(mask(&String::from_utf8_lossy(&output.stderr)))
+    }
+}
+
+fn classify(url: &str, reference: &str, problem: String) -> GitError {
+    let lower = problem.to_lowercase();
+    let missing =
+        ["couldn't find remote ref", "not our ref", "remote branch", "not found in upstream", "invalid refspec"];
+    if missing.iter().any(|needle| lower.contains(needle)) {
+        GitError::RefNotFound { url: strip_credentials(url), reference: reference.to_string() }
+    } else {
+        GitError::Remote { url: strip_credentials(url), problem }
+    }
+}
+
+/// Clones the tip of `branch` (or tag) with depth 1 into `dest`; returns the commit.
+pub async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Result<String, GitError> {
+    let dest_text = dest.to_string_lossy();
+    run(
+        None,
+        &["clone", "--quiet", "--depth", "1", "--single-branch", "--no-tags", "--branch", branch, url, &dest_text],
+        url,
+    )
+    .await
+    .map_err(|problem| classify(url, branch, problem))?;
+    head(dest).await
+}
+
+/// Fetches exactly `reference` (tag, branch or commit SHA) with depth 1, blobs filtered and the
+/// work tree restricted to `sparse_paths` (cone mode; empty means the whole tree); returns the commit.
+pub async fn sparse_checkout(
+    url: &str,
+    reference: &str,
+    dest: &Path,
+    sparse_paths: &[String],
+) -> Result<String, GitError> {
+    let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
+    fs_err::create_dir_all(dest).map_err(|error| local(error.to_string()))?;
+    run(Some(dest), &["init", "--quiet"], url).await.map_err(local)?;
+    run(Some(dest), &["remote", "add", "origin", url], url).await.map_err(local)?;
+    if !sparse_paths.is_empty() {
+        let mut args = vec!["sparse-checkout", "set", "--cone"];
+        args.extend(sparse_paths.iter().map(String::as_str));
+        run(Some(dest), &args, url).await.map_err(local)?;
+    }
+    run(Some(dest), &["fetch", "--quiet", "--depth", "1", "--filter=blob:none", "--no-tags", "origin", reference], url)
+        .await
+        .map_err(|problem| classify(url, reference, problem))?;
+    run(Some(dest), &["-c", "advice.detachedHead=false", "checkout", "--quiet", "FETCH_HEAD"], url)
+        .await
+        .map_err(|problem| classify(url, reference, problem))?;
+    head(dest).await
+}
+
+async fn head(dir: &Path) -> Result<String, GitError> {
+    run(Some(dir), &["rev-parse", "HEAD"], "")
+        .await
+        .map_err(|problem| GitError::Local { dir: dir.display().to_string(), problem })
+}
+
+fn blocking(dir: &Path, args: &[&str]) -> Option<String> {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -23,12 +124,12 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
 
 /// The commit checked out in `dir`, when it is inside a git work tree.
 pub fn head_commit(dir: &Path) -> Option<String> {
-    git(dir, &["rev-parse", "--verify", "HEAD"])
+    blocking(dir, &["rev-parse", "--verify", "HEAD"])
 }
 
 /// The URL of the `origin` remote with any user info removed.
 pub fn origin_url(dir: &Path) -> Option<String> {
-    git(dir, &["remote", "get-url", "origin"]).map(|url| strip_credentials(&url))
+    blocking(dir, &["remote", "get-url", "origin"]).map(|url| strip_credentials(&url))
 }
 
 /// `https://user:token@host/path` → `https://host/path`: credentials never reach outputs.
@@ -51,5 +152,14 @@ mod tests {
     fn credentials_are_stripped() {
         assert_eq!(strip_credentials("https://x:tok@github.com/a/b.git"), "https://github.com/a/b.git");
         assert_eq!(strip_credentials("https://github.com/a/b"), "https://github.com/a/b");
+    }
+
+    #[test]
+    fn missing_refs_are_bad_input() {
+        let error = classify("https://u:p@h/x", "v9", "fatal: couldn't find remote ref v9".into());
+        assert!(error.is_bad_input());
+        assert!(!error.to_string().contains("u:p"));
+        let error = classify("https://h/x", "v9", "fatal: unable to access: Could not resolve host".into());
+        assert!(!error.is_bad_input());
     }
 }

@@ -14,14 +14,18 @@
 
 pub mod cli;
 pub mod error;
+pub mod exporter;
 pub mod fsutil;
 pub mod git;
 pub mod json;
 pub mod logging;
 pub mod model;
 pub mod overlay;
+pub mod patch;
+pub mod prepare;
 pub mod registry;
 pub mod steps;
+pub mod tekton;
 pub mod yaml;
 
 /// rustls needs one process-wide crypto provider; we build with ring only.

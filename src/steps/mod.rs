@@ -1,6 +1,8 @@
 //! One module per subcommand; [`run`] dispatches. Each step resolves its inputs, plans with pure
 //! code, applies the plan through the edges, and writes outputs atomically.
 
+pub mod export;
+pub mod fetch;
 pub mod index;
 pub mod package;
 pub mod workspace_paths;
@@ -10,6 +12,8 @@ use crate::error::ExitStatus;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
+        Command::Export(args) => export::run(args).await,
+        Command::Fetch(args) => fetch::run(args).await,
         Command::Index(args) => index::run(args).await,
         Command::Package(args) => package::run(args).await,
     }

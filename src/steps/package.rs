@@ -38,7 +38,7 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
     if reference.tag.is_none() || reference.digest.is_some() {
         return Err(InputError::usage(format!("--tag `{}` must name a tag and no digest", args.tag)).into());
     }
-    let spec = image_spec(&args)?;
+    let spec = image_spec_of(&args.dist_dynamic, &args.labels, &args.annotations, &args.env)?;
     let image = build_image(&spec).context("building the image layer")?;
     let store = args.store.open()?;
     let digest = push_image(&store, &reference, &image).await?;
@@ -54,12 +54,18 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Reads every `dist-dynamic` folder into the image's files, labels and annotations.
-pub fn image_spec(args: &PackageArgs) -> Result<ImageSpec, InputError> {
+/// Reads every `dist-dynamic` folder into the image's files, labels and annotations
+/// (`key=value` pairs as given on the command line).
+pub fn image_spec_of(
+    dist_dynamic: &[std::path::PathBuf],
+    labels: &[String],
+    annotations: &[String],
+    env: &[String],
+) -> Result<ImageSpec, InputError> {
     let mut files = Vec::new();
     let mut metadata = Vec::new();
     let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
-    for dir in &args.dist_dynamic {
+    for dir in dist_dynamic {
         let manifest_path = dir.join("package.json");
         let manifest: Map<String, Value> = crate::json::read(&manifest_path)?;
         let Some(name) = manifest.get("name").and_then(Value::as_str) else {
@@ -81,16 +87,16 @@ pub fn image_spec(args: &PackageArgs) -> Result<ImageSpec, InputError> {
     let pretty = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
     files.push(LayerFile { path: "index.json".into(), executable: false, contents: pretty });
     let compact = serde_json::to_vec(&metadata).unwrap_or_default();
-    let mut annotations = parse_pairs(&args.annotations, "--annotation")?;
+    let mut annotations = parse_pairs(annotations, "--annotation")?;
     annotations
         .insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(compact));
-    let labels = parse_pairs(&args.labels, "--label")?;
-    for pair in &args.env {
+    let labels = parse_pairs(labels, "--label")?;
+    for pair in env {
         if !pair.contains('=') || pair.starts_with('=') {
             return Err(InputError::usage(format!("--env `{pair}` is not KEY=value")));
         }
     }
-    Ok(ImageSpec { files, labels, annotations, env: args.env.clone(), user: None, created: None })
+    Ok(ImageSpec { files, labels, annotations, env: env.to_vec(), user: None, created: None })
 }
 
 /// `@scope/name-dynamic` → `scope-name`: the folder the installer extracts (rule of `rhdh-cli

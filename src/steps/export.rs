@@ -1,0 +1,634 @@
+//! `rhdh-catalog export`: for each workspace of the plan (by name or batch), check out the
+//! upstream at `repo-ref` (partial, sparse, shallow), prepare it (patches, overlay folders,
+//! `backstage.json`, pruning, pinned dependencies), build it, run the plugin exporter in every
+//! supported plugin folder, optionally package each export as an image, and replace the
+//! workspace's folder in the midstream tree with the prepared sources. A failed plugin or
+//! workspace is reported with its cause and log tail; the others go on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::{ExportArgs, OutputFormat};
+use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
+use crate::exporter::{CommandFailure, run_logged, shell_quote};
+use crate::model::plan::{Decision, EXPORT_STATE_FILE, ExportState, Plan, PlannedWorkspace};
+use crate::model::plugins_list::{PluginsList, PluginsListLine};
+use crate::model::relative_path::RelativePath;
+use crate::overlay::Workspace;
+use crate::prepare;
+use crate::registry::{RegistryPrefix, Store};
+
+/// Settings shared by every workspace of one run.
+struct Settings {
+    tree: PathBuf,
+    work: PathBuf,
+    commands: Vec<(&'static str, String)>,
+    exporter: String,
+    timeout: Duration,
+    backstage_version: String,
+    images: Option<(Store, RegistryPrefix, String)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Exported,
+    Failed,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PluginReport {
+    pub path: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    #[serde(rename = "log-tail", skip_serializing_if = "Vec::is_empty")]
+    pub log_tail: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkspaceReport {
+    pub status: Status,
+    #[serde(rename = "upstream-commit", skip_serializing_if = "Option::is_none")]
+    pub upstream_commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// A git remote or registry failed: a retry may help.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub infrastructure: bool,
+    #[serde(rename = "patches-applied", skip_serializing_if = "Vec::is_empty")]
+    pub patches_applied: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub plugins: Vec<PluginReport>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ExportReport {
+    pub workspaces: BTreeMap<String, WorkspaceReport>,
+}
+
+impl ExportReport {
+    pub fn failed_plugins(&self) -> usize {
+        self.workspaces
+            .values()
+            .flat_map(|workspace| &workspace.plugins)
+            .filter(|plugin| plugin.status == Status::Failed)
+            .count()
+    }
+
+    pub fn exported_plugins(&self) -> usize {
+        self.workspaces
+            .values()
+            .flat_map(|workspace| &workspace.plugins)
+            .filter(|plugin| plugin.status == Status::Exported)
+            .count()
+    }
+
+    /// The Tekton status result: per workspace `exported/failed` counts, self-describing because
+    /// matrix results arrive in any order; shortened to fit the result budget.
+    pub fn status_line(&self) -> String {
+        let mut line = serde_json::Map::new();
+        for (name, workspace) in &self.workspaces {
+            let exported = workspace.plugins.iter().filter(|plugin| plugin.status == Status::Exported).count();
+            let failed = workspace.plugins.len() - exported;
+            line.insert(name.clone(), Value::String(format!("{exported}/{failed}")));
+        }
+        let text = Value::Object(line).to_string();
+        if text.len() <= 3500 {
+            text
+        } else {
+            serde_json::json!({"workspaces": self.workspaces.len(), "exported": self.exported_plugins(), "failed": self.failed_plugins()}).to_string()
+        }
+    }
+}
+
+pub async fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
+    let tree = args.tree.clone();
+    let plan_path = args.plan.clone().unwrap_or_else(|| tree.join("plan.json"));
+    if !plan_path.exists() {
+        return Err(InputError::in_file(&plan_path, "does not exist")
+            .with_hint("run `rhdh-catalog fetch` first; it writes the plan")
+            .into());
+    }
+    let plan = Plan::read(&plan_path)?;
+    let names = selected_workspaces(&plan, &args.workspaces, &args.batches, &plan_path)?;
+    let overlay_dir = tree.join(&args.overlay);
+    let overlay = crate::overlay::load(&overlay_dir)?;
+    let images = match &args.registry {
+        Some(prefix) => {
+            let prefix =
+                RegistryPrefix::parse(prefix).map_err(|problem| InputError::usage(format!("--registry {problem}")))?;
+            Some((args.store.open()?, prefix, args.tag_prefix.clone().unwrap_or_default()))
+        }
+        None => None,
+    };
+    let scratch = tempfile::tempdir()?;
+    let work = args.work_dir.clone().unwrap_or_else(|| scratch.path().to_path_buf());
+    let settings = Settings {
+        tree: tree.clone(),
+        work,
+        commands: vec![
+            ("install", args.install_command.clone()),
+            ("tsc", args.tsc_command.clone()),
+            ("build", args.build_command.clone()),
+        ],
+        exporter: args.exporter.clone(),
+        timeout: Duration::from_secs(args.command_timeout.max(1)),
+        backstage_version: plan.backstage_version.clone(),
+        images,
+    };
+    let mut jobs = Vec::new();
+    for name in &names {
+        let planned = plan
+            .workspace(name)
+            .ok_or_else(|| InputError::in_file(&plan_path, format!("has no workspace `{name}`")))?;
+        let workspace = overlay.workspaces.iter().find(|workspace| &workspace.name == name).ok_or_else(|| {
+            InputError::in_file(&overlay_dir, format!("has no workspace `{name}`, which the plan names"))
+                .with_hint("run `rhdh-catalog fetch` again")
+        })?;
+        jobs.push((planned, workspace));
+    }
+    let settings = &settings;
+    let reports: Vec<(String, WorkspaceReport)> = futures::stream::iter(jobs)
+        .map(|(planned, workspace)| async move {
+            let report = export_workspace(planned, workspace, settings).await;
+            let exported = report.plugins.iter().filter(|plugin| plugin.status == Status::Exported).count();
+            tracing::info!(workspace = %planned.name, exported, failed = report.plugins.len() - exported, cause = report.cause.as_deref().unwrap_or(""), "workspace done");
+            (planned.name.clone(), report)
+        })
+        .buffer_unordered(args.jobs.max(1))
+        .collect()
+        .await;
+    let report = ExportReport { workspaces: reports.into_iter().collect() };
+
+    let report_path = args.report.clone().unwrap_or_else(|| tree.join("export-report.json"));
+    crate::fsutil::write_atomic(&report_path, &crate::json::to_pretty(&report))?;
+    crate::tekton::Results::new(args.results_dir.as_deref()).write("status", &report.status_line())?;
+    match args.output_format {
+        OutputFormat::Json => println!("{}", report.status_line()),
+        OutputFormat::Text => println!(
+            "{} workspaces: {} plugins exported, {} failed; report in {}",
+            report.workspaces.len(),
+            report.exported_plugins(),
+            report.failed_plugins(),
+            report_path.display()
+        ),
+    }
+    for (name, workspace) in &report.workspaces {
+        for plugin in workspace.plugins.iter().filter(|plugin| plugin.status == Status::Failed) {
+            tracing::error!(workspace = %name, plugin = %plugin.path, cause = plugin.cause.as_deref().unwrap_or(""), "plugin failed");
+        }
+    }
+    if let Some((name, workspace)) = report.workspaces.iter().find(|(_, workspace)| workspace.infrastructure) {
+        return Err(InfrastructureError {
+            service: format!("workspace {name}"),
+            problem: format!("{}; see {}", workspace.cause.as_deref().unwrap_or("failed"), report_path.display()),
+        }
+        .into());
+    }
+    if report.failed_plugins() > args.max_failed {
+        return Err(FindingsError(format!(
+            "{} plugin(s) failed to export (allowed: {}); causes and log tails in {}",
+            report.failed_plugins(),
+            args.max_failed,
+            report_path.display()
+        ))
+        .into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn selected_workspaces(
+    plan: &Plan,
+    workspaces: &[String],
+    batches: &[String],
+    plan_path: &Path,
+) -> Result<Vec<String>, InputError> {
+    let mut names = BTreeSet::new();
+    for name in workspaces {
+        let Some(planned) = plan.workspace(name) else {
+            return Err(InputError::usage(format!("--workspace `{name}` is not in {}", plan_path.display())));
+        };
+        if planned.decision == Decision::Drop {
+            return Err(InputError::usage(format!("workspace `{name}` has no supported plugin ({})", planned.reason)));
+        }
+        names.insert(name.clone());
+    }
+    for id in batches {
+        let Some(members) = plan.batches.get(id) else {
+            return Err(InputError::usage(format!(
+                "batch `{id}` is not in {} (batches: {})",
+                plan_path.display(),
+                plan.batch_ids_json()
+            )));
+        };
+        names.extend(members.iter().cloned());
+    }
+    if workspaces.is_empty() && batches.is_empty() {
+        return Err(InputError::usage("name what to export with --workspace or --batch"));
+    }
+    Ok(names.into_iter().collect())
+}
+
+fn failed_workspace(
+    planned: &PlannedWorkspace,
+    commit: Option<String>,
+    cause: String,
+    infrastructure: bool,
+) -> WorkspaceReport {
+    WorkspaceReport {
+        status: Status::Failed,
+        upstream_commit: commit,
+        plugins: planned
+            .plugins
+            .iter()
+            .map(|plugin| PluginReport {
+                path: plugin.path.clone(),
+                status: Status::Failed,
+                package: None,
+                version: None,
+                image: None,
+                cause: Some(cause.clone()),
+                log_tail: Vec::new(),
+            })
+            .collect(),
+        cause: Some(cause),
+        infrastructure,
+        patches_applied: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+fn command_failed(planned: &PlannedWorkspace, commit: &str, failure: &CommandFailure) -> WorkspaceReport {
+    let mut report = failed_workspace(planned, Some(commit.to_string()), failure.to_string(), false);
+    for plugin in &mut report.plugins {
+        plugin.log_tail.clone_from(&failure.log_tail);
+    }
+    report
+}
+
+async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, settings: &Settings) -> WorkspaceReport {
+    let dir = settings.work.join(&planned.name);
+    let _ = fs_err::remove_dir_all(&dir);
+    let clone = dir.join("upstream");
+    let plugins_root = if planned.repo_flat { String::new() } else { format!("workspaces/{}", planned.name) };
+    let sparse = if planned.repo_flat { Vec::new() } else { vec![plugins_root.clone(), ".yarn".to_string()] };
+    let commit = match crate::git::sparse_checkout(&planned.repo, &planned.repo_ref, &clone, &sparse).await {
+        Ok(commit) => commit,
+        Err(error) => {
+            let infrastructure = !error.is_bad_input();
+            return failed_workspace(planned, None, error.to_string(), infrastructure);
+        }
+    };
+    let root = clone.join(&plugins_root);
+    if !root.join("package.json").is_file() {
+        return failed_workspace(
+            planned,
+            Some(commit),
+            format!("{} has no `{plugins_root}/package.json` at {}", planned.repo, planned.repo_ref),
+            false,
+        );
+    }
+    match prepare_sources(planned, workspace, &clone, &root).await {
+        Ok((patches, warnings)) => {
+            let mut report = export_plugins(planned, workspace, &root, &dir, &commit, settings).await;
+            report.patches_applied = patches;
+            report.warnings.extend(warnings);
+            if report.status == Status::Exported {
+                if let Err(error) = write_midstream_copy(planned, workspace, &root, &commit, settings) {
+                    return failed_workspace(
+                        planned,
+                        Some(commit),
+                        format!("writing the midstream copy: {error:#}"),
+                        true,
+                    );
+                }
+            }
+            report
+        }
+        Err(cause) => failed_workspace(planned, Some(commit), cause, false),
+    }
+}
+
+/// Patches, overlay folders, `backstage.json`, self-containment, pruning and dependency pinning.
+/// Returns the applied patches and warnings, or the cause that fails the whole workspace.
+async fn prepare_sources(
+    planned: &PlannedWorkspace,
+    workspace: &Workspace,
+    clone: &Path,
+    root: &Path,
+) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut warnings = Vec::new();
+    // A non-flat workspace takes the repository's Yarn setup where it has none of its own.
+    if root != clone {
+        if !root.join(".yarnrc.yml").exists() && clone.join(".yarnrc.yml").exists() {
+            fs_err::copy(clone.join(".yarnrc.yml"), root.join(".yarnrc.yml")).map_err(|error| error.to_string())?;
+        }
+        if clone.join(".yarn").is_dir() {
+            crate::steps::fetch::copy_missing(&clone.join(".yarn"), &root.join(".yarn"))
+                .map_err(|error| format!("{error:#}"))?;
+        }
+    }
+    let mut patches: Vec<PathBuf> = std::fs::read_dir(workspace.dir.join("patches"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|extension| extension == "patch"))
+                .collect()
+        })
+        .unwrap_or_default();
+    patches.sort();
+    let mut applied = Vec::new();
+    for patch in &patches {
+        let output = crate::patch::apply(patch, root).await.map_err(|error| error.to_string())?;
+        tracing::debug!(patch = %patch.display(), %output, "applied");
+        applied.push(patch.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+    for plugin in &planned.plugins {
+        let path = RelativePath::parse(&plugin.path)
+            .map_err(|problem| format!("plugin folder `{}` {problem}", plugin.path))?;
+        let overlay = path.join_to(&workspace.dir).join("overlay");
+        if overlay.is_dir() {
+            crate::steps::fetch::copy_additively(&overlay, &path.join_to(root), &[])
+                .map_err(|error| format!("{error:#}"))?;
+        }
+    }
+    if let Some(version) = &workspace.backstage_override {
+        let text = format!("{{\n  \"version\": \"{version}\"\n}}\n");
+        fs_err::write(root.join("backstage.json"), text).map_err(|error| error.to_string())?;
+    }
+    for unneeded in ["examples", "packages/backend", "packages/app", "e2e-tests"] {
+        let _ = fs_err::remove_dir_all(root.join(unneeded));
+    }
+    if let Ok(entries) = std::fs::read_dir(root.join("packages")) {
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with("app-") {
+                let _ = fs_err::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let manifest = prepare::workspace_manifest(root).map_err(|error| error.to_string())?;
+    remove_unsupported_plugins(planned, workspace, root, &manifest, &mut warnings);
+    let manifest = prepare::workspace_manifest(root).map_err(|error| error.to_string())?;
+    let lock = std::fs::read_to_string(root.join("yarn.lock")).unwrap_or_default();
+    let backstage = prepare::backstage_resolutions(&lock);
+    let mut manifests = vec![(root.join("package.json"), true)];
+    manifests.extend(manifest.values().map(|(_, folder)| (root.join(folder).join("package.json"), false)));
+    for (path, is_root) in manifests {
+        let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let (rewritten, rewrite) = prepare::rewrite_package_json(&text, is_root, &manifest, &backstage)
+            .map_err(|problem| format!("{}: {problem}", path.display()))?;
+        for unresolved in rewrite.unresolved {
+            warnings.push(format!(
+                "{}: `{unresolved}` has no version in the workspace or its yarn.lock; left as is",
+                path.display()
+            ));
+        }
+        if let Some(text) = rewritten {
+            fs_err::write(&path, text).map_err(|error| error.to_string())?;
+        }
+    }
+    let releases: Vec<String> = std::fs::read_dir(root.join(".yarn/releases"))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".cjs"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let [release] = releases.as_slice() {
+        let yarnrc = std::fs::read_to_string(root.join(".yarnrc.yml")).unwrap_or_default();
+        fs_err::write(root.join(".yarnrc.yml"), prepare::with_yarn_path(&yarnrc, &format!(".yarn/releases/{release}")))
+            .map_err(|error| error.to_string())?;
+    }
+    Ok((applied, warnings))
+}
+
+/// Removes plugins-list folders that are not supported, unless a kept package depends on them.
+fn remove_unsupported_plugins(
+    planned: &PlannedWorkspace,
+    workspace: &Workspace,
+    root: &Path,
+    manifest: &prepare::WorkspaceManifest,
+    warnings: &mut Vec<String>,
+) {
+    let supported: BTreeSet<&str> = planned.plugins.iter().map(|plugin| plugin.path.as_str()).collect();
+    let listed: Vec<&RelativePath> =
+        workspace.plugins_list.iter().flat_map(PluginsList::entries).map(|entry| &entry.path).collect();
+    let unsupported: Vec<&RelativePath> =
+        listed.into_iter().filter(|path| !supported.contains(path.as_str())).collect();
+    let name_of = |folder: &Path| manifest.iter().find(|(_, (_, path))| path == folder).map(|(name, _)| name.clone());
+    let removable: Vec<(&RelativePath, Option<String>)> =
+        unsupported.iter().map(|path| (*path, name_of(Path::new(path.as_str())))).collect();
+    let removable_names: BTreeSet<String> = removable.iter().filter_map(|(_, name)| name.clone()).collect();
+    let mut needed = BTreeSet::new();
+    for (name, (_, folder)) in manifest {
+        if removable_names.contains(name) {
+            continue;
+        }
+        let Ok(package) = prepare::read_package_json(&root.join(folder).join("package.json")) else { continue };
+        for field in ["dependencies", "devDependencies", "peerDependencies"] {
+            if let Some(Value::Object(dependencies)) = package.get(field) {
+                needed.extend(dependencies.keys().filter(|dependency| removable_names.contains(*dependency)).cloned());
+            }
+        }
+    }
+    for (path, name) in removable {
+        if name.as_ref().is_some_and(|name| needed.contains(name)) {
+            warnings.push(format!("kept unsupported `{path}`: a supported package depends on it"));
+            continue;
+        }
+        let _ = fs_err::remove_dir_all(path.join_to(root));
+    }
+}
+
+async fn export_plugins(
+    planned: &PlannedWorkspace,
+    workspace: &Workspace,
+    root: &Path,
+    dir: &Path,
+    commit: &str,
+    settings: &Settings,
+) -> WorkspaceReport {
+    let build_log = dir.join("logs/build.log");
+    for (stage, command) in &settings.commands {
+        if command.trim().is_empty() {
+            continue;
+        }
+        tracing::debug!(workspace = %planned.name, stage, "running");
+        if let Err(failure) = run_logged(command, root, &build_log, settings.timeout).await {
+            return command_failed(planned, commit, &failure);
+        }
+    }
+    let mut plugins = Vec::new();
+    for plugin in &planned.plugins {
+        let folder = root.join(&plugin.path);
+        let mut report = PluginReport {
+            path: plugin.path.clone(),
+            status: Status::Failed,
+            package: None,
+            version: None,
+            image: None,
+            cause: None,
+            log_tail: Vec::new(),
+        };
+        if !folder.join("package.json").is_file() {
+            report.cause = Some(format!(
+                "plugins-list.yaml names `{}`, which has no package.json upstream at {}",
+                plugin.path, planned.repo_ref
+            ));
+            plugins.push(report);
+            continue;
+        }
+        let source = prepare::read_package_json(&folder.join("package.json")).unwrap_or_default();
+        report.package = source.get("name").and_then(Value::as_str).map(str::to_string);
+        report.version = source.get("version").and_then(Value::as_str).map(str::to_string);
+        let mut flags: Vec<String> = plugin.flags.clone();
+        let scalprum = workspace.dir.join(&plugin.path).join("scalprum-config.json");
+        let is_frontend = source
+            .get("backstage")
+            .and_then(|backstage| backstage.get("role"))
+            .and_then(Value::as_str)
+            .is_some_and(|role| role.starts_with("frontend"));
+        if is_frontend && scalprum.is_file() {
+            flags.push("--scalprum-config".into());
+            flags.push(scalprum.display().to_string());
+        }
+        let command = std::iter::once(format!("{} plugin export", settings.exporter))
+            .chain(flags.iter().map(|flag| shell_quote(flag)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let log = dir.join("logs").join(format!("{}.log", plugin.path.replace('/', "_")));
+        match run_logged(&command, &folder, &log, settings.timeout).await {
+            Err(failure) => {
+                report.cause = Some(failure.to_string());
+                report.log_tail = failure.log_tail;
+            }
+            Ok(()) if !folder.join("dist-dynamic/package.json").is_file() => {
+                report.cause = Some(format!("`{command}` succeeded but wrote no dist-dynamic/package.json"));
+                report.log_tail = crate::exporter::tail(&log);
+            }
+            Ok(()) => {
+                match package_image(&folder, report.package.as_deref(), report.version.as_deref(), settings).await {
+                    Ok(image) => {
+                        report.image = image;
+                        report.status = Status::Exported;
+                    }
+                    Err(error) => report.cause = Some(format!("packaging the image: {error:#}")),
+                }
+            }
+        }
+        plugins.push(report);
+    }
+    let status =
+        if plugins.iter().all(|plugin| plugin.status == Status::Exported) { Status::Exported } else { Status::Failed };
+    WorkspaceReport {
+        status,
+        upstream_commit: Some(commit.to_string()),
+        cause: None,
+        infrastructure: false,
+        patches_applied: Vec::new(),
+        warnings: Vec::new(),
+        plugins,
+    }
+}
+
+/// Builds and pushes the plugin image when `--registry` was given; returns `<repository>@<digest>`.
+async fn package_image(
+    folder: &Path,
+    package: Option<&str>,
+    version: Option<&str>,
+    settings: &Settings,
+) -> anyhow::Result<Option<String>> {
+    let Some((store, prefix, tag_prefix)) = &settings.images else { return Ok(None) };
+    let (Some(package), Some(version)) = (package, version) else {
+        anyhow::bail!("the plugin's package.json has no name or version");
+    };
+    let image = crate::model::package::image_name_of(package);
+    let reference =
+        prefix.image(&image, &format!("{tag_prefix}{version}")).map_err(|problem| anyhow::anyhow!(problem))?;
+    let spec = crate::steps::package::image_spec_of(&[folder.join("dist-dynamic")], &[], &[], &[])?;
+    let built = crate::registry::image::build_image(&spec)?;
+    let digest = crate::registry::image::push_image(store, &reference, &built).await?;
+    Ok(Some(reference.pinned(&digest)))
+}
+
+/// Replaces `<tree>/workspaces/<ws>/` with the prepared sources (minus builds, installs and
+/// tests), the overlay's plugins-list.yaml with unsupported entries commented out, manifest.json
+/// and the export state that lets the next fetch skip this workspace.
+fn write_midstream_copy(
+    planned: &PlannedWorkspace,
+    workspace: &Workspace,
+    root: &Path,
+    commit: &str,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let destination = settings.tree.join("workspaces").join(&planned.name);
+    let manifest = prepare::workspace_manifest(root)?;
+    let overlay_content_id = crate::fsutil::content_id(&workspace.dir)?;
+    let state = ExportState {
+        cache_key: planned.cache_key.clone(),
+        overlay_content_id,
+        repo_ref: planned.repo_ref.clone(),
+        backstage_version: settings.backstage_version.clone(),
+        tool_version: crate::TOOL_VERSION.to_string(),
+        upstream_commit: commit.to_string(),
+        plugins: planned.plugins.iter().map(|plugin| plugin.path.clone()).collect(),
+    };
+    let plugins_list = workspace.plugins_list.as_ref().map(|list| {
+        let supported: BTreeSet<&str> = planned.plugins.iter().map(|plugin| plugin.path.as_str()).collect();
+        let lines = list
+            .lines
+            .iter()
+            .map(|line| match line {
+                PluginsListLine::Entry(entry) if !supported.contains(entry.path.as_str()) => {
+                    PluginsListLine::Other(format!("# not supported: {}:", entry.path))
+                }
+                other => other.clone(),
+            })
+            .collect();
+        PluginsList { lines }.render()
+    });
+    crate::fsutil::replace_tree_with(&destination, |staging| {
+        copy_filtered(root, staging, Path::new(""))?;
+        if let Some(text) = &plugins_list {
+            fs_err::write(staging.join("plugins-list.yaml"), text)?;
+        }
+        fs_err::write(staging.join("manifest.json"), prepare::manifest_json(&manifest))?;
+        fs_err::write(staging.join(EXPORT_STATE_FILE), crate::json::to_pretty(&state))?;
+        Ok(())
+    })
+}
+
+fn copy_filtered(root: &Path, staging: &Path, relative: &Path) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = fs_err::read_dir(root.join(relative))?.filter_map(Result::ok).collect();
+    entries.sort_by_key(fs_err::DirEntry::file_name);
+    for entry in entries {
+        let child = relative.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if prepare::is_left_out(&child, kind.is_dir()) {
+            continue;
+        }
+        if kind.is_dir() {
+            fs_err::create_dir_all(staging.join(&child))?;
+            copy_filtered(root, staging, &child)?;
+        } else if kind.is_file() {
+            fs_err::copy(entry.path(), staging.join(&child))?;
+        }
+    }
+    Ok(())
+}
