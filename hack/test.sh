@@ -6,11 +6,12 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
-# --- tools the tests drive for real: Debian's docker-registry (distribution 2.8), skopeo, git.
+# --- tools the tests drive for real: Debian's docker-registry (distribution 2.8), skopeo, git, GNU patch.
 missing=()
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v git >/dev/null || missing+=(git)
+command -v patch >/dev/null || missing+=(patch)
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   sudo=()

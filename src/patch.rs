@@ -3,6 +3,7 @@
 //! is tried with `--dry-run` first, so a rejected hunk leaves the sources untouched and the error
 //! shows the hunk that failed.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -76,12 +77,12 @@ fn describe_failure(text: &str, report: &str) -> String {
         if let Some(file) = line.strip_prefix("checking file ").or_else(|| line.strip_prefix("patching file ")) {
             current_file = file.trim().to_string();
         }
-        if let Some(rest) = line.strip_prefix("Hunk #") {
-            if rest.contains("FAILED") {
-                let number: usize = rest.split_whitespace().next().and_then(|text| text.parse().ok()).unwrap_or(0);
-                if let Some(hunk) = hunk_text(text, &current_file, number) {
-                    described.push_str(&format!("\nrejected hunk #{number} of {current_file}:\n{hunk}"));
-                }
+        if let Some(rest) = line.strip_prefix("Hunk #")
+            && rest.contains("FAILED")
+        {
+            let number: usize = rest.split_whitespace().next().and_then(|text| text.parse().ok()).unwrap_or(0);
+            if let Some(hunk) = hunk_text(text, &current_file, number) {
+                let _ = write!(described, "\nrejected hunk #{number} of {current_file}:\n{hunk}");
             }
         }
     }

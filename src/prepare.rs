@@ -5,6 +5,7 @@
 //! here too because they only read.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -175,7 +176,7 @@ pub fn with_yarn_path(yarnrc: &str, yarn_path: &str) -> String {
     let mut found = false;
     for line in yarnrc.lines() {
         if line.starts_with("yarnPath:") {
-            out.push_str(&format!("yarnPath: {yarn_path}\n"));
+            let _ = writeln!(out, "yarnPath: {yarn_path}");
             found = true;
         } else {
             out.push_str(line);
@@ -183,7 +184,7 @@ pub fn with_yarn_path(yarnrc: &str, yarn_path: &str) -> String {
         }
     }
     if !found {
-        out.push_str(&format!("yarnPath: {yarn_path}\n"));
+        let _ = writeln!(out, "yarnPath: {yarn_path}");
     }
     out
 }
@@ -214,9 +215,8 @@ pub fn is_left_out(relative: &Path, is_dir: bool) -> bool {
     if let Some(position) = components.iter().position(|component| component == "dist-dynamic") {
         let inside = &components[position + 1..];
         return match inside.first().map(String::as_str) {
-            None => false,
+            None | Some("embedded") => false,
             Some("package.json" | "yarn.lock") => inside.len() > 1,
-            Some("embedded") => false,
             Some(_) => true,
         };
     }

@@ -23,3 +23,13 @@ fn index_help() {
 fn package_help() {
     insta::assert_snapshot!(help(&["package"]));
 }
+
+#[test]
+fn fetch_help() {
+    insta::assert_snapshot!(help(&["fetch"]));
+}
+
+#[test]
+fn export_help() {
+    insta::assert_snapshot!(help(&["export"]));
+}

@@ -8,6 +8,8 @@ mod support;
 
 /// `--help` snapshots.
 mod cli_help;
+/// `fetch` and `export` on fixture upstreams with the recorded exporter.
+mod fetch_export;
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.
 mod index_bad_input;
 /// `rhdh-catalog index` on the real overlay data compared with what the upstream generator produced.

@@ -306,15 +306,10 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
             let mut report = export_plugins(planned, workspace, &root, &dir, &commit, settings).await;
             report.patches_applied = patches;
             report.warnings.extend(warnings);
-            if report.status == Status::Exported {
-                if let Err(error) = write_midstream_copy(planned, workspace, &root, &commit, settings) {
-                    return failed_workspace(
-                        planned,
-                        Some(commit),
-                        format!("writing the midstream copy: {error:#}"),
-                        true,
-                    );
-                }
+            if report.status == Status::Exported
+                && let Err(error) = write_midstream_copy(planned, workspace, &root, &commit, settings)
+            {
+                return failed_workspace(planned, Some(commit), format!("writing the midstream copy: {error:#}"), true);
             }
             report
         }
@@ -406,7 +401,9 @@ async fn prepare_sources(
             entries
                 .filter_map(Result::ok)
                 .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.ends_with(".cjs"))
+                .filter(|name| {
+                    Path::new(name).extension().is_some_and(|extension| extension.eq_ignore_ascii_case("cjs"))
+                })
                 .collect()
         })
         .unwrap_or_default();

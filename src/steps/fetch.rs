@@ -4,7 +4,7 @@
 //! *export*, *skip* (same cache key as its last successful export) or *drop* (no supported
 //! plugin), write `plan.json`, and the Tekton results (batch ids, versions).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -260,7 +260,7 @@ async fn fetch_repo(repo: &UpstreamRepo, tree: &Path) -> anyhow::Result<FetchedS
             Err(error) => return Err(error.into()),
         }
     }
-    Err(last_error.map(anyhow::Error::new).unwrap_or_else(|| anyhow::anyhow!("no branch to try")).context(format!(
+    Err(last_error.map_or_else(|| anyhow::anyhow!("no branch to try"), anyhow::Error::new).context(format!(
         "none of the branches {:?} exists in {}",
         repo.branches,
         crate::git::strip_credentials(&repo.repo)
@@ -273,7 +273,7 @@ async fn fetch_repo(repo: &UpstreamRepo, tree: &Path) -> anyhow::Result<FetchedS
 pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePath]) -> anyhow::Result<usize> {
     let mut written = 0;
     let mut pending = vec![PathBuf::new()];
-    let excluded: BTreeMap<&str, ()> = exclude.iter().map(|path| (path.as_str(), ())).collect();
+    let excluded: BTreeSet<&str> = exclude.iter().map(RelativePath::as_str).collect();
     while let Some(relative) = pending.pop() {
         let dir = source.join(&relative);
         let mut entries: Vec<_> = fs_err::read_dir(&dir)?.filter_map(Result::ok).collect();
@@ -282,7 +282,7 @@ pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePat
             let name = entry.file_name();
             let child = relative.join(&name);
             let child_text = child.to_string_lossy();
-            if (relative.as_os_str().is_empty() && name == ".git") || excluded.contains_key(child_text.as_ref()) {
+            if (relative.as_os_str().is_empty() && name == ".git") || excluded.contains(child_text.as_ref()) {
                 continue;
             }
             let kind = entry.file_type()?;

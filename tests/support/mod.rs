@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod upstreams;
+
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
