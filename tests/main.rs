@@ -18,3 +18,5 @@ mod index_reference;
 mod index_registry;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
 mod package_image;
+/// The real `@red-hat-developer-hub/cli` exporter end to end (ignored unless hack/test.sh installed it).
+mod real_exporter;

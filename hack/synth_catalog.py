@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Synthesise a catalog at real scale (or N times it) for benchmarks.
+
+From a real overlay tree (default: tests/data/reference-data/overlays-main) it writes, under OUT:
+  upstreams/<repo>/   one local git repository per upstream repository the overlay names, holding a
+                      small package.json + src/index.ts for every plugins-list path of every
+                      workspace that uses it (monorepo layout under workspaces/<ws>/, or flat);
+  overlay/            a git repository: the overlay with source.json pointing at those local
+                      repositories (file://, pinned to their commit), workspaces replicated SCALE
+                      times (`<ws>`, `<ws>-r2`, ...), the supported list extended to match, and the
+                      patches/ folders left out (they are written against the real sources);
+  midstream/          a midstream tree whose upstream_repos.yml fetches the overlay.
+Prints a one-line JSON summary. Needs git and Python 3.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+ENV = dict(os.environ, GIT_AUTHOR_NAME="synth", GIT_AUTHOR_EMAIL="synth@example.test",
+           GIT_COMMITTER_NAME="synth", GIT_COMMITTER_EMAIL="synth@example.test",
+           GIT_AUTHOR_DATE="2026-01-01T00:00:00Z", GIT_COMMITTER_DATE="2026-01-01T00:00:00Z")
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", repo, *args], check=True, capture_output=True, text=True, env=ENV).stdout.strip()
+
+
+def init_repo(path):
+    os.makedirs(path, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "uploadpack.allowFilter", "true")
+    git(path, "config", "uploadpack.allowReachableSHA1InWant", "true")
+
+
+def commit_all(path):
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "synthetic content")
+    return git(path, "rev-parse", "HEAD")
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def plugin_paths(workspace_dir):
+    paths = []
+    try:
+        with open(os.path.join(workspace_dir, "plugins-list.yaml")) as handle:
+            for line in handle:
+                line = line.strip()
+                if line and not line.startswith("#") and ":" in line:
+                    paths.append(line.split(":", 1)[0].strip())
+    except FileNotFoundError:
+        pass
+    return paths
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--source", default="tests/data/reference-data/overlays-main")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--scale", type=int, default=1)
+    args = parser.parse_args()
+    out = os.path.abspath(args.out)
+    shutil.rmtree(out, ignore_errors=True)
+    source_workspaces = os.path.join(args.source, "workspaces")
+
+    # Workspaces with their source.json, replicated.
+    workspaces = []
+    for name in sorted(os.listdir(source_workspaces)):
+        directory = os.path.join(source_workspaces, name)
+        source_path = os.path.join(directory, "source.json")
+        if not os.path.isfile(source_path):
+            continue
+        with open(source_path) as handle:
+            source = json.load(handle)
+        for copy in range(1, args.scale + 1):
+            workspaces.append((name, name if copy == 1 else f"{name}-r{copy}", source, directory))
+
+    # One upstream repository per upstream URL.
+    repos = {}
+    for original, name, source, directory in workspaces:
+        slug = source["repo"].rstrip("/").split("github.com/")[-1].replace("/", "__")
+        repos.setdefault(slug, []).append((original, name, source, directory))
+    commits = {}
+    for slug, members in repos.items():
+        repo = os.path.join(out, "upstreams", slug)
+        init_repo(repo)
+        flat_paths = set()
+        for original, name, source, directory in members:
+            root = repo if source["repo-flat"] else os.path.join(repo, "workspaces", name)
+            paths = plugin_paths(directory)
+            if source["repo-flat"]:
+                flat_paths.update(paths)
+            else:
+                write(os.path.join(root, "package.json"), json.dumps({"name": f"@internal/{name}", "private": True, "workspaces": paths}, indent=2) + "\n")
+            for path in paths:
+                last = path.rstrip("/").split("/")[-1]
+                role = "backend-plugin" if "backend" in last else "frontend-plugin"
+                package = {"name": f"@synth/{name}-{last}", "version": "1.0.0", "backstage": {"role": role}}
+                write(os.path.join(root, path, "package.json"), json.dumps(package, indent=2) + "\n")
+                write(os.path.join(root, path, "src", "index.ts"), f"export const plugin = '{name}/{path}';\n")
+        if flat_paths:
+            write(os.path.join(repo, "package.json"), json.dumps({"name": "flat-root", "private": True, "workspaces": sorted(flat_paths)}, indent=2) + "\n")
+        commits[slug] = commit_all(repo)
+
+    # The overlay repository.
+    overlay = os.path.join(out, "overlay")
+    shutil.copytree(args.source, overlay, ignore=shutil.ignore_patterns("workspaces"))
+    supported = []
+    for slug, members in repos.items():
+        for original, name, source, directory in members:
+            target = os.path.join(overlay, "workspaces", name)
+            shutil.copytree(directory, target, ignore=shutil.ignore_patterns("patches"))
+            pinned = dict(source, **{"repo": "file://" + os.path.join(out, "upstreams", slug), "repo-ref": commits[slug]})
+            write(os.path.join(target, "source.json"), json.dumps(pinned) + "\n")
+            if name != original:
+                # Replicas must not declare the same npm packages twice.
+                metadata = os.path.join(target, "metadata")
+                if os.path.isdir(metadata):
+                    shutil.rmtree(metadata)
+            supported.extend(f"{name}/{path}" for path in plugin_paths(directory))
+    write(os.path.join(overlay, "rhdh-supported-packages.txt"), "\n".join(sorted(supported)) + "\n")
+    init_repo(overlay)
+    commit_all(overlay)
+
+    midstream = os.path.join(out, "midstream")
+    write(os.path.join(midstream, "upstream_repos.yml"),
+          "rhdh:\n  branch: main\n  version: 1.10.0\nbackstage:\n  version: 1.52.0\nrepos:\n"
+          f"  - repo: file://{overlay}\n    branch: main\n    destination_folder: overlay-repo\n")
+    print(json.dumps({"workspaces": len(workspaces), "plugins": len(supported), "upstream_repositories": len(repos), "out": out}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
