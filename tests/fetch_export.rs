@@ -132,6 +132,9 @@ fn export_prepares_sources_like_sync_midstream() {
     let report = read_json(&fixture.tree.join("export-report.json"));
     assert_eq!(report["workspaces"]["hello"]["patches-applied"], serde_json::json!(["0001-farewell.patch"]));
 
+    // The overlay's backstage.json overrides the upstream one.
+    assert_eq!(read_json(&copy.join("backstage.json")), serde_json::json!({"version": "1.49.5"}));
+
     // Dependencies pinned, yarn patch resolutions and packageManager dropped, yarnPath set.
     let frontend = read_json(&copy.join("plugins/hello/package.json"));
     assert_eq!(frontend["dependencies"]["@acme/plugin-hello-common"], "^1.2.0");

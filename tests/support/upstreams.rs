@@ -174,6 +174,7 @@ pub fn create(root: &Path) -> Upstreams {
             ("workspaces/hello/patches/0001-farewell.patch", OFFSET_PATCH),
             ("workspaces/hello/plugins/hello/overlay/src/overlay-note.ts", "export const note = 'from the overlay';\n"),
             ("workspaces/hello/plugins/hello/scalprum-config.json", "{\"name\": \"acme.plugin-hello\"}\n"),
+            ("workspaces/hello/backstage.json", "{\"version\": \"1.49.5\"}\n"),
             ("workspaces/greeter/source.json", &greeter_source),
             ("workspaces/greeter/plugins-list.yaml", "plugins/greeter-backend:\n"),
             ("workspaces/flat/source.json", &flat_source),
