@@ -34,6 +34,12 @@ pub enum Command {
     /// Export the plan's workspaces (by name or batch): check out, prepare, build, run the plugin exporter, optionally package images.
     #[command(after_help = EXIT_CODES)]
     Export(ExportArgs),
+    /// Bump the release number in build/containerfiles/{builder,index}.Containerfile from the builds that exist.
+    #[command(after_help = EXIT_CODES)]
+    ReleaseNumber(ReleaseNumberArgs),
+    /// Commit the managed paths of the midstream tree and push, rebasing on a moved remote.
+    #[command(after_help = EXIT_CODES)]
+    Commit(CommitArgs),
     /// Generate plugin_builds/, dynamic-plugins.default.yaml and catalog-index/ from an overlay tree, pinning every image by digest.
     #[command(after_help = EXIT_CODES)]
     Index(IndexArgs),
@@ -137,6 +143,86 @@ pub struct ExportArgs {
     pub output_format: OutputFormat,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReleaseSource {
+    /// Tags `<version>-<n>` and the `release` label of the index image repository.
+    Registry,
+    /// Konflux Snapshots of the component (appstudio.redhat.com/v1alpha1) and their images' labels.
+    Konflux,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseNumberArgs {
+    /// The midstream tree.
+    #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
+    pub tree: PathBuf,
+    /// RHDH version x.y.z. Default: rhdh.version of <tree>/upstream_repos.yml.
+    #[arg(long, env = "RHDH_CATALOG_RHDH_VERSION")]
+    pub version: Option<String>,
+    /// Folder of builder.Containerfile and index.Containerfile, relative to the tree.
+    #[arg(long, default_value = "build/containerfiles", env = "RHDH_CATALOG_CONTAINERFILES")]
+    pub containerfiles: PathBuf,
+    /// Whether the index changed (the index step's `changed` result); false reports the current number and changes nothing.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "RHDH_CATALOG_CHANGED")]
+    pub changed: bool,
+    #[arg(long, value_enum, default_value_t = ReleaseSource::Registry, env = "RHDH_CATALOG_RELEASE_SOURCE")]
+    pub source: ReleaseSource,
+    /// Index image repository whose builds count, e.g. quay.io/rhdh/plugin-catalog-index (registry source).
+    #[arg(long, env = "RHDH_CATALOG_INDEX_IMAGE")]
+    pub image: Option<String>,
+    /// Also count the release already in the Containerfiles (for repositories whose builds are not all in the registry yet).
+    #[arg(long, env = "RHDH_CATALOG_COUNT_CONTAINERFILE")]
+    pub count_containerfile: bool,
+    /// Konflux tenant namespace (konflux source).
+    #[arg(long, env = "RHDH_CATALOG_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Konflux component of the index image (konflux source).
+    #[arg(long, env = "RHDH_CATALOG_COMPONENT")]
+    pub component: Option<String>,
+    /// Directory for Tekton results (release, version).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Summary on stdout as text or JSON.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// The midstream tree (a git work tree).
+    #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
+    pub tree: PathBuf,
+    /// Paths to stage, relative to the tree (repeatable). Default: the destination folders of upstream_repos.yml, workspaces/, build/, plugin_builds/, upstream_repos.yml, catalog-index/.
+    #[arg(long = "path", env = "RHDH_CATALOG_COMMIT_PATHS", value_delimiter = ',')]
+    pub paths: Vec<String>,
+    /// Remote to push to.
+    #[arg(long, default_value = "origin", env = "RHDH_CATALOG_REMOTE")]
+    pub remote: String,
+    /// Branch to push to. Default: the current branch.
+    #[arg(long, env = "RHDH_CATALOG_BRANCH")]
+    pub branch: Option<String>,
+    /// Push attempts; after a rejection the commit is rebased on the moved remote.
+    #[arg(long, default_value_t = 3, env = "RHDH_CATALOG_PUSH_ATTEMPTS")]
+    pub attempts: u32,
+    /// First line of the commit message (the summary of changes follows).
+    #[arg(long, default_value = "Sync the plugin catalog", env = "RHDH_CATALOG_COMMIT_TITLE")]
+    pub title: String,
+    /// Commit author, `Name <email>`.
+    #[arg(long, default_value = "rhdh-catalog <rhdh-catalog@users.noreply.github.com>", env = "RHDH_CATALOG_AUTHOR")]
+    pub author: String,
+    /// Commit but do not push.
+    #[arg(long)]
+    pub no_push: bool,
+    /// Directory for Tekton results (commit, pushed).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Summary on stdout as text or JSON.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
 }
 
 /// Where images live and how to reach them.

@@ -13,11 +13,13 @@
 //! - [`error`]: exit statuses and the input error type every step shares.
 
 pub mod cli;
+pub mod containerfile;
 pub mod error;
 pub mod exporter;
 pub mod fsutil;
 pub mod git;
 pub mod json;
+pub mod kube;
 pub mod logging;
 pub mod model;
 pub mod overlay;

@@ -33,3 +33,13 @@ fn fetch_help() {
 fn export_help() {
     insta::assert_snapshot!(help(&["export"]));
 }
+
+#[test]
+fn release_number_help() {
+    insta::assert_snapshot!(help(&["release-number"]));
+}
+
+#[test]
+fn commit_help() {
+    insta::assert_snapshot!(help(&["commit"]));
+}

@@ -8,6 +8,8 @@ mod support;
 
 /// `--help` snapshots.
 mod cli_help;
+/// `commit` and `release-number`.
+mod commit_release;
 /// `fetch` and `export` on fixture upstreams with the recorded exporter.
 mod fetch_export;
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.

@@ -1,10 +1,12 @@
 //! One module per subcommand; [`run`] dispatches. Each step resolves its inputs, plans with pure
 //! code, applies the plan through the edges, and writes outputs atomically.
 
+pub mod commit;
 pub mod export;
 pub mod fetch;
 pub mod index;
 pub mod package;
+pub mod release_number;
 pub mod workspace_paths;
 
 use crate::cli::{Cli, Command};
@@ -15,6 +17,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Export(args) => export::run(args).await,
         Command::Fetch(args) => fetch::run(args).await,
         Command::Index(args) => index::run(args).await,
+        Command::ReleaseNumber(args) => release_number::run(args).await,
+        Command::Commit(args) => commit::run(args).await,
         Command::Package(args) => package::run(args).await,
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_kube;
 pub mod upstreams;
 
 use std::fmt::Write as _;

@@ -1,0 +1,212 @@
+//! `rhdh-catalog commit`: stage exactly the managed paths of the midstream tree, commit with a
+//! message summarising what changed, and push; when the remote moved, rebase on it and push
+//! again, a bounded number of times. Nothing to commit is success with no commit. A token for
+//! https remotes comes from `GIT_TOKEN` (or `GITHUB_TOKEN`) and is passed through git's
+//! environment, never in arguments, URLs or logs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::cli::{CommitArgs, OutputFormat};
+use crate::error::{ExitStatus, InfrastructureError, InputError};
+use crate::git::{run_with_env, strip_credentials, token_environment};
+
+/// Managed paths besides the destination folders of `upstream_repos.yml`.
+pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
+
+pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
+    let tree = &args.tree;
+    let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
+    if crate::git::head_commit(tree).is_none() {
+        return Err(InputError::in_file(tree, "is not a git work tree with a commit")
+            .with_hint("run commit in the midstream checkout")
+            .into());
+    }
+    let paths = managed_paths(&args)?;
+    let existing: Vec<&str> =
+        paths.iter().map(String::as_str).filter(|path| tree.join(path).exists() || is_tracked(tree, path)).collect();
+    let mut environment = Vec::new();
+    if let Some(token) =
+        std::env::var("GIT_TOKEN").ok().or_else(|| std::env::var("GITHUB_TOKEN").ok()).filter(|token| !token.is_empty())
+    {
+        environment = token_environment(&token);
+    }
+    let git = |arguments: Vec<&str>| {
+        let environment = environment.clone();
+        let arguments: Vec<String> = arguments.into_iter().map(str::to_string).collect();
+        async move {
+            let borrowed: Vec<&str> = arguments.iter().map(String::as_str).collect();
+            run_with_env(tree, &borrowed, "", &environment).await
+        }
+    };
+    let mut add = vec!["add", "--all", "--"];
+    add.extend(existing.iter().copied());
+    if !existing.is_empty() {
+        git(add).await.map_err(local)?;
+    }
+    let changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    if changes.trim().is_empty() {
+        let head = crate::git::head_commit(tree).unwrap_or_default();
+        results.write("commit", &head)?;
+        results.write("pushed", "unchanged")?;
+        print(&args, "nothing to commit", &head, false);
+        return Ok(ExitStatus::Success);
+    }
+    let message = commit_message(&args.title, &changes);
+    let (name, email) = parse_author(&args.author)?;
+    let author_env = vec![
+        ("GIT_AUTHOR_NAME".to_string(), name.clone()),
+        ("GIT_AUTHOR_EMAIL".to_string(), email.clone()),
+        ("GIT_COMMITTER_NAME".to_string(), name),
+        ("GIT_COMMITTER_EMAIL".to_string(), email),
+    ];
+    run_with_env(tree, &["commit", "--quiet", "--no-verify", "-m", &message], "", &author_env).await.map_err(local)?;
+    let branch = match &args.branch {
+        Some(branch) => branch.clone(),
+        None => git(vec!["rev-parse", "--abbrev-ref", "HEAD"]).await.map_err(local)?,
+    };
+    if args.no_push {
+        let head = crate::git::head_commit(tree).unwrap_or_default();
+        results.write("commit", &head)?;
+        results.write("pushed", "false")?;
+        print(&args, "committed (not pushed)", &head, false);
+        return Ok(ExitStatus::Success);
+    }
+    let remote_url = git(vec!["remote", "get-url", &args.remote]).await.map_err(local)?;
+    let shown_remote = strip_credentials(&remote_url);
+    let refspec = format!("HEAD:refs/heads/{branch}");
+    let remote_failure =
+        |problem: String| InfrastructureError { service: format!("git remote {shown_remote}"), problem };
+    for attempt in 1..=args.attempts.max(1) {
+        match run_with_env(tree, &["push", "--quiet", &args.remote, &refspec], &remote_url, &environment).await {
+            Ok(_) => {
+                let head = crate::git::head_commit(tree).unwrap_or_default();
+                results.write("commit", &head)?;
+                results.write("pushed", "true")?;
+                print(&args, "committed and pushed", &head, true);
+                return Ok(ExitStatus::Success);
+            }
+            Err(problem) if is_rejection(&problem) && attempt < args.attempts => {
+                tracing::warn!(attempt, remote = %shown_remote, "the remote moved; rebasing and pushing again");
+                run_with_env(tree, &["fetch", "--quiet", &args.remote, &branch], &remote_url, &environment)
+                    .await
+                    .map_err(remote_failure)?;
+                if let Err(problem) = run_with_env(tree, &["rebase", "--quiet", "FETCH_HEAD"], "", &author_env).await {
+                    let _ = git(vec!["rebase", "--abort"]).await;
+                    let detail = problem
+                        .lines()
+                        .find(|line| line.contains("CONFLICT"))
+                        .map_or_else(|| problem.clone(), str::to_string);
+                    let what = if problem.contains("CONFLICT") {
+                        "our commit conflicts with the remote's new commits; run the sync again on the new head"
+                    } else {
+                        "rebasing on the remote's new commits failed"
+                    };
+                    return Err(remote_failure(format!("{what} ({detail})")).into());
+                }
+            }
+            Err(problem) => {
+                return Err(remote_failure(format!("push failed after {attempt} attempt(s): {problem}")).into());
+            }
+        }
+    }
+    Err(remote_failure("push attempts exhausted".into()).into())
+}
+
+fn print(args: &CommitArgs, what: &str, commit: &str, pushed: bool) {
+    match args.output_format {
+        OutputFormat::Text => println!("{what}: {commit}"),
+        OutputFormat::Json => println!("{}", serde_json::json!({"commit": commit, "pushed": pushed, "outcome": what})),
+    }
+}
+
+fn is_rejection(problem: &str) -> bool {
+    ["rejected", "fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref"]
+        .iter()
+        .any(|needle| problem.contains(needle))
+}
+
+fn is_tracked(tree: &Path, path: &str) -> bool {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(tree)
+        .args(["ls-files", "--error-unmatch", "--", path])
+        .output()
+        .is_ok_and(|output| output.status.success())
+}
+
+fn managed_paths(args: &CommitArgs) -> Result<Vec<String>, InputError> {
+    if !args.paths.is_empty() {
+        for path in &args.paths {
+            crate::model::relative_path::RelativePath::parse(path)
+                .map_err(|problem| InputError::usage(format!("--path `{path}` {problem}")))?;
+        }
+        return Ok(args.paths.clone());
+    }
+    let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
+    let upstream = args.tree.join("upstream_repos.yml");
+    if upstream.exists() {
+        for repo in crate::model::upstream_repos::UpstreamRepos::read(&upstream)?.repos {
+            paths.push(repo.destination.as_str().to_string());
+        }
+    }
+    Ok(paths)
+}
+
+fn parse_author(author: &str) -> Result<(String, String), InputError> {
+    let (name, rest) = author
+        .split_once('<')
+        .ok_or_else(|| InputError::usage(format!("--author `{author}` is not `Name <email>`")))?;
+    let email = rest
+        .trim_end()
+        .strip_suffix('>')
+        .ok_or_else(|| InputError::usage(format!("--author `{author}` is not `Name <email>`")))?;
+    Ok((name.trim().to_string(), email.trim().to_string()))
+}
+
+/// `title`, a blank line, then one line per top-level path (workspaces by name), sorted.
+pub fn commit_message(title: &str, name_status: &str) -> String {
+    let mut groups: BTreeMap<String, (usize, std::collections::BTreeSet<String>)> = BTreeMap::new();
+    let mut total = 0;
+    for line in name_status.lines() {
+        let Some((_, path)) = line.split_once('\t') else { continue };
+        total += 1;
+        let mut components = path.split('/');
+        let top = components.next().unwrap_or(path).to_string();
+        let entry = groups.entry(top.clone()).or_default();
+        entry.0 += 1;
+        if top == "workspaces"
+            && let Some(workspace) = components.next()
+        {
+            entry.1.insert(workspace.to_string());
+        }
+    }
+    let mut message = format!("{title}\n\n{total} file(s) changed:\n");
+    for (top, (count, workspaces)) in &groups {
+        if workspaces.is_empty() {
+            let _ = writeln!(message, "- {top}: {count} file(s)");
+        } else {
+            let names: Vec<&str> = workspaces.iter().map(String::as_str).collect();
+            let _ = writeln!(message, "- {top}: {count} file(s) in {} workspace(s): {}", names.len(), names.join(", "));
+        }
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_summarises_by_path() {
+        let changes = "M\tworkspaces/argocd/package.json\nA\tworkspaces/tekton/x\nM\tcatalog-index/index.json\nD\tplugin_builds/a/b.json\n";
+        assert_eq!(
+            commit_message("Sync", changes),
+            "Sync\n\n4 file(s) changed:\n- catalog-index: 1 file(s)\n- plugin_builds: 1 file(s)\n- workspaces: 2 file(s) in 2 workspace(s): argocd, tekton\n"
+        );
+        assert!(parse_author("A B <a@b>").is_ok());
+        assert!(parse_author("nobody").is_err());
+    }
+}

@@ -1,0 +1,99 @@
+//! `rhdh-catalog release-number`: the next release number of a version, from the builds that
+//! exist, written as `release=` (and `version=`) into `build/containerfiles/{builder,index}.Containerfile`.
+//!
+//! Builds are found in the registry by default: tags `<version>-<n>` of the index image repository
+//! and the `release` label of the `<version>` tag. The next number is one more than the highest
+//! found (1 when none). When the index did not change (`--changed false`) nothing is bumped: the
+//! current number is reported and no file is touched.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::cli::{OutputFormat, ReleaseNumberArgs, ReleaseSource};
+use crate::error::{ExitStatus, InputError};
+use crate::registry::image::{KnownFacts, inspect};
+use crate::registry::{ImageReference, Store};
+
+pub const CONTAINERFILES: [&str; 2] = ["builder.Containerfile", "index.Containerfile"];
+
+pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
+    let version = match &args.version {
+        Some(version) => version.clone(),
+        None => crate::model::upstream_repos::UpstreamRepos::read(&args.tree.join("upstream_repos.yml"))?.rhdh_version,
+    };
+    if !crate::model::versions::is_version(&version) {
+        return Err(InputError::usage(format!("--version `{version}` is not a version like 1.10.0")).into());
+    }
+    let dir = args.tree.join(&args.containerfiles);
+    let files: Vec<PathBuf> = CONTAINERFILES.iter().map(|name| dir.join(name)).filter(|path| path.exists()).collect();
+    if files.is_empty() {
+        return Err(InputError::in_file(&dir, format!("holds neither {}", CONTAINERFILES.join(" nor ")))
+            .with_hint("point --containerfiles at the folder of the index and builder Containerfiles")
+            .into());
+    }
+    let mut texts = Vec::new();
+    for path in &files {
+        texts.push((path.clone(), crate::fsutil::read_text(path)?));
+    }
+    let current = texts.iter().find_map(|(_, text)| crate::containerfile::current_release(text));
+
+    let release = if args.changed {
+        let highest = match args.source {
+            ReleaseSource::Registry => highest_in_registry(&args, &version).await?,
+            ReleaseSource::Konflux => crate::kube::highest_release_in_snapshots(&args, &version).await?,
+        };
+        let next = highest.max(current.filter(|_| args.count_containerfile).unwrap_or(0)) + 1;
+        for (path, text) in &texts {
+            let rewritten = crate::containerfile::set_version_and_release(text, &version, &next.to_string());
+            if rewritten.found == 0 {
+                return Err(InputError::in_file(
+                    path,
+                    "has no `version=` or `release=` in an ENV or LABEL instruction",
+                )
+                .with_hint("add e.g. `LABEL version=\"1.10.0\" release=\"1\"`")
+                .into());
+            }
+            crate::fsutil::write_atomic(path, rewritten.text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        tracing::info!(%version, release = next, highest_found = highest, "release number bumped");
+        next
+    } else {
+        tracing::info!(%version, release = ?current, "index unchanged: no bump");
+        current.unwrap_or(0)
+    };
+    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    results.write("release", &release.to_string())?;
+    results.write("version", &version)?;
+    match args.output_format {
+        OutputFormat::Text => println!("{version}-{release}"),
+        OutputFormat::Json => {
+            println!("{}", serde_json::json!({"version": version, "release": release, "bumped": args.changed}));
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The highest release among tags `<version>-<n>` and the `release` label of tag `<version>`.
+async fn highest_in_registry(args: &ReleaseNumberArgs, version: &str) -> anyhow::Result<u64> {
+    let image = args.image.as_deref().ok_or_else(|| {
+        InputError::usage("--image is required with --source registry (the index image repository, e.g. quay.io/rhdh/plugin-catalog-index)")
+    })?;
+    let reference = ImageReference::parse(&format!("{image}:{version}"))
+        .map_err(|problem| InputError::usage(format!("--image {problem}")))?;
+    let store: Store = args.store.open()?;
+    let tags = store.list_tags(&reference).await?;
+    let prefix = format!("{version}-");
+    let mut highest = tags.iter().filter_map(|tag| tag.strip_prefix(&prefix)?.parse::<u64>().ok()).max().unwrap_or(0);
+    if tags.iter().any(|tag| tag == version)
+        && let Some(facts) = inspect(&store, &reference, &KnownFacts::new()).await?
+    {
+        let labelled = facts.labels.get("release").and_then(|release| release.parse::<u64>().ok()).unwrap_or(0);
+        let same_version = facts.labels.get("version").is_none_or(|label| label == version);
+        if same_version {
+            highest = highest.max(labelled);
+        }
+    }
+    Ok(highest)
+}
