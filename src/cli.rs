@@ -40,6 +40,9 @@ pub enum Command {
     /// Commit the managed paths of the midstream tree and push, rebasing on a moved remote.
     #[command(after_help = EXIT_CODES)]
     Commit(CommitArgs),
+    /// Trusted Artifacts: pack a folder into an `oci:` blob (create) or unpack blobs into a folder (use).
+    #[command(after_help = EXIT_CODES)]
+    Artifact(ArtifactArgs),
     /// Generate plugin_builds/, dynamic-plugins.default.yaml and catalog-index/ from an overlay tree, pinning every image by digest.
     #[command(after_help = EXIT_CODES)]
     Index(IndexArgs),
@@ -145,6 +148,40 @@ pub struct ExportArgs {
     pub store: StoreArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct ArtifactArgs {
+    #[command(subcommand)]
+    pub command: ArtifactCommand,
+    /// Where artifact blobs are kept: `oci-layout:DIR`, `docker://HOST[:PORT]`, or the registry the URI names (default).
+    #[arg(long, global = true, env = "RHDH_CATALOG_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArtifactCommand {
+    /// Pack SOURCE into a blob of the repository --store; write `oci:<repository>@sha256:<digest>` to --result (or stdout).
+    Create {
+        /// Repository for the blob, e.g. `$(params.ociStorage)` = quay.io/org/app.fetch.
+        #[arg(long)]
+        store: String,
+        /// File to write the URI to, e.g. `$(results.SOURCE_ARTIFACT.path)`.
+        #[arg(long)]
+        result: Option<PathBuf>,
+        /// The folder to pack.
+        source: PathBuf,
+    },
+    /// Unpack artifacts: `oci:<ref>@sha256:<digest>=<folder>` pairs, or plain URIs into --to. Empty URIs are skipped.
+    Use {
+        /// Folder for URIs given without `=<folder>`.
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Artifacts to unpack, in order (later ones overwrite files of earlier ones).
+        artifacts: Vec<String>,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReleaseSource {
     /// Tags `<version>-<n>` and the `release` label of the index image repository.
@@ -231,6 +268,13 @@ pub struct StoreArgs {
     /// Where images are read or written: `oci-layout:DIR`, `docker://HOST[:PORT]` (a mirror of the named registries), or `docker://` for the named registries themselves.
     #[arg(long, env = "RHDH_CATALOG_STORE")]
     pub store: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// How to talk to registries.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
     /// Registry host[:port] spoken to over plain HTTP (repeatable; comma-separated in the environment).
     #[arg(long = "insecure-registry", env = "RHDH_CATALOG_INSECURE_REGISTRIES", value_delimiter = ',')]
     pub insecure_registries: Vec<String>,
@@ -355,7 +399,7 @@ pub struct PackageArgs {
     pub store: StoreArgs,
 }
 
-impl StoreArgs {
+impl ClientArgs {
     pub fn client_options(&self) -> crate::registry::ClientOptions {
         crate::registry::ClientOptions {
             insecure_registries: self
@@ -369,9 +413,11 @@ impl StoreArgs {
             ..crate::registry::ClientOptions::default()
         }
     }
+}
 
+impl StoreArgs {
     pub fn open(&self) -> Result<crate::registry::Store, crate::error::InputError> {
-        crate::registry::Store::parse(self.store.as_deref(), &self.client_options())
+        crate::registry::Store::parse(self.store.as_deref(), &self.client.client_options())
     }
 }
 

@@ -73,8 +73,8 @@ fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
         let mut spec = ImageSpec {
             files: vec![LayerFile {
                 path: format!("{image}/package.json"),
-                executable: false,
                 contents: format!("{{\"name\":\"{image}\"}}").into_bytes(),
+                ..LayerFile::default()
             }],
             ..ImageSpec::default()
         };

@@ -189,8 +189,8 @@ fn image_indexes_are_pinned_by_their_own_digest_and_need_linux_amd64() {
         let spec = ImageSpec {
             files: vec![LayerFile {
                 path: "backstage-community-plugin-tech-radar/package.json".into(),
-                executable: false,
                 contents: b"{}".to_vec(),
+                ..LayerFile::default()
             }],
             annotations: [("io.backstage.dynamic-packages".to_string(), "W10=".to_string())].into_iter().collect(),
             ..ImageSpec::default()

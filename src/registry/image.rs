@@ -180,11 +180,13 @@ fn platforms_of(document: &ManifestDocument) -> Vec<String> {
 }
 
 /// One file of a layer; directories are added for every parent.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct LayerFile {
     pub path: String,
     pub executable: bool,
     pub contents: Vec<u8>,
+    /// A symbolic link to this target instead of a regular file.
+    pub symlink: Option<String>,
 }
 
 /// Everything that goes into an image we build.
@@ -213,9 +215,7 @@ pub struct BuiltImage {
 pub fn build_image(spec: &ImageSpec) -> std::io::Result<BuiltImage> {
     let tar = build_tar(&spec.files)?;
     let diff_id = Digest::of(&tar);
-    let mut encoder = flate2::GzBuilder::new().operating_system(255).write(Vec::new(), flate2::Compression::new(6));
-    encoder.write_all(&tar)?;
-    let layer = encoder.finish()?;
+    let layer = gzip(&tar)?;
     let layer_digest = Digest::of(&layer);
 
     let mut container = serde_json::Map::new();
@@ -272,8 +272,15 @@ pub async fn push_image(
     store.push_manifest(reference, reference.tag.as_deref(), &image.manifest).await
 }
 
+/// A gzip stream with no name and no timestamp, so the same bytes always compress the same.
+pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new().operating_system(255).write(Vec::new(), flate2::Compression::new(6));
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
 /// A tar with entries sorted by path, every parent directory present, owner 0:0, mtime 0.
-fn build_tar(files: &[LayerFile]) -> std::io::Result<Vec<u8>> {
+pub fn build_tar(files: &[LayerFile]) -> std::io::Result<Vec<u8>> {
     let mut entries: BTreeMap<String, Option<&LayerFile>> = BTreeMap::new();
     for file in files {
         let path = file.path.trim_start_matches('/');
@@ -299,6 +306,12 @@ fn build_tar(files: &[LayerFile]) -> std::io::Result<Vec<u8>> {
                 header.set_size(0);
                 builder.append_data(&mut header, &path, std::io::empty())?;
             }
+            Some(LayerFile { symlink: Some(target), .. }) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_mode(0o777);
+                header.set_size(0);
+                builder.append_link(&mut header, &path, target)?;
+            }
             Some(file) => {
                 header.set_entry_type(tar::EntryType::Regular);
                 header.set_mode(if file.executable { 0o755 } else { 0o644 });
@@ -317,9 +330,9 @@ mod tests {
     fn spec() -> ImageSpec {
         ImageSpec {
             files: vec![
-                LayerFile { path: "b/index.js".into(), executable: false, contents: b"x".to_vec() },
-                LayerFile { path: "a/package.json".into(), executable: false, contents: b"{}".to_vec() },
-                LayerFile { path: "index.json".into(), executable: false, contents: b"[]".to_vec() },
+                LayerFile { path: "b/index.js".into(), contents: b"x".to_vec(), ..LayerFile::default() },
+                LayerFile { path: "a/package.json".into(), contents: b"{}".to_vec(), ..LayerFile::default() },
+                LayerFile { path: "index.json".into(), contents: b"[]".to_vec(), ..LayerFile::default() },
             ],
             labels: [("version".to_string(), "1".to_string())].into_iter().collect(),
             annotations: [("io.backstage.dynamic-packages".to_string(), "W10=".to_string())].into_iter().collect(),

@@ -1,6 +1,7 @@
 //! One module per subcommand; [`run`] dispatches. Each step resolves its inputs, plans with pure
 //! code, applies the plan through the edges, and writes outputs atomically.
 
+pub mod artifact;
 pub mod commit;
 pub mod export;
 pub mod fetch;
@@ -14,6 +15,7 @@ use crate::error::ExitStatus;
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
+        Command::Artifact(args) => artifact::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Fetch(args) => fetch::run(args).await,
         Command::Index(args) => index::run(args).await,

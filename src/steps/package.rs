@@ -85,7 +85,7 @@ pub fn image_spec_of(
     }
     let metadata = Value::Array(metadata);
     let pretty = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
-    files.push(LayerFile { path: "index.json".into(), executable: false, contents: pretty });
+    files.push(LayerFile { path: "index.json".into(), contents: pretty, ..LayerFile::default() });
     let compact = serde_json::to_vec(&metadata).unwrap_or_default();
     let mut annotations = parse_pairs(annotations, "--annotation")?;
     annotations
@@ -148,7 +148,7 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
             #[cfg(not(unix))]
             let executable = false;
             let relative = relative.to_string_lossy().replace('\\', "/");
-            files.push(LayerFile { path: format!("{folder}/{relative}"), executable, contents });
+            files.push(LayerFile { path: format!("{folder}/{relative}"), executable, contents, symlink: None });
         }
     }
     Ok(())
