@@ -123,7 +123,7 @@ echo "The loopback registry shares the 2 cores: it spends ~2 ms of CPU per manif
 # synthesised as local git repositories (hack/synth_catalog.py), the recorded exporter.
 python3 hack/synth_catalog.py --out "$scratch/synth" >"$scratch/synth.json"
 midstream=$scratch/synth/midstream
-exporter=$PWD/tests/fixtures/recorded-exporter.sh
+exporter=$PWD/examples/recorded-exporter.sh
 (cd "$midstream" && "$tool" fetch >/dev/null 2>&1)
 batch_list=$("$tool" fetch --tree "$midstream" --dry-run | awk 'NR > 1 && $2 == "export" {print $3}' | sort -un | paste -sd, -)
 export_all() {

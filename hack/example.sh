@@ -1,30 +1,64 @@
 #!/usr/bin/env bash
-# The main job on the bundled example, with no cluster and no registry server: package every
-# example export into an OCI layout directory (out/registry), then build the catalog index
-# against it. Run from anywhere; outputs land in out/ at the repository root.
+# The main job on the bundled example, on one machine: no cluster, no registry server.
+#
+# Builds local git repositories from examples/ under out/example/ (two upstream monorepos, the
+# overlay repository, a midstream repository with a bare remote), then runs the whole sync
+# pipeline with `rhdh-catalog sync`: fetch, export every workspace (the recorded exporter stands in
+# for rhdh-cli, so no npm downloads), package the plugin images into an OCI layout
+# (out/registry), build the digest-pinned index, bump the release number, commit and push.
+# Running it again is a no-op sync. `hack/example.sh --fresh` starts over.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
+example=$root/out/example
+if [ "${1:-}" = --fresh ]; then
+  rm -rf "$example" "$root/out/sync" "$root/out/registry"
+fi
 
 cargo build --quiet --bin rhdh-catalog
-tool=target/debug/rhdh-catalog
-overlay=examples/overlay
-store=oci-layout:out/registry
-registry=quay.io/rhdh
-rhdh_version=1.10.0
+tool=$root/target/debug/rhdh-catalog
+export GIT_AUTHOR_NAME=example GIT_AUTHOR_EMAIL=example@example.test GIT_COMMITTER_NAME=example GIT_COMMITTER_EMAIL=example@example.test
 
-# Which image and tag each selected plugin needs, straight from the overlay metadata.
-"$tool" index --overlay "$overlay" --registry "$registry" --rhdh-version "$rhdh_version" --dry-run |
-  while read -r image _workspace_path reference; do
-    RUST_LOG=warn "$tool" package "examples/exports/$image" --tag "$reference" --store "$store" \
-      --label build-date=2026-11-01T00:00:00Z --label vcs-ref=example \
-      --env UPSTREAM_REPO=https://github.com/redhat-developer/rhdh-plugin-export-overlays >/dev/null
+repository() { # <dir>: commit everything in <dir> as a new repository on branch main
+  git -C "$1" init -q -b main
+  git -C "$1" config uploadpack.allowFilter true
+  git -C "$1" config uploadpack.allowReachableSHA1InWant true
+  git -C "$1" add -A
+  git -C "$1" commit -q -m "example content"
+}
+
+if [ ! -d "$example/midstream" ]; then
+  mkdir -p "$example/upstreams"
+  for upstream in community-plugins rhdh-plugins; do
+    cp -r "examples/upstreams/$upstream" "$example/upstreams/$upstream"
+    repository "$example/upstreams/$upstream"
+    git -C "$example/upstreams/$upstream" tag v1
   done
+  cp -r examples/overlay "$example/overlay"
+  for source in "$example"/overlay/workspaces/*/source.json; do
+    sed -i -e "s|https://github.com/backstage/community-plugins|file://$example/upstreams/community-plugins|" \
+      -e "s|https://github.com/redhat-developer/rhdh-plugins|file://$example/upstreams/rhdh-plugins|" \
+      -e 's|"repo-ref":"[^"]*"|"repo-ref":"v1"|' "$source"
+  done
+  repository "$example/overlay"
+  git init -q --bare -b main "$example/midstream.git"
+  git clone -q "$example/midstream.git" "$example/midstream" 2>/dev/null
+  cp -r examples/midstream/. "$example/midstream/"
+  cat >"$example/midstream/upstream_repos.yml" <<YAML
+rhdh:
+  branch: main
+  version: 1.10.0
+backstage:
+  version: 1.52.0
+repos:
+  - repo: file://$example/overlay
+    branch: [release-1.10, main]
+    destination_folder: overlay-repo
+YAML
+  git -C "$example/midstream" add -A
+  git -C "$example/midstream" commit -q -m "example midstream"
+  git -C "$example/midstream" push -q origin main
+fi
 
-"$tool" index --overlay "$overlay" --registry "$registry" --rhdh-version "$rhdh_version" \
-  --store "$store" --output out/catalog-index --plugin-builds out/plugin_builds \
-  --overlay-commit example --source-repo https://github.com/redhat-developer/rhdh-plugin-export-overlays \
-  --report out/index-report.json
-
-echo "index:  out/catalog-index (dynamic-plugins.default.yaml, index.json, catalog-entities/)"
-echo "report: out/index-report.json"
-echo "images: out/registry (OCI layouts; e.g. skopeo inspect oci:out/registry/rhdh/backstage-community-plugin-tech-radar:$rhdh_version--1.20.0)"
+"$tool" sync --tree "$example/midstream" --out out/sync --store oci-layout:out/registry \
+  --exporter "$root/examples/recorded-exporter.sh" --install-command true --tsc-command true

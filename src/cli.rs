@@ -43,6 +43,12 @@ pub enum Command {
     /// Trusted Artifacts: pack a folder into an `oci:` blob (create) or unpack blobs into a folder (use).
     #[command(after_help = EXIT_CODES)]
     Artifact(ArtifactArgs),
+    /// Run the whole sync pipeline (the embedded Tekton YAML) on this machine, with no cluster.
+    #[command(after_help = EXIT_CODES)]
+    Sync(SyncArgs),
+    /// Summarise a pipeline run (the `finally` task): every task's status as markdown.
+    #[command(after_help = EXIT_CODES)]
+    Report(ReportArgs),
     /// Generate plugin_builds/, dynamic-plugins.default.yaml and catalog-index/ from an overlay tree, pinning every image by digest.
     #[command(after_help = EXIT_CODES)]
     Index(IndexArgs),
@@ -66,7 +72,7 @@ pub struct FetchArgs {
     #[arg(long = "packages", env = "RHDH_CATALOG_PACKAGES", value_delimiter = ',')]
     pub packages: Vec<PathBuf>,
     /// Plan only these workspaces (repeatable).
-    #[arg(long = "workspace")]
+    #[arg(long = "workspace", env = "RHDH_CATALOG_WORKSPACES", value_delimiter = ',')]
     pub workspaces: Vec<String>,
     /// Where to write plan.json. Default: <tree>/plan.json.
     #[arg(long, env = "RHDH_CATALOG_PLAN")]
@@ -111,6 +117,9 @@ pub struct ExportArgs {
     /// Where upstream sources are checked out and built. Default: a temporary directory.
     #[arg(long, env = "RHDH_CATALOG_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Where prepared workspaces (`workspaces/<ws>/`) and the report go. Default: the tree itself; a separate folder makes a small artifact to merge later.
+    #[arg(long, env = "RHDH_CATALOG_OUTPUT_TREE")]
+    pub output_tree: Option<PathBuf>,
     /// Run in the workspace root before exporting (empty to skip).
     #[arg(long, default_value = "yarn install", env = "RHDH_CATALOG_INSTALL_COMMAND")]
     pub install_command: String,
@@ -146,6 +155,64 @@ pub struct ExportArgs {
     pub output_format: OutputFormat,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The midstream checkout to sync (a git work tree with upstream_repos.yml).
+    #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
+    pub tree: PathBuf,
+    /// Folder for task runs, artifacts, saved outcomes and the report.
+    #[arg(long, default_value = "out/sync", env = "RHDH_CATALOG_SYNC_OUT")]
+    pub out: PathBuf,
+    /// Where plugin images are pushed and read (default: an OCI layout under out/).
+    #[arg(long, default_value = "oci-layout:out/registry", env = "RHDH_CATALOG_STORE")]
+    pub store: String,
+    /// Registry prefix of the plugin images (names in the index).
+    #[arg(long, default_value = "quay.io/rhdh", env = "RHDH_CATALOG_REGISTRY")]
+    pub registry: String,
+    /// Repository of the catalog index image (for release numbers).
+    #[arg(long, default_value = "quay.io/rhdh/plugin-catalog-index", env = "RHDH_CATALOG_INDEX_IMAGE")]
+    pub index_image: String,
+    /// The plugin exporter command.
+    #[arg(long, default_value = "npx --yes @red-hat-developer-hub/cli@1.9.1", env = "RHDH_CATALOG_EXPORTER")]
+    pub exporter: String,
+    /// Install command run in each exported workspace.
+    #[arg(long, default_value = "yarn install", env = "RHDH_CATALOG_INSTALL_COMMAND")]
+    pub install_command: String,
+    /// Type-check command run in each exported workspace.
+    #[arg(long, default_value = "yarn tsc", env = "RHDH_CATALOG_TSC_COMMAND")]
+    pub tsc_command: String,
+    /// Sync only these workspaces (repeatable).
+    #[arg(long = "workspace")]
+    pub workspaces: Vec<String>,
+    /// Export TaskRuns (matrix combinations) run at the same time.
+    #[arg(long, default_value_t = 4, env = "RHDH_CATALOG_JOBS")]
+    pub jobs: usize,
+    /// Re-run from this task, reusing the saved results of the tasks before it.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Print the plan (what would be exported or skipped, and why) and the task order; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Pipeline param `name=value` (repeatable), e.g. dpdy-style=wrapper.
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The aggregate status, `$(tasks.status)`.
+    #[arg(long, default_value = "None")]
+    pub status: String,
+    /// `name=status` of each task, e.g. `export=$(tasks.export.status)`.
+    pub tasks: Vec<String>,
+    /// Also write the markdown here.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Directory for Tekton results (summary).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -252,7 +319,7 @@ pub struct CommitArgs {
     #[arg(long, default_value = "rhdh-catalog <rhdh-catalog@users.noreply.github.com>", env = "RHDH_CATALOG_AUTHOR")]
     pub author: String,
     /// Commit but do not push.
-    #[arg(long)]
+    #[arg(long, env = "RHDH_CATALOG_NO_PUSH")]
     pub no_push: bool,
     /// Directory for Tekton results (commit, pushed).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
@@ -365,6 +432,9 @@ pub struct IndexArgs {
     /// Also write a JSON report of every plugin's resolution here.
     #[arg(long, env = "RHDH_CATALOG_REPORT")]
     pub report: Option<PathBuf>,
+    /// Directory for Tekton results (changed, summary), e.g. /tekton/results.
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
     /// Print the planned plugins (`<image> <workspace path> <reference>` per line, or JSON) without contacting the store or writing anything.
     #[arg(long)]
     pub dry_run: bool,

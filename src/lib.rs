@@ -26,8 +26,10 @@ pub mod overlay;
 pub mod patch;
 pub mod prepare;
 pub mod registry;
+pub mod runner;
 pub mod steps;
 pub mod tekton;
+pub mod tekton_yaml;
 pub mod yaml;
 
 /// rustls needs one process-wide crypto provider; we build with ring only.

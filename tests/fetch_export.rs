@@ -100,6 +100,15 @@ fn fetch_plans_then_export_then_nothing_to_do() {
         pairs(&[("dropped", "drop"), ("flat", "skip"), ("greeter", "skip"), ("hello", "skip")])
     );
     assert_eq!(plan["batches"], serde_json::json!({}));
+    assert!(fetch(&fixture, &["--results-dir", results.to_str().unwrap()]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(results.join("batches")).unwrap(),
+        r#"["none"]"#,
+        "a matrix over [] would skip the index"
+    );
+    let output = export(&fixture, &["--batch", "none", "--results-dir", results.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read_to_string(results.join("status")).unwrap(), "{}");
 
     // An overlay change re-plans only its workspace, and says why.
     write(&fixture.overlay, &[("workspaces/flat/plugins-list.yaml", "plugins/sign: --embed-package @flat/x\n")]);

@@ -91,6 +91,9 @@ pub struct ExportState {
     pub plugins: Vec<String>,
 }
 
+/// The batch id meaning "nothing to export" (see [`Plan::batch_ids_json`]).
+pub const NO_BATCH: &str = "none";
+
 pub const EXPORT_STATE_FILE: &str = ".rhdh-catalog-export.json";
 
 impl ExportState {
@@ -113,9 +116,13 @@ impl Plan {
         self.workspaces.iter().find(|workspace| workspace.name == name)
     }
 
-    /// The batch ids as the JSON array Tekton fans out over.
+    /// The batch ids as the JSON array Tekton fans out over. Never empty: with nothing to export
+    /// it is `["none"]`, because Tekton skips a matrix task over an empty array *and every task
+    /// consuming its results* (the index must still run); `export --batch none` exports nothing.
     pub fn batch_ids_json(&self) -> String {
-        serde_json::to_string(&self.batches.keys().collect::<Vec<_>>()).unwrap_or_else(|_| "[]".into())
+        let ids: Vec<&str> =
+            if self.batches.is_empty() { vec![NO_BATCH] } else { self.batches.keys().map(String::as_str).collect() };
+        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
     }
 }
 
@@ -152,6 +159,7 @@ mod tests {
         let plan = Plan { batches: split, ..Plan::default() };
         assert!(plan.batch_ids_json().len() < 4096);
         assert_eq!(batches(&names[..3], 200).len(), 3);
+        assert_eq!(Plan::default().batch_ids_json(), r#"["none"]"#);
         assert!(batches(&[], 10).is_empty());
     }
 }

@@ -25,7 +25,8 @@ use crate::registry::{RegistryPrefix, Store};
 
 /// Settings shared by every workspace of one run.
 struct Settings {
-    tree: PathBuf,
+    /// Where `workspaces/<ws>/` copies are written.
+    output_tree: PathBuf,
     work: PathBuf,
     commands: Vec<(&'static str, String)>,
     exporter: String,
@@ -114,7 +115,10 @@ impl ExportReport {
     }
 }
 
-pub async fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
+    // An empty Tekton param arrives as one empty value.
+    args.workspaces.retain(|name| !name.trim().is_empty());
+    args.batches.retain(|id| !id.trim().is_empty());
     let tree = args.tree.clone();
     let plan_path = args.plan.clone().unwrap_or_else(|| tree.join("plan.json"));
     if !plan_path.exists() {
@@ -137,7 +141,7 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let scratch = tempfile::tempdir()?;
     let work = args.work_dir.clone().unwrap_or_else(|| scratch.path().to_path_buf());
     let settings = Settings {
-        tree: tree.clone(),
+        output_tree: args.output_tree.clone().unwrap_or_else(|| tree.clone()),
         work,
         commands: vec![
             ("install", args.install_command.clone()),
@@ -173,7 +177,8 @@ pub async fn run(args: ExportArgs) -> anyhow::Result<ExitStatus> {
         .await;
     let report = ExportReport { workspaces: reports.into_iter().collect() };
 
-    let report_path = args.report.clone().unwrap_or_else(|| tree.join("export-report.json"));
+    let output_tree = args.output_tree.clone().unwrap_or_else(|| tree.clone());
+    let report_path = args.report.clone().unwrap_or_else(|| output_tree.join("export-report.json"));
     crate::fsutil::write_atomic(&report_path, &crate::json::to_pretty(&report))?;
     crate::tekton::Results::new(args.results_dir.as_deref()).write("status", &report.status_line())?;
     match args.output_format {
@@ -227,6 +232,9 @@ fn selected_workspaces(
         names.insert(name.clone());
     }
     for id in batches {
+        if id == crate::model::plan::NO_BATCH {
+            continue;
+        }
         let Some(members) = plan.batches.get(id) else {
             return Err(InputError::usage(format!(
                 "batch `{id}` is not in {} (batches: {})",
@@ -237,7 +245,7 @@ fn selected_workspaces(
         names.extend(members.iter().cloned());
     }
     if workspaces.is_empty() && batches.is_empty() {
-        return Err(InputError::usage("name what to export with --workspace or --batch"));
+        return Err(InputError::usage("name what to export with --workspace or --batch (`--batch none` for nothing)"));
     }
     Ok(names.into_iter().collect())
 }
@@ -574,7 +582,7 @@ fn write_midstream_copy(
     commit: &str,
     settings: &Settings,
 ) -> anyhow::Result<()> {
-    let destination = settings.tree.join("workspaces").join(&planned.name);
+    let destination = settings.output_tree.join("workspaces").join(&planned.name);
     let manifest = prepare::workspace_manifest(root)?;
     let overlay_content_id = crate::fsutil::content_id(&workspace.dir)?;
     let state = ExportState {

@@ -20,7 +20,9 @@ use crate::model::relative_path::RelativePath;
 use crate::model::upstream_repos::{UpstreamRepo, UpstreamRepos};
 use crate::overlay::Workspace;
 
-pub async fn run(args: FetchArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(mut args: FetchArgs) -> anyhow::Result<ExitStatus> {
+    // An empty Tekton param arrives as one empty value.
+    args.workspaces.retain(|name| !name.trim().is_empty());
     let tree = args.tree.clone();
     let upstream_path = args.upstream_repos.clone().unwrap_or_else(|| tree.join("upstream_repos.yml"));
     let upstream = UpstreamRepos::read(&upstream_path)?;

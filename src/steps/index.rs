@@ -150,6 +150,16 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
         crate::fsutil::write_atomic(path, &crate::json::to_pretty(&report))
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    results.write("changed", if report.changed { "true" } else { "false" })?;
+    let summary = &report.summary;
+    results.write(
+        "summary",
+        &format!(
+            "{} plugins: {} pinned, {} stale, {} missing",
+            summary.plugins, summary.pinned, summary.stale, summary.missing
+        ),
+    )?;
     print_summary(&report, &args);
     // Reaching here with problems means --allow-missing: they are in the log and the report.
     Ok(ExitStatus::Success)
@@ -287,16 +297,9 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
 
     let known = known_facts(&args.plugin_builds, &previous_index);
 
-    let overlay_commit = args
-        .overlay_commit
-        .clone()
-        .or_else(|| crate::git::head_commit(&args.overlay))
-        .unwrap_or_else(|| "unknown".to_string());
-    let source_repo = args
-        .source_repo
-        .clone()
-        .or_else(|| crate::git::origin_url(&args.overlay))
-        .unwrap_or_else(|| "unknown".to_string());
+    let (found_repo, found_commit) = overlay_provenance(&args.overlay);
+    let overlay_commit = args.overlay_commit.clone().or(found_commit).unwrap_or_else(|| "unknown".to_string());
+    let source_repo = args.source_repo.clone().or(found_repo).unwrap_or_else(|| "unknown".to_string());
     let build_date = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(text) => Some(format_epoch(
             text.trim()
@@ -337,6 +340,32 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
         known,
         build_info,
     })
+}
+
+/// Where the overlay came from: the source `fetch` recorded for this folder in the tree's
+/// `plan.json`, else the overlay's own checkout when it is the top of a git work tree (inside a
+/// midstream checkout, HEAD would be the midstream's commit, which changes with every sync).
+fn overlay_provenance(overlay: &Path) -> (Option<String>, Option<String>) {
+    let absolute = std::path::absolute(overlay).unwrap_or_else(|_| overlay.to_path_buf());
+    if let (Some(tree), Some(name)) = (absolute.parent(), absolute.file_name()) {
+        let plan_path = tree.join("plan.json");
+        if plan_path.exists()
+            && let Ok(plan) = crate::model::plan::Plan::read(&plan_path)
+            && let Some(source) = plan.sources.iter().find(|source| Path::new(&source.destination) == Path::new(name))
+        {
+            return (Some(source.repo.clone()), Some(source.commit.clone()));
+        }
+    }
+    let top = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&absolute)
+        .args(["rev-parse", "--show-toplevel"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| std::path::PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    let is_top = top.is_some_and(|top| std::fs::canonicalize(top).ok() == std::fs::canonicalize(&absolute).ok());
+    if is_top { (crate::git::origin_url(&absolute), crate::git::head_commit(&absolute)) } else { (None, None) }
 }
 
 /// What the previous run recorded per digest: `plugin_builds/` files and the previous index. Files

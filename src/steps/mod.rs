@@ -8,6 +8,8 @@ pub mod fetch;
 pub mod index;
 pub mod package;
 pub mod release_number;
+pub mod report;
+pub mod sync;
 pub mod workspace_paths;
 
 use crate::cli::{Cli, Command};
@@ -21,6 +23,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Index(args) => index::run(args).await,
         Command::ReleaseNumber(args) => release_number::run(args).await,
         Command::Commit(args) => commit::run(args).await,
+        Command::Report(args) => report::run(&args),
+        Command::Sync(args) => sync::run(args).await,
         Command::Package(args) => package::run(args).await,
     }
 }

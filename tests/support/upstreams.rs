@@ -201,5 +201,5 @@ pub fn create(root: &Path) -> Upstreams {
 
 /// The recorded exporter script (see its header).
 pub fn recorded_exporter() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/recorded-exporter.sh").display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/recorded-exporter.sh").display().to_string()
 }

@@ -1,1 +1,0 @@
-module.exports = { packageName: '@backstage-community/plugin-analytics-provider-segment', version: '1.30.0' };

@@ -1,0 +1,213 @@
+//! `rhdh-catalog sync`: the whole pipeline on this machine. It runs the embedded Tekton Pipeline
+//! with the local runner (so the graph exists once, and every local run tests it), with images
+//! and artifacts in OCI layout folders, then brings the checkout up to the new commit and says
+//! where the index and the report are.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::{FetchArgs, OutputFormat, SyncArgs};
+use crate::error::{ExitStatus, FindingsError, InputError};
+use crate::runner::{RunOptions, RunOutcome};
+
+pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
+    let tree = std::path::absolute(&args.tree).with_context(|| format!("resolving {}", args.tree.display()))?;
+    let pipeline = crate::tekton_yaml::pipeline()?;
+    let tasks = crate::tekton_yaml::tasks()?;
+    if args.dry_run {
+        let order = crate::runner::execution_order(&pipeline)?;
+        println!(
+            "tasks: {} → finally: {}",
+            order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(" → "),
+            pipeline.finally.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        return Box::pin(crate::steps::fetch::run(FetchArgs {
+            tree,
+            upstream_repos: None,
+            overlay: PathBuf::from("overlay-repo"),
+            packages: Vec::new(),
+            workspaces: args.workspaces.clone(),
+            plan: None,
+            max_batches: 64,
+            skip_clone: true,
+            dry_run: true,
+            results_dir: None,
+            output_format: OutputFormat::Text,
+        }))
+        .await;
+    }
+    let Some(revision) = crate::git::head_commit(&tree) else {
+        return Err(InputError::in_file(&tree, "is not a git work tree with a commit")
+            .with_hint("sync runs on a midstream checkout")
+            .into());
+    };
+    let origin = crate::git::origin_url(&tree);
+    let branch = current_branch(&tree).unwrap_or_else(|| "main".to_string());
+    let out = std::path::absolute(&args.out)?;
+    let store = absolute_store(&args.store)?;
+
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    params.insert("git-url".into(), origin.clone().unwrap_or_else(|| tree.display().to_string()));
+    params.insert("revision".into(), revision);
+    params.insert("branch".into(), branch.clone());
+    params.insert("output-image".into(), "localhost/rhdh-catalog-sync".into());
+    params.insert("registry".into(), args.registry.clone());
+    params.insert("index-image".into(), args.index_image.clone());
+    params.insert("exporter".into(), args.exporter.clone());
+    params.insert("workspaces".into(), args.workspaces.join(","));
+    for pair in &args.params {
+        let (name, value) =
+            pair.split_once('=').ok_or_else(|| InputError::usage(format!("--param `{pair}` is not name=value")))?;
+        params.insert(name.to_string(), value.to_string());
+    }
+    let mut env = vec![
+        ("RHDH_CATALOG_STORE".to_string(), store.clone()),
+        ("RHDH_CATALOG_ARTIFACT_STORE".to_string(), format!("oci-layout:{}", out.join("artifacts").display())),
+        ("RHDH_CATALOG_INSTALL_COMMAND".to_string(), args.install_command.clone()),
+        ("RHDH_CATALOG_TSC_COMMAND".to_string(), args.tsc_command.clone()),
+    ];
+    if origin.is_none() {
+        // Nothing to push to: the checkout itself is brought to the new commit below.
+        env.push(("RHDH_CATALOG_NO_PUSH".to_string(), "true".to_string()));
+    }
+    let options = RunOptions {
+        out: out.clone(),
+        params,
+        jobs: args.jobs,
+        from: args.from.clone(),
+        tool: std::env::current_exe()?,
+        env,
+    };
+    let started = std::time::Instant::now();
+    let outcome = crate::runner::run(&pipeline, tasks, &options).await?;
+    let statuses: Vec<String> = outcome
+        .tasks
+        .iter()
+        .filter(|(name, _)| name != "report")
+        .map(|(name, task)| format!("{name}={}", task.status))
+        .collect();
+    let markdown = crate::steps::report::render(&outcome.status, &statuses);
+    crate::fsutil::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
+
+    let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == "Succeeded") {
+        update_checkout(&tree, &out, origin.is_some(), &branch).await
+    } else {
+        Err("the commit task did not succeed".to_string())
+    };
+    print_summary(&outcome, &tree, &out, &store, &updated, started.elapsed());
+    if outcome.status == "Failed" {
+        let failed: Vec<String> = outcome
+            .tasks
+            .iter()
+            .filter(|(_, task)| task.status == "Failed")
+            .map(|(name, task)| format!("{name}: {}", task.reason.as_deref().unwrap_or("failed")))
+            .collect();
+        return Err(FindingsError(format!("the sync failed:\n{}", failed.join("\n"))).into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn current_branch(tree: &Path) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(tree)
+        .args(["symbolic-ref", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+fn absolute_store(store: &str) -> Result<String, InputError> {
+    match store.strip_prefix("oci-layout:") {
+        Some(dir) => Ok(format!(
+            "oci-layout:{}",
+            std::path::absolute(dir).map_err(|error| InputError::usage(error.to_string()))?.display()
+        )),
+        None => Ok(store.to_string()),
+    }
+}
+
+/// Brings the checkout to the commit the pipeline made: a fast-forward pull from the remote it
+/// pushed to, or from the commit task's clone when there is no remote. A dirty checkout is left alone.
+async fn update_checkout(tree: &Path, out: &Path, has_origin: bool, branch: &str) -> Result<String, String> {
+    let git = |args: Vec<String>| async move {
+        let output = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(tree)
+            .args(&args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+            .await
+            .map_err(|error| error.to_string())?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+        }
+    };
+    let dirty = git(vec!["status".into(), "--porcelain".into(), "--untracked-files=no".into()]).await?;
+    if !dirty.is_empty() {
+        return Err("the checkout has uncommitted changes; pull the new commit yourself".into());
+    }
+    if has_origin {
+        git(vec!["pull".into(), "--quiet".into(), "--ff-only".into(), "origin".into(), branch.into()]).await?;
+    } else {
+        let clone = out.join("runs/commit/workdir/source");
+        git(vec!["fetch".into(), "--quiet".into(), clone.display().to_string(), "HEAD".into()]).await?;
+        git(vec!["merge".into(), "--quiet".into(), "--ff-only".into(), "FETCH_HEAD".into()]).await?;
+    }
+    git(vec!["rev-parse".into(), "HEAD".into()]).await
+}
+
+fn print_summary(
+    outcome: &RunOutcome,
+    tree: &Path,
+    out: &Path,
+    store: &str,
+    updated: &Result<String, String>,
+    elapsed: std::time::Duration,
+) {
+    println!("sync {} in {:.1}s", outcome.status, elapsed.as_secs_f64());
+    for (name, task) in &outcome.tasks {
+        let detail = task
+            .reason
+            .as_deref()
+            .map(|reason| format!(" ({})", reason.lines().next().unwrap_or(reason)))
+            .unwrap_or_default();
+        println!(
+            "  {name:16} {:9} {:>7.1}s{detail}",
+            task.status,
+            std::time::Duration::from_millis(task.millis).as_secs_f64()
+        );
+    }
+    match updated {
+        Ok(commit) => println!("checkout:  {} at {commit}", tree.display()),
+        Err(reason) => println!("checkout:  not updated: {reason}"),
+    }
+    if let Some(summary) = outcome
+        .outcome("index")
+        .and_then(|index| index.results.get("summary"))
+        .and_then(|values| values.first())
+        .and_then(|value| value.as_str())
+    {
+        println!("index:     {summary}");
+    }
+    if let Some(commit) = outcome
+        .outcome("commit")
+        .and_then(|task| task.results.get("pushed"))
+        .and_then(|values| values.first())
+        .and_then(|value| value.as_str())
+    {
+        println!("commit:    {commit}");
+    }
+    println!("catalog:   {}", tree.join("catalog-index").display());
+    println!("report:    {}", out.join("report.md").display());
+    println!(
+        "details:   {} (index-report.json), {} (export-reports/)",
+        out.join("runs/index/workdir").display(),
+        out.join("runs/export*/workdir/export").display()
+    );
+    println!("images:    {store}");
+}
