@@ -109,7 +109,8 @@ fn credentials_come_from_the_docker_config() {
     let store = format!("docker://{}", registry.host);
 
     // No credentials: refused, exit 3, and the secret is nowhere in the output.
-    let exports = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/exports/backstage-community-plugin-tech-radar");
+    let exports = work.path().join("dist-dynamic");
+    crate::support::write_dist_dynamic(&exports, "@backstage-community/plugin-tech-radar", "1.20.0", "frontend-plugin");
     let output = rhdh_catalog(work.path())
         .arg("package")
         .arg(&exports)

@@ -15,6 +15,9 @@ use crate::git::{run_with_env, strip_credentials, token_environment};
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
 pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
 
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 2] = ["commit", "pushed"];
+
 pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
@@ -49,8 +52,8 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     let results = crate::tekton::Results::new(args.results_dir.as_deref());
     if changes.trim().is_empty() {
         let head = crate::git::head_commit(tree).unwrap_or_default();
-        results.write("commit", &head)?;
-        results.write("pushed", "unchanged")?;
+        results.write(RESULTS[0], &head)?;
+        results.write(RESULTS[1], "unchanged")?;
         print(&args, "nothing to commit", &head, false);
         return Ok(ExitStatus::Success);
     }
@@ -69,8 +72,8 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     };
     if args.no_push {
         let head = crate::git::head_commit(tree).unwrap_or_default();
-        results.write("commit", &head)?;
-        results.write("pushed", "false")?;
+        results.write(RESULTS[0], &head)?;
+        results.write(RESULTS[1], "false")?;
         print(&args, "committed (not pushed)", &head, false);
         return Ok(ExitStatus::Success);
     }
@@ -83,8 +86,8 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
         match run_with_env(tree, &["push", "--quiet", &args.remote, &refspec], &remote_url, &environment).await {
             Ok(_) => {
                 let head = crate::git::head_commit(tree).unwrap_or_default();
-                results.write("commit", &head)?;
-                results.write("pushed", "true")?;
+                results.write(RESULTS[0], &head)?;
+                results.write(RESULTS[1], "true")?;
                 print(&args, "committed and pushed", &head, true);
                 return Ok(ExitStatus::Success);
             }

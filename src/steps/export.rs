@@ -115,6 +115,9 @@ impl ExportReport {
     }
 }
 
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 1] = ["status"];
+
 pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
     // An empty Tekton param arrives as one empty value.
     args.workspaces.retain(|name| !name.trim().is_empty());
@@ -180,7 +183,7 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let output_tree = args.output_tree.clone().unwrap_or_else(|| tree.clone());
     let report_path = args.report.clone().unwrap_or_else(|| output_tree.join("export-report.json"));
     crate::fsutil::write_atomic(&report_path, &crate::json::to_pretty(&report))?;
-    crate::tekton::Results::new(args.results_dir.as_deref()).write("status", &report.status_line())?;
+    crate::tekton::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &report.status_line())?;
     match args.output_format {
         OutputFormat::Json => println!("{}", report.status_line()),
         OutputFormat::Text => println!(

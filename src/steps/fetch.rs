@@ -20,6 +20,9 @@ use crate::model::relative_path::RelativePath;
 use crate::model::upstream_repos::{UpstreamRepo, UpstreamRepos};
 use crate::overlay::Workspace;
 
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 3] = ["batches", "rhdh-version", "backstage-version"];
+
 pub async fn run(mut args: FetchArgs) -> anyhow::Result<ExitStatus> {
     // An empty Tekton param arrives as one empty value.
     args.workspaces.retain(|name| !name.trim().is_empty());
@@ -85,9 +88,9 @@ pub async fn run(mut args: FetchArgs) -> anyhow::Result<ExitStatus> {
     crate::fsutil::write_atomic(&plan_path, &crate::json::to_pretty(&plan))
         .with_context(|| format!("writing {}", plan_path.display()))?;
     let results = crate::tekton::Results::new(args.results_dir.as_deref());
-    results.write("batches", &plan.batch_ids_json())?;
-    results.write("rhdh-version", &plan.rhdh_version)?;
-    results.write("backstage-version", &plan.backstage_version)?;
+    results.write(RESULTS[0], &plan.batch_ids_json())?;
+    results.write(RESULTS[1], &plan.rhdh_version)?;
+    results.write(RESULTS[2], &plan.backstage_version)?;
     let count = |decision| plan.workspaces.iter().filter(|workspace| workspace.decision == decision).count();
     match args.output_format {
         OutputFormat::Json => println!(
@@ -218,7 +221,7 @@ pub fn load_supported(
     Ok(Some(supported))
 }
 
-fn print_table(plan: &Plan) {
+pub fn print_table(plan: &Plan) {
     let width = plan.workspaces.iter().map(|workspace| workspace.name.len()).max().unwrap_or(9).max(9);
     println!("{:width$}  {:6}  {:5}  {:7}  reason", "workspace", "plan", "batch", "plugins");
     for workspace in &plan.workspaces {

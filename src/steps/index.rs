@@ -109,6 +109,9 @@ pub enum Resolution {
     MissingPlatforms(Vec<String>),
 }
 
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 2] = ["changed", "summary"];
+
 pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     let inputs = load_inputs(&args)?;
     let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config, args.all_packages)?;
@@ -151,10 +154,10 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let results = crate::tekton::Results::new(args.results_dir.as_deref());
-    results.write("changed", if report.changed { "true" } else { "false" })?;
+    results.write(RESULTS[0], if report.changed { "true" } else { "false" })?;
     let summary = &report.summary;
     results.write(
-        "summary",
+        RESULTS[1],
         &format!(
             "{} plugins: {} pinned, {} stale, {} missing",
             summary.plugins, summary.pinned, summary.stale, summary.missing

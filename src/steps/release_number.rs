@@ -17,6 +17,9 @@ use crate::registry::{ImageReference, Store};
 
 pub const CONTAINERFILES: [&str; 2] = ["builder.Containerfile", "index.Containerfile"];
 
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 2] = ["release", "version"];
+
 pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
     let version = match &args.version {
         Some(version) => version.clone(),
@@ -64,8 +67,8 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
         current.unwrap_or(0)
     };
     let results = crate::tekton::Results::new(args.results_dir.as_deref());
-    results.write("release", &release.to_string())?;
-    results.write("version", &version)?;
+    results.write(RESULTS[0], &release.to_string())?;
+    results.write(RESULTS[1], &version)?;
     match args.output_format {
         OutputFormat::Text => println!("{version}-{release}"),
         OutputFormat::Json => {

@@ -7,6 +7,9 @@ use std::fmt::Write as _;
 use crate::cli::ReportArgs;
 use crate::error::ExitStatus;
 
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 1] = ["summary"];
+
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let markdown = render(&args.status, &args.tasks);
     print!("{markdown}");
@@ -22,7 +25,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         .collect();
     let summary =
         if failed.is_empty() { args.status.clone() } else { format!("{}: failed {}", args.status, failed.join(", ")) };
-    crate::tekton::Results::new(args.results_dir.as_deref()).write("summary", &summary)?;
+    crate::tekton::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &summary)?;
     Ok(ExitStatus::Success)
 }
 

@@ -23,20 +23,26 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
             order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(" → "),
             pipeline.finally.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(", ")
         );
-        return Box::pin(crate::steps::fetch::run(FetchArgs {
-            tree,
+        // Plan on a scratch copy, with the upstreams fetched, so the checkout stays untouched.
+        let scratch = tempfile::tempdir()?;
+        crate::steps::fetch::copy_additively(&tree, scratch.path(), &[])?;
+        let plan_path = scratch.path().join("plan.json");
+        let fetch = FetchArgs {
+            tree: scratch.path().to_path_buf(),
             upstream_repos: None,
             overlay: PathBuf::from("overlay-repo"),
             packages: Vec::new(),
             workspaces: args.workspaces.clone(),
-            plan: None,
+            plan: Some(plan_path.clone()),
             max_batches: 64,
-            skip_clone: true,
-            dry_run: true,
+            skip_clone: false,
+            dry_run: false,
             results_dir: None,
-            output_format: OutputFormat::Text,
-        }))
-        .await;
+            output_format: OutputFormat::Json,
+        };
+        let status = Box::pin(crate::steps::fetch::run(fetch)).await?;
+        crate::steps::fetch::print_table(&crate::model::plan::Plan::read(&plan_path)?);
+        return Ok(status);
     }
     let Some(revision) = crate::git::head_commit(&tree) else {
         return Err(InputError::in_file(&tree, "is not a git work tree with a commit")

@@ -111,8 +111,8 @@ pub fn example_overlay(dir: &Path) -> PathBuf {
     overlay
 }
 
-/// Packages every bundled example export under `prefix` with the tags `index` plans for it
-/// (`rhdh` scheme, RHDH 1.10.0); returns image name → pinned reference.
+/// Packages a small export for every plugin `index` plans for the example overlay, under
+/// `prefix` with the planned tags (`rhdh` scheme, RHDH 1.10.0); returns image name → pinned reference.
 pub fn publish_example_images(
     home: &Path,
     overlay: &Path,
@@ -121,24 +121,29 @@ pub fn publish_example_images(
     insecure: Option<&str>,
 ) -> Vec<(String, String)> {
     let plan = rhdh_catalog(home)
-        .args(["index", "--registry", prefix, "--rhdh-version", "1.10.0", "--dry-run"])
+        .args(["index", "--registry", prefix, "--rhdh-version", "1.10.0", "--dry-run", "--output-format", "json"])
         .arg("--overlay")
         .arg(overlay)
         .output()
         .unwrap();
     assert!(plan.status.success(), "{}", String::from_utf8_lossy(&plan.stderr));
-    let exports = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/exports");
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let exports = tempfile::tempdir().unwrap();
     let mut pinned = Vec::new();
-    for line in String::from_utf8(plan.stdout).unwrap().lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
+    for plugin in plan.as_array().unwrap() {
+        let image = plugin["image"].as_str().unwrap();
+        let reference = plugin["reference"].as_str().unwrap();
+        let version = reference.rsplit("--").next().unwrap();
+        let dir = exports.path().join(image);
+        write_dist_dynamic(&dir, plugin["package"].as_str().unwrap(), version, "frontend-plugin");
         let mut command = rhdh_catalog(home);
-        command.arg("package").arg(exports.join(fields[0])).args(["--tag", fields[2], "--store", store]);
+        command.arg("package").arg(&dir).args(["--tag", reference, "--store", store]);
         if let Some(host) = insecure {
             command.args(["--insecure-registry", host]);
         }
         let output = command.output().unwrap();
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        pinned.push((fields[0].to_string(), String::from_utf8(output.stdout).unwrap().trim().to_string()));
+        pinned.push((image.to_string(), String::from_utf8(output.stdout).unwrap().trim().to_string()));
     }
     pinned
 }
@@ -164,6 +169,8 @@ pub fn skopeo(args: &[&str]) -> String {
     assert!(output.status.success(), "skopeo {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// Writes a minimal exported plugin (`dist-dynamic/package.json` plus a file) for `package_name`.
 
 /// Writes a minimal exported plugin (`dist-dynamic/package.json` plus a file) for `package_name`.
 pub fn write_dist_dynamic(dir: &Path, package_name: &str, version: &str, role: &str) {

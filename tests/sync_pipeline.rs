@@ -1,0 +1,166 @@
+//! `sync` runs the embedded Tekton Pipeline on the bundled example (local git upstreams, an OCI
+//! layout as the store, the recorded exporter): everything exported, indexed, numbered, committed
+//! and pushed; the second run is a no-op (no commit, no release bump); `--from` reuses saved results.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::upstreams::{commit, git, repository, url};
+use crate::support::{copy_dir, rhdh_catalog};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// The bundled example as git repositories under `root` (what hack/example.sh builds); returns the
+/// midstream checkout.
+fn example(root: &Path) -> PathBuf {
+    for upstream in ["community-plugins", "rhdh-plugins"] {
+        let dir = root.join("upstreams").join(upstream);
+        copy_dir(&examples().join("upstreams").join(upstream), &dir);
+        repository(&dir, &[], "v1");
+    }
+    let overlay = root.join("overlay");
+    copy_dir(&examples().join("overlay"), &overlay);
+    for workspace in std::fs::read_dir(overlay.join("workspaces")).unwrap() {
+        let source = workspace.unwrap().path().join("source.json");
+        let mut value: Value = serde_json::from_slice(&std::fs::read(&source).unwrap()).unwrap();
+        let upstream = value["repo"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        value["repo"] = Value::String(url(&root.join("upstreams").join(upstream)));
+        value["repo-ref"] = Value::String("v1".into());
+        std::fs::write(&source, value.to_string()).unwrap();
+    }
+    repository(&overlay, &[], "overlay-v1");
+    let remote = root.join("midstream.git");
+    git(root, &["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
+    let midstream = root.join("midstream");
+    git(root, &["clone", "-q", remote.to_str().unwrap(), midstream.to_str().unwrap()]);
+    copy_dir(&examples().join("midstream"), &midstream);
+    std::fs::write(
+        midstream.join("upstream_repos.yml"),
+        format!("rhdh:\n  branch: main\n  version: 1.10.0\nbackstage:\n  version: 1.52.0\nrepos:\n  - repo: {}\n    branch: main\n    destination_folder: overlay-repo\n", url(&overlay)),
+    )
+    .unwrap();
+    commit(&midstream, "example midstream");
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    midstream
+}
+
+fn sync(root: &Path, midstream: &Path, extra: &[&str]) -> (std::process::Output, String) {
+    let output = rhdh_catalog(root)
+        .env("GIT_AUTHOR_NAME", "sync")
+        .env("GIT_AUTHOR_EMAIL", "sync@example.test")
+        .env("GIT_COMMITTER_NAME", "sync")
+        .env("GIT_COMMITTER_EMAIL", "sync@example.test")
+        .env("RUST_LOG", "info")
+        .arg("sync")
+        .arg("--tree")
+        .arg(midstream)
+        .arg("--out")
+        .arg(root.join("out/sync"))
+        .arg("--store")
+        .arg(format!("oci-layout:{}", root.join("out/registry").display()))
+        .arg("--exporter")
+        .arg(examples().join("recorded-exporter.sh"))
+        .args(["--install-command", "true", "--tsc-command", "true"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+#[test]
+fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = example(root);
+
+    let (output, stdout) = sync(root, &midstream, &["--dry-run"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        stdout.starts_with(
+            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: report"
+        ),
+        "{stdout}"
+    );
+
+    let started = std::time::Instant::now();
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let first = started.elapsed();
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.starts_with("sync Succeeded"), "{stdout}");
+    assert!(stdout.contains("index:     7 plugins: 7 pinned, 0 stale, 0 missing"), "{stdout}");
+    assert!(stdout.contains("commit:    true"), "{stdout}");
+
+    // The checkout was brought to the pushed commit, which holds the index and the release bump.
+    let remote_head = git(&root.join("midstream.git"), &["rev-parse", "main"]);
+    assert_eq!(git(&midstream, &["rev-parse", "HEAD"]), remote_head);
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(midstream.join("catalog-index/index.json")).unwrap()).unwrap();
+    assert_eq!(index.as_object().unwrap().len(), 7);
+    for entry in index.as_object().unwrap().values() {
+        assert!(entry["registryReference"].as_str().unwrap().starts_with("quay.io/rhdh/"), "{entry}");
+        assert!(entry["registryReference"].as_str().unwrap().contains("@sha256:"), "{entry}");
+    }
+    let dpdy = std::fs::read_to_string(midstream.join("catalog-index/dynamic-plugins.default.yaml")).unwrap();
+    assert!(dpdy.contains("# Tag: 1.10.0--1.20.0"), "{dpdy}");
+    assert!(
+        std::fs::read_to_string(midstream.join("build/containerfiles/index.Containerfile"))
+            .unwrap()
+            .contains("release=\"1\"")
+    );
+    assert!(midstream.join("workspaces/tech-radar/.rhdh-catalog-export.json").is_file());
+    assert!(midstream.join("plugin_builds/tech-radar/backstage-community-plugin-tech-radar.json").is_file());
+    let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
+    assert!(report.starts_with("## rhdh-catalog sync: Succeeded"), "{report}");
+    assert!(report.contains("| export | Succeeded ✅ |"), "{report}");
+
+    // Nothing changed: every workspace skipped, no commit, no release bump.
+    let started = std::time::Instant::now();
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let second = started.elapsed();
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("commit:    unchanged"), "{stdout}");
+    assert_eq!(git(&root.join("midstream.git"), &["rev-parse", "main"]), remote_head);
+    assert!(
+        std::fs::read_to_string(midstream.join("build/containerfiles/index.Containerfile"))
+            .unwrap()
+            .contains("release=\"1\"")
+    );
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/sync/runs/fetch/workdir/source/plan.json")).unwrap())
+            .unwrap();
+    assert!(plan["workspaces"].as_array().unwrap().iter().all(|workspace| workspace["decision"] == "skip"), "{plan}");
+    eprintln!("sync on the example: first run {first:?}, no-op run {second:?}");
+
+    // --from reuses the saved results of the tasks before it.
+    let (output, stdout) = sync(root, &midstream, &["--from", "index"]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("reusing the saved outcome"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_failing_export_fails_the_sync_and_the_report_says_where() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = example(root);
+    // Break one upstream plugin's export.
+    let upstream = root.join("upstreams/community-plugins");
+    std::fs::write(upstream.join("workspaces/tech-radar/plugins/tech-radar/EXPORT_FAILS"), "").unwrap();
+    commit(&upstream, "break tech-radar");
+    git(&upstream, &["tag", "-f", "v1"]);
+    let (output, stdout) = sync(root, &midstream, &[]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.starts_with("sync Failed"), "{stdout}");
+    let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
+    assert!(report.contains("| export | Failed ❌ |") && report.contains("| commit | None ⏭️ not run |"), "{report}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("1 plugin(s) failed to export"), "{stderr}");
+    assert_eq!(git(&root.join("midstream.git"), &["log", "--format=%s"]), "example midstream", "nothing pushed");
+}
