@@ -38,6 +38,9 @@ fi
 if [ ! -x "$cache/tools/yarn/node_modules/.bin/yarn" ]; then
   npm install --silent --no-audit --no-fund --prefix "$cache/tools/yarn" yarn@1.22.22
 fi
+if [ ! -x "$cache/tools/tekton-lint/node_modules/.bin/tekton-lint" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$cache/tools/tekton-lint" @ibm/tekton-lint@1.1.0
+fi
 export RHDH_CATALOG_REAL_EXPORTER=$cache/tools/rhdh-cli/node_modules/.bin/rhdh-cli
 export PATH=$cache/tools/yarn/node_modules/.bin:$PATH
 
@@ -93,6 +96,9 @@ cargo fmt --check
 log "cargo clippy --all-targets -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
+log "tekton-lint (config and the rules it cannot get right: .tektonlintrc.yaml)"
+"$cache/tools/tekton-lint/node_modules/.bin/tekton-lint" --config . 'tekton/task/**/*.yaml' 'tekton/pipeline/**/*.yaml'
+
 log "tests (with the ignored real-exporter test)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --no-fail-fast --run-ignored all
@@ -102,6 +108,7 @@ else
   cargo test --no-fail-fast -- --include-ignored
 fi
 
-log "bundled example"
-hack/example.sh >/dev/null
+log "bundled example: sync twice (the second run must be a no-op)"
+hack/example.sh --fresh >/dev/null
+hack/example.sh | tee /dev/stderr | grep '^commit:    unchanged' >/dev/null
 log "all checks passed"

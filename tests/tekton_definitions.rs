@@ -52,7 +52,10 @@ fn fill(arg: &str, task: &tekton_yaml::Task) -> String {
             .and_then(Value::as_str)
             .filter(|default| !default.is_empty());
         match (reference.strip_prefix("results.").and_then(|name| name.strip_suffix(".path")), default) {
-            (Some(name), _) => out.push_str(&format!("/tekton/results/{name}")),
+            (Some(name), _) => {
+                out.push_str("/tekton/results/");
+                out.push_str(name);
+            }
             (None, Some(default)) => out.push_str(default),
             (None, None) => out.push_str(placeholder(reference)),
         }
@@ -186,7 +189,7 @@ fn tekton_files() -> Vec<PathBuf> {
         let root = repository().join(dir);
         if root.exists() {
             files.extend(
-                files_under(&root).into_iter().filter(|file| file.ends_with(".yaml")).map(|file| root.join(file)),
+                files_under(&root).into_iter().filter(|file| Path::new(file).extension().is_some_and(|extension| extension == "yaml")).map(|file| root.join(file)),
             );
         }
     }

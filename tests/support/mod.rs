@@ -171,8 +171,6 @@ pub fn skopeo(args: &[&str]) -> String {
 }
 
 /// Writes a minimal exported plugin (`dist-dynamic/package.json` plus a file) for `package_name`.
-
-/// Writes a minimal exported plugin (`dist-dynamic/package.json` plus a file) for `package_name`.
 pub fn write_dist_dynamic(dir: &Path, package_name: &str, version: &str, role: &str) {
     std::fs::create_dir_all(dir.join("dist")).unwrap();
     let manifest = serde_json::json!({
