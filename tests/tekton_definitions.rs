@@ -189,7 +189,10 @@ fn tekton_files() -> Vec<PathBuf> {
         let root = repository().join(dir);
         if root.exists() {
             files.extend(
-                files_under(&root).into_iter().filter(|file| Path::new(file).extension().is_some_and(|extension| extension == "yaml")).map(|file| root.join(file)),
+                files_under(&root)
+                    .into_iter()
+                    .filter(|file| Path::new(file).extension().is_some_and(|extension| extension == "yaml"))
+                    .map(|file| root.join(file)),
             );
         }
     }
