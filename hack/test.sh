@@ -110,5 +110,7 @@ fi
 
 log "bundled example: sync twice (the second run must be a no-op)"
 hack/example.sh --fresh >/dev/null
-hack/example.sh | tee /dev/stderr | grep '^commit:    unchanged' >/dev/null
+hack/example.sh >"$scratch/example.txt"
+cat "$scratch/example.txt" >&2
+grep -q '^commit:    unchanged' "$scratch/example.txt" || { echo "the second sync was not a no-op" >&2; exit 1; }
 log "all checks passed"
