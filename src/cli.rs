@@ -46,6 +46,23 @@ pub enum Command {
     /// Run the whole sync pipeline (the embedded Tekton YAML) on this machine, with no cluster.
     #[command(after_help = EXIT_CODES)]
     Sync(SyncArgs),
+    /// What changed between two catalog indexes (folders or images), per plugin, as markdown or JSON.
+    #[command(after_help = EXIT_CODES)]
+    Diff(DiffArgs),
+    /// Build and push the catalog index image from a catalog-index folder, with no container engine.
+    #[command(after_help = EXIT_CODES)]
+    Publish(PublishArgs),
+    /// Check a dynamic-plugins*.yaml or an index image as the RHDH installer would, before release.
+    #[command(after_help = EXIT_CODES)]
+    Validate(ValidateArgs),
+    /// Point floating tags at a validated image, recording the previous digests; or roll them back.
+    #[command(after_help = EXIT_CODES)]
+    Promote(PromoteArgs),
+    /// Find and follow the Konflux build (PipelineRun) of a commit; print IMAGE_URL@IMAGE_DIGEST.
+    #[command(
+        after_help = "Exit codes:\n  0  the run Succeeded or Completed\n  1  the run Failed or was Cancelled\n  2  bad usage\n  3  PipelineRunTimeout, CreateRunFailed, no run in time, or the API failed"
+    )]
+    AwaitBuild(AwaitBuildArgs),
     /// Summarise a pipeline run (the `finally` task): every task's status as markdown.
     #[command(after_help = EXIT_CODES)]
     Report(ReportArgs),
@@ -198,6 +215,117 @@ pub struct SyncArgs {
     /// Pipeline param `name=value` (repeatable), e.g. dpdy-style=wrapper.
     #[arg(long = "param")]
     pub params: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The catalog-index folder `index` wrote.
+    #[arg(default_value = "catalog-index", env = "RHDH_CATALOG_OUTPUT")]
+    pub catalog_index: PathBuf,
+    /// Image reference to push, with a tag, e.g. quay.io/rhdh/plugin-catalog-index:1.10.0-3.
+    #[arg(long, short = 't', env = "RHDH_CATALOG_TAG")]
+    pub tag: String,
+    /// `version` label.
+    #[arg(long, env = "RHDH_CATALOG_RHDH_VERSION")]
+    pub version: Option<String>,
+    /// `release` label.
+    #[arg(long, env = "RHDH_CATALOG_RELEASE")]
+    pub release: Option<String>,
+    /// Commit of the midstream the index was built from (`vcs-ref` and `org.opencontainers.image.revision`).
+    #[arg(long, env = "RHDH_CATALOG_SOURCE_COMMIT")]
+    pub source_commit: Option<String>,
+    /// Extra label `key=value` (repeatable).
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+    /// Write related-images.txt (every image of the index plus the index image, by digest) here.
+    #[arg(long, env = "RHDH_CATALOG_RELATED_IMAGES")]
+    pub related_images: Option<PathBuf>,
+    /// Directory for Tekton results (IMAGE_URL, IMAGE_DIGEST).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// A dynamic-plugins*.yaml (its includes are read relative to its folder).
+    #[arg(conflicts_with = "image")]
+    pub file: Option<PathBuf>,
+    /// An index image to validate instead (its dynamic-plugins.default.yaml and catalog entities).
+    #[arg(long, env = "RHDH_CATALOG_IMAGE")]
+    pub image: Option<String>,
+    /// Only the static rules: do not contact the registry.
+    #[arg(long)]
+    pub no_registry: bool,
+    /// Findings as text lines or JSON.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The image to promote, `repository@sha256:…` (or `repository:tag`).
+    pub image: Option<String>,
+    /// Floating tags to point at it, e.g. next, 1.10 (repeatable).
+    #[arg(long = "to", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Where to record each tag's previous digest.
+    #[arg(long, default_value = "promote-rollback.json", env = "RHDH_CATALOG_ROLLBACK_FILE")]
+    pub rollback_file: PathBuf,
+    /// Restore the tags recorded in a rollback file (or the `rollback` result's JSON, given inline) instead of promoting.
+    #[arg(long, env = "RHDH_CATALOG_ROLLBACK")]
+    pub rollback: Option<String>,
+    /// Promote without validating the image first.
+    #[arg(long)]
+    pub skip_validation: bool,
+    /// Directory for Tekton results (rollback: the recorded previous digests, as JSON).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AwaitBuildArgs {
+    /// The commit whose build to wait for.
+    #[arg(long, env = "RHDH_CATALOG_SHA")]
+    pub sha: String,
+    /// Namespace of the PipelineRuns. Default: the client configuration's namespace.
+    #[arg(long, env = "RHDH_CATALOG_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Konflux component (label appstudio.openshift.io/component).
+    #[arg(long, env = "RHDH_CATALOG_COMPONENT")]
+    pub component: Option<String>,
+    /// Pipelines-as-Code event type.
+    #[arg(long, default_value = "push", env = "RHDH_CATALOG_EVENT_TYPE")]
+    pub event_type: String,
+    /// Seconds to wait in all.
+    #[arg(long, default_value_t = 3600, env = "RHDH_CATALOG_TIMEOUT")]
+    pub timeout: u64,
+    /// Seconds between looks while the run does not exist yet (doubling, at most 60).
+    #[arg(long, default_value_t = 10, env = "RHDH_CATALOG_POLL_INTERVAL")]
+    pub poll_interval: u64,
+    /// Directory for Tekton results (IMAGE_URL, IMAGE_DIGEST).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older index: a catalog-index folder or an image reference.
+    pub old: String,
+    /// The newer index: a catalog-index folder or an image reference.
+    pub new: String,
+    /// Markdown (text) or JSON on stdout.
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
+    pub output_format: OutputFormat,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Args)]

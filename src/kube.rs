@@ -90,3 +90,102 @@ pub async fn highest_release_in_snapshots(args: &ReleaseNumberArgs, version: &st
     tracing::info!(snapshots = snapshots.len(), highest, "releases found in Konflux snapshots");
     Ok(highest)
 }
+
+/// How a PipelineRun ended, from its `Succeeded` condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Succeeded { reason: String },
+    Failed { reason: String, message: String },
+}
+
+/// The `Succeeded` condition (by type, not position) of a Tekton run.
+pub fn run_state(run: &DynamicObject) -> RunState {
+    let conditions = run.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let Some(condition) = conditions.iter().find(|condition| condition["type"] == "Succeeded") else {
+        return RunState::Running;
+    };
+    let reason = condition["reason"].as_str().unwrap_or_default().to_string();
+    match condition["status"].as_str() {
+        Some("True") => RunState::Succeeded { reason },
+        Some("False") => {
+            RunState::Failed { reason, message: condition["message"].as_str().unwrap_or_default().to_string() }
+        }
+        _ => RunState::Running,
+    }
+}
+
+/// A result of a finished run (`status.results`, or v1beta1's `status.pipelineResults`).
+pub fn run_result(run: &DynamicObject, name: &str) -> Option<String> {
+    let status = &run.data["status"];
+    status["results"]
+        .as_array()
+        .or_else(|| status["pipelineResults"].as_array())?
+        .iter()
+        .find(|result| result["name"] == name)?["value"]
+        .as_str()
+        .map(|value| value.trim().to_string())
+}
+
+/// Tekton `PipelineRuns`, as dynamic objects.
+pub fn pipeline_runs(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"), "pipelineruns");
+    Api::namespaced_with(client, namespace, &resource)
+}
+
+/// The newest run matching `selector`, if any.
+pub async fn newest_run(
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    selector: &str,
+) -> Result<Option<DynamicObject>, InfrastructureError> {
+    let mut runs = api
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|error| api_error("list pipelineruns", namespace, &error))?
+        .items;
+    runs.sort_by(|left, right| right.metadata.creation_timestamp.cmp(&left.metadata.creation_timestamp));
+    Ok(runs.into_iter().next())
+}
+
+/// Follows one run with a watch until its `Succeeded` condition is set; re-watches when the
+/// server closes the stream.
+pub async fn follow_run(
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    name: &str,
+) -> Result<DynamicObject, InfrastructureError> {
+    use futures::TryStreamExt;
+    use kube::api::{WatchEvent, WatchParams};
+    loop {
+        let current = api.get(name).await.map_err(|error| api_error("get pipelineruns", namespace, &error))?;
+        if run_state(&current) != RunState::Running {
+            return Ok(current);
+        }
+        let version = current.metadata.resource_version.clone().unwrap_or_else(|| "0".into());
+        let params = WatchParams::default().fields(&format!("metadata.name={name}")).timeout(290);
+        let stream =
+            api.watch(&params, &version).await.map_err(|error| api_error("watch pipelineruns", namespace, &error))?;
+        futures::pin_mut!(stream);
+        while let Some(event) =
+            stream.try_next().await.map_err(|error| api_error("watch pipelineruns", namespace, &error))?
+        {
+            match event {
+                WatchEvent::Added(run) | WatchEvent::Modified(run) => {
+                    if run_state(&run) != RunState::Running {
+                        return Ok(run);
+                    }
+                }
+                WatchEvent::Deleted(_) => {
+                    return Err(InfrastructureError {
+                        service: "Kubernetes API".into(),
+                        problem: format!("PipelineRun {name} was deleted while being watched"),
+                    });
+                }
+                WatchEvent::Bookmark(_) | WatchEvent::Error(_) => {}
+            }
+        }
+        tracing::debug!(run = name, "watch ended; watching again");
+    }
+}

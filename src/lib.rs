@@ -12,8 +12,10 @@
 //!   [`overlay`] (reading an overlay tree), [`git`] (the git CLI).
 //! - [`error`]: exit statuses and the input error type every step shares.
 
+pub mod catalog_view;
 pub mod cli;
 pub mod containerfile;
+pub mod diff;
 pub mod error;
 pub mod exporter;
 pub mod fsutil;
@@ -30,6 +32,7 @@ pub mod runner;
 pub mod steps;
 pub mod tekton;
 pub mod tekton_yaml;
+pub mod validate;
 pub mod yaml;
 
 /// rustls needs one process-wide crypto provider; we build with ring only.

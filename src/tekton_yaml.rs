@@ -7,7 +7,19 @@ use serde_json::Value;
 use crate::error::InputError;
 
 /// `(path in the repository, contents)` of every Task and Pipeline we ship.
-pub const TASKS: [(&str, &str); 6] = [
+pub const TASKS: [(&str, &str); 9] = [
+    (
+        "tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml",
+        include_str!("../tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-validate/0.1/rhdh-catalog-validate.yaml",
+        include_str!("../tekton/task/rhdh-catalog-validate/0.1/rhdh-catalog-validate.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-promote/0.1/rhdh-catalog-promote.yaml",
+        include_str!("../tekton/task/rhdh-catalog-promote/0.1/rhdh-catalog-promote.yaml"),
+    ),
     (
         "tekton/task/rhdh-catalog-fetch/0.1/rhdh-catalog-fetch.yaml",
         include_str!("../tekton/task/rhdh-catalog-fetch/0.1/rhdh-catalog-fetch.yaml"),
@@ -33,6 +45,12 @@ pub const TASKS: [(&str, &str); 6] = [
         include_str!("../tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml"),
     ),
 ];
+
+/// The release Pipeline (after a sync commit).
+pub const RELEASE_PIPELINE: (&str, &str) = (
+    "tekton/pipeline/rhdh-catalog-release/0.1/rhdh-catalog-release.yaml",
+    include_str!("../tekton/pipeline/rhdh-catalog-release/0.1/rhdh-catalog-release.yaml"),
+);
 
 pub const PIPELINE: (&str, &str) = (
     "tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml",
@@ -306,7 +324,8 @@ mod tests {
     #[test]
     fn embedded_definitions_parse() {
         let tasks = super::tasks().unwrap();
-        assert_eq!(tasks.len(), 6);
+        assert_eq!(tasks.len(), 9);
+        super::parse_pipeline(super::RELEASE_PIPELINE.0, super::RELEASE_PIPELINE.1).unwrap();
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);
         assert_eq!(pipeline.finally.len(), 1);

@@ -22,6 +22,8 @@ mod index_registry;
 mod package_image;
 /// The real `@red-hat-developer-hub/cli` exporter end to end (ignored unless hack/test.sh installed it).
 mod real_exporter;
+/// publish, validate, promote, diff, await-build.
+mod release;
 /// `sync`: the whole pipeline on the bundled example.
 mod sync_pipeline;
 /// The Tekton YAML checked against the binary and the Tekton schemas.

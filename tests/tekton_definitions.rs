@@ -80,6 +80,9 @@ fn written(args: &[String]) -> BTreeSet<String> {
             "release-number" => &rhdh_catalog::steps::release_number::RESULTS,
             "commit" => &rhdh_catalog::steps::commit::RESULTS,
             "report" => &rhdh_catalog::steps::report::RESULTS,
+            "await-build" => &rhdh_catalog::steps::await_build::RESULTS,
+            "promote" => &rhdh_catalog::steps::promote::RESULTS,
+            "publish" => &rhdh_catalog::steps::publish::RESULTS,
             other => panic!("{other} writes no --results-dir results"),
         };
         names.extend(subcommand_results.iter().map(|name| (*name).to_string()));
@@ -122,8 +125,13 @@ fn task_steps_parse_with_the_cli_and_write_exactly_their_results() {
 
 #[test]
 fn pipeline_references_resolve() {
+    for (file, text) in [tekton_yaml::PIPELINE, tekton_yaml::RELEASE_PIPELINE] {
+        check_references(&tekton_yaml::parse_pipeline(file, text).unwrap());
+    }
+}
+
+fn check_references(pipeline: &tekton_yaml::Pipeline) {
     let tasks = tekton_yaml::tasks().unwrap();
-    let pipeline = tekton_yaml::pipeline().unwrap();
     let pipeline_params: BTreeSet<&str> = pipeline.params.iter().map(|param| param.name.as_str()).collect();
     for entry in pipeline.tasks.iter().chain(&pipeline.finally) {
         let TaskRef::Named(name) = &entry.task_ref else { continue };

@@ -143,12 +143,27 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
 
+    let previous_view = if args.output.join("index.json").exists() {
+        crate::catalog_view::read_folder(&args.output).ok()
+    } else {
+        None
+    };
     let builds_changed = crate::fsutil::replace_tree(&args.plugin_builds, &rendered.plugin_builds)
         .with_context(|| format!("writing {}", args.plugin_builds.display()))?;
     let catalog_changed = crate::fsutil::replace_tree(&args.output, &rendered.catalog)
         .with_context(|| format!("writing {}", args.output.display()))?;
     let mut report = rendered.report;
     report.changed = builds_changed || catalog_changed;
+    let new_view = crate::catalog_view::read_folder(&args.output)?;
+    report.diff = crate::diff::diff(&previous_view.unwrap_or_default(), &new_view);
+    if !report.diff.is_empty() {
+        tracing::info!(
+            added = report.diff.added.len(),
+            removed = report.diff.removed.len(),
+            changed = report.diff.changed.len(),
+            "index changes"
+        );
+    }
     if let Some(path) = &args.report {
         crate::fsutil::write_atomic(path, &crate::json::to_pretty(&report))
             .with_context(|| format!("writing {}", path.display()))?;
@@ -683,6 +698,9 @@ pub struct IndexReport {
     /// Whether any output file differs from what was there before.
     pub changed: bool,
     pub plugins: Vec<PluginReport>,
+    /// What changed against the index that was in the output folder before.
+    #[serde(skip_serializing_if = "crate::diff::CatalogDiff::is_empty")]
+    pub diff: crate::diff::CatalogDiff,
     /// default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image).
     #[serde(rename = "dynamic-plugins-left-out", skip_serializing_if = "Vec::is_empty")]
     pub dynamic_plugins_left_out: Vec<String>,

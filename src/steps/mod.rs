@@ -2,14 +2,19 @@
 //! code, applies the plan through the edges, and writes outputs atomically.
 
 pub mod artifact;
+pub mod await_build;
 pub mod commit;
+pub mod diff;
 pub mod export;
 pub mod fetch;
 pub mod index;
 pub mod package;
+pub mod promote;
+pub mod publish;
 pub mod release_number;
 pub mod report;
 pub mod sync;
+pub mod validate;
 pub mod workspace_paths;
 
 use crate::cli::{Cli, Command};
@@ -18,6 +23,8 @@ use crate::error::ExitStatus;
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Artifact(args) => artifact::run(args).await,
+        Command::AwaitBuild(args) => await_build::run(args).await,
+        Command::Diff(args) => diff::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Fetch(args) => fetch::run(args).await,
         Command::Index(args) => index::run(args).await,
@@ -26,5 +33,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Report(args) => report::run(&args),
         Command::Sync(args) => sync::run(args).await,
         Command::Package(args) => package::run(args).await,
+        Command::Publish(args) => publish::run(args).await,
+        Command::Validate(args) => validate::run(args).await,
+        Command::Promote(args) => promote::run(args).await,
     }
 }

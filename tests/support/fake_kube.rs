@@ -1,6 +1,8 @@
-//! A loopback HTTP server speaking the Kubernetes API's JSON for the few list calls the tool
-//! makes: no real API server can run on the build machines, so the real kube client talks to
-//! this. Routes map a path (without query) to a status and a body; every request is recorded.
+//! A loopback HTTP server speaking the Kubernetes API's JSON for the calls the tool makes (list,
+//! get, watch): no real API server can run on the build machines, so the real kube client talks to
+//! this. Routes map a path (plus `?watch` for watch requests) to a sequence of responses, served in
+//! order (the last one repeats); a watch body is newline-delimited events ended by closing the
+//! connection, as the API server does when a watch times out. Every request is recorded.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -15,10 +17,16 @@ pub struct FakeApiServer {
 
 impl FakeApiServer {
     pub fn start(routes: HashMap<String, (u16, String)>) -> FakeApiServer {
+        Self::start_sequences(routes.into_iter().map(|(path, response)| (path, vec![response])).collect())
+    }
+
+    pub fn start_sequences(routes: HashMap<String, Vec<(u16, String)>>) -> FakeApiServer {
+        let served: Arc<Mutex<HashMap<String, usize>>> = Arc::new(Mutex::new(HashMap::new()));
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = Arc::clone(&requests);
+        let served = Arc::clone(&served);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -42,13 +50,26 @@ impl FakeApiServer {
                 let target = request_line.split_whitespace().nth(1).unwrap_or("/").to_string();
                 seen.lock().unwrap().push(target.clone());
                 let path = target.split('?').next().unwrap_or("/");
-                let (status, body) = routes.get(path).cloned().unwrap_or_else(|| {
+                let watch = target.contains("watch=true");
+                let key = if watch { format!("{path}?watch") } else { path.to_string() };
+                let response = routes.get(&key).map(|sequence| {
+                    let mut counts = served.lock().unwrap();
+                    let count = counts.entry(key.clone()).or_insert(0);
+                    let response = sequence[(*count).min(sequence.len() - 1)].clone();
+                    *count += 1;
+                    response
+                });
+                let (status, body) = response.unwrap_or_else(|| {
                     (404, r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"not found","reason":"NotFound","code":404}"#.to_string())
                 });
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let response = if watch {
+                    format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{body}")
+                } else {
+                    format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
                 let _ = stream.write_all(response.as_bytes());
             }
         });

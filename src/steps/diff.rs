@@ -1,0 +1,34 @@
+//! `rhdh-catalog diff OLD NEW`: what changed between two catalog indexes (folders or images), per
+//! plugin, as markdown or JSON on stdout.
+
+use std::path::Path;
+
+use crate::catalog_view::{CatalogView, read_folder, unpack_image};
+use crate::cli::{DiffArgs, OutputFormat};
+use crate::error::{ExitStatus, InputError};
+use crate::registry::{ImageReference, Store};
+
+pub async fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
+    let store = args.store.open()?;
+    let old = load(&store, &args.old).await?;
+    let new = load(&store, &args.new).await?;
+    let difference = crate::diff::diff(&old, &new);
+    match args.output_format {
+        OutputFormat::Text => print!("{}", crate::diff::to_markdown(&difference, &new)),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&difference)?),
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A folder when the path exists, else an image reference.
+pub async fn load(store: &Store, source: &str) -> anyhow::Result<CatalogView> {
+    if Path::new(source).exists() {
+        return Ok(read_folder(Path::new(source))?);
+    }
+    let reference = ImageReference::parse(source).map_err(|problem| {
+        InputError::usage(format!("`{source}` is neither an existing folder nor an image reference: {problem}"))
+    })?;
+    let scratch = tempfile::tempdir()?;
+    unpack_image(store, &reference, scratch.path()).await?;
+    Ok(read_folder(scratch.path())?)
+}

@@ -1,0 +1,137 @@
+//! `rhdh-catalog promote IMAGE --to TAG...`: validate the image, then point floating tags (`next`,
+//! `1.10`) at it, after recording each tag's previous digest in a rollback file (written before
+//! any tag moves). A failure while moving tags puts back the ones already moved.
+//! `--rollback FILE` restores the recorded digests; a tag that did not exist before cannot be
+//! removed through the registry API and is reported.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::PromoteArgs;
+use crate::error::{ExitStatus, FindingsError, InputError};
+use crate::registry::{ImageReference, Manifest, Store};
+use crate::validate::Severity;
+
+/// What a promotion changed, to undo it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRecord {
+    /// `host/path` of the repository.
+    pub repository: String,
+    /// The digest the tags were pointed at.
+    pub promoted: String,
+    /// Tag → its digest before, `None` when the tag did not exist.
+    pub tags: BTreeMap<String, Option<String>>,
+}
+
+/// The Tekton results this step writes (`--results-dir`).
+pub const RESULTS: [&str; 1] = ["rollback"];
+
+pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
+    // Empty Tekton params arrive as empty strings: treat them as absent.
+    args.tags.retain(|tag| !tag.trim().is_empty());
+    let image = args.image.clone().filter(|image| !image.trim().is_empty());
+    let rollback_source = args.rollback.clone().filter(|source| !source.trim().is_empty());
+    let store = args.store.open()?;
+    if let Some(source) = &rollback_source {
+        if image.is_some() || !args.tags.is_empty() {
+            return Err(InputError::usage("--rollback restores tags; do not also give an image or --to").into());
+        }
+        return rollback(&store, source).await;
+    }
+    let image = image.as_deref().ok_or_else(|| InputError::usage("give the image to promote (or --rollback)"))?;
+    let reference = ImageReference::parse(image).map_err(|problem| InputError::usage(format!("image {problem}")))?;
+    if args.tags.is_empty() {
+        return Err(InputError::usage("name the tags to move with --to").into());
+    }
+    let Some(manifest) = store.fetch_manifest(&reference).await? else {
+        return Err(FindingsError(format!("{reference} does not exist; nothing promoted")).into());
+    };
+    if !args.skip_validation {
+        let findings = crate::steps::validate::validate_image(&store, &reference, true).await?;
+        let errors: Vec<String> = findings
+            .iter()
+            .filter(|finding| finding.severity == Severity::Error)
+            .map(|finding| format!("{}: {} [{}]", finding.package, finding.message, finding.rule))
+            .collect();
+        if !errors.is_empty() {
+            return Err(FindingsError(format!(
+                "{reference} does not validate; nothing promoted:\n{}",
+                errors.join("\n")
+            ))
+            .into());
+        }
+    }
+    let mut record =
+        RollbackRecord { repository: reference.name(), promoted: manifest.digest.to_string(), tags: BTreeMap::new() };
+    let mut targets = Vec::new();
+    for tag in &args.tags {
+        let target = ImageReference::parse(&format!("{}:{tag}", reference.name()))
+            .map_err(|problem| InputError::usage(format!("--to {problem}")))?;
+        let previous = store.fetch_manifest(&target).await?.map(|found| found.digest.to_string());
+        record.tags.insert(tag.clone(), previous);
+        targets.push(target);
+    }
+    crate::fsutil::write_atomic(&args.rollback_file, &crate::json::to_pretty(&record))
+        .with_context(|| format!("writing {}", args.rollback_file.display()))?;
+    let mut moved = Vec::new();
+    for target in &targets {
+        if let Err(error) = store.push_manifest(target, target.tag.as_deref(), &manifest).await {
+            tracing::error!(tag = ?target.tag, %error, "moving the tag failed; restoring the tags already moved");
+            let partial = RollbackRecord {
+                tags: moved.iter().map(|tag: &String| (tag.clone(), record.tags[tag].clone())).collect(),
+                ..record.clone()
+            };
+            let _ = restore(&store, &partial).await;
+            return Err(error.into());
+        }
+        let tag = target.tag.clone().unwrap_or_default();
+        println!("{}:{tag} → {}", record.repository, record.promoted);
+        moved.push(tag);
+    }
+    crate::tekton::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &serde_json::to_string(&record)?)?;
+    tracing::info!(rollback = %args.rollback_file.display(), "previous digests recorded");
+    Ok(ExitStatus::Success)
+}
+
+async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
+    // A Tekton result is passed inline; people pass the file.
+    let record: RollbackRecord = if source.trim_start().starts_with('{') {
+        crate::json::from_str(Path::new("--rollback"), source)?
+    } else {
+        crate::json::read(Path::new(source))?
+    };
+    let left = restore(store, &record).await?;
+    if !left.is_empty() {
+        return Err(FindingsError(format!(
+            "{} tag(s) did not exist before and still point at {}: {} (the registry API cannot remove a tag; delete it in the registry's UI or leave it)",
+            left.len(),
+            record.promoted,
+            left.join(", ")
+        ))
+        .into());
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Points every recorded tag back at its previous digest; returns the tags that had none.
+async fn restore(store: &Store, record: &RollbackRecord) -> anyhow::Result<Vec<String>> {
+    let mut left = Vec::new();
+    for (tag, previous) in &record.tags {
+        let Some(previous) = previous else {
+            left.push(tag.clone());
+            continue;
+        };
+        let by_digest =
+            ImageReference::parse(&format!("{}@{previous}", record.repository)).map_err(anyhow::Error::msg)?;
+        let Some(manifest): Option<Manifest> = store.fetch_manifest(&by_digest).await? else {
+            anyhow::bail!("{by_digest} no longer exists; cannot restore {tag}");
+        };
+        let target = ImageReference::parse(&format!("{}:{tag}", record.repository)).map_err(anyhow::Error::msg)?;
+        store.push_manifest(&target, Some(tag), &manifest).await?;
+        println!("{}:{tag} ← {previous} (restored)", record.repository);
+    }
+    Ok(left)
+}

@@ -1,0 +1,100 @@
+//! `rhdh-catalog publish`: the catalog index image from a `catalog-index/` folder, built and
+//! pushed with no container engine: `dynamic-plugins.default.yaml`, `catalog-entities/extensions/`,
+//! `index.json`, `build-info.json` (and the rest of the folder) at the image root, one layer,
+//! non-root user, labels naming version, release and source commit. The same folder and labels
+//! always give the same digest.
+
+use std::collections::BTreeSet;
+
+use anyhow::Context;
+
+use crate::cli::{OutputFormat, PublishArgs};
+use crate::error::{ExitStatus, InputError};
+use crate::registry::ImageReference;
+use crate::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+
+/// Files of the folder that are not part of the image.
+pub const NOT_IN_IMAGE: [&str; 1] = ["related-images.txt"];
+
+pub async fn run(args: PublishArgs) -> anyhow::Result<ExitStatus> {
+    let reference =
+        ImageReference::parse(&args.tag).map_err(|problem| InputError::usage(format!("--tag {problem}")))?;
+    if reference.tag.is_none() || reference.digest.is_some() {
+        return Err(InputError::usage(format!("--tag `{}` must name a tag and no digest", args.tag)).into());
+    }
+    let dpdy = args.catalog_index.join("dynamic-plugins.default.yaml");
+    if !dpdy.is_file() {
+        return Err(InputError::in_file(&dpdy, "is missing; the RHDH installer requires it at the image root")
+            .with_hint("publish the folder `rhdh-catalog index --output` wrote")
+            .into());
+    }
+    let spec = image_spec(&args)?;
+    let image = build_image(&spec).context("building the index image layer")?;
+    let store = args.store.open()?;
+    let digest = push_image(&store, &reference, &image).await?;
+    let pinned = reference.pinned(&digest);
+    if let Some(path) = &args.related_images {
+        let mut related: BTreeSet<String> = std::fs::read_to_string(args.catalog_index.join("related-images.txt"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .map(str::to_string)
+            .collect();
+        related.insert(pinned.clone());
+        let text: String = related.into_iter().map(|line| line + "\n").collect();
+        crate::fsutil::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    results.write(RESULTS[0], &reference.name())?;
+    results.write(RESULTS[1], digest.as_str())?;
+    match args.output_format {
+        OutputFormat::Text => println!("{pinned}"),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::json!({"reference": reference.to_string(), "digest": digest.to_string(), "pinned": pinned})
+        ),
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The Tekton results this step writes (`--results-dir`), named as Konflux's build results.
+pub const RESULTS: [&str; 2] = ["IMAGE_URL", "IMAGE_DIGEST"];
+
+fn image_spec(args: &PublishArgs) -> Result<ImageSpec, InputError> {
+    let root = &args.catalog_index;
+    let mut files = Vec::new();
+    for relative in
+        crate::fsutil::list_files(root).map_err(|error| InputError::in_file(root, format!("cannot list: {error}")))?
+    {
+        let text = relative.to_string_lossy().replace('\\', "/");
+        if NOT_IN_IMAGE.contains(&text.as_str()) {
+            continue;
+        }
+        let path = root.join(&relative);
+        let contents =
+            std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+        files.push(LayerFile { path: text, contents, ..LayerFile::default() });
+    }
+    let mut labels = std::collections::BTreeMap::new();
+    labels.insert("name".to_string(), "rhdh/plugin-catalog-index".to_string());
+    labels.insert("summary".to_string(), "Red Hat Developer Hub plugin catalog index".to_string());
+    for (key, value) in [("version", &args.version), ("release", &args.release), ("vcs-ref", &args.source_commit)] {
+        if let Some(value) = value {
+            labels.insert(key.to_string(), value.clone());
+        }
+    }
+    if let Some(commit) = &args.source_commit {
+        labels.insert("org.opencontainers.image.revision".to_string(), commit.clone());
+    }
+    for pair in &args.labels {
+        let (key, value) =
+            pair.split_once('=').ok_or_else(|| InputError::usage(format!("--label `{pair}` is not key=value")))?;
+        labels.insert(key.to_string(), value.to_string());
+    }
+    let created = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|text| text.trim().parse::<i64>().ok())
+        .map(crate::model::build_info::format_epoch);
+    Ok(ImageSpec { files, labels, user: Some("65534".to_string()), created, ..ImageSpec::default() })
+}

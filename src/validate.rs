@@ -1,0 +1,310 @@
+//! The RHDH installer's rules for `dynamic-plugins*.yaml`, checked before release. Pure: entries in,
+//! findings out. The registry half (images present, annotated, holding their plugin folder) is in
+//! `steps::validate`.
+//!
+//! Rules, as install-dynamic-plugins applies them:
+//! - an OCI package matches `oci://host[:port]/path(:tag|@sha256:…)[!plugin-path]`;
+//! - a plugin key appears once per level (every include is level 0, the main file level 1); keys are
+//!   the npm name without version, a local path verbatim, or `oci://host/path` plus `!path`;
+//! - `{{inherit}}` as tag is only allowed in the main file and must match exactly one include entry;
+//! - a path-less reference to an image that also appears with an explicit `!path` is ambiguous;
+//! - npm and remote tgz packages need `integrity`.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use serde::Serialize;
+
+/// The installer's OCI package pattern.
+static OCI_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^(oci://[^\s/:@]+(?::\d+)?(?:/[^\s:@]+)+)(?::([^\s!@:]+)|@((?:sha256|sha512|blake3):[^\s!@:]+))(?:!([^\s]+))?$")
+        .unwrap_or_else(|_| unreachable!("the OCI pattern is a valid regex"))
+});
+
+pub const INHERIT: &str = "{{inherit}}";
+
+/// One plugin entry with where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub file: String,
+    /// 0 for include files, 1 for the main file.
+    pub level: u8,
+    pub package: String,
+    pub disabled: bool,
+    pub has_integrity: bool,
+}
+
+/// An OCI package reference, split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OciPackage {
+    /// `host[:port]/path` (no scheme).
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    pub path: Option<String>,
+}
+
+impl OciPackage {
+    pub fn is_inherit(&self) -> bool {
+        self.tag.as_deref() == Some(INHERIT)
+    }
+
+    /// The plugin key of the installer (version stripped).
+    pub fn key(&self) -> String {
+        match &self.path {
+            Some(path) => format!("oci://{}:!{path}", self.repository),
+            None => format!("oci://{}", self.repository),
+        }
+    }
+
+    /// The image reference to inspect (not for `{{inherit}}`).
+    pub fn image(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(digest), _) => format!("{}@{digest}", self.repository),
+            (None, Some(tag)) => format!("{}:{tag}", self.repository),
+            (None, None) => self.repository.clone(),
+        }
+    }
+}
+
+pub fn parse_oci(package: &str) -> Option<OciPackage> {
+    let captures = OCI_PATTERN.captures(package)?;
+    Some(OciPackage {
+        repository: captures.get(1)?.as_str().trim_start_matches("oci://").to_string(),
+        tag: captures.get(2).map(|value| value.as_str().to_string()),
+        digest: captures.get(3).map(|value| value.as_str().to_string()),
+        path: captures.get(4).map(|value| value.as_str().to_string()),
+    })
+}
+
+fn is_local(package: &str) -> bool {
+    package.starts_with("./") || package.starts_with("../") || package.starts_with('/')
+}
+
+/// The installer's key of a non-OCI package: local paths verbatim, npm names without version.
+pub fn npm_key(package: &str) -> String {
+    if is_local(package) || package.to_ascii_lowercase().ends_with(".tgz") {
+        return package.to_string();
+    }
+    let (scope, rest) = match package.strip_prefix('@') {
+        Some(rest) => match rest.split_once('/') {
+            Some((scope, name)) => (format!("@{scope}/"), name),
+            None => (String::new(), package),
+        },
+        None => (String::new(), package),
+    };
+    let name = rest.split('@').next().unwrap_or(rest);
+    format!("{scope}{name}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub file: String,
+    pub package: String,
+    pub severity: Severity,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+fn finding(entry: &Entry, severity: Severity, rule: &'static str, message: impl Into<String>) -> Finding {
+    Finding { file: entry.file.clone(), package: entry.package.clone(), severity, rule, message: message.into() }
+}
+
+/// Every rule that needs no registry.
+pub fn static_findings(entries: &[Entry]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut keys: BTreeMap<(u8, String), Vec<&Entry>> = BTreeMap::new();
+    let parsed: Vec<Option<OciPackage>> = entries.iter().map(|entry| parse_oci(&entry.package)).collect();
+    for (entry, oci) in entries.iter().zip(&parsed) {
+        if entry.package.starts_with("oci://") {
+            let Some(oci) = oci else {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "oci-reference",
+                    "not `oci://host[:port]/path(:tag|@sha256:<hex>)[!plugin-path]`",
+                ));
+                continue;
+            };
+            if oci.is_inherit() && entry.level == 0 {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "inherit-in-include",
+                    "`{{inherit}}` is only allowed in the main file, not in an include",
+                ));
+            }
+            keys.entry((entry.level, oci.key())).or_default().push(entry);
+        } else {
+            if !is_local(&entry.package) && !entry.has_integrity {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "integrity",
+                    "an npm or remote tgz package needs `integrity` (sha512-…)",
+                ));
+            }
+            keys.entry((entry.level, npm_key(&entry.package))).or_default().push(entry);
+        }
+    }
+    for ((level, key), members) in &keys {
+        if members.len() > 1 {
+            let enabled = members.iter().filter(|entry| !entry.disabled).count();
+            let severity = if enabled <= 1 { Severity::Warning } else { Severity::Error };
+            for entry in members.iter().skip(1) {
+                let where_ = if *level == 0 { "the includes (level 0)" } else { "the main file (level 1)" };
+                findings.push(finding(
+                    entry,
+                    severity,
+                    "duplicate-key",
+                    format!("plugin `{key}` appears {} times in {where_}", members.len()),
+                ));
+            }
+        }
+    }
+    // Repositories referenced with an explicit path anywhere.
+    let mut explicit_paths: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for oci in parsed.iter().flatten() {
+        if let Some(path) = &oci.path {
+            explicit_paths.entry(oci.repository.as_str()).or_default().push(path.as_str());
+        }
+    }
+    for (entry, oci) in entries.iter().zip(&parsed) {
+        let Some(oci) = oci else { continue };
+        if oci.path.is_none() && !oci.is_inherit() && explicit_paths.contains_key(oci.repository.as_str()) {
+            findings.push(finding(
+                entry,
+                Severity::Error,
+                "ambiguous-path-less",
+                format!(
+                    "path-less reference to an image also referenced with an explicit path ({}); add `!<plugin-path>`",
+                    explicit_paths[oci.repository.as_str()].join(", ")
+                ),
+            ));
+        }
+        if oci.is_inherit() && entry.level == 1 {
+            let candidates: Vec<&OciPackage> = entries
+                .iter()
+                .zip(&parsed)
+                .filter(|(other, _)| other.level == 0)
+                .filter_map(|(_, other)| other.as_ref())
+                .filter(|other| other.repository == oci.repository && (oci.path.is_none() || other.path == oci.path))
+                .collect();
+            let mut paths: Vec<Option<&String>> = candidates.iter().map(|other| other.path.as_ref()).collect();
+            paths.sort();
+            paths.dedup();
+            if candidates.is_empty() {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "inherit-no-match",
+                    "`{{inherit}}` matches no entry of the includes",
+                ));
+            } else if candidates.len() > 1 && oci.path.is_none() && paths.len() > 1 {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "inherit-ambiguous",
+                    format!(
+                        "`{{{{inherit}}}}` matches {} include entries with different paths; add `!<plugin-path>`",
+                        candidates.len()
+                    ),
+                ));
+            }
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(level: u8, package: &str) -> Entry {
+        Entry {
+            file: format!("level{level}.yaml"),
+            level,
+            package: package.into(),
+            disabled: false,
+            has_integrity: false,
+        }
+    }
+
+    fn rules(entries: &[Entry]) -> Vec<&'static str> {
+        static_findings(entries).iter().map(|finding| finding.rule).collect()
+    }
+
+    const DIGEST: &str = "sha256:e61e662e36b3676ad167056628fa022b5374dd87506f7e913f0aad8c11e98479";
+
+    #[test]
+    fn grammar() {
+        assert!(parse_oci(&format!("oci://quay.io/rhdh/x@{DIGEST}!x")).is_some());
+        assert!(parse_oci("oci://127.0.0.1:5000/a/b:1.0--2.0").is_some());
+        for bad in [
+            "oci://quay.io/x",
+            "oci://quay.io:abc/x:1",
+            "oci://quay.io/x:1:2",
+            "oci://quay.io/x@md5:abc",
+            "oci://quay.io/x:a b",
+        ] {
+            assert!(parse_oci(bad).is_none(), "{bad}");
+        }
+        assert_eq!(rules(&[entry(1, "oci://quay.io/x")]), ["oci-reference"]);
+    }
+
+    #[test]
+    fn duplicates_are_per_level() {
+        let one = format!("oci://quay.io/rhdh/x@{DIGEST}!x");
+        let other_version = "oci://quay.io/rhdh/x:2.0!x";
+        assert_eq!(rules(&[entry(1, &one), entry(1, other_version)]), ["duplicate-key"]);
+        assert!(rules(&[entry(0, &one), entry(1, other_version)]).is_empty(), "an override at another level is fine");
+        let mut disabled = entry(1, other_version);
+        disabled.disabled = true;
+        assert_eq!(static_findings(&[entry(1, &one), disabled])[0].severity, Severity::Warning);
+        assert_eq!(
+            rules(&[entry(1, "./dynamic-plugins/dist/a"), entry(1, "./dynamic-plugins/dist/a")]),
+            ["duplicate-key"]
+        );
+    }
+
+    #[test]
+    fn inherit_rules() {
+        assert_eq!(rules(&[entry(0, "oci://quay.io/rhdh/x:{{inherit}}!x")]), ["inherit-in-include"]);
+        assert_eq!(rules(&[entry(1, "oci://quay.io/rhdh/x:{{inherit}}")]), ["inherit-no-match"]);
+        let includes = [entry(0, "oci://quay.io/rhdh/x:1.0!a"), entry(0, "oci://quay.io/rhdh/x:1.0!b")];
+        assert_eq!(
+            rules(&[includes[0].clone(), includes[1].clone(), entry(1, "oci://quay.io/rhdh/x:{{inherit}}")]),
+            ["inherit-ambiguous"]
+        );
+        assert!(
+            rules(&[includes[0].clone(), includes[1].clone(), entry(1, "oci://quay.io/rhdh/x:{{inherit}}!a")])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn path_less_next_to_explicit_paths() {
+        assert_eq!(
+            rules(&[entry(0, "oci://quay.io/rhdh/x:1.0!a"), entry(1, "oci://quay.io/rhdh/x:1.0")]),
+            ["ambiguous-path-less"]
+        );
+    }
+
+    #[test]
+    fn npm_needs_integrity() {
+        assert_eq!(rules(&[entry(1, "@backstage/plugin-x@1.2.3")]), ["integrity"]);
+        let mut with = entry(1, "@backstage/plugin-x@1.2.3");
+        with.has_integrity = true;
+        assert!(rules(&[with]).is_empty());
+        assert!(rules(&[entry(1, "./local-plugin")]).is_empty());
+        assert_eq!(npm_key("@backstage/plugin-x@1.2.3"), "@backstage/plugin-x");
+        assert_eq!(npm_key("left-pad@^1"), "left-pad");
+    }
+}
