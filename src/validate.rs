@@ -8,7 +8,9 @@
 //!   the npm name without version, a local path verbatim, or `oci://host/path` plus `!path`;
 //! - `{{inherit}}` as tag is only allowed in the main file and must match exactly one include entry;
 //! - a path-less reference to an image that also appears with an explicit `!path` is ambiguous;
-//! - npm and remote tgz packages need `integrity`.
+//! - npm and remote tgz packages need `integrity`;
+//! - the `pluginConfig`s of the enabled plugins deep-merge without two plugins setting the same key
+//!   to different values.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -32,6 +34,7 @@ pub struct Entry {
     pub package: String,
     pub disabled: bool,
     pub has_integrity: bool,
+    pub plugin_config: Option<serde_json::Value>,
 }
 
 /// An OCI package reference, split.
@@ -220,7 +223,57 @@ pub fn static_findings(entries: &[Entry]) -> Vec<Finding> {
             }
         }
     }
+    findings.extend(config_conflicts(entries, &parsed));
     findings
+}
+
+/// Two enabled plugins setting the same `pluginConfig` key to different values: the installer
+/// refuses to merge them. A main-file entry replaces the include entry of the same key.
+fn config_conflicts(entries: &[Entry], parsed: &[Option<OciPackage>]) -> Vec<Finding> {
+    let mut effective: BTreeMap<String, &Entry> = BTreeMap::new();
+    for (entry, oci) in entries.iter().zip(parsed) {
+        let key = oci.as_ref().map_or_else(|| npm_key(&entry.package), OciPackage::key);
+        match effective.get(&key) {
+            Some(existing) if existing.level > entry.level => {}
+            _ => {
+                effective.insert(key, entry);
+            }
+        }
+    }
+    let mut leaves: BTreeMap<String, (&serde_json::Value, &Entry)> = BTreeMap::new();
+    let mut findings = Vec::new();
+    for entry in effective.values().filter(|entry| !entry.disabled) {
+        let Some(config) = &entry.plugin_config else { continue };
+        let mut paths = Vec::new();
+        collect_leaves(config, String::new(), &mut paths);
+        for (path, value) in paths {
+            match leaves.get(&path) {
+                Some((other, owner)) if *other != value && owner.package != entry.package => findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "config-conflict",
+                    format!("pluginConfig `{path}` is also set, to another value, by {}", owner.package),
+                )),
+                Some(_) => {}
+                None => {
+                    leaves.insert(path, (value, entry));
+                }
+            }
+        }
+    }
+    findings
+}
+
+fn collect_leaves<'a>(value: &'a serde_json::Value, path: String, out: &mut Vec<(String, &'a serde_json::Value)>) {
+    match value {
+        serde_json::Value::Object(map) if !map.is_empty() => {
+            for (key, child) in map {
+                let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                collect_leaves(child, child_path, out);
+            }
+        }
+        leaf => out.push((path, leaf)),
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +287,7 @@ mod tests {
             package: package.into(),
             disabled: false,
             has_integrity: false,
+            plugin_config: None,
         }
     }
 
@@ -295,6 +349,19 @@ mod tests {
             rules(&[entry(0, "oci://quay.io/rhdh/x:1.0!a"), entry(1, "oci://quay.io/rhdh/x:1.0")]),
             ["ambiguous-path-less"]
         );
+    }
+
+    #[test]
+    fn conflicting_plugin_config() {
+        let mut first = entry(1, "./dynamic-plugins/dist/a");
+        first.plugin_config = Some(serde_json::json!({"app": {"title": "A", "shared": 1}}));
+        let mut second = entry(1, "./dynamic-plugins/dist/b");
+        second.plugin_config = Some(serde_json::json!({"app": {"title": "B", "shared": 1}}));
+        let findings = static_findings(&[first.clone(), second.clone()]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("`app.title`"));
+        second.disabled = true;
+        assert!(static_findings(&[first, second]).is_empty(), "disabled plugins are not merged");
     }
 
     #[test]

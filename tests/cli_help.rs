@@ -43,3 +43,10 @@ fn release_number_help() {
 fn commit_help() {
     insta::assert_snapshot!(help(&["commit"]));
 }
+
+#[test]
+fn release_side_help() {
+    for subcommand in ["publish", "validate", "promote", "diff", "await-build", "artifact", "sync", "report"] {
+        insta::assert_snapshot!(format!("{subcommand}_help"), help(&[subcommand]));
+    }
+}

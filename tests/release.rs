@@ -290,6 +290,13 @@ fn validate_rejects_each_static_rule_on_a_minimal_input() {
             )],
         ),
         ("integrity", vec![("dynamic-plugins.yaml", "plugins:\n  - package: '@backstage/plugin-x@1.2.3'\n".into())]),
+        (
+            "config-conflict",
+            vec![(
+                "dynamic-plugins.yaml",
+                "plugins:\n  - package: ./dynamic-plugins/dist/a\n    pluginConfig:\n      app: {title: A}\n  - package: ./dynamic-plugins/dist/b\n    pluginConfig:\n      app: {title: B}\n".into(),
+            )],
+        ),
     ];
     for (rule, files) in cases {
         let borrowed: Vec<(&str, &str)> = files.iter().map(|(name, text)| (*name, text.as_str())).collect();
@@ -350,6 +357,23 @@ fn validate_checks_images_in_the_registry() {
     let (code, stdout) = validate(&format!("plugins:\n  - package: oci://{double}\n"));
     assert_eq!(code, Some(1));
     assert!(stdout.contains("annotates 2 plugins") && stdout.contains("[auto-path]"), "{stdout}");
+    // A file over the installer's 40 MB entry limit.
+    let big = work.path().join("big/big");
+    write_dist_dynamic(&big, "@acme/big", "1.0.0", "frontend-plugin");
+    std::fs::write(big.join("dist/blob.bin"), vec![0u8; 40_000_001]).unwrap();
+    let mut command = rhdh_catalog(work.path());
+    command.arg("package").arg(&big).args([
+        "--tag",
+        &format!("{prefix}/big:1"),
+        "--insecure-registry",
+        &registry.host,
+        "--store",
+        &format!("docker://{}", registry.host),
+    ]);
+    assert!(command.output().unwrap().status.success());
+    let (code, stdout) = validate(&format!("plugins:\n  - package: oci://{prefix}/big:1\n"));
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("acme-big/dist/blob.bin") && stdout.contains("[entry-size]"), "{stdout}");
     let (code, stdout) = validate(&format!("plugins:\n  - package: oci://{single}!acme-three\n"));
     assert_eq!(code, Some(1));
     assert!(stdout.contains("has no `acme-three/` folder") && stdout.contains("[layer-path]"), "{stdout}");

@@ -61,6 +61,7 @@ fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<String>), Input
             package: plugin.package.clone(),
             disabled: plugin.is_disabled(),
             has_integrity: plugin.integrity.as_deref().is_some_and(|integrity| !integrity.is_empty()),
+            plugin_config: plugin.plugin_config.clone(),
         })
         .collect();
     Ok((entries, parsed.includes))
@@ -133,11 +134,15 @@ pub async fn validate_image(store: &Store, reference: &ImageReference, registry:
     Ok(findings)
 }
 
+/// The installer skips (catalog index) or refuses as a "zip bomb" (plugin image) any tar entry
+/// larger than this (`MAX_ENTRY_SIZE`, 40 MB since RHDH 1.10).
+pub const MAX_ENTRY_SIZE: u64 = 40_000_000;
+
 /// What the registry says about one image (fetched once per image).
 #[derive(Clone, Debug)]
 enum ImageState {
     Missing,
-    Present { annotated: Option<Vec<String>>, layer_names: Vec<String> },
+    Present { annotated: Option<Vec<String>>, layer_names: Vec<String>, oversized: Vec<String> },
 }
 
 /// Every OCI image present, annotated, and holding its plugin folder in its first layer.
@@ -174,7 +179,7 @@ pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Resu
             let state = match inspect(store, &reference, &KnownFacts::new()).await? {
                 None => ImageState::Missing,
                 Some(facts) => {
-                    let layer_names = match facts.layers.first() {
+                    let entries = match facts.layers.first() {
                         Some(layer) => layer_entries(
                             &store
                                 .fetch_blob(&reference, &Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?)
@@ -182,12 +187,19 @@ pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Resu
                         ),
                         None => Vec::new(),
                     };
+                    let oversized = entries
+                        .iter()
+                        .filter(|(_, size)| *size > MAX_ENTRY_SIZE)
+                        .map(|(name, _)| name.clone())
+                        .collect();
+                    let layer_names = entries.into_iter().map(|(name, _)| name).collect();
                     ImageState::Present {
                         annotated: facts
                             .annotations
                             .get(DYNAMIC_PACKAGES_ANNOTATION)
                             .and_then(|value| plugin_paths(value)),
                         layer_names,
+                        oversized,
                     }
                 }
             };
@@ -199,7 +211,17 @@ pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Resu
                 "image-present",
                 format!("{image} does not exist in the registry"),
             )),
-            ImageState::Present { annotated, layer_names } => {
+            ImageState::Present { annotated, layer_names, oversized } => {
+                if !oversized.is_empty() {
+                    findings.push(problem(
+                        Severity::Error,
+                        "entry-size",
+                        format!(
+                            "{image} has files over the installer's {MAX_ENTRY_SIZE}-byte limit: {}",
+                            oversized.join(", ")
+                        ),
+                    ));
+                }
                 if annotated.is_none() {
                     let severity = if target.path.is_none() { Severity::Error } else { Severity::Warning };
                     findings.push(problem(
@@ -244,7 +266,8 @@ pub fn plugin_paths(annotation: &str) -> Option<Vec<String>> {
     )
 }
 
-fn layer_entries(blob: &[u8]) -> Vec<String> {
+/// Names and sizes of the entries of a (gzipped) tar layer.
+fn layer_entries(blob: &[u8]) -> Vec<(String, u64)> {
     let mut names = Vec::new();
     let mut decoded = Vec::new();
     if flate2::read::GzDecoder::new(blob).read_to_end(&mut decoded).is_err() {
@@ -254,7 +277,7 @@ fn layer_entries(blob: &[u8]) -> Vec<String> {
     if let Ok(entries) = archive.entries() {
         for entry in entries.flatten() {
             if let Ok(path) = entry.path() {
-                names.push(path.to_string_lossy().into_owned());
+                names.push((path.to_string_lossy().into_owned(), entry.size()));
             }
         }
     }
