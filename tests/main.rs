@@ -10,6 +10,8 @@ mod support;
 mod cli_help;
 /// `commit` and `release-number`.
 mod commit_release;
+/// Faults injected between the tool and the registry or git remote.
+mod faults;
 /// `fetch` and `export` on fixture upstreams with the recorded exporter.
 mod fetch_export;
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.

@@ -30,10 +30,7 @@ impl SourceJson {
     }
 
     fn validate(&self, path: &Path) -> Result<(), InputError> {
-        let url_ok = (self.repo.starts_with("https://") || self.repo.starts_with("file://"))
-            && !self.repo.contains(char::is_whitespace)
-            && self.repo.len() > "https://".len();
-        if !url_ok {
+        if !is_repository_url(&self.repo) {
             return Err(InputError::in_file(
                 path,
                 format!("`repo` is `{}`, not an https:// repository URL", self.repo),
@@ -49,6 +46,13 @@ impl SourceJson {
         }
         Ok(())
     }
+}
+
+/// A repository URL git may fetch from: `https://` (the real upstreams), `git://` and `file://`
+/// (mirrors and local fixtures); no whitespace.
+pub fn is_repository_url(url: &str) -> bool {
+    ["https://", "git://", "file://"].iter().any(|scheme| url.len() > scheme.len() && url.starts_with(scheme))
+        && !url.contains(char::is_whitespace)
 }
 
 /// The subset of `git check-ref-format` rules that matter for a ref we pass to `git fetch`.

@@ -107,9 +107,7 @@ impl UpstreamRepos {
         let mut repos: Vec<UpstreamRepo> = Vec::new();
         for entry in parsed.repos {
             let at = line(&format!("repo: {}", entry.repo)).or_else(|| line("repo:"));
-            let url_ok = (entry.repo.starts_with("https://") || entry.repo.starts_with("file://"))
-                && !entry.repo.contains(char::is_whitespace);
-            if !url_ok {
+            if !crate::model::source_json::is_repository_url(&entry.repo) {
                 return Err(
                     InputError::in_file(file, format!("`repo` `{}` is not an https:// URL", entry.repo)).at_line(at)
                 );

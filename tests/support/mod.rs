@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fake_kube;
+pub mod fault_proxy;
 pub mod upstreams;
 
 use std::fmt::Write as _;

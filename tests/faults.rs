@@ -1,0 +1,301 @@
+//! Faults injected between the tool and real servers. A transient fault (reset, delay past the
+//! timeout, 500/502/503, 429 with Retry-After, truncated body) is retried and the outputs are
+//! byte-identical to a clean run; a persistent fault fails with exit 3 naming the registry, leaves
+//! the previous outputs untouched, and is never reported as a missing image. The same for a git
+//! remote cut mid-fetch, a removed upstream, and a push the remote keeps rejecting.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::support::fault_proxy::{CuttingProxy, Fault, FaultProxy};
+use crate::support::upstreams::{self, commit, git, write};
+use crate::support::{
+    Registry, example_overlay, files_under, free_port, publish_example_images, rhdh_catalog, unique_namespace,
+};
+
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files_under(dir).into_iter().map(|file| (file.clone(), std::fs::read(dir.join(&file)).unwrap())).collect()
+}
+
+struct Setup {
+    registry: Registry,
+    prefix: String,
+    overlay_root: tempfile::TempDir,
+    overlay: PathBuf,
+}
+
+fn setup() -> Setup {
+    let registry = Registry::start();
+    let overlay_root = tempfile::tempdir().unwrap();
+    let overlay = example_overlay(overlay_root.path());
+    let prefix = format!("quay.io/{}", unique_namespace());
+    publish_example_images(
+        overlay_root.path(),
+        &overlay,
+        &prefix,
+        &format!("docker://{}", registry.host),
+        Some(&registry.host),
+    );
+    Setup { registry, prefix, overlay_root, overlay }
+}
+
+/// `index` through `proxy` into `work`; fast retries so the test stays quick.
+fn index(setup: &Setup, proxy: &FaultProxy, work: &Path, extra: &[&str]) -> std::process::Output {
+    rhdh_catalog(work)
+        .current_dir(work)
+        .args([
+            "index",
+            "--registry",
+            &setup.prefix,
+            "--rhdh-version",
+            "1.10.0",
+            "--overlay-commit",
+            "x",
+            "--source-repo",
+            "x",
+        ])
+        .arg("--overlay")
+        .arg(&setup.overlay)
+        .args([
+            "--store",
+            &format!("docker://{}", proxy.host),
+            "--insecure-registry",
+            &proxy.host,
+            "--registry-timeout",
+            "1",
+            "--jobs",
+            "4",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn transient_registry_faults_are_retried_and_change_nothing() {
+    let setup = setup();
+    let clean_proxy = FaultProxy::http(&setup.registry.host);
+    let clean = tempfile::tempdir().unwrap();
+    let output = index(&setup, &clean_proxy, clean.path(), &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let expected = (snapshot(&clean.path().join("catalog-index")), snapshot(&clean.path().join("plugin_builds")));
+
+    let faults = [
+        Fault::Reset,
+        Fault::Status(500, None),
+        Fault::Status(502, None),
+        Fault::Status(503, None),
+        Fault::Status(429, Some(1)),
+        Fault::Truncate,
+        Fault::Delay(Duration::from_millis(1500)),
+    ];
+    for fault in faults {
+        let proxy = FaultProxy::http(&setup.registry.host);
+        proxy.fail_next(3, fault.clone());
+        let work = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let output = index(&setup, &proxy, work.path(), &[]);
+        assert!(output.status.success(), "{fault:?}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(proxy.faults_served(), 3, "{fault:?}");
+        let got = (snapshot(&work.path().join("catalog-index")), snapshot(&work.path().join("plugin_builds")));
+        assert!(got == expected, "{fault:?}: outputs differ from a clean run");
+        if fault == Fault::Status(429, Some(1)) {
+            assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was honoured");
+        }
+    }
+}
+
+#[test]
+fn persistent_registry_faults_fail_with_exit_3_and_leave_outputs_alone() {
+    let setup = setup();
+    let proxy = FaultProxy::http(&setup.registry.host);
+    let work = tempfile::tempdir().unwrap();
+    let output = index(&setup, &proxy, work.path(), &[]);
+    assert!(output.status.success());
+    let before = (snapshot(&work.path().join("catalog-index")), snapshot(&work.path().join("plugin_builds")));
+    for fault in [Fault::Status(503, None), Fault::Reset, Fault::Truncate] {
+        proxy.fail_all(fault.clone());
+        let output = index(
+            &setup,
+            &proxy,
+            work.path(),
+            &["--registry-attempts", "3", "--allow-missing", "--report", "report.json"],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{fault:?}: {stderr}");
+        assert!(stderr.contains(&format!("registry {} gave no usable answer", proxy.host)), "{fault:?}: {stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        assert!(!stderr.contains("missing"), "{fault:?}: an unknown answer is never a missing image: {stderr}");
+        assert!(!work.path().join("report.json").exists());
+        let after = (snapshot(&work.path().join("catalog-index")), snapshot(&work.path().join("plugin_builds")));
+        assert!(after == before, "{fault:?}: outputs were touched");
+        proxy.heal();
+    }
+    drop(setup.overlay_root);
+}
+
+#[test]
+fn pushes_survive_transient_faults_with_the_same_digest() {
+    let registry = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let plugin = work.path().join("dist-dynamic");
+    crate::support::write_dist_dynamic(&plugin, "@acme/plugin-fault", "1.0.0", "frontend-plugin");
+    let push = |proxy: &FaultProxy, tag: &str| {
+        rhdh_catalog(work.path())
+            .arg("package")
+            .arg(&plugin)
+            .args([
+                "--tag",
+                &format!("{}/acme/plugin-fault:{tag}", proxy.host),
+                "--insecure-registry",
+                &proxy.host,
+                "--registry-timeout",
+                "1",
+            ])
+            .output()
+            .unwrap()
+    };
+    let proxy = FaultProxy::http(&registry.host);
+    let clean = push(&proxy, "clean");
+    assert!(clean.status.success());
+    proxy.fail_next(2, Fault::Status(502, None));
+    let output = push(&proxy, "faulty");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let digest = |output: &std::process::Output| {
+        String::from_utf8_lossy(&output.stdout).trim().split_once('@').unwrap().1.to_string()
+    };
+    assert_eq!(digest(&output), digest(&clean));
+}
+
+/// `git daemon` on loopback; `git` hands over to `git-daemon`, so it is stopped by its pid file.
+struct Daemon {
+    child: Child,
+    pid_file: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn git_daemon(base: &Path) -> (Daemon, String) {
+    let port = free_port();
+    let pid_file = base.join("git-daemon.pid");
+    let child = Command::new("git")
+        .args(["daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", &format!("--port={port}")])
+        .arg(format!("--pid-file={}", pid_file.display()))
+        .arg(format!("--base-path={}", base.display()))
+        .arg(base)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let host = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&host).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "git daemon did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Daemon { child, pid_file }, host)
+}
+
+#[test]
+fn a_git_remote_cut_mid_fetch_fails_with_exit_3_and_keeps_the_plan() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fixture = upstreams::create(scratch.path());
+    // Make the overlay big enough that the pack crosses the cut.
+    // Incompressible content, so the pack is far larger than the cut.
+    let mut state: u64 = 42;
+    let filler: String = (0..60_000)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from(b'a' + u8::try_from((state >> 33) % 26).unwrap())
+        })
+        .collect();
+    write(&fixture.overlay, &[("filler.txt", &filler)]);
+    commit(&fixture.overlay, "filler");
+    let (_daemon, daemon_host) = git_daemon(scratch.path());
+    let upstream = fixture.tree.join("upstream_repos.yml");
+    let original = std::fs::read_to_string(&upstream).unwrap();
+    std::fs::write(
+        &upstream,
+        original.replace(&upstreams::url(&fixture.overlay), &format!("git://{daemon_host}/overlay")),
+    )
+    .unwrap();
+    let fetch = |tree: &Path| rhdh_catalog(scratch.path()).arg("fetch").arg("--tree").arg(tree).output().unwrap();
+    let output = fetch(&fixture.tree);
+    assert!(output.status.success(), "through git daemon: {}", String::from_utf8_lossy(&output.stderr));
+    let plan = std::fs::read(fixture.tree.join("plan.json")).unwrap();
+
+    let cutting = CuttingProxy::start(&daemon_host, 3000);
+    std::fs::write(
+        &upstream,
+        original.replace(&upstreams::url(&fixture.overlay), &format!("git://{}/overlay", cutting.host)),
+    )
+    .unwrap();
+    let output = fetch(&fixture.tree);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("git remote git://{}/overlay failed", cutting.host)), "{stderr}");
+    assert_eq!(std::fs::read(fixture.tree.join("plan.json")).unwrap(), plan, "the plan is not replaced");
+}
+
+#[test]
+fn a_removed_upstream_fails_its_workspace_with_exit_3_and_the_others_go_on() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fixture = upstreams::create(scratch.path());
+    assert!(
+        rhdh_catalog(scratch.path()).arg("fetch").arg("--tree").arg(&fixture.tree).output().unwrap().status.success()
+    );
+    std::fs::rename(&fixture.flat, scratch.path().join("flat-gone")).unwrap();
+    let output = rhdh_catalog(scratch.path())
+        .arg("export")
+        .arg("--tree")
+        .arg(&fixture.tree)
+        .args([
+            "--workspace",
+            "flat",
+            "--workspace",
+            "greeter",
+            "--exporter",
+            &upstreams::recorded_exporter(),
+            "--install-command",
+            "",
+            "--tsc-command",
+            "",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("workspace flat"), "{stderr}");
+    assert!(fixture.tree.join("workspaces/greeter/.rhdh-catalog-export.json").is_file(), "greeter was exported");
+    assert!(!fixture.tree.join("workspaces/flat").exists());
+}
+
+#[test]
+fn a_push_the_remote_keeps_rejecting_fails_with_exit_3() {
+    let scratch = tempfile::tempdir().unwrap();
+    let remote = scratch.path().join("remote.git");
+    git(scratch.path(), &["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
+    let tree = scratch.path().join("tree");
+    git(scratch.path(), &["clone", "-q", remote.to_str().unwrap(), tree.to_str().unwrap()]);
+    write(&tree, &[("README.md", "x\n")]);
+    commit(&tree, "initial");
+    git(&tree, &["push", "-q", "origin", "main"]);
+    let hook = remote.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'protected branch' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    write(&tree, &[("catalog-index/index.json", "{}\n")]);
+    let output = rhdh_catalog(scratch.path()).arg("commit").arg("--tree").arg(&tree).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("push failed") && stderr.contains("protected branch"), "{stderr}");
+}
