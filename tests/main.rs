@@ -26,6 +26,8 @@ mod package_image;
 mod real_exporter;
 /// publish, validate, promote, diff, await-build.
 mod release;
+/// Credentials never leak into outputs.
+mod secrets;
 /// `sync`: the whole pipeline on the bundled example.
 mod sync_pipeline;
 /// The Tekton YAML checked against the binary and the Tekton schemas.
