@@ -6,6 +6,8 @@
 
 mod support;
 
+/// The bad-input corpus of every other format.
+mod bad_input_corpus;
 /// `--help` snapshots.
 mod cli_help;
 /// `commit` and `release-number`.

@@ -133,7 +133,9 @@ pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
         if path.is_absolute()
             || path.components().any(|component| matches!(component, Component::ParentDir | Component::Prefix(_)))
         {
-            anyhow::bail!("archive entry `{}` would leave the destination", path.display());
+            return Err(
+                InputError::usage(format!("archive entry `{}` would leave the destination", path.display())).into()
+            );
         }
         let target = destination.join(&path);
         match entry.header().entry_type() {
@@ -161,11 +163,12 @@ pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
                         _ => depth = -1,
                     }
                     if depth < 0 {
-                        anyhow::bail!(
+                        return Err(InputError::usage(format!(
                             "archive link `{}` → `{}` would leave the destination",
                             path.display(),
                             link.display()
-                        );
+                        ))
+                        .into());
                     }
                 }
                 if target.exists() || target.is_symlink() {
@@ -176,7 +179,13 @@ pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
                 }
                 std::os::unix::fs::symlink(&link, &target)?;
             }
-            other => anyhow::bail!("archive entry `{}` has unsupported type {other:?}", path.display()),
+            other => {
+                return Err(InputError::usage(format!(
+                    "archive entry `{}` has unsupported type {other:?}",
+                    path.display()
+                ))
+                .into());
+            }
         }
     }
     Ok(())

@@ -56,6 +56,9 @@ pub struct PluginReport {
     pub cause: Option<String>,
     #[serde(rename = "log-tail", skip_serializing_if = "Vec::is_empty")]
     pub log_tail: Vec<String>,
+    /// The overlay is wrong about this plugin (its folder does not exist upstream): bad input.
+    #[serde(rename = "bad-input", skip_serializing_if = "Option::is_none")]
+    pub bad_input: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -206,6 +209,17 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
         }
         .into());
     }
+    let bad_inputs: Vec<&str> = report
+        .workspaces
+        .values()
+        .flat_map(|workspace| &workspace.plugins)
+        .filter_map(|plugin| plugin.bad_input.as_deref())
+        .collect();
+    if !bad_inputs.is_empty() {
+        return Err(InputError::usage(bad_inputs.join("\n"))
+            .with_hint("fix plugins-list.yaml (or the upstream ref in source.json); the other plugins were exported")
+            .into());
+    }
     if report.failed_plugins() > args.max_failed {
         return Err(FindingsError(format!(
             "{} plugin(s) failed to export (allowed: {}); causes and log tails in {}",
@@ -273,6 +287,7 @@ fn failed_workspace(
                 image: None,
                 cause: Some(cause.clone()),
                 log_tail: Vec::new(),
+                bad_input: None,
             })
             .collect(),
         cause: Some(cause),
@@ -493,12 +508,28 @@ async fn export_plugins(
             image: None,
             cause: None,
             log_tail: Vec::new(),
+            bad_input: None,
         };
         if !folder.join("package.json").is_file() {
-            report.cause = Some(format!(
+            let problem = format!(
                 "plugins-list.yaml names `{}`, which has no package.json upstream at {}",
                 plugin.path, planned.repo_ref
+            );
+            let list = workspace.dir.join("plugins-list.yaml");
+            let line = workspace
+                .plugins_list
+                .iter()
+                .flat_map(PluginsList::entries)
+                .find(|entry| entry.path.as_str() == plugin.path)
+                .map_or_else(String::new, |entry| format!(":{}", entry.line));
+            report.bad_input = Some(format!(
+                "{}{line}: `{}` does not exist in {} at {}",
+                list.display(),
+                plugin.path,
+                planned.repo,
+                planned.repo_ref
             ));
+            report.cause = Some(problem);
             plugins.push(report);
             continue;
         }
