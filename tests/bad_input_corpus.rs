@@ -269,7 +269,9 @@ fn a_huge_metadata_file_is_refused() {
     let overlay = crate::support::example_overlay(dir.path());
     let file = overlay.join("workspaces/tech-radar/metadata/backstage-community-plugin-tech-radar.yaml");
     let mut text = std::fs::read_to_string(&file).unwrap();
-    text.push_str(&format!("# {}\n", "x".repeat(17 * 1024 * 1024)));
+    text.push_str("# ");
+    text.push_str(&"x".repeat(17 * 1024 * 1024));
+    text.push('\n');
     std::fs::write(&file, text).unwrap();
     check(
         "huge file",
