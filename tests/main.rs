@@ -1,8 +1,9 @@
 //! The one integration test binary: real git, a real registry (Debian's `docker-registry` on
 //! loopback), real skopeo reading what we push. Each file below is one area.
 
-// Test code unwraps: a failure should stop the test with the value shown.
-#![allow(clippy::unwrap_used)]
+// Test code unwraps (a failure should stop the test with the value shown) and builds strings
+// the readable way.
+#![allow(clippy::unwrap_used, clippy::format_push_string, clippy::format_collect)]
 
 mod support;
 
@@ -24,6 +25,8 @@ mod index_reference;
 mod index_registry;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
 mod package_image;
+/// Property tests of the grammars and the YAML emitter.
+mod properties;
 /// The real `@red-hat-developer-hub/cli` exporter end to end (ignored unless hack/test.sh installed it).
 mod real_exporter;
 /// publish, validate, promote, diff, await-build.

@@ -1,0 +1,124 @@
+//! Property tests of the grammars we parse and the YAML we write: no input makes a parser panic,
+//! every error names a line inside the input, and what we write reads back as what we meant.
+
+use std::path::Path;
+
+use proptest::prelude::*;
+use rhdh_catalog::model::dynamic_plugins::{DynamicPluginsFile, RenderedEntry, render};
+use rhdh_catalog::model::plugins_list::PluginsList;
+use rhdh_catalog::registry::ImageReference;
+use serde_json::Value;
+
+fn segment() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9._-]{0,12}[a-z0-9]".prop_filter("no `..`", |text| !text.contains(".."))
+}
+
+/// Strings that stress YAML quoting: indicators, keywords, numbers, dates, newlines, unicode.
+fn tricky_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{0,20}",
+        "[a-z]{1,8}: [a-z]{1,8}",
+        "(yes|no|on|off|true|false|null|~|Y|N|NO|On)",
+        "[0-9]{1,4}(\\.[0-9]{1,3})?",
+        "20[0-9]{2}-[01][0-9]-[0-3][0-9]",
+        "[-?:,\\[\\]{}#&*!|>'\"%@`][ -~]{0,8}",
+        "[a-z ]{1,10}\n[a-z ]{0,10}\n?",
+        "\\PC{0,8}",
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|number| Value::from(i64::from(number))),
+        tricky_string().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(tricky_string(), inner, 0..5)
+                .prop_map(|map| Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plugins_list_never_panics_and_errors_point_inside(text in "\\PC{0,200}") {
+        if let Err(error) = PluginsList::parse(Path::new("plugins-list.yaml"), &text) {
+            let lines = text.lines().count().max(1) as u64;
+            prop_assert!(error.line.is_none_or(|line| line >= 1 && line <= lines), "line {:?} of {lines}", error.line);
+        }
+    }
+
+    #[test]
+    fn plugins_list_round_trips(entries in prop::collection::vec((prop::collection::vec(segment(), 1..4), prop::collection::vec("--[a-z-]{2,12}", 0..3), any::<bool>()), 0..8)) {
+        let mut text = String::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (segments, flags, comment) in &entries {
+            let path = segments.join("/");
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            if *comment {
+                text.push_str(&format!("#{path}: disabled\n"));
+            }
+            text.push_str(&format!("{path}:{}\n", flags.iter().map(|flag| format!(" {flag}")).collect::<String>()));
+        }
+        let parsed = PluginsList::parse(Path::new("plugins-list.yaml"), &text).unwrap();
+        prop_assert_eq!(parsed.render(), text);
+        prop_assert_eq!(parsed.entries().count(), seen.len());
+    }
+
+    #[test]
+    fn image_references_round_trip(host in "[a-z]{1,8}\\.(io|com)", port in prop::option::of(1u16..65535), path in prop::collection::vec(segment(), 1..4), tag in "[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}") {
+        let registry = match port { Some(port) => format!("{host}:{port}"), None => host };
+        let text = format!("{registry}/{}:{tag}", path.join("/"));
+        let reference = ImageReference::parse(&text).unwrap();
+        prop_assert_eq!(reference.to_string(), text);
+        prop_assert_eq!(reference.registry, registry);
+    }
+
+    #[test]
+    fn reference_parsers_never_panic(text in "\\PC{0,80}") {
+        let _ = ImageReference::parse(&text);
+        let _ = rhdh_catalog::validate::parse_oci(&text);
+        let _ = rhdh_catalog::registry::RegistryPrefix::parse(&text);
+    }
+
+    #[test]
+    fn yaml_we_write_reads_back_equal(value in json_value()) {
+        let text = rhdh_catalog::yaml::to_string(&value);
+        let back: Value = serde_saphyr::from_str(&text).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
+        prop_assert_eq!(back, value, "{}", text);
+    }
+
+    #[test]
+    fn dynamic_plugins_we_write_read_back_equal(entries in prop::collection::vec((prop::collection::vec(segment(), 2..4), any::<bool>(), prop::option::of(json_value().prop_filter("an object", Value::is_object)), prop::collection::vec(tricky_string().prop_filter("one line", |text| !text.contains('\n')), 0..3)), 0..6)) {
+        let rendered: Vec<RenderedEntry> = entries
+            .iter()
+            .map(|(segments, disabled, config, comments)| RenderedEntry {
+                comments: comments.clone(),
+                package: format!("oci://quay.io/{}@sha256:{}", segments.join("/"), "a".repeat(64)),
+                disabled: *disabled,
+                plugin_config: config.clone(),
+            })
+            .collect();
+        let text = render(&["header"], &rendered);
+        let parsed = DynamicPluginsFile::parse(Path::new("dynamic-plugins.default.yaml"), &text).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
+        prop_assert_eq!(parsed.plugins.len(), rendered.len());
+        for (read, written) in parsed.plugins.iter().zip(&rendered) {
+            prop_assert_eq!(&read.package, &written.package);
+            prop_assert_eq!(read.is_disabled(), written.disabled);
+            prop_assert_eq!(&read.plugin_config, &written.plugin_config);
+        }
+    }
+
+    #[test]
+    fn dynamic_plugins_reader_never_panics(text in "\\PC{0,300}") {
+        let _ = DynamicPluginsFile::parse(Path::new("d.yaml"), &text);
+    }
+}
