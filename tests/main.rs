@@ -13,6 +13,8 @@ mod bad_input_corpus;
 mod cli_help;
 /// `commit` and `release-number`.
 mod commit_release;
+/// `sync` killed at random points, then resumed.
+mod crash_resume;
 /// Faults injected between the tool and the registry or git remote.
 mod faults;
 /// `fetch` and `export` on fixture upstreams with the recorded exporter.

@@ -15,7 +15,7 @@ fn examples() -> PathBuf {
 
 /// The bundled example as git repositories under `root` (what hack/example.sh builds); returns the
 /// midstream checkout.
-fn example(root: &Path) -> PathBuf {
+pub fn example(root: &Path) -> PathBuf {
     for upstream in ["community-plugins", "rhdh-plugins"] {
         let dir = root.join("upstreams").join(upstream);
         copy_dir(&examples().join("upstreams").join(upstream), &dir);
