@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Benchmarks, printed as a markdown table. Everything runs against a real docker-registry on
-# loopback, populated with one small image per Package of the real overlay data (187 images).
+# Benchmarks, printed as markdown tables: `hack/bench.sh [index] [export] [scale]` (default: all).
+# Registries are real: docker-registry on loopback, started here. Medians of RUNS runs (default 5;
+# SCALE_RUNS, default 3, for the sync rows), peak RSS of the largest process of each run.
 #
-# Rows: `index` of every Package with --jobs 16 and --jobs 1, cold (no previous outputs: every
-# manifest and config is fetched) and warm (previous plugin_builds/ present, as in the pipeline
-# where they are committed: configs of unchanged digests are not fetched again); a sequential
-# `skopeo inspect` loop over the same references (what a user would otherwise script); and `index`
-# of the supported selection (54 plugins, the real catalog build). Median wall time of RUNS runs,
-# peak RSS.
+# index:  `index` of every Package of the real overlay data (187 images, one small image each),
+#         --jobs 16 and --jobs 1, cold (no previous outputs: every manifest and config fetched) and
+#         warm (previous plugin_builds/ present, as in the pipeline where they are committed); a
+#         sequential `skopeo inspect` loop over the same references (what a user would otherwise
+#         script); `index` of the supported selection (54 plugins, the real catalog build).
+# export: `export` of the 65 real workspaces (upstreams synthesised by hack/synth_catalog.py, the
+#         recorded exporter) --jobs 1 vs --jobs 4; a no-op `fetch`; full vs sparse clone.
+# scale:  the whole `sync` on a synthetic catalog at SCALES (default "1 10": 65 workspaces / 264
+#         plugins, and 650 / 2,640): full sync --jobs 1 and --jobs 4 into an OCI layout, the no-op
+#         sync after it, `index` alone, and digest resolution against a registry vs a sequential
+#         `skopeo inspect` loop; then how each grows from the first scale to the last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -45,21 +51,12 @@ until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.05; done
 host=127.0.0.1:$port
 store=docker://$host
 
-# One image per Package, named as the catalog names it; the mirror store holds the same repositories.
-"$tool" index --overlay "$overlay" --registry "$prefix" --all-packages --dry-run >"$scratch/plan.txt"
-while read -r image _path reference; do
-  dir=$scratch/exports/$image
-  mkdir -p "$dir"
-  printf '{"name":"@bench/%s-dynamic","version":"1.0.0"}\n' "$image" >"$dir/package.json"
-  RUST_LOG=warn "$tool" package "$dir" --tag "$reference" --store "$store" --insecure-registry "$host" \
-    --label build-date=2026-11-01T00:00:00Z --label vcs-ref=bench >/dev/null
-done <"$scratch/plan.txt"
-references=$(wc -l <"$scratch/plan.txt")
-
-# median_seconds and peak_kib of RUNS runs of a command.
+# median_seconds and peak_kib of RUNS runs of a command; $BEFORE (a shell snippet), when set, runs
+# before each run, outside the timing.
 measure() {
   local times=() peak=0 start end rss
   for _ in $(seq 1 "$RUNS"); do
+    [ -z "${BEFORE:-}" ] || bash -c "$BEFORE" >/dev/null 2>&1
     start=$(date +%s%N)
     /usr/bin/time -f %M -o "$scratch/rss" "$@" >/dev/null 2>"$scratch/stderr" || { cat "$scratch/stderr" >&2; exit 1; }
     end=$(date +%s%N)
@@ -71,76 +68,92 @@ measure() {
   echo "$median $peak"
 }
 
-skopeo_loop() {
-  while read -r _image _path reference; do
-    skopeo inspect --tls-verify=false "docker://$host/${reference#ghcr.io/}" >/dev/null
-  done <"$scratch/plan.txt"
-}
-export -f skopeo_loop
-export host scratch
-
-index_all() {
-  [ "$2" = cold ] && rm -rf "$scratch/out-$1"
-  "$tool" index --overlay "$overlay" --registry "$prefix" --store "$store" --insecure-registry "$host" \
-    --all-packages --overlay-commit bench --source-repo bench --jobs "$1" \
-    --output "$scratch/out-$1/catalog-index" --plugin-builds "$scratch/out-$1/plugin_builds"
-}
-index_supported() {
-  "$tool" index --overlay "$overlay" --registry "$prefix" --store "$store" --insecure-registry "$host" \
-    --overlay-commit bench --source-repo bench --output "$scratch/out-s/catalog-index" --plugin-builds "$scratch/out-s/plugin_builds"
-}
-
-setup="$(declare -f index_all); tool=$tool overlay=$overlay prefix=$prefix store=$store"
-read -r jobs16 rss16 < <(measure bash -c "$setup; index_all 16 cold")
-read -r jobs1 rss1 < <(measure bash -c "$setup; index_all 1 cold")
-read -r warm16 rss_warm16 < <(measure bash -c "$setup; index_all 16 warm")
-read -r warm1 _ < <(measure bash -c "$setup; index_all 1 warm")
-read -r supported rss_supported < <(measure bash -c "$(declare -f index_supported); tool=$tool overlay=$overlay prefix=$prefix store=$store; index_supported")
-RUNS_SAVED=$RUNS
-RUNS=${SKOPEO_RUNS:-3}
-read -r skopeo_ms _ < <(measure bash -c skopeo_loop)
-RUNS=$RUNS_SAVED
-
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / (b > 0 ? b : 1) }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
-echo
-echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(free -g | awk '/Mem:/ {print $2}') GiB; registry: docker-registry on loopback (plain HTTP)"
-echo "$references image references (one per Package of reference-data/overlays-main); median of $RUNS runs (skopeo: ${SKOPEO_RUNS:-3})"
-echo
-echo "| run | median wall time | peak RSS | vs skopeo loop |"
-echo "|---|---|---|---|"
-echo "| \`index --all-packages --jobs 16\`, cold ($references refs, full outputs) | ${jobs16} ms | $((rss16 / 1024)) MiB | $(ratio "$skopeo_ms" "$jobs16") faster |"
-echo "| \`index --all-packages --jobs 1\`, cold | ${jobs1} ms | $((rss1 / 1024)) MiB | $(ratio "$skopeo_ms" "$jobs1") faster |"
-echo "| \`index --all-packages --jobs 16\`, warm (previous plugin_builds/) | ${warm16} ms | $((rss_warm16 / 1024)) MiB | $(ratio "$skopeo_ms" "$warm16") faster |"
-echo "| \`index --all-packages --jobs 1\`, warm | ${warm1} ms | - | $(ratio "$skopeo_ms" "$warm1") faster |"
-echo "| sequential \`skopeo inspect\` loop, same refs | ${skopeo_ms} ms | - | 1.0× |"
-echo "| \`index\` of the supported selection (54 plugins, the real catalog build) | ${supported} ms | $((rss_supported / 1024)) MiB | - |"
-echo
-echo "--jobs 16 vs --jobs 1: $(ratio "$jobs1" "$jobs16") cold, $(ratio "$warm1" "$warm16") warm"
-echo "The loopback registry shares the 2 cores: it spends ~2 ms of CPU per manifest and ~5 ms per blob request, which bounds every row."
+echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(free -g | awk '/Mem:/ {print $2}') GiB; registries: docker-registry on loopback (plain HTTP)"
 
-# --- fetch and export at real scale: the 65 workspaces of the reference overlay, upstreams
-# synthesised as local git repositories (hack/synth_catalog.py), the recorded exporter.
-python3 hack/synth_catalog.py --out "$scratch/synth" >"$scratch/synth.json"
-midstream=$scratch/synth/midstream
-exporter=$PWD/examples/recorded-exporter.sh
-(cd "$midstream" && "$tool" fetch >/dev/null 2>&1)
-batch_list=$("$tool" fetch --tree "$midstream" --dry-run | awk 'NR > 1 && $2 == "export" {print $3}' | sort -un | paste -sd, -)
-export_all() {
-  "$tool" export --tree "$midstream" --batch "$batch_list" --exporter "$exporter" --install-command "" --tsc-command "" \
-    --jobs "$1" --work-dir "$scratch/work-$1"
+bench_index() {
+  # One image per Package, named as the catalog names it; the mirror store holds the same repositories.
+  "$tool" index --overlay "$overlay" --registry "$prefix" --all-packages --dry-run >"$scratch/plan.txt"
+  while read -r image _path reference; do
+    dir=$scratch/exports/$image
+    mkdir -p "$dir"
+    printf '{"name":"@bench/%s-dynamic","version":"1.0.0"}\n' "$image" >"$dir/package.json"
+    RUST_LOG=warn "$tool" package "$dir" --tag "$reference" --store "$store" --insecure-registry "$host" \
+      --label build-date=2026-11-01T00:00:00Z --label vcs-ref=bench >/dev/null
+  done <"$scratch/plan.txt"
+  references=$(wc -l <"$scratch/plan.txt")
+
+  skopeo_loop() {
+    while read -r _image _path reference; do
+      skopeo inspect --tls-verify=false "docker://$host/${reference#ghcr.io/}" >/dev/null
+    done <"$scratch/plan.txt"
+  }
+  export -f skopeo_loop
+  export host scratch
+
+  index_all() {
+    [ "$2" = cold ] && rm -rf "$scratch/out-$1"
+    "$tool" index --overlay "$overlay" --registry "$prefix" --store "$store" --insecure-registry "$host" \
+      --all-packages --overlay-commit bench --source-repo bench --jobs "$1" \
+      --output "$scratch/out-$1/catalog-index" --plugin-builds "$scratch/out-$1/plugin_builds"
+  }
+  index_supported() {
+    "$tool" index --overlay "$overlay" --registry "$prefix" --store "$store" --insecure-registry "$host" \
+      --overlay-commit bench --source-repo bench --output "$scratch/out-s/catalog-index" --plugin-builds "$scratch/out-s/plugin_builds"
+  }
+
+  setup="$(declare -f index_all); tool=$tool overlay=$overlay prefix=$prefix store=$store"
+  read -r jobs16 rss16 < <(measure bash -c "$setup; index_all 16 cold")
+  read -r jobs1 rss1 < <(measure bash -c "$setup; index_all 1 cold")
+  read -r warm16 rss_warm16 < <(measure bash -c "$setup; index_all 16 warm")
+  read -r warm1 _ < <(measure bash -c "$setup; index_all 1 warm")
+  read -r supported rss_supported < <(measure bash -c "$(declare -f index_supported); tool=$tool overlay=$overlay prefix=$prefix store=$store; index_supported")
+  RUNS_SAVED=$RUNS
+  RUNS=${SKOPEO_RUNS:-3}
+  read -r skopeo_ms _ < <(measure bash -c skopeo_loop)
+  RUNS=$RUNS_SAVED
+
+  echo
+  echo "$references image references (one per Package of reference-data/overlays-main); median of $RUNS runs (skopeo: ${SKOPEO_RUNS:-3})"
+  echo
+  echo "| run | median wall time | peak RSS | vs skopeo loop |"
+  echo "|---|---|---|---|"
+  echo "| \`index --all-packages --jobs 16\`, cold ($references refs, full outputs) | ${jobs16} ms | $((rss16 / 1024)) MiB | $(ratio "$skopeo_ms" "$jobs16") faster |"
+  echo "| \`index --all-packages --jobs 1\`, cold | ${jobs1} ms | $((rss1 / 1024)) MiB | $(ratio "$skopeo_ms" "$jobs1") faster |"
+  echo "| \`index --all-packages --jobs 16\`, warm (previous plugin_builds/) | ${warm16} ms | $((rss_warm16 / 1024)) MiB | $(ratio "$skopeo_ms" "$warm16") faster |"
+  echo "| \`index --all-packages --jobs 1\`, warm | ${warm1} ms | - | $(ratio "$skopeo_ms" "$warm1") faster |"
+  echo "| sequential \`skopeo inspect\` loop, same refs | ${skopeo_ms} ms | - | 1.0× |"
+  echo "| \`index\` of the supported selection (54 plugins, the real catalog build) | ${supported} ms | $((rss_supported / 1024)) MiB | - |"
+  echo
+  echo "--jobs 16 vs --jobs 1: $(ratio "$jobs1" "$jobs16") cold, $(ratio "$warm1" "$warm16") warm"
+  echo "The loopback registry shares the 2 cores: it spends ~2 ms of CPU per manifest and ~5 ms per blob request, which bounds every row."
+
 }
-setup_export="$(declare -f export_all); tool=$tool midstream=$midstream batch_list=$batch_list exporter=$exporter scratch=$scratch"
-read -r export1 _ < <(measure bash -c "$setup_export; export_all 1")
-read -r export4 rss_export4 < <(measure bash -c "$setup_export; export_all 4")
-fetch_noop() { (cd "$midstream" && "$tool" fetch); }
-read -r fetch_skip rss_fetch < <(measure bash -c "$(declare -f fetch_noop); tool=$tool midstream=$midstream; fetch_noop")
-skips=$(grep -c '"decision": "skip"' "$midstream/plan.json")
 
-# --- clone cost: a synthetic 100-workspace monorepo, 5 commits of history.
-mono=$scratch/monorepo
-mkdir -p "$mono"
-python3 - "$mono" <<'PY'
+bench_export() {
+  # --- fetch and export at real scale: the 65 workspaces of the reference overlay, upstreams
+  # synthesised as local git repositories (hack/synth_catalog.py), the recorded exporter.
+  python3 hack/synth_catalog.py --out "$scratch/synth" >"$scratch/synth.json"
+  midstream=$scratch/synth/midstream
+  exporter=$PWD/examples/recorded-exporter.sh
+  (cd "$midstream" && "$tool" fetch >/dev/null 2>&1)
+  batch_list=$("$tool" fetch --tree "$midstream" --dry-run | awk 'NR > 1 && $2 == "export" {print $3}' | sort -un | paste -sd, -)
+  export_all() {
+    "$tool" export --tree "$midstream" --batch "$batch_list" --exporter "$exporter" --install-command "" --tsc-command "" \
+      --jobs "$1" --work-dir "$scratch/work-$1"
+  }
+  setup_export="$(declare -f export_all); tool=$tool midstream=$midstream batch_list=$batch_list exporter=$exporter scratch=$scratch"
+  read -r export1 _ < <(measure bash -c "$setup_export; export_all 1")
+  read -r export4 rss_export4 < <(measure bash -c "$setup_export; export_all 4")
+  fetch_noop() { (cd "$midstream" && "$tool" fetch); }
+  read -r fetch_skip rss_fetch < <(measure bash -c "$(declare -f fetch_noop); tool=$tool midstream=$midstream; fetch_noop")
+  skips=$(grep -c '"decision": "skip"' "$midstream/plan.json")
+
+  # --- clone cost: a synthetic 100-workspace monorepo, 5 commits of history.
+  mono=$scratch/monorepo
+  mkdir -p "$mono"
+  python3 - "$mono" <<'PY'
 import os, random, sys
 root = sys.argv[1]
 random.seed(7)
@@ -152,34 +165,107 @@ for workspace in range(100):
             with open(os.path.join(base, f"f{number}.ts"), "w") as handle:
                 handle.write("".join(random.choice("abcdefghij \n") for _ in range(8000)))
 PY
-(cd "$mono" && git init -q -b main && git config uploadpack.allowFilter true && git add -A && git -c user.name=b -c user.email=b@b commit -qm c0)
-for commit in 1 2 3 4; do
-  find "$mono/workspaces" -name 'f0.ts' -exec sh -c 'echo "// change" >> "$1"' _ {} \;
-  (cd "$mono" && git add -A && git -c user.name=b -c user.email=b@b commit -qm "c$commit")
-done
-full_clone() { rm -rf "$scratch/full" && git clone -q --no-local "file://$mono" "$scratch/full"; }
-sparse_clone() {
-  rm -rf "$scratch/sparse" && git init -q "$scratch/sparse" && git -C "$scratch/sparse" remote add origin "file://$mono" &&
-    git -C "$scratch/sparse" sparse-checkout set --cone workspaces/ws-042 .yarn &&
-    git -C "$scratch/sparse" fetch -q --depth 1 --filter=blob:none --no-tags origin main &&
-    git -C "$scratch/sparse" -c advice.detachedHead=false checkout -q FETCH_HEAD
+  (cd "$mono" && git init -q -b main && git config uploadpack.allowFilter true && git add -A && git -c user.name=b -c user.email=b@b commit -qm c0)
+  for commit in 1 2 3 4; do
+    find "$mono/workspaces" -name 'f0.ts' -exec sh -c 'echo "// change" >> "$1"' _ {} \;
+    (cd "$mono" && git add -A && git -c user.name=b -c user.email=b@b commit -qm "c$commit")
+  done
+  full_clone() { rm -rf "$scratch/full" && git clone -q --no-local "file://$mono" "$scratch/full"; }
+  sparse_clone() {
+    rm -rf "$scratch/sparse" && git init -q "$scratch/sparse" && git -C "$scratch/sparse" remote add origin "file://$mono" &&
+      git -C "$scratch/sparse" sparse-checkout set --cone workspaces/ws-042 .yarn &&
+      git -C "$scratch/sparse" fetch -q --depth 1 --filter=blob:none --no-tags origin main &&
+      git -C "$scratch/sparse" -c advice.detachedHead=false checkout -q FETCH_HEAD
+  }
+  read -r full_ms _ < <(measure bash -c "$(declare -f full_clone); mono=$mono scratch=$scratch; full_clone")
+  read -r sparse_ms _ < <(measure bash -c "$(declare -f sparse_clone); mono=$mono scratch=$scratch; sparse_clone")
+  full_kib=$(du -sk "$scratch/full" | cut -f1)
+  sparse_kib=$(du -sk "$scratch/sparse" | cut -f1)
+
+  echo
+  echo "Fetch and export at real scale: $(cat "$scratch/synth.json")"
+  echo
+  echo "| run | median wall time | peak RSS | note |"
+  echo "|---|---|---|---|"
+  echo "| \`export\` of every planned workspace, \`--jobs 1\` (recorded exporter) | ${export1} ms | - | |"
+  echo "| \`export\` of every planned workspace, \`--jobs 4\` | ${export4} ms | $((rss_export4 / 1024)) MiB | $(ratio "$export1" "$export4") faster than --jobs 1 |"
+  echo "| \`fetch\` after an export, nothing changed (clone overlay + plan) | ${fetch_skip} ms | $((rss_fetch / 1024)) MiB | $skips workspaces planned skip |"
+  echo
+  echo "| clone of one workspace of a 100-workspace monorepo (33 MB of sources, 5 commits) | median wall time | size on disk |"
+  echo "|---|---|---|"
+  echo "| full clone (\`git clone --no-local\`) | ${full_ms} ms | $((full_kib / 1024)) MiB |"
+  echo "| partial + sparse + shallow (what \`export\` does) | ${sparse_ms} ms | $((sparse_kib / 1024)) MiB |"
 }
-read -r full_ms _ < <(measure bash -c "$(declare -f full_clone); mono=$mono scratch=$scratch; full_clone")
-read -r sparse_ms _ < <(measure bash -c "$(declare -f sparse_clone); mono=$mono scratch=$scratch; sparse_clone")
-full_kib=$(du -sk "$scratch/full" | cut -f1)
-sparse_kib=$(du -sk "$scratch/sparse" | cut -f1)
+# The whole sync at SCALES times the real catalog. Every full run starts from the midstream's first
+# commit with no outputs and no images; the no-op row runs right after a full run.
+bench_scale() {
+  local scales saved_runs=$RUNS exporter=$PWD/examples/recorded-exporter.sh
+  read -r -a scales <<<"${SCALES:-1 10}"
+  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.test GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.test
+  local -A size full1 rss_full1 full4 rss_full4 noop rss_noop index_layout rss_index pushed index_registry rss_registry skopeo
+  for scale in "${scales[@]}"; do
+    local dir=$scratch/scale-$scale prefix=quay.io/rhdh-scale$scale
+    python3 hack/synth_catalog.py --scale "$scale" --out "$dir" >"$dir.json"
+    size[$scale]=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["workspaces"], "/", s["plugins"])' "$dir.json")
+    local initial sync_command reset index_command
+    initial=$(git -C "$dir/midstream" rev-parse HEAD)
+    sync_command="$tool sync --tree $dir/midstream --out $dir/out --registry $prefix --exporter $exporter --install-command '' --tsc-command ''"
+    reset="rm -rf $dir/out $dir/layout && git -C $dir/midstream.git update-ref refs/heads/main $initial && git -C $dir/midstream reset -q --hard $initial && git -C $dir/midstream clean -qfdx"
+    RUNS=${SCALE_RUNS:-3}
+    read -r "full1[$scale]" "rss_full1[$scale]" < <(BEFORE=$reset measure bash -c "$sync_command --store oci-layout:$dir/layout --jobs 1")
+    read -r "full4[$scale]" "rss_full4[$scale]" < <(BEFORE=$reset measure bash -c "$sync_command --store oci-layout:$dir/layout --jobs 4")
+    read -r "noop[$scale]" "rss_noop[$scale]" < <(measure bash -c "$sync_command --store oci-layout:$dir/layout --jobs 4")
 
-echo
-echo "Fetch and export at real scale: $(cat "$scratch/synth.json")"
-echo
-echo "| run | median wall time | peak RSS | note |"
-echo "|---|---|---|---|"
-echo "| \`export\` of every planned workspace, \`--jobs 1\` (recorded exporter) | ${export1} ms | - | |"
-echo "| \`export\` of every planned workspace, \`--jobs 4\` | ${export4} ms | $((rss_export4 / 1024)) MiB | $(ratio "$export1" "$export4") faster than --jobs 1 |"
-echo "| \`fetch\` after an export, nothing changed (clone overlay + plan) | ${fetch_skip} ms | $((rss_fetch / 1024)) MiB | $skips workspaces planned skip |"
-echo
-echo "| clone of one workspace of a 100-workspace monorepo (33 MB of sources, 5 commits) | median wall time | size on disk |"
-echo "|---|---|---|"
-echo "| full clone (\`git clone --no-local\`) | ${full_ms} ms | $((full_kib / 1024)) MiB |"
-echo "| partial + sparse + shallow (what \`export\` does) | ${sparse_ms} ms | $((sparse_kib / 1024)) MiB |"
+    # `index` alone on the overlay the index task saw, cold (no previous outputs), OCI layout store.
+    cp -r "$dir/out/runs/index/workdir/source/overlay-repo" "$dir/index-overlay"
+    index_command="$tool index --overlay $dir/index-overlay --registry $prefix --rhdh-version 1.10.0 --tag-scheme rhdh --output $dir/index-out/catalog-index --plugin-builds $dir/index-out/plugin_builds"
+    read -r "index_layout[$scale]" "rss_index[$scale]" < <(BEFORE="rm -rf $dir/index-out" measure bash -c "$index_command --store oci-layout:$dir/layout")
 
+    # The same images in the registry (one more full sync, pushing there), then digest resolution:
+    # `index` cold with --jobs 16 vs a sequential `skopeo inspect` of every reference.
+    RUNS=1
+    read -r "pushed[$scale]" _ < <(BEFORE=$reset measure env RHDH_CATALOG_INSECURE_REGISTRIES="$host" \
+      bash -c "$sync_command --store docker://$host --jobs 4")
+    RUNS=${SCALE_RUNS:-3}
+    read -r "index_registry[$scale]" "rss_registry[$scale]" < <(BEFORE="rm -rf $dir/index-out" \
+      measure bash -c "$index_command --store docker://$host --insecure-registry $host --jobs 16")
+    $index_command --dry-run | awk '{print $3}' >"$dir/references.txt"
+    RUNS=1
+    read -r "skopeo[$scale]" _ < <(measure bash -c \
+      "while read -r reference; do skopeo inspect --tls-verify=false docker://$host/\${reference#*/} >/dev/null; done <$dir/references.txt")
+    RUNS=$saved_runs
+  done
+
+  echo
+  echo "The whole \`sync\` at scale (hack/synth_catalog.py; recorded exporter; OCI layout store unless noted); median of ${SCALE_RUNS:-3} runs, skopeo and the push row 1 run"
+  echo
+  echo "| scale (workspaces / plugins) | full \`sync --jobs 1\` | full \`sync --jobs 4\` | no-op \`sync\` | \`index\` alone | full \`sync --jobs 4\` to the registry | \`index --jobs 16\` via registry, cold | sequential \`skopeo inspect\` loop |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for scale in "${scales[@]}"; do
+    echo "| ${scale}× (${size[$scale]}) | ${full1[$scale]} ms, $((rss_full1[$scale] / 1024)) MiB | ${full4[$scale]} ms, $((rss_full4[$scale] / 1024)) MiB ($(ratio "${full1[$scale]}" "${full4[$scale]}") vs --jobs 1) | ${noop[$scale]} ms, $((rss_noop[$scale] / 1024)) MiB | ${index_layout[$scale]} ms, $((rss_index[$scale] / 1024)) MiB | ${pushed[$scale]} ms | ${index_registry[$scale]} ms, $((rss_registry[$scale] / 1024)) MiB ($(ratio "${skopeo[$scale]}" "${index_registry[$scale]}") faster than skopeo) | ${skopeo[$scale]} ms |"
+  done
+  local first=${scales[0]} last=${scales[-1]}
+  if [ "$first" != "$last" ]; then
+    local factor=$((last / first))
+    echo
+    echo "Growth from ${first}× to ${last}× (${factor}× the workspaces and plugins; linear would be ${factor}.0×):"
+    echo
+    echo "| row | ${first}× | ${last}× | growth |"
+    echo "|---|---|---|---|"
+    local row
+    for row in full1:"full sync --jobs 1" full4:"full sync --jobs 4" noop:"no-op sync" index_layout:"index alone" index_registry:"index via registry" skopeo:"skopeo loop"; do
+      local -n values=${row%%:*}
+      echo "| ${row#*:} | ${values[$first]} ms | ${values[$last]} ms | $(ratio "${values[$last]}" "${values[$first]}") |"
+      unset -n values
+    done
+  fi
+}
+
+sections=("$@")
+((${#sections[@]})) || sections=(index export scale)
+for section in "${sections[@]}"; do
+  case $section in
+    index | export | scale) "bench_$section" ;;
+    *) echo "unknown section '$section' (index, export, scale)" >&2; exit 2 ;;
+  esac
+done

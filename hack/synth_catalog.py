@@ -7,9 +7,14 @@ From a real overlay tree (default: tests/data/reference-data/overlays-main) it w
                       workspace that uses it (monorepo layout under workspaces/<ws>/, or flat);
   overlay/            a git repository: the overlay with source.json pointing at those local
                       repositories (file://, pinned to their commit), workspaces replicated SCALE
-                      times (`<ws>`, `<ws>-r2`, ...), the supported list extended to match, and the
-                      patches/ folders left out (they are written against the real sources);
-  midstream/          a midstream tree whose upstream_repos.yml fetches the overlay.
+                      times (`<ws>`, `<ws>-r2`, ...), one generated Package metadata file per
+                      plugins-list entry (so every name is unique across replicas), every plugin
+                      in the supported list, no default.packages.yaml, community list or catalog
+                      entities (they name the real packages), and no patches/ (they are written
+                      against the real sources);
+  midstream/          a midstream git repository (examples/midstream: the Containerfiles) whose
+                      upstream_repos.yml fetches the overlay,
+                      with a bare remote midstream.git/ that `sync` pushes to.
 Prints a one-line JSON summary. Needs git and Python 3.
 """
 import argparse
@@ -60,11 +65,48 @@ def plugin_paths(workspace_dir):
     return paths
 
 
+def path_slug(path):
+    return path.strip("/").replace("/", "-")
+
+
+def package_name(workspace, path):
+    return f"@synth/{workspace}-{path_slug(path)}"
+
+
+def role_of(path):
+    return "backend-plugin" if "backend" in path.rstrip("/").split("/")[-1] else "frontend-plugin"
+
+
+def package_entity(workspace, path):
+    """A Package metadata file for one plugins-list entry; its name ends with the folder name."""
+    name = package_name(workspace, path)
+    return (
+        "apiVersion: extensions.backstage.io/v1alpha1\n"
+        "kind: Package\n"
+        "metadata:\n"
+        f"  name: synth-{workspace}-{path_slug(path)}\n"
+        "  namespace: rhdh\n"
+        f"  title: {workspace} {path}\n"
+        "spec:\n"
+        f"  packageName: '{name}'\n"
+        f"  dynamicArtifact: ./dynamic-plugins/dist/{name[1:].replace('/', '-')}\n"
+        "  version: 1.0.0\n"
+        "  backstage:\n"
+        f"    role: {role_of(path)}\n"
+        "    supportedVersions: 1.52.0\n"
+        "  author: Synthetic\n"
+        "  support: tech-preview\n"
+        "  lifecycle: active\n"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default="tests/data/reference-data/overlays-main")
     parser.add_argument("--out", required=True)
     parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--midstream-template", default="examples/midstream",
+                        help="files copied into the midstream repository (the Containerfiles)")
     args = parser.parse_args()
     out = os.path.abspath(args.out)
     shutil.rmtree(out, ignore_errors=True)
@@ -86,6 +128,10 @@ def main():
     repos = {}
     for original, name, source, directory in workspaces:
         slug = source["repo"].rstrip("/").split("github.com/")[-1].replace("/", "__")
+        if source["repo-flat"] and name != original:
+            # A flat repository holds one copy of its plugins at fixed paths: each replica of a
+            # flat workspace gets its own repository.
+            slug += "__" + name[len(original) + 1:]
         repos.setdefault(slug, []).append((original, name, source, directory))
     commits = {}
     for slug, members in repos.items():
@@ -100,9 +146,7 @@ def main():
             else:
                 write(os.path.join(root, "package.json"), json.dumps({"name": f"@internal/{name}", "private": True, "workspaces": paths}, indent=2) + "\n")
             for path in paths:
-                last = path.rstrip("/").split("/")[-1]
-                role = "backend-plugin" if "backend" in last else "frontend-plugin"
-                package = {"name": f"@synth/{name}-{last}", "version": "1.0.0", "backstage": {"role": role}}
+                package = {"name": package_name(name, path), "version": "1.0.0", "backstage": {"role": role_of(path)}}
                 write(os.path.join(root, path, "package.json"), json.dumps(package, indent=2) + "\n")
                 write(os.path.join(root, path, "src", "index.ts"), f"export const plugin = '{name}/{path}';\n")
         if flat_paths:
@@ -111,20 +155,19 @@ def main():
 
     # The overlay repository.
     overlay = os.path.join(out, "overlay")
-    shutil.copytree(args.source, overlay, ignore=shutil.ignore_patterns("workspaces"))
+    shutil.copytree(args.source, overlay, ignore=shutil.ignore_patterns(
+        "workspaces", "catalog-entities", "default.packages.yaml", "rhdh-community-packages.txt"))
     supported = []
     for slug, members in repos.items():
         for original, name, source, directory in members:
             target = os.path.join(overlay, "workspaces", name)
-            shutil.copytree(directory, target, ignore=shutil.ignore_patterns("patches"))
+            shutil.copytree(directory, target, ignore=shutil.ignore_patterns("patches", "metadata"))
             pinned = dict(source, **{"repo": "file://" + os.path.join(out, "upstreams", slug), "repo-ref": commits[slug]})
             write(os.path.join(target, "source.json"), json.dumps(pinned) + "\n")
-            if name != original:
-                # Replicas must not declare the same npm packages twice.
-                metadata = os.path.join(target, "metadata")
-                if os.path.isdir(metadata):
-                    shutil.rmtree(metadata)
-            supported.extend(f"{name}/{path}" for path in plugin_paths(directory))
+            for path in plugin_paths(directory):
+                entity = package_entity(name, path)
+                write(os.path.join(target, "metadata", f"synth-{name}-{path_slug(path)}.yaml"), entity)
+                supported.append(f"{name}/{path}")
     write(os.path.join(overlay, "rhdh-supported-packages.txt"), "\n".join(sorted(supported)) + "\n")
     init_repo(overlay)
     commit_all(overlay)
@@ -133,6 +176,13 @@ def main():
     write(os.path.join(midstream, "upstream_repos.yml"),
           "rhdh:\n  branch: main\n  version: 1.10.0\nbackstage:\n  version: 1.52.0\nrepos:\n"
           f"  - repo: file://{overlay}\n    branch: main\n    destination_folder: overlay-repo\n")
+    remote = os.path.join(out, "midstream.git")
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", remote], check=True, env=ENV)
+    shutil.copytree(args.midstream_template, midstream, dirs_exist_ok=True)
+    init_repo(midstream)
+    commit_all(midstream)
+    git(midstream, "remote", "add", "origin", remote)
+    git(midstream, "push", "-q", "origin", "main")
     print(json.dumps({"workspaces": len(workspaces), "plugins": len(supported), "upstream_repositories": len(repos), "out": out}))
 
 

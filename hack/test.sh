@@ -96,6 +96,22 @@ cargo fmt --check
 log "cargo clippy --all-targets -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
 
+log "cargo deny (deny.toml): licenses, bans, sources"
+deny=$cache/tools/cargo-deny/bin/cargo-deny
+if [ ! -x "$deny" ]; then
+  log "installing cargo-deny 0.20.2 into $cache/tools (about 3 minutes on 2 cores, once)"
+  cargo install --locked --quiet --root "$cache/tools/cargo-deny" cargo-deny@0.20.2
+fi
+"$deny" --log-level error check licenses bans sources
+# The RustSec advisory database lives on github.com; where that is unreachable (this project's CI
+# machines reach only crates.io, PyPI, npm and Debian) the check cannot run, and says so loudly.
+if timeout 20 git ls-remote https://github.com/RustSec/advisory-db HEAD >/dev/null 2>&1; then
+  log "cargo deny: advisories"
+  "$deny" --log-level error check advisories
+else
+  log "cargo deny: advisories NOT CHECKED: the RustSec database on github.com is unreachable from this machine"
+fi
+
 log "tekton-lint (config and the rules it cannot get right: .tektonlintrc.yaml)"
 "$cache/tools/tekton-lint/node_modules/.bin/tekton-lint" --config . 'tekton/task/**/*.yaml' 'tekton/pipeline/**/*.yaml'
 

@@ -159,10 +159,7 @@ pub fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
             parts.push(format!("{} → {}", state(enabled.old), state(enabled.new)));
         }
         if !change.plugin_config.is_empty() {
-            let shown: Vec<&str> = change.plugin_config.iter().take(8).map(String::as_str).collect();
-            let more = change.plugin_config.len().saturating_sub(shown.len());
-            let suffix = if more > 0 { format!(" and {more} more") } else { String::new() };
-            parts.push(format!("pluginConfig: {}{suffix}", shown.join(", ")));
+            parts.push(format!("pluginConfig: {}", crate::text::first_items(&change.plugin_config, 8)));
         }
         let _ = writeln!(out, "| {} | {} |", change.plugin, parts.join("; "));
     }

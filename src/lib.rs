@@ -32,6 +32,7 @@ pub mod runner;
 pub mod steps;
 pub mod tekton;
 pub mod tekton_yaml;
+pub mod text;
 pub mod validate;
 pub mod yaml;
 

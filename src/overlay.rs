@@ -68,6 +68,31 @@ pub fn load(root: &Path) -> Result<Overlay, InputError> {
     Ok(Overlay { root: root.to_path_buf(), workspaces, entities })
 }
 
+/// Only the named workspaces of the overlay at `root`, in the order named: what one export batch
+/// needs, without reading (or failing on) the hundreds of others. `None` for a name with no folder.
+pub fn load_named<'a>(
+    root: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(&'a str, Option<Workspace>)>, InputError> {
+    let workspaces_dir = root.join("workspaces");
+    if !workspaces_dir.is_dir() {
+        return Err(InputError::in_file(&workspaces_dir, "is not a directory")
+            .with_hint("point --overlay at an overlay tree (a folder with workspaces/<name>/source.json)"));
+    }
+    let mut loaded = Vec::new();
+    for name in names {
+        let dir = workspaces_dir.join(name);
+        let is_folder_name = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
+        let workspace = if is_folder_name && (dir.exists() || dir.is_symlink()) && symlink_free(&dir)?.is_dir() {
+            load_workspace(&dir)?
+        } else {
+            None
+        };
+        loaded.push((name, workspace));
+    }
+    Ok(loaded)
+}
+
 fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
     let name = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     let source_path = dir.join("source.json");

@@ -635,11 +635,11 @@ pub async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) ->
 }
 
 fn log_outcome(name: &str, outcome: &TaskOutcome) {
-    let seconds = std::time::Duration::from_millis(outcome.millis).as_secs_f64();
+    let millis = outcome.millis;
     match outcome.status.as_str() {
-        "Succeeded" => tracing::info!(task = name, seconds, "✓ succeeded"),
+        "Succeeded" => tracing::info!(task = name, millis, "✓ succeeded"),
         "None" => tracing::warn!(task = name, reason = outcome.reason.as_deref().unwrap_or(""), "⏭ not run"),
-        _ => tracing::error!(task = name, seconds, reason = outcome.reason.as_deref().unwrap_or(""), "✗ failed"),
+        _ => tracing::error!(task = name, millis, reason = outcome.reason.as_deref().unwrap_or(""), "✗ failed"),
     }
 }
 

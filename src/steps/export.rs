@@ -135,7 +135,7 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let plan = Plan::read(&plan_path)?;
     let names = selected_workspaces(&plan, &args.workspaces, &args.batches, &plan_path)?;
     let overlay_dir = tree.join(&args.overlay);
-    let overlay = crate::overlay::load(&overlay_dir)?;
+    let workspaces = crate::overlay::load_named(&overlay_dir, names.iter().map(String::as_str))?;
     let images = match &args.registry {
         Some(prefix) => {
             let prefix =
@@ -160,11 +160,11 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
         images,
     };
     let mut jobs = Vec::new();
-    for name in &names {
+    for (name, workspace) in &workspaces {
         let planned = plan
             .workspace(name)
             .ok_or_else(|| InputError::in_file(&plan_path, format!("has no workspace `{name}`")))?;
-        let workspace = overlay.workspaces.iter().find(|workspace| &workspace.name == name).ok_or_else(|| {
+        let workspace = workspace.as_ref().ok_or_else(|| {
             InputError::in_file(&overlay_dir, format!("has no workspace `{name}`, which the plan names"))
                 .with_hint("run `rhdh-catalog fetch` again")
         })?;

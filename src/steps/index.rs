@@ -138,7 +138,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
             "{} plugin image(s) not found in {}: {}; nothing was written (pass --allow-missing to write the index without them)",
             problems.len(),
             store.describe(),
-            list.join(", ")
+            crate::text::first_items(&list, 10)
         ))
         .into());
     }
