@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks, printed as markdown tables: `hack/bench.sh [index] [export] [scale]` (default: all).
 # Registries are real: docker-registry on loopback, started here. Medians of RUNS runs (default 5;
-# SCALE_RUNS, default 3, for the sync rows), peak RSS of the largest process of each run.
+# SCALE_RUNS, default 3, for the sync rows), peak RSS of the largest process of each run. As root,
+# the kernel's dentry and inode caches are dropped before each run: on the 2-core VMs this was
+# written on, creating files slows about tenfold as those caches grow (`tar xzf` of the 10×
+# source artifact, 23k files: 1.8 s after a drop, 13 to 17 s after a few syncs), which would make
+# every row depend on what ran before it.
 #
 # index:  `index` of every Package of the real overlay data (187 images, one small image each),
 #         --jobs 16 and --jobs 1, cold (no previous outputs: every manifest and config fetched) and
@@ -57,6 +61,7 @@ measure() {
   local times=() peak=0 start end rss
   for _ in $(seq 1 "$RUNS"); do
     [ -z "${BEFORE:-}" ] || bash -c "$BEFORE" >/dev/null 2>&1
+    drop_caches
     start=$(date +%s%N)
     /usr/bin/time -f %M -o "$scratch/rss" "$@" >/dev/null 2>"$scratch/stderr" || { cat "$scratch/stderr" >&2; exit 1; }
     end=$(date +%s%N)
@@ -68,9 +73,25 @@ measure() {
   echo "$median $peak"
 }
 
+# Flushes dirty pages and drops the dentry and inode caches (not the page cache) when allowed.
+drop_caches() {
+  ((can_drop_caches)) || return 0
+  sync
+  echo 2 >/proc/sys/vm/drop_caches
+}
+can_drop_caches=0
+if [ -w /proc/sys/vm/drop_caches ] && (sync && echo 2 >/proc/sys/vm/drop_caches) 2>/dev/null; then
+  can_drop_caches=1
+fi
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / (b > 0 ? b : 1) }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(free -g | awk '/Mem:/ {print $2}') GiB; registries: docker-registry on loopback (plain HTTP)"
+if ((can_drop_caches)); then
+  echo "Dentry and inode caches dropped before every run (sync; echo 2 >/proc/sys/vm/drop_caches)."
+else
+  echo "Dentry and inode caches NOT dropped (not root): rows that create many files depend on what ran before."
+fi
 
 bench_index() {
   # One image per Package, named as the catalog names it; the mirror store holds the same repositories.
