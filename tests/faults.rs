@@ -2,7 +2,8 @@
 //! timeout, 500/502/503, 429 with Retry-After, truncated body) is retried and the outputs are
 //! byte-identical to a clean run; a persistent fault fails with exit 3 naming the registry, leaves
 //! the previous outputs untouched, and is never reported as a missing image. The same for a git
-//! remote cut mid-fetch, a removed upstream, and a push the remote keeps rejecting.
+//! remote cut mid-fetch, a removed upstream, a push the remote keeps rejecting, and for `publish`
+//! and `promote`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -298,4 +299,84 @@ fn a_push_the_remote_keeps_rejecting_fails_with_exit_3() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("push failed") && stderr.contains("protected branch"), "{stderr}");
+}
+
+/// `publish` and `promote` through the proxy: transient faults give the digest and tags of a clean
+/// run; a persistent fault fails with exit 3 naming the registry, moves no tag and writes no
+/// rollback record.
+#[test]
+fn publish_and_promote_survive_transient_faults_and_stop_cleanly_on_persistent_ones() {
+    let setup = setup();
+    let proxy = FaultProxy::http(&setup.registry.host);
+    let work = tempfile::tempdir().unwrap();
+    let output = index(&setup, &proxy, work.path(), &[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let catalog = work.path().join("catalog-index");
+    let repository = format!("{}/plugin-catalog-index", setup.prefix);
+    let release = |args: &[&str]| {
+        rhdh_catalog(work.path())
+            .args(args)
+            .args([
+                "--store",
+                &format!("docker://{}", proxy.host),
+                "--insecure-registry",
+                &proxy.host,
+                "--registry-timeout",
+                "1",
+                "--registry-attempts",
+                "4",
+            ])
+            .output()
+            .unwrap()
+    };
+    let publish = |tag: &str| {
+        let output = release(&[
+            "publish",
+            catalog.to_str().unwrap(),
+            "--tag",
+            &format!("{repository}:{tag}"),
+            "--version",
+            "1.10.0",
+            "--release",
+            "3",
+            "--source-commit",
+            "abc1234",
+        ]);
+        assert!(output.status.success(), "publish {tag}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    };
+    let clean = publish("clean");
+    for fault in [Fault::Reset, Fault::Status(503, None), Fault::Truncate] {
+        let served = proxy.faults_served();
+        proxy.fail_next(2, fault.clone());
+        assert_eq!(publish("faulty"), clean, "{fault:?}: another digest than a clean publish");
+        assert_eq!(proxy.faults_served(), served + 2, "{fault:?}");
+    }
+
+    let tag_digest = |tag: &str| -> Option<String> {
+        let output = Command::new("skopeo")
+            .args(["inspect", "--tls-verify=false", "--format", "{{.Digest}}"])
+            .arg(format!("docker://{}/{}:{tag}", setup.registry.host, repository.split_once('/').unwrap().1))
+            .output()
+            .unwrap();
+        output.status.success().then(|| String::from_utf8(output.stdout).unwrap().trim().to_string())
+    };
+    let promoted = clean.split_once('@').unwrap().1.to_string();
+    let rollback = work.path().join("rollback.json");
+    proxy.fail_next(3, Fault::Status(502, None));
+    let output = release(&["promote", &clean, "--to", "next", "--rollback-file", rollback.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(tag_digest("next").as_deref(), Some(promoted.as_str()));
+    assert!(rollback.is_file());
+
+    proxy.fail_all(Fault::Status(503, None));
+    let second = work.path().join("rollback-2.json");
+    let output = release(&["promote", &clean, "--to", "1.10", "--rollback-file", second.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&proxy.host), "names the registry: {stderr}");
+    assert!(!second.exists(), "no rollback record for a promotion that did not happen");
+    proxy.heal();
+    assert_eq!(tag_digest("1.10"), None, "the tag was not moved");
+    drop(setup.overlay_root);
 }
