@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::support::fake_kube::FakeApiServer;
 use crate::support::{
-    Registry, example_overlay, publish_example_images, rhdh_catalog, skopeo, unique_namespace, write_dist_dynamic,
+    PUBLISH_FACTS, Registry, example_overlay, publish_example_images, rhdh_catalog, skopeo, unique_namespace,
+    write_dist_dynamic,
 };
 
 /// The bundled example indexed against `store`, written to `work/catalog-index`.
@@ -59,18 +60,8 @@ fn publish_validate_promote_and_roll_back() {
         let output = run(
             work.path(),
             &registry,
-            &[
-                "publish",
-                catalog.to_str().unwrap(),
-                "--tag",
-                &format!("{repository}:{tag}"),
-                "--version",
-                "1.10.0",
-                "--release",
-                "3",
-                "--source-commit",
-                "abc1234",
-            ],
+            &[&["publish", catalog.to_str().unwrap(), "--tag", &format!("{repository}:{tag}")], &PUBLISH_FACTS[..]]
+                .concat(),
         );
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap().trim().to_string()
@@ -82,19 +73,11 @@ fn publish_validate_promote_and_roll_back() {
         work.path(),
         &registry,
         &[
-            "publish",
-            catalog.to_str().unwrap(),
-            "--tag",
-            &format!("{repository}:1.10.0-3"),
-            "--version",
-            "1.10.0",
-            "--release",
-            "3",
-            "--source-commit",
-            "abc1234",
-            "--related-images",
-            related.to_str().unwrap(),
-        ],
+            &["publish", catalog.to_str().unwrap(), "--tag", &format!("{repository}:1.10.0-3")],
+            &PUBLISH_FACTS[..],
+            &["--related-images", related.to_str().unwrap()],
+        ]
+        .concat(),
     );
     assert!(output.status.success());
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), pinned);

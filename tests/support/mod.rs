@@ -164,6 +164,9 @@ pub fn rhdh_catalog(home: &Path) -> assert_cmd::Command {
 }
 
 /// Runs skopeo against a plain-HTTP loopback registry; returns stdout.
+/// The release facts every test `publish` gives after `publish <catalog> --tag <reference>`.
+pub const PUBLISH_FACTS: [&str; 6] = ["--version", "1.10.0", "--release", "3", "--source-commit", "abc1234"];
+
 pub fn skopeo(args: &[&str]) -> String {
     let output =
         Command::new("skopeo").args(args).output().expect("skopeo must be installed (hack/test.sh installs it)");
