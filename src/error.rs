@@ -88,13 +88,13 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         if cause.is::<InputError>() || cause.is::<clap::Error>() {
             return ExitStatus::BadInput;
         }
-        if let Some(git) = cause.downcast_ref::<crate::git::GitError>() {
+        if let Some(git) = cause.downcast_ref::<crate::io::git::GitError>() {
             return if git.is_bad_input() { ExitStatus::BadInput } else { ExitStatus::Infrastructure };
         }
         if cause.is::<FindingsError>() {
             return ExitStatus::Findings;
         }
-        if cause.is::<InfrastructureError>() || cause.is::<crate::registry::RegistryError>() {
+        if cause.is::<InfrastructureError>() || cause.is::<crate::io::registry::RegistryError>() {
             return ExitStatus::Infrastructure;
         }
     }

@@ -1,40 +1,29 @@
 //! rhdh-catalog rebuilds the Red Hat Developer Hub dynamic-plugin catalog index. Each subcommand
-//! is one step of a Tekton pipeline; `main.rs` only parses arguments and maps failures to exit codes.
+//! is one step of a Tekton pipeline; `main.rs` only parses arguments and maps failures to exit
+//! codes. `ARCHITECTURE.md` at the repository root is the long form of this map.
 //!
-//! Architecture, outside in:
+//! Outside in:
 //!
-//! - [`cli`]: the clap definitions, nothing else.
-//! - [`steps`]: one module per subcommand. Each resolves its inputs, builds a plan with pure code,
-//!   applies it through the edges below, and writes its outputs atomically.
-//! - [`model`]: typed formats (overlay files, plugin builds, index, DPDY) with clear input errors.
-//! - Edges, the only code that touches the outside: [`fsutil`] (files, atomic writes), [`yaml`]
-//!   and [`json`] (parsing and our emitters), [`registry`] (OCI registries and layout directories),
-//!   [`overlay`] (reading an overlay tree), [`git`] (the git CLI).
-//! - [`error`]: exit statuses and the input error type every step shares.
+//! - [`cli`]: the clap definitions, and `cli::settings`, which turns each `*Args` into the
+//!   validated `*Settings` a step takes (environment read once, paths resolved, defaults in one place).
+//! - [`steps`]: one module per subcommand: settings → a plan from [`domain`] → the edges in [`io`]
+//!   apply it → outputs written atomically. A step never calls another step.
+//! - [`pipeline`]: the Tekton definitions as a model and the local runner behind `sync`.
+//! - [`domain`]: pure values and rules: plugin identity, the index plan and its rendering, the
+//!   export plan, validation rules, reports. No files, no network, no async.
+//! - [`formats`]: one module per file format: parse text into typed values, render them back.
+//! - [`io`]: the only code that touches the outside: files, git, registries, Kubernetes, shell
+//!   commands, Tekton result files.
+//! - [`error`]: exit statuses and the error types every step shares; [`logging`]: tracing setup.
 
-pub mod catalog_view;
 pub mod cli;
-pub mod containerfile;
-pub mod diff;
+pub mod domain;
 pub mod error;
-pub mod exporter;
-pub mod fsutil;
-pub mod git;
-pub mod json;
-pub mod kube;
+pub mod formats;
+pub mod io;
 pub mod logging;
-pub mod model;
-pub mod overlay;
-pub mod patch;
-pub mod prepare;
-pub mod registry;
-pub mod runner;
+pub mod pipeline;
 pub mod steps;
-pub mod tekton;
-pub mod tekton_yaml;
-pub mod text;
-pub mod validate;
-pub mod yaml;
 
 /// rustls needs one process-wide crypto provider; we build with ring only.
 pub fn install_crypto_provider() {

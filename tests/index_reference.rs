@@ -39,8 +39,8 @@ fn corrected(image: &str, upstream: &mut Value) {
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image, push_image};
-use rhdh_catalog::registry::{ClientOptions, Digest, ImageReference, Store};
+use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+use rhdh_catalog::io::registry::{ClientOptions, Digest, ImageReference, Store};
 use serde_json::Value;
 
 use crate::support::{Registry, files_under, reference_data, rhdh_catalog};

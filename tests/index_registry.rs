@@ -6,8 +6,8 @@ use std::path::Path;
 
 use base64::Engine;
 
-use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image};
-use rhdh_catalog::registry::{ClientOptions, Digest, ImageReference, Manifest, Store};
+use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image};
+use rhdh_catalog::io::registry::{ClientOptions, Digest, ImageReference, Manifest, Store};
 use serde_json::Value;
 
 use crate::support::{Registry, example_overlay, files_under, publish_example_images, rhdh_catalog, unique_namespace};

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use rhdh_catalog::model::dynamic_plugins::{DynamicPluginsFile, RenderedEntry, render};
-use rhdh_catalog::model::plugins_list::PluginsList;
-use rhdh_catalog::registry::ImageReference;
+use rhdh_catalog::formats::dynamic_plugins::{DynamicPluginsFile, RenderedEntry, render};
+use rhdh_catalog::formats::plugins_list::PluginsList;
+use rhdh_catalog::io::registry::ImageReference;
 use serde_json::Value;
 
 fn segment() -> impl Strategy<Value = String> {
@@ -85,13 +85,13 @@ proptest! {
     #[test]
     fn reference_parsers_never_panic(text in "\\PC{0,80}") {
         let _ = ImageReference::parse(&text);
-        let _ = rhdh_catalog::validate::parse_oci(&text);
-        let _ = rhdh_catalog::registry::RegistryPrefix::parse(&text);
+        let _ = rhdh_catalog::domain::validate::parse_oci(&text);
+        let _ = rhdh_catalog::io::registry::RegistryPrefix::parse(&text);
     }
 
     #[test]
     fn yaml_we_write_reads_back_equal(value in json_value()) {
-        let text = rhdh_catalog::yaml::to_string(&value);
+        let text = rhdh_catalog::formats::yaml::to_string(&value);
         let back: Value = serde_saphyr::from_str(&text).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
         prop_assert_eq!(back, value, "{}", text);
     }

@@ -363,27 +363,27 @@ fn validate_checks_images_in_the_registry() {
     // An image without the annotation: a path-less reference cannot be resolved.
     let bare = work.path().join("bare");
     write_dist_dynamic(&bare, "@acme/bare", "1.0.0", "frontend-plugin");
-    let store = rhdh_catalog::registry::Store::parse(
+    let store = rhdh_catalog::io::registry::Store::parse(
         Some(&format!("docker://{}", registry.host)),
-        &rhdh_catalog::registry::ClientOptions {
+        &rhdh_catalog::io::registry::ClientOptions {
             insecure_registries: vec![registry.host.clone()],
             ..Default::default()
         },
     )
     .unwrap();
-    let spec = rhdh_catalog::registry::image::ImageSpec {
-        files: vec![rhdh_catalog::registry::image::LayerFile {
+    let spec = rhdh_catalog::io::registry::image::ImageSpec {
+        files: vec![rhdh_catalog::io::registry::image::LayerFile {
             path: "acme-bare/package.json".into(),
             contents: b"{}".to_vec(),
             ..Default::default()
         }],
         ..Default::default()
     };
-    let reference = rhdh_catalog::registry::ImageReference::parse(&format!("{prefix}/bare:1")).unwrap();
-    let built = rhdh_catalog::registry::image::build_image(&spec).unwrap();
+    let reference = rhdh_catalog::io::registry::ImageReference::parse(&format!("{prefix}/bare:1")).unwrap();
+    let built = rhdh_catalog::io::registry::image::build_image(&spec).unwrap();
     tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(rhdh_catalog::registry::image::push_image(&store, &reference, &built))
+        .block_on(rhdh_catalog::io::registry::image::push_image(&store, &reference, &built))
         .unwrap();
     let (code, stdout) = validate(&format!("plugins:\n  - package: oci://{prefix}/bare:1\n"));
     assert_eq!(code, Some(1));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use rhdh_catalog::cli::Cli;
-use rhdh_catalog::tekton_yaml::{self, TOOL_IMAGES, TaskRef};
+use rhdh_catalog::pipeline::definitions::{self, TOOL_IMAGES, TaskRef};
 use serde_json::Value;
 
 use crate::support::{files_under, reference_data};
@@ -38,7 +38,7 @@ fn placeholder(reference: &str) -> &'static str {
     }
 }
 
-fn fill(arg: &str, task: &tekton_yaml::Task) -> String {
+fn fill(arg: &str, task: &definitions::Task) -> String {
     let mut out = String::new();
     let mut rest = arg;
     while let Some(start) = rest.find("$(") {
@@ -92,7 +92,7 @@ fn written(args: &[String]) -> BTreeSet<String> {
 
 #[test]
 fn task_steps_parse_with_the_cli_and_write_exactly_their_results() {
-    for task in tekton_yaml::tasks().unwrap() {
+    for task in definitions::tasks().unwrap() {
         let mut produced = BTreeSet::new();
         for step in &task.steps {
             assert!(
@@ -125,13 +125,13 @@ fn task_steps_parse_with_the_cli_and_write_exactly_their_results() {
 
 #[test]
 fn pipeline_references_resolve() {
-    for (file, text) in [tekton_yaml::PIPELINE, tekton_yaml::RELEASE_PIPELINE] {
-        check_references(&tekton_yaml::parse_pipeline(file, text).unwrap());
+    for (file, text) in [definitions::PIPELINE, definitions::RELEASE_PIPELINE] {
+        check_references(&definitions::parse_pipeline(file, text).unwrap());
     }
 }
 
-fn check_references(pipeline: &tekton_yaml::Pipeline) {
-    let tasks = tekton_yaml::tasks().unwrap();
+fn check_references(pipeline: &definitions::Pipeline) {
+    let tasks = definitions::tasks().unwrap();
     let pipeline_params: BTreeSet<&str> = pipeline.params.iter().map(|param| param.name.as_str()).collect();
     for entry in pipeline.tasks.iter().chain(&pipeline.finally) {
         let TaskRef::Named(name) = &entry.task_ref else { continue };
@@ -246,7 +246,7 @@ fn every_definition_validates_against_the_tekton_schemas_and_house_rules() {
 
 #[test]
 fn every_task_folder_has_a_readme() {
-    for (file, _) in tekton_yaml::TASKS {
+    for (file, _) in definitions::TASKS {
         let folder = repository().join(file).parent().unwrap().to_path_buf();
         assert!(folder.join("README.md").is_file(), "{} has no README.md", folder.display());
     }

@@ -12,8 +12,8 @@ use anyhow::Context;
 
 use crate::cli::{ArtifactArgs, ArtifactCommand};
 use crate::error::{ExitStatus, InputError};
-use crate::registry::image::{LayerFile, build_tar, gzip};
-use crate::registry::{Digest, ImageReference, Manifest, Store, media_type};
+use crate::io::registry::image::{LayerFile, build_tar, gzip};
+use crate::io::registry::{Digest, ImageReference, Manifest, Store, media_type};
 
 /// A file in the source folder that means "do not archive this folder" (as in the TA image).
 pub const SKIP_MARKER: &str = ".skip-trusted-artifacts";
@@ -24,7 +24,7 @@ pub async fn run(args: ArtifactArgs) -> anyhow::Result<ExitStatus> {
         ArtifactCommand::Create { store: repository, result, source } => {
             let uri = create(&store, repository, source).await?;
             match result {
-                Some(path) => crate::fsutil::write_atomic(path, uri.as_bytes())
+                Some(path) => crate::io::fs::write_atomic(path, uri.as_bytes())
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => println!("{uri}"),
             }

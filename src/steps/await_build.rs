@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::cli::AwaitBuildArgs;
 use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
-use crate::kube::{RunState, follow_run, newest_run, pipeline_runs, run_result};
-use crate::registry::ImageReference;
+use crate::io::kube_api::{RunState, follow_run, newest_run, pipeline_runs, run_result};
+use crate::io::registry::ImageReference;
 
 /// The Tekton results this step writes (`--results-dir`).
 pub const RESULTS: [&str; 3] = ["IMAGE_URL", "IMAGE_DIGEST", "IMAGE_REPOSITORY"];
@@ -20,7 +20,7 @@ pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
     if args.sha.len() < 7 || !args.sha.chars().all(|character| character.is_ascii_hexdigit()) {
         return Err(InputError::usage(format!("--sha `{}` is not a commit SHA", args.sha)).into());
     }
-    let client = crate::kube::client().await?;
+    let client = crate::io::kube_api::client().await?;
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let api = pipeline_runs(client, &namespace);
     let mut selector = format!(
@@ -56,7 +56,7 @@ pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let name = finished.metadata.name.clone().unwrap_or_default();
-    match crate::kube::run_state(&finished) {
+    match crate::io::kube_api::run_state(&finished) {
         RunState::Succeeded { reason } => {
             let (Some(url), Some(digest)) = (run_result(&finished, "IMAGE_URL"), run_result(&finished, "IMAGE_DIGEST"))
             else {
@@ -67,7 +67,7 @@ pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
             };
             // IMAGE_URL may carry a tag; `url:tag@digest` is a valid pinned reference.
             let url = url.split('@').next().unwrap_or(&url).to_string();
-            let results = crate::tekton::Results::new(args.results_dir.as_deref());
+            let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
             results.write(RESULTS[0], &url)?;
             results.write(RESULTS[1], &digest)?;
             let repository = ImageReference::parse(&format!("{url}@{digest}"))

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::cli::{CommitArgs, OutputFormat};
 use crate::error::{ExitStatus, InfrastructureError, InputError};
-use crate::git::{run_with_env, strip_credentials, token_environment};
+use crate::io::git::{run_with_env, strip_credentials, token_environment};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
 pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
@@ -21,7 +21,7 @@ pub const RESULTS: [&str; 2] = ["commit", "pushed"];
 pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
-    if crate::git::head_commit(tree).is_none() {
+    if crate::io::git::head_commit(tree).is_none() {
         return Err(InputError::in_file(tree, "is not a git work tree with a commit")
             .with_hint("run commit in the midstream checkout")
             .into());
@@ -49,9 +49,9 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
         git(add).await.map_err(local)?;
     }
     let changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
-    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     if changes.trim().is_empty() {
-        let head = crate::git::head_commit(tree).unwrap_or_default();
+        let head = crate::io::git::head_commit(tree).unwrap_or_default();
         results.write(RESULTS[0], &head)?;
         results.write(RESULTS[1], "unchanged")?;
         print(&args, "nothing to commit", &head, false);
@@ -71,7 +71,7 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
         None => git(vec!["rev-parse", "--abbrev-ref", "HEAD"]).await.map_err(local)?,
     };
     if args.no_push {
-        let head = crate::git::head_commit(tree).unwrap_or_default();
+        let head = crate::io::git::head_commit(tree).unwrap_or_default();
         results.write(RESULTS[0], &head)?;
         results.write(RESULTS[1], "false")?;
         print(&args, "committed (not pushed)", &head, false);
@@ -85,7 +85,7 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     for attempt in 1..=args.attempts.max(1) {
         match run_with_env(tree, &["push", "--quiet", &args.remote, &refspec], &remote_url, &environment).await {
             Ok(_) => {
-                let head = crate::git::head_commit(tree).unwrap_or_default();
+                let head = crate::io::git::head_commit(tree).unwrap_or_default();
                 results.write(RESULTS[0], &head)?;
                 results.write(RESULTS[1], "true")?;
                 print(&args, "committed and pushed", &head, true);
@@ -143,7 +143,7 @@ fn is_tracked(tree: &Path, path: &str) -> bool {
 fn managed_paths(args: &CommitArgs) -> Result<Vec<String>, InputError> {
     if !args.paths.is_empty() {
         for path in &args.paths {
-            crate::model::relative_path::RelativePath::parse(path)
+            crate::formats::relative_path::RelativePath::parse(path)
                 .map_err(|problem| InputError::usage(format!("--path `{path}` {problem}")))?;
         }
         return Ok(args.paths.clone());
@@ -151,7 +151,7 @@ fn managed_paths(args: &CommitArgs) -> Result<Vec<String>, InputError> {
     let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
     if upstream.exists() {
-        for repo in crate::model::upstream_repos::UpstreamRepos::read(&upstream)?.repos {
+        for repo in crate::formats::upstream_repos::UpstreamRepos::read(&upstream)?.repos {
             paths.push(repo.destination.as_str().to_string());
         }
     }

@@ -3,18 +3,18 @@
 
 use std::path::Path;
 
-use crate::catalog_view::{CatalogView, read_folder, unpack_image};
 use crate::cli::{DiffArgs, OutputFormat};
+use crate::domain::catalog::view::{CatalogView, read_folder, unpack_image};
 use crate::error::{ExitStatus, InputError};
-use crate::registry::{ImageReference, Store};
+use crate::io::registry::{ImageReference, Store};
 
 pub async fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
     let old = load(&store, &args.old).await?;
     let new = load(&store, &args.new).await?;
-    let difference = crate::diff::diff(&old, &new);
+    let difference = crate::domain::catalog::diff::diff(&old, &new);
     match args.output_format {
-        OutputFormat::Text => print!("{}", crate::diff::to_markdown(&difference, &new)),
+        OutputFormat::Text => print!("{}", crate::domain::catalog::diff::to_markdown(&difference, &new)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&difference)?),
     }
     Ok(ExitStatus::Success)

@@ -14,14 +14,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{ExportArgs, OutputFormat};
+use crate::domain::workspace::prepare;
 use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
-use crate::exporter::{CommandFailure, run_logged, shell_quote};
-use crate::model::plan::{Decision, EXPORT_STATE_FILE, ExportState, Plan, PlannedWorkspace};
-use crate::model::plugins_list::{PluginsList, PluginsListLine};
-use crate::model::relative_path::RelativePath;
-use crate::overlay::Workspace;
-use crate::prepare;
-use crate::registry::{RegistryPrefix, Store};
+use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, Plan, PlannedWorkspace};
+use crate::formats::plugins_list::{PluginsList, PluginsListLine};
+use crate::formats::relative_path::RelativePath;
+use crate::io::overlay_tree::Workspace;
+use crate::io::registry::{RegistryPrefix, Store};
+use crate::io::shell::{CommandFailure, run_logged, shell_quote};
 
 /// Settings shared by every workspace of one run.
 struct Settings {
@@ -135,7 +135,7 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
     let plan = Plan::read(&plan_path)?;
     let names = selected_workspaces(&plan, &args.workspaces, &args.batches, &plan_path)?;
     let overlay_dir = tree.join(&args.overlay);
-    let workspaces = crate::overlay::load_named(&overlay_dir, names.iter().map(String::as_str))?;
+    let workspaces = crate::io::overlay_tree::load_named(&overlay_dir, names.iter().map(String::as_str))?;
     let images = match &args.registry {
         Some(prefix) => {
             let prefix =
@@ -185,8 +185,8 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
 
     let output_tree = args.output_tree.clone().unwrap_or_else(|| tree.clone());
     let report_path = args.report.clone().unwrap_or_else(|| output_tree.join("export-report.json"));
-    crate::fsutil::write_atomic(&report_path, &crate::json::to_pretty(&report))?;
-    crate::tekton::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &report.status_line())?;
+    crate::io::fs::write_atomic(&report_path, &crate::formats::json::to_pretty(&report))?;
+    crate::io::tekton_results::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &report.status_line())?;
     match args.output_format {
         OutputFormat::Json => println!("{}", report.status_line()),
         OutputFormat::Text => println!(
@@ -249,7 +249,7 @@ fn selected_workspaces(
         names.insert(name.clone());
     }
     for id in batches {
-        if id == crate::model::plan::NO_BATCH {
+        if id == crate::formats::plan::NO_BATCH {
             continue;
         }
         let Some(members) = plan.batches.get(id) else {
@@ -311,7 +311,7 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
     let clone = dir.join("upstream");
     let plugins_root = if planned.repo_flat { String::new() } else { format!("workspaces/{}", planned.name) };
     let sparse = if planned.repo_flat { Vec::new() } else { vec![plugins_root.clone(), ".yarn".to_string()] };
-    let commit = match crate::git::sparse_checkout(&planned.repo, &planned.repo_ref, &clone, &sparse).await {
+    let commit = match crate::io::git::sparse_checkout(&planned.repo, &planned.repo_ref, &clone, &sparse).await {
         Ok(commit) => commit,
         Err(error) => {
             let infrastructure = !error.is_bad_input();
@@ -374,7 +374,7 @@ async fn prepare_sources(
     patches.sort();
     let mut applied = Vec::new();
     for patch in &patches {
-        let output = crate::patch::apply(patch, root).await.map_err(|error| error.to_string())?;
+        let output = crate::io::patch::apply(patch, root).await.map_err(|error| error.to_string())?;
         tracing::debug!(patch = %patch.display(), %output, "applied");
         applied.push(patch.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
     }
@@ -559,7 +559,7 @@ async fn export_plugins(
             }
             Ok(()) if !folder.join("dist-dynamic/package.json").is_file() => {
                 report.cause = Some(format!("`{command}` succeeded but wrote no dist-dynamic/package.json"));
-                report.log_tail = crate::exporter::tail(&log);
+                report.log_tail = crate::io::shell::tail(&log);
             }
             Ok(()) => {
                 match package_image(&folder, report.package.as_deref(), report.version.as_deref(), settings).await {
@@ -597,12 +597,12 @@ async fn package_image(
     let (Some(package), Some(version)) = (package, version) else {
         anyhow::bail!("the plugin's package.json has no name or version");
     };
-    let image = crate::model::package::image_name_of(package);
+    let image = crate::formats::package::image_name_of(package);
     let reference =
         prefix.image(&image, &format!("{tag_prefix}{version}")).map_err(|problem| anyhow::anyhow!(problem))?;
     let spec = crate::steps::package::image_spec_of(&[folder.join("dist-dynamic")], &[], &[], &[])?;
-    let built = crate::registry::image::build_image(&spec)?;
-    let digest = crate::registry::image::push_image(store, &reference, &built).await?;
+    let built = crate::io::registry::image::build_image(&spec)?;
+    let digest = crate::io::registry::image::push_image(store, &reference, &built).await?;
     Ok(Some(reference.pinned(&digest)))
 }
 
@@ -618,7 +618,7 @@ fn write_midstream_copy(
 ) -> anyhow::Result<()> {
     let destination = settings.output_tree.join("workspaces").join(&planned.name);
     let manifest = prepare::workspace_manifest(root)?;
-    let overlay_content_id = crate::fsutil::content_id(&workspace.dir)?;
+    let overlay_content_id = crate::io::fs::content_id(&workspace.dir)?;
     let state = ExportState {
         cache_key: planned.cache_key.clone(),
         overlay_content_id,
@@ -642,13 +642,13 @@ fn write_midstream_copy(
             .collect();
         PluginsList { lines }.render()
     });
-    crate::fsutil::replace_tree_with(&destination, |staging| {
+    crate::io::fs::replace_tree_with(&destination, |staging| {
         copy_filtered(root, staging, Path::new(""))?;
         if let Some(text) = &plugins_list {
             fs_err::write(staging.join("plugins-list.yaml"), text)?;
         }
         fs_err::write(staging.join("manifest.json"), prepare::manifest_json(&manifest))?;
-        fs_err::write(staging.join(EXPORT_STATE_FILE), crate::json::to_pretty(&state))?;
+        fs_err::write(staging.join(EXPORT_STATE_FILE), crate::formats::json::to_pretty(&state))?;
         Ok(())
     })
 }

@@ -11,14 +11,14 @@ use anyhow::Context;
 
 use crate::cli::{FetchArgs, OutputFormat};
 use crate::error::{ExitStatus, InputError};
-use crate::git::GitError;
-use crate::model::package_list;
-use crate::model::plan::{
+use crate::formats::package_list;
+use crate::formats::plan::{
     self, Decision, EXPORT_STATE_FILE, ExportState, FetchedSource, Plan, PlannedPlugin, PlannedWorkspace,
 };
-use crate::model::relative_path::RelativePath;
-use crate::model::upstream_repos::{UpstreamRepo, UpstreamRepos};
-use crate::overlay::Workspace;
+use crate::formats::relative_path::RelativePath;
+use crate::formats::upstream_repos::{UpstreamRepo, UpstreamRepos};
+use crate::io::git::GitError;
+use crate::io::overlay_tree::Workspace;
 
 /// The Tekton results this step writes (`--results-dir`).
 pub const RESULTS: [&str; 3] = ["batches", "rhdh-version", "backstage-version"];
@@ -37,17 +37,18 @@ pub async fn run(mut args: FetchArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     let overlay_dir = tree.join(&args.overlay);
-    let overlay = crate::overlay::load(&overlay_dir)?;
+    let overlay = crate::io::overlay_tree::load(&overlay_dir)?;
     let supported = load_supported(&overlay_dir, &args.packages)?;
     let mut facts = Vec::new();
     for workspace in &overlay.workspaces {
         if !args.workspaces.is_empty() && !args.workspaces.contains(&workspace.name) {
             continue;
         }
-        let content_id = crate::fsutil::content_id(&workspace.dir)
+        let content_id = crate::io::fs::content_id(&workspace.dir)
             .map_err(|error| InputError::in_file(&workspace.dir, format!("cannot read: {error}")))?;
         let state_path = tree.join("workspaces").join(&workspace.name).join(EXPORT_STATE_FILE);
-        let state = if state_path.exists() { crate::json::read::<ExportState>(&state_path).ok() } else { None };
+        let state =
+            if state_path.exists() { crate::formats::json::read::<ExportState>(&state_path).ok() } else { None };
         facts.push(WorkspaceFacts { workspace, content_id, state });
     }
     for name in &args.workspaces {
@@ -85,9 +86,9 @@ pub async fn run(mut args: FetchArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     let plan_path = args.plan.clone().unwrap_or_else(|| tree.join("plan.json"));
-    crate::fsutil::write_atomic(&plan_path, &crate::json::to_pretty(&plan))
+    crate::io::fs::write_atomic(&plan_path, &crate::formats::json::to_pretty(&plan))
         .with_context(|| format!("writing {}", plan_path.display()))?;
-    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     results.write(RESULTS[0], &plan.batch_ids_json())?;
     results.write(RESULTS[1], &plan.rhdh_version)?;
     results.write(RESULTS[2], &plan.backstage_version)?;
@@ -134,7 +135,7 @@ pub fn plan_workspaces(
             let plugins: Vec<PlannedPlugin> = workspace
                 .plugins_list
                 .iter()
-                .flat_map(crate::model::plugins_list::PluginsList::entries)
+                .flat_map(crate::formats::plugins_list::PluginsList::entries)
                 .filter(|entry| {
                     supported.is_none_or(|set| set.contains(&(workspace.name.clone(), entry.path.as_str().to_string())))
                 })
@@ -246,13 +247,13 @@ async fn fetch_repo(repo: &UpstreamRepo, tree: &Path) -> anyhow::Result<FetchedS
     let mut last_error = None;
     for branch in &repo.branches {
         let clone = scratch.path().join(branch.replace('/', "_"));
-        match crate::git::shallow_clone(&repo.repo, branch, &clone).await {
+        match crate::io::git::shallow_clone(&repo.repo, branch, &clone).await {
             Ok(commit) => {
                 let destination = repo.destination.join_to(tree);
                 let copied = copy_additively(&clone, &destination, &repo.exclude)?;
-                tracing::info!(repo = %crate::git::strip_credentials(&repo.repo), %branch, %commit, files = copied, destination = %destination.display(), "fetched");
+                tracing::info!(repo = %crate::io::git::strip_credentials(&repo.repo), %branch, %commit, files = copied, destination = %destination.display(), "fetched");
                 return Ok(FetchedSource {
-                    repo: crate::git::strip_credentials(&repo.repo),
+                    repo: crate::io::git::strip_credentials(&repo.repo),
                     branch: branch.clone(),
                     commit,
                     destination: repo.destination.as_str().to_string(),
@@ -268,7 +269,7 @@ async fn fetch_repo(repo: &UpstreamRepo, tree: &Path) -> anyhow::Result<FetchedS
     Err(last_error.map_or_else(|| anyhow::anyhow!("no branch to try"), anyhow::Error::new).context(format!(
         "none of the branches {:?} exists in {}",
         repo.branches,
-        crate::git::strip_credentials(&repo.repo)
+        crate::io::git::strip_credentials(&repo.repo)
     )))
 }
 
@@ -332,7 +333,7 @@ pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePat
                 if std::fs::read(&target).is_ok_and(|existing| existing == bytes) {
                     continue;
                 }
-                crate::fsutil::write_atomic(&target, &bytes)?;
+                crate::io::fs::write_atomic(&target, &bytes)?;
                 #[cfg(unix)]
                 {
                     let mode = std::os::unix::fs::PermissionsExt::mode(&entry.metadata()?.permissions());
@@ -347,7 +348,7 @@ pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePat
 
 /// Copies the regular files of `source` that `destination` does not have yet (existing files win).
 pub fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<()> {
-    for relative in crate::fsutil::list_files(source)? {
+    for relative in crate::io::fs::list_files(source)? {
         let target = destination.join(&relative);
         if !target.exists() {
             if let Some(parent) = target.parent() {

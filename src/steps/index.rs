@@ -17,21 +17,21 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::cli::{DpdyStyle, IndexArgs, OutputFormat, TagScheme};
+use crate::domain::catalog::workspace_paths::{PackageNames, match_workspace_paths};
 use crate::error::{ExitStatus, FindingsError, InputError};
-use crate::model::build_info::{BuildInfo, format_epoch};
-use crate::model::catalog_entity::{EntityFolder, render_all_yaml};
-use crate::model::default_packages::DefaultPackages;
-use crate::model::dynamic_plugins::{self, RenderedEntry};
-use crate::model::index_json::{IndexEntry, IndexJson};
-use crate::model::package::Package;
-use crate::model::package_list::{self, PackageListEntry};
-use crate::model::plugin_builds::{ImageMetadata, PluginBuild};
-use crate::model::plugins_list::PluginsList;
-use crate::model::versions::{VersionsJson, is_version, major_minor};
-use crate::overlay::{Overlay, Workspace};
-use crate::registry::image::{ImageFacts, KnownFacts, inspect};
-use crate::registry::{Digest, ImageReference, RegistryError, RegistryPrefix, Store};
-use crate::steps::workspace_paths::{PackageNames, match_workspace_paths};
+use crate::formats::build_info::{BuildInfo, format_epoch};
+use crate::formats::catalog_entity::{EntityFolder, render_all_yaml};
+use crate::formats::default_packages::DefaultPackages;
+use crate::formats::dynamic_plugins::{self, RenderedEntry};
+use crate::formats::index_json::{IndexEntry, IndexJson};
+use crate::formats::package::Package;
+use crate::formats::package_list::{self, PackageListEntry};
+use crate::formats::plugin_builds::{ImageMetadata, PluginBuild};
+use crate::formats::plugins_list::PluginsList;
+use crate::formats::versions::{VersionsJson, is_version, major_minor};
+use crate::io::overlay_tree::{Overlay, Workspace};
+use crate::io::registry::image::{ImageFacts, KnownFacts, inspect};
+use crate::io::registry::{Digest, ImageReference, RegistryError, RegistryPrefix, Store};
 
 /// The annotation `rhdh-cli plugin package` writes: base64 JSON naming the plugin folders.
 pub const DYNAMIC_PACKAGES_ANNOTATION: &str = "io.backstage.dynamic-packages";
@@ -138,24 +138,24 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
             "{} plugin image(s) not found in {}: {}; nothing was written (pass --allow-missing to write the index without them)",
             problems.len(),
             store.describe(),
-            crate::text::first_items(&list, 10)
+            crate::domain::text::first_items(&list, 10)
         ))
         .into());
     }
 
     let previous_view = if args.output.join("index.json").exists() {
-        crate::catalog_view::read_folder(&args.output).ok()
+        crate::domain::catalog::view::read_folder(&args.output).ok()
     } else {
         None
     };
-    let builds_changed = crate::fsutil::replace_tree(&args.plugin_builds, &rendered.plugin_builds)
+    let builds_changed = crate::io::fs::replace_tree(&args.plugin_builds, &rendered.plugin_builds)
         .with_context(|| format!("writing {}", args.plugin_builds.display()))?;
-    let catalog_changed = crate::fsutil::replace_tree(&args.output, &rendered.catalog)
+    let catalog_changed = crate::io::fs::replace_tree(&args.output, &rendered.catalog)
         .with_context(|| format!("writing {}", args.output.display()))?;
     let mut report = rendered.report;
     report.changed = builds_changed || catalog_changed;
-    let new_view = crate::catalog_view::read_folder(&args.output)?;
-    report.diff = crate::diff::diff(&previous_view.unwrap_or_default(), &new_view);
+    let new_view = crate::domain::catalog::view::read_folder(&args.output)?;
+    report.diff = crate::domain::catalog::diff::diff(&previous_view.unwrap_or_default(), &new_view);
     if !report.diff.is_empty() {
         tracing::info!(
             added = report.diff.added.len(),
@@ -165,10 +165,10 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
         );
     }
     if let Some(path) = &args.report {
-        crate::fsutil::write_atomic(path, &crate::json::to_pretty(&report))
+        crate::io::fs::write_atomic(path, &crate::formats::json::to_pretty(&report))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     results.write(RESULTS[0], if report.changed { "true" } else { "false" })?;
     let summary = &report.summary;
     results.write(
@@ -229,7 +229,7 @@ fn print_summary(report: &IndexReport, args: &IndexArgs) {
 
 /// Reads the overlay, the selection files, versions and the previous index.
 pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
-    let overlay = crate::overlay::load(&args.overlay)?;
+    let overlay = crate::io::overlay_tree::load(&args.overlay)?;
     let selection_paths: Vec<PathBuf> = if args.packages.is_empty() {
         ["default.packages.yaml", "rhdh-supported-packages.txt"]
             .iter()
@@ -241,7 +241,7 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
     };
     let mut selection = Vec::new();
     for path in selection_paths {
-        let text = crate::fsutil::read_text(&path)?;
+        let text = crate::io::fs::read_text(&path)?;
         let is_yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
         selection.push(if is_yaml {
             SelectionFile::DefaultPackages {
@@ -305,7 +305,7 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
 
     let previous_path = args.output.join("index.json");
     let previous_index = if previous_path.exists() {
-        crate::model::index_json::read(&previous_path).unwrap_or_else(|error| {
+        crate::formats::index_json::read(&previous_path).unwrap_or_else(|error| {
             tracing::warn!(%error, "ignoring the previous index.json; no stale entries can be kept");
             IndexJson::new()
         })
@@ -368,7 +368,7 @@ fn overlay_provenance(overlay: &Path) -> (Option<String>, Option<String>) {
     if let (Some(tree), Some(name)) = (absolute.parent(), absolute.file_name()) {
         let plan_path = tree.join("plan.json");
         if plan_path.exists()
-            && let Ok(plan) = crate::model::plan::Plan::read(&plan_path)
+            && let Ok(plan) = crate::formats::plan::Plan::read(&plan_path)
             && let Some(source) = plan.sources.iter().find(|source| Path::new(&source.destination) == Path::new(name))
         {
             return (Some(source.repo.clone()), Some(source.commit.clone()));
@@ -383,7 +383,7 @@ fn overlay_provenance(overlay: &Path) -> (Option<String>, Option<String>) {
         .filter(|output| output.status.success())
         .map(|output| std::path::PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
     let is_top = top.is_some_and(|top| std::fs::canonicalize(top).ok() == std::fs::canonicalize(&absolute).ok());
-    if is_top { (crate::git::origin_url(&absolute), crate::git::head_commit(&absolute)) } else { (None, None) }
+    if is_top { (crate::io::git::origin_url(&absolute), crate::io::git::head_commit(&absolute)) } else { (None, None) }
 }
 
 /// What the previous run recorded per digest: `plugin_builds/` files and the previous index. Files
@@ -421,11 +421,11 @@ fn known_facts(plugin_builds: &Path, previous_index: &IndexJson) -> KnownFacts {
             entry.dynamic_packages.as_ref(),
         );
     }
-    for file in crate::fsutil::list_files(plugin_builds).unwrap_or_default() {
+    for file in crate::io::fs::list_files(plugin_builds).unwrap_or_default() {
         if file.extension().is_none_or(|extension| extension != "json") {
             continue;
         }
-        let Ok(builds) = crate::model::plugin_builds::read(&plugin_builds.join(&file)) else { continue };
+        let Ok(builds) = crate::formats::plugin_builds::read(&plugin_builds.join(&file)) else { continue };
         for build in builds.values() {
             record(build.digest.as_deref(), &build.image, build.dynamic_packages.as_ref());
         }
@@ -514,7 +514,7 @@ pub fn plan(
                             format!("package `{}` has no metadata file in any workspace", entry.package),
                         )
                         .at_line(
-                            crate::model::package::line_of(&text, &format!("- package: '{}'", entry.package))
+                            crate::formats::package::line_of(&text, &format!("- package: '{}'", entry.package))
                                 .or_else(|| line_containing(&text, &entry.package)),
                         )
                         .with_hint(
@@ -555,7 +555,7 @@ pub fn plan(
             }
             let Some(version) = package.version.as_deref().filter(|version| !version.trim().is_empty()) else {
                 return Err(InputError::in_file(&package.file, "`spec.version` is missing; the image tag needs it")
-                    .at_line(crate::model::package::line_of(&package.text, "spec:")));
+                    .at_line(crate::formats::package::line_of(&package.text, "spec:")));
             };
             let tag = match &config.tagging {
                 Tagging::Backstage => {
@@ -569,7 +569,7 @@ pub fn plan(
             };
             let reference = prefix.image(&image, &tag).map_err(|problem| {
                 InputError::in_file(&package.file, format!("cannot form an image reference: {problem}"))
-                    .at_line(crate::model::package::line_of(&package.text, "version:"))
+                    .at_line(crate::formats::package::line_of(&package.text, "version:"))
             })?;
             let workspace_path = workspace_path_of
                 .get(&(workspace.name.as_str(), package.package_name.as_str()))
@@ -621,7 +621,7 @@ pub async fn resolve(
     for (position, result) in results {
         match result {
             Ok(Some(facts)) => {
-                let is_index = crate::registry::media_type::is_index(&facts.media_type);
+                let is_index = crate::io::registry::media_type::is_index(&facts.media_type);
                 let absent: Vec<String> =
                     platforms.iter().filter(|platform| !facts.platforms.contains(platform)).cloned().collect();
                 resolutions[position] = Some(if is_index && !absent.is_empty() {
@@ -699,8 +699,8 @@ pub struct IndexReport {
     pub changed: bool,
     pub plugins: Vec<PluginReport>,
     /// What changed against the index that was in the output folder before.
-    #[serde(skip_serializing_if = "crate::diff::CatalogDiff::is_empty")]
-    pub diff: crate::diff::CatalogDiff,
+    #[serde(skip_serializing_if = "crate::domain::catalog::diff::CatalogDiff::is_empty")]
+    pub diff: crate::domain::catalog::diff::CatalogDiff,
     /// default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image).
     #[serde(rename = "dynamic-plugins-left-out", skip_serializing_if = "Vec::is_empty")]
     pub dynamic_plugins_left_out: Vec<String>,
@@ -800,7 +800,7 @@ pub fn render(
         let file: indexmap::IndexMap<&str, &PluginBuild> = [(plugin.image.as_str(), &build)].into_iter().collect();
         plugin_builds.insert(
             PathBuf::from(&plugin.workspace).join(format!("{}.json", plugin.image)),
-            crate::json::to_pretty(&file),
+            crate::formats::json::to_pretty(&file),
         );
         if let Some(pin) = pin {
             index.insert(
@@ -823,7 +823,7 @@ pub fn render(
     index.sort_keys();
 
     let mut catalog = BTreeMap::new();
-    catalog.insert(PathBuf::from("index.json"), crate::json::to_pretty(&index));
+    catalog.insert(PathBuf::from("index.json"), crate::formats::json::to_pretty(&index));
 
     // dynamic-plugins.default.yaml and its source, when a default.packages.yaml was selected.
     let lookup = PackageLookup::new(&inputs.overlay);
@@ -906,7 +906,7 @@ pub fn render(
         related_text.push('\n');
     }
     catalog.insert(PathBuf::from("related-images.txt"), related_text.into_bytes());
-    catalog.insert(PathBuf::from("build-info.json"), crate::json::to_pretty(&inputs.build_info));
+    catalog.insert(PathBuf::from("build-info.json"), crate::formats::json::to_pretty(&inputs.build_info));
 
     report.summary.plugins = report.plugins.len();
     report.summary.pinned = report.plugins.iter().filter(|plugin| plugin.status == PluginStatus::Pinned).count();

@@ -15,7 +15,6 @@ pub mod release_number;
 pub mod report;
 pub mod sync;
 pub mod validate;
-pub mod workspace_paths;
 
 use crate::cli::{Cli, Command};
 use crate::error::ExitStatus;

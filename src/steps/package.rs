@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::cli::{OutputFormat, PackageArgs};
 use crate::error::{ExitStatus, InputError};
-use crate::registry::ImageReference;
-use crate::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+use crate::io::registry::ImageReference;
+use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
 use crate::steps::index::DYNAMIC_PACKAGES_ANNOTATION;
 
 /// package.json fields copied into the annotation, in this order.
@@ -67,7 +67,7 @@ pub fn image_spec_of(
     let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
     for dir in dist_dynamic {
         let manifest_path = dir.join("package.json");
-        let manifest: Map<String, Value> = crate::json::read(&manifest_path)?;
+        let manifest: Map<String, Value> = crate::formats::json::read(&manifest_path)?;
         let Some(name) = manifest.get("name").and_then(Value::as_str) else {
             return Err(InputError::in_file(&manifest_path, "has no `name`")
                 .with_hint("run `rhdh-cli plugin export` in the plugin folder first"));

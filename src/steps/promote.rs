@@ -11,9 +11,9 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::PromoteArgs;
+use crate::domain::validate::Severity;
 use crate::error::{ExitStatus, FindingsError, InputError};
-use crate::registry::{ImageReference, Manifest, Store};
-use crate::validate::Severity;
+use crate::io::registry::{ImageReference, Manifest, Store};
 
 /// What a promotion changed, to undo it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +74,7 @@ pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
         record.tags.insert(tag.clone(), previous);
         targets.push(target);
     }
-    crate::fsutil::write_atomic(&args.rollback_file, &crate::json::to_pretty(&record))
+    crate::io::fs::write_atomic(&args.rollback_file, &crate::formats::json::to_pretty(&record))
         .with_context(|| format!("writing {}", args.rollback_file.display()))?;
     let mut moved = Vec::new();
     for target in &targets {
@@ -91,7 +91,8 @@ pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
         println!("{}:{tag} → {}", record.repository, record.promoted);
         moved.push(tag);
     }
-    crate::tekton::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &serde_json::to_string(&record)?)?;
+    crate::io::tekton_results::Results::new(args.results_dir.as_deref())
+        .write(RESULTS[0], &serde_json::to_string(&record)?)?;
     tracing::info!(rollback = %args.rollback_file.display(), "previous digests recorded");
     Ok(ExitStatus::Success)
 }
@@ -99,9 +100,9 @@ pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
 async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
     // A Tekton result is passed inline; people pass the file.
     let record: RollbackRecord = if source.trim_start().starts_with('{') {
-        crate::json::from_str(Path::new("--rollback"), source)?
+        crate::formats::json::from_str(Path::new("--rollback"), source)?
     } else {
-        crate::json::read(Path::new(source))?
+        crate::formats::json::read(Path::new(source))?
     };
     let left = restore(store, &record).await?;
     if !left.is_empty() {

@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use crate::cli::{OutputFormat, PublishArgs};
 use crate::error::{ExitStatus, InputError};
-use crate::registry::ImageReference;
-use crate::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+use crate::io::registry::ImageReference;
+use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
 
 /// Files of the folder that are not part of the image.
 pub const NOT_IN_IMAGE: [&str; 1] = ["related-images.txt"];
@@ -43,9 +43,9 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<ExitStatus> {
             .collect();
         related.insert(pinned.clone());
         let text: String = related.into_iter().map(|line| line + "\n").collect();
-        crate::fsutil::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        crate::io::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
-    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     results.write(RESULTS[0], &reference.name())?;
     results.write(RESULTS[1], digest.as_str())?;
     match args.output_format {
@@ -65,7 +65,7 @@ fn image_spec(args: &PublishArgs) -> Result<ImageSpec, InputError> {
     let root = &args.catalog_index;
     let mut files = Vec::new();
     for relative in
-        crate::fsutil::list_files(root).map_err(|error| InputError::in_file(root, format!("cannot list: {error}")))?
+        crate::io::fs::list_files(root).map_err(|error| InputError::in_file(root, format!("cannot list: {error}")))?
     {
         let text = relative.to_string_lossy().replace('\\', "/");
         if NOT_IN_IMAGE.contains(&text.as_str()) {
@@ -95,6 +95,6 @@ fn image_spec(args: &PublishArgs) -> Result<ImageSpec, InputError> {
     let created = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|text| text.trim().parse::<i64>().ok())
-        .map(crate::model::build_info::format_epoch);
+        .map(crate::formats::build_info::format_epoch);
     Ok(ImageSpec { files, labels, user: Some("65534".to_string()), created, ..ImageSpec::default() })
 }

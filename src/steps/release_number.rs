@@ -12,8 +12,8 @@ use anyhow::Context;
 
 use crate::cli::{OutputFormat, ReleaseNumberArgs, ReleaseSource};
 use crate::error::{ExitStatus, InputError};
-use crate::registry::image::{KnownFacts, inspect};
-use crate::registry::{ImageReference, Store};
+use crate::io::registry::image::{KnownFacts, inspect};
+use crate::io::registry::{ImageReference, Store};
 
 pub const CONTAINERFILES: [&str; 2] = ["builder.Containerfile", "index.Containerfile"];
 
@@ -23,9 +23,11 @@ pub const RESULTS: [&str; 2] = ["release", "version"];
 pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
     let version = match &args.version {
         Some(version) => version.clone(),
-        None => crate::model::upstream_repos::UpstreamRepos::read(&args.tree.join("upstream_repos.yml"))?.rhdh_version,
+        None => {
+            crate::formats::upstream_repos::UpstreamRepos::read(&args.tree.join("upstream_repos.yml"))?.rhdh_version
+        }
     };
-    if !crate::model::versions::is_version(&version) {
+    if !crate::formats::versions::is_version(&version) {
         return Err(InputError::usage(format!("--version `{version}` is not a version like 1.10.0")).into());
     }
     let dir = args.tree.join(&args.containerfiles);
@@ -37,18 +39,18 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
     }
     let mut texts = Vec::new();
     for path in &files {
-        texts.push((path.clone(), crate::fsutil::read_text(path)?));
+        texts.push((path.clone(), crate::io::fs::read_text(path)?));
     }
-    let current = texts.iter().find_map(|(_, text)| crate::containerfile::current_release(text));
+    let current = texts.iter().find_map(|(_, text)| crate::formats::containerfile::current_release(text));
 
     let release = if args.changed {
         let highest = match args.source {
             ReleaseSource::Registry => highest_in_registry(&args, &version).await?,
-            ReleaseSource::Konflux => crate::kube::highest_release_in_snapshots(&args, &version).await?,
+            ReleaseSource::Konflux => crate::io::kube_api::highest_release_in_snapshots(&args, &version).await?,
         };
         let next = highest.max(current.filter(|_| args.count_containerfile).unwrap_or(0)) + 1;
         for (path, text) in &texts {
-            let rewritten = crate::containerfile::set_version_and_release(text, &version, &next.to_string());
+            let rewritten = crate::formats::containerfile::set_version_and_release(text, &version, &next.to_string());
             if rewritten.found == 0 {
                 return Err(InputError::in_file(
                     path,
@@ -57,7 +59,7 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
                 .with_hint("add e.g. `LABEL version=\"1.10.0\" release=\"1\"`")
                 .into());
             }
-            crate::fsutil::write_atomic(path, rewritten.text.as_bytes())
+            crate::io::fs::write_atomic(path, rewritten.text.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         tracing::info!(%version, release = next, highest_found = highest, "release number bumped");
@@ -66,7 +68,7 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
         tracing::info!(%version, release = ?current, "index unchanged: no bump");
         current.unwrap_or(0)
     };
-    let results = crate::tekton::Results::new(args.results_dir.as_deref());
+    let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     results.write(RESULTS[0], &release.to_string())?;
     results.write(RESULTS[1], &version)?;
     match args.output_format {

@@ -14,7 +14,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
     let markdown = render(&args.status, &args.tasks);
     print!("{markdown}");
     if let Some(path) = &args.output {
-        crate::fsutil::write_atomic(path, markdown.as_bytes())?;
+        crate::io::fs::write_atomic(path, markdown.as_bytes())?;
     }
     let failed: Vec<&str> = args
         .tasks
@@ -25,7 +25,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitStatus> {
         .collect();
     let summary =
         if failed.is_empty() { args.status.clone() } else { format!("{}: failed {}", args.status, failed.join(", ")) };
-    crate::tekton::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &summary)?;
+    crate::io::tekton_results::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &summary)?;
     Ok(ExitStatus::Success)
 }
 

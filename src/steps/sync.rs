@@ -10,14 +10,14 @@ use anyhow::Context;
 
 use crate::cli::{FetchArgs, OutputFormat, SyncArgs};
 use crate::error::{ExitStatus, FindingsError, InputError};
-use crate::runner::{RunOptions, RunOutcome};
+use crate::pipeline::runner::{RunOptions, RunOutcome};
 
 pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
     let tree = std::path::absolute(&args.tree).with_context(|| format!("resolving {}", args.tree.display()))?;
-    let pipeline = crate::tekton_yaml::pipeline()?;
-    let tasks = crate::tekton_yaml::tasks()?;
+    let pipeline = crate::pipeline::definitions::pipeline()?;
+    let tasks = crate::pipeline::definitions::tasks()?;
     if args.dry_run {
-        let order = crate::runner::execution_order(&pipeline)?;
+        let order = crate::pipeline::runner::execution_order(&pipeline)?;
         println!(
             "tasks: {} → finally: {}",
             order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(" → "),
@@ -41,15 +41,15 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
             output_format: OutputFormat::Json,
         };
         let status = Box::pin(crate::steps::fetch::run(fetch)).await?;
-        crate::steps::fetch::print_table(&crate::model::plan::Plan::read(&plan_path)?);
+        crate::steps::fetch::print_table(&crate::formats::plan::Plan::read(&plan_path)?);
         return Ok(status);
     }
-    let Some(revision) = crate::git::head_commit(&tree) else {
+    let Some(revision) = crate::io::git::head_commit(&tree) else {
         return Err(InputError::in_file(&tree, "is not a git work tree with a commit")
             .with_hint("sync runs on a midstream checkout")
             .into());
     };
-    let origin = crate::git::origin_url(&tree);
+    let origin = crate::io::git::origin_url(&tree);
     let branch = current_branch(&tree).unwrap_or_else(|| "main".to_string());
     let out = std::path::absolute(&args.out)?;
     let store = absolute_store(&args.store)?;
@@ -87,7 +87,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
         env,
     };
     let started = std::time::Instant::now();
-    let outcome = crate::runner::run(&pipeline, tasks, &options).await?;
+    let outcome = crate::pipeline::runner::run(&pipeline, tasks, &options).await?;
     let statuses: Vec<String> = outcome
         .tasks
         .iter()
@@ -95,7 +95,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
         .map(|(name, task)| format!("{name}={}", task.status))
         .collect();
     let markdown = crate::steps::report::render(&outcome.status, &statuses);
-    crate::fsutil::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
+    crate::io::fs::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
 
     let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == "Succeeded") {
         update_checkout(&tree, &out, origin.is_some(), &branch).await

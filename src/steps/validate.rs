@@ -1,6 +1,6 @@
 //! `rhdh-catalog validate`: a `dynamic-plugins*.yaml` (with its includes) or an index image,
 //! checked as the RHDH installer would check it at pod start: the static rules of
-//! [`crate::validate`], then, against the registry, every OCI package (enabled or disabled)
+//! [`crate::domain::validate`], then, against the registry, every OCI package (enabled or disabled)
 //! present, annotated with `io.backstage.dynamic-packages`, and holding its plugin folder in its
 //! first layer. One line per finding; exit 1 when any is an error.
 
@@ -11,12 +11,12 @@ use std::path::Path;
 use base64::Engine;
 
 use crate::cli::{OutputFormat, ValidateArgs};
+use crate::domain::validate::{Entry, Finding, Severity, parse_oci, static_findings};
 use crate::error::{ExitStatus, FindingsError, InputError};
-use crate::model::dynamic_plugins::DynamicPluginsFile;
-use crate::registry::image::{KnownFacts, inspect};
-use crate::registry::{Digest, ImageReference, Store};
+use crate::formats::dynamic_plugins::DynamicPluginsFile;
+use crate::io::registry::image::{KnownFacts, inspect};
+use crate::io::registry::{Digest, ImageReference, Store};
 use crate::steps::index::DYNAMIC_PACKAGES_ANNOTATION;
-use crate::validate::{Entry, Finding, Severity, parse_oci, static_findings};
 
 pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
@@ -50,7 +50,7 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
 }
 
 fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<String>), InputError> {
-    let text = crate::fsutil::read_text(file)?;
+    let text = crate::io::fs::read_text(file)?;
     let parsed = DynamicPluginsFile::parse(file, &text)?;
     let entries = parsed
         .plugins
@@ -99,7 +99,7 @@ pub async fn validate_file(store: &Store, file: &Path, registry: bool) -> anyhow
 /// An index image: the layout the installer needs, then its DPDY as a main file.
 pub async fn validate_image(store: &Store, reference: &ImageReference, registry: bool) -> anyhow::Result<Vec<Finding>> {
     let scratch = tempfile::tempdir()?;
-    crate::catalog_view::unpack_image(store, reference, scratch.path()).await?;
+    crate::domain::catalog::view::unpack_image(store, reference, scratch.path()).await?;
     let dpdy = scratch.path().join("dynamic-plugins.default.yaml");
     let mut findings = Vec::new();
     let finding = |severity, rule, message: &str| Finding {
@@ -159,7 +159,7 @@ pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Resu
                 .find(|other| other.repository == oci.repository && (oci.path.is_none() || other.path == oci.path));
             // No match is a static finding already.
             let Some(inherited) = inherited else { continue };
-            crate::validate::OciPackage { path: oci.path.clone().or(inherited.path.clone()), ..inherited }
+            crate::domain::validate::OciPackage { path: oci.path.clone().or(inherited.path.clone()), ..inherited }
         } else {
             oci
         };

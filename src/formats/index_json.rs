@@ -1,0 +1,39 @@
+//! `catalog-index/index.json`: every plugin of the index keyed by image name, each pinned by digest.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct IndexEntry {
+    #[serde(rename = "workspacePath")]
+    pub workspace_path: String,
+    /// `<registry>/<image>@sha256:<digest>`.
+    #[serde(rename = "registryReference")]
+    pub registry_reference: String,
+    #[serde(rename = "build-date", default, skip_serializing_if = "Option::is_none")]
+    pub build_date: Option<String>,
+    #[serde(rename = "vcs-ref", default, skip_serializing_if = "Option::is_none")]
+    pub vcs_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub midstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<String>,
+    #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_packages: Option<String>,
+    /// The tag the digest was resolved from.
+    #[serde(rename = "imageTag")]
+    pub image_tag: String,
+}
+
+/// Sorted by image name.
+pub type IndexJson = IndexMap<String, IndexEntry>;
+
+pub fn read(path: &Path) -> Result<IndexJson, InputError> {
+    crate::formats::json::read(path)
+}

@@ -1,0 +1,241 @@
+//! `workspaces/<ws>/metadata/*.yaml`: the `kind: Package` entity of one plugin package, the
+//! source of image names, versions, default configuration and the catalog's `packages/` files.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::InputError;
+
+pub const PACKAGE_API_VERSION: &str = "extensions.backstage.io/v1alpha1";
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageEntity {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: PackageMetadata,
+    pub spec: PackageSpec,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PackageMetadata {
+    #[serde(deserialize_with = "crate::formats::scalar::string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub namespace: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageSpec {
+    /// npm name of the static package, e.g. `@backstage-community/plugin-argocd-backend`.
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub package_name: Option<String>,
+    /// Install reference: an OCI reference with a tag, or a local `./dynamic-plugins/dist/...` wrapper.
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub dynamic_artifact: Option<String>,
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub version: Option<String>,
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub support: Option<String>,
+    #[serde(default)]
+    pub backstage: Option<BackstageSpec>,
+    #[serde(default)]
+    pub app_config_examples: Option<Vec<AppConfigExample>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackstageSpec {
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub role: Option<String>,
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub supported_versions: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct AppConfigExample {
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub content: Option<Value>,
+}
+
+/// A parsed metadata file with the facts later steps need, checked.
+#[derive(Clone, Debug)]
+pub struct Package {
+    /// Where it was read from (for messages) and its file name, used as the `packages/` file name.
+    pub file: PathBuf,
+    pub file_name: String,
+    /// The file's text, rewritten (only the `dynamicArtifact` line) into the catalog's `packages/`.
+    pub text: String,
+    pub entity_name: String,
+    pub package_name: String,
+    pub dynamic_artifact: Option<String>,
+    pub version: Option<String>,
+    pub support: Option<String>,
+    /// `spec.backstage.role`: `frontend-plugin`, `backend-plugin-module`, ...
+    pub role: Option<String>,
+    /// `appConfigExamples[0].content`: the default `pluginConfig`.
+    pub default_config: Option<Value>,
+}
+
+impl Package {
+    pub fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
+        let entity: PackageEntity = crate::formats::yaml::from_str(file, text)?;
+        if entity.kind != "Package" {
+            return Err(InputError::in_file(file, format!("`kind` is `{}`, expected `Package`", entity.kind))
+                .at_line(line_of(text, "kind:"))
+                .with_hint("metadata/ holds only Package entities"));
+        }
+        if entity.api_version != PACKAGE_API_VERSION {
+            return Err(InputError::in_file(
+                file,
+                format!("`apiVersion` is `{}`, expected `{PACKAGE_API_VERSION}`", entity.api_version),
+            )
+            .at_line(line_of(text, "apiVersion:")));
+        }
+        let Some(package_name) = entity.spec.package_name.filter(|name| !name.trim().is_empty()) else {
+            return Err(InputError::in_file(file, "`spec.packageName` is missing")
+                .at_line(line_of(text, "spec:"))
+                .with_hint("set it to the npm name of the plugin package, e.g. @backstage-community/plugin-argocd"));
+        };
+        if !is_npm_name(&package_name) {
+            return Err(InputError::in_file(
+                file,
+                format!("`spec.packageName` `{package_name}` is not an npm package name"),
+            )
+            .at_line(line_of(text, "packageName:")));
+        }
+        let file_name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let default_config = entity
+            .spec
+            .app_config_examples
+            .and_then(|examples| examples.into_iter().next())
+            .and_then(|example| example.content)
+            .filter(|content| !content.is_null());
+        Ok(Package {
+            file: file.to_path_buf(),
+            file_name,
+            text: text.to_string(),
+            entity_name: entity.metadata.name,
+            package_name,
+            dynamic_artifact: entity.spec.dynamic_artifact,
+            version: entity.spec.version,
+            support: entity.spec.support,
+            role: entity.spec.backstage.and_then(|backstage| backstage.role),
+            default_config,
+        })
+    }
+
+    pub fn read(file: &Path) -> Result<Self, InputError> {
+        let text = crate::io::fs::read_text(file)?;
+        Self::parse(file, &text)
+    }
+
+    /// Image name rule of the generators: `@scope/name` → `scope-name`.
+    pub fn image_name(&self) -> String {
+        image_name_of(&self.package_name)
+    }
+
+    /// The file stem (`backstage-community-plugin-argocd` for `…argocd.yaml`).
+    pub fn file_stem(&self) -> &str {
+        self.file_name.strip_suffix(".yaml").or_else(|| self.file_name.strip_suffix(".yml")).unwrap_or(&self.file_name)
+    }
+
+    /// The text with `spec.dynamicArtifact` set to `value`; everything else byte-identical.
+    /// A file without the field gets it after `packageName:`.
+    pub fn text_with_dynamic_artifact(&self, value: &str) -> String {
+        let mut out = String::with_capacity(self.text.len() + 80);
+        let mut replaced = false;
+        for line in self.text.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let ending = if line.ends_with('\n') { "\n" } else { "" };
+            if !replaced && trimmed.starts_with("dynamicArtifact:") && !indent.is_empty() {
+                out.push_str(indent);
+                out.push_str("dynamicArtifact: ");
+                out.push_str(&crate::formats::yaml::string_scalar(value));
+                out.push_str(ending);
+                replaced = true;
+                continue;
+            }
+            out.push_str(line);
+            if !replaced && self.dynamic_artifact.is_none() && trimmed.starts_with("packageName:") && !indent.is_empty()
+            {
+                if ending.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(indent);
+                out.push_str("dynamicArtifact: ");
+                out.push_str(&crate::formats::yaml::string_scalar(value));
+                out.push('\n');
+                replaced = true;
+            }
+        }
+        out
+    }
+}
+
+/// `@scope/name` → `scope-name`, `name` → `name` (leading `@` dropped, first `/` → `-`).
+pub fn image_name_of(package_name: &str) -> String {
+    package_name.trim_start_matches('@').replacen('/', "-", 1)
+}
+
+fn is_npm_name(name: &str) -> bool {
+    let bare = name.strip_prefix('@').map_or(Some(name), |scoped| {
+        scoped.split_once('/').map(|(scope, rest)| if scope.is_empty() { "" } else { rest })
+    });
+    bare.is_some_and(|bare| {
+        !bare.is_empty()
+            && name.len() <= 214
+            && name.chars().all(|character| {
+                character.is_ascii_lowercase() || character.is_ascii_digit() || "-._~/@".contains(character)
+            })
+            && name.matches('/').count() <= 1
+    })
+}
+
+/// The 1-based line of the first line whose trimmed text starts with `prefix`.
+pub fn line_of(text: &str, prefix: &str) -> Option<u64> {
+    text.lines().position(|line| line.trim_start().starts_with(prefix)).map(|index| index as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARGOCD: &str = "apiVersion: extensions.backstage.io/v1alpha1\nkind: Package\nmetadata:\n  name: backstage-community-plugin-redhat-argocd-backend\n  namespace: rhdh\nspec:\n  packageName: \"@backstage-community/plugin-argocd-backend\"\n  dynamicArtifact: oci://ghcr.io/x/backstage-community-plugin-argocd-backend:bs_1.49.4__1.4.0 # keep?\n  version: 1.4.0\n  appConfigExamples:\n    - title: Default configuration\n      content:\n        argocd:\n          username: ${ARGOCD_USERNAME}\n";
+
+    #[test]
+    fn parses_real_shape() {
+        let package = Package::parse(Path::new("metadata/argocd.yaml"), ARGOCD).unwrap();
+        assert_eq!(package.image_name(), "backstage-community-plugin-argocd-backend");
+        assert_eq!(package.version.as_deref(), Some("1.4.0"));
+        assert_eq!(package.default_config.unwrap()["argocd"]["username"], "${ARGOCD_USERNAME}");
+    }
+
+    #[test]
+    fn rewrites_only_the_artifact_line() {
+        let package = Package::parse(Path::new("argocd.yaml"), ARGOCD).unwrap();
+        let text = package.text_with_dynamic_artifact("oci://ghcr.io/x/y@sha256:ab");
+        let expected = ARGOCD.replace(
+            "oci://ghcr.io/x/backstage-community-plugin-argocd-backend:bs_1.49.4__1.4.0 # keep?",
+            "oci://ghcr.io/x/y@sha256:ab",
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn missing_package_name_is_named() {
+        let text = ARGOCD.replace("  packageName: \"@backstage-community/plugin-argocd-backend\"\n", "");
+        let error = Package::parse(Path::new("m.yaml"), &text).unwrap_err();
+        assert!(error.problem.contains("packageName"), "{error}");
+        assert_eq!(error.line, Some(6));
+        let text = ARGOCD.replace("kind: Package", "kind: Plugin");
+        let error = Package::parse(Path::new("m.yaml"), &text).unwrap_err();
+        assert_eq!(error.line, Some(2));
+    }
+}

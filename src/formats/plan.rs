@@ -1,0 +1,165 @@
+//! `plan.json`: what `fetch` decided per workspace (export, skip or drop, and why), the cache
+//! keys, the plugins to export with their flags, and the batches the export fan-out runs over.
+//! It travels inside the source artifact; the Tekton matrix only carries batch ids.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Plan {
+    #[serde(rename = "rhdh-branch")]
+    pub rhdh_branch: String,
+    #[serde(rename = "rhdh-version")]
+    pub rhdh_version: String,
+    #[serde(rename = "backstage-version")]
+    pub backstage_version: String,
+    #[serde(rename = "tool-version")]
+    pub tool_version: String,
+    /// Each fetched repository and the commit it was at.
+    pub sources: Vec<FetchedSource>,
+    /// Every workspace of the overlay, sorted by name.
+    pub workspaces: Vec<PlannedWorkspace>,
+    /// Batch id → workspace names (export decisions only).
+    pub batches: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct FetchedSource {
+    pub repo: String,
+    pub branch: String,
+    pub commit: String,
+    pub destination: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Export,
+    Skip,
+    Drop,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PlannedWorkspace {
+    pub name: String,
+    pub decision: Decision,
+    pub reason: String,
+    #[serde(rename = "cache-key")]
+    pub cache_key: String,
+    pub repo: String,
+    #[serde(rename = "repo-ref")]
+    pub repo_ref: String,
+    #[serde(rename = "repo-flat")]
+    pub repo_flat: bool,
+    #[serde(rename = "backstage-version")]
+    pub backstage_version: String,
+    /// Supported plugins to export, in plugins-list order.
+    pub plugins: Vec<PlannedPlugin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PlannedPlugin {
+    pub path: String,
+    pub flags: Vec<String>,
+}
+
+/// What a successful export records in the midstream tree
+/// (`workspaces/<ws>/.rhdh-catalog-export.json`), so the next `fetch` can skip the workspace.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ExportState {
+    #[serde(rename = "cache-key")]
+    pub cache_key: String,
+    #[serde(rename = "overlay-content-id")]
+    pub overlay_content_id: String,
+    #[serde(rename = "repo-ref")]
+    pub repo_ref: String,
+    #[serde(rename = "backstage-version")]
+    pub backstage_version: String,
+    #[serde(rename = "tool-version")]
+    pub tool_version: String,
+    /// The upstream commit `repo-ref` resolved to.
+    #[serde(rename = "upstream-commit", default)]
+    pub upstream_commit: String,
+    /// Exported plugin folders.
+    #[serde(default)]
+    pub plugins: Vec<String>,
+}
+
+/// The batch id meaning "nothing to export" (see [`Plan::batch_ids_json`]).
+pub const NO_BATCH: &str = "none";
+
+pub const EXPORT_STATE_FILE: &str = ".rhdh-catalog-export.json";
+
+impl ExportState {
+    /// The cache key of a workspace: its overlay content, the upstream ref, the Backstage
+    /// version and the tool version.
+    pub fn key(overlay_content_id: &str, repo_ref: &str, backstage_version: &str, tool_version: &str) -> String {
+        crate::io::registry::Digest::of(
+            format!("{overlay_content_id}\n{repo_ref}\n{backstage_version}\n{tool_version}\n").as_bytes(),
+        )
+        .to_string()
+    }
+}
+
+impl Plan {
+    pub fn read(path: &Path) -> Result<Self, InputError> {
+        crate::formats::json::read(path)
+    }
+
+    pub fn workspace(&self, name: &str) -> Option<&PlannedWorkspace> {
+        self.workspaces.iter().find(|workspace| workspace.name == name)
+    }
+
+    /// The batch ids as the JSON array Tekton fans out over. Never empty: with nothing to export
+    /// it is `["none"]`, because Tekton skips a matrix task over an empty array *and every task
+    /// consuming its results* (the index must still run); `export --batch none` exports nothing.
+    pub fn batch_ids_json(&self) -> String {
+        let ids: Vec<&str> =
+            if self.batches.is_empty() { vec![NO_BATCH] } else { self.batches.keys().map(String::as_str).collect() };
+        serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+/// Splits `workspaces` into at most `max_batches` batches of equal size (±1), in order; ids are
+/// `"0"`, `"1"`, … so that the fan-out stays under Tekton's matrix limit at any catalog size.
+pub fn batches(workspaces: &[String], max_batches: usize) -> BTreeMap<String, Vec<String>> {
+    let count = workspaces.len().min(max_batches.max(1));
+    let mut batches = BTreeMap::new();
+    if count == 0 {
+        return batches;
+    }
+    let base = workspaces.len() / count;
+    let extra = workspaces.len() % count;
+    let mut start = 0;
+    for index in 0..count {
+        let size = base + usize::from(index < extra);
+        batches.insert(index.to_string(), workspaces[start..start + size].to_vec());
+        start += size;
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_cover_everything_within_the_limit() {
+        let names: Vec<String> = (0..650).map(|index| format!("ws{index:03}")).collect();
+        let split = batches(&names, 200);
+        assert_eq!(split.len(), 200);
+        let flattened: Vec<String> = split.values().flatten().cloned().collect();
+        assert_eq!(flattened.len(), 650);
+        let plan = Plan { batches: split, ..Plan::default() };
+        assert!(plan.batch_ids_json().len() < 4096);
+        assert_eq!(batches(&names[..3], 200).len(), 3);
+        assert_eq!(Plan::default().batch_ids_json(), r#"["none"]"#);
+        assert!(batches(&[], 10).is_empty());
+    }
+}

@@ -1,0 +1,82 @@
+//! `plugin_builds/<ws>/<image>.json`: which image build stands for one plugin, with the build
+//! metadata read from the registry. One object keyed by the image name.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+
+/// Build metadata recorded per plugin, as the upstream generator records it (key order included).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PluginBuild {
+    #[serde(rename = "workspacePath")]
+    pub workspace_path: String,
+    /// `<registry>/<image>:<tag>`.
+    #[serde(rename = "registryReference")]
+    pub registry_reference: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(flatten)]
+    pub image: ImageMetadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<String>,
+    #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
+    pub dynamic_packages: Option<String>,
+}
+
+/// Labels and environment of the image config that say where a build came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ImageMetadata {
+    #[serde(rename = "build-date", default, skip_serializing_if = "Option::is_none")]
+    pub build_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub midstream: Option<String>,
+    #[serde(rename = "vcs-ref", default, skip_serializing_if = "Option::is_none")]
+    pub vcs_ref: Option<String>,
+}
+
+pub type PluginBuildFile = IndexMap<String, PluginBuild>;
+
+pub fn read(path: &Path) -> Result<PluginBuildFile, InputError> {
+    let file: PluginBuildFile = crate::formats::json::read(path)?;
+    if file.len() != 1 {
+        return Err(InputError::in_file(
+            path,
+            format!("holds {} entries, expected exactly one keyed by the image name", file.len()),
+        ));
+    }
+    Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_matches_the_upstream_files() {
+        let build = PluginBuild {
+            workspace_path: "global-header/plugins/global-header".into(),
+            registry_reference: "ghcr.io/x/y:bs_1.52.0__2.0.0".into(),
+            digest: Some("sha256:85".into()),
+            image: ImageMetadata {
+                build_date: Some("2026-06-03T21:16:21Z".into()),
+                upstream: Some("u".into()),
+                midstream: Some("m".into()),
+                vcs_ref: Some("v".into()),
+            },
+            support: Some("generally-available".into()),
+            dynamic_packages: Some("W3".into()),
+        };
+        let text = serde_json::to_string(&build).unwrap();
+        assert_eq!(
+            text,
+            r#"{"workspacePath":"global-header/plugins/global-header","registryReference":"ghcr.io/x/y:bs_1.52.0__2.0.0","digest":"sha256:85","build-date":"2026-06-03T21:16:21Z","upstream":"u","midstream":"m","vcs-ref":"v","support":"generally-available","io.backstage.dynamic-packages":"W3"}"#
+        );
+        let back: PluginBuild = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, build);
+    }
+}

@@ -1,0 +1,198 @@
+//! `upstream_repos.yml`: what a sync fetches. Our schema (the private original was never
+//! published; this keeps its field names where they were known):
+//!
+//! ```yaml
+//! rhdh:
+//!   branch: release-1.10        # the midstream branch this file belongs to
+//!   version: 1.10.0             # RHDH version x.y.z (image tags, release numbers)
+//! backstage:
+//!   version: 1.49.4             # Backstage release the plugins are built against
+//! repos:
+//!   - repo: https://github.com/redhat-developer/rhdh-plugin-export-overlays
+//!     branch: [release-1.10, main]   # candidates, tried in order (a single string is allowed)
+//!     destination_folder: overlay-repo
+//!     exclude: [.github, smoke-tests]  # paths inside the repo not copied (optional)
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::InputError;
+use crate::formats::package::line_of;
+use crate::formats::relative_path::RelativePath;
+use crate::formats::source_json::is_git_ref;
+use crate::formats::versions::is_version;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpstreamReposFile {
+    rhdh: RhdhSection,
+    backstage: BackstageSection,
+    repos: Vec<RepoEntry>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RhdhSection {
+    #[serde(deserialize_with = "crate::formats::scalar::string")]
+    branch: String,
+    #[serde(deserialize_with = "crate::formats::scalar::string")]
+    version: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackstageSection {
+    #[serde(deserialize_with = "crate::formats::scalar::string")]
+    version: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum Branches {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepoEntry {
+    repo: String,
+    branch: Branches,
+    destination_folder: String,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+/// A validated `upstream_repos.yml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamRepos {
+    pub rhdh_branch: String,
+    pub rhdh_version: String,
+    pub backstage_version: String,
+    pub repos: Vec<UpstreamRepo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamRepo {
+    pub repo: String,
+    /// Candidate branches (or tags), tried in order.
+    pub branches: Vec<String>,
+    /// Folder inside the midstream tree the repository's content is copied into.
+    pub destination: RelativePath,
+    pub exclude: Vec<RelativePath>,
+}
+
+impl UpstreamRepos {
+    pub fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
+        let parsed: UpstreamReposFile = crate::formats::yaml::from_str(file, text)?;
+        let line = |needle: &str| line_of(text, needle);
+        if !is_version(&parsed.rhdh.version) {
+            return Err(InputError::in_file(
+                file,
+                format!("`rhdh.version` is `{}`, not a version like 1.10.0", parsed.rhdh.version),
+            )
+            .at_line(line("version:")));
+        }
+        if !is_version(&parsed.backstage.version) {
+            return Err(InputError::in_file(
+                file,
+                format!("`backstage.version` is `{}`, not a version like 1.49.4", parsed.backstage.version),
+            ));
+        }
+        if parsed.repos.is_empty() {
+            return Err(InputError::in_file(file, "`repos` is empty").with_hint("list at least the overlay repository"));
+        }
+        let mut repos: Vec<UpstreamRepo> = Vec::new();
+        for entry in parsed.repos {
+            let at = line(&format!("repo: {}", entry.repo)).or_else(|| line("repo:"));
+            if !crate::formats::source_json::is_repository_url(&entry.repo) {
+                return Err(
+                    InputError::in_file(file, format!("`repo` `{}` is not an https:// URL", entry.repo)).at_line(at)
+                );
+            }
+            let branches = match entry.branch {
+                Branches::One(branch) => vec![branch],
+                Branches::Many(branches) => branches,
+            };
+            if branches.is_empty() {
+                return Err(
+                    InputError::in_file(file, format!("`branch` of `{}` lists no branch", entry.repo)).at_line(at)
+                );
+            }
+            if let Some(bad) = branches.iter().find(|branch| !is_git_ref(branch)) {
+                return Err(InputError::in_file(
+                    file,
+                    format!("branch `{bad}` of `{}` is not a valid git ref", entry.repo),
+                )
+                .at_line(at));
+            }
+            let destination = RelativePath::parse(&entry.destination_folder).map_err(|problem| {
+                InputError::in_file(file, format!("`destination_folder` `{}` {problem}", entry.destination_folder))
+                    .at_line(line("destination_folder:"))
+            })?;
+            if let Some(other) = repos.iter().find(|other| {
+                other.destination == destination
+                    || other.destination.as_str().starts_with(&format!("{destination}/"))
+                    || destination.as_str().starts_with(&format!("{}/", other.destination))
+            }) {
+                return Err(InputError::in_file(
+                    file,
+                    format!("`destination_folder` `{destination}` overlaps the one of `{}`", other.repo),
+                )
+                .at_line(at));
+            }
+            let exclude = entry
+                .exclude
+                .iter()
+                .map(|path| {
+                    RelativePath::parse(path).map_err(|problem| {
+                        InputError::in_file(file, format!("`exclude` entry `{path}` {problem}")).at_line(at)
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            repos.push(UpstreamRepo { repo: entry.repo, branches, destination, exclude });
+        }
+        Ok(UpstreamRepos {
+            rhdh_branch: parsed.rhdh.branch,
+            rhdh_version: parsed.rhdh.version,
+            backstage_version: parsed.backstage.version,
+            repos,
+        })
+    }
+
+    pub fn read(file: &Path) -> Result<Self, InputError> {
+        let text = crate::io::fs::read_text(file)?;
+        Self::parse(file, &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = "rhdh:\n  branch: release-1.10\n  version: 1.10.0\nbackstage:\n  version: 1.49.4\nrepos:\n  - repo: https://github.com/redhat-developer/rhdh-plugin-export-overlays\n    branch: [release-1.10, main]\n    destination_folder: overlay-repo\n    exclude: [.github]\n";
+
+    #[test]
+    fn parses_the_documented_example() {
+        let repos = UpstreamRepos::parse(Path::new("u.yml"), EXAMPLE).unwrap();
+        assert_eq!(repos.rhdh_version, "1.10.0");
+        assert_eq!(repos.repos[0].branches, ["release-1.10", "main"]);
+        assert_eq!(repos.repos[0].destination.as_str(), "overlay-repo");
+    }
+
+    #[test]
+    fn rejects_escaping_and_overlapping_destinations() {
+        let text = EXAMPLE.replace("destination_folder: overlay-repo", "destination_folder: ../outside");
+        let error = UpstreamRepos::parse(Path::new("u.yml"), &text).unwrap_err();
+        assert!(error.problem.contains("would leave its folder"), "{error}");
+        let text = format!(
+            "{EXAMPLE}  - repo: https://github.com/a/b\n    branch: main\n    destination_folder: overlay-repo/sub\n"
+        );
+        let error = UpstreamRepos::parse(Path::new("u.yml"), &text).unwrap_err();
+        assert!(error.problem.contains("overlaps"), "{error}");
+        let text = EXAMPLE.replace("version: 1.10.0", "version: next");
+        assert!(UpstreamRepos::parse(Path::new("u.yml"), &text).is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! `versions.json` (target versions of a branch) and the per-workspace `backstage.json` override.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct VersionsJson {
+    pub backstage: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cli: Option<String>,
+    #[serde(rename = "cliPackage", default, skip_serializing_if = "Option::is_none")]
+    pub cli_package: Option<String>,
+    /// Keys we do not use are kept.
+    #[serde(flatten)]
+    pub other: IndexMap<String, serde_json::Value>,
+}
+
+impl VersionsJson {
+    pub fn read(path: &Path) -> Result<Self, InputError> {
+        let versions: VersionsJson = crate::formats::json::read(path)?;
+        if !is_version(&versions.backstage) {
+            return Err(InputError::in_file(
+                path,
+                format!("`backstage` is `{}`, not a version like 1.52.0", versions.backstage),
+            ));
+        }
+        Ok(versions)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct BackstageJson {
+    pub version: String,
+    #[serde(flatten)]
+    pub other: IndexMap<String, serde_json::Value>,
+}
+
+impl BackstageJson {
+    pub fn read(path: &Path) -> Result<Self, InputError> {
+        let backstage: BackstageJson = crate::formats::json::read(path)?;
+        if !is_version(&backstage.version) {
+            return Err(InputError::in_file(
+                path,
+                format!("`version` is `{}`, not a version like 1.52.0", backstage.version),
+            ));
+        }
+        Ok(backstage)
+    }
+}
+
+/// `major.minor` or `major.minor.patch` with an optional pre-release suffix.
+pub fn is_version(text: &str) -> bool {
+    let core = text.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|part| !part.is_empty() && part.chars().all(|character| character.is_ascii_digit()))
+}
+
+/// `1.52.0` → `1.52`.
+pub fn major_minor(version: &str) -> &str {
+    match version.match_indices('.').nth(1) {
+        Some((position, _)) => &version[..position],
+        None => version,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert!(is_version("1.52.0"));
+        assert!(is_version("2.0"));
+        assert!(!is_version("latest"));
+        assert_eq!(major_minor("1.49.4"), "1.49");
+        assert_eq!(major_minor("2.0"), "2.0");
+    }
+}

@@ -1,0 +1,191 @@
+//! Kubernetes edge: the real kube client for Konflux objects (`appstudio.redhat.com/v1alpha1`
+//! Snapshots; Tekton `PipelineRuns` later), as `DynamicObject`s. Configuration comes from the
+//! environment as kubectl's does (in-cluster service account, `KUBECONFIG`, `~/.kube/config`).
+//! Any API failure is an infrastructure error (exit 3); a 403 says which permission is missing.
+
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+
+use crate::cli::ReleaseNumberArgs;
+use crate::error::{InfrastructureError, InputError};
+use crate::io::registry::ImageReference;
+use crate::io::registry::image::{KnownFacts, inspect};
+
+/// A client from the ambient configuration.
+pub async fn client() -> Result<kube::Client, InfrastructureError> {
+    crate::install_crypto_provider();
+    kube::Client::try_default().await.map_err(|error| InfrastructureError {
+        service: "Kubernetes API".into(),
+        problem: format!("no usable configuration (in-cluster or KUBECONFIG): {error}"),
+    })
+}
+
+fn api_error(what: &str, namespace: &str, error: &kube::Error) -> InfrastructureError {
+    let problem = match error {
+        kube::Error::Api(status) if status.code == 403 => {
+            format!(
+                "permission denied: the service account may not {what} in namespace {namespace} (grant get/list on it): {}",
+                status.message
+            )
+        }
+        kube::Error::Api(status) => format!("{what} in {namespace}: HTTP {} {}", status.code, status.message),
+        other => format!("{what} in {namespace}: {other}"),
+    };
+    InfrastructureError { service: "Kubernetes API".into(), problem }
+}
+
+/// Konflux Snapshots of a component, newest first.
+pub async fn snapshots(
+    client: kube::Client,
+    namespace: &str,
+    component: &str,
+) -> Result<Vec<DynamicObject>, InfrastructureError> {
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("appstudio.redhat.com", "v1alpha1", "Snapshot"),
+        "snapshots",
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &resource);
+    let params = ListParams::default().labels(&format!("appstudio.openshift.io/component={component}"));
+    let mut items = api.list(&params).await.map_err(|error| api_error("list snapshots", namespace, &error))?.items;
+    items.sort_by(|left, right| right.metadata.creation_timestamp.cmp(&left.metadata.creation_timestamp));
+    Ok(items)
+}
+
+/// The images a Snapshot records for `component`.
+pub fn component_images(snapshot: &DynamicObject, component: &str) -> Vec<String> {
+    snapshot.data["spec"]["components"]
+        .as_array()
+        .map(|components| {
+            components
+                .iter()
+                .filter(|entry| entry["name"].as_str() == Some(component))
+                .filter_map(|entry| entry["containerImage"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The highest `release` label among the images of the component's Snapshots whose `version`
+/// label is `version`.
+pub async fn highest_release_in_snapshots(args: &ReleaseNumberArgs, version: &str) -> anyhow::Result<u64> {
+    let (Some(namespace), Some(component)) = (&args.namespace, &args.component) else {
+        return Err(InputError::usage("--source konflux needs --namespace and --component").into());
+    };
+    let snapshots = snapshots(client().await?, namespace, component).await?;
+    let store = args.store.open()?;
+    let mut highest = 0;
+    for snapshot in &snapshots {
+        for image in component_images(snapshot, component) {
+            let Ok(reference) = ImageReference::parse(&image) else {
+                tracing::warn!(%image, snapshot = snapshot.metadata.name.as_deref().unwrap_or(""), "not an image reference; ignored");
+                continue;
+            };
+            let Some(facts) = inspect(&store, &reference, &KnownFacts::new()).await? else { continue };
+            if facts.labels.get("version").map(String::as_str) == Some(version)
+                && let Some(release) = facts.labels.get("release").and_then(|release| release.parse::<u64>().ok())
+            {
+                highest = highest.max(release);
+            }
+        }
+    }
+    tracing::info!(snapshots = snapshots.len(), highest, "releases found in Konflux snapshots");
+    Ok(highest)
+}
+
+/// How a PipelineRun ended, from its `Succeeded` condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Succeeded { reason: String },
+    Failed { reason: String, message: String },
+}
+
+/// The `Succeeded` condition (by type, not position) of a Tekton run.
+pub fn run_state(run: &DynamicObject) -> RunState {
+    let conditions = run.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    let Some(condition) = conditions.iter().find(|condition| condition["type"] == "Succeeded") else {
+        return RunState::Running;
+    };
+    let reason = condition["reason"].as_str().unwrap_or_default().to_string();
+    match condition["status"].as_str() {
+        Some("True") => RunState::Succeeded { reason },
+        Some("False") => {
+            RunState::Failed { reason, message: condition["message"].as_str().unwrap_or_default().to_string() }
+        }
+        _ => RunState::Running,
+    }
+}
+
+/// A result of a finished run (`status.results`, or v1beta1's `status.pipelineResults`).
+pub fn run_result(run: &DynamicObject, name: &str) -> Option<String> {
+    let status = &run.data["status"];
+    status["results"]
+        .as_array()
+        .or_else(|| status["pipelineResults"].as_array())?
+        .iter()
+        .find(|result| result["name"] == name)?["value"]
+        .as_str()
+        .map(|value| value.trim().to_string())
+}
+
+/// Tekton `PipelineRuns`, as dynamic objects.
+pub fn pipeline_runs(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"), "pipelineruns");
+    Api::namespaced_with(client, namespace, &resource)
+}
+
+/// The newest run matching `selector`, if any.
+pub async fn newest_run(
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    selector: &str,
+) -> Result<Option<DynamicObject>, InfrastructureError> {
+    let mut runs = api
+        .list(&ListParams::default().labels(selector))
+        .await
+        .map_err(|error| api_error("list pipelineruns", namespace, &error))?
+        .items;
+    runs.sort_by(|left, right| right.metadata.creation_timestamp.cmp(&left.metadata.creation_timestamp));
+    Ok(runs.into_iter().next())
+}
+
+/// Follows one run with a watch until its `Succeeded` condition is set; re-watches when the
+/// server closes the stream.
+pub async fn follow_run(
+    api: &Api<DynamicObject>,
+    namespace: &str,
+    name: &str,
+) -> Result<DynamicObject, InfrastructureError> {
+    use futures::TryStreamExt;
+    use kube::api::{WatchEvent, WatchParams};
+    loop {
+        let current = api.get(name).await.map_err(|error| api_error("get pipelineruns", namespace, &error))?;
+        if run_state(&current) != RunState::Running {
+            return Ok(current);
+        }
+        let version = current.metadata.resource_version.clone().unwrap_or_else(|| "0".into());
+        let params = WatchParams::default().fields(&format!("metadata.name={name}")).timeout(290);
+        let stream =
+            api.watch(&params, &version).await.map_err(|error| api_error("watch pipelineruns", namespace, &error))?;
+        futures::pin_mut!(stream);
+        while let Some(event) =
+            stream.try_next().await.map_err(|error| api_error("watch pipelineruns", namespace, &error))?
+        {
+            match event {
+                WatchEvent::Added(run) | WatchEvent::Modified(run) => {
+                    if run_state(&run) != RunState::Running {
+                        return Ok(run);
+                    }
+                }
+                WatchEvent::Deleted(_) => {
+                    return Err(InfrastructureError {
+                        service: "Kubernetes API".into(),
+                        problem: format!("PipelineRun {name} was deleted while being watched"),
+                    });
+                }
+                WatchEvent::Bookmark(_) | WatchEvent::Error(_) => {}
+            }
+        }
+        tracing::debug!(run = name, "watch ended; watching again");
+    }
+}

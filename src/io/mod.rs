@@ -1,0 +1,13 @@
+//! The edges: the only code that touches the outside world. Files ([`fs`], [`overlay_tree`]),
+//! git ([`git`]), OCI registries and layout folders ([`registry`]), the Kubernetes API
+//! ([`kube_api`]), shell commands ([`shell`], [`patch`]) and Tekton result files
+//! ([`tekton_results`]). Steps call these; the domain never does.
+
+pub mod fs;
+pub mod git;
+pub mod kube_api;
+pub mod overlay_tree;
+pub mod patch;
+pub mod registry;
+pub mod shell;
+pub mod tekton_results;

@@ -1,0 +1,333 @@
+//! The project's Tekton definitions, embedded in the binary, parsed into the small model the
+//! local runner and the consistency tests use. Only the Tekton features our own Tasks and
+//! Pipeline use are modelled; anything else is a clear error naming the file and the field.
+
+use serde_json::Value;
+
+use crate::error::InputError;
+
+/// `(path in the repository, contents)` of every Task and Pipeline we ship.
+pub const TASKS: [(&str, &str); 9] = [
+    (
+        "tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-validate/0.1/rhdh-catalog-validate.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-validate/0.1/rhdh-catalog-validate.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-promote/0.1/rhdh-catalog-promote.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-promote/0.1/rhdh-catalog-promote.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-fetch/0.1/rhdh-catalog-fetch.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-fetch/0.1/rhdh-catalog-fetch.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-export/0.1/rhdh-catalog-export.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-export/0.1/rhdh-catalog-export.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-index/0.1/rhdh-catalog-index.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-index/0.1/rhdh-catalog-index.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-release-number/0.1/rhdh-catalog-release-number.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-release-number/0.1/rhdh-catalog-release-number.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-commit/0.1/rhdh-catalog-commit.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-commit/0.1/rhdh-catalog-commit.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml"),
+    ),
+];
+
+/// The release Pipeline (after a sync commit).
+pub const RELEASE_PIPELINE: (&str, &str) = (
+    "tekton/pipeline/rhdh-catalog-release/0.1/rhdh-catalog-release.yaml",
+    include_str!("../../tekton/pipeline/rhdh-catalog-release/0.1/rhdh-catalog-release.yaml"),
+);
+
+pub const PIPELINE: (&str, &str) = (
+    "tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml",
+    include_str!("../../tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml"),
+);
+
+/// Images whose steps run this tool (`<image>@sha256:…`).
+pub const TOOL_IMAGES: [&str; 2] =
+    ["quay.io/rhdh-community/rhdh-catalog@", "quay.io/rhdh-community/rhdh-catalog-exporter@"];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub is_array: bool,
+    pub default: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultSpec {
+    pub name: String,
+    pub is_array: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvVar {
+    pub name: String,
+    pub value: Option<String>,
+    /// `valueFrom.secretKeyRef`: locally the variable is taken from the runner's environment.
+    pub from_secret: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub name: String,
+    pub image: String,
+    pub args: Vec<String>,
+    pub env: Vec<EnvVar>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    pub name: String,
+    pub file: String,
+    pub params: Vec<ParamSpec>,
+    pub results: Vec<ResultSpec>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum TaskRef {
+    Named(String),
+    /// A Konflux task from a bundle (`resolver: bundles`), by name.
+    Bundle(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct When {
+    pub input: String,
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PipelineTask {
+    pub name: String,
+    pub task_ref: TaskRef,
+    pub params: Vec<(String, Value)>,
+    pub matrix: Vec<(String, Value)>,
+    pub run_after: Vec<String>,
+    pub when: Vec<When>,
+    pub retries: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pipeline {
+    pub name: String,
+    pub params: Vec<ParamSpec>,
+    pub tasks: Vec<PipelineTask>,
+    pub finally: Vec<PipelineTask>,
+}
+
+fn bad(file: &str, problem: impl Into<String>) -> InputError {
+    InputError::in_file(file, problem)
+        .with_hint("the local runner supports the Tekton features of the project's own pipelines")
+}
+
+fn document(file: &str, text: &str, kind: &str) -> Result<Value, InputError> {
+    let value: Value = crate::formats::yaml::from_str(std::path::Path::new(file), text)?;
+    if value["apiVersion"] != "tekton.dev/v1" || value["kind"] != kind {
+        return Err(bad(file, format!("expected apiVersion tekton.dev/v1, kind {kind}")));
+    }
+    Ok(value)
+}
+
+fn text_of(value: &Value, file: &str, what: &str) -> Result<String, InputError> {
+    value.as_str().map(str::to_string).ok_or_else(|| bad(file, format!("`{what}` must be a string")))
+}
+
+fn params_of(value: &Value, file: &str) -> Result<Vec<ParamSpec>, InputError> {
+    value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|param| {
+            Ok(ParamSpec {
+                name: text_of(&param["name"], file, "params[].name")?,
+                is_array: param["type"] == "array",
+                default: param.get("default").cloned(),
+            })
+        })
+        .collect()
+}
+
+pub fn parse_task(file: &str, text: &str) -> Result<Task, InputError> {
+    let value = document(file, text, "Task")?;
+    let spec = &value["spec"];
+    for unsupported in ["workspaces", "sidecars", "stepActions"] {
+        if spec.get(unsupported).is_some() {
+            return Err(bad(file, format!("`spec.{unsupported}` is not supported")));
+        }
+    }
+    let results = spec["results"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|result| {
+            Ok(ResultSpec {
+                name: text_of(&result["name"], file, "results[].name")?,
+                is_array: result["type"] == "array",
+            })
+        })
+        .collect::<Result<Vec<_>, InputError>>()?;
+    let template_env = env_of(&spec["stepTemplate"]["env"], file)?;
+    let mut steps = Vec::new();
+    for step in spec["steps"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = text_of(&step["name"], file, "steps[].name")?;
+        if step.get("script").is_some() || step.get("command").is_some() {
+            return Err(bad(file, format!("step `{name}` uses script or command; steps run the tool with args only")));
+        }
+        let args = step["args"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|arg| text_of(arg, file, "args[]"))
+            .collect::<Result<_, _>>()?;
+        let mut env = template_env.clone();
+        env.extend(env_of(&step["env"], file)?);
+        steps.push(Step { name, image: text_of(&step["image"], file, "steps[].image")?, args, env });
+    }
+    Ok(Task {
+        name: text_of(&value["metadata"]["name"], file, "metadata.name")?,
+        file: file.to_string(),
+        params: params_of(&spec["params"], file)?,
+        results,
+        steps,
+    })
+}
+
+fn env_of(value: &Value, file: &str) -> Result<Vec<EnvVar>, InputError> {
+    value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|variable| {
+            Ok(EnvVar {
+                name: text_of(&variable["name"], file, "env[].name")?,
+                value: variable["value"].as_str().map(str::to_string),
+                from_secret: variable["valueFrom"]["secretKeyRef"].is_object(),
+            })
+        })
+        .collect()
+}
+
+fn pipeline_tasks(value: &Value, file: &str) -> Result<Vec<PipelineTask>, InputError> {
+    let mut tasks = Vec::new();
+    for task in value.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = text_of(&task["name"], file, "tasks[].name")?;
+        let reference = &task["taskRef"];
+        let task_ref = if let Some(named) = reference["name"].as_str() {
+            TaskRef::Named(named.to_string())
+        } else if reference["resolver"] == "bundles" {
+            let bundle_name = reference["params"]
+                .as_array()
+                .and_then(|params| params.iter().find(|param| param["name"] == "name"))
+                .and_then(|param| param["value"].as_str())
+                .ok_or_else(|| bad(file, format!("task `{name}`: a bundles taskRef needs a `name` param")))?;
+            TaskRef::Bundle(bundle_name.to_string())
+        } else {
+            return Err(bad(
+                file,
+                format!("task `{name}`: only taskRef by name or by the bundles resolver is supported"),
+            ));
+        };
+        let pairs = |value: &Value| -> Result<Vec<(String, Value)>, InputError> {
+            value
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|param| Ok((text_of(&param["name"], file, "params[].name")?, param["value"].clone())))
+                .collect()
+        };
+        let when = task["when"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|expression| {
+                Ok(When {
+                    input: text_of(&expression["input"], file, "when[].input")?,
+                    operator: text_of(&expression["operator"], file, "when[].operator")?,
+                    values: expression["values"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|value| text_of(value, file, "when[].values[]"))
+                        .collect::<Result<_, _>>()?,
+                })
+            })
+            .collect::<Result<Vec<_>, InputError>>()?;
+        tasks.push(PipelineTask {
+            name,
+            task_ref,
+            params: pairs(&task["params"])?,
+            matrix: pairs(&task["matrix"]["params"])?,
+            run_after: task["runAfter"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|name| text_of(name, file, "runAfter[]"))
+                .collect::<Result<_, _>>()?,
+            when,
+            retries: u32::try_from(task["retries"].as_u64().unwrap_or(0)).unwrap_or(0),
+        });
+    }
+    Ok(tasks)
+}
+
+pub fn parse_pipeline(file: &str, text: &str) -> Result<Pipeline, InputError> {
+    let value = document(file, text, "Pipeline")?;
+    let spec = &value["spec"];
+    if spec.get("workspaces").is_some() {
+        return Err(bad(file, "`spec.workspaces` is not supported (files travel as Trusted Artifacts)"));
+    }
+    Ok(Pipeline {
+        name: text_of(&value["metadata"]["name"], file, "metadata.name")?,
+        params: params_of(&spec["params"], file)?,
+        tasks: pipeline_tasks(&spec["tasks"], file)?,
+        finally: pipeline_tasks(&spec["finally"], file)?,
+    })
+}
+
+/// The embedded Tasks, parsed.
+pub fn tasks() -> Result<Vec<Task>, InputError> {
+    TASKS.iter().map(|(file, text)| parse_task(file, text)).collect()
+}
+
+/// The embedded sync Pipeline, parsed.
+pub fn pipeline() -> Result<Pipeline, InputError> {
+    parse_pipeline(PIPELINE.0, PIPELINE.1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn embedded_definitions_parse() {
+        let tasks = super::tasks().unwrap();
+        assert_eq!(tasks.len(), 9);
+        super::parse_pipeline(super::RELEASE_PIPELINE.0, super::RELEASE_PIPELINE.1).unwrap();
+        let pipeline = super::pipeline().unwrap();
+        assert_eq!(pipeline.tasks.len(), 6);
+        assert_eq!(pipeline.finally.len(), 1);
+    }
+}

@@ -1,0 +1,674 @@
+//! The local pipeline runner behind `rhdh-catalog sync`: it executes the embedded Tekton Pipeline
+//! (the same YAML the cluster runs) in one process tree. Params and results are substituted as
+//! Tekton does; `runAfter` and result references order the tasks; a matrix fans out with bounded
+//! concurrency; `when` guards and `finally` run as on a cluster. Steps whose image is the tool's
+//! own run the binary with the step's args, `/var/workdir` and `/tekton/results` mapped to
+//! folders of the run; Trusted Artifacts land in an OCI layout (content-addressed blobs); the
+//! Konflux `git-clone-oci-ta` task is emulated with `git clone`. Each task's outcome is saved, so
+//! `--from <task>` re-runs from there with the earlier results.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::InputError;
+use crate::pipeline::definitions::{Pipeline, PipelineTask, TOOL_IMAGES, Task, TaskRef};
+
+/// The results of one TaskRun, or why it failed.
+type TaskRunResult = Result<BTreeMap<String, Value>, String>;
+
+/// Everything a run needs from the caller.
+pub struct RunOptions {
+    /// Folder for task runs, saved outcomes and the report.
+    pub out: PathBuf,
+    pub params: BTreeMap<String, String>,
+    /// Concurrent TaskRuns of one matrix.
+    pub jobs: usize,
+    /// Re-run from this pipeline task, reusing the saved outcomes of the tasks before it.
+    pub from: Option<String>,
+    /// The binary that runs tool steps.
+    pub tool: PathBuf,
+    /// Extra environment for every step (stores, registries).
+    pub env: Vec<(String, String)>,
+}
+
+/// What happened to one pipeline task.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskOutcome {
+    /// Succeeded, Failed or None (not run).
+    pub status: String,
+    /// Result name → values, one per TaskRun (a matrix has several).
+    pub results: BTreeMap<String, Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub millis: u64,
+}
+
+/// The whole run: every task's outcome, in execution order.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunOutcome {
+    pub status: String,
+    pub tasks: Vec<(String, TaskOutcome)>,
+}
+
+impl RunOutcome {
+    pub fn outcome(&self, name: &str) -> Option<&TaskOutcome> {
+        self.tasks.iter().find(|(task, _)| task == name).map(|(_, outcome)| outcome)
+    }
+}
+
+/// Tasks in an order that respects `runAfter` and result references.
+pub fn execution_order(pipeline: &Pipeline) -> Result<Vec<&PipelineTask>, InputError> {
+    let names: BTreeSet<&str> = pipeline.tasks.iter().map(|task| task.name.as_str()).collect();
+    let mut done: Vec<&PipelineTask> = Vec::new();
+    while done.len() < pipeline.tasks.len() {
+        let next = pipeline.tasks.iter().find(|task| {
+            !done.iter().any(|finished| finished.name == task.name)
+                && dependencies(task).iter().all(|dependency| {
+                    !names.contains(dependency.as_str()) || done.iter().any(|finished| &finished.name == dependency)
+                })
+        });
+        match next {
+            Some(task) => done.push(task),
+            None => {
+                return Err(InputError::in_file(
+                    crate::pipeline::definitions::PIPELINE.0,
+                    "the tasks' runAfter and result references form a cycle",
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Tasks a pipeline task waits for.
+pub fn dependencies(task: &PipelineTask) -> BTreeSet<String> {
+    let mut found: BTreeSet<String> = task.run_after.iter().cloned().collect();
+    let mut texts = Vec::new();
+    for (_, value) in task.params.iter().chain(&task.matrix) {
+        collect_strings(value, &mut texts);
+    }
+    for when in &task.when {
+        texts.push(when.input.clone());
+        texts.extend(when.values.iter().cloned());
+    }
+    for text in texts {
+        for reference in references(&text) {
+            if let Some(rest) = reference.strip_prefix("tasks.")
+                && let Some((name, _)) = rest.split_once('.')
+            {
+                found.insert(name.to_string());
+            }
+        }
+    }
+    found
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) => out.push(text.clone()),
+        Value::Array(items) => items.iter().for_each(|item| collect_strings(item, out)),
+        Value::Object(map) => map.values().for_each(|item| collect_strings(item, out)),
+        _ => {}
+    }
+}
+
+/// The `$(...)` expressions in a string.
+fn references(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("$(") {
+        let after = &rest[start + 2..];
+        match after.find(')') {
+            Some(end) => {
+                found.push(after[..end].to_string());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    found
+}
+
+/// Values a `$(...)` expression can take.
+#[derive(Clone, Debug)]
+enum Resolved {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Substitutes every expression of `text`; a whole-string `[*]` reference becomes several strings.
+fn substitute(text: &str, lookup: &dyn Fn(&str) -> Option<Resolved>) -> Result<Vec<String>, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with("$(") && trimmed.ends_with("[*])") && references(trimmed).len() == 1 {
+        let reference = &trimmed[2..trimmed.len() - 1];
+        return match lookup(reference) {
+            Some(Resolved::Many(values)) => Ok(values),
+            Some(Resolved::One(value)) => Ok(vec![value]),
+            None => Err(format!("`$({reference})` cannot be resolved")),
+        };
+    }
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("$(") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find(')').ok_or_else(|| format!("unclosed `$(` in `{text}`"))?;
+        let reference = &after[..end];
+        match lookup(reference) {
+            Some(Resolved::One(value)) => out.push_str(&value),
+            Some(Resolved::Many(_)) => {
+                return Err(format!("`$({reference})` is an array; use it alone as `$({reference})`"));
+            }
+            None => return Err(format!("`$({reference})` cannot be resolved")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(vec![out])
+}
+
+fn value_strings(value: &Value, lookup: &dyn Fn(&str) -> Option<Resolved>) -> Result<Resolved, String> {
+    match value {
+        Value::String(text) => {
+            let values = substitute(text, lookup)?;
+            let whole_array = text.trim().ends_with("[*])");
+            Ok(if whole_array {
+                Resolved::Many(values)
+            } else {
+                Resolved::One(values.into_iter().next().unwrap_or_default())
+            })
+        }
+        Value::Array(items) => {
+            let mut all = Vec::new();
+            for item in items {
+                match value_strings(item, lookup)? {
+                    Resolved::One(value) => all.push(value),
+                    Resolved::Many(values) => all.extend(values),
+                }
+            }
+            Ok(Resolved::Many(all))
+        }
+        Value::Null => Ok(Resolved::One(String::new())),
+        other => Ok(Resolved::One(other.to_string().trim_matches('"').to_string())),
+    }
+}
+
+struct Run<'a> {
+    options: &'a RunOptions,
+    pipeline: &'a Pipeline,
+    tasks: BTreeMap<String, Task>,
+    outcomes: Vec<(String, TaskOutcome)>,
+}
+
+impl Run<'_> {
+    fn outcome(&self, name: &str) -> Option<&TaskOutcome> {
+        self.outcomes.iter().find(|(task, _)| task == name).map(|(_, outcome)| outcome)
+    }
+
+    fn pipeline_lookup(&self, reference: &str) -> Option<Resolved> {
+        if let Some(name) = reference.strip_prefix("params.") {
+            let spec = self.pipeline.params.iter().find(|param| param.name == name)?;
+            return self
+                .options
+                .params
+                .get(name)
+                .cloned()
+                .or_else(|| spec.default.as_ref().and_then(Value::as_str).map(str::to_string))
+                .map(Resolved::One);
+        }
+        if reference == "tasks.status" {
+            let failed = self.outcomes.iter().any(|(_, outcome)| outcome.status == "Failed");
+            let skipped = self.outcomes.iter().any(|(_, outcome)| outcome.status == "None");
+            return Some(Resolved::One(
+                if failed {
+                    "Failed"
+                } else if skipped {
+                    "Completed"
+                } else {
+                    "Succeeded"
+                }
+                .to_string(),
+            ));
+        }
+        let rest = reference.strip_prefix("tasks.")?;
+        let (task, rest) = rest.split_once('.')?;
+        if rest == "status" {
+            return Some(Resolved::One(
+                self.outcome(task).map_or_else(|| "None".to_string(), |outcome| outcome.status.clone()),
+            ));
+        }
+        let result = rest.strip_prefix("results.")?;
+        let outcome = self.outcome(task).filter(|outcome| outcome.status == "Succeeded")?;
+        let (name, whole) = match result.strip_suffix("[*]") {
+            Some(name) => (name, true),
+            None => (result, false),
+        };
+        let values = outcome.results.get(name)?;
+        let as_strings = |value: &Value| match value {
+            Value::Array(items) => items
+                .iter()
+                .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_string))
+                .collect::<Vec<_>>(),
+            Value::String(text) => vec![text.clone()],
+            other => vec![other.to_string()],
+        };
+        if whole {
+            Some(Resolved::Many(values.iter().flat_map(as_strings).collect()))
+        } else if values.len() == 1 {
+            values[0].as_str().map(|text| Resolved::One(text.to_string()))
+        } else {
+            None
+        }
+    }
+
+    async fn run_pipeline_task(&self, task: &PipelineTask) -> TaskOutcome {
+        let started = Instant::now();
+        let lookup = |reference: &str| self.pipeline_lookup(reference);
+        for dependency in dependencies(task) {
+            if let Some(outcome) = self.outcome(&dependency) {
+                let referenced = references_task(task, &dependency);
+                if outcome.status != "Succeeded" && (referenced || task.run_after.contains(&dependency)) {
+                    return skipped(format!("{dependency} did not succeed"));
+                }
+            }
+        }
+        for when in &task.when {
+            let input = match substitute(&when.input, &lookup) {
+                Ok(values) => values.join(","),
+                Err(problem) => return skipped(problem),
+            };
+            let mut values = Vec::new();
+            for value in &when.values {
+                match substitute(value, &lookup) {
+                    Ok(resolved) => values.extend(resolved),
+                    Err(problem) => return skipped(problem),
+                }
+            }
+            let matches = values.contains(&input);
+            if (when.operator == "in") != matches {
+                return skipped(format!("when {} {} {values:?} is false", when.input, when.operator));
+            }
+        }
+        let mut params = BTreeMap::new();
+        for (name, value) in &task.params {
+            match value_strings(value, &lookup) {
+                Ok(resolved) => {
+                    params.insert(name.clone(), resolved);
+                }
+                Err(problem) => return failed(format!("param {name}: {problem}"), started),
+            }
+        }
+        let mut combinations: Vec<BTreeMap<String, Resolved>> = vec![params];
+        for (name, value) in &task.matrix {
+            let values = match value_strings(value, &lookup) {
+                Ok(Resolved::Many(values)) => values,
+                Ok(Resolved::One(value)) => vec![value],
+                Err(problem) => return failed(format!("matrix param {name}: {problem}"), started),
+            };
+            combinations = combinations
+                .into_iter()
+                .flat_map(|base| {
+                    values.iter().map(move |value| {
+                        let mut combination = base.clone();
+                        combination.insert(name.clone(), Resolved::One(value.clone()));
+                        combination
+                    })
+                })
+                .collect();
+        }
+        if !task.matrix.is_empty() && combinations.is_empty() {
+            return skipped("the matrix is empty".into());
+        }
+        let count = combinations.len();
+        let runs: Vec<(usize, TaskRunResult)> = futures::stream::iter(combinations.into_iter().enumerate())
+            .map(|(index, params)| async move {
+                let name = if count > 1 { format!("{}-{index}", task.name) } else { task.name.clone() };
+                let mut attempt = 0;
+                loop {
+                    let result = self.run_task(task, &name, &params).await;
+                    if result.is_ok() || attempt >= task.retries {
+                        break (index, result);
+                    }
+                    attempt += 1;
+                    tracing::warn!(task = %name, attempt, "retrying");
+                }
+            })
+            .buffer_unordered(self.options.jobs.max(1))
+            .collect()
+            .await;
+        let mut runs = runs;
+        runs.sort_by_key(|(index, _)| *index);
+        let mut outcome =
+            TaskOutcome { status: "Succeeded".into(), millis: elapsed(started), ..TaskOutcome::default() };
+        for (_, result) in runs {
+            match result {
+                Ok(results) => {
+                    for (name, value) in results {
+                        outcome.results.entry(name).or_default().push(value);
+                    }
+                }
+                Err(problem) => {
+                    outcome.status = "Failed".into();
+                    outcome.reason.get_or_insert(problem);
+                }
+            }
+        }
+        outcome
+    }
+
+    /// One TaskRun: its steps in order; returns the results.
+    async fn run_task(
+        &self,
+        task: &PipelineTask,
+        run_name: &str,
+        params: &BTreeMap<String, Resolved>,
+    ) -> Result<BTreeMap<String, Value>, String> {
+        let dir = self.options.out.join("runs").join(run_name);
+        let _ = fs_err::remove_dir_all(&dir);
+        let workdir = dir.join("workdir");
+        let results_dir = dir.join("results");
+        for folder in [&workdir, &results_dir] {
+            fs_err::create_dir_all(folder).map_err(|error| error.to_string())?;
+        }
+        match &task.task_ref {
+            TaskRef::Bundle(name) if name == "git-clone-oci-ta" => {
+                self.git_clone(params, &workdir, &results_dir, &dir).await?;
+            }
+            TaskRef::Bundle(name) => return Err(format!("the local runner cannot run the bundle task `{name}`")),
+            TaskRef::Named(name) => {
+                let definition = self.tasks.get(name).ok_or_else(|| format!("no Task named `{name}` is embedded"))?;
+                let mut values: BTreeMap<String, Resolved> = BTreeMap::new();
+                for spec in &definition.params {
+                    let value = match (params.get(&spec.name), &spec.default) {
+                        (Some(value), _) => value.clone(),
+                        (None, Some(Value::Array(items))) => {
+                            Resolved::Many(items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                        }
+                        (None, Some(default)) => {
+                            Resolved::One(default.as_str().map_or_else(|| default.to_string(), str::to_string))
+                        }
+                        (None, None) => return Err(format!("param `{}` of Task {name} has no value", spec.name)),
+                    };
+                    values.insert(spec.name.clone(), value);
+                }
+                let results = &results_dir;
+                let map_paths = |text: String| {
+                    text.replace("/var/workdir", &workdir.display().to_string())
+                        .replace("/tekton/results", &results.display().to_string())
+                };
+                let lookup = |reference: &str| -> Option<Resolved> {
+                    if let Some(name) = reference.strip_prefix("params.") {
+                        let (name, _) = name.split_once('[').unwrap_or((name, ""));
+                        return values.get(name).cloned();
+                    }
+                    let name = reference.strip_prefix("results.")?.strip_suffix(".path")?;
+                    Some(Resolved::One(results.join(name).display().to_string()))
+                };
+                for step in &definition.steps {
+                    if !TOOL_IMAGES.iter().any(|prefix| step.image.starts_with(prefix)) {
+                        return Err(format!(
+                            "step {} of {name} uses image {}, which the local runner cannot run",
+                            step.name, step.image
+                        ));
+                    }
+                    let mut args = Vec::new();
+                    for arg in &step.args {
+                        args.extend(
+                            substitute(arg, &lookup)
+                                .map_err(|problem| format!("step {}: {problem}", step.name))?
+                                .into_iter()
+                                .map(&map_paths),
+                        );
+                    }
+                    let mut env = self.options.env.clone();
+                    for variable in &step.env {
+                        if variable.from_secret {
+                            if let Ok(value) = std::env::var(&variable.name) {
+                                env.push((variable.name.clone(), value));
+                            }
+                        } else if let Some(value) = &variable.value {
+                            let value = substitute(value, &lookup)
+                                .map_err(|problem| format!("step {}: {problem}", step.name))?
+                                .join(" ");
+                            env.push((variable.name.clone(), map_paths(value)));
+                        }
+                    }
+                    self.run_step(run_name, &step.name, &args, &env, &dir).await?;
+                }
+            }
+        }
+        let declared: Vec<(String, bool)> = match &task.task_ref {
+            TaskRef::Named(name) => self
+                .tasks
+                .get(name)
+                .map(|task| task.results.iter().map(|result| (result.name.clone(), result.is_array)).collect())
+                .unwrap_or_default(),
+            TaskRef::Bundle(_) => {
+                ["SOURCE_ARTIFACT", "commit", "url"].iter().map(|name| ((*name).to_string(), false)).collect()
+            }
+        };
+        let mut results = BTreeMap::new();
+        for (name, is_array) in declared {
+            let Ok(text) = fs_err::read_to_string(results_dir.join(&name)) else { continue };
+            let value = if is_array {
+                serde_json::from_str(&text).map_err(|error| format!("result {name} is not a JSON array: {error}"))?
+            } else {
+                Value::String(text)
+            };
+            results.insert(name, value);
+        }
+        Ok(results)
+    }
+
+    async fn run_step(
+        &self,
+        run_name: &str,
+        step: &str,
+        args: &[String],
+        env: &[(String, String)],
+        dir: &Path,
+    ) -> Result<(), String> {
+        let log = dir.join(format!("{step}.log"));
+        let file = std::fs::File::create(&log).map_err(|error| error.to_string())?;
+        let stderr = file.try_clone().map_err(|error| error.to_string())?;
+        tracing::debug!(task = run_name, step, ?args, "step");
+        let status = tokio::process::Command::new(&self.options.tool)
+            .args(args)
+            .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env("NO_COLOR", "1")
+            .stdout(file)
+            .stderr(stderr)
+            .kill_on_drop(true)
+            .status()
+            .await
+            .map_err(|error| format!("cannot run {}: {error}", self.options.tool.display()))?;
+        if status.success() {
+            Ok(())
+        } else {
+            let tail = crate::io::shell::tail(&log);
+            Err(format!("step {step} exited with {status}; log {}:\n{}", log.display(), tail.join("\n")))
+        }
+    }
+
+    /// Konflux's git-clone-oci-ta, locally: `git clone`, check out the revision, archive.
+    async fn git_clone(
+        &self,
+        params: &BTreeMap<String, Resolved>,
+        workdir: &Path,
+        results: &Path,
+        dir: &Path,
+    ) -> Result<(), String> {
+        let text = |name: &str| match params.get(name) {
+            Some(Resolved::One(value)) => Ok(value.clone()),
+            _ => Err(format!("git-clone-oci-ta needs the param {name}")),
+        };
+        let (url, revision, storage) = (text("url")?, text("revision")?, text("ociStorage")?);
+        let source = workdir.join("source");
+        let git = |args: Vec<String>| async move {
+            let output = tokio::process::Command::new("git")
+                .args(&args)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .output()
+                .await
+                .map_err(|error| error.to_string())?;
+            if output.status.success() {
+                Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
+            } else {
+                Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+            }
+        };
+        git(vec!["clone".into(), "--quiet".into(), url.clone(), source.display().to_string()])
+            .await
+            .map_err(|problem| format!("git clone {}: {problem}", crate::io::git::strip_credentials(&url)))?;
+        git(vec![
+            "-C".into(),
+            source.display().to_string(),
+            "-c".into(),
+            "advice.detachedHead=false".into(),
+            "checkout".into(),
+            "--quiet".into(),
+            revision.clone(),
+        ])
+        .await?;
+        let commit = git(vec!["-C".into(), source.display().to_string(), "rev-parse".into(), "HEAD".into()]).await?;
+        fs_err::write(results.join("commit"), &commit).map_err(|error| error.to_string())?;
+        fs_err::write(results.join("url"), crate::io::git::strip_credentials(&url))
+            .map_err(|error| error.to_string())?;
+        let result = results.join("SOURCE_ARTIFACT").display().to_string();
+        let args = vec![
+            "artifact".to_string(),
+            "create".into(),
+            "--store".into(),
+            storage,
+            "--result".into(),
+            result,
+            source.display().to_string(),
+        ];
+        self.run_step("clone-repository", "create-trusted-artifact", &args, &self.options.env, dir).await
+    }
+}
+
+fn references_task(task: &PipelineTask, dependency: &str) -> bool {
+    let mut texts = Vec::new();
+    for (_, value) in task.params.iter().chain(&task.matrix) {
+        collect_strings(value, &mut texts);
+    }
+    texts.iter().any(|text| {
+        references(text).iter().any(|reference| reference.starts_with(&format!("tasks.{dependency}.results.")))
+    })
+}
+
+fn skipped(reason: String) -> TaskOutcome {
+    TaskOutcome { status: "None".into(), reason: Some(reason), ..TaskOutcome::default() }
+}
+
+fn failed(reason: String, started: Instant) -> TaskOutcome {
+    TaskOutcome { status: "Failed".into(), reason: Some(reason), millis: elapsed(started), ..TaskOutcome::default() }
+}
+
+fn elapsed(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Runs the pipeline; the outcome says what happened to every task.
+pub async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) -> anyhow::Result<RunOutcome> {
+    for name in options.params.keys() {
+        if !pipeline.params.iter().any(|param| &param.name == name) {
+            return Err(InputError::usage(format!("the pipeline has no param `{name}`")).into());
+        }
+    }
+    let order = execution_order(pipeline)?;
+    let mut run = Run {
+        options,
+        pipeline,
+        tasks: tasks.into_iter().map(|task| (task.name.clone(), task)).collect(),
+        outcomes: Vec::new(),
+    };
+    let state = options.out.join("state");
+    fs_err::create_dir_all(&state)?;
+    let mut reusing = options.from.is_some();
+    if let Some(from) = &options.from
+        && !order.iter().any(|task| &task.name == from)
+    {
+        return Err(InputError::usage(format!(
+            "--from `{from}` is not a task of the pipeline ({})",
+            order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+        .into());
+    }
+    for task in order {
+        if reusing && options.from.as_deref() == Some(task.name.as_str()) {
+            reusing = false;
+        }
+        let outcome = if reusing {
+            let path = state.join(format!("{}.json", task.name));
+            let saved: TaskOutcome = crate::formats::json::read(&path)
+                .map_err(|error| error.with_hint("run the whole pipeline once before using --from"))?;
+            tracing::info!(task = %task.name, status = %saved.status, "reusing the saved outcome");
+            saved
+        } else {
+            tracing::info!(task = %task.name, "▶ running");
+            let outcome = run.run_pipeline_task(task).await;
+            log_outcome(&task.name, &outcome);
+            crate::io::fs::write_atomic(
+                &state.join(format!("{}.json", task.name)),
+                &crate::formats::json::to_pretty(&outcome),
+            )?;
+            outcome
+        };
+        run.outcomes.push((task.name.clone(), outcome));
+    }
+    let status = match run.pipeline_lookup("tasks.status") {
+        Some(Resolved::One(status)) => status,
+        _ => "Failed".to_string(),
+    };
+    for task in &pipeline.finally {
+        tracing::info!(task = %task.name, "▶ running (finally)");
+        let outcome = run.run_pipeline_task(task).await;
+        log_outcome(&task.name, &outcome);
+        run.outcomes.push((task.name.clone(), outcome));
+    }
+    Ok(RunOutcome { status, tasks: run.outcomes })
+}
+
+fn log_outcome(name: &str, outcome: &TaskOutcome) {
+    let millis = outcome.millis;
+    match outcome.status.as_str() {
+        "Succeeded" => tracing::info!(task = name, millis, "✓ succeeded"),
+        "None" => tracing::warn!(task = name, reason = outcome.reason.as_deref().unwrap_or(""), "⏭ not run"),
+        _ => tracing::error!(task = name, millis, reason = outcome.reason.as_deref().unwrap_or(""), "✗ failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitution_of_strings_and_arrays() {
+        let lookup = |reference: &str| match reference {
+            "params.a" => Some(Resolved::One("x".into())),
+            "tasks.t.results.r[*]" => Some(Resolved::Many(vec!["1".into(), "2".into()])),
+            _ => None,
+        };
+        assert_eq!(substitute("pre-$(params.a)--", &lookup).unwrap(), ["pre-x--"]);
+        assert_eq!(substitute("$(tasks.t.results.r[*])", &lookup).unwrap(), ["1", "2"]);
+        assert!(substitute("$(params.missing)", &lookup).unwrap_err().contains("cannot be resolved"));
+    }
+
+    #[test]
+    fn order_follows_references() {
+        let pipeline = crate::pipeline::definitions::pipeline().unwrap();
+        let order: Vec<&str> = execution_order(&pipeline).unwrap().iter().map(|task| task.name.as_str()).collect();
+        assert_eq!(order, ["clone-repository", "fetch", "export", "index", "release-number", "commit"]);
+        let export = pipeline.tasks.iter().find(|task| task.name == "index").unwrap();
+        assert_eq!(dependencies(export), ["export", "fetch"].iter().map(|name| (*name).to_string()).collect());
+    }
+}
