@@ -104,7 +104,7 @@ fn publish_validate_promote_and_roll_back() {
     let manifest: Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
     let layer = manifest["layers"][0]["digest"].as_str().unwrap().split_once(':').unwrap().1.to_string();
     let extracted = work.path().join("extracted");
-    rhdh_catalog::steps::artifact::unpack(&std::fs::read(copied.join(layer)).unwrap(), &extracted).unwrap();
+    rhdh_catalog::io::archive::unpack(&std::fs::read(copied.join(layer)).unwrap(), &extracted).unwrap();
     assert!(extracted.join("dynamic-plugins.default.yaml").is_file());
     assert!(extracted.join("catalog-entities/extensions/plugins/all.yaml").is_file());
     assert!(extracted.join("catalog-entities/extensions/packages/all.yaml").is_file());

@@ -137,7 +137,7 @@ impl Package {
 
     /// Image name rule of the generators: `@scope/name` → `scope-name`.
     pub fn image_name(&self) -> String {
-        image_name_of(&self.package_name)
+        crate::domain::catalog::identity::image_name(&self.package_name)
     }
 
     /// The file stem (`backstage-community-plugin-argocd` for `…argocd.yaml`).
@@ -177,11 +177,6 @@ impl Package {
         }
         out
     }
-}
-
-/// `@scope/name` → `scope-name`, `name` → `name` (leading `@` dropped, first `/` → `-`).
-pub fn image_name_of(package_name: &str) -> String {
-    package_name.trim_start_matches('@').replacen('/', "-", 1)
 }
 
 fn is_npm_name(name: &str) -> bool {

@@ -50,6 +50,19 @@ impl fmt::Display for RelativePath {
     }
 }
 
+impl serde::Serialize for RelativePath {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RelativePath {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RelativePath::parse(&text).map_err(|problem| serde::de::Error::custom(format!("path `{text}` {problem}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

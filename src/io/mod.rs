@@ -3,6 +3,8 @@
 //! ([`kube_api`]), shell commands ([`shell`], [`patch`]) and Tekton result files
 //! ([`tekton_results`]). Steps call these; the domain never does.
 
+pub mod archive;
+pub mod catalog_source;
 pub mod fs;
 pub mod git;
 pub mod kube_api;

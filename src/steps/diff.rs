@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use crate::cli::{DiffArgs, OutputFormat};
-use crate::domain::catalog::view::{CatalogView, read_folder, unpack_image};
+use crate::domain::catalog::view::CatalogView;
 use crate::error::{ExitStatus, InputError};
+use crate::io::catalog_source::{read_folder, unpack_image};
 use crate::io::registry::{ImageReference, Store};
 
 pub async fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {

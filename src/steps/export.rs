@@ -597,10 +597,10 @@ async fn package_image(
     let (Some(package), Some(version)) = (package, version) else {
         anyhow::bail!("the plugin's package.json has no name or version");
     };
-    let image = crate::formats::package::image_name_of(package);
+    let image = crate::domain::catalog::identity::image_name(package);
     let reference =
         prefix.image(&image, &format!("{tag_prefix}{version}")).map_err(|problem| anyhow::anyhow!(problem))?;
-    let spec = crate::steps::package::image_spec_of(&[folder.join("dist-dynamic")], &[], &[], &[])?;
+    let spec = crate::io::registry::plugin_image::plugin_image_spec(&[folder.join("dist-dynamic")], &[], &[], &[])?;
     let built = crate::io::registry::image::build_image(&spec)?;
     let digest = crate::io::registry::image::push_image(store, &reference, &built).await?;
     Ok(Some(reference.pinned(&digest)))

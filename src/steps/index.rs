@@ -31,10 +31,8 @@ use crate::formats::plugins_list::PluginsList;
 use crate::formats::versions::{VersionsJson, is_version, major_minor};
 use crate::io::overlay_tree::{Overlay, Workspace};
 use crate::io::registry::image::{ImageFacts, KnownFacts, inspect};
+use crate::io::registry::plugin_image::DYNAMIC_PACKAGES_ANNOTATION;
 use crate::io::registry::{Digest, ImageReference, RegistryError, RegistryPrefix, Store};
-
-/// The annotation `rhdh-cli plugin package` writes: base64 JSON naming the plugin folders.
-pub const DYNAMIC_PACKAGES_ANNOTATION: &str = "io.backstage.dynamic-packages";
 
 /// A package selection file given with `--packages`.
 #[derive(Clone, Debug)]
@@ -144,7 +142,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
     }
 
     let previous_view = if args.output.join("index.json").exists() {
-        crate::domain::catalog::view::read_folder(&args.output).ok()
+        crate::io::catalog_source::read_folder(&args.output).ok()
     } else {
         None
     };
@@ -154,7 +152,7 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("writing {}", args.output.display()))?;
     let mut report = rendered.report;
     report.changed = builds_changed || catalog_changed;
-    let new_view = crate::domain::catalog::view::read_folder(&args.output)?;
+    let new_view = crate::io::catalog_source::read_folder(&args.output)?;
     report.diff = crate::domain::catalog::diff::diff(&previous_view.unwrap_or_default(), &new_view);
     if !report.diff.is_empty() {
         tracing::info!(

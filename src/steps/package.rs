@@ -4,33 +4,13 @@
 //! manifest annotation `io.backstage.dynamic-packages` (base64 of the same JSON) that lets the
 //! installer find the plugin path. The same folders always give the same digest.
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
 use anyhow::Context;
-use base64::Engine;
-use serde_json::{Map, Value};
 
 use crate::cli::{OutputFormat, PackageArgs};
 use crate::error::{ExitStatus, InputError};
 use crate::io::registry::ImageReference;
-use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
-use crate::steps::index::DYNAMIC_PACKAGES_ANNOTATION;
-
-/// package.json fields copied into the annotation, in this order.
-const METADATA_FIELDS: [&str; 11] = [
-    "name",
-    "version",
-    "description",
-    "backstage",
-    "homepage",
-    "repository",
-    "license",
-    "maintainers",
-    "author",
-    "bugs",
-    "keywords",
-];
+use crate::io::registry::image::{build_image, push_image};
+use crate::io::registry::plugin_image::plugin_image_spec;
 
 pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
     let reference =
@@ -38,7 +18,7 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
     if reference.tag.is_none() || reference.digest.is_some() {
         return Err(InputError::usage(format!("--tag `{}` must name a tag and no digest", args.tag)).into());
     }
-    let spec = image_spec_of(&args.dist_dynamic, &args.labels, &args.annotations, &args.env)?;
+    let spec = plugin_image_spec(&args.dist_dynamic, &args.labels, &args.annotations, &args.env)?;
     let image = build_image(&spec).context("building the image layer")?;
     let store = args.store.open()?;
     let digest = push_image(&store, &reference, &image).await?;
@@ -52,118 +32,4 @@ pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
         ),
     }
     Ok(ExitStatus::Success)
-}
-
-/// Reads every `dist-dynamic` folder into the image's files, labels and annotations
-/// (`key=value` pairs as given on the command line).
-pub fn image_spec_of(
-    dist_dynamic: &[std::path::PathBuf],
-    labels: &[String],
-    annotations: &[String],
-    env: &[String],
-) -> Result<ImageSpec, InputError> {
-    let mut files = Vec::new();
-    let mut metadata = Vec::new();
-    let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
-    for dir in dist_dynamic {
-        let manifest_path = dir.join("package.json");
-        let manifest: Map<String, Value> = crate::formats::json::read(&manifest_path)?;
-        let Some(name) = manifest.get("name").and_then(Value::as_str) else {
-            return Err(InputError::in_file(&manifest_path, "has no `name`")
-                .with_hint("run `rhdh-cli plugin export` in the plugin folder first"));
-        };
-        let folder = plugin_folder_name(name);
-        if let Some(other) = folders.insert(folder.clone(), dir) {
-            return Err(InputError::usage(format!("{} and {} both export `{folder}`", other.display(), dir.display())));
-        }
-        let fields: Map<String, Value> = METADATA_FIELDS
-            .iter()
-            .filter_map(|field| manifest.get(*field).map(|value| ((*field).to_string(), value.clone())))
-            .collect();
-        metadata.push(Value::Object([(folder.clone(), Value::Object(fields))].into_iter().collect()));
-        collect_files(dir, dir, &folder, &mut files)?;
-    }
-    let metadata = Value::Array(metadata);
-    let pretty = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
-    files.push(LayerFile { path: "index.json".into(), contents: pretty, ..LayerFile::default() });
-    let compact = serde_json::to_vec(&metadata).unwrap_or_default();
-    let mut annotations = parse_pairs(annotations, "--annotation")?;
-    annotations
-        .insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(compact));
-    let labels = parse_pairs(labels, "--label")?;
-    for pair in env {
-        if !pair.contains('=') || pair.starts_with('=') {
-            return Err(InputError::usage(format!("--env `{pair}` is not KEY=value")));
-        }
-    }
-    Ok(ImageSpec { files, labels, annotations, env: env.to_vec(), user: None, created: None })
-}
-
-/// `@scope/name-dynamic` → `scope-name`: the folder the installer extracts (rule of `rhdh-cli
-/// plugin package`).
-pub fn plugin_folder_name(package_name: &str) -> String {
-    let name = package_name.strip_suffix("-dynamic").unwrap_or(package_name);
-    name.trim_start_matches('@').replacen('/', "-", 1)
-}
-
-fn parse_pairs(pairs: &[String], flag: &str) -> Result<BTreeMap<String, String>, InputError> {
-    let mut parsed = BTreeMap::new();
-    for pair in pairs {
-        match pair.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                parsed.insert(key.trim().to_string(), value.to_string());
-            }
-            _ => return Err(InputError::usage(format!("{flag} `{pair}` is not key=value"))),
-        }
-    }
-    Ok(parsed)
-}
-
-fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFile>) -> Result<(), InputError> {
-    let entries = std::fs::read_dir(dir).map_err(|error| InputError::in_file(dir, format!("cannot list: {error}")))?;
-    let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
-    paths.sort();
-    for path in paths {
-        let metadata = std::fs::symlink_metadata(&path)
-            .map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
-        let relative = path.strip_prefix(root).unwrap_or(&path);
-        if metadata.file_type().is_symlink() {
-            // npm's executable links are not needed at run time; any other link could leave the tree.
-            if relative.components().any(|component| component.as_os_str() == ".bin") {
-                continue;
-            }
-            return Err(InputError::in_file(&path, "is a symbolic link; a plugin image holds regular files only")
-                .with_hint("re-export the plugin; exported dist-dynamic folders contain no links"));
-        }
-        if metadata.is_dir() {
-            if relative == Path::new(".git") {
-                continue;
-            }
-            collect_files(root, &path, folder, files)?;
-        } else if metadata.is_file() {
-            let contents =
-                std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
-            #[cfg(unix)]
-            let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
-            #[cfg(not(unix))]
-            let executable = false;
-            let relative = relative.to_string_lossy().replace('\\', "/");
-            files.push(LayerFile { path: format!("{folder}/{relative}"), executable, contents, symlink: None });
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn folder_names_follow_rhdh_cli() {
-        assert_eq!(
-            plugin_folder_name("@backstage-community/plugin-argocd-dynamic"),
-            "backstage-community-plugin-argocd"
-        );
-        assert_eq!(plugin_folder_name("plain-plugin"), "plain-plugin");
-    }
 }

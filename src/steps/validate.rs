@@ -15,8 +15,8 @@ use crate::domain::validate::{Entry, Finding, Severity, parse_oci, static_findin
 use crate::error::{ExitStatus, FindingsError, InputError};
 use crate::formats::dynamic_plugins::DynamicPluginsFile;
 use crate::io::registry::image::{KnownFacts, inspect};
+use crate::io::registry::plugin_image::DYNAMIC_PACKAGES_ANNOTATION;
 use crate::io::registry::{Digest, ImageReference, Store};
-use crate::steps::index::DYNAMIC_PACKAGES_ANNOTATION;
 
 pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
@@ -99,7 +99,7 @@ pub async fn validate_file(store: &Store, file: &Path, registry: bool) -> anyhow
 /// An index image: the layout the installer needs, then its DPDY as a main file.
 pub async fn validate_image(store: &Store, reference: &ImageReference, registry: bool) -> anyhow::Result<Vec<Finding>> {
     let scratch = tempfile::tempdir()?;
-    crate::domain::catalog::view::unpack_image(store, reference, scratch.path()).await?;
+    crate::io::catalog_source::unpack_image(store, reference, scratch.path()).await?;
     let dpdy = scratch.path().join("dynamic-plugins.default.yaml");
     let mut findings = Vec::new();
     let finding = |severity, rule, message: &str| Finding {

@@ -2,5 +2,6 @@
 //! index as consumers see it ([`view`]) and the per-plugin difference of two indexes ([`diff`]).
 
 pub mod diff;
+pub mod identity;
 pub mod view;
 pub mod workspace_paths;

@@ -11,8 +11,10 @@
 pub mod client;
 pub mod image;
 pub mod layout;
+pub mod plugin_image;
 pub mod reference;
 pub mod store;
+pub mod trusted_artifact;
 
 pub use client::{ClientOptions, RegistryClient};
 pub use reference::{Digest, ImageReference, RegistryPrefix};
