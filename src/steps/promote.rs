@@ -50,7 +50,7 @@ pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
         return Err(FindingsError(format!("{reference} does not exist; nothing promoted")).into());
     };
     if !args.skip_validation {
-        let findings = crate::steps::validate::validate_image(&store, &reference, true).await?;
+        let findings = crate::io::install_check::validate_image(&store, &reference, true).await?;
         let errors: Vec<String> = findings
             .iter()
             .filter(|finding| finding.severity == Severity::Error)

@@ -122,3 +122,17 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
     }
     Ok(())
 }
+
+/// The plugin folders an `io.backstage.dynamic-packages` annotation names.
+pub fn plugin_paths(annotation: &str) -> Option<Vec<String>> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(annotation.trim()).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Some(
+        value
+            .as_array()?
+            .iter()
+            .filter_map(|item| item.as_object())
+            .flat_map(|object| object.keys().cloned())
+            .collect(),
+    )
+}

@@ -1,0 +1,237 @@
+//! The checks the RHDH installer makes at pod start, made before release: a `dynamic-plugins*.yaml`
+//! (with its includes) or an index image read, the static rules of [`crate::domain::validate`]
+//! applied, then, against the registry, every OCI package (enabled or disabled) present, annotated
+//! with `io.backstage.dynamic-packages`, holding its plugin folder in its first layer and no entry
+//! over the installer's size limit.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+use crate::domain::validate::{Entry, Finding, Severity, parse_oci, static_findings};
+use crate::error::InputError;
+use crate::formats::dynamic_plugins::DynamicPluginsFile;
+use crate::io::registry::image::{KnownFacts, inspect};
+use crate::io::registry::plugin_image::{DYNAMIC_PACKAGES_ANNOTATION, plugin_paths};
+use crate::io::registry::{Digest, ImageReference, Store};
+
+fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<String>), InputError> {
+    let text = crate::io::fs::read_text(file)?;
+    let parsed = DynamicPluginsFile::parse(file, &text)?;
+    let entries = parsed
+        .plugins
+        .iter()
+        .map(|plugin| Entry {
+            file: file.display().to_string(),
+            level,
+            package: plugin.package.clone(),
+            disabled: plugin.is_disabled(),
+            has_integrity: plugin.integrity.as_deref().is_some_and(|integrity| !integrity.is_empty()),
+            plugin_config: plugin.plugin_config.clone(),
+        })
+        .collect();
+    Ok((entries, parsed.includes))
+}
+
+/// A user's file: its includes are level 0, relative to its folder.
+pub async fn validate_file(store: &Store, file: &Path, registry: bool) -> anyhow::Result<Vec<Finding>> {
+    let (mut entries, includes) = entries_of(file, 1)?;
+    let mut findings = Vec::new();
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let mut all = Vec::new();
+    for include in includes {
+        let path = folder.join(&include);
+        if !path.exists() {
+            findings.push(Finding {
+                file: file.display().to_string(),
+                package: include.clone(),
+                severity: Severity::Warning,
+                rule: "include",
+                message: "include not found; the installer skips it (it substitutes dynamic-plugins.default.yaml from CATALOG_INDEX_IMAGE)".into(),
+            });
+            continue;
+        }
+        let (from_include, _) = entries_of(&path, 0)?;
+        all.extend(from_include);
+    }
+    all.append(&mut entries);
+    findings.extend(static_findings(&all));
+    if registry {
+        findings.extend(registry_findings(store, &all).await?);
+    }
+    Ok(findings)
+}
+
+/// An index image: the layout the installer needs, then its DPDY as a main file.
+pub async fn validate_image(store: &Store, reference: &ImageReference, registry: bool) -> anyhow::Result<Vec<Finding>> {
+    let scratch = tempfile::tempdir()?;
+    crate::io::catalog_source::unpack_image(store, reference, scratch.path()).await?;
+    let dpdy = scratch.path().join("dynamic-plugins.default.yaml");
+    let mut findings = Vec::new();
+    let finding = |severity, rule, message: &str| Finding {
+        file: reference.to_string(),
+        package: String::new(),
+        severity,
+        rule,
+        message: message.to_string(),
+    };
+    if !dpdy.is_file() {
+        findings.push(finding(Severity::Error, "index-layout", "no dynamic-plugins.default.yaml at the image root"));
+        return Ok(findings);
+    }
+    if !scratch.path().join("catalog-entities/extensions").is_dir() {
+        findings.push(finding(
+            Severity::Warning,
+            "index-layout",
+            "no catalog-entities/extensions/ (the extensions catalog will be empty)",
+        ));
+    }
+    let (entries, includes) = entries_of(&dpdy, 1)?;
+    if !includes.is_empty() {
+        findings.push(finding(Severity::Error, "index-layout", "dynamic-plugins.default.yaml must not have includes"));
+    }
+    for found in static_findings(&entries).into_iter().chain(if registry {
+        registry_findings(store, &entries).await?
+    } else {
+        Vec::new()
+    }) {
+        findings.push(Finding { file: format!("{reference}:dynamic-plugins.default.yaml"), ..found });
+    }
+    Ok(findings)
+}
+
+/// The installer skips (catalog index) or refuses as a "zip bomb" (plugin image) any tar entry
+/// larger than this (`MAX_ENTRY_SIZE`, 40 MB since RHDH 1.10).
+pub const MAX_ENTRY_SIZE: u64 = 40_000_000;
+
+/// What the registry says about one image (fetched once per image).
+#[derive(Clone, Debug)]
+enum ImageState {
+    Missing,
+    Present { annotated: Option<Vec<String>>, layer_names: Vec<String>, oversized: Vec<String> },
+}
+
+/// Every OCI image present, annotated, and holding its plugin folder in its first layer.
+pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let mut states: BTreeMap<String, ImageState> = BTreeMap::new();
+    for entry in entries {
+        let Some(oci) = parse_oci(&entry.package) else { continue };
+        let target = if oci.is_inherit() {
+            let inherited = entries
+                .iter()
+                .filter(|other| other.level == 0)
+                .filter_map(|other| parse_oci(&other.package))
+                .find(|other| other.repository == oci.repository && (oci.path.is_none() || other.path == oci.path));
+            // No match is a static finding already.
+            let Some(inherited) = inherited else { continue };
+            crate::domain::validate::OciPackage { path: oci.path.clone().or(inherited.path.clone()), ..inherited }
+        } else {
+            oci
+        };
+        let image = target.image();
+        let problem = |severity, rule, message: String| Finding {
+            file: entry.file.clone(),
+            package: entry.package.clone(),
+            severity,
+            rule,
+            message,
+        };
+        let Ok(reference) = ImageReference::parse(&image) else {
+            findings.push(problem(Severity::Error, "oci-reference", format!("`{image}` is not an image reference")));
+            continue;
+        };
+        if !states.contains_key(&image) {
+            let state = match inspect(store, &reference, &KnownFacts::new()).await? {
+                None => ImageState::Missing,
+                Some(facts) => {
+                    let entries = match facts.layers.first() {
+                        Some(layer) => layer_entries(
+                            &store
+                                .fetch_blob(&reference, &Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?)
+                                .await?,
+                        ),
+                        None => Vec::new(),
+                    };
+                    let oversized = entries
+                        .iter()
+                        .filter(|(_, size)| *size > MAX_ENTRY_SIZE)
+                        .map(|(name, _)| name.clone())
+                        .collect();
+                    let layer_names = entries.into_iter().map(|(name, _)| name).collect();
+                    ImageState::Present {
+                        annotated: facts
+                            .annotations
+                            .get(DYNAMIC_PACKAGES_ANNOTATION)
+                            .and_then(|value| plugin_paths(value)),
+                        layer_names,
+                        oversized,
+                    }
+                }
+            };
+            states.insert(image.clone(), state);
+        }
+        match &states[&image] {
+            ImageState::Missing => findings.push(problem(
+                Severity::Error,
+                "image-present",
+                format!("{image} does not exist in the registry"),
+            )),
+            ImageState::Present { annotated, layer_names, oversized } => {
+                if !oversized.is_empty() {
+                    findings.push(problem(
+                        Severity::Error,
+                        "entry-size",
+                        format!(
+                            "{image} has files over the installer's {MAX_ENTRY_SIZE}-byte limit: {}",
+                            oversized.join(", ")
+                        ),
+                    ));
+                }
+                if annotated.is_none() {
+                    let severity = if target.path.is_none() { Severity::Error } else { Severity::Warning };
+                    findings.push(problem(
+                        severity,
+                        "annotation",
+                        format!("{image} has no readable {DYNAMIC_PACKAGES_ANNOTATION} annotation"),
+                    ));
+                }
+                let path = match (&target.path, annotated.as_deref()) {
+                    (Some(path), _) => path.clone(),
+                    (None, Some([single])) => single.clone(),
+                    (None, Some(many)) => {
+                        findings.push(problem(Severity::Error, "auto-path", format!("{image} annotates {} plugins; a path-less reference needs exactly one (add `!<plugin-path>`)", many.len())));
+                        continue;
+                    }
+                    (None, None) => continue,
+                };
+                if !layer_names.iter().any(|name| name.trim_start_matches("./").starts_with(&format!("{path}/"))) {
+                    findings.push(problem(
+                        Severity::Error,
+                        "layer-path",
+                        format!("the first layer of {image} has no `{path}/` folder"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// Names and sizes of the entries of a (gzipped) tar layer.
+fn layer_entries(blob: &[u8]) -> Vec<(String, u64)> {
+    let mut names = Vec::new();
+    let mut decoded = Vec::new();
+    if flate2::read::GzDecoder::new(blob).read_to_end(&mut decoded).is_err() {
+        decoded = blob.to_vec();
+    }
+    let mut archive = tar::Archive::new(decoded.as_slice());
+    if let Ok(entries) = archive.entries() {
+        for entry in entries.flatten() {
+            if let Ok(path) = entry.path() {
+                names.push((path.to_string_lossy().into_owned(), entry.size()));
+            }
+        }
+    }
+    names
+}
