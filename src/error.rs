@@ -85,7 +85,7 @@ pub struct FindingsError(pub String);
 /// Classifies a failure by the first typed error found in its chain.
 pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
     for cause in error.chain() {
-        if cause.is::<InputError>() || cause.is::<clap::Error>() {
+        if cause.is::<InputError>() {
             return ExitStatus::BadInput;
         }
         if let Some(git) = cause.downcast_ref::<crate::io::git::GitError>() {

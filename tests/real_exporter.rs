@@ -71,7 +71,7 @@ fn real_exporter_exports_and_packages_a_real_workspace() {
         .arg(&tree)
         .args(["--workspace", "hello-real", "--exporter", &exporter])
         .args(["--install-command", "yarn install --frozen-lockfile --non-interactive", "--tsc-command", "yarn tsc"])
-        .args(["--registry", "quay.io/acme", "--tag-prefix", "1.10.0--"])
+        .args(["--registry", "quay.io/acme", "--tag-scheme", "rhdh"])
         .arg("--store")
         .arg(format!("oci-layout:{}", layout.display()))
         .timeout(std::time::Duration::from_secs(1800))

@@ -1,5 +1,6 @@
-//! Command-line definitions (clap only). Every option a Tekton step passes also reads an
-//! environment variable, so Tasks can use `env:` or `args:`.
+//! Command-line definitions (clap only): the only module that knows clap. Every option a Tekton
+//! step passes also reads an environment variable, so Tasks can use `env:` or `args:`.
+//! [`settings`] turns these into the settings the steps take.
 
 // Doc comments here are --help text, read in a terminal: no Markdown backticks around names.
 #![allow(clippy::doc_markdown)]
@@ -8,7 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::logging::LogFormat;
+pub mod settings;
 
 const EXIT_CODES: &str = "Exit codes:
   0  success
@@ -20,8 +21,8 @@ const EXIT_CODES: &str = "Exit codes:
 #[command(name = "rhdh-catalog", version, about = "Rebuild the Red Hat Developer Hub dynamic-plugin catalog index, one pipeline step per subcommand", after_help = EXIT_CODES)]
 pub struct Cli {
     /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "RHDH_CATALOG_LOG_FORMAT")]
-    pub log_format: LogFormat,
+    #[arg(long, global = true, value_enum, default_value_t = LogFormatArg::Text, env = "RHDH_CATALOG_LOG_FORMAT")]
+    pub log_format: LogFormatArg,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -107,8 +108,8 @@ pub struct FetchArgs {
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
     /// Summary on stdout as text or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
 }
 
 #[derive(Debug, Args)]
@@ -158,9 +159,9 @@ pub struct ExportArgs {
     /// Package every exported plugin as an image under this registry prefix (e.g. quay.io/rhdh).
     #[arg(long, env = "RHDH_CATALOG_REGISTRY")]
     pub registry: Option<String>,
-    /// Tag prefix before the plugin version, e.g. `1.10.0--` or `bs_1.49.4__`.
-    #[arg(long, env = "RHDH_CATALOG_TAG_PREFIX")]
-    pub tag_prefix: Option<String>,
+    /// How image tags are formed from the plugin version and the plan's RHDH and Backstage versions.
+    #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
+    pub tag_scheme: TagSchemeArg,
     /// Where to write export-report.json. Default: <tree>/export-report.json.
     #[arg(long, env = "RHDH_CATALOG_REPORT")]
     pub report: Option<PathBuf>,
@@ -168,8 +169,8 @@ pub struct ExportArgs {
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
     /// Summary on stdout as text or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -243,8 +244,8 @@ pub struct PublishArgs {
     /// Directory for Tekton results (IMAGE_URL, IMAGE_DIGEST).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -261,8 +262,8 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub no_registry: bool,
     /// Findings as text lines or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -322,8 +323,8 @@ pub struct DiffArgs {
     /// The newer index: a catalog-index folder or an image reference.
     pub new: String,
     /// Markdown (text) or JSON on stdout.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -378,7 +379,7 @@ pub enum ArtifactCommand {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReleaseSource {
+pub enum ReleaseSourceArg {
     /// Tags `<version>-<n>` and the `release` label of the index image repository.
     Registry,
     /// Konflux Snapshots of the component (appstudio.redhat.com/v1alpha1) and their images' labels.
@@ -399,8 +400,8 @@ pub struct ReleaseNumberArgs {
     /// Whether the index changed (the index step's `changed` result); false reports the current number and changes nothing.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "RHDH_CATALOG_CHANGED")]
     pub changed: bool,
-    #[arg(long, value_enum, default_value_t = ReleaseSource::Registry, env = "RHDH_CATALOG_RELEASE_SOURCE")]
-    pub source: ReleaseSource,
+    #[arg(long, value_enum, default_value_t = ReleaseSourceArg::Registry, env = "RHDH_CATALOG_RELEASE_SOURCE")]
+    pub source: ReleaseSourceArg,
     /// Index image repository whose builds count, e.g. quay.io/rhdh/plugin-catalog-index (registry source).
     #[arg(long, env = "RHDH_CATALOG_INDEX_IMAGE")]
     pub image: Option<String>,
@@ -417,8 +418,8 @@ pub struct ReleaseNumberArgs {
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
     /// Summary on stdout as text or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -453,8 +454,8 @@ pub struct CommitArgs {
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
     /// Summary on stdout as text or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
 }
 
 /// Where images live and how to reach them.
@@ -482,7 +483,7 @@ pub struct ClientArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TagScheme {
+pub enum TagSchemeArg {
     /// `bs_<backstage>__<version>` for ghcr.io, `<rhdh>--<version>` elsewhere.
     Auto,
     /// `bs_<backstage>__<version>` (the public overlay images).
@@ -492,7 +493,7 @@ pub enum TagScheme {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DpdyStyle {
+pub enum DpdyStyleArg {
     /// Digest-pinned OCI entries with a `# Tag:` comment.
     Oci,
     /// The `./dynamic-plugins/dist/<name>` wrapper active, the pinned OCI line commented above it.
@@ -500,7 +501,16 @@ pub enum DpdyStyle {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormatArg {
     #[default]
     Text,
     Json,
@@ -532,16 +542,16 @@ pub struct IndexArgs {
     /// Registry prefix for packages whose metadata says `support: community`.
     #[arg(long, env = "RHDH_CATALOG_COMMUNITY_REGISTRY")]
     pub community_registry: Option<String>,
-    #[arg(long, value_enum, default_value_t = TagScheme::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
-    pub tag_scheme: TagScheme,
+    #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
+    pub tag_scheme: TagSchemeArg,
     /// Output folder of the catalog index.
     #[arg(long, default_value = "catalog-index", env = "RHDH_CATALOG_OUTPUT")]
     pub output: PathBuf,
     /// Folder of plugin_builds/<workspace>/<image>.json.
     #[arg(long, default_value = "plugin_builds", env = "RHDH_CATALOG_PLUGIN_BUILDS")]
     pub plugin_builds: PathBuf,
-    #[arg(long, value_enum, default_value_t = DpdyStyle::Oci, env = "RHDH_CATALOG_DPDY_STYLE")]
-    pub dpdy_style: DpdyStyle,
+    #[arg(long, value_enum, default_value_t = DpdyStyleArg::Oci, env = "RHDH_CATALOG_DPDY_STYLE")]
+    pub dpdy_style: DpdyStyleArg,
     /// Concurrent registry probes.
     #[arg(long, default_value_t = 16, env = "RHDH_CATALOG_JOBS")]
     pub jobs: usize,
@@ -567,8 +577,8 @@ pub struct IndexArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Summary on stdout as text or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -591,32 +601,10 @@ pub struct PackageArgs {
     #[arg(long = "env")]
     pub env: Vec<String>,
     /// Summary on stdout as text or JSON.
-    #[arg(long = "output-format", value_enum, default_value_t = OutputFormat::Text)]
-    pub output_format: OutputFormat,
+    #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
+    pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-impl ClientArgs {
-    pub fn client_options(&self) -> crate::io::registry::ClientOptions {
-        crate::io::registry::ClientOptions {
-            insecure_registries: self
-                .insecure_registries
-                .iter()
-                .map(|host| host.trim().to_string())
-                .filter(|host| !host.is_empty())
-                .collect(),
-            timeout: std::time::Duration::from_secs(self.registry_timeout.max(1)),
-            attempts: self.registry_attempts.max(1),
-            ..crate::io::registry::ClientOptions::default()
-        }
-    }
-}
-
-impl StoreArgs {
-    pub fn open(&self) -> Result<crate::io::registry::Store, crate::error::InputError> {
-        crate::io::registry::Store::parse(self.store.as_deref(), &self.client.client_options())
-    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! [`validate`] the installer's rules; [`text`] small wording helpers.
 
 pub mod catalog;
+pub mod overlay;
+pub mod run_report;
 pub mod text;
 pub mod validate;
 pub mod workspace;

@@ -89,6 +89,18 @@ pub struct ExportState {
     /// Exported plugin folders.
     #[serde(default)]
     pub plugins: Vec<String>,
+    /// What each exported folder is: its npm name and image, as the export read them from its
+    /// `package.json` (the record `index` prefers to matching metadata names to folders).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exported: Vec<ExportedPlugin>,
+}
+
+/// One plugin an export built: its folder, the npm name of its `package.json`, and its image name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ExportedPlugin {
+    pub path: String,
+    pub package: String,
+    pub image: String,
 }
 
 /// The batch id meaning "nothing to export" (see [`Plan::batch_ids_json`]).

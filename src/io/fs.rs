@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::error::InputError;
+use crate::formats::relative_path::RelativePath;
+use std::collections::BTreeSet;
 
 /// Largest input file we read into memory; real metadata files are a few KiB.
 pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
@@ -157,6 +159,109 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// Copies every file of `source` (minus `.git` and `exclude`) into `destination`, overwriting
+/// changed files and keeping files that exist only in `destination`. Symbolic links are copied as
+/// links only when they stay inside `destination`. Returns the number of files written.
+pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePath]) -> anyhow::Result<usize> {
+    let mut written = 0;
+    let mut pending = vec![PathBuf::new()];
+    let excluded: BTreeSet<&str> = exclude.iter().map(RelativePath::as_str).collect();
+    while let Some(relative) = pending.pop() {
+        let dir = source.join(&relative);
+        let mut entries: Vec<_> = fs_err::read_dir(&dir)?.filter_map(Result::ok).collect();
+        entries.sort_by_key(fs_err::DirEntry::file_name);
+        for entry in entries {
+            let name = entry.file_name();
+            let child = relative.join(&name);
+            let child_text = child.to_string_lossy();
+            if (relative.as_os_str().is_empty() && name == ".git") || excluded.contains(child_text.as_ref()) {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            let target = destination.join(&child);
+            if kind.is_dir() {
+                if target.is_symlink() || target.is_file() {
+                    fs_err::remove_file(&target)?;
+                }
+                fs_err::create_dir_all(&target)?;
+                pending.push(child);
+            } else if kind.is_symlink() {
+                let link = fs_err::read_link(entry.path())?;
+                let resolved = normalize(&child.parent().unwrap_or(Path::new("")).join(&link));
+                if link.is_absolute() || resolved.is_none() {
+                    return Err(InputError::in_file(
+                        entry.path(),
+                        format!("is a symbolic link to {} outside the repository", link.display()),
+                    )
+                    .with_hint("upstream content must stay inside its destination folder")
+                    .into());
+                }
+                if target.exists() || target.is_symlink() {
+                    if fs_err::read_link(&target).is_ok_and(|existing| existing == link) {
+                        continue;
+                    }
+                    if target.is_dir() && !target.is_symlink() {
+                        fs_err::remove_dir_all(&target)?;
+                    } else {
+                        fs_err::remove_file(&target)?;
+                    }
+                }
+                if let Some(parent) = target.parent() {
+                    fs_err::create_dir_all(parent)?;
+                }
+                std::os::unix::fs::symlink(&link, &target).with_context(|| format!("linking {}", target.display()))?;
+                written += 1;
+            } else if kind.is_file() {
+                let bytes = fs_err::read(entry.path())?;
+                if target.is_symlink() {
+                    fs_err::remove_file(&target)?;
+                }
+                if std::fs::read(&target).is_ok_and(|existing| existing == bytes) {
+                    continue;
+                }
+                write_atomic(&target, &bytes)?;
+                #[cfg(unix)]
+                {
+                    let mode = std::os::unix::fs::PermissionsExt::mode(&entry.metadata()?.permissions());
+                    fs_err::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o777))?;
+                }
+                written += 1;
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Copies the regular files of `source` that `destination` does not have yet (existing files win).
+pub fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<()> {
+    for relative in list_files(source)? {
+        let target = destination.join(&relative);
+        if !target.exists() {
+            if let Some(parent) = target.parent() {
+                fs_err::create_dir_all(parent)?;
+            }
+            fs_err::copy(source.join(&relative), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `.` and `..` lexically; `None` when the path climbs above its root.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(part) => parts.push(part.to_os_string()),
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                parts.pop()?;
+            }
+            _ => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +277,12 @@ mod tests {
         replace_tree(&dir, &files).unwrap();
         assert_eq!(list_files(&dir).unwrap(), vec![PathBuf::from("a/b.txt")]);
         assert_eq!(fs_err::read_dir(root.path()).unwrap().count(), 1, "no staging or retired dirs left");
+    }
+
+    #[test]
+    fn normalize_refuses_climbing_out() {
+        assert_eq!(normalize(Path::new("a/b/../c")), Some(PathBuf::from("a/c")));
+        assert_eq!(normalize(Path::new("a/../../x")), None);
     }
 
     #[test]

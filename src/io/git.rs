@@ -1,6 +1,6 @@
-//! git edge: everything the tool does with git goes through the git CLI here (libgit2 has no
-//! partial or sparse clone). No prompts, no pager, the caller's `GIT_DIR` ignored, and URLs with
-//! credentials never reach a message.
+//! git edge: every git command the tool runs goes through here. No prompts, no pager, the
+//! caller's `GIT_DIR` ignored, hooks off (`core.hooksPath` at an empty folder: content the tool
+//! copies into a tree never runs), and URLs with credentials never reach a message.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,8 +22,27 @@ impl GitError {
     }
 }
 
+/// An empty folder for `core.hooksPath`, made once per process: no hook of any repository runs.
+fn empty_hooks_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("rhdh-catalog-no-hooks-")
+            .tempdir()
+            .map_or_else(|_| std::path::PathBuf::from("/dev/null"), tempfile::TempDir::keep)
+    })
+}
+
+/// The arguments every git invocation starts with.
+fn hygiene_args() -> [std::ffi::OsString; 2] {
+    let mut hooks = std::ffi::OsString::from("core.hooksPath=");
+    hooks.push(empty_hooks_dir());
+    ["-c".into(), hooks]
+}
+
 fn command(dir: Option<&Path>) -> tokio::process::Command {
     let mut command = tokio::process::Command::new("git");
+    command.args(hygiene_args());
     if let Some(dir) = dir {
         command.arg("-C").arg(dir);
     }
@@ -138,14 +157,31 @@ async fn head(dir: &Path) -> Result<String, GitError> {
         .map_err(|problem| GitError::Local { dir: dir.display().to_string(), problem })
 }
 
+/// Runs git in `dir` and returns its trimmed stdout; `Err` carries its stderr.
+pub async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> {
+    run(Some(dir), args, "").await
+}
+
+/// A full clone of `url` into `dest` (the local runner's stand-in for Konflux's git-clone task).
+pub async fn clone(url: &str, dest: &Path) -> Result<(), GitError> {
+    let dest_text = dest.to_string_lossy();
+    run(None, &["clone", "--quiet", url, &dest_text], url)
+        .await
+        .map(|_| ())
+        .map_err(|problem| classify(url, "HEAD", problem))
+}
+
 fn blocking(dir: &Path, args: &[&str]) -> Option<String> {
     let output = Command::new("git")
+        .args(hygiene_args())
         .arg("-C")
         .arg(dir)
         .args(args)
         .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
         .output()
         .ok()?;
     output
@@ -158,6 +194,22 @@ fn blocking(dir: &Path, args: &[&str]) -> Option<String> {
 /// The commit checked out in `dir`, when it is inside a git work tree.
 pub fn head_commit(dir: &Path) -> Option<String> {
     blocking(dir, &["rev-parse", "--verify", "HEAD"])
+}
+
+/// The branch checked out in `dir` (`None` on a detached HEAD).
+pub fn current_branch(dir: &Path) -> Option<String> {
+    blocking(dir, &["symbolic-ref", "--short", "HEAD"])
+}
+
+/// Whether `path` (relative to the work tree `dir`) is tracked.
+pub fn is_tracked(dir: &Path, path: &str) -> bool {
+    blocking(dir, &["ls-files", "--error-unmatch", "--", path]).is_some()
+}
+
+/// Whether `dir` is the top folder of a git work tree (not merely inside one).
+pub fn is_work_tree_top(dir: &Path) -> bool {
+    let Some(top) = blocking(dir, &["rev-parse", "--show-toplevel"]) else { return false };
+    std::fs::canonicalize(top).ok() == std::fs::canonicalize(dir).ok()
 }
 
 /// The URL of the `origin` remote with any user info removed.

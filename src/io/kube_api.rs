@@ -5,8 +5,7 @@
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
-use crate::cli::ReleaseNumberArgs;
-use crate::error::{InfrastructureError, InputError};
+use crate::error::InfrastructureError;
 use crate::io::registry::ImageReference;
 use crate::io::registry::image::{KnownFacts, inspect};
 
@@ -66,12 +65,13 @@ pub fn component_images(snapshot: &DynamicObject, component: &str) -> Vec<String
 
 /// The highest `release` label among the images of the component's Snapshots whose `version`
 /// label is `version`.
-pub async fn highest_release_in_snapshots(args: &ReleaseNumberArgs, version: &str) -> anyhow::Result<u64> {
-    let (Some(namespace), Some(component)) = (&args.namespace, &args.component) else {
-        return Err(InputError::usage("--source konflux needs --namespace and --component").into());
-    };
+pub async fn highest_release_in_snapshots(
+    namespace: &str,
+    component: &str,
+    store: &crate::io::registry::Store,
+    version: &str,
+) -> anyhow::Result<u64> {
     let snapshots = snapshots(client().await?, namespace, component).await?;
-    let store = args.store.open()?;
     let mut highest = 0;
     for snapshot in &snapshots {
         for image in component_images(snapshot, component) {
@@ -79,7 +79,7 @@ pub async fn highest_release_in_snapshots(args: &ReleaseNumberArgs, version: &st
                 tracing::warn!(%image, snapshot = snapshot.metadata.name.as_deref().unwrap_or(""), "not an image reference; ignored");
                 continue;
             };
-            let Some(facts) = inspect(&store, &reference, &KnownFacts::new()).await? else { continue };
+            let Some(facts) = inspect(store, &reference, &KnownFacts::new()).await? else { continue };
             if facts.labels.get("version").map(String::as_str) == Some(version)
                 && let Some(release) = facts.labels.get("release").and_then(|release| release.parse::<u64>().ok())
             {

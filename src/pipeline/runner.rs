@@ -15,6 +15,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::domain::run_report::TaskStatus;
 use crate::error::InputError;
 use crate::pipeline::definitions::{Pipeline, PipelineTask, TOOL_IMAGES, Task, TaskRef};
 
@@ -40,7 +41,7 @@ pub struct RunOptions {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskOutcome {
     /// Succeeded, Failed or None (not run).
-    pub status: String,
+    pub status: TaskStatus,
     /// Result name → values, one per TaskRun (a matrix has several).
     pub results: BTreeMap<String, Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -52,7 +53,7 @@ pub struct TaskOutcome {
 /// The whole run: every task's outcome, in execution order.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct RunOutcome {
-    pub status: String,
+    pub status: TaskStatus,
     pub tasks: Vec<(String, TaskOutcome)>,
 }
 
@@ -223,8 +224,8 @@ impl Run<'_> {
                 .map(Resolved::One);
         }
         if reference == "tasks.status" {
-            let failed = self.outcomes.iter().any(|(_, outcome)| outcome.status == "Failed");
-            let skipped = self.outcomes.iter().any(|(_, outcome)| outcome.status == "None");
+            let failed = self.outcomes.iter().any(|(_, outcome)| outcome.status == TaskStatus::Failed);
+            let skipped = self.outcomes.iter().any(|(_, outcome)| outcome.status == TaskStatus::None);
             return Some(Resolved::One(
                 if failed {
                     "Failed"
@@ -240,11 +241,11 @@ impl Run<'_> {
         let (task, rest) = rest.split_once('.')?;
         if rest == "status" {
             return Some(Resolved::One(
-                self.outcome(task).map_or_else(|| "None".to_string(), |outcome| outcome.status.clone()),
+                self.outcome(task).map_or_else(|| "None".to_string(), |outcome| outcome.status.to_string()),
             ));
         }
         let result = rest.strip_prefix("results.")?;
-        let outcome = self.outcome(task).filter(|outcome| outcome.status == "Succeeded")?;
+        let outcome = self.outcome(task).filter(|outcome| outcome.status == TaskStatus::Succeeded)?;
         let (name, whole) = match result.strip_suffix("[*]") {
             Some(name) => (name, true),
             None => (result, false),
@@ -273,7 +274,7 @@ impl Run<'_> {
         for dependency in dependencies(task) {
             if let Some(outcome) = self.outcome(&dependency) {
                 let referenced = references_task(task, &dependency);
-                if outcome.status != "Succeeded" && (referenced || task.run_after.contains(&dependency)) {
+                if outcome.status != TaskStatus::Succeeded && (referenced || task.run_after.contains(&dependency)) {
                     return skipped(format!("{dependency} did not succeed"));
                 }
             }
@@ -345,7 +346,7 @@ impl Run<'_> {
         let mut runs = runs;
         runs.sort_by_key(|(index, _)| *index);
         let mut outcome =
-            TaskOutcome { status: "Succeeded".into(), millis: elapsed(started), ..TaskOutcome::default() };
+            TaskOutcome { status: TaskStatus::Succeeded, millis: elapsed(started), ..TaskOutcome::default() };
         for (_, result) in runs {
             match result {
                 Ok(results) => {
@@ -354,7 +355,7 @@ impl Run<'_> {
                     }
                 }
                 Err(problem) => {
-                    outcome.status = "Failed".into();
+                    outcome.status = TaskStatus::Failed;
                     outcome.reason.get_or_insert(problem);
                 }
             }
@@ -511,33 +512,9 @@ impl Run<'_> {
         };
         let (url, revision, storage) = (text("url")?, text("revision")?, text("ociStorage")?);
         let source = workdir.join("source");
-        let git = |args: Vec<String>| async move {
-            let output = tokio::process::Command::new("git")
-                .args(&args)
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .output()
-                .await
-                .map_err(|error| error.to_string())?;
-            if output.status.success() {
-                Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-            } else {
-                Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
-            }
-        };
-        git(vec!["clone".into(), "--quiet".into(), url.clone(), source.display().to_string()])
-            .await
-            .map_err(|problem| format!("git clone {}: {problem}", crate::io::git::strip_credentials(&url)))?;
-        git(vec![
-            "-C".into(),
-            source.display().to_string(),
-            "-c".into(),
-            "advice.detachedHead=false".into(),
-            "checkout".into(),
-            "--quiet".into(),
-            revision.clone(),
-        ])
-        .await?;
-        let commit = git(vec!["-C".into(), source.display().to_string(), "rev-parse".into(), "HEAD".into()]).await?;
+        crate::io::git::clone(&url, &source).await.map_err(|error| error.to_string())?;
+        crate::io::git::run_in(&source, &["-c", "advice.detachedHead=false", "checkout", "--quiet", &revision]).await?;
+        let commit = crate::io::git::run_in(&source, &["rev-parse", "HEAD"]).await?;
         fs_err::write(results.join("commit"), &commit).map_err(|error| error.to_string())?;
         fs_err::write(results.join("url"), crate::io::git::strip_credentials(&url))
             .map_err(|error| error.to_string())?;
@@ -555,6 +532,25 @@ impl Run<'_> {
     }
 }
 
+/// Runs one step of the tool outside a pipeline (its stdout discarded, its log on stderr), as a
+/// task would: `sync --dry-run` plans through the real `fetch` this way.
+/// Returns the step's exit status (its error is already on stderr).
+pub async fn run_tool_step(tool: &Path, args: &[String]) -> anyhow::Result<crate::error::ExitStatus> {
+    let status = tokio::process::Command::new(tool)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .status()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot run {}: {error}", tool.display()))?;
+    Ok(match status.code() {
+        Some(0) => crate::error::ExitStatus::Success,
+        Some(1) => crate::error::ExitStatus::Findings,
+        Some(2) => crate::error::ExitStatus::BadInput,
+        _ => crate::error::ExitStatus::Infrastructure,
+    })
+}
+
 fn references_task(task: &PipelineTask, dependency: &str) -> bool {
     let mut texts = Vec::new();
     for (_, value) in task.params.iter().chain(&task.matrix) {
@@ -566,11 +562,11 @@ fn references_task(task: &PipelineTask, dependency: &str) -> bool {
 }
 
 fn skipped(reason: String) -> TaskOutcome {
-    TaskOutcome { status: "None".into(), reason: Some(reason), ..TaskOutcome::default() }
+    TaskOutcome { status: TaskStatus::None, reason: Some(reason), ..TaskOutcome::default() }
 }
 
 fn failed(reason: String, started: Instant) -> TaskOutcome {
-    TaskOutcome { status: "Failed".into(), reason: Some(reason), millis: elapsed(started), ..TaskOutcome::default() }
+    TaskOutcome { status: TaskStatus::Failed, reason: Some(reason), millis: elapsed(started), ..TaskOutcome::default() }
 }
 
 fn elapsed(started: Instant) -> u64 {
@@ -626,8 +622,8 @@ pub async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) ->
         run.outcomes.push((task.name.clone(), outcome));
     }
     let status = match run.pipeline_lookup("tasks.status") {
-        Some(Resolved::One(status)) => status,
-        _ => "Failed".to_string(),
+        Some(Resolved::One(status)) => TaskStatus::parse(&status),
+        _ => TaskStatus::Failed,
     };
     for task in &pipeline.finally {
         tracing::info!(task = %task.name, "▶ running (finally)");
@@ -640,9 +636,9 @@ pub async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) ->
 
 fn log_outcome(name: &str, outcome: &TaskOutcome) {
     let millis = outcome.millis;
-    match outcome.status.as_str() {
-        "Succeeded" => tracing::info!(task = name, millis, "✓ succeeded"),
-        "None" => tracing::warn!(task = name, reason = outcome.reason.as_deref().unwrap_or(""), "⏭ not run"),
+    match outcome.status {
+        TaskStatus::Succeeded => tracing::info!(task = name, millis, "✓ succeeded"),
+        TaskStatus::None => tracing::warn!(task = name, reason = outcome.reason.as_deref().unwrap_or(""), "⏭ not run"),
         _ => tracing::error!(task = name, millis, reason = outcome.reason.as_deref().unwrap_or(""), "✗ failed"),
     }
 }

@@ -7,15 +7,30 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::cli::{ArtifactArgs, ArtifactCommand};
-use crate::error::{ExitStatus, InputError};
-use crate::io::registry::Store;
+use super::StoreSettings;
+use crate::error::ExitStatus;
 use crate::io::registry::trusted_artifact::{create, restore};
 
-pub async fn run(args: ArtifactArgs) -> anyhow::Result<ExitStatus> {
-    let store = Store::parse(args.artifact_store.as_deref(), &args.client.client_options())?;
-    match &args.command {
-        ArtifactCommand::Create { store: repository, result, source } => {
+/// Pack a folder, or unpack artifacts.
+#[derive(Debug)]
+pub enum ArtifactAction {
+    /// Pack `source` into a blob of `repository`; write the URI to `result` (or stdout).
+    Create { repository: String, result: Option<PathBuf>, source: PathBuf },
+    /// Unpack each `oci:` URI into its folder, in order.
+    Use { artifacts: Vec<(String, PathBuf)> },
+}
+
+#[derive(Debug)]
+pub struct ArtifactSettings {
+    /// Where the blobs are kept (`--artifact-store`); `None`: the registry each URI names.
+    pub store: StoreSettings,
+    pub action: ArtifactAction,
+}
+
+pub async fn run(settings: ArtifactSettings) -> anyhow::Result<ExitStatus> {
+    let store = settings.store.open()?;
+    match &settings.action {
+        ArtifactAction::Create { repository, result, source } => {
             let uri = create(&store, repository, source).await?;
             match result {
                 Some(path) => crate::io::fs::write_atomic(path, uri.as_bytes())
@@ -23,21 +38,9 @@ pub async fn run(args: ArtifactArgs) -> anyhow::Result<ExitStatus> {
                 None => println!("{uri}"),
             }
         }
-        ArtifactCommand::Use { to, artifacts } => {
-            for argument in artifacts {
-                let (uri, destination) = match argument.rsplit_once('=') {
-                    Some((uri, destination)) if uri.starts_with("oci:") => (uri, PathBuf::from(destination)),
-                    _ => (
-                        argument.as_str(),
-                        to.clone().ok_or_else(|| {
-                            InputError::usage(format!("`{argument}` has no `=<folder>` and no --to was given"))
-                        })?,
-                    ),
-                };
-                if uri.is_empty() {
-                    continue;
-                }
-                restore(&store, uri, &destination).await?;
+        ArtifactAction::Use { artifacts } => {
+            for (uri, destination) in artifacts {
+                restore(&store, uri, destination).await?;
             }
         }
     }

@@ -8,18 +8,35 @@
 
 use std::time::Duration;
 
-use crate::cli::AwaitBuildArgs;
-use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
+use std::path::PathBuf;
+
+use crate::error::{ExitStatus, FindingsError, InfrastructureError};
 use crate::io::kube_api::{RunState, follow_run, newest_run, pipeline_runs, run_result};
 use crate::io::registry::ImageReference;
 
 /// The Tekton results this step writes (`--results-dir`).
-pub const RESULTS: [&str; 3] = ["IMAGE_URL", "IMAGE_DIGEST", "IMAGE_REPOSITORY"];
+/// The built image's repository as the build reported it.
+pub const RESULT_IMAGE_URL: &str = "IMAGE_URL";
+/// The built image's digest.
+pub const RESULT_IMAGE_DIGEST: &str = "IMAGE_DIGEST";
+/// The repository without tag (for promote).
+pub const RESULT_IMAGE_REPOSITORY: &str = "IMAGE_REPOSITORY";
+pub const RESULTS: [&str; 3] = [RESULT_IMAGE_URL, RESULT_IMAGE_DIGEST, RESULT_IMAGE_REPOSITORY];
 
-pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
-    if args.sha.len() < 7 || !args.sha.chars().all(|character| character.is_ascii_hexdigit()) {
-        return Err(InputError::usage(format!("--sha `{}` is not a commit SHA", args.sha)).into());
-    }
+#[derive(Debug)]
+pub struct AwaitBuildSettings {
+    /// The commit whose build to wait for (validated hex).
+    pub sha: String,
+    /// Default: the client configuration's namespace.
+    pub namespace: Option<String>,
+    pub component: Option<String>,
+    pub event_type: String,
+    pub timeout: Duration,
+    pub poll_interval: Duration,
+    pub results_dir: Option<PathBuf>,
+}
+
+pub async fn run(args: AwaitBuildSettings) -> anyhow::Result<ExitStatus> {
     let client = crate::io::kube_api::client().await?;
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let api = pipeline_runs(client, &namespace);
@@ -32,7 +49,7 @@ pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
         selector.push_str(component);
     }
     let wait = async {
-        let mut delay = Duration::from_secs(args.poll_interval.max(1));
+        let mut delay = args.poll_interval;
         let run = loop {
             if let Some(run) = newest_run(&api, &namespace, &selector).await? {
                 break run;
@@ -45,12 +62,12 @@ pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
         tracing::info!(run = %name, "following");
         follow_run(&api, &namespace, &name).await
     };
-    let finished = match tokio::time::timeout(Duration::from_secs(args.timeout), wait).await {
+    let finished = match tokio::time::timeout(args.timeout, wait).await {
         Ok(result) => result?,
         Err(_) => {
             return Err(InfrastructureError {
                 service: "Konflux build".into(),
-                problem: format!("no finished PipelineRun for {} within {}s", args.sha, args.timeout),
+                problem: format!("no finished PipelineRun for {} within {}s", args.sha, args.timeout.as_secs()),
             }
             .into());
         }
@@ -68,11 +85,11 @@ pub async fn run(args: AwaitBuildArgs) -> anyhow::Result<ExitStatus> {
             // IMAGE_URL may carry a tag; `url:tag@digest` is a valid pinned reference.
             let url = url.split('@').next().unwrap_or(&url).to_string();
             let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
-            results.write(RESULTS[0], &url)?;
-            results.write(RESULTS[1], &digest)?;
+            results.write(RESULT_IMAGE_URL, &url)?;
+            results.write(RESULT_IMAGE_DIGEST, &digest)?;
             let repository = ImageReference::parse(&format!("{url}@{digest}"))
                 .map_or_else(|_| url.clone(), |reference| reference.name());
-            results.write(RESULTS[2], &repository)?;
+            results.write(RESULT_IMAGE_REPOSITORY, &repository)?;
             println!("{url}@{digest}");
             Ok(ExitStatus::Success)
         }

@@ -6,19 +6,45 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
 
-use crate::cli::{CommitArgs, OutputFormat};
+use std::path::PathBuf;
+
+use super::OutputFormat;
 use crate::error::{ExitStatus, InfrastructureError, InputError};
+use crate::formats::relative_path::RelativePath;
 use crate::io::git::{run_with_env, strip_credentials, token_environment};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
 pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
 
 /// The Tekton results this step writes (`--results-dir`).
-pub const RESULTS: [&str; 2] = ["commit", "pushed"];
+/// The commit the tree is at afterwards.
+pub const RESULT_COMMIT: &str = "commit";
+/// `true`, `false` (committed, not pushed) or `unchanged`.
+pub const RESULT_PUSHED: &str = "pushed";
+pub const RESULTS: [&str; 2] = [RESULT_COMMIT, RESULT_PUSHED];
 
-pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
+#[derive(Debug)]
+pub struct CommitSettings {
+    /// The midstream tree (a git work tree).
+    pub tree: PathBuf,
+    /// Paths to stage; empty: [`MANAGED_PATHS`] and the destination folders of `upstream_repos.yml`.
+    pub paths: Vec<RelativePath>,
+    pub remote: String,
+    /// Default: the current branch.
+    pub branch: Option<String>,
+    pub attempts: u32,
+    pub title: String,
+    pub author_name: String,
+    pub author_email: String,
+    pub push: bool,
+    /// For https remotes, from `GIT_TOKEN` or `GITHUB_TOKEN`; never in arguments or logs.
+    pub token: Option<String>,
+    pub results_dir: Option<PathBuf>,
+    pub output_format: OutputFormat,
+}
+
+pub async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
     if crate::io::git::head_commit(tree).is_none() {
@@ -27,14 +53,12 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
             .into());
     }
     let paths = managed_paths(&args)?;
-    let existing: Vec<&str> =
-        paths.iter().map(String::as_str).filter(|path| tree.join(path).exists() || is_tracked(tree, path)).collect();
-    let mut environment = Vec::new();
-    if let Some(token) =
-        std::env::var("GIT_TOKEN").ok().or_else(|| std::env::var("GITHUB_TOKEN").ok()).filter(|token| !token.is_empty())
-    {
-        environment = token_environment(&token);
-    }
+    let existing: Vec<&str> = paths
+        .iter()
+        .map(String::as_str)
+        .filter(|path| tree.join(path).exists() || crate::io::git::is_tracked(tree, path))
+        .collect();
+    let environment = args.token.as_deref().map(token_environment).unwrap_or_default();
     let git = |arguments: Vec<&str>| {
         let environment = environment.clone();
         let arguments: Vec<String> = arguments.into_iter().map(str::to_string).collect();
@@ -52,28 +76,27 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     if changes.trim().is_empty() {
         let head = crate::io::git::head_commit(tree).unwrap_or_default();
-        results.write(RESULTS[0], &head)?;
-        results.write(RESULTS[1], "unchanged")?;
+        results.write(RESULT_COMMIT, &head)?;
+        results.write(RESULT_PUSHED, "unchanged")?;
         print(&args, "nothing to commit", &head, false);
         return Ok(ExitStatus::Success);
     }
     let message = commit_message(&args.title, &changes);
-    let (name, email) = parse_author(&args.author)?;
     let author_env = vec![
-        ("GIT_AUTHOR_NAME".to_string(), name.clone()),
-        ("GIT_AUTHOR_EMAIL".to_string(), email.clone()),
-        ("GIT_COMMITTER_NAME".to_string(), name),
-        ("GIT_COMMITTER_EMAIL".to_string(), email),
+        ("GIT_AUTHOR_NAME".to_string(), args.author_name.clone()),
+        ("GIT_AUTHOR_EMAIL".to_string(), args.author_email.clone()),
+        ("GIT_COMMITTER_NAME".to_string(), args.author_name.clone()),
+        ("GIT_COMMITTER_EMAIL".to_string(), args.author_email.clone()),
     ];
     run_with_env(tree, &["commit", "--quiet", "--no-verify", "-m", &message], "", &author_env).await.map_err(local)?;
     let branch = match &args.branch {
         Some(branch) => branch.clone(),
         None => git(vec!["rev-parse", "--abbrev-ref", "HEAD"]).await.map_err(local)?,
     };
-    if args.no_push {
+    if !args.push {
         let head = crate::io::git::head_commit(tree).unwrap_or_default();
-        results.write(RESULTS[0], &head)?;
-        results.write(RESULTS[1], "false")?;
+        results.write(RESULT_COMMIT, &head)?;
+        results.write(RESULT_PUSHED, "false")?;
         print(&args, "committed (not pushed)", &head, false);
         return Ok(ExitStatus::Success);
     }
@@ -82,12 +105,12 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     let refspec = format!("HEAD:refs/heads/{branch}");
     let remote_failure =
         |problem: String| InfrastructureError { service: format!("git remote {shown_remote}"), problem };
-    for attempt in 1..=args.attempts.max(1) {
+    for attempt in 1..=args.attempts {
         match run_with_env(tree, &["push", "--quiet", &args.remote, &refspec], &remote_url, &environment).await {
             Ok(_) => {
                 let head = crate::io::git::head_commit(tree).unwrap_or_default();
-                results.write(RESULTS[0], &head)?;
-                results.write(RESULTS[1], "true")?;
+                results.write(RESULT_COMMIT, &head)?;
+                results.write(RESULT_PUSHED, "true")?;
                 print(&args, "committed and pushed", &head, true);
                 return Ok(ExitStatus::Success);
             }
@@ -118,7 +141,7 @@ pub async fn run(args: CommitArgs) -> anyhow::Result<ExitStatus> {
     Err(remote_failure("push attempts exhausted".into()).into())
 }
 
-fn print(args: &CommitArgs, what: &str, commit: &str, pushed: bool) {
+fn print(args: &CommitSettings, what: &str, commit: &str, pushed: bool) {
     match args.output_format {
         OutputFormat::Text => println!("{what}: {commit}"),
         OutputFormat::Json => println!("{}", serde_json::json!({"commit": commit, "pushed": pushed, "outcome": what})),
@@ -131,22 +154,9 @@ fn is_rejection(problem: &str) -> bool {
         .any(|needle| problem.contains(needle))
 }
 
-fn is_tracked(tree: &Path, path: &str) -> bool {
-    std::process::Command::new("git")
-        .arg("-C")
-        .arg(tree)
-        .args(["ls-files", "--error-unmatch", "--", path])
-        .output()
-        .is_ok_and(|output| output.status.success())
-}
-
-fn managed_paths(args: &CommitArgs) -> Result<Vec<String>, InputError> {
+fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
     if !args.paths.is_empty() {
-        for path in &args.paths {
-            crate::formats::relative_path::RelativePath::parse(path)
-                .map_err(|problem| InputError::usage(format!("--path `{path}` {problem}")))?;
-        }
-        return Ok(args.paths.clone());
+        return Ok(args.paths.iter().map(|path| path.as_str().to_string()).collect());
     }
     let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
@@ -156,17 +166,6 @@ fn managed_paths(args: &CommitArgs) -> Result<Vec<String>, InputError> {
         }
     }
     Ok(paths)
-}
-
-fn parse_author(author: &str) -> Result<(String, String), InputError> {
-    let (name, rest) = author
-        .split_once('<')
-        .ok_or_else(|| InputError::usage(format!("--author `{author}` is not `Name <email>`")))?;
-    let email = rest
-        .trim_end()
-        .strip_suffix('>')
-        .ok_or_else(|| InputError::usage(format!("--author `{author}` is not `Name <email>`")))?;
-    Ok((name.trim().to_string(), email.trim().to_string()))
 }
 
 /// `title`, a blank line, then one line per top-level path (workspaces by name), sorted.
@@ -209,7 +208,5 @@ mod tests {
             commit_message("Sync", changes),
             "Sync\n\n4 file(s) changed:\n- catalog-index: 1 file(s)\n- plugin_builds: 1 file(s)\n- workspaces: 2 file(s) in 2 workspace(s): argocd, tekton\n"
         );
-        assert!(parse_author("A B <a@b>").is_ok());
-        assert!(parse_author("nobody").is_err());
     }
 }

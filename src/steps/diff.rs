@@ -3,18 +3,28 @@
 
 use std::path::Path;
 
-use crate::cli::{DiffArgs, OutputFormat};
+use super::{OutputFormat, StoreSettings};
 use crate::domain::catalog::view::CatalogView;
 use crate::error::{ExitStatus, InputError};
 use crate::io::catalog_source::{read_folder, unpack_image};
 use crate::io::registry::{ImageReference, Store};
 
-pub async fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
-    let store = args.store.open()?;
-    let old = load(&store, &args.old).await?;
-    let new = load(&store, &args.new).await?;
+#[derive(Debug)]
+pub struct DiffSettings {
+    /// The older index: a catalog-index folder or an image reference.
+    pub old: String,
+    /// The newer index.
+    pub new: String,
+    pub output_format: OutputFormat,
+    pub store: StoreSettings,
+}
+
+pub async fn run(settings: DiffSettings) -> anyhow::Result<ExitStatus> {
+    let store = settings.store.open()?;
+    let old = load(&store, &settings.old).await?;
+    let new = load(&store, &settings.new).await?;
     let difference = crate::domain::catalog::diff::diff(&old, &new);
-    match args.output_format {
+    match settings.output_format {
         OutputFormat::Text => print!("{}", crate::domain::catalog::diff::to_markdown(&difference, &new)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&difference)?),
     }

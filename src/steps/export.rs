@@ -13,18 +13,56 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{ExportArgs, OutputFormat};
+use super::{OutputFormat, StoreSettings};
+use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
 use crate::domain::workspace::prepare;
 use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
-use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, Plan, PlannedWorkspace};
+use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, ExportedPlugin, Plan, PlannedWorkspace};
 use crate::formats::plugins_list::{PluginsList, PluginsListLine};
 use crate::formats::relative_path::RelativePath;
 use crate::io::overlay_tree::Workspace;
 use crate::io::registry::{RegistryPrefix, Store};
 use crate::io::shell::{CommandFailure, run_logged, shell_quote};
 
-/// Settings shared by every workspace of one run.
-struct Settings {
+#[derive(Debug)]
+pub struct ExportSettings {
+    /// The midstream tree: plan.json, the overlay folder, workspaces/.
+    pub tree: PathBuf,
+    /// The overlay tree inside the midstream tree.
+    pub overlay: PathBuf,
+    pub plan: PathBuf,
+    /// Workspaces named with `--workspace`.
+    pub workspaces: Vec<String>,
+    /// Batch ids of the plan, as the Tekton matrix passes them.
+    pub batches: Vec<String>,
+    /// Workspaces exported at the same time.
+    pub jobs: usize,
+    /// Where upstream sources are checked out and built; `None`: a temporary folder.
+    pub work_dir: Option<PathBuf>,
+    /// Where prepared `workspaces/<ws>/` copies go (the tree itself by default).
+    pub output_tree: PathBuf,
+    pub report: PathBuf,
+    /// Stage name and shell command (`install`, `tsc`, `build`); empty commands are skipped.
+    pub commands: Vec<(&'static str, String)>,
+    pub exporter: String,
+    pub command_timeout: Duration,
+    pub max_failed: usize,
+    /// Package every export as an image (`--registry`).
+    pub images: Option<ImageTarget>,
+    pub results_dir: Option<PathBuf>,
+    pub output_format: OutputFormat,
+}
+
+/// Where exported plugins are pushed as images, and how their tags are formed.
+#[derive(Debug)]
+pub struct ImageTarget {
+    pub registry: RegistryPrefix,
+    pub tag_scheme: TagSchemeChoice,
+    pub store: StoreSettings,
+}
+
+/// What every workspace of one run shares.
+struct RunContext {
     /// Where `workspaces/<ws>/` copies are written.
     output_tree: PathBuf,
     work: PathBuf,
@@ -32,7 +70,7 @@ struct Settings {
     exporter: String,
     timeout: Duration,
     backstage_version: String,
-    images: Option<(Store, RegistryPrefix, String)>,
+    images: Option<(Store, RegistryPrefix, TagScheme)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -119,14 +157,12 @@ impl ExportReport {
 }
 
 /// The Tekton results this step writes (`--results-dir`).
-pub const RESULTS: [&str; 1] = ["status"];
+/// Per workspace `exported/failed` counts, as JSON.
+pub const RESULT_STATUS: &str = "status";
+pub const RESULTS: [&str; 1] = [RESULT_STATUS];
 
-pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
-    // An empty Tekton param arrives as one empty value.
-    args.workspaces.retain(|name| !name.trim().is_empty());
-    args.batches.retain(|id| !id.trim().is_empty());
-    let tree = args.tree.clone();
-    let plan_path = args.plan.clone().unwrap_or_else(|| tree.join("plan.json"));
+pub async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
+    let plan_path = args.plan.clone();
     if !plan_path.exists() {
         return Err(InputError::in_file(&plan_path, "does not exist")
             .with_hint("run `rhdh-catalog fetch` first; it writes the plan")
@@ -134,28 +170,29 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
     }
     let plan = Plan::read(&plan_path)?;
     let names = selected_workspaces(&plan, &args.workspaces, &args.batches, &plan_path)?;
-    let overlay_dir = tree.join(&args.overlay);
+    let overlay_dir = args.overlay.clone();
     let workspaces = crate::io::overlay_tree::load_named(&overlay_dir, names.iter().map(String::as_str))?;
-    let images = match &args.registry {
-        Some(prefix) => {
-            let prefix =
-                RegistryPrefix::parse(prefix).map_err(|problem| InputError::usage(format!("--registry {problem}")))?;
-            Some((args.store.open()?, prefix, args.tag_prefix.clone().unwrap_or_default()))
+    let images = match &args.images {
+        Some(target) => {
+            let rhdh_version = Some(plan.rhdh_version.as_str()).filter(|version| !version.is_empty());
+            let scheme =
+                TagScheme::choose(target.tag_scheme, &target.registry.registry, rhdh_version, &plan.backstage_version)
+                    .map_err(|error| {
+                        InputError::in_file(&plan_path, format!("{error}, and the plan has no rhdh-version"))
+                            .with_hint("set rhdh.version in upstream_repos.yml, or pass --tag-scheme backstage")
+                    })?;
+            Some((target.store.open()?, target.registry.clone(), scheme))
         }
         None => None,
     };
     let scratch = tempfile::tempdir()?;
     let work = args.work_dir.clone().unwrap_or_else(|| scratch.path().to_path_buf());
-    let settings = Settings {
-        output_tree: args.output_tree.clone().unwrap_or_else(|| tree.clone()),
+    let settings = RunContext {
+        output_tree: args.output_tree.clone(),
         work,
-        commands: vec![
-            ("install", args.install_command.clone()),
-            ("tsc", args.tsc_command.clone()),
-            ("build", args.build_command.clone()),
-        ],
+        commands: args.commands.clone(),
         exporter: args.exporter.clone(),
-        timeout: Duration::from_secs(args.command_timeout.max(1)),
+        timeout: args.command_timeout,
         backstage_version: plan.backstage_version.clone(),
         images,
     };
@@ -183,10 +220,9 @@ pub async fn run(mut args: ExportArgs) -> anyhow::Result<ExitStatus> {
         .await;
     let report = ExportReport { workspaces: reports.into_iter().collect() };
 
-    let output_tree = args.output_tree.clone().unwrap_or_else(|| tree.clone());
-    let report_path = args.report.clone().unwrap_or_else(|| output_tree.join("export-report.json"));
+    let report_path = args.report.clone();
     crate::io::fs::write_atomic(&report_path, &crate::formats::json::to_pretty(&report))?;
-    crate::io::tekton_results::Results::new(args.results_dir.as_deref()).write(RESULTS[0], &report.status_line())?;
+    crate::io::tekton_results::Results::new(args.results_dir.as_deref()).write(RESULT_STATUS, &report.status_line())?;
     match args.output_format {
         OutputFormat::Json => println!("{}", report.status_line()),
         OutputFormat::Text => println!(
@@ -261,9 +297,6 @@ fn selected_workspaces(
         };
         names.extend(members.iter().cloned());
     }
-    if workspaces.is_empty() && batches.is_empty() {
-        return Err(InputError::usage("name what to export with --workspace or --batch (`--batch none` for nothing)"));
-    }
     Ok(names.into_iter().collect())
 }
 
@@ -305,7 +338,7 @@ fn command_failed(planned: &PlannedWorkspace, commit: &str, failure: &CommandFai
     report
 }
 
-async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, settings: &Settings) -> WorkspaceReport {
+async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, settings: &RunContext) -> WorkspaceReport {
     let dir = settings.work.join(&planned.name);
     let _ = fs_err::remove_dir_all(&dir);
     let clone = dir.join("upstream");
@@ -333,7 +366,7 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
             report.patches_applied = patches;
             report.warnings.extend(warnings);
             if report.status == Status::Exported
-                && let Err(error) = write_midstream_copy(planned, workspace, &root, &commit, settings)
+                && let Err(error) = write_midstream_copy(planned, workspace, &root, &commit, settings, &report.plugins)
             {
                 return failed_workspace(planned, Some(commit), format!("writing the midstream copy: {error:#}"), true);
             }
@@ -358,7 +391,7 @@ async fn prepare_sources(
             fs_err::copy(clone.join(".yarnrc.yml"), root.join(".yarnrc.yml")).map_err(|error| error.to_string())?;
         }
         if clone.join(".yarn").is_dir() {
-            crate::steps::fetch::copy_missing(&clone.join(".yarn"), &root.join(".yarn"))
+            crate::io::fs::copy_missing(&clone.join(".yarn"), &root.join(".yarn"))
                 .map_err(|error| format!("{error:#}"))?;
         }
     }
@@ -383,8 +416,7 @@ async fn prepare_sources(
             .map_err(|problem| format!("plugin folder `{}` {problem}", plugin.path))?;
         let overlay = path.join_to(&workspace.dir).join("overlay");
         if overlay.is_dir() {
-            crate::steps::fetch::copy_additively(&overlay, &path.join_to(root), &[])
-                .map_err(|error| format!("{error:#}"))?;
+            crate::io::fs::copy_additively(&overlay, &path.join_to(root), &[]).map_err(|error| format!("{error:#}"))?;
         }
     }
     if let Some(version) = &workspace.backstage_override {
@@ -485,7 +517,7 @@ async fn export_plugins(
     root: &Path,
     dir: &Path,
     commit: &str,
-    settings: &Settings,
+    settings: &RunContext,
 ) -> WorkspaceReport {
     let build_log = dir.join("logs/build.log");
     for (stage, command) in &settings.commands {
@@ -562,7 +594,15 @@ async fn export_plugins(
                 report.log_tail = crate::io::shell::tail(&log);
             }
             Ok(()) => {
-                match package_image(&folder, report.package.as_deref(), report.version.as_deref(), settings).await {
+                match package_image(
+                    &folder,
+                    report.package.as_deref(),
+                    report.version.as_deref(),
+                    &planned.backstage_version,
+                    settings,
+                )
+                .await
+                {
                     Ok(image) => {
                         report.image = image;
                         report.status = Status::Exported;
@@ -591,16 +631,22 @@ async fn package_image(
     folder: &Path,
     package: Option<&str>,
     version: Option<&str>,
-    settings: &Settings,
+    workspace_backstage: &str,
+    settings: &RunContext,
 ) -> anyhow::Result<Option<String>> {
-    let Some((store, prefix, tag_prefix)) = &settings.images else { return Ok(None) };
+    let Some((store, prefix, tag_scheme)) = &settings.images else { return Ok(None) };
     let (Some(package), Some(version)) = (package, version) else {
         anyhow::bail!("the plugin's package.json has no name or version");
     };
     let image = crate::domain::catalog::identity::image_name(package);
-    let reference =
-        prefix.image(&image, &format!("{tag_prefix}{version}")).map_err(|problem| anyhow::anyhow!(problem))?;
-    let spec = crate::io::registry::plugin_image::plugin_image_spec(&[folder.join("dist-dynamic")], &[], &[], &[])?;
+    let tag = tag_scheme.tag(version, Some(workspace_backstage));
+    let reference = prefix.image(&image, &tag).map_err(|problem| anyhow::anyhow!(problem))?;
+    let spec = crate::io::registry::plugin_image::plugin_image_spec(
+        &[folder.join("dist-dynamic")],
+        &BTreeMap::new(),
+        &BTreeMap::new(),
+        &[],
+    )?;
     let built = crate::io::registry::image::build_image(&spec)?;
     let digest = crate::io::registry::image::push_image(store, &reference, &built).await?;
     Ok(Some(reference.pinned(&digest)))
@@ -614,7 +660,8 @@ fn write_midstream_copy(
     workspace: &Workspace,
     root: &Path,
     commit: &str,
-    settings: &Settings,
+    settings: &RunContext,
+    plugins: &[PluginReport],
 ) -> anyhow::Result<()> {
     let destination = settings.output_tree.join("workspaces").join(&planned.name);
     let manifest = prepare::workspace_manifest(root)?;
@@ -627,6 +674,17 @@ fn write_midstream_copy(
         tool_version: crate::TOOL_VERSION.to_string(),
         upstream_commit: commit.to_string(),
         plugins: planned.plugins.iter().map(|plugin| plugin.path.clone()).collect(),
+        exported: plugins
+            .iter()
+            .filter_map(|plugin| {
+                let package = plugin.package.clone()?;
+                Some(ExportedPlugin {
+                    path: plugin.path.clone(),
+                    image: crate::domain::catalog::identity::image_name(&package),
+                    package,
+                })
+            })
+            .collect(),
     };
     let plugins_list = workspace.plugins_list.as_ref().map(|list| {
         let supported: BTreeSet<&str> = planned.plugins.iter().map(|plugin| plugin.path.as_str()).collect();

@@ -16,7 +16,9 @@ use anyhow::Context;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::cli::{DpdyStyle, IndexArgs, OutputFormat, TagScheme};
+use super::{OutputFormat, StoreSettings};
+use crate::domain::catalog::DpdyStyle;
+use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
 use crate::domain::catalog::workspace_paths::{PackageNames, match_workspace_paths};
 use crate::error::{ExitStatus, FindingsError, InputError};
 use crate::formats::build_info::{BuildInfo, format_epoch};
@@ -28,7 +30,7 @@ use crate::formats::package::Package;
 use crate::formats::package_list::{self, PackageListEntry};
 use crate::formats::plugin_builds::{ImageMetadata, PluginBuild};
 use crate::formats::plugins_list::PluginsList;
-use crate::formats::versions::{VersionsJson, is_version, major_minor};
+use crate::formats::versions::{VersionsJson, is_version};
 use crate::io::overlay_tree::{Overlay, Workspace};
 use crate::io::registry::image::{ImageFacts, KnownFacts, inspect};
 use crate::io::registry::plugin_image::DYNAMIC_PACKAGES_ANNOTATION;
@@ -55,13 +57,43 @@ impl SelectionFile {
     }
 }
 
-/// How tags are formed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Tagging {
-    /// `bs_<backstage>__<version>`.
-    Backstage,
-    /// `<rhdh>--<version>`.
-    Rhdh { rhdh_version: String },
+#[derive(Debug)]
+pub struct IndexSettings {
+    /// The overlay tree: workspaces/, catalog-entities/extensions/, default.packages.yaml, versions.json.
+    pub overlay: PathBuf,
+    /// Package selection files (default.packages.yaml, rhdh-*-packages.txt); the overlay's by default.
+    pub packages: Vec<PathBuf>,
+    /// Index every Package of the overlay, not only the selected ones.
+    pub all_packages: bool,
+    pub versions: PathBuf,
+    /// The target Backstage version (overrides versions.json).
+    pub backstage_version: Option<String>,
+    pub rhdh_version: Option<String>,
+    /// The registry prefix plugin images are named under.
+    pub registry: RegistryPrefix,
+    /// The prefix for packages whose metadata says `support: community`.
+    pub community_registry: Option<RegistryPrefix>,
+    pub tag_scheme: TagSchemeChoice,
+    /// The catalog-index output folder.
+    pub output: PathBuf,
+    /// The `plugin_builds` output folder.
+    pub plugin_builds: PathBuf,
+    pub dpdy_style: DpdyStyle,
+    /// Concurrent registry probes.
+    pub jobs: usize,
+    pub allow_missing: bool,
+    /// Platforms (`os/architecture`) an image index must offer.
+    pub platforms: Vec<String>,
+    pub overlay_commit: Option<String>,
+    pub source_repo: Option<String>,
+    pub report: Option<PathBuf>,
+    pub results_dir: Option<PathBuf>,
+    /// Print the planned plugins; contact nothing, write nothing.
+    pub dry_run: bool,
+    pub output_format: OutputFormat,
+    pub store: StoreSettings,
+    /// `SOURCE_DATE_EPOCH`, recorded as the build date.
+    pub source_date_epoch: Option<i64>,
 }
 
 /// Settings of one index run, validated.
@@ -69,7 +101,7 @@ pub enum Tagging {
 pub struct IndexConfig {
     pub registry: RegistryPrefix,
     pub community_registry: Option<RegistryPrefix>,
-    pub tagging: Tagging,
+    pub tagging: TagScheme,
     pub backstage_version: String,
     pub rhdh_version: Option<String>,
     pub dpdy_style: DpdyStyle,
@@ -108,9 +140,13 @@ pub enum Resolution {
 }
 
 /// The Tekton results this step writes (`--results-dir`).
-pub const RESULTS: [&str; 2] = ["changed", "summary"];
+/// `true` when any output file changed.
+pub const RESULT_CHANGED: &str = "changed";
+/// One line of counts.
+pub const RESULT_SUMMARY: &str = "summary";
+pub const RESULTS: [&str; 2] = [RESULT_CHANGED, RESULT_SUMMARY];
 
-pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     let inputs = load_inputs(&args)?;
     let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config, args.all_packages)?;
     if args.dry_run {
@@ -167,10 +203,10 @@ pub async fn run(args: IndexArgs) -> anyhow::Result<ExitStatus> {
             .with_context(|| format!("writing {}", path.display()))?;
     }
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
-    results.write(RESULTS[0], if report.changed { "true" } else { "false" })?;
+    results.write(RESULT_CHANGED, if report.changed { "true" } else { "false" })?;
     let summary = &report.summary;
     results.write(
-        RESULTS[1],
+        RESULT_SUMMARY,
         &format!(
             "{} plugins: {} pinned, {} stale, {} missing",
             summary.plugins, summary.pinned, summary.stale, summary.missing
@@ -205,7 +241,7 @@ fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
     }
 }
 
-fn print_summary(report: &IndexReport, args: &IndexArgs) {
+fn print_summary(report: &IndexReport, args: &IndexSettings) {
     match args.output_format {
         OutputFormat::Json => println!("{}", serde_json::to_string(&report.summary).unwrap_or_default()),
         OutputFormat::Text => {
@@ -226,19 +262,10 @@ fn print_summary(report: &IndexReport, args: &IndexArgs) {
 }
 
 /// Reads the overlay, the selection files, versions and the previous index.
-pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
+pub fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
     let overlay = crate::io::overlay_tree::load(&args.overlay)?;
-    let selection_paths: Vec<PathBuf> = if args.packages.is_empty() {
-        ["default.packages.yaml", "rhdh-supported-packages.txt"]
-            .iter()
-            .map(|name| args.overlay.join(name))
-            .filter(|path| path.exists())
-            .collect()
-    } else {
-        args.packages.clone()
-    };
     let mut selection = Vec::new();
-    for path in selection_paths {
+    for path in args.packages.clone() {
         let text = crate::io::fs::read_text(&path)?;
         let is_yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
         selection.push(if is_yaml {
@@ -251,7 +278,7 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
             SelectionFile::PackageList { entries: package_list::parse(&path, &text)?, bytes: text.into_bytes(), path }
         });
     }
-    let versions_path = args.versions.clone().unwrap_or_else(|| args.overlay.join("versions.json"));
+    let versions_path = args.versions.clone();
     let versions = if versions_path.exists() { Some(VersionsJson::read(&versions_path)?) } else { None };
     let backstage_version = match (&args.backstage_version, &versions) {
         (Some(version), _) => version.clone(),
@@ -264,42 +291,16 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
     if !is_version(&backstage_version) {
         return Err(InputError::usage(format!("Backstage version `{backstage_version}` is not a version like 1.52.0")));
     }
-    if let Some(rhdh) = &args.rhdh_version
-        && !is_version(rhdh)
-    {
-        return Err(InputError::usage(format!("--rhdh-version `{rhdh}` is not a version like 1.10.0")));
-    }
-    let registry =
-        RegistryPrefix::parse(&args.registry).map_err(|problem| InputError::usage(format!("--registry {problem}")))?;
-    let community_registry = args
-        .community_registry
-        .as_deref()
-        .map(|text| {
-            RegistryPrefix::parse(text).map_err(|problem| InputError::usage(format!("--community-registry {problem}")))
-        })
-        .transpose()?;
-    let tagging = match (args.tag_scheme, registry.registry == "ghcr.io" || registry.registry.ends_with(".ghcr.io")) {
-        (TagScheme::Backstage, _) | (TagScheme::Auto, true) => Tagging::Backstage,
-        (TagScheme::Rhdh, _) | (TagScheme::Auto, false) => Tagging::Rhdh {
-            rhdh_version: args.rhdh_version.clone().ok_or_else(|| {
-                InputError::usage(format!(
-                    "tags in {registry} are `<rhdh version>--<plugin version>`, so --rhdh-version is required"
-                ))
-                .with_hint("pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags")
-            })?,
-        },
-    };
-    let mut platforms = Vec::new();
-    for platform in &args.platforms {
-        let platform = platform.trim();
-        if platform.split('/').count() != 2 || platform.starts_with('/') || platform.ends_with('/') {
-            return Err(InputError::usage(format!("--platform `{platform}` is not `os/architecture`")));
-        }
-        platforms.push(platform.to_string());
-    }
-    if args.jobs == 0 {
-        return Err(InputError::usage("--jobs must be at least 1"));
-    }
+    let registry = args.registry.clone();
+    let community_registry = args.community_registry.clone();
+    let tagging =
+        TagScheme::choose(args.tag_scheme, &registry.registry, args.rhdh_version.as_deref(), &backstage_version)
+            .map_err(|error| {
+                InputError::usage(format!("{error}: pass --rhdh-version")).with_hint(
+                    "pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags",
+                )
+            })?;
+    let platforms = args.platforms.clone();
 
     let previous_path = args.output.join("index.json");
     let previous_index = if previous_path.exists() {
@@ -316,14 +317,7 @@ pub fn load_inputs(args: &IndexArgs) -> Result<IndexInputs, InputError> {
     let (found_repo, found_commit) = overlay_provenance(&args.overlay);
     let overlay_commit = args.overlay_commit.clone().or(found_commit).unwrap_or_else(|| "unknown".to_string());
     let source_repo = args.source_repo.clone().or(found_repo).unwrap_or_else(|| "unknown".to_string());
-    let build_date = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(text) => Some(format_epoch(
-            text.trim()
-                .parse::<i64>()
-                .map_err(|_| InputError::usage(format!("SOURCE_DATE_EPOCH `{text}` is not a number of seconds")))?,
-        )),
-        Err(_) => None,
-    };
+    let build_date = args.source_date_epoch.map(format_epoch);
     let build_info = BuildInfo {
         source_repo: format!("{source_repo} @ {overlay_commit}"),
         build_date,
@@ -372,15 +366,7 @@ fn overlay_provenance(overlay: &Path) -> (Option<String>, Option<String>) {
             return (Some(source.repo.clone()), Some(source.commit.clone()));
         }
     }
-    let top = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&absolute)
-        .args(["rev-parse", "--show-toplevel"])
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| std::path::PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
-    let is_top = top.is_some_and(|top| std::fs::canonicalize(top).ok() == std::fs::canonicalize(&absolute).ok());
+    let is_top = crate::io::git::is_work_tree_top(&absolute);
     if is_top { (crate::io::git::origin_url(&absolute), crate::io::git::head_commit(&absolute)) } else { (None, None) }
 }
 
@@ -555,12 +541,7 @@ pub fn plan(
                 return Err(InputError::in_file(&package.file, "`spec.version` is missing; the image tag needs it")
                     .at_line(crate::formats::package::line_of(&package.text, "spec:")));
             };
-            let tag = match &config.tagging {
-                Tagging::Backstage => {
-                    format!("bs_{}__{version}", tag_backstage_version(workspace, &config.backstage_version))
-                }
-                Tagging::Rhdh { rhdh_version } => format!("{rhdh_version}--{version}"),
-            };
+            let tag = config.tagging.tag(version, workspace.backstage_version());
             let prefix = match (&config.community_registry, package.support.as_deref()) {
                 (Some(community), Some("community")) => community,
                 _ => &config.registry,
@@ -584,15 +565,6 @@ pub fn plan(
         }
     }
     Ok(plugins)
-}
-
-/// The Backstage version in a `bs_` tag: the target, unless the workspace builds against another
-/// major.minor (then the workspace's own version, which its images were tagged with).
-fn tag_backstage_version<'a>(workspace: &'a Workspace, target: &'a str) -> &'a str {
-    match workspace.backstage_version() {
-        Some(own) if is_version(own) && major_minor(own) != major_minor(target) => own,
-        _ => target,
-    }
 }
 
 fn line_containing(text: &str, needle: &str) -> Option<u64> {

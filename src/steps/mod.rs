@@ -1,5 +1,7 @@
-//! One module per subcommand; [`run`] dispatches. Each step resolves its inputs, plans with pure
-//! code, applies the plan through the edges, and writes outputs atomically.
+//! One module per subcommand, and [`run`], the one table that dispatches them. Each step takes its
+//! validated settings (made from the command line by `cli::settings`), plans with pure code from
+//! [`crate::domain`], applies the plan through [`crate::io`], and writes its outputs atomically.
+//! A step never calls another step: what two steps share lives below them.
 
 pub mod artifact;
 pub mod await_build;
@@ -16,24 +18,64 @@ pub mod report;
 pub mod sync;
 pub mod validate;
 
-use crate::cli::{Cli, Command};
 use crate::error::ExitStatus;
 
-pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
-    match cli.command {
-        Command::Artifact(args) => artifact::run(args).await,
-        Command::AwaitBuild(args) => await_build::run(args).await,
-        Command::Diff(args) => diff::run(args).await,
-        Command::Export(args) => export::run(args).await,
-        Command::Fetch(args) => fetch::run(args).await,
-        Command::Index(args) => index::run(args).await,
-        Command::ReleaseNumber(args) => release_number::run(args).await,
-        Command::Commit(args) => commit::run(args).await,
-        Command::Report(args) => report::run(&args),
-        Command::Sync(args) => sync::run(args).await,
-        Command::Package(args) => package::run(args).await,
-        Command::Publish(args) => publish::run(args).await,
-        Command::Validate(args) => validate::run(args).await,
-        Command::Promote(args) => promote::run(args).await,
+/// How a step prints its summary on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OutputFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// A subcommand with its settings: what `main` hands to [`run`].
+#[derive(Debug)]
+pub enum Step {
+    Artifact(artifact::ArtifactSettings),
+    AwaitBuild(await_build::AwaitBuildSettings),
+    Commit(commit::CommitSettings),
+    Diff(diff::DiffSettings),
+    Export(export::ExportSettings),
+    Fetch(fetch::FetchSettings),
+    Index(index::IndexSettings),
+    Package(package::PackageSettings),
+    Promote(promote::PromoteSettings),
+    Publish(publish::PublishSettings),
+    ReleaseNumber(release_number::ReleaseNumberSettings),
+    Report(report::ReportSettings),
+    Sync(sync::SyncSettings),
+    Validate(validate::ValidateSettings),
+}
+
+pub async fn run(step: Step) -> anyhow::Result<ExitStatus> {
+    match step {
+        Step::Artifact(settings) => artifact::run(settings).await,
+        Step::AwaitBuild(settings) => await_build::run(settings).await,
+        Step::Commit(settings) => commit::run(settings).await,
+        Step::Diff(settings) => diff::run(settings).await,
+        Step::Export(settings) => export::run(settings).await,
+        Step::Fetch(settings) => fetch::run(settings).await,
+        Step::Index(settings) => index::run(settings).await,
+        Step::Package(settings) => package::run(settings).await,
+        Step::Promote(settings) => promote::run(settings).await,
+        Step::Publish(settings) => publish::run(settings).await,
+        Step::ReleaseNumber(settings) => release_number::run(settings).await,
+        Step::Report(settings) => report::run(&settings),
+        Step::Sync(settings) => sync::run(settings).await,
+        Step::Validate(settings) => validate::run(settings).await,
+    }
+}
+
+/// Where a step reads or writes images (`--store`) and how it talks to registries.
+#[derive(Clone, Debug, Default)]
+pub struct StoreSettings {
+    /// `oci-layout:DIR`, `docker://HOST[:PORT]`, `docker://`; `None` for the named registries.
+    pub spec: Option<String>,
+    pub client: crate::io::registry::ClientOptions,
+}
+
+impl StoreSettings {
+    pub fn open(&self) -> Result<crate::io::registry::Store, crate::error::InputError> {
+        crate::io::registry::Store::parse(self.spec.as_deref(), &self.client)
     }
 }

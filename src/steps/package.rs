@@ -6,25 +6,38 @@
 
 use anyhow::Context;
 
-use crate::cli::{OutputFormat, PackageArgs};
-use crate::error::{ExitStatus, InputError};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::{OutputFormat, StoreSettings};
+use crate::error::ExitStatus;
 use crate::io::registry::ImageReference;
 use crate::io::registry::image::{build_image, push_image};
 use crate::io::registry::plugin_image::plugin_image_spec;
 
-pub async fn run(args: PackageArgs) -> anyhow::Result<ExitStatus> {
-    let reference =
-        ImageReference::parse(&args.tag).map_err(|problem| InputError::usage(format!("--tag {problem}")))?;
-    if reference.tag.is_none() || reference.digest.is_some() {
-        return Err(InputError::usage(format!("--tag `{}` must name a tag and no digest", args.tag)).into());
-    }
-    let spec = plugin_image_spec(&args.dist_dynamic, &args.labels, &args.annotations, &args.env)?;
+#[derive(Debug)]
+pub struct PackageSettings {
+    /// Exported `dist-dynamic` folders; one image folder per plugin.
+    pub dist_dynamic: Vec<PathBuf>,
+    /// The reference to push, with a tag and no digest.
+    pub tag: ImageReference,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Config environment `KEY=value` entries.
+    pub env: Vec<String>,
+    pub output_format: OutputFormat,
+    pub store: StoreSettings,
+}
+
+pub async fn run(settings: PackageSettings) -> anyhow::Result<ExitStatus> {
+    let reference = settings.tag.clone();
+    let spec = plugin_image_spec(&settings.dist_dynamic, &settings.labels, &settings.annotations, &settings.env)?;
     let image = build_image(&spec).context("building the image layer")?;
-    let store = args.store.open()?;
+    let store = settings.store.open()?;
     let digest = push_image(&store, &reference, &image).await?;
     let pinned = reference.pinned(&digest);
     tracing::info!(image = %reference, %digest, store = %store.describe(), "pushed");
-    match args.output_format {
+    match settings.output_format {
         OutputFormat::Text => println!("{pinned}"),
         OutputFormat::Json => println!(
             "{}",

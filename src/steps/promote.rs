@@ -10,9 +10,11 @@ use std::path::Path;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::cli::PromoteArgs;
+use std::path::PathBuf;
+
+use super::StoreSettings;
 use crate::domain::validate::Severity;
-use crate::error::{ExitStatus, FindingsError, InputError};
+use crate::error::{ExitStatus, FindingsError};
 use crate::io::registry::{ImageReference, Manifest, Store};
 
 /// What a promotion changed, to undo it.
@@ -27,30 +29,40 @@ pub struct RollbackRecord {
 }
 
 /// The Tekton results this step writes (`--results-dir`).
-pub const RESULTS: [&str; 1] = ["rollback"];
+/// The recorded previous digests, as JSON.
+pub const RESULT_ROLLBACK: &str = "rollback";
+pub const RESULTS: [&str; 1] = [RESULT_ROLLBACK];
 
-pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
-    // Empty Tekton params arrive as empty strings: treat them as absent.
-    args.tags.retain(|tag| !tag.trim().is_empty());
-    let image = args.image.clone().filter(|image| !image.trim().is_empty());
-    let rollback_source = args.rollback.clone().filter(|source| !source.trim().is_empty());
+/// Promote an image, or restore tags.
+#[derive(Debug)]
+pub enum PromoteAction {
+    /// Point `targets` (the floating tags, as references) at `image`.
+    Promote { image: ImageReference, targets: Vec<ImageReference> },
+    /// Restore the tags of a rollback file, or of the `rollback` result's JSON given inline.
+    Rollback { source: String },
+}
+
+#[derive(Debug)]
+pub struct PromoteSettings {
+    pub action: PromoteAction,
+    /// Where to record each tag's previous digest.
+    pub rollback_file: PathBuf,
+    pub skip_validation: bool,
+    pub results_dir: Option<PathBuf>,
+    pub store: StoreSettings,
+}
+
+pub async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
-    if let Some(source) = &rollback_source {
-        if image.is_some() || !args.tags.is_empty() {
-            return Err(InputError::usage("--rollback restores tags; do not also give an image or --to").into());
-        }
-        return rollback(&store, source).await;
-    }
-    let image = image.as_deref().ok_or_else(|| InputError::usage("give the image to promote (or --rollback)"))?;
-    let reference = ImageReference::parse(image).map_err(|problem| InputError::usage(format!("image {problem}")))?;
-    if args.tags.is_empty() {
-        return Err(InputError::usage("name the tags to move with --to").into());
-    }
-    let Some(manifest) = store.fetch_manifest(&reference).await? else {
+    let (reference, targets) = match &args.action {
+        PromoteAction::Rollback { source } => return rollback(&store, source).await,
+        PromoteAction::Promote { image, targets } => (image, targets),
+    };
+    let Some(manifest) = store.fetch_manifest(reference).await? else {
         return Err(FindingsError(format!("{reference} does not exist; nothing promoted")).into());
     };
     if !args.skip_validation {
-        let findings = crate::io::install_check::validate_image(&store, &reference, true).await?;
+        let findings = crate::io::install_check::validate_image(&store, reference, true).await?;
         let errors: Vec<String> = findings
             .iter()
             .filter(|finding| finding.severity == Severity::Error)
@@ -66,18 +78,14 @@ pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
     }
     let mut record =
         RollbackRecord { repository: reference.name(), promoted: manifest.digest.to_string(), tags: BTreeMap::new() };
-    let mut targets = Vec::new();
-    for tag in &args.tags {
-        let target = ImageReference::parse(&format!("{}:{tag}", reference.name()))
-            .map_err(|problem| InputError::usage(format!("--to {problem}")))?;
-        let previous = store.fetch_manifest(&target).await?.map(|found| found.digest.to_string());
-        record.tags.insert(tag.clone(), previous);
-        targets.push(target);
+    for target in targets {
+        let previous = store.fetch_manifest(target).await?.map(|found| found.digest.to_string());
+        record.tags.insert(target.tag.clone().unwrap_or_default(), previous);
     }
     crate::io::fs::write_atomic(&args.rollback_file, &crate::formats::json::to_pretty(&record))
         .with_context(|| format!("writing {}", args.rollback_file.display()))?;
     let mut moved = Vec::new();
-    for target in &targets {
+    for target in targets {
         if let Err(error) = store.push_manifest(target, target.tag.as_deref(), &manifest).await {
             tracing::error!(tag = ?target.tag, %error, "moving the tag failed; restoring the tags already moved");
             let partial = RollbackRecord {
@@ -92,7 +100,7 @@ pub async fn run(mut args: PromoteArgs) -> anyhow::Result<ExitStatus> {
         moved.push(tag);
     }
     crate::io::tekton_results::Results::new(args.results_dir.as_deref())
-        .write(RESULTS[0], &serde_json::to_string(&record)?)?;
+        .write(RESULT_ROLLBACK, &serde_json::to_string(&record)?)?;
     tracing::info!(rollback = %args.rollback_file.display(), "previous digests recorded");
     Ok(ExitStatus::Success)
 }

@@ -4,11 +4,12 @@
 //! non-root user, labels naming version, release and source commit. The same folder and labels
 //! always give the same digest.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::cli::{OutputFormat, PublishArgs};
+use super::{OutputFormat, StoreSettings};
 use crate::error::{ExitStatus, InputError};
 use crate::io::registry::ImageReference;
 use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
@@ -16,12 +17,26 @@ use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
 /// Files of the folder that are not part of the image.
 pub const NOT_IN_IMAGE: [&str; 1] = ["related-images.txt"];
 
-pub async fn run(args: PublishArgs) -> anyhow::Result<ExitStatus> {
-    let reference =
-        ImageReference::parse(&args.tag).map_err(|problem| InputError::usage(format!("--tag {problem}")))?;
-    if reference.tag.is_none() || reference.digest.is_some() {
-        return Err(InputError::usage(format!("--tag `{}` must name a tag and no digest", args.tag)).into());
-    }
+#[derive(Debug)]
+pub struct PublishSettings {
+    /// The catalog-index folder `index` wrote.
+    pub catalog_index: PathBuf,
+    /// The reference to push, with a tag and no digest.
+    pub tag: ImageReference,
+    pub version: Option<String>,
+    pub release: Option<String>,
+    pub source_commit: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub related_images: Option<PathBuf>,
+    pub results_dir: Option<PathBuf>,
+    pub output_format: OutputFormat,
+    pub store: StoreSettings,
+    /// `SOURCE_DATE_EPOCH`: the image's `created` time.
+    pub created: Option<i64>,
+}
+
+pub async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
+    let reference = args.tag.clone();
     let dpdy = args.catalog_index.join("dynamic-plugins.default.yaml");
     if !dpdy.is_file() {
         return Err(InputError::in_file(&dpdy, "is missing; the RHDH installer requires it at the image root")
@@ -46,8 +61,8 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<ExitStatus> {
         crate::io::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
     }
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
-    results.write(RESULTS[0], &reference.name())?;
-    results.write(RESULTS[1], digest.as_str())?;
+    results.write(RESULT_IMAGE_URL, &reference.name())?;
+    results.write(RESULT_IMAGE_DIGEST, digest.as_str())?;
     match args.output_format {
         OutputFormat::Text => println!("{pinned}"),
         OutputFormat::Json => println!(
@@ -59,9 +74,13 @@ pub async fn run(args: PublishArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// The Tekton results this step writes (`--results-dir`), named as Konflux's build results.
-pub const RESULTS: [&str; 2] = ["IMAGE_URL", "IMAGE_DIGEST"];
+/// The pushed repository.
+pub const RESULT_IMAGE_URL: &str = "IMAGE_URL";
+/// The digest of the pushed index image.
+pub const RESULT_IMAGE_DIGEST: &str = "IMAGE_DIGEST";
+pub const RESULTS: [&str; 2] = [RESULT_IMAGE_URL, RESULT_IMAGE_DIGEST];
 
-fn image_spec(args: &PublishArgs) -> Result<ImageSpec, InputError> {
+fn image_spec(args: &PublishSettings) -> Result<ImageSpec, InputError> {
     let root = &args.catalog_index;
     let mut files = Vec::new();
     for relative in
@@ -87,14 +106,7 @@ fn image_spec(args: &PublishArgs) -> Result<ImageSpec, InputError> {
     if let Some(commit) = &args.source_commit {
         labels.insert("org.opencontainers.image.revision".to_string(), commit.clone());
     }
-    for pair in &args.labels {
-        let (key, value) =
-            pair.split_once('=').ok_or_else(|| InputError::usage(format!("--label `{pair}` is not key=value")))?;
-        labels.insert(key.to_string(), value.to_string());
-    }
-    let created = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|text| text.trim().parse::<i64>().ok())
-        .map(crate::formats::build_info::format_epoch);
+    labels.extend(args.labels.iter().map(|(key, value)| (key.clone(), value.clone())));
+    let created = args.created.map(crate::formats::build_info::format_epoch);
     Ok(ImageSpec { files, labels, user: Some("65534".to_string()), created, ..ImageSpec::default() })
 }

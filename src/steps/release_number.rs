@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::cli::{OutputFormat, ReleaseNumberArgs, ReleaseSource};
+use super::{OutputFormat, StoreSettings};
 use crate::error::{ExitStatus, InputError};
 use crate::io::registry::image::{KnownFacts, inspect};
 use crate::io::registry::{ImageReference, Store};
@@ -18,9 +18,37 @@ use crate::io::registry::{ImageReference, Store};
 pub const CONTAINERFILES: [&str; 2] = ["builder.Containerfile", "index.Containerfile"];
 
 /// The Tekton results this step writes (`--results-dir`).
-pub const RESULTS: [&str; 2] = ["release", "version"];
+/// The release number written (or the current one when nothing changed).
+pub const RESULT_RELEASE: &str = "release";
+/// The RHDH version x.y.z.
+pub const RESULT_VERSION: &str = "version";
+pub const RESULTS: [&str; 2] = [RESULT_RELEASE, RESULT_VERSION];
 
-pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
+/// Where the builds that exist are counted.
+#[derive(Debug)]
+pub enum ReleaseSource {
+    /// Tags `<version>-<n>` and the `release` label of the index image repository.
+    Registry { image: String, store: StoreSettings },
+    /// Konflux Snapshots of the component and their images' labels.
+    Konflux { namespace: String, component: String, store: StoreSettings },
+}
+
+#[derive(Debug)]
+pub struct ReleaseNumberSettings {
+    pub tree: PathBuf,
+    /// Default: `rhdh.version` of `<tree>/upstream_repos.yml`.
+    pub version: Option<String>,
+    /// The folder of builder.Containerfile and index.Containerfile.
+    pub containerfiles: PathBuf,
+    /// Whether the index changed; false reports the current number and changes nothing.
+    pub changed: bool,
+    pub source: ReleaseSource,
+    pub count_containerfile: bool,
+    pub results_dir: Option<PathBuf>,
+    pub output_format: OutputFormat,
+}
+
+pub async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatus> {
     let version = match &args.version {
         Some(version) => version.clone(),
         None => {
@@ -30,7 +58,7 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
     if !crate::formats::versions::is_version(&version) {
         return Err(InputError::usage(format!("--version `{version}` is not a version like 1.10.0")).into());
     }
-    let dir = args.tree.join(&args.containerfiles);
+    let dir = args.containerfiles.clone();
     let files: Vec<PathBuf> = CONTAINERFILES.iter().map(|name| dir.join(name)).filter(|path| path.exists()).collect();
     if files.is_empty() {
         return Err(InputError::in_file(&dir, format!("holds neither {}", CONTAINERFILES.join(" nor ")))
@@ -44,9 +72,12 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
     let current = texts.iter().find_map(|(_, text)| crate::formats::containerfile::current_release(text));
 
     let release = if args.changed {
-        let highest = match args.source {
-            ReleaseSource::Registry => highest_in_registry(&args, &version).await?,
-            ReleaseSource::Konflux => crate::io::kube_api::highest_release_in_snapshots(&args, &version).await?,
+        let highest = match &args.source {
+            ReleaseSource::Registry { image, store } => highest_in_registry(image, &store.open()?, &version).await?,
+            ReleaseSource::Konflux { namespace, component, store } => {
+                crate::io::kube_api::highest_release_in_snapshots(namespace, component, &store.open()?, &version)
+                    .await?
+            }
         };
         let next = highest.max(current.filter(|_| args.count_containerfile).unwrap_or(0)) + 1;
         for (path, text) in &texts {
@@ -69,8 +100,8 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
         current.unwrap_or(0)
     };
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
-    results.write(RESULTS[0], &release.to_string())?;
-    results.write(RESULTS[1], &version)?;
+    results.write(RESULT_RELEASE, &release.to_string())?;
+    results.write(RESULT_VERSION, &version)?;
     match args.output_format {
         OutputFormat::Text => println!("{version}-{release}"),
         OutputFormat::Json => {
@@ -81,18 +112,14 @@ pub async fn run(args: ReleaseNumberArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// The highest release among tags `<version>-<n>` and the `release` label of tag `<version>`.
-async fn highest_in_registry(args: &ReleaseNumberArgs, version: &str) -> anyhow::Result<u64> {
-    let image = args.image.as_deref().ok_or_else(|| {
-        InputError::usage("--image is required with --source registry (the index image repository, e.g. quay.io/rhdh/plugin-catalog-index)")
-    })?;
+async fn highest_in_registry(image: &str, store: &Store, version: &str) -> anyhow::Result<u64> {
     let reference = ImageReference::parse(&format!("{image}:{version}"))
         .map_err(|problem| InputError::usage(format!("--image {problem}")))?;
-    let store: Store = args.store.open()?;
     let tags = store.list_tags(&reference).await?;
     let prefix = format!("{version}-");
     let mut highest = tags.iter().filter_map(|tag| tag.strip_prefix(&prefix)?.parse::<u64>().ok()).max().unwrap_or(0);
     if tags.iter().any(|tag| tag == version)
-        && let Some(facts) = inspect(&store, &reference, &KnownFacts::new()).await?
+        && let Some(facts) = inspect(store, &reference, &KnownFacts::new()).await?
     {
         let labelled = facts.labels.get("release").and_then(|release| release.parse::<u64>().ok()).unwrap_or(0);
         let same_version = facts.labels.get("version").is_none_or(|label| label == version);

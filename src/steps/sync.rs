@@ -6,16 +6,37 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
-use crate::cli::{FetchArgs, OutputFormat, SyncArgs};
+use crate::domain::run_report::{TaskLine, TaskStatus};
 use crate::error::{ExitStatus, FindingsError, InputError};
 use crate::pipeline::runner::{RunOptions, RunOutcome};
 
-pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
-    let tree = std::path::absolute(&args.tree).with_context(|| format!("resolving {}", args.tree.display()))?;
+#[derive(Debug)]
+pub struct SyncSettings {
+    /// The midstream checkout (absolute).
+    pub tree: PathBuf,
+    /// Task runs, artifacts, saved outcomes and the report (absolute).
+    pub out: PathBuf,
+    /// Where plugin images are pushed and read (`oci-layout:` paths absolute).
+    pub store: String,
+    pub registry: String,
+    pub index_image: String,
+    pub exporter: String,
+    pub install_command: String,
+    pub tsc_command: String,
+    pub workspaces: Vec<String>,
+    /// Export TaskRuns at the same time.
+    pub jobs: usize,
+    pub from: Option<String>,
+    pub dry_run: bool,
+    /// Pipeline params given with `--param name=value`.
+    pub params: BTreeMap<String, String>,
+}
+
+pub async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
+    let tree = args.tree.clone();
     let pipeline = crate::pipeline::definitions::pipeline()?;
     let tasks = crate::pipeline::definitions::tasks()?;
+    let tool = std::env::current_exe()?;
     if args.dry_run {
         let order = crate::pipeline::runner::execution_order(&pipeline)?;
         println!(
@@ -25,24 +46,19 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
         );
         // Plan on a scratch copy, with the upstreams fetched, so the checkout stays untouched.
         let scratch = tempfile::tempdir()?;
-        crate::steps::fetch::copy_additively(&tree, scratch.path(), &[])?;
+        crate::io::fs::copy_additively(&tree, scratch.path(), &[])?;
         let plan_path = scratch.path().join("plan.json");
-        let fetch = FetchArgs {
-            tree: scratch.path().to_path_buf(),
-            upstream_repos: None,
-            overlay: PathBuf::from("overlay-repo"),
-            packages: Vec::new(),
-            workspaces: args.workspaces.clone(),
-            plan: Some(plan_path.clone()),
-            max_batches: 64,
-            skip_clone: false,
-            dry_run: false,
-            results_dir: None,
-            output_format: OutputFormat::Json,
-        };
-        let status = Box::pin(crate::steps::fetch::run(fetch)).await?;
-        crate::steps::fetch::print_table(&crate::formats::plan::Plan::read(&plan_path)?);
-        return Ok(status);
+        let mut fetch = vec!["fetch".to_string(), "--tree".into(), scratch.path().display().to_string()];
+        fetch.extend(["--plan".into(), plan_path.display().to_string(), "--output-format".into(), "json".into()]);
+        for workspace in &args.workspaces {
+            fetch.extend(["--workspace".to_string(), workspace.clone()]);
+        }
+        let status = crate::pipeline::runner::run_tool_step(&tool, &fetch).await?;
+        if status != ExitStatus::Success {
+            return Ok(status);
+        }
+        print!("{}", crate::domain::workspace::plan::render_table(&crate::formats::plan::Plan::read(&plan_path)?));
+        return Ok(ExitStatus::Success);
     }
     let Some(revision) = crate::io::git::head_commit(&tree) else {
         return Err(InputError::in_file(&tree, "is not a git work tree with a commit")
@@ -50,9 +66,9 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
             .into());
     };
     let origin = crate::io::git::origin_url(&tree);
-    let branch = current_branch(&tree).unwrap_or_else(|| "main".to_string());
-    let out = std::path::absolute(&args.out)?;
-    let store = absolute_store(&args.store)?;
+    let branch = crate::io::git::current_branch(&tree).unwrap_or_else(|| "main".to_string());
+    let out = args.out.clone();
+    let store = args.store.clone();
 
     let mut params: BTreeMap<String, String> = BTreeMap::new();
     params.insert("git-url".into(), origin.clone().unwrap_or_else(|| tree.display().to_string()));
@@ -63,11 +79,7 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
     params.insert("index-image".into(), args.index_image.clone());
     params.insert("exporter".into(), args.exporter.clone());
     params.insert("workspaces".into(), args.workspaces.join(","));
-    for pair in &args.params {
-        let (name, value) =
-            pair.split_once('=').ok_or_else(|| InputError::usage(format!("--param `{pair}` is not name=value")))?;
-        params.insert(name.to_string(), value.to_string());
-    }
+    params.extend(args.params.clone());
     let mut env = vec![
         ("RHDH_CATALOG_STORE".to_string(), store.clone()),
         ("RHDH_CATALOG_ARTIFACT_STORE".to_string(), format!("oci-layout:{}", out.join("artifacts").display())),
@@ -78,36 +90,29 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
         // Nothing to push to: the checkout itself is brought to the new commit below.
         env.push(("RHDH_CATALOG_NO_PUSH".to_string(), "true".to_string()));
     }
-    let options = RunOptions {
-        out: out.clone(),
-        params,
-        jobs: args.jobs,
-        from: args.from.clone(),
-        tool: std::env::current_exe()?,
-        env,
-    };
+    let options = RunOptions { out: out.clone(), params, jobs: args.jobs, from: args.from.clone(), tool, env };
     let started = std::time::Instant::now();
     let outcome = crate::pipeline::runner::run(&pipeline, tasks, &options).await?;
-    let statuses: Vec<String> = outcome
+    let statuses: Vec<TaskLine> = outcome
         .tasks
         .iter()
         .filter(|(name, _)| name != "report")
-        .map(|(name, task)| format!("{name}={}", task.status))
+        .map(|(name, task)| TaskLine { name: name.clone(), status: task.status.clone() })
         .collect();
-    let markdown = crate::steps::report::render(&outcome.status, &statuses);
+    let markdown = crate::domain::run_report::render_markdown(&outcome.status, &statuses);
     crate::io::fs::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
 
-    let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == "Succeeded") {
+    let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == TaskStatus::Succeeded) {
         update_checkout(&tree, &out, origin.is_some(), &branch).await
     } else {
         Err("the commit task did not succeed".to_string())
     };
     print_summary(&outcome, &tree, &out, &store, &updated, started.elapsed());
-    if outcome.status == "Failed" {
+    if outcome.status == TaskStatus::Failed {
         let failed: Vec<String> = outcome
             .tasks
             .iter()
-            .filter(|(_, task)| task.status == "Failed")
+            .filter(|(_, task)| task.status == TaskStatus::Failed)
             .map(|(name, task)| format!("{name}: {}", task.reason.as_deref().unwrap_or("failed")))
             .collect();
         return Err(FindingsError(format!("the sync failed:\n{}", failed.join("\n"))).into());
@@ -115,43 +120,12 @@ pub async fn run(args: SyncArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-fn current_branch(tree: &Path) -> Option<String> {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(tree)
-        .args(["symbolic-ref", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
-}
-
-fn absolute_store(store: &str) -> Result<String, InputError> {
-    match store.strip_prefix("oci-layout:") {
-        Some(dir) => Ok(format!(
-            "oci-layout:{}",
-            std::path::absolute(dir).map_err(|error| InputError::usage(error.to_string()))?.display()
-        )),
-        None => Ok(store.to_string()),
-    }
-}
-
 /// Brings the checkout to the commit the pipeline made: a fast-forward pull from the remote it
 /// pushed to, or from the commit task's clone when there is no remote. A dirty checkout is left alone.
 async fn update_checkout(tree: &Path, out: &Path, has_origin: bool, branch: &str) -> Result<String, String> {
     let git = |args: Vec<String>| async move {
-        let output = tokio::process::Command::new("git")
-            .arg("-C")
-            .arg(tree)
-            .args(&args)
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .output()
-            .await
-            .map_err(|error| error.to_string())?;
-        if output.status.success() {
-            Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
-        } else {
-            Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
-        }
+        let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::io::git::run_in(tree, &borrowed).await
     };
     let dirty = git(vec!["status".into(), "--porcelain".into(), "--untracked-files=no".into()]).await?;
     if !dirty.is_empty() {

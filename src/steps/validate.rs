@@ -4,22 +4,37 @@
 //! present, annotated with `io.backstage.dynamic-packages`, and holding its plugin folder in its
 //! first layer. One line per finding; exit 1 when any is an error.
 
-use crate::cli::{OutputFormat, ValidateArgs};
+use std::path::PathBuf;
+
+use super::{OutputFormat, StoreSettings};
 use crate::domain::validate::Severity;
-use crate::error::{ExitStatus, FindingsError, InputError};
+use crate::error::{ExitStatus, FindingsError};
 use crate::io::install_check::{validate_file, validate_image};
 use crate::io::registry::ImageReference;
 
-pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
+/// What to validate.
+#[derive(Debug)]
+pub enum ValidateTarget {
+    /// A dynamic-plugins*.yaml (its includes are read relative to its folder).
+    File(PathBuf),
+    /// An index image (its dynamic-plugins.default.yaml and catalog entities).
+    Image(ImageReference),
+}
+
+#[derive(Debug)]
+pub struct ValidateSettings {
+    pub target: ValidateTarget,
+    /// Also check every image against the registry (not only the static rules).
+    pub registry_checks: bool,
+    pub output_format: OutputFormat,
+    pub store: StoreSettings,
+}
+
+pub async fn run(args: ValidateSettings) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
-    let findings = match (&args.file, &args.image) {
-        (Some(file), None) => validate_file(&store, file, !args.no_registry).await?,
-        (None, Some(image)) => {
-            let reference =
-                ImageReference::parse(image).map_err(|problem| InputError::usage(format!("--image {problem}")))?;
-            validate_image(&store, &reference, !args.no_registry).await?
-        }
-        _ => return Err(InputError::usage("give a dynamic-plugins*.yaml file or --image").into()),
+    let findings = match &args.target {
+        ValidateTarget::File(file) => validate_file(&store, file, args.registry_checks).await?,
+        ValidateTarget::Image(reference) => validate_image(&store, reference, args.registry_checks).await?,
     };
     let errors = findings.iter().filter(|finding| finding.severity == Severity::Error).count();
     match args.output_format {
@@ -40,4 +55,3 @@ pub async fn run(args: ValidateArgs) -> anyhow::Result<ExitStatus> {
     }
     Ok(ExitStatus::Success)
 }
-

@@ -5,3 +5,13 @@ pub mod diff;
 pub mod identity;
 pub mod view;
 pub mod workspace_paths;
+
+/// How `dynamic-plugins.default.yaml` names each plugin.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DpdyStyle {
+    /// Digest-pinned OCI entries with a `# Tag:` comment.
+    #[default]
+    Oci,
+    /// The `./dynamic-plugins/dist/<name>` wrapper active, the pinned OCI line commented above it.
+    Wrapper,
+}

@@ -1,3 +1,5 @@
-//! The export side as values: preparing an upstream workspace's sources ([`prepare`]).
+//! The export side as values: which workspaces to rebuild ([`plan`]) and how an upstream
+//! workspace's sources are prepared ([`prepare`]).
 
+pub mod plan;
 pub mod prepare;

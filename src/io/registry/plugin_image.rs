@@ -30,14 +30,21 @@ const METADATA_FIELDS: [&str; 11] = [
     "keywords",
 ];
 
-/// Reads every `dist-dynamic` folder into the image's files, labels and annotations
-/// (`key=value` pairs as given on the command line).
+/// Reads every `dist-dynamic` folder into the image's files, with the given labels, extra
+/// annotations and config environment. The dynamic-packages annotation is computed from the
+/// folders; one given by the caller would describe another layer, so it is refused.
 pub fn plugin_image_spec(
     dist_dynamic: &[std::path::PathBuf],
-    labels: &[String],
-    annotations: &[String],
+    labels: &BTreeMap<String, String>,
+    annotations: &BTreeMap<String, String>,
     env: &[String],
 ) -> Result<ImageSpec, InputError> {
+    if annotations.contains_key(DYNAMIC_PACKAGES_ANNOTATION) {
+        return Err(InputError::usage(format!(
+            "--annotation {DYNAMIC_PACKAGES_ANNOTATION} is computed from the exported folders and cannot be given"
+        ))
+        .with_hint("drop the flag; the annotation always names the plugin folders the image holds"));
+    }
     let mut files = Vec::new();
     let mut metadata = Vec::new();
     let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
@@ -63,29 +70,11 @@ pub fn plugin_image_spec(
     let pretty = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
     files.push(LayerFile { path: "index.json".into(), contents: pretty, ..LayerFile::default() });
     let compact = serde_json::to_vec(&metadata).unwrap_or_default();
-    let mut annotations = parse_pairs(annotations, "--annotation")?;
+    let mut annotations = annotations.clone();
     annotations
         .insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), base64::engine::general_purpose::STANDARD.encode(compact));
-    let labels = parse_pairs(labels, "--label")?;
-    for pair in env {
-        if !pair.contains('=') || pair.starts_with('=') {
-            return Err(InputError::usage(format!("--env `{pair}` is not KEY=value")));
-        }
-    }
+    let labels = labels.clone();
     Ok(ImageSpec { files, labels, annotations, env: env.to_vec(), user: None, created: None })
-}
-
-fn parse_pairs(pairs: &[String], flag: &str) -> Result<BTreeMap<String, String>, InputError> {
-    let mut parsed = BTreeMap::new();
-    for pair in pairs {
-        match pair.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                parsed.insert(key.trim().to_string(), value.to_string());
-            }
-            _ => return Err(InputError::usage(format!("{flag} `{pair}` is not key=value"))),
-        }
-    }
-    Ok(parsed)
 }
 
 fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFile>) -> Result<(), InputError> {

@@ -1,0 +1,151 @@
+//! The summary of a pipeline run: every task's Tekton status (`$(tasks.<name>.status)`) and the
+//! aggregate (`$(tasks.status)`), rendered as one markdown table. Pure.
+
+use std::fmt::{self, Write as _};
+
+use serde::{Deserialize, Serialize};
+
+/// A task's (or the whole run's) status, as Tekton names it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum TaskStatus {
+    Succeeded,
+    /// The aggregate when some tasks were skipped and none failed.
+    Completed,
+    Failed,
+    /// Not run (skipped by `when`, or after a failure).
+    #[default]
+    None,
+    /// Anything else Tekton may report, kept verbatim.
+    Other(String),
+}
+
+impl TaskStatus {
+    pub fn parse(text: &str) -> TaskStatus {
+        match text.trim() {
+            "Succeeded" => TaskStatus::Succeeded,
+            "Completed" => TaskStatus::Completed,
+            "Failed" => TaskStatus::Failed,
+            "None" => TaskStatus::None,
+            other => TaskStatus::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            TaskStatus::Succeeded => "Succeeded",
+            TaskStatus::Completed => "Completed",
+            TaskStatus::Failed => "Failed",
+            TaskStatus::None => "None",
+            TaskStatus::Other(other) => other,
+        }
+    }
+
+    /// A mark beside the word, so colour-blind and plain-text readers get the same meaning.
+    fn mark(&self) -> &'static str {
+        match self {
+            TaskStatus::Succeeded | TaskStatus::Completed => "✅",
+            TaskStatus::Failed => "❌",
+            TaskStatus::None => "⏭️ not run",
+            TaskStatus::Other(_) => "❔",
+        }
+    }
+}
+
+impl fmt::Display for TaskStatus {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl Serialize for TaskStatus {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(TaskStatus::parse(&String::deserialize(deserializer)?))
+    }
+}
+
+/// One task of the run and its status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskLine {
+    pub name: String,
+    pub status: TaskStatus,
+}
+
+impl TaskLine {
+    /// `name=status`, as the report Task passes `export=$(tasks.export.status)`.
+    pub fn parse(text: &str) -> Result<TaskLine, String> {
+        match text.split_once('=') {
+            Some((name, status)) if !name.trim().is_empty() => {
+                Ok(TaskLine { name: name.trim().to_string(), status: TaskStatus::parse(status) })
+            }
+            _ => Err(format!("`{text}` is not `<task>=<status>`")),
+        }
+    }
+}
+
+/// The markdown table of every task.
+pub fn render_markdown(status: &TaskStatus, tasks: &[TaskLine]) -> String {
+    let mut out = format!(
+        "## rhdh-catalog sync: {} {}\n\n| task | status |\n|---|---|\n",
+        table_cell(status.as_str()),
+        status.mark()
+    );
+    for task in tasks {
+        let _ = writeln!(
+            out,
+            "| {} | {} {} |",
+            table_cell(&task.name),
+            table_cell(task.status.as_str()),
+            task.status.mark()
+        );
+    }
+    out
+}
+
+/// One line for a Tekton result: the aggregate, and the failed tasks when there are any.
+pub fn summary_line(status: &TaskStatus, tasks: &[TaskLine]) -> String {
+    let failed: Vec<&str> =
+        tasks.iter().filter(|task| task.status == TaskStatus::Failed).map(|task| task.name.as_str()).collect();
+    if failed.is_empty() { status.to_string() } else { format!("{status}: failed {}", failed.join(", ")) }
+}
+
+/// Text safe inside a markdown table cell: `|` escaped, line breaks as spaces.
+pub fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(pairs: &[&str]) -> Vec<TaskLine> {
+        pairs.iter().map(|pair| TaskLine::parse(pair).unwrap()).collect()
+    }
+
+    #[test]
+    fn table_of_statuses() {
+        let markdown =
+            render_markdown(&TaskStatus::Failed, &lines(&["fetch=Succeeded", "export=Failed", "commit=None"]));
+        assert_eq!(
+            markdown,
+            "## rhdh-catalog sync: Failed ❌\n\n| task | status |\n|---|---|\n| fetch | Succeeded ✅ |\n| export | Failed ❌ |\n| commit | None ⏭️ not run |\n"
+        );
+        assert_eq!(
+            summary_line(&TaskStatus::Failed, &lines(&["fetch=Succeeded", "export=Failed"])),
+            "Failed: failed export"
+        );
+    }
+
+    #[test]
+    fn lines_need_a_name_and_cells_cannot_break_the_table() {
+        assert!(TaskLine::parse("fetch").is_err());
+        assert!(TaskLine::parse("=Failed").is_err());
+        let markdown = render_markdown(&TaskStatus::Succeeded, &lines(&["a|b=Succeeded"]));
+        assert!(markdown.contains("| a\\|b | Succeeded ✅ |"), "{markdown}");
+    }
+}
