@@ -502,10 +502,9 @@ pub enum DpdyStyleArg {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum LogFormatArg {
-    /// Human-readable lines.
+    // Plain comments: help on a value would switch every --help to the long layout.
     #[default]
     Text,
-    /// One JSON object per line, for log collectors.
     Json,
 }
 

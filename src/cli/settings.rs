@@ -316,15 +316,11 @@ fn release_number_settings(args: ReleaseNumberArgs) -> Result<release_number::Re
         output_format: format,
         store,
     } = args;
+    let rhdh_version = version("--version", rhdh_version)?;
     let source = match source {
-        ReleaseSourceArg::Registry => release_number::ReleaseSource::Registry {
-            image: optional(image).ok_or_else(|| {
-                InputError::usage(
-                    "--image is required with --source registry (the index image repository, e.g. quay.io/rhdh/plugin-catalog-index)",
-                )
-            })?,
-            store: store_settings(store),
-        },
+        ReleaseSourceArg::Registry => {
+            release_number::ReleaseSource::Registry { image: optional(image), store: store_settings(store) }
+        }
         ReleaseSourceArg::Konflux => match (optional(namespace), optional(component)) {
             (Some(namespace), Some(component)) => {
                 release_number::ReleaseSource::Konflux { namespace, component, store: store_settings(store) }
@@ -333,7 +329,7 @@ fn release_number_settings(args: ReleaseNumberArgs) -> Result<release_number::Re
         },
     };
     Ok(release_number::ReleaseNumberSettings {
-        version: version("--version", rhdh_version)?,
+        version: rhdh_version,
         containerfiles: tree.join(containerfiles),
         changed,
         source,

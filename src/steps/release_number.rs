@@ -28,7 +28,8 @@ pub const RESULTS: [&str; 2] = [RESULT_RELEASE, RESULT_VERSION];
 #[derive(Debug)]
 pub enum ReleaseSource {
     /// Tags `<version>-<n>` and the `release` label of the index image repository.
-    Registry { image: String, store: StoreSettings },
+    /// `image` is required when the index changed (a bump counts its builds).
+    Registry { image: Option<String>, store: StoreSettings },
     /// Konflux Snapshots of the component and their images' labels.
     Konflux { namespace: String, component: String, store: StoreSettings },
 }
@@ -73,7 +74,12 @@ pub async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatus> {
 
     let release = if args.changed {
         let highest = match &args.source {
-            ReleaseSource::Registry { image, store } => highest_in_registry(image, &store.open()?, &version).await?,
+            ReleaseSource::Registry { image, store } => {
+                let image = image.as_deref().ok_or_else(|| {
+                    InputError::usage("--image is required with --source registry (the index image repository, e.g. quay.io/rhdh/plugin-catalog-index)")
+                })?;
+                highest_in_registry(image, &store.open()?, &version).await?
+            }
             ReleaseSource::Konflux { namespace, component, store } => {
                 crate::io::kube_api::highest_release_in_snapshots(namespace, component, &store.open()?, &version)
                     .await?
