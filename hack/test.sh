@@ -12,6 +12,8 @@ command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v git >/dev/null || missing+=(git)
 command -v patch >/dev/null || missing+=(patch)
+# The Python RHDH installer of the oracle tests (checked and completed below).
+command -v python3 >/dev/null || missing+=(python3 python3-yaml)
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   sudo=()
@@ -43,6 +45,53 @@ if [ ! -x "$cache/tools/tekton-lint/node_modules/.bin/tekton-lint" ]; then
 fi
 export RHDH_CATALOG_REAL_EXPORTER=$cache/tools/rhdh-cli/node_modules/.bin/rhdh-cli
 export PATH=$cache/tools/yarn/node_modules/.bin:$PATH
+
+# --- the real RHDH installers the oracle tests run (tests/oracles/rhdh-installers): the TypeScript
+# bundle needs node 20 or newer; the Python one needs Python 3.11.4 or newer (tarfile extraction
+# filters: Debian 12's python3 is 3.11.2 and cannot run it) with PyYAML. The tests call
+# RHDH_CATALOG_TEST_PYTHON with RHDH_CATALOG_TEST_PYTHONPATH.
+node_major=$(node --version | sed -e 's/^v//' -e 's/\..*//')
+if [ "$node_major" -lt 20 ]; then
+  echo "install-dynamic-plugins.cjs needs node 20 or newer, $(command -v node) is $(node --version)" \
+    "(Debian 12 ships 18: use Debian 13 or NodeSource's nodejs)" >&2
+  exit 1
+fi
+python_can_install() { "$1" -c 'import sys, tarfile; sys.exit(not hasattr(tarfile, "data_filter"))' 2>/dev/null; }
+python=${RHDH_CATALOG_TEST_PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3 python3.13 python3.12; do
+    if command -v "$candidate" >/dev/null && python_can_install "$candidate"; then
+      python=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$python" ] || ! python_can_install "$python"; then
+  echo "install-dynamic-plugins.py needs Python 3.11.4 or newer (tarfile extraction filters);" \
+    "${python:-python3} here is $("${python:-python3}" --version 2>&1) (Debian 12 ships 3.11.2): use Debian 13, or set" \
+    "RHDH_CATALOG_TEST_PYTHON to a newer interpreter (pyenv)" >&2
+  exit 1
+fi
+# The interpreter itself, not a pyenv shim: the tests run the installer with a scratch HOME.
+python=$("$python" -c 'import sys; print(sys.executable)')
+if ! "$python" -c 'import yaml' 2>/dev/null; then
+  if [ "$("$python" -c 'import sys; print(sys.prefix)')" = /usr ]; then
+    # Debian's own interpreter: its packages come from apt (pip refuses, PEP 668).
+    log "installing python3-yaml"
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null
+  else
+    # pyenv, a venv or a self-built Python: PyYAML from PyPI, once, into the cache.
+    if ! PYTHONPATH=$cache/tools/pyyaml "$python" -c 'import yaml' 2>/dev/null; then
+      log "installing PyYAML 6.0.3 from PyPI into $cache/tools/pyyaml"
+      "$python" -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+        --target "$cache/tools/pyyaml" PyYAML==6.0.3
+    fi
+    export RHDH_CATALOG_TEST_PYTHONPATH=$cache/tools/pyyaml
+  fi
+fi
+export RHDH_CATALOG_TEST_PYTHON=$python
 
 # The Debian package may start its own service on :5000 with a config we do not use; tests
 # always run their own registries on free ports.

@@ -25,6 +25,8 @@ mod index_bad_input;
 mod index_reference;
 /// Registry behaviour of `index`: missing images, stale entries, auth, reproducibility.
 mod index_registry;
+/// The real RHDH installers (Python and Node) install every plugin of the indexes we publish.
+mod install_oracle;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
 mod package_image;
 /// Property tests of the grammars and the YAML emitter.

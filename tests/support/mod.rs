@@ -5,6 +5,7 @@
 
 pub mod fake_kube;
 pub mod fault_proxy;
+pub mod installers;
 pub mod upstreams;
 
 use std::fmt::Write as _;
