@@ -395,8 +395,8 @@ fn a_file_over_40_mb_fails_both_installers_naming_the_plugin() {
 
 #[test]
 fn a_layer_without_its_plugin_folder_is_reported_not_installed() {
-    use rhdh_catalog::registry::image::{ImageSpec, LayerFile, build_image, push_image};
-    use rhdh_catalog::registry::{ClientOptions, ImageReference, Store};
+    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
 
     let work = tempfile::tempdir().unwrap();
     let (registry, image) = example_with_bad_tech_radar(work.path(), |registry, reference| {
