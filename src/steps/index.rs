@@ -297,11 +297,10 @@ pub fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
         TagScheme::choose(args.tag_scheme, &registry.registry, args.rhdh_version.as_deref(), &backstage_version)
             .map_err(|error| {
                 InputError::usage(format!(
-                "tags in {} are `<rhdh version>--<plugin version>`, so --rhdh-version is required",
-                error.registry
-            )).with_hint(
-                    "pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags",
-                )
+                    "tags in {} are `<rhdh version>--<plugin version>`, so --rhdh-version is required",
+                    error.registry
+                ))
+                .with_hint("pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags")
             })?;
     let platforms = args.platforms.clone();
 

@@ -5,45 +5,13 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::media_type;
 use super::{Digest, ImageReference, Manifest, RegistryError, Store};
 
-/// What we read from an image for the catalog.
-#[derive(Clone, Debug, Default)]
-pub struct ImageFacts {
-    /// Digest of what the tag points at (an index when the image is multi-platform).
-    pub digest: Option<Digest>,
-    pub media_type: String,
-    /// Manifest annotations (the index's own, else the chosen platform manifest's).
-    pub annotations: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
-    pub env: BTreeMap<String, String>,
-    /// `os/architecture` of each platform of an index; the single platform otherwise.
-    pub platforms: Vec<String>,
-    /// Layers of the chosen platform manifest, in order.
-    pub layers: Vec<Descriptor>,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct Descriptor {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: String,
-    pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct Platform {
-    pub architecture: String,
-    pub os: String,
-}
+pub use crate::formats::oci::{Descriptor, ImageFacts, KnownFacts, Platform};
 
 #[derive(Debug, Deserialize)]
 struct ManifestDocument {
@@ -83,11 +51,6 @@ fn corrupt(reference: &ImageReference, problem: impl std::fmt::Display) -> Regis
         problem: format!("unreadable manifest or config: {problem}"),
     }
 }
-
-/// Facts recorded by an earlier run, by manifest digest. A digest names exactly one manifest and so
-/// one config: what was read for it once is still true, and the config fetch (the most expensive
-/// request a registry serves) can be skipped.
-pub type KnownFacts = std::collections::HashMap<Digest, ImageFacts>;
 
 /// Reads the facts of `reference`; `None` when the image does not exist. The manifest is always
 /// fetched (tags move); the rest only when `known` has nothing for its digest.

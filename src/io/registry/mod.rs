@@ -1,6 +1,6 @@
 //! Registry edge: the only code that talks to OCI registries or OCI layout directories.
 //!
-//! - [`reference`]: image references and digests.
+//! - image references and digests are values of [`crate::formats::image_reference`].
 //! - [`client`]: a small OCI distribution client (HTTP, token and basic auth, retries with
 //!   jittered backoff, tri-state answers).
 //! - [`layout`]: the same operations on an OCI image-layout directory (the local default store).
@@ -12,12 +12,15 @@ pub mod client;
 pub mod image;
 pub mod layout;
 pub mod plugin_image;
-pub mod reference;
 pub mod store;
 pub mod trusted_artifact;
 
+pub use crate::formats::image_reference::{Digest, ImageReference, RegistryPrefix};
 pub use client::{ClientOptions, RegistryClient};
-pub use reference::{Digest, ImageReference, RegistryPrefix};
+/// The reference types, where they have always been found.
+pub mod reference {
+    pub use crate::formats::image_reference::{Digest, ImageReference, RegistryPrefix};
+}
 pub use store::Store;
 
 /// Media types we ask for and understand.
