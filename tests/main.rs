@@ -25,6 +25,8 @@ mod index_bad_input;
 mod index_reference;
 /// Registry behaviour of `index`: missing images, stale entries, auth, reproducibility.
 mod index_registry;
+/// Konflux, Pipelines-as-Code and tkn rules, checked the way those tools read our files.
+mod konflux_rules;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
 mod package_image;
 /// Property tests of the grammars and the YAML emitter.

@@ -1,0 +1,639 @@
+//! What Konflux, Pipelines-as-Code and `tkn` do with our files, checked the way they read them:
+//! PaC's annotation grammar (its regex, with Go's semantics) and trigger rules, the CEL that decides
+//! which push or comment starts a run (evaluated on made-up events), the `/sync` run's clone and
+//! push targets, `tkn pipeline start` flags against tkn's documented flag list, timeouts against
+//! the Pipelines' longest paths, generated READMEs, image references (no placeholder digest where a
+//! user copies from, Tasks running what `.tekton/` builds), and hermetic, prefetched image builds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::support::files_under;
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(relative: &str) -> String {
+    std::fs::read_to_string(repository().join(relative)).unwrap_or_else(|error| panic!("{relative}: {error}"))
+}
+
+fn yaml_text(file: &str, text: &str) -> Value {
+    serde_saphyr::from_str(text).unwrap_or_else(|error| panic!("{file}: {error}"))
+}
+
+/// Every `.yaml` file under the given folders, relative to the repository, sorted.
+fn yaml_files(folders: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for folder in folders {
+        let root = repository().join(folder);
+        if root.is_dir() {
+            found.extend(
+                files_under(&root)
+                    .into_iter()
+                    .filter(|file| file.ends_with(".yaml") || file.ends_with(".yml"))
+                    .map(|file| format!("{folder}/{file}")),
+            );
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `(file, document)` of every PipelineRun under `tekton/` and `.tekton/`.
+fn pipeline_runs() -> Vec<(String, Value)> {
+    let runs: Vec<(String, Value)> = yaml_files(&["tekton", ".tekton"])
+        .into_iter()
+        .map(|file| {
+            let document = yaml_text(&file, &read(&file));
+            (file, document)
+        })
+        .filter(|(_, document)| document["kind"] == "PipelineRun")
+        .collect();
+    assert!(runs.len() >= 5, "expected the PaC, .tekton and sample PipelineRuns, found {runs:?}");
+    runs
+}
+
+fn param<'a>(run: &'a Value, name: &str) -> Option<&'a str> {
+    run["spec"]["params"].as_array()?.iter().find(|param| param["name"] == name)?["value"].as_str()
+}
+
+fn annotation<'a>(document: &'a Value, key: &str) -> Option<&'a str> {
+    document["metadata"]["annotations"][key].as_str()
+}
+
+/// Files a midstream copies into its `.tekton/` or that PaC reads in ours.
+fn is_pac_file(file: &str) -> bool {
+    file.starts_with(".tekton/") || file.starts_with("tekton/pac/")
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1. Annotations the way Pipelines-as-Code parses them (pkg/matcher/annotation_matcher.go,
+//    `getAnnotationValues`, and the keys of pkg/apis/pipelinesascode/keys).
+
+const PAC: &str = "pipelinesascode.tekton.dev/";
+
+/// PaC's `reValidateTag`, as written in Go.
+const PAC_VALUE_PATTERN_GO: &str = r"^\[(.*)\]$|^[^[\]\s]*$";
+
+/// The same pattern for Rust's `regex` with Go's meaning: inside a class Rust reads `[` as the start
+/// of a nested class, so it is escaped; Go's `\s` is the ASCII set `[\t\n\f\r ]` while Rust's is
+/// Unicode (and `(?-u:\s)` adds `\v`), so the set is spelled out. `.` excludes `\n` in both (no `s`
+/// flag), and `^`/`$` match only at the ends of the text in both (no `m` flag).
+const PAC_VALUE_PATTERN: &str = r"^\[(.*)\]$|^[^\[\]\t\n\x0C\r ]*$";
+
+fn pac_value_regex() -> Regex {
+    Regex::new(PAC_VALUE_PATTERN).unwrap()
+}
+
+/// Go's `strings.TrimSpace`: Unicode white space, the same set as Rust's `char::is_whitespace`.
+fn go_trim_space(text: &str) -> &str {
+    text.trim_matches(char::is_whitespace)
+}
+
+/// `getAnnotationValues`: the value as a list, or PaC's error.
+fn annotation_values(raw: &str) -> Result<Vec<String>, String> {
+    let regex = pac_value_regex();
+    let value = go_trim_space(raw);
+    if !regex.is_match(value) {
+        return Err(format!("annotations in pipeline are in wrong format: {value}"));
+    }
+    if !value.starts_with('[') {
+        return Ok(vec![value.replace("&#44;", ",")]);
+    }
+    let inner = regex.captures(value).and_then(|captures| captures.get(1)).map_or("", |group| group.as_str());
+    let split: Vec<String> =
+        inner.split(',').map(|item| go_trim_space(&item.replace("&#44;", ",")).to_string()).collect();
+    if split[0].is_empty() {
+        return Err(format!("annotation \"{value}\" has empty values"));
+    }
+    Ok(split)
+}
+
+#[test]
+fn the_annotation_pattern_keeps_go_semantics() {
+    // The Go pattern's pieces, and what Rust's regex does with them as written.
+    assert!(PAC_VALUE_PATTERN_GO.contains(r"\[(.*)\]") && PAC_VALUE_PATTERN_GO.contains(r"[^[\]\s]*"));
+    assert!(!Regex::new("^.$").unwrap().is_match("\n"), "Rust's `.` must exclude \\n, as Go's does");
+    assert!(Regex::new("^.$").unwrap().is_match("\r"), "only \\n is excluded");
+    assert!(!Regex::new("^a$").unwrap().is_match("a\n"), "`$` is the end of the text, as in Go");
+    assert!(Regex::new(r"^\s$").unwrap().is_match("\u{a0}"), "Rust's \\s is Unicode; Go's is not");
+    let regex = pac_value_regex();
+    for (value, matches) in [
+        ("[a, b]", true),
+        ("[a,\n b]", false),
+        ("[]", true),
+        ("git-clone", true),
+        ("https://example.com/x.yaml", true),
+        ("two words", false),
+        ("tab\tinside", false),
+        ("form\x0Cfeed", false),
+        ("vertical\x0Btab", true),
+        ("no\u{a0}break", true),
+        ("half[open", false),
+        ("[nested [x]]", true),
+        ("", true),
+    ] {
+        assert_eq!(regex.is_match(value), matches, "{value:?}");
+    }
+    assert_eq!(annotation_values(" [a, b&#44;c ,d] \n").unwrap(), ["a", "b,c", "d"]);
+    assert_eq!(annotation_values("one").unwrap(), ["one"]);
+    assert!(annotation_values("[ , x]").unwrap_err().contains("empty values"));
+    assert!(annotation_values("[a,\n b]").unwrap_err().contains("wrong format"));
+}
+
+/// Annotation keys our templates may use (PaC's keys.go), and how PaC reads each value.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Kind {
+    /// Parsed by `getAnnotationValues`.
+    List,
+    /// A Go regular expression (RE2), matched against the comment.
+    Regex,
+    /// CEL.
+    Cel,
+    /// `strconv.Atoi`.
+    Integer,
+    /// `strconv.ParseBool`; we allow only `true` and `false`.
+    Boolean,
+}
+
+fn kind_of(key: &str) -> Option<Kind> {
+    let numbered_task =
+        key.strip_prefix("task-").is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    Some(match key {
+        _ if numbered_task => Kind::List,
+        "task"
+        | "pipeline"
+        | "on-event"
+        | "on-target-branch"
+        | "on-path-change"
+        | "on-path-change-ignore"
+        | "on-label" => Kind::List,
+        "on-comment" => Kind::Regex,
+        "on-cel-expression" => Kind::Cel,
+        "max-keep-runs" => Kind::Integer,
+        "cancel-in-progress" => Kind::Boolean,
+        _ => return None,
+    })
+}
+
+/// The problems PaC would have with one PipelineRun's annotations.
+fn annotation_problems(document: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let empty = serde_json::Map::new();
+    let annotations = document["metadata"]["annotations"].as_object().unwrap_or(&empty);
+    for (key, value) in annotations {
+        let Some(short) = key.strip_prefix(PAC) else { continue };
+        let Some(text) = value.as_str() else {
+            problems.push(format!("{key}: not a string"));
+            continue;
+        };
+        match kind_of(short) {
+            None => problems.push(format!("{key}: not an annotation Pipelines-as-Code reads")),
+            Some(Kind::List) => match annotation_values(text) {
+                Err(error) => problems.push(format!("{key}: {error}")),
+                Ok(values) => {
+                    if values.iter().any(String::is_empty) {
+                        problems.push(format!("{key}: an empty item in {values:?}"));
+                    }
+                    if short == "pipeline" && values.len() != 1 {
+                        problems.push(format!("{key}: exactly one pipeline, got {values:?}"));
+                    }
+                    if short == "on-event" {
+                        for event in &values {
+                            if !["push", "pull_request", "incoming"].contains(&event.as_str()) {
+                                problems.push(format!("{key}: unknown event {event}"));
+                            }
+                        }
+                    }
+                }
+            },
+            Some(Kind::Regex) => {
+                if let Err(error) = Regex::new(text) {
+                    problems.push(format!("{key}: {error}"));
+                }
+            }
+            Some(Kind::Cel) => {
+                if let Err(error) = cel::parse(text) {
+                    problems.push(format!("{key}: {error}"));
+                }
+            }
+            Some(Kind::Integer) => {
+                if !(text.bytes().all(|b| b.is_ascii_digit()) && text.parse::<u32>().is_ok_and(|n| n > 0)) {
+                    problems.push(format!("{key}: {text:?} is not a positive integer"));
+                }
+            }
+            Some(Kind::Boolean) => {
+                if !["true", "false"].contains(&text) {
+                    problems.push(format!("{key}: {text:?} is not true or false"));
+                }
+            }
+        }
+    }
+    let has = |name: &str| annotations.contains_key(&format!("{PAC}{name}"));
+    // PaC matches `on-comment` first and only on comments; the same run with `on-event`,
+    // `on-target-branch` or `on-cel-expression` would also start on those events (and on
+    // `/retest`), so a comment run carries none of them.
+    if has("on-comment") && (has("on-event") || has("on-target-branch") || has("on-cel-expression")) {
+        problems
+            .push("an on-comment run must not also match events (on-event/on-target-branch/on-cel-expression)".into());
+    }
+    let triggers = [has("on-cel-expression"), has("on-event") && has("on-target-branch"), has("on-comment")];
+    if triggers.iter().filter(|trigger| **trigger).count() != 1 {
+        problems.push(
+            "needs exactly one trigger: on-cel-expression, or on-event with on-target-branch, or on-comment alone"
+                .to_string(),
+        );
+    }
+    if has("on-cel-expression") && (has("on-event") || has("on-target-branch") || has("on-path-change")) {
+        problems.push("on-cel-expression overrides on-event/on-target-branch/on-path-change: drop them".to_string());
+    }
+    problems
+}
+
+#[test]
+fn pac_annotations_parse_the_way_pipelines_as_code_parses_them() {
+    let mut problems = Vec::new();
+    for (file, document) in pipeline_runs() {
+        let has_pac = document["metadata"]["annotations"]
+            .as_object()
+            .is_some_and(|annotations| annotations.keys().any(|key| key.starts_with(PAC)));
+        if !is_pac_file(&file) {
+            if has_pac {
+                problems.push(format!("{file}: not a PaC template, yet has {PAC} annotations"));
+            }
+            continue;
+        }
+        problems.extend(annotation_problems(&document).into_iter().map(|problem| format!("{file}: {problem}")));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_annotation_check_rejects_what_pac_rejects() {
+    let run = |annotations: &str| {
+        let text = format!(
+            "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata:\n  name: x\n  annotations:\n{annotations}"
+        );
+        annotation_problems(&yaml_text("inline", &text))
+    };
+    // A folded block whose continuation lines are more indented keeps its newlines.
+    let folded = "    pipelinesascode.tekton.dev/on-comment: ^/x\n    pipelinesascode.tekton.dev/task: >-\n      [a,\n       b]\n";
+    assert!(run(folded).iter().any(|problem| problem.contains("wrong format")), "{:?}", run(folded));
+    let flat = "    pipelinesascode.tekton.dev/on-comment: ^/x\n    pipelinesascode.tekton.dev/task: >-\n      [a,\n      b]\n";
+    assert_eq!(run(flat), Vec::<String>::new());
+    assert!(!run("    pipelinesascode.tekton.dev/on-event: \"[push]\"\n").is_empty(), "no target branch");
+    assert!(
+        !run(
+            "    pipelinesascode.tekton.dev/on-comment: ^/x\n    pipelinesascode.tekton.dev/max-keep-runs: \"five\"\n"
+        )
+        .is_empty()
+    );
+    assert!(
+        !run("    pipelinesascode.tekton.dev/on-comment: ^/x\n    pipelinesascode.tekton.dev/task-one: a\n").is_empty()
+    );
+    assert_eq!(
+        run("    pipelinesascode.tekton.dev/on-comment: ^/x\n    pipelinesascode.tekton.dev/task-12: a\n"),
+        Vec::<String>::new()
+    );
+    assert!(!run("    pipelinesascode.tekton.dev/on-comment: ^/x\n    pipelinesascode.tekton.dev/on-event: \"[push]\"\n    pipelinesascode.tekton.dev/on-target-branch: \"[main]\"\n").is_empty());
+}
+
+// ------------------------------------------------------------------------------------------------
+// A small evaluator for the CEL that PaC's `on-cel-expression` annotations here use: `&&`, `||`,
+// `!`, `==`, `!=`, parentheses, strings, `event`/`target_branch`/`source_branch`, `files.<kind>`,
+// `"glob".pathChanged()`, `s.matches(re)` / `startsWith` / `endsWith` / `contains`, and the macros
+// `list.all(x, p)` / `list.exists(x, p)`. Anything else is a parse error, so an expression the
+// test cannot evaluate fails the test instead of passing it unread.
+mod cel {
+    use std::collections::BTreeMap;
+
+    use regex::Regex;
+
+    #[derive(Clone, Debug, PartialEq)]
+    enum Token {
+        Ident(String),
+        Str(String),
+        Open,
+        Close,
+        Comma,
+        Dot,
+        And,
+        Or,
+        Not,
+        Eq,
+        Ne,
+    }
+
+    fn tokens(text: &str) -> Result<Vec<Token>, String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < chars.len() {
+            let c = chars[at];
+            let next = chars.get(at + 1).copied();
+            match c {
+                _ if c.is_whitespace() => at += 1,
+                '(' | ')' | ',' | '.' => {
+                    out.push(match c {
+                        '(' => Token::Open,
+                        ')' => Token::Close,
+                        ',' => Token::Comma,
+                        _ => Token::Dot,
+                    });
+                    at += 1;
+                }
+                '&' if next == Some('&') => (out.push(Token::And), at += 2).1,
+                '|' if next == Some('|') => (out.push(Token::Or), at += 2).1,
+                '=' if next == Some('=') => (out.push(Token::Eq), at += 2).1,
+                '!' if next == Some('=') => (out.push(Token::Ne), at += 2).1,
+                '!' => (out.push(Token::Not), at += 1).1,
+                '"' | '\'' => {
+                    let mut value = String::new();
+                    at += 1;
+                    loop {
+                        let Some(&d) = chars.get(at) else { return Err("unterminated string".into()) };
+                        at += 1;
+                        match d {
+                            _ if d == c => break,
+                            '\n' => return Err("a newline inside a CEL string".into()),
+                            '\\' => {
+                                let escaped = chars.get(at).copied().ok_or("dangling backslash")?;
+                                at += 1;
+                                value.push(match escaped {
+                                    '\\' | '"' | '\'' => escaped,
+                                    'n' => '\n',
+                                    't' => '\t',
+                                    other => return Err(format!("`\\{other}` is not a CEL escape")),
+                                });
+                            }
+                            _ => value.push(d),
+                        }
+                    }
+                    out.push(Token::Str(value));
+                }
+                _ if c.is_ascii_alphabetic() || c == '_' => {
+                    let start = at;
+                    while chars.get(at).is_some_and(|d| d.is_ascii_alphanumeric() || *d == '_') {
+                        at += 1;
+                    }
+                    out.push(Token::Ident(chars[start..at].iter().collect()));
+                }
+                other => return Err(format!("`{other}` is outside the CEL this test evaluates")),
+            }
+        }
+        Ok(out)
+    }
+
+    #[derive(Clone, Debug)]
+    pub enum Expr {
+        Ident(String),
+        Str(String),
+        Bool(bool),
+        Not(Box<Expr>),
+        And(Box<Expr>, Box<Expr>),
+        Or(Box<Expr>, Box<Expr>),
+        Equal(Box<Expr>, Box<Expr>, bool),
+        Field(Box<Expr>, String),
+        Call(Box<Expr>, String, Vec<Expr>),
+    }
+
+    struct Parser {
+        tokens: Vec<Token>,
+        at: usize,
+    }
+
+    impl Parser {
+        fn peek(&self) -> Option<&Token> {
+            self.tokens.get(self.at)
+        }
+        fn eat(&mut self, token: &Token) -> bool {
+            if self.peek() == Some(token) {
+                self.at += 1;
+                true
+            } else {
+                false
+            }
+        }
+        fn or(&mut self) -> Result<Expr, String> {
+            let mut left = self.and()?;
+            while self.eat(&Token::Or) {
+                left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            }
+            Ok(left)
+        }
+        fn and(&mut self) -> Result<Expr, String> {
+            let mut left = self.unary()?;
+            while self.eat(&Token::And) {
+                left = Expr::And(Box::new(left), Box::new(self.unary()?));
+            }
+            Ok(left)
+        }
+        fn unary(&mut self) -> Result<Expr, String> {
+            if self.eat(&Token::Not) {
+                return Ok(Expr::Not(Box::new(self.unary()?)));
+            }
+            let left = self.member()?;
+            if self.eat(&Token::Eq) {
+                return Ok(Expr::Equal(Box::new(left), Box::new(self.member()?), true));
+            }
+            if self.eat(&Token::Ne) {
+                return Ok(Expr::Equal(Box::new(left), Box::new(self.member()?), false));
+            }
+            Ok(left)
+        }
+        fn member(&mut self) -> Result<Expr, String> {
+            let mut target = self.primary()?;
+            while self.eat(&Token::Dot) {
+                let Some(Token::Ident(name)) = self.peek().cloned() else { return Err("a name after `.`".into()) };
+                self.at += 1;
+                if self.eat(&Token::Open) {
+                    let mut args = Vec::new();
+                    if !self.eat(&Token::Close) {
+                        loop {
+                            args.push(self.or()?);
+                            if self.eat(&Token::Close) {
+                                break;
+                            }
+                            if !self.eat(&Token::Comma) {
+                                return Err(format!("`,` or `)` in the arguments of {name}"));
+                            }
+                        }
+                    }
+                    target = Expr::Call(Box::new(target), name, args);
+                } else {
+                    target = Expr::Field(Box::new(target), name);
+                }
+            }
+            Ok(target)
+        }
+        fn primary(&mut self) -> Result<Expr, String> {
+            match self.peek().cloned() {
+                Some(Token::Open) => {
+                    self.at += 1;
+                    let inner = self.or()?;
+                    if !self.eat(&Token::Close) {
+                        return Err("unbalanced `(`".into());
+                    }
+                    Ok(inner)
+                }
+                Some(Token::Str(value)) => {
+                    self.at += 1;
+                    Ok(Expr::Str(value))
+                }
+                Some(Token::Ident(name)) => {
+                    self.at += 1;
+                    Ok(match name.as_str() {
+                        "true" => Expr::Bool(true),
+                        "false" => Expr::Bool(false),
+                        _ => Expr::Ident(name),
+                    })
+                }
+                other => Err(format!("unexpected {other:?}")),
+            }
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Expr, String> {
+        let mut parser = Parser { tokens: tokens(text)?, at: 0 };
+        let expr = parser.or()?;
+        if parser.at != parser.tokens.len() {
+            return Err(format!("unparsed rest from token {}", parser.at));
+        }
+        Ok(expr)
+    }
+
+    /// What PaC gives the expression for one event.
+    #[derive(Clone, Debug)]
+    pub struct Event {
+        pub event: &'static str,
+        pub target_branch: &'static str,
+        pub files: Vec<String>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    enum Val {
+        Bool(bool),
+        Str(String),
+        List(Vec<String>),
+        Files,
+    }
+
+    /// gobwas/glob compiled without separators (how PaC compiles `pathChanged` patterns): `*` and
+    /// `**` match any run of characters, `/` included; `?` one character; `{a,b}` alternatives.
+    pub fn glob(pattern: &str) -> Result<Regex, String> {
+        let mut out = String::from("^");
+        let mut chars = pattern.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' => {
+                    while chars.peek() == Some(&'*') {
+                        chars.next();
+                    }
+                    out.push_str(".*");
+                }
+                '?' => out.push('.'),
+                '{' => out.push_str("(?:"),
+                '}' => out.push(')'),
+                ',' => out.push('|'),
+                '[' | ']' | '\\' => {
+                    return Err(format!("glob `{pattern}`: classes and escapes are not evaluated here"));
+                }
+                other => out.push_str(&regex::escape(&other.to_string())),
+            }
+        }
+        out.push('$');
+        Regex::new(&out).map_err(|error| error.to_string())
+    }
+
+    fn eval(expr: &Expr, event: &Event, vars: &BTreeMap<String, String>) -> Result<Val, String> {
+        let truth = |expr: &Expr| -> Result<bool, String> {
+            match eval(expr, event, vars)? {
+                Val::Bool(value) => Ok(value),
+                other => Err(format!("{other:?} is not a bool")),
+            }
+        };
+        Ok(match expr {
+            Expr::Bool(value) => Val::Bool(*value),
+            Expr::Str(value) => Val::Str(value.clone()),
+            Expr::Ident(name) => match (name.as_str(), vars.get(name)) {
+                (_, Some(value)) => Val::Str(value.clone()),
+                ("event", _) => Val::Str(event.event.to_string()),
+                ("target_branch", _) => Val::Str(event.target_branch.to_string()),
+                ("source_branch", _) => Val::Str(event.target_branch.to_string()),
+                ("files", _) => Val::Files,
+                _ => return Err(format!("unknown variable {name}")),
+            },
+            Expr::Not(inner) => Val::Bool(!truth(inner)?),
+            Expr::And(left, right) => Val::Bool(truth(left)? && truth(right)?),
+            Expr::Or(left, right) => Val::Bool(truth(left)? || truth(right)?),
+            Expr::Equal(left, right, equal) => {
+                let (left, right) = (eval(left, event, vars)?, eval(right, event, vars)?);
+                Val::Bool((left == right) == *equal)
+            }
+            Expr::Field(target, name) => match (eval(target, event, vars)?, name.as_str()) {
+                (Val::Files, "all" | "modified") => Val::List(event.files.clone()),
+                (Val::Files, "added" | "deleted" | "renamed") => Val::List(Vec::new()),
+                (other, _) => return Err(format!("no field {name} on {other:?}")),
+            },
+            Expr::Call(target, name, args) => {
+                if let (Some(Expr::Ident(variable)), Some(body), true) =
+                    (args.first(), args.get(1), ["all", "exists"].contains(&name.as_str()))
+                {
+                    let Val::List(items) = eval(target, event, vars)? else {
+                        return Err(format!("{name} on a non-list"));
+                    };
+                    let mut results = Vec::new();
+                    for item in items {
+                        let mut inner = vars.clone();
+                        inner.insert(variable.clone(), item);
+                        results.push(match eval(body, event, &inner)? {
+                            Val::Bool(value) => value,
+                            other => return Err(format!("{name}: {other:?} is not a bool")),
+                        });
+                    }
+                    return Ok(Val::Bool(if name == "all" {
+                        results.iter().all(|value| *value)
+                    } else {
+                        results.iter().any(|value| *value)
+                    }));
+                }
+                let Val::Str(subject) = eval(target, event, vars)? else {
+                    return Err(format!("{name} on a non-string"));
+                };
+                let argument = match args.as_slice() {
+                    [] => None,
+                    [one] => match eval(one, event, vars)? {
+                        Val::Str(value) => Some(value),
+                        other => return Err(format!("{name}({other:?})")),
+                    },
+                    _ => return Err(format!("{name} takes at most one argument here")),
+                };
+                match (name.as_str(), argument) {
+                    ("pathChanged", None) => {
+                        let pattern = glob(&subject)?;
+                        Val::Bool(event.files.iter().any(|file| pattern.is_match(file)))
+                    }
+                    ("matches", Some(pattern)) => {
+                        Val::Bool(Regex::new(&pattern).map_err(|error| error.to_string())?.is_match(&subject))
+                    }
+                    ("startsWith", Some(prefix)) => Val::Bool(subject.starts_with(&prefix)),
+                    ("endsWith", Some(suffix)) => Val::Bool(subject.ends_with(&suffix)),
+                    ("contains", Some(part)) => Val::Bool(subject.contains(&part)),
+                    (other, _) => return Err(format!("{other} is outside the CEL this test evaluates")),
+                }
+            }
+        })
+    }
+
+    /// Whether the expression matches the event (PaC starts the run only on `true`).
+    pub fn matches(text: &str, event: &Event) -> Result<bool, String> {
+        match eval(&parse(text)?, event, &BTreeMap::new())? {
+            Val::Bool(value) => Ok(value),
+            other => Err(format!("the expression gives {other:?}, not a bool")),
+        }
+    }
+}
