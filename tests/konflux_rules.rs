@@ -637,3 +637,100 @@ mod cel {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// 2. `/sync` syncs the target branch, and the sync's own push does not start it again.
+
+fn pac_run(predicate: impl Fn(&Value) -> bool) -> (String, Value) {
+    let mut found: Vec<(String, Value)> =
+        pipeline_runs().into_iter().filter(|(file, run)| file.starts_with("tekton/pac/") && predicate(run)).collect();
+    assert_eq!(found.len(), 1, "{:?}", found.iter().map(|(file, _)| file).collect::<Vec<_>>());
+    found.remove(0)
+}
+
+fn event(event: &'static str, target_branch: &'static str, files: &[&str]) -> cel::Event {
+    cel::Event { event, target_branch, files: files.iter().map(|file| (*file).to_string()).collect() }
+}
+
+#[test]
+fn sync_on_comment_clones_and_pushes_the_target_branch_only() {
+    let (file, run) = pac_run(|run| annotation(run, "pipelinesascode.tekton.dev/on-comment").is_some());
+    assert_eq!(annotation(&run, "pipelinesascode.tekton.dev/on-comment"), Some("^/sync"), "{file}");
+    // What is cloned and where it is pushed: this repository's target branch, never the pull
+    // request's head commit or branch, never a fork.
+    assert_eq!(param(&run, "git-url"), Some("{{repo_url}}"), "{file}");
+    assert_eq!(param(&run, "revision"), Some("{{target_branch}}"), "{file}");
+    assert_eq!(param(&run, "branch"), Some("{{target_branch}}"), "{file}");
+    for entry in run["spec"]["params"].as_array().unwrap() {
+        let value = entry["value"].as_str().unwrap_or_default();
+        for pull_request in ["{{source_url}}", "{{source_branch}}", "{{pull_request_number}}", "{{sha}}"] {
+            assert!(!value.contains(pull_request), "{file}: param {} uses {pull_request}", entry["name"]);
+        }
+        if entry["name"] != "output-image" {
+            assert!(!value.contains("{{revision}}"), "{file}: param {} uses the commented commit", entry["name"]);
+        }
+    }
+    let (file, run) = pac_run(|run| annotation(run, "pipelinesascode.tekton.dev/on-cel-expression").is_some());
+    assert_eq!(param(&run, "git-url"), Some("{{repo_url}}"), "{file}");
+    assert_eq!(param(&run, "revision"), Some("{{revision}}"), "{file}: a push syncs the pushed commit");
+    assert_eq!(param(&run, "branch"), Some("{{target_branch}}"), "{file}");
+}
+
+#[test]
+fn the_sync_push_run_skips_the_sync_commit_and_starts_on_its_inputs() {
+    let (file, run) = pac_run(|run| annotation(run, "pipelinesascode.tekton.dev/on-cel-expression").is_some());
+    let expression = annotation(&run, "pipelinesascode.tekton.dev/on-cel-expression").unwrap();
+    let starts = |event: &cel::Event| cel::matches(expression, event).unwrap_or_else(|error| panic!("{file}: {error}"));
+    // What the sync commits: `rhdh-catalog commit`'s managed paths and the destination folder of the
+    // template's upstream_repos.yml. upstream_repos.yml is staged but never written by any step.
+    let mut written: Vec<String> = rhdh_catalog::steps::commit::MANAGED_PATHS
+        .iter()
+        .filter(|path| **path != "upstream_repos.yml")
+        .map(|path| format!("{path}/some/file"))
+        .collect();
+    written.push("overlay-repo/workspaces/tech-radar/plugins-list.yaml".to_string());
+    for path in &written {
+        assert!(
+            !starts(&event("push", "main", &[path])),
+            "{file}: the sync's own push of {path} starts the sync again"
+        );
+    }
+    let all: Vec<&str> = written.iter().map(String::as_str).collect();
+    assert!(!starts(&event("push", "main", &all)), "{file}: the sync's own push starts the sync again");
+    // What starts it.
+    for files in [
+        vec!["upstream_repos.yml"],
+        vec![".tekton/rhdh-catalog-sync-push.yaml"],
+        vec!["upstream_repos.yml", "catalog-index/index.json"],
+        vec!["overlay-repo/workspaces/x/plugins-list.yaml", "README.md"],
+    ] {
+        assert!(starts(&event("push", "main", &files)), "{file}: a push of {files:?} must start the sync");
+    }
+    // What does not.
+    assert!(!starts(&event("push", "main", &["README.md"])), "{file}");
+    assert!(!starts(&event("push", "release-1.10", &["upstream_repos.yml"])), "{file}");
+    assert!(!starts(&event("pull_request", "main", &["upstream_repos.yml"])), "{file}");
+    assert!(!starts(&event("push", "main", &[])), "{file}");
+}
+
+#[test]
+fn the_cel_evaluator_reads_cel_as_pac_does() {
+    let push = event("push", "main", &["src/main.rs", "docs/a/b.md"]);
+    for (expression, expected) in [
+        (r#"event == "push" && target_branch == "main""#, true),
+        (r#"event != "push" || target_branch != "main""#, false),
+        (r#""src/***".pathChanged()"#, true),
+        (r#""docs/*.md".pathChanged()"#, true),
+        (r#""*.go".pathChanged()"#, false),
+        (r"files.all.exists(f, f.matches('^docs/'))", true),
+        (r"files.all.all(f, f.matches('^docs/'))", false),
+        (r"!files.added.exists(f, f.endsWith('.rs'))", true),
+        (r#"("a" == "b" || "c" == "c") && !("x" == "y")"#, true),
+        (r"files.all.exists(f, f.matches('\\.rs$'))", true),
+    ] {
+        assert_eq!(cel::matches(expression, &push), Ok(expected), "{expression}");
+    }
+    for unsupported in [r#"size(files.all) > 0"#, r#"body.pull_request.number == 1"#, r"'a\.b' == 'x'", "event =="] {
+        assert!(cel::matches(unsupported, &push).is_err(), "{unsupported} should be outside the subset");
+    }
+}
