@@ -6,7 +6,7 @@
 //! user copies from, Tasks running what `.tekton/` builds), and hermetic, prefetched image builds.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use regex::Regex;
 use serde_json::Value;
@@ -732,5 +732,378 @@ fn the_cel_evaluator_reads_cel_as_pac_does() {
     }
     for unsupported in [r#"size(files.all) > 0"#, r#"body.pull_request.number == 1"#, r"'a\.b' == 'x'", "event =="] {
         assert!(cel::matches(unsupported, &push).is_err(), "{unsupported} should be outside the subset");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// 3. `tkn pipeline start` commands that tkn accepts and that finish before the timeout.
+
+/// A Go duration (`time.ParseDuration`) in seconds; whole hours, minutes and seconds only.
+fn go_duration(text: &str) -> Result<u64, String> {
+    let mut total = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let value: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration"))?;
+        total += value
+            * match c {
+                'h' => 3600,
+                'm' => 60,
+                's' => 1,
+                _ => return Err(format!("{text:?}: unit {c} is not used here")),
+            };
+        number.clear();
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(format!("{text:?} is not a duration (a unit after every number)"));
+    }
+    Ok(total)
+}
+
+fn minutes(seconds: u64) -> String {
+    format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60)
+}
+
+/// The worst-case time of the longest chain of `tasks` (edges: `runAfter` and `$(tasks.x.…)`
+/// references), each task counting `timeout × (retries + 1)`: Tekton gives every retry attempt
+/// the task's full timeout. A task without a timeout is an error (it would have no bound).
+fn longest_path(pipeline: &Value) -> Result<u64, String> {
+    let tasks = pipeline["spec"]["tasks"].as_array().ok_or("no tasks")?;
+    let reference = Regex::new(r"\$\(tasks\.([a-z0-9-]+)\.").unwrap();
+    let mut cost = BTreeMap::new();
+    let mut after: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for task in tasks {
+        let name = task["name"].as_str().ok_or("a task without a name")?.to_string();
+        let timeout = task["timeout"].as_str().ok_or_else(|| format!("task {name} has no timeout"))?;
+        let attempts = task["retries"].as_u64().unwrap_or(0) + 1;
+        cost.insert(name.clone(), go_duration(timeout)? * attempts);
+        let mut dependencies: BTreeSet<String> = task["runAfter"]
+            .as_array()
+            .map(|items| items.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let text = serde_json::to_string(&[&task["params"], &task["matrix"], &task["when"]]).unwrap();
+        dependencies.extend(reference.captures_iter(&text).map(|captures| captures[1].to_string()));
+        after.insert(name, dependencies);
+    }
+    fn finish(
+        name: &str,
+        cost: &BTreeMap<String, u64>,
+        after: &BTreeMap<String, BTreeSet<String>>,
+        depth: usize,
+    ) -> u64 {
+        assert!(depth <= cost.len(), "runAfter cycle through {name}");
+        let before = after[name].iter().map(|dependency| finish(dependency, cost, after, depth + 1)).max().unwrap_or(0);
+        before + cost[name]
+    }
+    Ok(cost.keys().map(|name| finish(name, &cost, &after, 0)).max().unwrap_or(0))
+}
+
+/// The longest declared timeout of the `finally` tasks (they run in parallel), if any declares one.
+fn finally_timeout(pipeline: &Value) -> Option<u64> {
+    pipeline["spec"]["finally"].as_array()?.iter().filter_map(|task| go_duration(task["timeout"].as_str()?).ok()).max()
+}
+
+fn shipped_pipeline(name: &str) -> Option<Value> {
+    yaml_files(&["tekton/pipeline"])
+        .into_iter()
+        .map(|file| yaml_text(&file, &read(&file)))
+        .find(|document| document["kind"] == "Pipeline" && document["metadata"]["name"] == name)
+}
+
+#[test]
+fn pipelineruns_set_timeouts_that_cover_the_longest_path() {
+    let mut checked = 0;
+    for (file, run) in pipeline_runs() {
+        let Some(name) = run["spec"]["pipelineRef"]["name"].as_str() else { continue };
+        let pipeline =
+            shipped_pipeline(name).unwrap_or_else(|| panic!("{file}: no Pipeline {name} under tekton/pipeline"));
+        let path = longest_path(&pipeline).unwrap();
+        let timeouts = &run["spec"]["timeouts"];
+        let get = |key: &str| {
+            go_duration(timeouts[key].as_str().unwrap_or_else(|| panic!("{file}: timeouts.{key} missing"))).unwrap()
+        };
+        let (whole, tasks, finally) = (get("pipeline"), get("tasks"), get("finally"));
+        assert!(tasks >= path, "{file}: timeouts.tasks {} < longest path {}", minutes(tasks), minutes(path));
+        assert!(finally > 0 && finally >= finally_timeout(&pipeline).unwrap_or(0), "{file}: timeouts.finally");
+        assert!(whole >= tasks + finally, "{file}: timeouts.pipeline must be at least tasks + finally");
+        checked += 1;
+    }
+    assert!(checked >= 3, "the sample run and the two PaC runs");
+    // The rule itself: the sync's longest path counts the export retry.
+    let sync = shipped_pipeline("rhdh-catalog-sync").unwrap();
+    assert_eq!(minutes(longest_path(&sync).unwrap()), "5h10m");
+}
+
+struct TknFlag {
+    long: String,
+    short: Option<String>,
+    takes_value: bool,
+}
+
+/// The vendored flag list of `tkn pipeline start` (tests/data/tkn/SOURCE).
+fn tkn_flags() -> Vec<TknFlag> {
+    read("tests/data/tkn/pipeline-start-flags.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            TknFlag {
+                long: fields[0].to_string(),
+                short: (fields[1] != "-").then(|| fields[1].to_string()),
+                takes_value: match fields[2] {
+                    "value" => true,
+                    "bool" => false,
+                    other => panic!("{line}: {other}"),
+                },
+            }
+        })
+        .collect()
+}
+
+/// Shell words of one command line (quotes removed; no expansions).
+fn shell_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote = None;
+    let mut in_word = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => word.push(c),
+            (None, '\'' | '"') => (quote, in_word) = (Some(c), true),
+            (None, _) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, _) => (word.push(c), in_word = true).1,
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// Every `tkn pipeline start` command written in the repository's markdown (code blocks, with
+/// `\` continuations, and inline code spans) and YAML comments, with where it was found; a mention
+/// outside code is returned as an error.
+fn documented_tkn_commands() -> Result<Vec<(String, String)>, String> {
+    let needle = "tkn pipeline start";
+    let mut commands = Vec::new();
+    let skip = ["target/", ".git/", "tests/data/reference-data/", "out/", "node_modules/"];
+    for file in files_under(&repository()) {
+        if skip.iter().any(|prefix| file.starts_with(prefix)) {
+            continue;
+        }
+        let markdown = file.ends_with(".md");
+        let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+        if !markdown && !yaml {
+            continue;
+        }
+        let text = read(&file);
+        if !text.contains(needle) {
+            continue;
+        }
+        let mut found = 0;
+        let stop = |command: &str| {
+            command.split(['#', ';', '|']).next().unwrap().split("&&").next().unwrap().trim().to_string()
+        };
+        if yaml {
+            for line in text.lines().filter(|line| line.contains(needle)) {
+                let comment =
+                    line.trim_start().strip_prefix('#').ok_or_else(|| format!("{file}: tkn outside a comment"))?;
+                commands.push((file.clone(), stop(&comment[comment.find(needle).unwrap()..])));
+                found += 1;
+            }
+        } else {
+            let mut prose = String::new();
+            let mut block: Option<String> = None;
+            for line in text.lines() {
+                if line.trim_start().starts_with("```") {
+                    if let Some(code) = block.take() {
+                        let joined = code.replace("\\\n", " ");
+                        for command_line in joined.lines().filter(|line| line.contains(needle)) {
+                            commands.push((file.clone(), stop(&command_line[command_line.find(needle).unwrap()..])));
+                            found += 1;
+                        }
+                    } else {
+                        block = Some(String::new());
+                    }
+                    prose.push('\n');
+                    continue;
+                }
+                match &mut block {
+                    Some(code) => (code.push_str(line), code.push('\n')).1,
+                    None => (prose.push_str(line), prose.push('\n')).1,
+                }
+            }
+            let spans = Regex::new(r"`([^`]+)`").unwrap();
+            for span in spans.captures_iter(&prose) {
+                let code = span[1].replace('\n', " ");
+                if let Some(at) = code.find(needle) {
+                    commands.push((file.clone(), stop(&code[at..])));
+                    found += 1;
+                }
+            }
+        }
+        if found != text.matches(needle).count() {
+            return Err(format!("{file}: `{needle}` written outside a code span or block"));
+        }
+    }
+    Ok(commands)
+}
+
+/// What is wrong with one `tkn pipeline start` command.
+fn tkn_problems(command: &str, flags: &[TknFlag]) -> Vec<String> {
+    let words = shell_words(command);
+    let mut problems = Vec::new();
+    let mut positional = Vec::new();
+    let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut index = 3;
+    while index < words.len() {
+        let word = &words[index];
+        index += 1;
+        if !word.starts_with('-') {
+            positional.push(word.clone());
+            continue;
+        }
+        let (name, inline) = word.split_once('=').map_or((word.as_str(), None), |(name, value)| (name, Some(value)));
+        let Some(flag) = flags.iter().find(|flag| flag.long == name || flag.short.as_deref() == Some(name)) else {
+            problems.push(format!("{name} is not a flag of tkn pipeline start"));
+            continue;
+        };
+        let value = if flag.takes_value {
+            match inline {
+                Some(value) => value.to_string(),
+                None if index < words.len() => {
+                    index += 1;
+                    words[index - 1].clone()
+                }
+                None => {
+                    problems.push(format!("{name} needs a value"));
+                    continue;
+                }
+            }
+        } else {
+            String::new()
+        };
+        values.entry(flag.long.clone()).or_default().push(value);
+    }
+    if words.get(..3).is_none_or(|start| start != ["tkn", "pipeline", "start"]) {
+        problems.push("does not start with tkn pipeline start".into());
+    }
+    let [name] = positional.as_slice() else {
+        problems.push(format!("one Pipeline name expected, got {positional:?}"));
+        return problems;
+    };
+    let Some(pipeline) = shipped_pipeline(name) else {
+        problems.push(format!("{name} is not a Pipeline under tekton/pipeline"));
+        return problems;
+    };
+    if !values.contains_key("--use-param-defaults") {
+        problems.push("without --use-param-defaults tkn prompts for every param not given".into());
+    }
+    let declared = pipeline["spec"]["params"].as_array().cloned().unwrap_or_default();
+    let given: BTreeSet<String> = values
+        .get("--param")
+        .into_iter()
+        .flatten()
+        .map(|param| param.split_once('=').map_or(param.as_str(), |(name, _)| name).to_string())
+        .collect();
+    for param in &given {
+        if !declared.iter().any(|declared| declared["name"] == param.as_str()) {
+            problems.push(format!("{name} has no param {param}"));
+        }
+    }
+    for param in declared.iter().filter(|param| param.get("default").is_none()) {
+        if !given.contains(param["name"].as_str().unwrap()) {
+            problems.push(format!("required param {} not given", param["name"]));
+        }
+    }
+    let timeout = |flag: &str| values.get(flag).and_then(|values| values.last()).map(|value| go_duration(value));
+    let path = longest_path(&pipeline).unwrap();
+    let finally_room =
+        if pipeline["spec"]["finally"].as_array().is_some_and(|tasks| !tasks.is_empty()) { 600 } else { 0 };
+    match timeout("--pipeline-timeout") {
+        None => problems.push(format!(
+            "no --pipeline-timeout: the cluster default (60 minutes) is shorter than the longest path {}",
+            minutes(path)
+        )),
+        Some(Err(error)) => problems.push(error),
+        Some(Ok(whole)) => {
+            let tasks = match timeout("--tasks-timeout") {
+                Some(Ok(tasks)) => tasks,
+                Some(Err(error)) => return [problems, vec![error]].concat(),
+                None => path,
+            };
+            let finally = match timeout("--finally-timeout") {
+                Some(Ok(finally)) => finally,
+                Some(Err(error)) => return [problems, vec![error]].concat(),
+                None => finally_room,
+            };
+            if tasks < path {
+                problems.push(format!("--tasks-timeout {} < longest path {}", minutes(tasks), minutes(path)));
+            }
+            if whole < tasks.max(path) + finally {
+                problems.push(format!(
+                    "--pipeline-timeout {} < longest path {} plus {} for finally",
+                    minutes(whole),
+                    minutes(tasks.max(path)),
+                    minutes(finally)
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn documented_tkn_commands_use_real_flags_and_cover_the_pipeline() {
+    let flags = tkn_flags();
+    assert!(flags.iter().any(|flag| flag.long == "--use-param-defaults"));
+    let commands = documented_tkn_commands().unwrap();
+    assert!(commands.len() >= 2, "the sync and release Pipeline READMEs document tkn: {commands:?}");
+    let mut problems = Vec::new();
+    for (file, command) in &commands {
+        problems
+            .extend(tkn_problems(command, &flags).into_iter().map(|problem| format!("{file}: `{command}`: {problem}")));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_tkn_check_rejects_what_tkn_rejects() {
+    let flags = tkn_flags();
+    let good = "tkn pipeline start rhdh-catalog-release -p sha=abc --use-param-defaults --pipeline-timeout 2h20m -s sa --showlog";
+    assert_eq!(tkn_problems(good, &flags), Vec::<String>::new());
+    for (bad, because) in [
+        ("tkn pipeline start rhdh-catalog-release -p sha=abc --pipeline-timeout 2h20m", "--use-param-defaults"),
+        ("tkn pipeline start rhdh-catalog-release -p sha=abc --use-param-defaults", "no --pipeline-timeout"),
+        (
+            "tkn pipeline start rhdh-catalog-release -p sha=abc --use-param-defaults --pipeline-timeout 1h",
+            "< longest path",
+        ),
+        (
+            "tkn pipeline start rhdh-catalog-release -p sha=abc --use-param-defaults --pipeline-timeout=3h --param-defaults",
+            "not a flag",
+        ),
+        ("tkn pipeline start rhdh-catalog-release --use-param-defaults --pipeline-timeout 3h", "required param"),
+        (
+            "tkn pipeline start rhdh-catalog-release -p sha=a -p nope=1 --use-param-defaults --pipeline-timeout 3h",
+            "no param nope",
+        ),
+        (
+            "tkn pipeline start rhdh-catalog-release -p sha=a --use-param-defaults --pipeline-timeout 3h --tasks-timeout 1h",
+            "--tasks-timeout",
+        ),
+    ] {
+        let problems = tkn_problems(bad, &flags);
+        assert!(problems.iter().any(|problem| problem.contains(because)), "{bad}: {problems:?}");
     }
 }
