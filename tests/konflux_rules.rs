@@ -5,6 +5,9 @@
 //! the Pipelines' longest paths, generated READMEs, image references (no placeholder digest where a
 //! user copies from, Tasks running what `.tekton/` builds), and hermetic, prefetched image builds.
 
+// PaC, CEL, Go and file names such as keys.go read as words in these docs.
+#![allow(clippy::doc_markdown)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
@@ -21,6 +24,14 @@ fn read(relative: &str) -> String {
     std::fs::read_to_string(repository().join(relative)).unwrap_or_else(|error| panic!("{relative}: {error}"))
 }
 
+/// Whether `file` ends in one of `extensions` (compared without case).
+fn has_extension(file: &str, extensions: &[&str]) -> bool {
+    std::path::Path::new(file)
+        .extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| extensions.iter().any(|wanted| extension.eq_ignore_ascii_case(wanted)))
+}
+
 fn yaml_text(file: &str, text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap_or_else(|error| panic!("{file}: {error}"))
 }
@@ -34,7 +45,7 @@ fn yaml_files(folders: &[&str]) -> Vec<String> {
             found.extend(
                 files_under(&root)
                     .into_iter()
-                    .filter(|file| file.ends_with(".yaml") || file.ends_with(".yml"))
+                    .filter(|file| has_extension(file, &["yaml", "yml"]))
                     .map(|file| format!("{folder}/{file}")),
             );
         }
@@ -509,7 +520,7 @@ mod cel {
     /// What PaC gives the expression for one event.
     #[derive(Clone, Debug)]
     pub struct Event {
-        pub event: &'static str,
+        pub name: &'static str,
         pub target_branch: &'static str,
         pub files: Vec<String>,
     }
@@ -561,9 +572,10 @@ mod cel {
             Expr::Str(value) => Val::Str(value.clone()),
             Expr::Ident(name) => match (name.as_str(), vars.get(name)) {
                 (_, Some(value)) => Val::Str(value.clone()),
-                ("event", _) => Val::Str(event.event.to_string()),
-                ("target_branch", _) => Val::Str(event.target_branch.to_string()),
-                ("source_branch", _) => Val::Str(event.target_branch.to_string()),
+                ("event", _) => Val::Str(event.name.to_string()),
+                // On a push the source branch is the target branch; the tests use pushes and
+                // same-repository pull requests only.
+                ("target_branch" | "source_branch", _) => Val::Str(event.target_branch.to_string()),
                 ("files", _) => Val::Files,
                 _ => return Err(format!("unknown variable {name}")),
             },
@@ -648,8 +660,8 @@ fn pac_run(predicate: impl Fn(&Value) -> bool) -> (String, Value) {
     found.remove(0)
 }
 
-fn event(event: &'static str, target_branch: &'static str, files: &[&str]) -> cel::Event {
-    cel::Event { event, target_branch, files: files.iter().map(|file| (*file).to_string()).collect() }
+fn event(name: &'static str, target_branch: &'static str, files: &[&str]) -> cel::Event {
+    cel::Event { name, target_branch, files: files.iter().map(|file| (*file).to_string()).collect() }
 }
 
 #[test]
@@ -730,7 +742,7 @@ fn the_cel_evaluator_reads_cel_as_pac_does() {
     ] {
         assert_eq!(cel::matches(expression, &push), Ok(expected), "{expression}");
     }
-    for unsupported in [r#"size(files.all) > 0"#, r#"body.pull_request.number == 1"#, r"'a\.b' == 'x'", "event =="] {
+    for unsupported in ["size(files.all) > 0", "body.pull_request.number == 1", r"'a\.b' == 'x'", "event =="] {
         assert!(cel::matches(unsupported, &push).is_err(), "{unsupported} should be outside the subset");
     }
 }
@@ -771,6 +783,16 @@ fn minutes(seconds: u64) -> String {
 /// references), each task counting `timeout × (retries + 1)`: Tekton gives every retry attempt
 /// the task's full timeout. A task without a timeout is an error (it would have no bound).
 fn longest_path(pipeline: &Value) -> Result<u64, String> {
+    fn finish(
+        name: &str,
+        cost: &BTreeMap<String, u64>,
+        after: &BTreeMap<String, BTreeSet<String>>,
+        depth: usize,
+    ) -> u64 {
+        assert!(depth <= cost.len(), "runAfter cycle through {name}");
+        let before = after[name].iter().map(|dependency| finish(dependency, cost, after, depth + 1)).max().unwrap_or(0);
+        before + cost[name]
+    }
     let tasks = pipeline["spec"]["tasks"].as_array().ok_or("no tasks")?;
     let reference = Regex::new(r"\$\(tasks\.([a-z0-9-]+)\.").unwrap();
     let mut cost = BTreeMap::new();
@@ -787,16 +809,6 @@ fn longest_path(pipeline: &Value) -> Result<u64, String> {
         let text = serde_json::to_string(&[&task["params"], &task["matrix"], &task["when"]]).unwrap();
         dependencies.extend(reference.captures_iter(&text).map(|captures| captures[1].to_string()));
         after.insert(name, dependencies);
-    }
-    fn finish(
-        name: &str,
-        cost: &BTreeMap<String, u64>,
-        after: &BTreeMap<String, BTreeSet<String>>,
-        depth: usize,
-    ) -> u64 {
-        assert!(depth <= cost.len(), "runAfter cycle through {name}");
-        let before = after[name].iter().map(|dependency| finish(dependency, cost, after, depth + 1)).max().unwrap_or(0);
-        before + cost[name]
     }
     Ok(cost.keys().map(|name| finish(name, &cost, &after, 0)).max().unwrap_or(0))
 }
@@ -897,12 +909,13 @@ fn documented_tkn_commands() -> Result<Vec<(String, String)>, String> {
     let needle = "tkn pipeline start";
     let mut commands = Vec::new();
     let skip = ["target/", ".git/", "tests/data/reference-data/", "out/", "node_modules/"];
+    let spans = Regex::new(r"`([^`]+)`").unwrap();
     for file in files_under(&repository()) {
         if skip.iter().any(|prefix| file.starts_with(prefix)) {
             continue;
         }
-        let markdown = file.ends_with(".md");
-        let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+        let markdown = has_extension(&file, &["md"]);
+        let yaml = has_extension(&file, &["yaml", "yml"]);
         if !markdown && !yaml {
             continue;
         }
@@ -943,10 +956,11 @@ fn documented_tkn_commands() -> Result<Vec<(String, String)>, String> {
                     None => (prose.push_str(line), prose.push('\n')).1,
                 }
             }
-            let spans = Regex::new(r"`([^`]+)`").unwrap();
             for span in spans.captures_iter(&prose) {
                 let code = span[1].replace('\n', " ");
-                if let Some(at) = code.find(needle) {
+                if code.trim() == needle {
+                    found += 1; // the command's name, not a command
+                } else if let Some(at) = code.find(needle) {
                     commands.push((file.clone(), stop(&code[at..])));
                     found += 1;
                 }
@@ -1105,5 +1119,672 @@ fn the_tkn_check_rejects_what_tkn_rejects() {
     ] {
         let problems = tkn_problems(bad, &flags);
         assert!(problems.iter().any(|problem| problem.contains(because)), "{bad}: {problems:?}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// 4. READMEs generated from the YAML (hack/generate-readme.sh writes them with this renderer), and
+//    a pull-request build beside every push build.
+
+const ADDITIONAL_INFO: &str = "## Additional info";
+
+/// One table cell: one line, `|` escaped, `<`/`>` as entities (rendered markdown would take
+/// `<ws>` for an HTML tag and drop it).
+fn cell(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A Task or Pipeline README in the build-definitions layout: `# <name> <kind>`, the description,
+/// Parameters (name, description, default value, required), Results, Workspaces when declared,
+/// then the README's own `## Additional info` section, kept as it is.
+fn render_readme(document: &Value, existing: Option<&str>) -> String {
+    let spec = &document["spec"];
+    let kind = document["kind"].as_str().unwrap().to_lowercase();
+    let mut out = format!("# {} {kind}\n\n", document["metadata"]["name"].as_str().unwrap());
+    let description = spec["description"].as_str().unwrap_or_default().trim();
+    out.push_str(&description.split_whitespace().collect::<Vec<_>>().join(" "));
+    out.push_str("\n\n");
+    let rows = |key: &str| spec[key].as_array().cloned().unwrap_or_default();
+    let params = rows("params");
+    if !params.is_empty() {
+        out.push_str("## Parameters\n|name|description|default value|required|\n|---|---|---|---|\n");
+        for param in &params {
+            let (default, required) = match param.get("default") {
+                None => (String::new(), true),
+                Some(Value::String(text)) if text.is_empty() => ("\"\"".to_string(), false),
+                Some(Value::String(text)) => (cell(text), false),
+                Some(other) => (cell(&other.to_string()), false),
+            };
+            out.push_str(&format!(
+                "|{}|{}|{default}|{required}|\n",
+                cell(param["name"].as_str().unwrap()),
+                cell(param["description"].as_str().unwrap_or_default())
+            ));
+        }
+        out.push('\n');
+    }
+    let results = rows("results");
+    if !results.is_empty() {
+        out.push_str("## Results\n|name|description|\n|---|---|\n");
+        for result in &results {
+            out.push_str(&format!(
+                "|{}|{}|\n",
+                cell(result["name"].as_str().unwrap()),
+                cell(result["description"].as_str().unwrap_or_default())
+            ));
+        }
+        out.push('\n');
+    }
+    let workspaces = rows("workspaces");
+    if !workspaces.is_empty() {
+        out.push_str("## Workspaces\n|name|description|optional|\n|---|---|---|\n");
+        for workspace in &workspaces {
+            out.push_str(&format!(
+                "|{}|{}|{}|\n",
+                cell(workspace["name"].as_str().unwrap()),
+                cell(workspace["description"].as_str().unwrap_or_default()),
+                workspace["optional"].as_bool().unwrap_or(false)
+            ));
+        }
+        out.push('\n');
+    }
+    let kept = existing.and_then(|text| {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if line.trim_end() == ADDITIONAL_INFO {
+                return Some(&text[offset..]);
+            }
+            offset += line.len();
+        }
+        None
+    });
+    if let Some(kept) = kept {
+        out.push_str(kept);
+    } else {
+        out.push_str(ADDITIONAL_INFO);
+        out.push('\n');
+    }
+    out
+}
+
+/// The lines of `expected` and `actual` that differ, for a failure message.
+fn line_diff(expected: &str, actual: &str) -> String {
+    let (expected, actual): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    for index in 0..expected.len().max(actual.len()) {
+        let (want, got) = (expected.get(index), actual.get(index));
+        if want != got {
+            out.push_str(&format!("  line {}:\n    generated: {want:?}\n    in README: {got:?}\n", index + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn readmes_are_generated_from_the_yaml() {
+    let write = std::env::var_os("RHDH_CATALOG_WRITE_READMES").is_some();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut stale = Vec::new();
+    let definitions = yaml_files(&["tekton/task", "tekton/pipeline"]);
+    assert!(definitions.len() >= 11, "{definitions:?}");
+    for file in definitions {
+        let document = yaml_text(&file, &read(&file));
+        if !["Task", "Pipeline"].contains(&document["kind"].as_str().unwrap_or_default()) {
+            continue;
+        }
+        let readme = PathBuf::from(&file).parent().unwrap().join("README.md").display().to_string();
+        let existing = std::fs::read_to_string(repository().join(&readme)).ok();
+        let generated = render_readme(&document, existing.as_deref());
+        let target = scratch.path().join(&readme);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, &generated).unwrap();
+        if write {
+            std::fs::write(repository().join(&readme), &generated).unwrap();
+        } else if existing.as_deref() != Some(generated.as_str()) {
+            stale.push(format!("{readme}:\n{}", line_diff(&generated, existing.as_deref().unwrap_or_default())));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "READMEs not generated from their YAML (run hack/generate-readme.sh):\n{}",
+        stale.join("\n")
+    );
+}
+
+#[test]
+fn the_readme_renderer_writes_the_build_definitions_layout() {
+    let task = yaml_text(
+        "inline",
+        "kind: Task\nmetadata: {name: t}\nspec:\n  description: >-\n    Does\n    things.\n  params:\n    - {name: a, description: 'x | y'}\n    - {name: b, description: B, default: ''}\n    - {name: c, type: array, default: []}\n  results:\n    - {name: R, description: out}\n  workspaces:\n    - {name: w, description: auth, optional: true}\n",
+    );
+    let kept = "# old title\n\nold text\n\n## Additional info\n\nKept.\n";
+    assert_eq!(
+        render_readme(&task, Some(kept)),
+        "# t task\n\nDoes things.\n\n## Parameters\n|name|description|default value|required|\n|---|---|---|---|\n|a|x \\| y||true|\n|b|B|\"\"|false|\n|c||[]|false|\n\n## Results\n|name|description|\n|---|---|\n|R|out|\n\n## Workspaces\n|name|description|optional|\n|---|---|---|\n|w|auth|true|\n\n## Additional info\n\nKept.\n"
+    );
+    assert!(render_readme(&task, None).ends_with("\n\n## Additional info\n"));
+}
+
+/// `(file, document)` of the `.tekton/` build PipelineRuns.
+fn tekton_builds() -> Vec<(String, Value)> {
+    pipeline_runs().into_iter().filter(|(file, _)| file.starts_with(".tekton/")).collect()
+}
+
+fn label<'a>(document: &'a Value, key: &str) -> Option<&'a str> {
+    document["metadata"]["labels"][key].as_str()
+}
+
+/// The image repository of a reference (`repo:tag`, `repo@digest`, `repo:tag@digest`).
+fn repository_of(reference: &str) -> &str {
+    let name = reference.split('@').next().unwrap();
+    match name.rfind(':') {
+        Some(colon) if colon > name.rfind('/').unwrap_or(0) => &name[..colon],
+        _ => name,
+    }
+}
+
+#[test]
+fn every_push_build_has_a_pull_request_build() {
+    let builds = tekton_builds();
+    let pushes: Vec<&(String, Value)> = builds.iter().filter(|(file, _)| file.ends_with("-push.yaml")).collect();
+    assert!(pushes.len() >= 2, "the tool and the exporter image");
+    assert_eq!(builds.len(), pushes.len() * 2, "a pull-request build beside each push build, nothing else");
+    let expiry = Regex::new(r"^[0-9]+[hdw]$").unwrap();
+    for (file, push) in pushes {
+        let pr_file = file.replace("-push.yaml", "-pull-request.yaml");
+        let (_, pr) =
+            builds.iter().find(|(other, _)| *other == pr_file).unwrap_or_else(|| panic!("{file}: no {pr_file}"));
+        let component = label(push, "appstudio.openshift.io/component").unwrap();
+        assert_eq!(label(pr, "appstudio.openshift.io/component"), Some(component), "{pr_file}");
+        for run in [push, pr] {
+            assert_eq!(label(run, "pipelines.appstudio.openshift.io/type"), Some("build"));
+            assert_eq!(run["spec"]["taskRunTemplate"]["serviceAccountName"], format!("build-pipeline-{component}"));
+            let auth = run["spec"]["workspaces"]
+                .as_array()
+                .and_then(|workspaces| workspaces.iter().find(|w| w["name"] == "git-auth"));
+            assert_eq!(auth.map(|w| &w["secret"]["secretName"]), Some(&Value::from("{{ git_auth_secret }}")), "{file}");
+        }
+        for name in ["git-url", "revision", "dockerfile", "path-context", "hermetic", "prefetch-input"] {
+            assert_eq!(param(push, name), param(pr, name), "{pr_file}: param {name} differs from the push build");
+        }
+        assert_eq!(push["spec"]["pipelineRef"], pr["spec"]["pipelineRef"], "{pr_file}");
+        let push_image = param(push, "output-image").unwrap();
+        let pr_image = param(pr, "output-image").unwrap();
+        assert_eq!(push_image, format!("{}:{{{{revision}}}}", repository_of(push_image)), "{file}");
+        assert_eq!(pr_image, format!("{}:on-pr-{{{{revision}}}}", repository_of(push_image)), "{pr_file}");
+        assert!(param(push, "image-expires-after").is_none(), "{file}: a released image must not expire");
+        assert!(
+            param(pr, "image-expires-after").is_some_and(|value| expiry.is_match(value)),
+            "{pr_file}: image-expires-after"
+        );
+        assert_eq!(annotation(push, "pipelinesascode.tekton.dev/cancel-in-progress"), Some("false"));
+        assert_eq!(annotation(pr, "pipelinesascode.tekton.dev/cancel-in-progress"), Some("true"));
+        assert_eq!(annotation(pr, "build.appstudio.redhat.com/pull_request_number"), Some("{{pull_request_number}}"));
+        // The triggers, evaluated: each run on its own event, on what goes into the image.
+        let cel_of = |run: &Value| annotation(run, "pipelinesascode.tekton.dev/on-cel-expression").unwrap().to_string();
+        let (push_cel, pr_cel) = (cel_of(push), cel_of(pr));
+        let dockerfile = param(push, "dockerfile").unwrap();
+        let mut inputs: Vec<String> =
+            [dockerfile, "src/main.rs", "Cargo.lock", "tekton/task/x/0.1/x.yaml", ".cargo/config.toml"]
+                .iter()
+                .map(|input| (*input).to_string())
+                .collect();
+        let prefetch: Value = serde_json::from_str(param(push, "prefetch-input").unwrap()).unwrap();
+        for entry in prefetch.as_array().unwrap() {
+            let path = entry["path"].as_str().unwrap();
+            if path != "." {
+                inputs.push(format!("{path}/lockfile"));
+            }
+        }
+        inputs.push(file.clone());
+        inputs.push(pr_file.clone());
+        for input in inputs {
+            for (kind, expression, starts_on) in
+                [("push", &push_cel, "push"), ("pull request", &pr_cel, "pull_request")]
+            {
+                for event_name in ["push", "pull_request"] {
+                    let starts = cel::matches(expression, &event(event_name, "main", &[input.as_str()])).unwrap();
+                    assert_eq!(
+                        starts,
+                        event_name == starts_on,
+                        "{file}: the {kind} build on a {event_name} of {input}"
+                    );
+                }
+            }
+        }
+        for (expression, event_name) in [(&push_cel, "push"), (&pr_cel, "pull_request")] {
+            assert!(
+                !cel::matches(expression, &event(event_name, "main", &["README.md"])).unwrap(),
+                "{file}: README only"
+            );
+            assert!(
+                !cel::matches(expression, &event(event_name, "other", &[dockerfile])).unwrap(),
+                "{file}: other branch"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// 5. Images that exist: no placeholder where a user copies from, Tasks running what .tekton builds.
+
+fn is_placeholder_digest(text: &str) -> bool {
+    text.contains(&format!("sha256:{}", "0".repeat(64)))
+}
+
+/// The code (fenced blocks and inline spans) of a markdown text.
+fn markdown_code(text: &str) -> String {
+    let mut code = String::new();
+    let mut prose = String::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let target = if fenced { &mut code } else { &mut prose };
+        target.push_str(line);
+        target.push('\n');
+    }
+    for span in Regex::new(r"`([^`]+)`").unwrap().captures_iter(&prose) {
+        code.push_str(&span[1]);
+        code.push('\n');
+    }
+    code
+}
+
+fn placeholder_problems(files: &[(String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(_, text)| is_placeholder_digest(text))
+        .map(|(file, _)| format!("{file}: a placeholder (all-zero) digest where a user copies from"))
+        .collect()
+}
+
+/// What users copy: PaC templates, sample runs, `.tekton/`, the Containerfiles, and the examples
+/// in every README.
+fn copied_files() -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for folder in ["tekton/pac", "tekton/pipelinerun", ".tekton", "containerfiles"] {
+        for file in files_under(&repository().join(folder)) {
+            let path = format!("{folder}/{file}");
+            let text = read(&path);
+            files.push((path.clone(), if has_extension(&path, &["md"]) { markdown_code(&text) } else { text }));
+        }
+    }
+    let skip = ["target/", ".git/", "tests/data/reference-data/", "out/", "node_modules/"];
+    for file in files_under(&repository()) {
+        if has_extension(&file, &["md"]) && !skip.iter().any(|prefix| file.starts_with(prefix)) {
+            files.push((file.clone(), markdown_code(&read(&file))));
+        }
+    }
+    files
+}
+
+#[test]
+fn no_placeholder_digest_where_users_copy_from() {
+    let files = copied_files();
+    assert!(files.iter().any(|(file, _)| file == "tekton/pipeline/rhdh-catalog-sync/0.1/README.md"));
+    let problems = placeholder_problems(&files);
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The check itself finds one.
+    let zero = format!("```sh\nskopeo copy docker://quay.io/x@sha256:{}\n```\n", "0".repeat(64));
+    assert_eq!(placeholder_problems(&[("x.md".into(), markdown_code(&zero))]).len(), 1);
+    assert!(placeholder_problems(&[("x.md".into(), markdown_code("prose sha256:0 only"))]).is_empty());
+    // PaC templates take the Pipeline and Tasks of a release tag, whose Tasks are pinned.
+    let release_url = Regex::new(r"^https://raw\.githubusercontent\.com/redhat-developer/rhdh-catalog/v[0-9]+\.[0-9]+\.[0-9]+/(tekton/.+\.yaml)$").unwrap();
+    for (file, run) in pipeline_runs().into_iter().filter(|(file, _)| file.starts_with("tekton/pac/")) {
+        for (key, value) in run["metadata"]["annotations"].as_object().unwrap() {
+            let short = key.trim_start_matches(PAC);
+            if short == "pipeline" || short == "task" || short.starts_with("task-") {
+                let url = value.as_str().unwrap();
+                let captures = release_url
+                    .captures(url)
+                    .unwrap_or_else(|| panic!("{file}: {key} is not a release tag URL: {url}"));
+                assert!(repository().join(&captures[1]).is_file(), "{file}: {url} names no file of this repository");
+            }
+        }
+    }
+}
+
+/// Every `bundle` param of a bundles-resolver reference, with its file.
+fn bundle_references() -> Vec<(String, String)> {
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                if map.get("resolver") == Some(&Value::from("bundles")) {
+                    for param in map["params"].as_array().into_iter().flatten() {
+                        if param["name"] == "bundle" {
+                            out.push(param["value"].as_str().unwrap_or_default().to_string());
+                        }
+                    }
+                }
+                map.values().for_each(|child| walk(child, out));
+            }
+            Value::Array(items) => items.iter().for_each(|child| walk(child, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for file in yaml_files(&["tekton", ".tekton"]) {
+        let mut bundles = Vec::new();
+        walk(&yaml_text(&file, &read(&file)), &mut bundles);
+        found.extend(bundles.into_iter().map(|bundle| (file.clone(), bundle)));
+    }
+    found
+}
+
+#[test]
+fn bundles_are_pinned_or_a_konflux_pipeline_by_tag() {
+    let bundles = bundle_references();
+    assert!(bundles.len() >= 5, "{bundles:?}");
+    let pinned = Regex::new(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$").unwrap();
+    // The digest of Konflux's pipeline bundle cannot be looked up offline: .tekton/ may take it by
+    // tag until hack/pin-images.sh adds the digest (`hack/pin-images.sh --check` lists it).
+    let by_tag = Regex::new(r"^quay\.io/konflux-ci/tekton-catalog/pipeline-[a-z0-9-]+:[A-Za-z0-9._-]+$").unwrap();
+    for (file, bundle) in bundles {
+        let ok = (pinned.is_match(&bundle) && !is_placeholder_digest(&bundle))
+            || (file.starts_with(".tekton/") && by_tag.is_match(&bundle));
+        assert!(ok, "{file}: bundle {bundle} is neither pinned to a real digest nor a Konflux pipeline bundle by tag");
+    }
+}
+
+#[test]
+fn tasks_run_the_images_that_tekton_builds() {
+    let built: BTreeSet<String> = tekton_builds()
+        .iter()
+        .filter(|(file, _)| file.ends_with("-push.yaml"))
+        .map(|(_, run)| repository_of(param(run, "output-image").unwrap()).to_string())
+        .collect();
+    let tool: BTreeSet<String> =
+        rhdh_catalog::tekton_yaml::TOOL_IMAGES.iter().map(|image| image.trim_end_matches('@').to_string()).collect();
+    assert_eq!(
+        built, tool,
+        ".tekton/ builds exactly the repositories the Tasks' steps run (src/tekton_yaml.rs TOOL_IMAGES)"
+    );
+    let pinned = Regex::new(r"^([a-z0-9./-]+)@sha256:[0-9a-f]{64}$").unwrap();
+    for file in yaml_files(&["tekton/task"]) {
+        let task = yaml_text(&file, &read(&file));
+        for step in task["spec"]["steps"].as_array().unwrap() {
+            let image = step["image"].as_str().unwrap();
+            let captures =
+                pinned.captures(image).unwrap_or_else(|| panic!("{file}: {image} is not <repository>@sha256:<digest>"));
+            assert!(
+                built.contains(&captures[1]),
+                "{file}: step {} runs {image}, which .tekton/ does not build",
+                step["name"]
+            );
+        }
+    }
+}
+
+#[test]
+fn pin_script_pins_tags_digests_and_containerfiles_and_checks_for_placeholders() {
+    let scratch = tempfile::tempdir().unwrap();
+    for folder in ["hack", "tekton", ".tekton", "containerfiles"] {
+        crate::support::copy_dir(&repository().join(folder), &scratch.path().join(folder));
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new("bash").arg(scratch.path().join("hack/pin-images.sh")).args(args).output().unwrap()
+    };
+    let digest = |byte: &str| format!("sha256:{}", byte.repeat(32));
+    let text = |file: &str| std::fs::read_to_string(scratch.path().join(file)).unwrap();
+    // Today: the Tasks carry placeholders, so --check fails and names them.
+    let check = run(&["--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("rhdh-catalog-fetch.yaml"));
+    for (reference, byte) in [
+        ("quay.io/rhdh-community/rhdh-catalog", "ab"),
+        ("quay.io/rhdh-community/rhdh-catalog-exporter", "cd"),
+        ("quay.io/konflux-ci/tekton-catalog/pipeline-docker-build-oci-ta:devel", "ef"),
+        ("registry.access.redhat.com/ubi9/ubi-minimal:9.6", "12"),
+    ] {
+        let output = run(&[reference, &digest(byte)]);
+        assert!(output.status.success(), "{reference}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(
+        text(".tekton/rhdh-catalog-push.yaml")
+            .contains(&format!("pipeline-docker-build-oci-ta:devel@{}\n", digest("ef")))
+    );
+    assert!(
+        text("containerfiles/rhdh-catalog.Containerfile")
+            .contains(&format!("ubi-minimal:9.6@{} AS tool", digest("12")))
+    );
+    assert!(
+        text("tekton/task/rhdh-catalog-export/0.1/rhdh-catalog-export.yaml")
+            .contains(&format!("rhdh-catalog-exporter@{}", digest("cd")))
+    );
+    let check = run(&["--check"]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    // Pinning again replaces the digest instead of adding a second one.
+    assert!(
+        run(&["quay.io/konflux-ci/tekton-catalog/pipeline-docker-build-oci-ta:devel", &digest("0f")]).status.success()
+    );
+    assert!(
+        text(".tekton/rhdh-catalog-push.yaml")
+            .contains(&format!("pipeline-docker-build-oci-ta:devel@{}\n", digest("0f")))
+    );
+    assert_eq!(
+        run(&["quay.io/rhdh-community/rhdh-catalog", &digest("00")]).status.code(),
+        Some(2),
+        "the placeholder is no digest"
+    );
+    assert_eq!(run(&["quay.io/nowhere/image:1", &digest("ab")]).status.code(), Some(2));
+}
+
+// ------------------------------------------------------------------------------------------------
+// 6. Hermetic, prefetched, pinned image builds.
+
+/// The instructions of a Containerfile, continuation lines joined, comments and blank lines left out.
+fn containerfile_instructions(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if current.is_empty() && (trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        if let Some(continued) = trimmed.strip_suffix('\\') {
+            current.push_str(continued);
+            current.push(' ');
+        } else {
+            current.push_str(trimmed);
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    out
+}
+
+fn containerfile_problems(file: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut stages: Vec<String> = Vec::new();
+    let from = Regex::new(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$").unwrap();
+    let pinned = Regex::new(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$").unwrap();
+    let network = Regex::new(
+        r"\b(npm (install|i|add|update)|yarn (add|install)|pnpm|curl|wget|pip3? install|cargo (install|fetch|update)|git clone|corepack (prepare|install)|go mod download)\b",
+    )
+    .unwrap();
+    for instruction in containerfile_instructions(text) {
+        let (keyword, rest) = instruction.split_once(' ').unwrap_or((&instruction, ""));
+        match keyword.to_uppercase().as_str() {
+            "FROM" => {
+                let Some(captures) = from.captures(&instruction) else {
+                    problems.push(format!("{file}: cannot read `{instruction}`"));
+                    continue;
+                };
+                let image = &captures[1];
+                if !stages.iter().any(|stage| stage == image) {
+                    if !pinned.is_match(image) {
+                        problems.push(format!("{file}: base image {image} is not <image>:<tag>@sha256:<digest>"));
+                    } else if is_placeholder_digest(image) {
+                        problems.push(format!("{file}: base image {image} has the placeholder digest"));
+                    }
+                }
+                stages.push(captures.get(2).map_or_else(|| stages.len().to_string(), |name| name.as_str().to_string()));
+            }
+            "RUN" => {
+                if let Some(found) = network.find(rest) {
+                    problems.push(format!("{file}: `{}` needs the network: {rest}", found.as_str()));
+                }
+                if rest.contains("cargo build") && !(rest.contains("--offline") && rest.contains("--locked")) {
+                    problems.push(format!("{file}: cargo build without --offline --locked"));
+                }
+                if rest.contains("npm ci") && !rest.contains("--offline") {
+                    problems.push(format!("{file}: npm ci without --offline"));
+                }
+            }
+            "COPY" | "ADD" => {
+                if keyword.eq_ignore_ascii_case("ADD") {
+                    problems.push(format!("{file}: ADD may fetch URLs; use COPY"));
+                }
+                let words: Vec<&str> = rest
+                    .split_whitespace()
+                    .filter(|word| !word.starts_with("--chown") && !word.starts_with("--chmod"))
+                    .collect();
+                if words.first().is_some_and(|word| word.starts_with("--from=")) {
+                    continue;
+                }
+                for source in &words[..words.len().saturating_sub(1)] {
+                    if !repository().join(source.trim_end_matches('/')).exists() {
+                        problems.push(format!("{file}: COPY {source}: no such file in the build context"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+#[test]
+fn containerfiles_build_offline_from_pinned_base_images() {
+    let mut problems = Vec::new();
+    let files: Vec<String> = files_under(&repository().join("containerfiles"))
+        .into_iter()
+        .filter(|file| file.ends_with(".Containerfile"))
+        .map(|file| format!("containerfiles/{file}"))
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in files {
+        problems.extend(containerfile_problems(&file, &read(&file)));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The check itself.
+    let bad = "FROM registry.access.redhat.com/ubi9/ubi:latest AS build\nRUN cargo build --release\nCOPY nowhere/ /x\nFROM build\nRUN npm install -g yarn \\\n && curl -O x\nADD https://x /y\n";
+    let found = containerfile_problems("bad", bad);
+    for expected in
+        ["ubi:latest is not", "cargo build without", "COPY nowhere/", "`npm install` needs", "ADD may fetch"]
+    {
+        assert!(found.iter().any(|problem| problem.contains(expected)), "{expected}: {found:#?}");
+    }
+    assert!(!found.iter().any(|problem| problem.contains("base image build")), "a stage name is no base image");
+}
+
+/// The file a prefetch-input type reads in its folder (for rpm: the input rpms.lock.yaml is
+/// generated from, see containerfiles/README.md).
+fn prefetch_input_file(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "cargo" => "Cargo.lock",
+        "npm" => "package-lock.json",
+        "yarn" => "yarn.lock",
+        "rpm" => "rpms.in.yaml",
+        "generic" => "artifacts.lock.yaml",
+        "gomod" => "go.sum",
+        "pip" => "requirements.txt",
+        _ => return None,
+    })
+}
+
+fn rpm_packages(folder: &str) -> Vec<String> {
+    let input = yaml_text(folder, &read(&format!("{folder}/rpms.in.yaml")));
+    input["packages"].as_array().unwrap().iter().map(|package| package.as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn image_builds_are_hermetic_and_prefetch_every_lockfile() {
+    let builds = tekton_builds();
+    assert!(builds.len() >= 2);
+    let install = Regex::new(r"\b(?:micro)?dnf install ([^&;|]+)").unwrap();
+    let lockfiles = BTreeMap::from([
+        ("Cargo.lock", "cargo"),
+        ("package-lock.json", "npm"),
+        ("yarn.lock", "yarn"),
+        ("rpms.lock.yaml", "rpm"),
+    ]);
+    for (file, run) in &builds {
+        assert_eq!(
+            param(run, "hermetic"),
+            Some("true"),
+            "{file}: Conforma's hermetic_build_task wants hermetic builds"
+        );
+        let text = param(run, "prefetch-input").unwrap_or_else(|| panic!("{file}: no prefetch-input"));
+        let entries: Vec<Value> =
+            serde_json::from_str(text).unwrap_or_else(|error| panic!("{file}: prefetch-input: {error}"));
+        let mut named: BTreeSet<(String, String)> = BTreeSet::new();
+        for entry in &entries {
+            let (kind, path) = (entry["type"].as_str().unwrap(), entry["path"].as_str().unwrap_or("."));
+            let input = prefetch_input_file(kind).unwrap_or_else(|| panic!("{file}: prefetch type {kind}"));
+            assert!(repository().join(path).join(input).is_file(), "{file}: prefetch {kind} at {path}: no {input}");
+            assert!(named.insert((kind.to_string(), path.to_string())), "{file}: {kind} at {path} twice");
+        }
+        // Every lockfile the Containerfile uses is prefetched.
+        let dockerfile = param(run, "dockerfile").unwrap();
+        let containerfile = read(dockerfile);
+        for instruction in containerfile_instructions(&containerfile) {
+            let Some(rest) = instruction.strip_prefix("COPY ") else { continue };
+            for word in rest.split_whitespace().filter(|word| !word.starts_with("--")) {
+                let path = PathBuf::from(word);
+                let Some(name) = path.file_name().and_then(|name| name.to_str()) else { continue };
+                if let Some(kind) = lockfiles.get(name) {
+                    let folder =
+                        path.parent().map(|parent| parent.display().to_string()).filter(|parent| !parent.is_empty());
+                    let folder = folder.unwrap_or_else(|| ".".to_string());
+                    assert!(
+                        named.contains(&((*kind).to_string(), folder.clone())),
+                        "{file}: {dockerfile} copies {word}, not prefetched ({kind} at {folder})"
+                    );
+                }
+            }
+        }
+        // Every RPM the Containerfile installs is in an rpms.in.yaml the build prefetches.
+        let prefetched: BTreeSet<String> =
+            named.iter().filter(|(kind, _)| kind == "rpm").flat_map(|(_, folder)| rpm_packages(folder)).collect();
+        for captures in install.captures_iter(&containerfile) {
+            for package in captures[1].split_whitespace().filter(|word| !word.starts_with('-')) {
+                assert!(
+                    prefetched.contains(package),
+                    "{file}: {dockerfile} installs {package}, which no prefetched rpms.in.yaml names"
+                );
+            }
+        }
+        // Every lockfile in a prefetched folder is named (none left behind).
+        for (_, folder) in &named {
+            for (lockfile, kind) in &lockfiles {
+                if repository().join(folder).join(lockfile).is_file() && (*kind != "cargo" || folder == ".") {
+                    assert!(
+                        named.contains(&((*kind).to_string(), folder.clone())),
+                        "{file}: {folder}/{lockfile} exists but is not prefetched"
+                    );
+                }
+            }
+        }
+    }
+    // Each rpms.in.yaml resolves against a stage that exists.
+    for folder in
+        files_under(&repository().join("containerfiles/rpms")).into_iter().filter(|file| file.ends_with("rpms.in.yaml"))
+    {
+        let path = format!("containerfiles/rpms/{folder}");
+        let input = yaml_text(&path, &read(&path));
+        let base = PathBuf::from(&path).parent().unwrap().to_path_buf();
+        let containerfile = base.join(input["context"]["containerfile"]["file"].as_str().unwrap());
+        let stage = input["context"]["containerfile"]["stageName"].as_str().unwrap();
+        let text = read(&containerfile.display().to_string());
+        assert!(
+            text.lines().any(|line| line.starts_with("FROM ") && line.ends_with(&format!(" AS {stage}"))),
+            "{path}: stage {stage}"
+        );
+        for repofile in input["contentOrigin"]["repofiles"].as_array().unwrap() {
+            assert!(repository().join(&base).join(repofile.as_str().unwrap()).is_file(), "{path}: {repofile}");
+        }
     }
 }
