@@ -54,6 +54,34 @@ fn yaml_files(folders: &[&str]) -> Vec<String> {
     found
 }
 
+/// The repository's own files, relative and sorted: not build output, git's data, scratch
+/// folders or the vendored third-party reference data.
+fn repository_files() -> Vec<String> {
+    let skip = ["target", ".git", "out", "node_modules", "tests/data/reference-data"];
+    let mut found = Vec::new();
+    let mut pending = vec![String::new()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(repository().join(&folder)).unwrap() {
+            let entry = entry.unwrap();
+            let relative = if folder.is_empty() {
+                entry.file_name().to_string_lossy().to_string()
+            } else {
+                format!("{folder}/{}", entry.file_name().to_string_lossy())
+            };
+            if skip.contains(&relative.as_str()) {
+                continue;
+            }
+            if entry.file_type().unwrap().is_dir() {
+                pending.push(relative);
+            } else {
+                found.push(relative);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// `(file, document)` of every PipelineRun under `tekton/` and `.tekton/`.
 fn pipeline_runs() -> Vec<(String, Value)> {
     let runs: Vec<(String, Value)> = yaml_files(&["tekton", ".tekton"])
@@ -908,12 +936,8 @@ fn shell_words(text: &str) -> Vec<String> {
 fn documented_tkn_commands() -> Result<Vec<(String, String)>, String> {
     let needle = "tkn pipeline start";
     let mut commands = Vec::new();
-    let skip = ["target/", ".git/", "tests/data/reference-data/", "out/", "node_modules/"];
     let spans = Regex::new(r"`([^`]+)`").unwrap();
-    for file in files_under(&repository()) {
-        if skip.iter().any(|prefix| file.starts_with(prefix)) {
-            continue;
-        }
+    for file in repository_files() {
         let markdown = has_extension(&file, &["md"]);
         let yaml = has_extension(&file, &["yaml", "yml"]);
         if !markdown && !yaml {
@@ -1412,9 +1436,8 @@ fn copied_files() -> Vec<(String, String)> {
             files.push((path.clone(), if has_extension(&path, &["md"]) { markdown_code(&text) } else { text }));
         }
     }
-    let skip = ["target/", ".git/", "tests/data/reference-data/", "out/", "node_modules/"];
-    for file in files_under(&repository()) {
-        if has_extension(&file, &["md"]) && !skip.iter().any(|prefix| file.starts_with(prefix)) {
+    for file in repository_files() {
+        if has_extension(&file, &["md"]) {
             files.push((file.clone(), markdown_code(&read(&file))));
         }
     }
