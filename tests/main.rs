@@ -27,6 +27,8 @@ mod index_reference;
 mod index_registry;
 /// The real RHDH installers (Python and Node) install every plugin of the indexes we publish.
 mod install_oracle;
+/// Konflux, Pipelines-as-Code and tkn rules, checked the way those tools read our files.
+mod konflux_rules;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
 mod package_image;
 /// Property tests of the grammars and the YAML emitter.
