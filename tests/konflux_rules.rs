@@ -1519,8 +1519,10 @@ fn tasks_run_the_images_that_tekton_builds() {
         .filter(|(file, _)| file.ends_with("-push.yaml"))
         .map(|(_, run)| repository_of(param(run, "output-image").unwrap()).to_string())
         .collect();
-    let tool: BTreeSet<String> =
-        rhdh_catalog::pipeline::definitions::TOOL_IMAGES.iter().map(|image| image.trim_end_matches('@').to_string()).collect();
+    let tool: BTreeSet<String> = rhdh_catalog::pipeline::definitions::TOOL_IMAGES
+        .iter()
+        .map(|image| image.trim_end_matches('@').to_string())
+        .collect();
     assert_eq!(
         built, tool,
         ".tekton/ builds exactly the repositories the Tasks' steps run (src/tekton_yaml.rs TOOL_IMAGES)"

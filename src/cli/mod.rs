@@ -563,6 +563,9 @@ pub struct IndexArgs {
     /// Overlay commit recorded in build-info.json. Default: HEAD of the overlay checkout.
     #[arg(long, env = "RHDH_CATALOG_OVERLAY_COMMIT")]
     pub overlay_commit: Option<String>,
+    /// A midstream tree whose workspaces/<ws>/.rhdh-catalog-export.json record what each export built (folder, npm name, image); without it, metadata files are matched to plugin folders by name.
+    #[arg(long, env = "RHDH_CATALOG_EXPORT_RECORDS")]
+    pub export_records: Option<PathBuf>,
     /// Overlay repository URL recorded in build-info.json. Default: its `origin` remote.
     #[arg(long, env = "RHDH_CATALOG_SOURCE_REPO")]
     pub source_repo: Option<String>,

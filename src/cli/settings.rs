@@ -244,6 +244,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         allow_missing,
         platforms,
         overlay_commit,
+        export_records,
         source_repo,
         report,
         results_dir,
@@ -297,6 +298,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         output_format: output_format(format),
         store: store_settings(store),
         source_date_epoch: source_date_epoch()?,
+        export_records,
         overlay,
     })
 }

@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::formats::plugin_builds::ImageMetadata;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct IndexEntry {
@@ -29,6 +30,19 @@ pub struct IndexEntry {
     /// The tag the digest was resolved from.
     #[serde(rename = "imageTag")]
     pub image_tag: String,
+}
+
+impl IndexEntry {
+    /// The build metadata this entry records (the same fields `plugin_builds/` records, in
+    /// index.json's own key order).
+    pub fn metadata(&self) -> ImageMetadata {
+        ImageMetadata {
+            build_date: self.build_date.clone(),
+            upstream: self.upstream.clone(),
+            midstream: self.midstream.clone(),
+            vcs_ref: self.vcs_ref.clone(),
+        }
+    }
 }
 
 /// Sorted by image name.

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::formats::image_reference::Digest;
 
+/// The manifest annotation `rhdh-cli plugin package` writes: base64 JSON naming the plugin folders.
+pub const DYNAMIC_PACKAGES_ANNOTATION: &str = "io.backstage.dynamic-packages";
+
 /// What we read from an image for the catalog.
 #[derive(Clone, Debug, Default)]
 pub struct ImageFacts {

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::formats::oci::{DYNAMIC_PACKAGES_ANNOTATION, ImageFacts};
 
 /// Build metadata recorded per plugin, as the upstream generator records it (key order included).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -37,6 +38,44 @@ pub struct ImageMetadata {
     pub midstream: Option<String>,
     #[serde(rename = "vcs-ref", default, skip_serializing_if = "Option::is_none")]
     pub vcs_ref: Option<String>,
+}
+
+/// Labels and environment variables that carry [`ImageMetadata`] in an image config.
+const LABELS: [&str; 2] = ["build-date", "vcs-ref"];
+const ENVIRONMENT: [&str; 2] = ["UPSTREAM_REPO", "MIDSTREAM_REPO"];
+
+impl ImageMetadata {
+    /// The metadata an image's config carries (empty values count as absent).
+    pub fn from_facts(facts: &ImageFacts) -> ImageMetadata {
+        let label = |key: &str| facts.labels.get(key).cloned().filter(|value| !value.is_empty());
+        let env = |key: &str| facts.env.get(key).cloned().filter(|value| !value.is_empty());
+        ImageMetadata {
+            build_date: label(LABELS[0]),
+            vcs_ref: label(LABELS[1]),
+            upstream: env(ENVIRONMENT[0]),
+            midstream: env(ENVIRONMENT[1]),
+        }
+    }
+
+    /// The facts a recorded build stands for: the inverse of [`ImageMetadata::from_facts`], plus
+    /// the dynamic-packages annotation when one was recorded.
+    pub fn to_facts(&self, dynamic_packages: Option<&str>) -> ImageFacts {
+        let mut facts = ImageFacts::default();
+        for (key, value) in LABELS.iter().zip([&self.build_date, &self.vcs_ref]) {
+            if let Some(value) = value {
+                facts.labels.insert((*key).to_string(), value.clone());
+            }
+        }
+        for (key, value) in ENVIRONMENT.iter().zip([&self.upstream, &self.midstream]) {
+            if let Some(value) = value {
+                facts.env.insert((*key).to_string(), value.clone());
+            }
+        }
+        if let Some(value) = dynamic_packages {
+            facts.annotations.insert(DYNAMIC_PACKAGES_ANNOTATION.to_string(), value.to_string());
+        }
+        facts
+    }
 }
 
 pub type PluginBuildFile = IndexMap<String, PluginBuild>;

@@ -7,6 +7,7 @@ pub mod archive;
 pub mod catalog_source;
 pub mod fs;
 pub mod git;
+pub mod image_probe;
 pub mod install_check;
 pub mod kube_api;
 pub mod overlay_tree;

@@ -3,6 +3,9 @@
 
 pub mod diff;
 pub mod identity;
+pub mod pin;
+pub mod plan;
+pub mod render;
 pub mod view;
 pub mod workspace_paths;
 

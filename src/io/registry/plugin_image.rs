@@ -12,8 +12,7 @@ use serde_json::{Map, Value};
 use super::image::{ImageSpec, LayerFile};
 use crate::error::InputError;
 
-/// The annotation `rhdh-cli plugin package` writes: base64 JSON naming the plugin folders.
-pub const DYNAMIC_PACKAGES_ANNOTATION: &str = "io.backstage.dynamic-packages";
+pub use crate::formats::oci::DYNAMIC_PACKAGES_ANNOTATION;
 
 /// package.json fields copied into the annotation, in this order.
 const METADATA_FIELDS: [&str; 11] = [

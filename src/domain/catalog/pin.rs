@@ -1,0 +1,81 @@
+//! How each planned plugin ends up pinned: what the registry answered ([`Resolution`]), the pin
+//! made from it or kept from the previous index ([`Pin`]), and the plugin's [`PluginStatus`].
+
+use serde::Serialize;
+
+use crate::formats::image_reference::{Digest, ImageReference};
+use crate::formats::index_json::IndexEntry;
+use crate::formats::oci::{DYNAMIC_PACKAGES_ANNOTATION, ImageFacts};
+use crate::formats::plugin_builds::ImageMetadata;
+
+/// What the registry said about a planned plugin's image.
+#[derive(Clone, Debug)]
+pub enum Resolution {
+    Present(ImageFacts),
+    Missing,
+    /// An index without a platform we require.
+    MissingPlatforms(Vec<String>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PluginStatus {
+    /// Pinned to the digest of its requested tag.
+    Pinned,
+    /// The requested tag is missing; the previous index entry was kept.
+    Stale,
+    /// The requested tag is missing and there was no previous entry: left out.
+    Missing,
+}
+
+impl PluginStatus {
+    pub fn describe(self) -> &'static str {
+        match self {
+            PluginStatus::Pinned => "pinned",
+            PluginStatus::Stale => "missing; previous digest kept",
+            PluginStatus::Missing => "missing; left out",
+        }
+    }
+}
+
+/// How one plugin ends up pinned: the reference, digest and facts written everywhere.
+pub struct Pin {
+    pub reference: ImageReference,
+    pub digest: Digest,
+    pub metadata: ImageMetadata,
+    pub dynamic_packages: Option<String>,
+}
+
+impl Pin {
+    pub fn pinned_reference(&self) -> String {
+        self.reference.pinned(&self.digest)
+    }
+
+    pub fn tag(&self) -> &str {
+        self.reference.tag.as_deref().unwrap_or_default()
+    }
+
+    pub fn tag_comment(&self) -> String {
+        match &self.metadata.build_date {
+            Some(date) => format!("Tag: {}, Build date: {date}", self.tag()),
+            None => format!("Tag: {}", self.tag()),
+        }
+    }
+}
+
+pub fn pin_from_facts(reference: ImageReference, digest: Digest, facts: &ImageFacts) -> Pin {
+    Pin {
+        reference,
+        digest,
+        metadata: ImageMetadata::from_facts(facts),
+        dynamic_packages: facts.annotations.get(DYNAMIC_PACKAGES_ANNOTATION).cloned().filter(|value| !value.is_empty()),
+    }
+}
+
+/// The pin a previous index recorded, for a plugin whose new tag is missing.
+pub fn pin_from_previous(entry: &IndexEntry) -> Option<Pin> {
+    let pinned = ImageReference::parse(&entry.registry_reference).ok()?;
+    let digest = pinned.digest.clone()?;
+    let reference = ImageReference { tag: Some(entry.image_tag.clone()), digest: None, ..pinned };
+    Some(Pin { reference, digest, metadata: entry.metadata(), dynamic_packages: entry.dynamic_packages.clone() })
+}
