@@ -99,9 +99,12 @@ pub fn endless() -> Body {
     Body::Endless { chunk: vec![b' '; 64 * 1024], bytes_per_second: 20 * 1024 * 1024, limit: 8 * 1024 * 1024 * 1024 }
 }
 
+/// Huge manifests already built, by size.
+type HugeCache = std::sync::Mutex<Vec<(usize, Arc<Vec<u8>>)>>;
+
 /// A manifest of `size` bytes: valid JSON, valid manifest, one giant annotation.
 fn huge_manifest(size: usize) -> Arc<Vec<u8>> {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(usize, Arc<Vec<u8>>)>>> = OnceLock::new();
+    static CACHE: OnceLock<HugeCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap();
     if let Some((_, bytes)) = cache.iter().find(|(cached, _)| *cached == size) {

@@ -56,18 +56,15 @@ fn percent_decode(text: &str) -> String {
     while index < bytes.len() {
         match bytes[index] {
             b'%' if index + 3 <= bytes.len() => {
-                match std::str::from_utf8(&bytes[index + 1..index + 3])
+                let decoded = std::str::from_utf8(&bytes[index + 1..index + 3])
                     .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                {
-                    Some(byte) => {
-                        out.push(byte);
-                        index += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        index += 1;
-                    }
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+                if let Some(byte) = decoded {
+                    out.push(byte);
+                    index += 3;
+                } else {
+                    out.push(b'%');
+                    index += 1;
                 }
             }
             b'+' => {
@@ -209,16 +206,13 @@ impl Server {
                 std::thread::spawn(move || {
                     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
                     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
-                    match tls {
-                        Some(config) => {
-                            let Ok(connection) = rustls::ServerConnection::new(config) else { return };
-                            let mut stream = rustls::StreamOwned::new(connection, stream);
-                            serve(&mut stream, &*handler, &requests, &sent, &stopped);
-                        }
-                        None => {
-                            let mut stream = stream;
-                            serve(&mut stream, &*handler, &requests, &sent, &stopped);
-                        }
+                    if let Some(config) = tls {
+                        let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+                        let mut stream = rustls::StreamOwned::new(connection, stream);
+                        serve(&mut stream, &*handler, &requests, &sent, &stopped);
+                    } else {
+                        let mut stream = stream;
+                        serve(&mut stream, &*handler, &requests, &sent, &stopped);
                     }
                 });
             }
@@ -260,8 +254,9 @@ fn serve<S: Read + Write>(
     }
     let head_only = request.method == "HEAD";
     match &reply.body {
-        Body::Bytes(bytes) => head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len())),
-        Body::Drip { bytes, .. } => head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len())),
+        Body::Bytes(bytes) | Body::Drip { bytes, .. } => {
+            head.push_str(&format!("Content-Length: {}\r\n\r\n", bytes.len()));
+        }
         Body::Chunked(_) | Body::Endless { .. } => head.push_str("Transfer-Encoding: chunked\r\n\r\n"),
     }
     if stream.write_all(head.as_bytes()).is_err() || head_only {
@@ -299,7 +294,7 @@ fn serve<S: Read + Write>(
                 }
                 total += chunk.len() as u64;
                 count(chunk.len());
-                let due = Duration::from_secs_f64(total as f64 / bytes_per_second as f64);
+                let due = Duration::from_millis(total.saturating_mul(1000) / bytes_per_second.max(1));
                 if let Some(wait) = due.checked_sub(started.elapsed()) {
                     std::thread::sleep(wait);
                 }

@@ -24,12 +24,15 @@ use super::loopback_http::{Reply, Request, Server};
 pub const SERVICE: &str = "rhdh-test-registry";
 pub const ISSUER: &str = "rhdh-test-issuer";
 
-/// What a user (or anyone, for `anonymous`) may do: repository-name prefixes with actions.
+/// Repository-name prefixes with the actions granted on them.
+pub type Grants = Vec<(String, Vec<String>)>;
+
+/// What a user (or anyone, for `anonymous`) may do.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
-    /// user → (password, [(repository prefix, actions)]).
-    pub users: Vec<(String, String, Vec<(String, Vec<String>)>)>,
-    pub anonymous: Vec<(String, Vec<String>)>,
+    /// (user, password, grants).
+    pub users: Vec<(String, String, Grants)>,
+    pub anonymous: Grants,
 }
 
 impl Policy {
@@ -46,7 +49,7 @@ impl Policy {
     }
 }
 
-fn grants_of(grants: &[(&str, &str)]) -> Vec<(String, Vec<String>)> {
+fn grants_of(grants: &[(&str, &str)]) -> Grants {
     grants
         .iter()
         .map(|(prefix, actions)| ((*prefix).to_string(), actions.split(',').map(str::to_string).collect()))
@@ -132,6 +135,7 @@ impl TokenIssuer {
 }
 
 fn answer(request: &Request, policy: &Policy, key: &Key, log: &Mutex<Vec<Issued>>, expires_in: u64) -> Reply {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
     if request.path() != "/token" {
         return Reply::new(404);
     }
@@ -191,7 +195,6 @@ fn answer(request: &Request, policy: &Policy, key: &Key, log: &Mutex<Vec<Issued>
         access.push(json!({"type": kind, "name": name, "actions": granted}));
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    static SERIAL: AtomicU64 = AtomicU64::new(0);
     let claims = json!({
         "iss": ISSUER,
         "sub": user.clone().unwrap_or_default(),

@@ -16,6 +16,17 @@
 //!   the most specific repository-path key first ([`credentials`](super::credentials)), and are
 //!   never logged;
 //! - tokens are kept per `registry|scope` until their `expires_in` runs out.
+//!
+//! Why not `oci-client` (0.18.0, tried against the same misbehaving registry and token issuer as
+//! tests/registry_layer.rs): its `reqwest::Client` is built inside `Client::new` with reqwest's
+//! default redirect policy and no way to replace it, so `pull_manifest_raw` follows a manifest
+//! redirect to another host and `pull_blob` follows https to http; every body is read with
+//! `Response::bytes()` (a 64 MiB manifest is returned whole, an endless one is read until the
+//! caller gives up, `pull_blob` streams past the declared size); `pull_manifest_raw` returns any
+//! JSON whose digest matches and neither returns nor checks the Content-Type; `_auth` sends the
+//! credentials to whatever realm the challenge names, plain HTTP included; and credentials are
+//! stored per registry host, first caller wins (`store_auth_if_needed`), so two repositories
+//! with different credentials on one host cannot share a client.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -698,8 +709,13 @@ fn token_lifetime(body: &[u8]) -> Duration {
     serde_json::from_slice::<Expiry>(body)
         .ok()
         .and_then(|expiry| expiry.expires_in)
-        .and_then(|value| value.as_u64().or_else(|| value.as_f64().map(|seconds| seconds.max(0.0) as u64)))
-        .map_or(DEFAULT_TOKEN_LIFETIME, Duration::from_secs)
+        .and_then(|value| {
+            value
+                .as_u64()
+                .map(Duration::from_secs)
+                .or_else(|| value.as_f64().and_then(|seconds| Duration::try_from_secs_f64(seconds.max(0.0)).ok()))
+        })
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME)
 }
 
 #[derive(serde::Deserialize)]
