@@ -18,7 +18,7 @@
 //! - tokens are kept per `registry|scope` until their `expires_in` runs out.
 //!
 //! Why not `oci-client` (0.18.0, tried against the same misbehaving registry and token issuer as
-//! tests/registry_layer.rs): its `reqwest::Client` is built inside `Client::new` with reqwest's
+//! `tests/registry_layer.rs`): its `reqwest::Client` is built inside `Client::new` with reqwest's
 //! default redirect policy and no way to replace it, so `pull_manifest_raw` follows a manifest
 //! redirect to another host and `pull_blob` follows https to http; every body is read with
 //! `Response::bytes()` (a 64 MiB manifest is returned whole, an endless one is read until the
