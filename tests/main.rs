@@ -35,6 +35,8 @@ mod package_image;
 mod properties;
 /// The real `@red-hat-developer-hub/cli` exporter end to end (ignored unless hack/test.sh installed it).
 mod real_exporter;
+/// The registry layer against misbehaving registries and the real distribution token flow.
+mod registry_layer;
 /// publish, validate, promote, diff, await-build.
 mod release;
 /// Credentials never leak into outputs.

@@ -6,6 +6,9 @@
 pub mod fake_kube;
 pub mod fault_proxy;
 pub mod installers;
+pub mod hostile_registry;
+pub mod loopback_http;
+pub mod token_issuer;
 pub mod upstreams;
 
 use std::fmt::Write as _;

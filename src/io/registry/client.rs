@@ -1,29 +1,62 @@
 //! A minimal OCI distribution client over reqwest: manifests and blobs by tag or digest, pushes,
 //! tag lists. Every call is retried while the answer is *unknown* (connection error, timeout,
-//! 5xx, 429, truncated or corrupt body) with jittered exponential backoff, honouring
-//! `Retry-After`; a 404 is *absent* and never retried; credentials come from the podman auth file
-//! (`REGISTRY_AUTH_FILE`) or the docker `config.json`, and are never logged.
+//! 5xx, 429, truncated, corrupt, over-size or endless body, a body that is no manifest, a
+//! redirect where none is allowed) with jittered exponential backoff, honouring `Retry-After`; a
+//! 404 is *absent* and never retried.
+//!
+//! A registry cannot fool it:
+//! - every body is read with a cap on the bytes actually read ([`answer`](super::answer));
+//! - a manifest is what the registry itself answers: no redirect is followed for it, and it must
+//!   be a manifest (`schemaVersion: 2`, a known `mediaType` agreeing with `Content-Type`) whose
+//!   bytes match the digest;
+//! - redirects are followed only for blob downloads, never from https to http, and never with
+//!   credentials;
+//! - credentials for a registry go only to that registry and to its token realm when the realm
+//!   is https (or plain HTTP on a host itself listed as insecure). They come from the auth files,
+//!   the most specific repository-path key first ([`credentials`](super::credentials)), and are
+//!   never logged;
+//! - tokens are kept per `registry|scope` until their `expires_in` runs out.
+//!
+//! Why not `oci-client` (0.18.0, tried against the same misbehaving registry and token issuer as
+//! `tests/registry_layer.rs`): its `reqwest::Client` is built inside `Client::new` with reqwest's
+//! default redirect policy and no way to replace it, so `pull_manifest_raw` follows a manifest
+//! redirect to another host and `pull_blob` follows https to http; every body is read with
+//! `Response::bytes()` (a 64 MiB manifest is returned whole, an endless one is read until the
+//! caller gives up, `pull_blob` streams past the declared size); `pull_manifest_raw` returns any
+//! JSON whose digest matches and neither returns nor checks the Content-Type; `_auth` sends the
+//! credentials to whatever realm the challenge names, plain HTTP included; and credentials are
+//! stored per registry host, first caller wins (`store_auth_if_needed`), so two repositories
+//! with different credentials on one host cannot share a client.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
+use super::answer::{
+    MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_TAG_PAGE_BYTES, MAX_TAG_PAGES, MAX_TOKEN_BYTES, bare_content_type,
+    check_manifest, read_capped,
+};
+use super::credentials::{Credential, credentials_for};
 use super::media_type;
 use super::{Digest, ImageReference, Manifest, RegistryError};
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
-    /// `host[:port]` of registries spoken to over plain HTTP.
+    /// `host[:port]` of registries (and token services) spoken to over plain HTTP.
     pub insecure_registries: Vec<String>,
-    /// Per-request timeout.
+    /// Per-request timeout (the whole request, body included).
     pub timeout: Duration,
     /// Attempts per call while answers are unknown.
     pub attempts: u32,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// Largest manifest or index accepted; 4 MiB as containerd and distribution.
+    pub max_manifest_bytes: usize,
+    /// Largest blob fetched, whatever a manifest declares.
+    pub max_blob_bytes: u64,
 }
 
 impl Default for ClientOptions {
@@ -34,15 +67,34 @@ impl Default for ClientOptions {
             attempts: 5,
             backoff_base: Duration::from_millis(200),
             backoff_max: Duration::from_secs(10),
+            max_manifest_bytes: MAX_MANIFEST_BYTES,
+            max_blob_bytes: MAX_BLOB_BYTES,
         }
     }
 }
 
+/// Redirect hops followed for one blob download.
+const MAX_BLOB_REDIRECTS: usize = 5;
+/// A token is renewed this long before its `expires_in` runs out (at most a quarter of its life).
+const TOKEN_RENEWAL_MARGIN: Duration = Duration::from_secs(10);
+/// The lifetime of a token whose answer gives none (the distribution token spec's default).
+const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+
 pub struct RegistryClient {
     http: reqwest::Client,
     options: ClientOptions,
-    /// Authorization header values by `host|scope` (bearer) or `host` (basic).
-    authorizations: Mutex<HashMap<String, String>>,
+    /// Authorization header values by `registry|scope`, with the instant they stop being usable.
+    authorizations: Mutex<HashMap<String, Authorization>>,
+    /// The last `WWW-Authenticate` challenge of each registry, answered before a new scope's first request.
+    challenges: Mutex<HashMap<String, String>>,
+    /// One token request at a time per `registry|scope`.
+    token_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+#[derive(Clone)]
+struct Authorization {
+    value: String,
+    usable_until: Option<Instant>,
 }
 
 /// The result of one attempt, before retry policy.
@@ -68,6 +120,8 @@ impl RegistryClient {
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("rhdh-catalog/", env!("CARGO_PKG_VERSION")))
             .pool_max_idle_per_host(32)
+            // Redirects are followed by hand, for blobs only (see `get_blob`).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| RegistryError::Unavailable {
                 registry: "-".into(),
@@ -75,12 +129,21 @@ impl RegistryClient {
                 attempts: 0,
                 problem: error.to_string(),
             })?;
-        Ok(RegistryClient { http, options, authorizations: Mutex::new(HashMap::new()) })
+        Ok(RegistryClient {
+            http,
+            options,
+            authorizations: Mutex::new(HashMap::new()),
+            challenges: Mutex::new(HashMap::new()),
+            token_locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn is_insecure(&self, authority: &str) -> bool {
+        self.options.insecure_registries.iter().any(|insecure| insecure == authority)
     }
 
     fn base_url(&self, registry: &str) -> String {
-        let scheme =
-            if self.options.insecure_registries.iter().any(|insecure| insecure == registry) { "http" } else { "https" };
+        let scheme = if self.is_insecure(registry) { "http" } else { "https" };
         format!("{scheme}://{registry}")
     }
 
@@ -96,8 +159,9 @@ impl RegistryClient {
             [media_type::OCI_INDEX, media_type::DOCKER_LIST, media_type::OCI_MANIFEST, media_type::DOCKER_MANIFEST]
                 .join(", ");
         let what = reference.to_string();
+        let cap = self.options.max_manifest_bytes as u64;
         self.with_retries(reference, &what, || async {
-            let response =
+            let mut response =
                 match self.send(reference, Access::Pull, || self.http.get(&url).header(ACCEPT, &accept)).await {
                     Ok(response) => response,
                     Err(attempt) => return attempt,
@@ -106,19 +170,21 @@ impl RegistryClient {
             if let Some(attempt) = classify_status(reference, &what, status, response.headers()) {
                 return attempt;
             }
-            let header_digest = response
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| Digest::parse(value).ok());
-            let media_type = response
+            let header_digest = match response.headers().get("docker-content-digest") {
+                None => None,
+                Some(value) => match value.to_str().ok().map(|text| Digest::parse(text.trim())) {
+                    Some(Ok(digest)) => Some(digest),
+                    _ => return unknown("the Docker-Content-Digest header is not a digest".into()),
+                },
+            };
+            let content_type = response
                 .headers()
                 .get(CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok())
-                .map(|value| value.split(';').next().unwrap_or(value).trim().to_string());
-            let bytes = match response.bytes().await {
-                Ok(bytes) => bytes.to_vec(),
-                Err(error) => return unknown(format!("reading the manifest body: {}", error_text(&error))),
+                .map(|value| bare_content_type(value).to_string());
+            let bytes = match read_capped(&mut response, cap, "the manifest").await {
+                Ok(bytes) => bytes,
+                Err(problem) => return unknown(problem),
             };
             let digest = match (&reference.digest, header_digest) {
                 (Some(pinned), _) => pinned.clone(),
@@ -128,32 +194,63 @@ impl RegistryClient {
             if !digest.matches(&bytes) {
                 return unknown(format!("manifest body does not match digest {digest} (truncated or corrupt)"));
             }
-            let media_type = media_type
-                .filter(|value| !value.is_empty())
-                .or_else(|| media_type_in(&bytes))
-                .unwrap_or_else(|| media_type::OCI_MANIFEST.to_string());
-            Attempt::Done(Manifest { digest, media_type, bytes })
+            match check_manifest(&bytes, content_type.as_deref()) {
+                Ok(media_type) => Attempt::Done(Manifest { digest, media_type, bytes }),
+                Err(problem) => unknown(format!("the answer is no image manifest: {problem}")),
+            }
         })
         .await
     }
 
-    /// A blob's bytes, checked against its digest.
+    /// A blob's bytes, checked against its digest; at most the client's blob limit.
     pub async fn fetch_blob(&self, reference: &ImageReference, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        self.fetch_blob_sized(reference, digest, None).await
+    }
+
+    /// A blob's bytes, checked against its digest and, when given, the size its manifest
+    /// declares: reading stops past that size (or the client's blob limit).
+    pub async fn fetch_blob_sized(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Vec<u8>, RegistryError> {
         let url = format!("{}/v2/{}/blobs/{digest}", self.base_url(&reference.registry), reference.repository);
         let what = format!("blob {digest} of {}", reference.name());
+        let limit = self.options.max_blob_bytes;
+        if let Some(size) = size
+            && size > limit
+        {
+            return Err(RegistryError::Rejected {
+                registry: reference.registry.clone(),
+                what,
+                status: 200,
+                problem: format!("the manifest declares {size} bytes, more than the {limit} this tool fetches"),
+            });
+        }
+        let cap = size.unwrap_or(limit);
         let found = self
             .with_retries(reference, &what, || async {
-                let response = match self.send(reference, Access::Pull, || self.http.get(&url)).await {
+                let mut response = match self.get_blob(reference, &url).await {
                     Ok(response) => response,
                     Err(attempt) => return attempt,
                 };
                 if let Some(attempt) = classify_status(reference, &what, response.status(), response.headers()) {
                     return attempt;
                 }
-                match response.bytes().await {
-                    Ok(bytes) if digest.matches(&bytes) => Attempt::Done(bytes.to_vec()),
-                    Ok(_) => unknown(format!("blob body does not match {digest} (truncated or corrupt)")),
-                    Err(error) => unknown(format!("reading the blob: {}", error_text(&error))),
+                let bytes = match read_capped(&mut response, cap, "the blob").await {
+                    Ok(bytes) => bytes,
+                    Err(problem) => return unknown(problem),
+                };
+                if let Some(size) = size
+                    && bytes.len() as u64 != size
+                {
+                    return unknown(format!("the blob is {} bytes, not the {size} its manifest declares", bytes.len()));
+                }
+                if digest.matches(&bytes) {
+                    Attempt::Done(bytes)
+                } else {
+                    unknown(format!("blob body does not match {digest} (truncated or corrupt)"))
                 }
             })
             .await?;
@@ -163,6 +260,37 @@ impl RegistryClient {
             status: 404,
             problem: "the manifest names a blob the registry does not have".into(),
         })
+    }
+
+    /// GET of a blob: the registry's answer, or where it redirects to (https never to http,
+    /// and no credentials past the registry itself).
+    async fn get_blob<T>(&self, reference: &ImageReference, url: &str) -> Result<Response, Attempt<T>> {
+        let mut response = self.send(reference, Access::Pull, || self.http.get(url)).await?;
+        let mut current = Url::parse(url).map_err(|error| unknown(format!("bad URL {url}: {error}")))?;
+        for _ in 0..MAX_BLOB_REDIRECTS {
+            if !response.status().is_redirection() {
+                return Ok(response);
+            }
+            let Some(location) = response.headers().get(LOCATION).and_then(|value| value.to_str().ok()) else {
+                return Err(unknown(format!("HTTP {} redirect without a Location", response.status().as_u16())));
+            };
+            let next =
+                current.join(location).map_err(|_| unknown(format!("the blob redirect `{location}` is not a URL")))?;
+            match (current.scheme(), next.scheme()) {
+                ("https", "https") | ("http", "http" | "https") => {}
+                ("https", "http") => {
+                    return Err(unknown(format!(
+                        "the blob download was redirected from https to plain HTTP ({}); refused",
+                        origin_of(&next)
+                    )));
+                }
+                (_, scheme) => return Err(unknown(format!("the blob was redirected to a {scheme}: URL"))),
+            }
+            tracing::debug!(registry = %reference.registry, to = %origin_of(&next), "following a blob redirect without credentials");
+            response = self.execute(self.http.get(next.as_str())).await?;
+            current = next;
+        }
+        Err(unknown(format!("more than {MAX_BLOB_REDIRECTS} redirects for one blob")))
     }
 
     /// Uploads a blob unless the repository already has it.
@@ -181,6 +309,10 @@ impl RegistryClient {
                     Ok(response) => response,
                     Err(attempt) => return attempt,
                 };
+                // A redirect to the registry's storage means it has the blob; it is not followed.
+                if response.status().is_redirection() {
+                    return Attempt::Done(());
+                }
                 classify_status(reference, &what, response.status(), response.headers()).unwrap_or(Attempt::Done(()))
             })
             .await?;
@@ -201,18 +333,27 @@ impl RegistryClient {
                 let Some(location) = response.headers().get(LOCATION).and_then(|value| value.to_str().ok()) else {
                     return unknown("upload start returned no Location header".into());
                 };
-                let mut upload_url = if location.starts_with("http://") || location.starts_with("https://") {
-                    location.to_string()
-                } else {
-                    format!("{base}{location}")
+                let Ok(mut upload_url) = Url::parse(&start_url).and_then(|start| start.join(location)) else {
+                    return unknown(format!("the upload Location `{location}` is not a URL"));
                 };
-                upload_url.push(if upload_url.contains('?') { '&' } else { '?' });
-                upload_url.push_str("digest=");
-                upload_url.push_str(digest.as_str());
+                if !same_origin(&upload_url, &base) {
+                    return Attempt::Failed(RegistryError::Untrusted {
+                        registry: reference.registry.clone(),
+                        what: what.clone(),
+                        problem: format!(
+                            "it sends the upload to {}, another host; credentials go to the registry only",
+                            origin_of(&upload_url)
+                        ),
+                    });
+                }
+                upload_url.query_pairs_mut().append_pair("digest", digest.as_str());
                 let body = bytes.to_vec();
                 let response = match self
                     .send(reference, Access::Push, || {
-                        self.http.put(&upload_url).header(CONTENT_TYPE, "application/octet-stream").body(body.clone())
+                        self.http
+                            .put(upload_url.as_str())
+                            .header(CONTENT_TYPE, "application/octet-stream")
+                            .body(body.clone())
                     })
                     .await
                 {
@@ -275,16 +416,29 @@ impl RegistryClient {
         }
     }
 
-    /// Every tag of the repository (following `Link` pagination); empty when it does not exist.
+    /// Every tag of the repository (following `Link` pagination on the registry itself, each page
+    /// bounded); empty when it does not exist.
     pub async fn list_tags(&self, reference: &ImageReference) -> Result<Vec<String>, RegistryError> {
         let base = self.base_url(&reference.registry);
+        let what = format!("the tags of {}", reference.name());
+        let untrusted = |problem: String| RegistryError::Untrusted {
+            registry: reference.registry.clone(),
+            what: what.clone(),
+            problem,
+        };
         let mut tags = Vec::new();
-        let mut next = Some(format!("{base}/v2/{}/tags/list?n=1000", reference.repository));
-        let what = format!("tags of {}", reference.name());
+        let mut seen = HashSet::new();
+        let mut next = Some(format!("{base}/v2/{}/tags/list", reference.repository));
         while let Some(url) = next.take() {
+            if !seen.insert(url.clone()) {
+                return Err(untrusted(format!("its tag list pages loop back to {url}")));
+            }
+            if seen.len() > MAX_TAG_PAGES {
+                return Err(untrusted(format!("its tag list has more than {MAX_TAG_PAGES} pages")));
+            }
             let page = self
                 .with_retries(reference, &what, || async {
-                    let response = match self.send(reference, Access::Pull, || self.http.get(&url)).await {
+                    let mut response = match self.send(reference, Access::Pull, || self.http.get(&url)).await {
                         Ok(response) => response,
                         Err(attempt) => return attempt,
                     };
@@ -297,15 +451,27 @@ impl RegistryClient {
                         .and_then(|value| value.to_str().ok())
                         .and_then(|value| value.split(';').next())
                         .map(|value| value.trim().trim_start_matches('<').trim_end_matches('>').to_string());
-                    match response.json::<TagList>().await {
+                    let bytes = match read_capped(&mut response, MAX_TAG_PAGE_BYTES as u64, "a tag list page").await {
+                        Ok(bytes) => bytes,
+                        Err(problem) => return unknown(problem),
+                    };
+                    match serde_json::from_slice::<TagList>(&bytes) {
                         Ok(list) => Attempt::Done((list.tags.unwrap_or_default(), link)),
-                        Err(error) => unknown(format!("reading the tag list: {}", error_text(&error))),
+                        Err(error) => unknown(format!("reading the tag list: {error}")),
                     }
                 })
                 .await?;
             let Some((page_tags, link)) = page else { break };
             tags.extend(page_tags);
-            next = link.map(|link| if link.starts_with('/') { format!("{base}{link}") } else { link });
+            if let Some(link) = link {
+                let resolved = Url::parse(&url)
+                    .and_then(|current| current.join(&link))
+                    .map_err(|_| untrusted(format!("its tag list `Link` `{link}` is not a URL")))?;
+                if !same_origin(&resolved, &base) {
+                    return Err(untrusted(format!("its tag list continues on {}, another host", origin_of(&resolved))));
+                }
+                next = Some(resolved.to_string());
+            }
         }
         Ok(tags)
     }
@@ -355,7 +521,8 @@ impl RegistryClient {
         cap / 2 + cap.mul_f64(fastrand::f64() / 2.0)
     }
 
-    /// Sends a request with the cached authorization, answering one 401 challenge.
+    /// Sends a request to the registry itself with the authorization for its scope: a cached
+    /// one, or one obtained ahead when the registry challenged before; answers one 401 challenge.
     async fn send<T>(
         &self,
         reference: &ImageReference,
@@ -363,8 +530,14 @@ impl RegistryClient {
         build: impl Fn() -> RequestBuilder,
     ) -> Result<Response, Attempt<T>> {
         let scope = scope_of(reference, access);
-        let cached = self.cached_authorization(&reference.registry, &scope);
-        let response = self.execute(authorize(build(), cached.as_deref())).await?;
+        let key = format!("{}|{scope}", reference.registry);
+        let mut authorization = self.cached_authorization(&key);
+        if authorization.is_none()
+            && let Some(challenge) = self.known_challenge(&reference.registry)
+        {
+            authorization = Some(self.authenticate(reference, &scope, &challenge).await?);
+        }
+        let response = self.execute(authorize(build(), authorization.as_deref())).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -374,6 +547,13 @@ impl RegistryClient {
             .and_then(|value| value.to_str().ok())
             .map(str::to_string)
             .unwrap_or_default();
+        if let Ok(mut challenges) = self.challenges.lock() {
+            challenges.insert(reference.registry.clone(), challenge.clone());
+        }
+        // What was sent (if anything) was not good enough: ask again.
+        if let Ok(mut cache) = self.authorizations.lock() {
+            cache.remove(&key);
+        }
         let authorization = self.authenticate(reference, &scope, &challenge).await?;
         let response = self.execute(authorize(build(), Some(&authorization))).await?;
         if response.status() == StatusCode::UNAUTHORIZED || response.status() == StatusCode::FORBIDDEN {
@@ -390,12 +570,26 @@ impl RegistryClient {
         request.send().await.map_err(|error| Attempt::Unknown { problem: error_text(&error), retry_after: None })
     }
 
-    fn cached_authorization(&self, registry: &str, scope: &str) -> Option<String> {
+    fn cached_authorization(&self, key: &str) -> Option<String> {
         let cache = self.authorizations.lock().ok()?;
-        cache.get(&format!("{registry}|{scope}")).or_else(|| cache.get(registry)).cloned()
+        let found = cache.get(key)?;
+        match found.usable_until {
+            Some(until) if Instant::now() >= until => None,
+            _ => Some(found.value.clone()),
+        }
     }
 
-    /// Answers a `WWW-Authenticate` challenge: basic credentials, or a bearer token from the realm.
+    fn known_challenge(&self, registry: &str) -> Option<String> {
+        self.challenges.lock().ok()?.get(registry).cloned()
+    }
+
+    fn token_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.token_locks.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(locks.entry(key.to_string()).or_default())
+    }
+
+    /// Answers a `WWW-Authenticate` challenge for `scope`: basic credentials, or a bearer token
+    /// from the realm. One request per scope at a time; a usable cached answer is reused.
     async fn authenticate<T>(
         &self,
         reference: &ImageReference,
@@ -403,19 +597,23 @@ impl RegistryClient {
         challenge: &str,
     ) -> Result<String, Attempt<T>> {
         let registry = &reference.registry;
-        let credentials = credentials_for(registry);
+        let key = format!("{registry}|{scope}");
+        let lock = self.token_lock(&key);
+        let _single = lock.lock().await;
+        if let Some(value) = self.cached_authorization(&key) {
+            return Ok(value);
+        }
+        let credentials = credentials_for(reference);
         let refused = |problem: String| {
             Attempt::Failed(RegistryError::Unauthorized { registry: registry.clone(), what: reference.name(), problem })
         };
         let (scheme, parameters) = parse_challenge(challenge);
         if scheme.eq_ignore_ascii_case("basic") {
-            let Some((user, password)) = credentials else {
+            let Some(Credential { user, password, .. }) = credentials else {
                 return Err(refused("the registry wants a user name and password and none are configured".into()));
             };
             let value = basic_value(&user, &password);
-            if let Ok(mut cache) = self.authorizations.lock() {
-                cache.insert(registry.clone(), value.clone());
-            }
+            self.remember(&key, &value, None);
             return Ok(value);
         }
         if !scheme.eq_ignore_ascii_case("bearer") {
@@ -424,36 +622,75 @@ impl RegistryClient {
         let Some(realm) = parameters.get("realm") else {
             return Err(refused("bearer challenge without a realm".into()));
         };
+        let realm = self.trusted_realm(realm).map_err(|problem| {
+            Attempt::Failed(RegistryError::Untrusted { registry: registry.clone(), what: reference.name(), problem })
+        })?;
         let mut request = self.http.get(realm.as_str()).query(&[("scope", scope)]);
         if let Some(service) = parameters.get("service") {
             request = request.query(&[("service", service.as_str())]);
         }
-        if let Some((user, password)) = &credentials {
+        if let Some(Credential { user, password, .. }) = &credentials {
             request = request.header(AUTHORIZATION, basic_value(user, password));
         }
-        let response = self.execute(request).await?;
+        let asked = Instant::now();
+        let mut response = self.execute(request).await?;
         let status = response.status();
+        let who = credentials.as_ref().map_or_else(
+            || "anonymous access".to_string(),
+            |found| format!("the credentials of `{}` ({})", found.user, found.source),
+        );
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(refused(format!("the token service answered HTTP {}", status.as_u16())));
+            return Err(refused(format!(
+                "the token service {} refused {who} for {scope} (HTTP {})",
+                origin_of(&realm),
+                status.as_u16()
+            )));
+        }
+        if status.is_redirection() {
+            return Err(unknown(format!(
+                "the token service {} answered with a redirect (HTTP {}), which is not followed",
+                origin_of(&realm),
+                status.as_u16()
+            )));
         }
         if !status.is_success() {
             return Err(Attempt::Unknown {
-                problem: format!("token service answered HTTP {}", status.as_u16()),
+                problem: format!("token service {} answered HTTP {}", origin_of(&realm), status.as_u16()),
                 retry_after: retry_after_of(response.headers()),
             });
         }
-        let token: TokenResponse = response.json().await.map_err(|error| Attempt::Unknown {
-            problem: format!("reading the token: {}", error_text(&error)),
-            retry_after: None,
-        })?;
-        let Some(token) = token.token.or(token.access_token) else {
-            return Err(refused("the token service returned no token".into()));
+        let body = read_capped(&mut response, MAX_TOKEN_BYTES as u64, "the token answer").await.map_err(unknown)?;
+        let token: TokenResponse =
+            serde_json::from_slice(&body).map_err(|error| unknown(format!("reading the token: {error}")))?;
+        let Some(token) = token.token.clone().or(token.access_token.clone()).filter(|token| !token.is_empty()) else {
+            return Err(refused(format!("the token service {} returned no token", origin_of(&realm))));
         };
+        let lifetime = token_lifetime(&body);
         let value = format!("Bearer {token}");
-        if let Ok(mut cache) = self.authorizations.lock() {
-            cache.insert(format!("{registry}|{scope}"), value.clone());
-        }
+        let margin = TOKEN_RENEWAL_MARGIN.min(lifetime / 4);
+        self.remember(&key, &value, Some(asked + lifetime.saturating_sub(margin)));
         Ok(value)
+    }
+
+    fn remember(&self, key: &str, value: &str, usable_until: Option<Instant>) {
+        if let Ok(mut cache) = self.authorizations.lock() {
+            cache.insert(key.to_string(), Authorization { value: value.to_string(), usable_until });
+        }
+    }
+
+    /// The realm URL when credentials and token requests may go there: https, or plain HTTP on a
+    /// host itself listed as insecure.
+    fn trusted_realm(&self, realm: &str) -> Result<Url, String> {
+        let url = Url::parse(realm).map_err(|_| format!("its token realm `{realm}` is not a URL"))?;
+        match url.scheme() {
+            "https" => Ok(url),
+            "http" if self.is_insecure(&authority_of(&url)) => Ok(url),
+            "http" => Err(format!(
+                "it sends clients for tokens to {realm}, plain HTTP on {host}, which is not listed as insecure; no credentials or token requests were sent there (list {host} with --insecure-registry only if it is a trusted local service)",
+                host = authority_of(&url)
+            )),
+            other => Err(format!("its token realm `{realm}` uses the scheme `{other}`")),
+        }
     }
 }
 
@@ -461,6 +698,24 @@ impl RegistryClient {
 struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
+}
+
+/// `expires_in` of a token answer (seconds), else the spec's default of 60.
+fn token_lifetime(body: &[u8]) -> Duration {
+    #[derive(serde::Deserialize)]
+    struct Expiry {
+        expires_in: Option<serde_json::Value>,
+    }
+    serde_json::from_slice::<Expiry>(body)
+        .ok()
+        .and_then(|expiry| expiry.expires_in)
+        .and_then(|value| {
+            value
+                .as_u64()
+                .map(Duration::from_secs)
+                .or_else(|| value.as_f64().and_then(|seconds| Duration::try_from_secs_f64(seconds.max(0.0)).ok()))
+        })
+        .unwrap_or(DEFAULT_TOKEN_LIFETIME)
 }
 
 #[derive(serde::Deserialize)]
@@ -487,20 +742,26 @@ fn basic_value(user: &str, password: &str) -> String {
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
 }
 
-/// User name and password for `registry` from the podman auth file or the docker config.
-/// Identity tokens are not supported by the token flow we speak and are skipped.
-fn credentials_for(registry: &str) -> Option<(String, String)> {
-    let from = |result: Result<docker_credential::DockerCredential, _>| match result {
-        Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => Some((user, password)),
-        _ => None,
-    };
-    if std::env::var_os("REGISTRY_AUTH_FILE").is_some()
-        && let Some(found) = from(docker_credential::get_podman_credential(registry))
-    {
-        return Some(found);
+/// `host[:port]` as written in the URL (the form `--insecure-registry` takes).
+fn authority_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
     }
-    from(docker_credential::get_credential(registry))
-        .or_else(|| from(docker_credential::get_podman_credential(registry)))
+}
+
+/// `scheme://host[:port]`, for messages (never a path, query or user information).
+fn origin_of(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), authority_of(url))
+}
+
+fn same_origin(url: &Url, base: &str) -> bool {
+    Url::parse(base).is_ok_and(|base| {
+        base.scheme() == url.scheme()
+            && base.host_str() == url.host_str()
+            && base.port_or_known_default() == url.port_or_known_default()
+    })
 }
 
 /// `Bearer realm="…",service="…"` → (`Bearer`, {realm, service}).
@@ -548,6 +809,18 @@ fn classify_status<T>(
         status if status.is_server_error() => {
             Attempt::Unknown { problem: format!("HTTP {}", status.as_u16()), retry_after: retry_after_of(headers) }
         }
+        // Only blob downloads follow redirects; anything else must come from the registry itself.
+        status if status.is_redirection() => {
+            let to = headers
+                .get(LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|location| Url::parse(location).ok())
+                .map_or_else(|| "elsewhere".to_string(), |url| origin_of(&url));
+            unknown(format!(
+                "it answered with a redirect (HTTP {}) to {to}; a manifest must come from the registry itself, so it is not followed (check the registry, or point --store at a mirror that serves manifests)",
+                status.as_u16()
+            ))
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Attempt::Failed(RegistryError::Unauthorized {
             registry: reference.registry.clone(),
             what: what.to_string(),
@@ -578,18 +851,8 @@ fn retry_after_of(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// The `mediaType` field of a manifest body, for registries that send no Content-Type.
-fn media_type_in(bytes: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct WithMediaType {
-        #[serde(rename = "mediaType")]
-        media_type: Option<String>,
-    }
-    serde_json::from_slice::<WithMediaType>(bytes).ok()?.media_type
-}
-
 /// reqwest's error with its source chain (our URLs never carry credentials).
-fn error_text(error: &reqwest::Error) -> String {
+pub(super) fn error_text(error: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut text = error.to_string();
     let mut source = error.source();
@@ -601,7 +864,6 @@ fn error_text(error: &reqwest::Error) -> String {
     text
 }
 
-/// Exposed for the unit tests of the challenge parser.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,6 +909,42 @@ mod tests {
             classify_status::<()>(&reference, "x", StatusCode::TOO_MANY_REQUESTS, &headers),
             Some(Attempt::Unknown { .. })
         ));
+        assert!(matches!(
+            classify_status::<()>(&reference, "x", StatusCode::FOUND, &headers),
+            Some(Attempt::Unknown { .. })
+        ));
         assert!(classify_status::<()>(&reference, "x", StatusCode::OK, &headers).is_none());
+    }
+
+    #[test]
+    fn realms_are_https_or_listed_insecure() {
+        let client = RegistryClient::new(ClientOptions {
+            insecure_registries: vec!["127.0.0.1:5001".into()],
+            ..ClientOptions::default()
+        })
+        .unwrap();
+        assert!(client.trusted_realm("https://auth.example/token").is_ok());
+        assert!(client.trusted_realm("http://127.0.0.1:5001/token").is_ok());
+        let refused = client.trusted_realm("http://127.0.0.1:5002/token").unwrap_err();
+        assert!(refused.contains("127.0.0.1:5002") && refused.contains("--insecure-registry"), "{refused}");
+        assert!(client.trusted_realm("ftp://auth.example/token").is_err());
+        assert!(client.trusted_realm("/token").is_err());
+    }
+
+    #[test]
+    fn token_lifetimes() {
+        assert_eq!(token_lifetime(br#"{"token":"t","expires_in":300}"#), Duration::from_secs(300));
+        assert_eq!(token_lifetime(br#"{"token":"t"}"#), DEFAULT_TOKEN_LIFETIME);
+        assert_eq!(token_lifetime(br#"{"token":"t","expires_in":"x"}"#), DEFAULT_TOKEN_LIFETIME);
+    }
+
+    #[test]
+    fn origins() {
+        let url = Url::parse("https://user:secret@cdn.example:8443/path?sig=abc").unwrap();
+        assert_eq!(origin_of(&url), "https://cdn.example:8443");
+        assert!(same_origin(&Url::parse("https://quay.io/v2/x").unwrap(), "https://quay.io"));
+        assert!(same_origin(&Url::parse("https://quay.io:443/v2/x").unwrap(), "https://quay.io"));
+        assert!(!same_origin(&Url::parse("http://quay.io/v2/x").unwrap(), "https://quay.io"));
+        assert!(!same_origin(&Url::parse("https://cdn.quay.io/v2/x").unwrap(), "https://quay.io"));
     }
 }

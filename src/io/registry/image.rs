@@ -8,6 +8,7 @@ use std::io::Write;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::answer::MAX_CONFIG_BYTES;
 use super::media_type;
 use super::{Digest, ImageReference, Manifest, RegistryError, Store};
 
@@ -113,7 +114,13 @@ pub async fn inspect(
     facts.layers = image_document.layers.clone();
     if let Some(config) = &image_document.config {
         let digest = Digest::parse(&config.digest).map_err(|problem| corrupt(reference, problem))?;
-        let bytes = store.fetch_blob(reference, &digest).await?;
+        if config.size > MAX_CONFIG_BYTES {
+            return Err(corrupt(
+                reference,
+                format!("the config is {} bytes, more than the {MAX_CONFIG_BYTES} accepted", config.size),
+            ));
+        }
+        let bytes = store.fetch_blob_sized(reference, &digest, Some(config.size)).await?;
         let config: ConfigDocument = serde_json::from_slice(&bytes).map_err(|error| corrupt(reference, error))?;
         if facts.platforms.is_empty()
             && let (Some(os), Some(architecture)) = (&config.os, &config.architecture)

@@ -106,6 +106,24 @@ impl LayoutStore {
         Self::read_blob(&self.repository_dir(reference), digest)
     }
 
+    /// A blob no larger than `size` (what its manifest declares) when given.
+    pub fn fetch_blob_sized(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let dir = self.repository_dir(reference);
+        if let Some(size) = size {
+            let path = Self::blob_path(&dir, digest);
+            let actual = fs_err::metadata(&path).map_err(|error| Self::error(&path, error))?.len();
+            if actual != size {
+                return Err(Self::error(&path, format!("{actual} bytes, not the {size} its manifest declares")));
+            }
+        }
+        Self::read_blob(&dir, digest)
+    }
+
     fn read_blob(dir: &Path, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         let path = Self::blob_path(dir, digest);
         let bytes = fs_err::read(&path).map_err(|error| Self::error(&path, error))?;

@@ -2,13 +2,17 @@
 //!
 //! - image references and digests are values of [`crate::formats::image_reference`].
 //! - [`client`]: a small OCI distribution client (HTTP, token and basic auth, retries with
-//!   jittered backoff, tri-state answers).
+//!   jittered backoff, tri-state answers) that a misbehaving registry cannot fool.
+//! - [`answer`]: bounded reading of registry answers and the check that a manifest is one.
+//! - [`credentials`]: which credentials go to which repository (longest path key first).
 //! - [`layout`]: the same operations on an OCI image-layout directory (the local default store).
 //! - [`store`]: one type over both, plus the mirror mapping from the names written in outputs to
 //!   the place images are actually read from or pushed to.
 //! - [`image`]: reading an image's build facts and building reproducible single-layer images.
 
+pub mod answer;
 pub mod client;
+pub mod credentials;
 pub mod image;
 pub mod layout;
 pub mod plugin_image;
@@ -49,7 +53,9 @@ pub struct Manifest {
 /// that the caller turns an absent image into a per-plugin report instead of an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("registry {registry} gave no usable answer for {what} after {attempts} attempts: {problem}")]
+    #[error(
+        "registry {registry} gave no usable answer for {what} after {attempts} attempts: {problem} (a retry may help; if it persists, check that registry or the --store mirror)"
+    )]
     Unavailable { registry: String, what: String, attempts: u32, problem: String },
     #[error(
         "registry {registry} refused access to {what}: {problem} (check the credentials in REGISTRY_AUTH_FILE or ~/.docker/config.json)"
@@ -57,6 +63,10 @@ pub enum RegistryError {
     Unauthorized { registry: String, what: String, problem: String },
     #[error("registry {registry} rejected {what} with HTTP {status}: {problem}")]
     Rejected { registry: String, what: String, status: u16, problem: String },
+    /// The registry asked for something this client will not do (send credentials or token
+    /// requests somewhere untrusted, page or upload on another host). Not retried.
+    #[error("registry {registry} gave an answer that cannot be trusted for {what}: {problem}")]
+    Untrusted { registry: String, what: String, problem: String },
     #[error("OCI layout {path}: {problem}")]
     Layout { path: String, problem: String },
 }

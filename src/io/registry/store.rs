@@ -87,6 +87,20 @@ impl Store {
         }
     }
 
+    /// A blob bounded by the size its manifest declares (see [`RegistryClient::fetch_blob_sized`]).
+    pub async fn fetch_blob_sized(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let located = self.locate(reference);
+        match self {
+            Store::Registry { client, .. } => client.fetch_blob_sized(&located, digest, size).await,
+            Store::Layout(layout) => layout.fetch_blob_sized(&located, digest, size),
+        }
+    }
+
     pub async fn push_blob(
         &self,
         reference: &ImageReference,
