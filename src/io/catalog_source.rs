@@ -37,7 +37,7 @@ pub async fn unpack_image(store: &Store, reference: &ImageReference, destination
     };
     for layer in &facts.layers {
         let digest = crate::io::registry::Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?;
-        let blob = store.fetch_blob(reference, &digest).await?;
+        let blob = store.fetch_blob_sized(reference, &digest, Some(layer.size)).await?;
         crate::io::archive::unpack(&blob, destination)?;
     }
     Ok(())

@@ -148,7 +148,11 @@ pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Resu
                     let entries = match facts.layers.first() {
                         Some(layer) => layer_entries(
                             &store
-                                .fetch_blob(&reference, &Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?)
+                                .fetch_blob_sized(
+                                    &reference,
+                                    &Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?,
+                                    Some(layer.size),
+                                )
                                 .await?,
                         ),
                         None => Vec::new(),

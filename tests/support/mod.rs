@@ -5,8 +5,8 @@
 
 pub mod fake_kube;
 pub mod fault_proxy;
-pub mod installers;
 pub mod hostile_registry;
+pub mod installers;
 pub mod loopback_http;
 pub mod token_issuer;
 pub mod upstreams;
