@@ -61,6 +61,29 @@ impl fmt::Display for Digest {
     }
 }
 
+impl Digest {
+    /// `sha256:` and the first 12 hex digits, for tables and summaries.
+    pub fn short(&self) -> String {
+        match self.0.split_once(':') {
+            Some((algorithm, hex)) => format!("{algorithm}:{}", &hex[..hex.len().min(12)]),
+            None => self.0.clone(),
+        }
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Digest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Digest::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// `registry/repository` plus a tag, a digest, or both.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ImageReference {

@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::formats::package::SupportLevel;
 use crate::formats::plugin_builds::ImageMetadata;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -24,7 +25,7 @@ pub struct IndexEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub midstream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub support: Option<String>,
+    pub support: Option<SupportLevel>,
     #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
     pub dynamic_packages: Option<String>,
     /// The tag the digest was resolved from.

@@ -1,9 +1,10 @@
 //! `workspaces/<ws>/metadata/*.yaml`: the `kind: Package` entity of one plugin package, the
 //! source of image names, versions, default configuration and the catalog's `packages/` files.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::InputError;
@@ -75,9 +76,9 @@ pub struct Package {
     pub package_name: String,
     pub dynamic_artifact: Option<String>,
     pub version: Option<String>,
-    pub support: Option<String>,
-    /// `spec.backstage.role`: `frontend-plugin`, `backend-plugin-module`, ...
-    pub role: Option<String>,
+    pub support: Option<SupportLevel>,
+    /// `spec.backstage.role`.
+    pub role: Option<PluginRole>,
     /// `appConfigExamples[0].content`: the default `pluginConfig`.
     pub default_config: Option<Value>,
 }
@@ -124,8 +125,8 @@ impl Package {
             package_name,
             dynamic_artifact: entity.spec.dynamic_artifact,
             version: entity.spec.version,
-            support: entity.spec.support,
-            role: entity.spec.backstage.and_then(|backstage| backstage.role),
+            support: entity.spec.support.as_deref().map(SupportLevel::parse),
+            role: entity.spec.backstage.and_then(|backstage| backstage.role).as_deref().map(PluginRole::parse),
             default_config,
         })
     }
@@ -198,11 +199,112 @@ pub fn line_of(text: &str, prefix: &str) -> Option<u64> {
     text.lines().position(|line| line.trim_start().starts_with(prefix)).map(|index| index as u64 + 1)
 }
 
+/// `spec.backstage.role` of a metadata file (Backstage's package roles).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginRole {
+    FrontendPlugin,
+    FrontendPluginModule,
+    BackendPlugin,
+    BackendPluginModule,
+    /// Any other role Backstage defines (libraries, CLIs), kept verbatim.
+    Other(String),
+}
+
+impl PluginRole {
+    pub fn parse(text: &str) -> PluginRole {
+        match text.trim() {
+            "frontend-plugin" => PluginRole::FrontendPlugin,
+            "frontend-plugin-module" => PluginRole::FrontendPluginModule,
+            "backend-plugin" => PluginRole::BackendPlugin,
+            "backend-plugin-module" => PluginRole::BackendPluginModule,
+            other => PluginRole::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            PluginRole::FrontendPlugin => "frontend-plugin",
+            PluginRole::FrontendPluginModule => "frontend-plugin-module",
+            PluginRole::BackendPlugin => "backend-plugin",
+            PluginRole::BackendPluginModule => "backend-plugin-module",
+            PluginRole::Other(other) => other,
+        }
+    }
+
+    /// Backend plugins and modules (their exports and wrappers carry `-dynamic`).
+    pub fn is_backend(&self) -> bool {
+        self.as_str().starts_with("backend")
+    }
+
+    pub fn is_frontend(&self) -> bool {
+        self.as_str().starts_with("frontend")
+    }
+}
+
+/// `spec.support` of a metadata file: who supports the plugin.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SupportLevel {
+    GenerallyAvailable,
+    TechPreview,
+    DevPreview,
+    Community,
+    /// A level this version does not know, kept verbatim.
+    Other(String),
+}
+
+impl SupportLevel {
+    pub fn parse(text: &str) -> SupportLevel {
+        match text.trim() {
+            "generally-available" => SupportLevel::GenerallyAvailable,
+            "tech-preview" => SupportLevel::TechPreview,
+            "dev-preview" => SupportLevel::DevPreview,
+            "community" => SupportLevel::Community,
+            other => SupportLevel::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            SupportLevel::GenerallyAvailable => "generally-available",
+            SupportLevel::TechPreview => "tech-preview",
+            SupportLevel::DevPreview => "dev-preview",
+            SupportLevel::Community => "community",
+            SupportLevel::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for SupportLevel {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+impl Serialize for SupportLevel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SupportLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(SupportLevel::parse(&String::deserialize(deserializer)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const ARGOCD: &str = "apiVersion: extensions.backstage.io/v1alpha1\nkind: Package\nmetadata:\n  name: backstage-community-plugin-redhat-argocd-backend\n  namespace: rhdh\nspec:\n  packageName: \"@backstage-community/plugin-argocd-backend\"\n  dynamicArtifact: oci://ghcr.io/x/backstage-community-plugin-argocd-backend:bs_1.49.4__1.4.0 # keep?\n  version: 1.4.0\n  appConfigExamples:\n    - title: Default configuration\n      content:\n        argocd:\n          username: ${ARGOCD_USERNAME}\n";
+
+    #[test]
+    fn enums_keep_unknown_values() {
+        assert_eq!(SupportLevel::parse("tech-preview"), SupportLevel::TechPreview);
+        assert_eq!(SupportLevel::parse("beta").as_str(), "beta");
+        assert!(PluginRole::parse("backend-plugin-module").is_backend());
+        assert!(!PluginRole::parse("web-library").is_backend());
+    }
 
     #[test]
     fn parses_real_shape() {

@@ -7,7 +7,9 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::formats::image_reference::Digest;
 use crate::formats::oci::{DYNAMIC_PACKAGES_ANNOTATION, ImageFacts};
+use crate::formats::package::SupportLevel;
 
 /// Build metadata recorded per plugin, as the upstream generator records it (key order included).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -18,11 +20,11 @@ pub struct PluginBuild {
     #[serde(rename = "registryReference")]
     pub registry_reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     #[serde(flatten)]
     pub image: ImageMetadata,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub support: Option<String>,
+    pub support: Option<SupportLevel>,
     #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
     pub dynamic_packages: Option<String>,
 }
@@ -100,20 +102,20 @@ mod tests {
         let build = PluginBuild {
             workspace_path: "global-header/plugins/global-header".into(),
             registry_reference: "ghcr.io/x/y:bs_1.52.0__2.0.0".into(),
-            digest: Some("sha256:85".into()),
+            digest: Some(Digest::parse(&format!("sha256:{}", "85".repeat(32))).unwrap()),
             image: ImageMetadata {
                 build_date: Some("2026-06-03T21:16:21Z".into()),
                 upstream: Some("u".into()),
                 midstream: Some("m".into()),
                 vcs_ref: Some("v".into()),
             },
-            support: Some("generally-available".into()),
+            support: Some(SupportLevel::GenerallyAvailable),
             dynamic_packages: Some("W3".into()),
         };
         let text = serde_json::to_string(&build).unwrap();
         assert_eq!(
             text,
-            r#"{"workspacePath":"global-header/plugins/global-header","registryReference":"ghcr.io/x/y:bs_1.52.0__2.0.0","digest":"sha256:85","build-date":"2026-06-03T21:16:21Z","upstream":"u","midstream":"m","vcs-ref":"v","support":"generally-available","io.backstage.dynamic-packages":"W3"}"#
+            r#"{"workspacePath":"global-header/plugins/global-header","registryReference":"ghcr.io/x/y:bs_1.52.0__2.0.0","digest":"sha256:8585858585858585858585858585858585858585858585858585858585858585","build-date":"2026-06-03T21:16:21Z","upstream":"u","midstream":"m","vcs-ref":"v","support":"generally-available","io.backstage.dynamic-packages":"W3"}"#
         );
         let back: PluginBuild = serde_json::from_str(&text).unwrap();
         assert_eq!(back, build);

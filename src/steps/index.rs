@@ -335,15 +335,15 @@ fn read_export_records(tree: &Path, overlay: &crate::domain::overlay::Overlay) -
 /// that do not parse are skipped (they are our own outputs; the run rewrites them anyway).
 fn known_facts(plugin_builds: &Path, previous_index: &IndexJson) -> KnownFacts {
     let mut known = KnownFacts::new();
-    let mut record = |digest: Option<&str>, metadata: &ImageMetadata, dynamic_packages: Option<&String>| {
-        if let Some(digest) = digest.and_then(|digest| Digest::parse(digest).ok()) {
+    let mut record = |digest: Option<Digest>, metadata: &ImageMetadata, dynamic_packages: Option<&String>| {
+        if let Some(digest) = digest {
             known.insert(digest, metadata.to_facts(dynamic_packages.map(String::as_str)));
         }
     };
     for entry in previous_index.values() {
         let metadata = entry.metadata();
         record(
-            entry.registry_reference.split_once('@').map(|(_, digest)| digest),
+            entry.registry_reference.split_once('@').and_then(|(_, digest)| Digest::parse(digest).ok()),
             &metadata,
             entry.dynamic_packages.as_ref(),
         );
@@ -354,7 +354,7 @@ fn known_facts(plugin_builds: &Path, previous_index: &IndexJson) -> KnownFacts {
         }
         let Ok(builds) = crate::formats::plugin_builds::read(&plugin_builds.join(&file)) else { continue };
         for build in builds.values() {
-            record(build.digest.as_deref(), &build.image, build.dynamic_packages.as_ref());
+            record(build.digest.clone(), &build.image, build.dynamic_packages.as_ref());
         }
     }
     known

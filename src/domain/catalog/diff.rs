@@ -2,6 +2,7 @@
 //! and `pluginConfig` (with the changed keys). Pure; rendered as markdown (for a PR comment or the
 //! report) and as JSON.
 
+use crate::formats::image_reference::Digest;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -20,7 +21,7 @@ pub struct CatalogDiff {
 pub struct PluginChange {
     pub plugin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<Change<String>>,
+    pub digest: Option<Change<Digest>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<Change<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,13 +105,6 @@ fn differing_paths(old: &Value, new: &Value, path: &str, out: &mut Vec<String>) 
     }
 }
 
-fn short(digest: &str) -> String {
-    match digest.split_once(':') {
-        Some((algorithm, hex)) => format!("{algorithm}:{}", &hex[..hex.len().min(12)]),
-        None => digest.to_string(),
-    }
-}
-
 fn show<T: ToString>(value: Option<&T>) -> String {
     value.map_or_else(|| "none".to_string(), ToString::to_string)
 }
@@ -132,7 +126,7 @@ pub fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
             out,
             "| {plugin} | added ({}, {}) |",
             show(view.tag.as_ref()),
-            view.digest.as_deref().map_or_else(|| "no digest".to_string(), short)
+            view.digest.as_ref().map_or_else(|| "no digest".to_string(), Digest::short)
         );
     }
     for plugin in &diff.removed {
@@ -146,8 +140,8 @@ pub fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
         if let Some(digest) = &change.digest {
             parts.push(format!(
                 "digest {} → {}",
-                digest.old.as_deref().map_or_else(|| "none".to_string(), short),
-                digest.new.as_deref().map_or_else(|| "none".to_string(), short)
+                digest.old.as_ref().map_or_else(|| "none".to_string(), Digest::short),
+                digest.new.as_ref().map_or_else(|| "none".to_string(), Digest::short)
             ));
         }
         if let Some(enabled) = &change.enabled {
@@ -173,7 +167,7 @@ mod tests {
 
     fn plugin(digest: &str, tag: &str, enabled: bool, config: Value) -> PluginView {
         PluginView {
-            digest: Some(digest.into()),
+            digest: Some(Digest::parse(&format!("sha256:{}", digest.repeat(64))).unwrap()),
             tag: Some(tag.into()),
             enabled: Some(enabled),
             plugin_config: Some(config),
@@ -183,22 +177,16 @@ mod tests {
     #[test]
     fn every_kind_of_change_is_found() {
         let old: CatalogView = [
-            ("gone".to_string(), plugin("sha256:1111111111111111", "1.0--1.0.0", true, json!({}))),
-            ("same".to_string(), plugin("sha256:2222222222222222", "1.0--2.0.0", true, json!({"a": 1}))),
-            (
-                "moved".to_string(),
-                plugin("sha256:3333333333333333", "1.0--3.0.0", true, json!({"app": {"x": 1, "y": [1]}})),
-            ),
+            ("gone".to_string(), plugin("1", "1.0--1.0.0", true, json!({}))),
+            ("same".to_string(), plugin("2", "1.0--2.0.0", true, json!({"a": 1}))),
+            ("moved".to_string(), plugin("3", "1.0--3.0.0", true, json!({"app": {"x": 1, "y": [1]}}))),
         ]
         .into_iter()
         .collect();
         let new: CatalogView = [
-            ("same".to_string(), plugin("sha256:2222222222222222", "1.0--2.0.0", true, json!({"a": 1}))),
-            (
-                "moved".to_string(),
-                plugin("sha256:4444444444444444", "1.0--3.1.0", false, json!({"app": {"x": 2, "y": [1], "z": true}})),
-            ),
-            ("new".to_string(), plugin("sha256:5555555555555555", "1.0--0.1.0", false, json!(null))),
+            ("same".to_string(), plugin("2", "1.0--2.0.0", true, json!({"a": 1}))),
+            ("moved".to_string(), plugin("4", "1.0--3.1.0", false, json!({"app": {"x": 2, "y": [1], "z": true}}))),
+            ("new".to_string(), plugin("5", "1.0--0.1.0", false, json!(null))),
         ]
         .into_iter()
         .collect();

@@ -4,10 +4,9 @@
 //! it knows (folder → npm name → image); `index` reads that record and only falls back to
 //! matching metadata names to folders where no export recorded one.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
+use crate::formats::package::PluginRole;
 use crate::formats::relative_path::RelativePath;
 
 /// Who built a plugin and under which names.
@@ -136,99 +135,6 @@ impl TagScheme {
     }
 }
 
-/// `spec.backstage.role` of a metadata file (Backstage's package roles).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PluginRole {
-    FrontendPlugin,
-    FrontendPluginModule,
-    BackendPlugin,
-    BackendPluginModule,
-    /// Any other role Backstage defines (libraries, CLIs), kept verbatim.
-    Other(String),
-}
-
-impl PluginRole {
-    pub fn parse(text: &str) -> PluginRole {
-        match text.trim() {
-            "frontend-plugin" => PluginRole::FrontendPlugin,
-            "frontend-plugin-module" => PluginRole::FrontendPluginModule,
-            "backend-plugin" => PluginRole::BackendPlugin,
-            "backend-plugin-module" => PluginRole::BackendPluginModule,
-            other => PluginRole::Other(other.to_string()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            PluginRole::FrontendPlugin => "frontend-plugin",
-            PluginRole::FrontendPluginModule => "frontend-plugin-module",
-            PluginRole::BackendPlugin => "backend-plugin",
-            PluginRole::BackendPluginModule => "backend-plugin-module",
-            PluginRole::Other(other) => other,
-        }
-    }
-
-    /// Backend plugins and modules (their exports and wrappers carry `-dynamic`).
-    pub fn is_backend(&self) -> bool {
-        self.as_str().starts_with("backend")
-    }
-
-    pub fn is_frontend(&self) -> bool {
-        self.as_str().starts_with("frontend")
-    }
-}
-
-/// `spec.support` of a metadata file: who supports the plugin.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SupportLevel {
-    GenerallyAvailable,
-    TechPreview,
-    DevPreview,
-    Community,
-    /// A level this version does not know, kept verbatim.
-    Other(String),
-}
-
-impl SupportLevel {
-    pub fn parse(text: &str) -> SupportLevel {
-        match text.trim() {
-            "generally-available" => SupportLevel::GenerallyAvailable,
-            "tech-preview" => SupportLevel::TechPreview,
-            "dev-preview" => SupportLevel::DevPreview,
-            "community" => SupportLevel::Community,
-            other => SupportLevel::Other(other.to_string()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            SupportLevel::GenerallyAvailable => "generally-available",
-            SupportLevel::TechPreview => "tech-preview",
-            SupportLevel::DevPreview => "dev-preview",
-            SupportLevel::Community => "community",
-            SupportLevel::Other(other) => other,
-        }
-    }
-}
-
-impl fmt::Display for SupportLevel {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
-    }
-}
-
-impl Serialize for SupportLevel {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for SupportLevel {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(SupportLevel::parse(&String::deserialize(deserializer)?))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,13 +174,5 @@ mod tests {
         assert_eq!(backstage.tag("2.1.0", Some("1.49.1")), "bs_1.49.4__2.1.0", "same major.minor: the target");
         assert_eq!(backstage.tag("2.1.0", Some("1.45.3")), "bs_1.45.3__2.1.0", "another minor: its own");
         assert!(TagScheme::choose(TagSchemeChoice::Rhdh, "ghcr.io", None, "1.49.4").is_err());
-    }
-
-    #[test]
-    fn enums_keep_unknown_values() {
-        assert_eq!(SupportLevel::parse("tech-preview"), SupportLevel::TechPreview);
-        assert_eq!(SupportLevel::parse("beta").as_str(), "beta");
-        assert!(PluginRole::parse("backend-plugin-module").is_backend());
-        assert!(!PluginRole::parse("web-library").is_backend());
     }
 }

@@ -15,7 +15,7 @@ use crate::formats::default_packages::DefaultPackages;
 use crate::formats::image_reference::{ImageReference, RegistryPrefix};
 use crate::formats::index_json::IndexJson;
 use crate::formats::oci::KnownFacts;
-use crate::formats::package::Package;
+use crate::formats::package::{Package, SupportLevel};
 use crate::formats::package_list::PackageListEntry;
 use crate::formats::plan::ExportedPlugin;
 use crate::formats::plugins_list::PluginsList;
@@ -74,7 +74,7 @@ pub struct PlannedPlugin {
     pub workspace_path: String,
     pub package_name: String,
     pub reference: ImageReference,
-    pub support: Option<String>,
+    pub support: Option<SupportLevel>,
 }
 
 /// What each workspace's last export recorded about its plugins (folder → npm name → image), by
@@ -235,8 +235,8 @@ pub fn plan(
                     .at_line(crate::formats::package::line_of(&package.text, "spec:")));
             };
             let tag = config.tagging.tag(version, workspace.backstage_version());
-            let prefix = match (&config.community_registry, package.support.as_deref()) {
-                (Some(community), Some("community")) => community,
+            let prefix = match (&config.community_registry, &package.support) {
+                (Some(community), Some(SupportLevel::Community)) => community,
                 _ => &config.registry,
             };
             let reference = prefix.image(&image, &tag).map_err(|problem| {

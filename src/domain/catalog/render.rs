@@ -14,6 +14,7 @@ use super::plan::{IndexInputs, PackageLookup, PlannedPlugin, SelectionFile};
 use crate::error::InputError;
 use crate::formats::catalog_entity::{EntityFolder, render_all_yaml};
 use crate::formats::dynamic_plugins::{self, RenderedEntry};
+use crate::formats::image_reference::Digest;
 use crate::formats::index_json::{IndexEntry, IndexJson};
 use crate::formats::package::Package;
 use crate::formats::plugin_builds::PluginBuild;
@@ -25,7 +26,7 @@ pub struct PluginReport {
     pub reference: String,
     pub status: PluginStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -126,7 +127,7 @@ pub fn render(
             workspace: plugin.workspace.clone(),
             reference: plugin.reference.to_string(),
             status,
-            digest: pin.as_ref().map(|pin| pin.digest.to_string()),
+            digest: pin.as_ref().map(|pin| pin.digest.clone()),
             detail,
         });
         let build = PluginBuild {
@@ -134,7 +135,7 @@ pub fn render(
             registry_reference: pin
                 .as_ref()
                 .map_or_else(|| plugin.reference.to_string(), |pin| pin.reference.to_string()),
-            digest: pin.as_ref().map(|pin| pin.digest.to_string()),
+            digest: pin.as_ref().map(|pin| pin.digest.clone()),
             image: pin.as_ref().map(|pin| pin.metadata.clone()).unwrap_or_default(),
             support: plugin.support.clone(),
             dynamic_packages: pin.as_ref().and_then(|pin| pin.dynamic_packages.clone()),
@@ -284,7 +285,7 @@ fn dpdy_entry(package: &Package, pin: Option<&Pin>, disabled: bool, style: DpdyS
     let wrapper = if artifact.starts_with("./") {
         Some(artifact.to_string())
     } else if style == DpdyStyle::Wrapper {
-        Some(wrapper_path(package))
+        Some(super::identity::wrapper_path(&package.image_name(), package.role.as_ref()))
     } else {
         None
     };
@@ -308,17 +309,5 @@ fn dpdy_entry(package: &Package, pin: Option<&Pin>, disabled: bool, style: DpdyS
             plugin_config,
         }),
         (None, None) => None,
-    }
-}
-
-/// `./dynamic-plugins/dist/<image>`, with `-dynamic` for backend plugins and modules (the
-/// folder name the wrapper packages in the RHDH image use).
-fn wrapper_path(package: &Package) -> String {
-    let image = package.image_name();
-    let is_backend = package.role.as_deref().is_some_and(|role| role.starts_with("backend"));
-    if is_backend {
-        format!("./dynamic-plugins/dist/{image}-dynamic")
-    } else {
-        format!("./dynamic-plugins/dist/{image}")
     }
 }

@@ -7,12 +7,13 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::formats::dynamic_plugins::DynamicPluginsFile;
+use crate::formats::image_reference::Digest;
 use crate::formats::index_json::IndexJson;
 
 /// One plugin of an index.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PluginView {
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
     pub tag: Option<String>,
     /// `Some(true)` when dynamic-plugins.default.yaml lists it enabled; `None` when not listed.
     pub enabled: Option<bool>,
@@ -28,7 +29,7 @@ pub fn view_of(index: &IndexJson, dpdy: Option<&DynamicPluginsFile>) -> CatalogV
         view.insert(
             image.clone(),
             PluginView {
-                digest: entry.registry_reference.split_once('@').map(|(_, digest)| digest.to_string()),
+                digest: entry.registry_reference.split_once('@').and_then(|(_, digest)| Digest::parse(digest).ok()),
                 tag: Some(entry.image_tag.clone()).filter(|tag| !tag.is_empty()),
                 ..PluginView::default()
             },
@@ -44,7 +45,7 @@ pub fn view_of(index: &IndexJson, dpdy: Option<&DynamicPluginsFile>) -> CatalogV
                 plugin.digest = entry
                     .package
                     .split_once('@')
-                    .map(|(_, digest)| digest.split('!').next().unwrap_or(digest).to_string());
+                    .and_then(|(_, digest)| Digest::parse(digest.split('!').next().unwrap_or(digest)).ok());
             }
         }
     }
