@@ -100,6 +100,10 @@ fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
 }
 
 fn run_index(registry: &Registry, work: &Path) {
+    run_index_with(registry, work, &[]);
+}
+
+fn run_index_with(registry: &Registry, work: &Path, extra: &[&str]) {
     let overlay = reference_data().join("overlays-main");
     let commit = std::fs::read_to_string(overlay.join("SOURCE_COMMIT")).unwrap();
     rhdh_catalog(work)
@@ -116,8 +120,74 @@ fn run_index(registry: &Registry, work: &Path) {
             "--report",
             "report.json",
         ])
+        .args(extra)
         .assert()
         .success();
+}
+
+/// The `dynamicArtifact` of every metadata package of the real overlay, by npm name.
+fn artifacts_by_package() -> BTreeMap<String, String> {
+    let mut artifacts = BTreeMap::new();
+    for workspace in std::fs::read_dir(reference_data().join("overlays-main/workspaces")).unwrap() {
+        for file in std::fs::read_dir(workspace.unwrap().path().join("metadata")).into_iter().flatten() {
+            let metadata = read_yaml(&file.unwrap().path());
+            if let (Some(name), Some(artifact)) =
+                (metadata["spec"]["packageName"].as_str(), metadata["spec"]["dynamicArtifact"].as_str())
+            {
+                artifacts.insert(name.to_string(), artifact.to_string());
+            }
+        }
+    }
+    artifacts
+}
+
+/// The midstream flavour on real data: an entry is a `./dynamic-plugins/dist/` wrapper exactly when
+/// the plugin's metadata names a wrapper (an `oci://` artifact has no wrapper in the RHDH image), and
+/// every OCI reference in the file, active or commented, is pinned by digest.
+#[test]
+fn wrapper_flavour_on_real_data_uses_wrappers_only_where_the_metadata_names_one() {
+    let registry = Registry::shared();
+    populate(&registry);
+    let work = tempfile::tempdir().unwrap();
+    run_index_with(&registry, work.path(), &["--dpdy-style", "wrapper"]);
+    let dpdy_path = work.path().join("catalog-index/dynamic-plugins.default.yaml");
+    let text = std::fs::read_to_string(&dpdy_path).unwrap();
+    let entries = read_yaml(&dpdy_path)["plugins"].as_array().unwrap().clone();
+    let default_packages = read_yaml(&reference_data().join("overlays-main/default.packages.yaml"));
+    let mut names: Vec<String> = Vec::new();
+    for group in ["enabled", "disabled"] {
+        for entry in default_packages["packages"][group].as_array().into_iter().flatten() {
+            names.push(entry["package"].as_str().unwrap().to_string());
+        }
+    }
+    let artifacts = artifacts_by_package();
+    assert_eq!(entries.len(), 53);
+    assert_eq!(entries.len(), names.len(), "one entry per default package, in order");
+    let mut wrappers = 0;
+    for (entry, name) in entries.iter().zip(&names) {
+        let package = entry["package"].as_str().unwrap();
+        let artifact = &artifacts[name];
+        let metadata_names_a_wrapper = artifact.starts_with("./dynamic-plugins/dist/");
+        assert_eq!(package.starts_with("./"), metadata_names_a_wrapper, "{name}: entry {package}, metadata {artifact}");
+        if metadata_names_a_wrapper {
+            wrappers += 1;
+            assert_eq!(package, artifact, "{name}: the wrapper the metadata names");
+        } else {
+            assert!(package.starts_with("oci://") && package.contains("@sha256:"), "{name}: {package}");
+        }
+    }
+    assert_eq!(wrappers, 3, "the three extensions wrappers of the real overlay");
+    let oci_lines: Vec<&str> = text.lines().filter(|line| line.contains("oci://")).collect();
+    assert!(oci_lines.len() >= 53, "every plugin has a pinned OCI line (active or commented)");
+    for line in oci_lines {
+        let reference = &line[line.find("oci://").unwrap()..];
+        let reference = reference.split_whitespace().next().unwrap();
+        let pinned = reference.split_once('@').map(|(_, digest)| digest);
+        assert!(
+            pinned.is_some_and(|digest| digest.len() == 71 && digest.starts_with("sha256:")),
+            "not pinned by digest: {line}"
+        );
+    }
 }
 
 /// `<name>@sha256:…` → (`<name>`, digest).

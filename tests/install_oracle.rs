@@ -305,8 +305,6 @@ fn real_overlay_wrapper_flavour_pins_install_when_the_hint_is_followed() {
 /// What an RHDH user gets from the wrapper flavour: every OCI-only plugin must be an active OCI entry
 /// the installers install; only the wrappers the RHDH image ships may be wrapper entries.
 #[test]
-#[ignore = "fails until `index --dpdy-style wrapper` keeps OCI-only plugins (spec.dynamicArtifact oci://…) as active \
-            OCI entries: it gives all 53 entries a ./dynamic-plugins/dist/ wrapper, 50 of which the RHDH image does not ship"]
 fn real_overlay_wrapper_flavour_installs_oci_only_plugins_from_active_entries() {
     let real = real_index("wrapper");
     let index = IndexUnderTest::pull(&real.image, &real.registry.host, Enable::ActiveEntries);

@@ -280,34 +280,42 @@ fn package_text_with_pin(package: &Package, pin: &Pin) -> String {
 }
 
 /// One DPDY entry for a default package, or `None` when it has no image to point at.
+///
+/// The metadata decides what the entry installs: a `./dynamic-plugins/dist/…` artifact is a wrapper
+/// that ships inside the RHDH image, so the wrapper stays active with the pinned OCI line
+/// commented above it; an `oci://` artifact has no wrapper anywhere, so its entry is the pinned OCI
+/// reference itself, in either flavour. The flavour only words the comment: `wrapper` the way the
+/// midstream files have always said it.
 fn dpdy_entry(package: &Package, pin: Option<&Pin>, disabled: bool, style: DpdyStyle) -> Option<RenderedEntry> {
     let artifact = package.dynamic_artifact.as_deref().unwrap_or_default();
-    let wrapper = if artifact.starts_with("./") {
-        Some(artifact.to_string())
-    } else if style == DpdyStyle::Wrapper {
-        Some(super::identity::wrapper_path(&package.image_name(), package.role.as_ref()))
-    } else {
-        None
-    };
     let plugin_config = package.default_config.clone();
-    match (wrapper, pin) {
-        (Some(wrapper), pin) => {
-            let mut comments = Vec::new();
-            if let Some(pin) = pin {
-                comments.push(format!("- package: oci://{}", pin.pinned_reference()));
-                comments.push(pin.tag_comment());
-                comments
-                    .push("To install from the OCI image instead, uncomment the package line above and".to_string());
-                comments.push("delete the package line below (keep disabled and pluginConfig).".to_string());
+    if artifact.starts_with("./") {
+        let mut comments = Vec::new();
+        if let Some(pin) = pin {
+            comments.push(format!("- package: oci://{}", pin.pinned_reference()));
+            comments.push(pin.tag_comment());
+            match style {
+                DpdyStyle::Oci => {
+                    comments.push(
+                        "To install from the OCI image instead, uncomment the package line above and".to_string(),
+                    );
+                    comments.push("delete the package line below (keep disabled and pluginConfig).".to_string());
+                }
+                DpdyStyle::Wrapper => {
+                    comments
+                        .push("new approach using oci images: to switch to the new approach, uncomment".to_string());
+                    comments.push(
+                        "the 'package' line above and remove the package line below, keeping the rest.".to_string(),
+                    );
+                }
             }
-            Some(RenderedEntry { comments, package: wrapper, disabled, plugin_config })
         }
-        (None, Some(pin)) => Some(RenderedEntry {
-            comments: vec![pin.tag_comment()],
-            package: format!("oci://{}", pin.pinned_reference()),
-            disabled,
-            plugin_config,
-        }),
-        (None, None) => None,
+        return Some(RenderedEntry { comments, package: artifact.to_string(), disabled, plugin_config });
     }
+    pin.map(|pin| RenderedEntry {
+        comments: vec![pin.tag_comment()],
+        package: format!("oci://{}", pin.pinned_reference()),
+        disabled,
+        plugin_config,
+    })
 }
