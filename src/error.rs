@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// What the process exit code tells a pipeline (DESIGN §8).
+/// What the process exit code tells a pipeline (the table in `STYLE.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExitStatus {
     /// The step did its work.
