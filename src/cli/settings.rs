@@ -222,7 +222,6 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         images,
         results_dir,
         output_format: output_format(format),
-        tree,
     })
 }
 

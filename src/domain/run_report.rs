@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A task's (or the whole run's) status, as Tekton names it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum TaskStatus {
+pub(crate) enum TaskStatus {
     Succeeded,
     /// The aggregate when some tasks were skipped and none failed.
     Completed,
@@ -20,7 +20,7 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    pub fn parse(text: &str) -> TaskStatus {
+    pub(crate) fn parse(text: &str) -> TaskStatus {
         match text.trim() {
             "Succeeded" => TaskStatus::Succeeded,
             "Completed" => TaskStatus::Completed,
@@ -30,7 +30,7 @@ impl TaskStatus {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             TaskStatus::Succeeded => "Succeeded",
             TaskStatus::Completed => "Completed",
@@ -71,14 +71,14 @@ impl<'de> Deserialize<'de> for TaskStatus {
 
 /// One task of the run and its status.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaskLine {
-    pub name: String,
-    pub status: TaskStatus,
+pub(crate) struct TaskLine {
+    pub(crate) name: String,
+    pub(crate) status: TaskStatus,
 }
 
 impl TaskLine {
     /// `name=status`, as the report Task passes `export=$(tasks.export.status)`.
-    pub fn parse(text: &str) -> Result<TaskLine, String> {
+    pub(crate) fn parse(text: &str) -> Result<TaskLine, String> {
         match text.split_once('=') {
             Some((name, status)) if !name.trim().is_empty() => {
                 Ok(TaskLine { name: name.trim().to_string(), status: TaskStatus::parse(status) })
@@ -89,7 +89,7 @@ impl TaskLine {
 }
 
 /// The markdown table of every task.
-pub fn render_markdown(status: &TaskStatus, tasks: &[TaskLine]) -> String {
+pub(crate) fn render_markdown(status: &TaskStatus, tasks: &[TaskLine]) -> String {
     let mut out = format!(
         "## rhdh-catalog sync: {} {}\n\n| task | status |\n|---|---|\n",
         table_cell(status.as_str()),
@@ -108,14 +108,14 @@ pub fn render_markdown(status: &TaskStatus, tasks: &[TaskLine]) -> String {
 }
 
 /// One line for a Tekton result: the aggregate, and the failed tasks when there are any.
-pub fn summary_line(status: &TaskStatus, tasks: &[TaskLine]) -> String {
+pub(crate) fn summary_line(status: &TaskStatus, tasks: &[TaskLine]) -> String {
     let failed: Vec<&str> =
         tasks.iter().filter(|task| task.status == TaskStatus::Failed).map(|task| task.name.as_str()).collect();
     if failed.is_empty() { status.to_string() } else { format!("{status}: failed {}", failed.join(", ")) }
 }
 
 /// Text safe inside a markdown table cell: `|` escaped, line breaks as spaces.
-pub fn table_cell(text: &str) -> String {
+pub(crate) fn table_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

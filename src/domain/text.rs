@@ -2,7 +2,7 @@
 
 /// The first `shown` items joined with `, `, then ` and N more` when there are others: long lists
 /// in one-line messages stay readable (a missing-image error at 10× scale names over a thousand).
-pub fn first_items<S: AsRef<str>>(items: &[S], shown: usize) -> String {
+pub(crate) fn first_items<S: AsRef<str>>(items: &[S], shown: usize) -> String {
     let listed: Vec<&str> = items.iter().take(shown).map(AsRef::as_ref).collect();
     let more = items.len().saturating_sub(listed.len());
     let suffix = if more > 0 { format!(" and {more} more") } else { String::new() };

@@ -23,37 +23,37 @@ static OCI_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
         .unwrap_or_else(|_| unreachable!("the OCI pattern is a valid regex"))
 });
 
-pub const INHERIT: &str = "{{inherit}}";
+pub(crate) const INHERIT: &str = "{{inherit}}";
 
 /// One plugin entry with where it came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
-    pub file: String,
+pub(crate) struct Entry {
+    pub(crate) file: String,
     /// 0 for include files, 1 for the main file.
-    pub level: u8,
-    pub package: String,
-    pub disabled: bool,
-    pub has_integrity: bool,
-    pub plugin_config: Option<serde_json::Value>,
+    pub(crate) level: u8,
+    pub(crate) package: String,
+    pub(crate) disabled: bool,
+    pub(crate) has_integrity: bool,
+    pub(crate) plugin_config: Option<serde_json::Value>,
 }
 
 /// An OCI package reference, split.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OciPackage {
     /// `host[:port]/path` (no scheme).
-    pub repository: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-    pub path: Option<String>,
+    pub(crate) repository: String,
+    pub(crate) tag: Option<String>,
+    pub(crate) digest: Option<String>,
+    pub(crate) path: Option<String>,
 }
 
 impl OciPackage {
-    pub fn is_inherit(&self) -> bool {
+    pub(crate) fn is_inherit(&self) -> bool {
         self.tag.as_deref() == Some(INHERIT)
     }
 
     /// The plugin key of the installer (version stripped).
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         match &self.path {
             Some(path) => format!("oci://{}:!{path}", self.repository),
             None => format!("oci://{}", self.repository),
@@ -61,7 +61,7 @@ impl OciPackage {
     }
 
     /// The image reference to inspect (not for `{{inherit}}`).
-    pub fn image(&self) -> String {
+    pub(crate) fn image(&self) -> String {
         match (&self.digest, &self.tag) {
             (Some(digest), _) => format!("{}@{digest}", self.repository),
             (None, Some(tag)) => format!("{}:{tag}", self.repository),
@@ -85,7 +85,7 @@ fn is_local(package: &str) -> bool {
 }
 
 /// The installer's key of a non-OCI package: local paths verbatim, npm names without version.
-pub fn npm_key(package: &str) -> String {
+pub(crate) fn npm_key(package: &str) -> String {
     if is_local(package) || package.to_ascii_lowercase().ends_with(".tgz") {
         return package.to_string();
     }
@@ -102,18 +102,18 @@ pub fn npm_key(package: &str) -> String {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub file: String,
-    pub package: String,
-    pub severity: Severity,
-    pub rule: &'static str,
-    pub message: String,
+pub(crate) struct Finding {
+    pub(crate) file: String,
+    pub(crate) package: String,
+    pub(crate) severity: Severity,
+    pub(crate) rule: &'static str,
+    pub(crate) message: String,
 }
 
 fn finding(entry: &Entry, severity: Severity, rule: &'static str, message: impl Into<String>) -> Finding {
@@ -121,7 +121,7 @@ fn finding(entry: &Entry, severity: Severity, rule: &'static str, message: impl 
 }
 
 /// Every rule that needs no registry.
-pub fn static_findings(entries: &[Entry]) -> Vec<Finding> {
+pub(crate) fn static_findings(entries: &[Entry]) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut keys: BTreeMap<(u8, String), Vec<&Entry>> = BTreeMap::new();
     let parsed: Vec<Option<OciPackage>> = entries.iter().map(|entry| parse_oci(&entry.package)).collect();

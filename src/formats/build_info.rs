@@ -4,29 +4,29 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct BuildInfo {
+pub(crate) struct BuildInfo {
     /// `<overlay repository URL> @ <commit>`, as the upstream generator writes it.
     #[serde(rename = "source-repo")]
-    pub source_repo: String,
+    pub(crate) source_repo: String,
     #[serde(rename = "build-date", default, skip_serializing_if = "Option::is_none")]
-    pub build_date: Option<String>,
+    pub(crate) build_date: Option<String>,
     #[serde(rename = "backstage-version")]
-    pub backstage_version: String,
+    pub(crate) backstage_version: String,
     #[serde(rename = "rhdh-version", default, skip_serializing_if = "Option::is_none")]
-    pub rhdh_version: Option<String>,
+    pub(crate) rhdh_version: Option<String>,
     #[serde(rename = "overlay-commit")]
-    pub overlay_commit: String,
+    pub(crate) overlay_commit: String,
     /// The registry prefix plugin references point at.
-    pub registry: String,
+    pub(crate) registry: String,
     /// `sha256:` of each package selection file (`default.packages.yaml`, tier lists), by name.
     #[serde(rename = "package-files")]
-    pub package_files: indexmap::IndexMap<String, String>,
+    pub(crate) package_files: indexmap::IndexMap<String, String>,
     #[serde(rename = "tool-version")]
-    pub tool_version: String,
+    pub(crate) tool_version: String,
 }
 
 /// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
-pub fn format_epoch(seconds: i64) -> String {
+pub(crate) fn format_epoch(seconds: i64) -> String {
     let days = seconds.div_euclid(86_400);
     let second_of_day = seconds.rem_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm).

@@ -11,28 +11,30 @@ use crate::formats::package::line_of;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CatalogEntity {
-    pub api_version: String,
-    pub kind: String,
-    pub metadata: EntityName,
+pub(crate) struct CatalogEntity {
+    /// Required (a file without it is no entity), not interpreted.
+    #[allow(dead_code)]
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) metadata: EntityName,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct EntityName {
+pub(crate) struct EntityName {
     #[serde(deserialize_with = "crate::formats::scalar::string")]
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// The folders of `catalog-entities/extensions/` and the kinds each may hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntityFolder {
+pub(crate) enum EntityFolder {
     Plugins,
     Collections,
     Packages,
 }
 
 impl EntityFolder {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             EntityFolder::Plugins => "plugins",
             EntityFolder::Collections => "collections",
@@ -51,7 +53,7 @@ impl EntityFolder {
 
 impl CatalogEntity {
     /// Parses an entity file in `folder`, checking its kind (`Location` is allowed everywhere).
-    pub fn parse(file: &Path, text: &str, folder: EntityFolder) -> Result<Self, InputError> {
+    pub(crate) fn parse(file: &Path, text: &str, folder: EntityFolder) -> Result<Self, InputError> {
         let entity: CatalogEntity = crate::formats::yaml::from_str(file, text)?;
         let expected = folder.entity_kind();
         if entity.kind != expected && entity.kind != "Location" {
@@ -70,7 +72,7 @@ impl CatalogEntity {
 }
 
 /// The `all.yaml` Location listing every entity file of a folder, sorted.
-pub fn render_all_yaml(folder: EntityFolder, file_names: &[String]) -> String {
+pub(crate) fn render_all_yaml(folder: EntityFolder, file_names: &[String]) -> String {
     let mut targets: Vec<&String> = file_names.iter().filter(|name| name.as_str() != "all.yaml").collect();
     targets.sort();
     targets.dedup();

@@ -4,14 +4,14 @@
 
 /// The result of rewriting one Containerfile.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Rewritten {
-    pub text: String,
+pub(crate) struct Rewritten {
+    pub(crate) text: String,
     /// How many `version=` / `release=` values were found (changed or not).
-    pub found: usize,
+    pub(crate) found: usize,
 }
 
 /// Sets every `version=` and `release=` of `ENV`/`LABEL` instructions.
-pub fn set_version_and_release(text: &str, version: &str, release: &str) -> Rewritten {
+pub(crate) fn set_version_and_release(text: &str, version: &str, release: &str) -> Rewritten {
     let mut out = String::with_capacity(text.len() + 16);
     let mut found = 0;
     let mut in_instruction = false;
@@ -83,7 +83,7 @@ fn rewrite_pairs(line: &str, version: &str, release: &str) -> (String, usize) {
 }
 
 /// The first `release=` value of a Containerfile, if any.
-pub fn current_release(text: &str) -> Option<u64> {
+pub(crate) fn current_release(text: &str) -> Option<u64> {
     text.lines()
         .filter(|line| {
             let keyword = line.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();

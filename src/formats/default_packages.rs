@@ -32,20 +32,20 @@ struct DefaultPackageEntry {
 
 /// One entry, in file order (all enabled entries come before all disabled ones).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DefaultPackage {
+pub(crate) struct DefaultPackage {
     /// npm package name (or, rarely, a `dynamicArtifact` or metadata file stem).
-    pub package: String,
-    pub enabled: bool,
-    pub support: Option<String>,
+    pub(crate) package: String,
+    pub(crate) enabled: bool,
+    pub(crate) support: Option<String>,
 }
 
 #[derive(Clone, Debug)]
-pub struct DefaultPackages {
-    pub entries: Vec<DefaultPackage>,
+pub(crate) struct DefaultPackages {
+    pub(crate) entries: Vec<DefaultPackage>,
 }
 
 impl DefaultPackages {
-    pub fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
+    pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
         let parsed: DefaultPackagesFile = crate::formats::yaml::from_str(file, text)?;
         let mut entries = Vec::new();
         for (enabled, section) in [(true, parsed.packages.enabled), (false, parsed.packages.disabled)] {
@@ -66,11 +66,6 @@ impl DefaultPackages {
             }
         }
         Ok(DefaultPackages { entries })
-    }
-
-    pub fn read(file: &Path) -> Result<Self, InputError> {
-        let text = crate::io::fs::read_text(file)?;
-        Self::parse(file, &text)
     }
 }
 

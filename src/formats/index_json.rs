@@ -10,33 +10,33 @@ use crate::formats::package::SupportLevel;
 use crate::formats::plugin_builds::ImageMetadata;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct IndexEntry {
+pub(crate) struct IndexEntry {
     #[serde(rename = "workspacePath")]
-    pub workspace_path: String,
+    pub(crate) workspace_path: String,
     /// `<registry>/<image>@sha256:<digest>`.
     #[serde(rename = "registryReference")]
-    pub registry_reference: String,
+    pub(crate) registry_reference: String,
     #[serde(rename = "build-date", default, skip_serializing_if = "Option::is_none")]
-    pub build_date: Option<String>,
+    pub(crate) build_date: Option<String>,
     #[serde(rename = "vcs-ref", default, skip_serializing_if = "Option::is_none")]
-    pub vcs_ref: Option<String>,
+    pub(crate) vcs_ref: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upstream: Option<String>,
+    pub(crate) upstream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub midstream: Option<String>,
+    pub(crate) midstream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub support: Option<SupportLevel>,
+    pub(crate) support: Option<SupportLevel>,
     #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
-    pub dynamic_packages: Option<String>,
+    pub(crate) dynamic_packages: Option<String>,
     /// The tag the digest was resolved from.
     #[serde(rename = "imageTag")]
-    pub image_tag: String,
+    pub(crate) image_tag: String,
 }
 
 impl IndexEntry {
     /// The build metadata this entry records (the same fields `plugin_builds/` records, in
     /// index.json's own key order).
-    pub fn metadata(&self) -> ImageMetadata {
+    pub(crate) fn metadata(&self) -> ImageMetadata {
         ImageMetadata {
             build_date: self.build_date.clone(),
             upstream: self.upstream.clone(),
@@ -47,8 +47,8 @@ impl IndexEntry {
 }
 
 /// Sorted by image name.
-pub type IndexJson = IndexMap<String, IndexEntry>;
+pub(crate) type IndexJson = IndexMap<String, IndexEntry>;
 
-pub fn read(path: &Path) -> Result<IndexJson, InputError> {
+pub(crate) fn read(path: &Path) -> Result<IndexJson, InputError> {
     crate::formats::json::read(path)
 }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use crate::error::InputError;
 
 /// Parses `text` (the contents of `path`) into `T`.
-pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, InputError> {
+pub(crate) fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::in_file(path, "file is empty").with_hint("the file must hold a JSON document"));
     }
@@ -25,13 +25,13 @@ pub fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Input
 }
 
 /// Reads and parses the JSON file at `path`.
-pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, InputError> {
+pub(crate) fn read<T: DeserializeOwned>(path: &Path) -> Result<T, InputError> {
     let text = crate::io::fs::read_text(path)?;
     from_str(path, &text)
 }
 
 /// Serializes with two-space indentation and a trailing newline.
-pub fn to_pretty<T: Serialize>(value: &T) -> Vec<u8> {
+pub(crate) fn to_pretty<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing our own models into a Vec cannot fail: every map key is a string.
     let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
     bytes.push(b'\n');

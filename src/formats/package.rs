@@ -9,82 +9,65 @@ use serde_json::Value;
 
 use crate::error::InputError;
 
-pub const PACKAGE_API_VERSION: &str = "extensions.backstage.io/v1alpha1";
+pub(crate) const PACKAGE_API_VERSION: &str = "extensions.backstage.io/v1alpha1";
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PackageEntity {
-    pub api_version: String,
-    pub kind: String,
-    pub metadata: PackageMetadata,
-    pub spec: PackageSpec,
+pub(crate) struct PackageEntity {
+    pub(crate) api_version: String,
+    pub(crate) kind: String,
+    pub(crate) metadata: PackageMetadata,
+    pub(crate) spec: PackageSpec,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-pub struct PackageMetadata {
+pub(crate) struct PackageMetadata {
     #[serde(deserialize_with = "crate::formats::scalar::string")]
-    pub name: String,
-    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub namespace: Option<String>,
+    pub(crate) name: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PackageSpec {
+pub(crate) struct PackageSpec {
     /// npm name of the static package, e.g. `@backstage-community/plugin-argocd-backend`.
     #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub package_name: Option<String>,
+    pub(crate) package_name: Option<String>,
     /// Install reference: an OCI reference with a tag, or a local `./dynamic-plugins/dist/...` wrapper.
     #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub dynamic_artifact: Option<String>,
+    pub(crate) dynamic_artifact: Option<String>,
     #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub support: Option<String>,
+    pub(crate) support: Option<String>,
     #[serde(default)]
-    pub backstage: Option<BackstageSpec>,
-    #[serde(default)]
-    pub app_config_examples: Option<Vec<AppConfigExample>>,
+    pub(crate) app_config_examples: Option<Vec<AppConfigExample>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackstageSpec {
-    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub role: Option<String>,
-    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
-    pub supported_versions: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct AppConfigExample {
+pub(crate) struct AppConfigExample {
     #[serde(default)]
-    pub title: Option<String>,
-    #[serde(default)]
-    pub content: Option<Value>,
+    pub(crate) content: Option<Value>,
 }
 
 /// A parsed metadata file with the facts later steps need, checked.
 #[derive(Clone, Debug)]
-pub struct Package {
+pub(crate) struct Package {
     /// Where it was read from (for messages) and its file name, used as the `packages/` file name.
-    pub file: PathBuf,
-    pub file_name: String,
+    pub(crate) file: PathBuf,
+    pub(crate) file_name: String,
     /// The file's text, rewritten (only the `dynamicArtifact` line) into the catalog's `packages/`.
-    pub text: String,
-    pub entity_name: String,
-    pub package_name: String,
-    pub dynamic_artifact: Option<String>,
-    pub version: Option<String>,
-    pub support: Option<SupportLevel>,
-    /// `spec.backstage.role`.
-    pub role: Option<PluginRole>,
+    pub(crate) text: String,
+    pub(crate) entity_name: String,
+    pub(crate) package_name: String,
+    pub(crate) dynamic_artifact: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) support: Option<SupportLevel>,
     /// `appConfigExamples[0].content`: the default `pluginConfig`.
-    pub default_config: Option<Value>,
+    pub(crate) default_config: Option<Value>,
 }
 
 impl Package {
-    pub fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
+    pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
         let entity: PackageEntity = crate::formats::yaml::from_str(file, text)?;
         if entity.kind != "Package" {
             return Err(InputError::in_file(file, format!("`kind` is `{}`, expected `Package`", entity.kind))
@@ -126,29 +109,28 @@ impl Package {
             dynamic_artifact: entity.spec.dynamic_artifact,
             version: entity.spec.version,
             support: entity.spec.support.as_deref().map(SupportLevel::parse),
-            role: entity.spec.backstage.and_then(|backstage| backstage.role).as_deref().map(PluginRole::parse),
             default_config,
         })
     }
 
-    pub fn read(file: &Path) -> Result<Self, InputError> {
+    pub(crate) fn read(file: &Path) -> Result<Self, InputError> {
         let text = crate::io::fs::read_text(file)?;
         Self::parse(file, &text)
     }
 
     /// Image name rule of the generators: `@scope/name` → `scope-name`.
-    pub fn image_name(&self) -> String {
+    pub(crate) fn image_name(&self) -> String {
         crate::domain::catalog::identity::image_name(&self.package_name)
     }
 
     /// The file stem (`backstage-community-plugin-argocd` for `…argocd.yaml`).
-    pub fn file_stem(&self) -> &str {
+    pub(crate) fn file_stem(&self) -> &str {
         self.file_name.strip_suffix(".yaml").or_else(|| self.file_name.strip_suffix(".yml")).unwrap_or(&self.file_name)
     }
 
     /// The text with `spec.dynamicArtifact` set to `value`; everything else byte-identical.
     /// A file without the field gets it after `packageName:`.
-    pub fn text_with_dynamic_artifact(&self, value: &str) -> String {
+    pub(crate) fn text_with_dynamic_artifact(&self, value: &str) -> String {
         let mut out = String::with_capacity(self.text.len() + 80);
         let mut replaced = false;
         for line in self.text.split_inclusive('\n') {
@@ -195,13 +177,13 @@ fn is_npm_name(name: &str) -> bool {
 }
 
 /// The 1-based line of the first line whose trimmed text starts with `prefix`.
-pub fn line_of(text: &str, prefix: &str) -> Option<u64> {
+pub(crate) fn line_of(text: &str, prefix: &str) -> Option<u64> {
     text.lines().position(|line| line.trim_start().starts_with(prefix)).map(|index| index as u64 + 1)
 }
 
-/// `spec.backstage.role` of a metadata file (Backstage's package roles).
+/// A package's Backstage role (`backstage.role` of its package.json).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PluginRole {
+pub(crate) enum PluginRole {
     FrontendPlugin,
     FrontendPluginModule,
     BackendPlugin,
@@ -211,7 +193,7 @@ pub enum PluginRole {
 }
 
 impl PluginRole {
-    pub fn parse(text: &str) -> PluginRole {
+    pub(crate) fn parse(text: &str) -> PluginRole {
         match text.trim() {
             "frontend-plugin" => PluginRole::FrontendPlugin,
             "frontend-plugin-module" => PluginRole::FrontendPluginModule,
@@ -221,7 +203,7 @@ impl PluginRole {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             PluginRole::FrontendPlugin => "frontend-plugin",
             PluginRole::FrontendPluginModule => "frontend-plugin-module",
@@ -231,19 +213,14 @@ impl PluginRole {
         }
     }
 
-    /// Backend plugins and modules (their exports and wrappers carry `-dynamic`).
-    pub fn is_backend(&self) -> bool {
-        self.as_str().starts_with("backend")
-    }
-
-    pub fn is_frontend(&self) -> bool {
+    pub(crate) fn is_frontend(&self) -> bool {
         self.as_str().starts_with("frontend")
     }
 }
 
 /// `spec.support` of a metadata file: who supports the plugin.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SupportLevel {
+pub(crate) enum SupportLevel {
     GenerallyAvailable,
     TechPreview,
     DevPreview,
@@ -253,7 +230,7 @@ pub enum SupportLevel {
 }
 
 impl SupportLevel {
-    pub fn parse(text: &str) -> SupportLevel {
+    pub(crate) fn parse(text: &str) -> SupportLevel {
         match text.trim() {
             "generally-available" => SupportLevel::GenerallyAvailable,
             "tech-preview" => SupportLevel::TechPreview,
@@ -263,7 +240,7 @@ impl SupportLevel {
         }
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         match self {
             SupportLevel::GenerallyAvailable => "generally-available",
             SupportLevel::TechPreview => "tech-preview",
@@ -302,8 +279,8 @@ mod tests {
     fn enums_keep_unknown_values() {
         assert_eq!(SupportLevel::parse("tech-preview"), SupportLevel::TechPreview);
         assert_eq!(SupportLevel::parse("beta").as_str(), "beta");
-        assert!(PluginRole::parse("backend-plugin-module").is_backend());
-        assert!(!PluginRole::parse("web-library").is_backend());
+        assert!(PluginRole::parse("frontend-plugin-module").is_frontend());
+        assert!(!PluginRole::parse("web-library").is_frontend());
     }
 
     #[test]

@@ -7,14 +7,14 @@ use crate::error::InputError;
 use crate::formats::relative_path::RelativePath;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PackageListEntry {
-    pub workspace: String,
+pub(crate) struct PackageListEntry {
+    pub(crate) workspace: String,
     /// Path of the plugin folder inside the workspace's plugins root.
-    pub path: RelativePath,
-    pub line: u64,
+    pub(crate) path: RelativePath,
+    pub(crate) line: u64,
 }
 
-pub fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, InputError> {
+pub(crate) fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, InputError> {
     let mut entries: Vec<PackageListEntry> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index as u64 + 1;
@@ -41,7 +41,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, InputErro
     Ok(entries)
 }
 
-pub fn read(file: &Path) -> Result<Vec<PackageListEntry>, InputError> {
+pub(crate) fn read(file: &Path) -> Result<Vec<PackageListEntry>, InputError> {
     let text = crate::io::fs::read_text(file)?;
     parse(file, &text)
 }

@@ -10,108 +10,108 @@ use serde::{Deserialize, Serialize};
 use crate::error::InputError;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     #[serde(rename = "rhdh-branch")]
-    pub rhdh_branch: String,
+    pub(crate) rhdh_branch: String,
     #[serde(rename = "rhdh-version")]
-    pub rhdh_version: String,
+    pub(crate) rhdh_version: String,
     #[serde(rename = "backstage-version")]
-    pub backstage_version: String,
+    pub(crate) backstage_version: String,
     #[serde(rename = "tool-version")]
-    pub tool_version: String,
+    pub(crate) tool_version: String,
     /// Each fetched repository and the commit it was at.
-    pub sources: Vec<FetchedSource>,
+    pub(crate) sources: Vec<FetchedSource>,
     /// Every workspace of the overlay, sorted by name.
-    pub workspaces: Vec<PlannedWorkspace>,
+    pub(crate) workspaces: Vec<PlannedWorkspace>,
     /// Batch id → workspace names (export decisions only).
-    pub batches: BTreeMap<String, Vec<String>>,
+    pub(crate) batches: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct FetchedSource {
-    pub repo: String,
-    pub branch: String,
-    pub commit: String,
-    pub destination: String,
+pub(crate) struct FetchedSource {
+    pub(crate) repo: String,
+    pub(crate) branch: String,
+    pub(crate) commit: String,
+    pub(crate) destination: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Decision {
+pub(crate) enum Decision {
     Export,
     Skip,
     Drop,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
-pub struct PlannedWorkspace {
-    pub name: String,
-    pub decision: Decision,
-    pub reason: String,
+pub(crate) struct PlannedWorkspace {
+    pub(crate) name: String,
+    pub(crate) decision: Decision,
+    pub(crate) reason: String,
     #[serde(rename = "cache-key")]
-    pub cache_key: String,
-    pub repo: String,
+    pub(crate) cache_key: String,
+    pub(crate) repo: String,
     #[serde(rename = "repo-ref")]
-    pub repo_ref: String,
+    pub(crate) repo_ref: String,
     #[serde(rename = "repo-flat")]
-    pub repo_flat: bool,
+    pub(crate) repo_flat: bool,
     #[serde(rename = "backstage-version")]
-    pub backstage_version: String,
+    pub(crate) backstage_version: String,
     /// Supported plugins to export, in plugins-list order.
-    pub plugins: Vec<PlannedPlugin>,
+    pub(crate) plugins: Vec<PlannedPlugin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch: Option<String>,
+    pub(crate) batch: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
-pub struct PlannedPlugin {
-    pub path: String,
-    pub flags: Vec<String>,
+pub(crate) struct PlannedPlugin {
+    pub(crate) path: String,
+    pub(crate) flags: Vec<String>,
 }
 
 /// What a successful export records in the midstream tree
 /// (`workspaces/<ws>/.rhdh-catalog-export.json`), so the next `fetch` can skip the workspace.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ExportState {
+pub(crate) struct ExportState {
     #[serde(rename = "cache-key")]
-    pub cache_key: String,
+    pub(crate) cache_key: String,
     #[serde(rename = "overlay-content-id")]
-    pub overlay_content_id: String,
+    pub(crate) overlay_content_id: String,
     #[serde(rename = "repo-ref")]
-    pub repo_ref: String,
+    pub(crate) repo_ref: String,
     #[serde(rename = "backstage-version")]
-    pub backstage_version: String,
+    pub(crate) backstage_version: String,
     #[serde(rename = "tool-version")]
-    pub tool_version: String,
+    pub(crate) tool_version: String,
     /// The upstream commit `repo-ref` resolved to.
     #[serde(rename = "upstream-commit", default)]
-    pub upstream_commit: String,
+    pub(crate) upstream_commit: String,
     /// Exported plugin folders.
     #[serde(default)]
-    pub plugins: Vec<String>,
+    pub(crate) plugins: Vec<String>,
     /// What each exported folder is: its npm name and image, as the export read them from its
     /// `package.json` (the record `index` prefers to matching metadata names to folders).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exported: Vec<ExportedPlugin>,
+    pub(crate) exported: Vec<ExportedPlugin>,
 }
 
 /// One plugin an export built: its folder, the npm name of its `package.json`, and its image name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ExportedPlugin {
-    pub path: String,
-    pub package: String,
-    pub image: String,
+pub(crate) struct ExportedPlugin {
+    pub(crate) path: String,
+    pub(crate) package: String,
+    pub(crate) image: String,
 }
 
 /// The batch id meaning "nothing to export" (see [`Plan::batch_ids_json`]).
-pub const NO_BATCH: &str = "none";
+pub(crate) const NO_BATCH: &str = "none";
 
-pub const EXPORT_STATE_FILE: &str = ".rhdh-catalog-export.json";
+pub(crate) const EXPORT_STATE_FILE: &str = ".rhdh-catalog-export.json";
 
 impl ExportState {
     /// The cache key of a workspace: its overlay content, the upstream ref, the Backstage
     /// version and the tool version.
-    pub fn key(overlay_content_id: &str, repo_ref: &str, backstage_version: &str, tool_version: &str) -> String {
+    pub(crate) fn key(overlay_content_id: &str, repo_ref: &str, backstage_version: &str, tool_version: &str) -> String {
         crate::io::registry::Digest::of(
             format!("{overlay_content_id}\n{repo_ref}\n{backstage_version}\n{tool_version}\n").as_bytes(),
         )
@@ -120,18 +120,18 @@ impl ExportState {
 }
 
 impl Plan {
-    pub fn read(path: &Path) -> Result<Self, InputError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
         crate::formats::json::read(path)
     }
 
-    pub fn workspace(&self, name: &str) -> Option<&PlannedWorkspace> {
+    pub(crate) fn workspace(&self, name: &str) -> Option<&PlannedWorkspace> {
         self.workspaces.iter().find(|workspace| workspace.name == name)
     }
 
     /// The batch ids as the JSON array Tekton fans out over. Never empty: with nothing to export
     /// it is `["none"]`, because Tekton skips a matrix task over an empty array *and every task
     /// consuming its results* (the index must still run); `export --batch none` exports nothing.
-    pub fn batch_ids_json(&self) -> String {
+    pub(crate) fn batch_ids_json(&self) -> String {
         let ids: Vec<&str> =
             if self.batches.is_empty() { vec![NO_BATCH] } else { self.batches.keys().map(String::as_str).collect() };
         serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())
@@ -140,7 +140,7 @@ impl Plan {
 
 /// Splits `workspaces` into at most `max_batches` batches of equal size (±1), in order; ids are
 /// `"0"`, `"1"`, … so that the fan-out stays under Tekton's matrix limit at any catalog size.
-pub fn batches(workspaces: &[String], max_batches: usize) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn batches(workspaces: &[String], max_batches: usize) -> BTreeMap<String, Vec<String>> {
     let count = workspaces.len().min(max_batches.max(1));
     let mut batches = BTreeMap::new();
     if count == 0 {

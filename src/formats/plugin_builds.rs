@@ -13,33 +13,33 @@ use crate::formats::package::SupportLevel;
 
 /// Build metadata recorded per plugin, as the upstream generator records it (key order included).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct PluginBuild {
+pub(crate) struct PluginBuild {
     #[serde(rename = "workspacePath")]
-    pub workspace_path: String,
+    pub(crate) workspace_path: String,
     /// `<registry>/<image>:<tag>`.
     #[serde(rename = "registryReference")]
-    pub registry_reference: String,
+    pub(crate) registry_reference: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<Digest>,
+    pub(crate) digest: Option<Digest>,
     #[serde(flatten)]
-    pub image: ImageMetadata,
+    pub(crate) image: ImageMetadata,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub support: Option<SupportLevel>,
+    pub(crate) support: Option<SupportLevel>,
     #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
-    pub dynamic_packages: Option<String>,
+    pub(crate) dynamic_packages: Option<String>,
 }
 
 /// Labels and environment of the image config that say where a build came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ImageMetadata {
+pub(crate) struct ImageMetadata {
     #[serde(rename = "build-date", default, skip_serializing_if = "Option::is_none")]
-    pub build_date: Option<String>,
+    pub(crate) build_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub upstream: Option<String>,
+    pub(crate) upstream: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub midstream: Option<String>,
+    pub(crate) midstream: Option<String>,
     #[serde(rename = "vcs-ref", default, skip_serializing_if = "Option::is_none")]
-    pub vcs_ref: Option<String>,
+    pub(crate) vcs_ref: Option<String>,
 }
 
 /// Labels and environment variables that carry [`ImageMetadata`] in an image config.
@@ -48,7 +48,7 @@ const ENVIRONMENT: [&str; 2] = ["UPSTREAM_REPO", "MIDSTREAM_REPO"];
 
 impl ImageMetadata {
     /// The metadata an image's config carries (empty values count as absent).
-    pub fn from_facts(facts: &ImageFacts) -> ImageMetadata {
+    pub(crate) fn from_facts(facts: &ImageFacts) -> ImageMetadata {
         let label = |key: &str| facts.labels.get(key).cloned().filter(|value| !value.is_empty());
         let env = |key: &str| facts.env.get(key).cloned().filter(|value| !value.is_empty());
         ImageMetadata {
@@ -61,7 +61,7 @@ impl ImageMetadata {
 
     /// The facts a recorded build stands for: the inverse of [`ImageMetadata::from_facts`], plus
     /// the dynamic-packages annotation when one was recorded.
-    pub fn to_facts(&self, dynamic_packages: Option<&str>) -> ImageFacts {
+    pub(crate) fn to_facts(&self, dynamic_packages: Option<&str>) -> ImageFacts {
         let mut facts = ImageFacts::default();
         for (key, value) in LABELS.iter().zip([&self.build_date, &self.vcs_ref]) {
             if let Some(value) = value {
@@ -80,9 +80,9 @@ impl ImageMetadata {
     }
 }
 
-pub type PluginBuildFile = IndexMap<String, PluginBuild>;
+pub(crate) type PluginBuildFile = IndexMap<String, PluginBuild>;
 
-pub fn read(path: &Path) -> Result<PluginBuildFile, InputError> {
+pub(crate) fn read(path: &Path) -> Result<PluginBuildFile, InputError> {
     let file: PluginBuildFile = crate::formats::json::read(path)?;
     if file.len() != 1 {
         return Err(InputError::in_file(

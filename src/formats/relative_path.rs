@@ -37,11 +37,6 @@ impl RelativePath {
     pub fn join_to(&self, base: &Path) -> PathBuf {
         base.join(&self.0)
     }
-
-    /// The last component, e.g. the plugin folder name.
-    pub fn file_name(&self) -> &str {
-        self.0.rsplit('/').next().unwrap_or(&self.0)
-    }
 }
 
 impl fmt::Display for RelativePath {
@@ -73,6 +68,5 @@ mod tests {
         assert!(RelativePath::parse("/etc/passwd").is_err());
         assert!(RelativePath::parse("a//b").is_err());
         assert_eq!(RelativePath::parse("plugins/x/").unwrap().as_str(), "plugins/x");
-        assert_eq!(RelativePath::parse("plugins/x").unwrap().file_name(), "x");
     }
 }

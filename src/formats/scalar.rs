@@ -4,12 +4,12 @@
 use serde::{Deserialize, Deserializer};
 
 /// Accepts a string, number or boolean scalar and keeps its text.
-pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(crate) fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     Ok(ScalarText::deserialize(deserializer)?.0)
 }
 
 /// Like [`string`], for optional fields (`null` or absent gives `None`).
-pub fn optional_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn optional_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
     Ok(Option::<ScalarText>::deserialize(deserializer)?.map(|text| text.0))
 }
 

@@ -8,22 +8,22 @@ use crate::error::InputError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceJson {
+pub(crate) struct SourceJson {
     /// Upstream repository URL, `https://github.com/<owner>/<name>`.
-    pub repo: String,
+    pub(crate) repo: String,
     /// Tag or commit SHA checked out.
     #[serde(rename = "repo-ref")]
-    pub repo_ref: String,
+    pub(crate) repo_ref: String,
     /// `true`: plugins at the repository root; `false`: under `workspaces/<ws>/`.
     #[serde(rename = "repo-flat")]
-    pub repo_flat: bool,
+    pub(crate) repo_flat: bool,
     /// Backstage version of the upstream sources.
     #[serde(rename = "repo-backstage-version", default, skip_serializing_if = "Option::is_none")]
-    pub repo_backstage_version: Option<String>,
+    pub(crate) repo_backstage_version: Option<String>,
 }
 
 impl SourceJson {
-    pub fn read(path: &Path) -> Result<Self, InputError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
         let source: SourceJson = crate::formats::json::read(path)?;
         source.validate(path)?;
         Ok(source)
@@ -50,13 +50,13 @@ impl SourceJson {
 
 /// A repository URL git may fetch from: `https://` (the real upstreams), `git://` and `file://`
 /// (mirrors and local fixtures); no whitespace.
-pub fn is_repository_url(url: &str) -> bool {
+pub(crate) fn is_repository_url(url: &str) -> bool {
     ["https://", "git://", "file://"].iter().any(|scheme| url.len() > scheme.len() && url.starts_with(scheme))
         && !url.contains(char::is_whitespace)
 }
 
 /// The subset of `git check-ref-format` rules that matter for a ref we pass to `git fetch`.
-pub fn is_git_ref(text: &str) -> bool {
+pub(crate) fn is_git_ref(text: &str) -> bool {
     !text.is_empty()
         && !text.starts_with(['-', '/', '.'])
         && !text.ends_with(['/', '.'])

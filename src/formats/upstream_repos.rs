@@ -67,25 +67,25 @@ struct RepoEntry {
 
 /// A validated `upstream_repos.yml`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamRepos {
-    pub rhdh_branch: String,
-    pub rhdh_version: String,
-    pub backstage_version: String,
-    pub repos: Vec<UpstreamRepo>,
+pub(crate) struct UpstreamRepos {
+    pub(crate) rhdh_branch: String,
+    pub(crate) rhdh_version: String,
+    pub(crate) backstage_version: String,
+    pub(crate) repos: Vec<UpstreamRepo>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UpstreamRepo {
-    pub repo: String,
+pub(crate) struct UpstreamRepo {
+    pub(crate) repo: String,
     /// Candidate branches (or tags), tried in order.
-    pub branches: Vec<String>,
+    pub(crate) branches: Vec<String>,
     /// Folder inside the midstream tree the repository's content is copied into.
-    pub destination: RelativePath,
-    pub exclude: Vec<RelativePath>,
+    pub(crate) destination: RelativePath,
+    pub(crate) exclude: Vec<RelativePath>,
 }
 
 impl UpstreamRepos {
-    pub fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
+    pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
         let parsed: UpstreamReposFile = crate::formats::yaml::from_str(file, text)?;
         let line = |needle: &str| line_of(text, needle);
         if !is_version(&parsed.rhdh.version) {
@@ -162,7 +162,7 @@ impl UpstreamRepos {
         })
     }
 
-    pub fn read(file: &Path) -> Result<Self, InputError> {
+    pub(crate) fn read(file: &Path) -> Result<Self, InputError> {
         let text = crate::io::fs::read_text(file)?;
         Self::parse(file, &text)
     }

@@ -8,21 +8,21 @@ use serde::{Deserialize, Serialize};
 use crate::error::InputError;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct VersionsJson {
-    pub backstage: String,
+pub(crate) struct VersionsJson {
+    pub(crate) backstage: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub node: Option<String>,
+    pub(crate) node: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cli: Option<String>,
+    pub(crate) cli: Option<String>,
     #[serde(rename = "cliPackage", default, skip_serializing_if = "Option::is_none")]
-    pub cli_package: Option<String>,
+    pub(crate) cli_package: Option<String>,
     /// Keys we do not use are kept.
     #[serde(flatten)]
-    pub other: IndexMap<String, serde_json::Value>,
+    pub(crate) other: IndexMap<String, serde_json::Value>,
 }
 
 impl VersionsJson {
-    pub fn read(path: &Path) -> Result<Self, InputError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
         let versions: VersionsJson = crate::formats::json::read(path)?;
         if !is_version(&versions.backstage) {
             return Err(InputError::in_file(
@@ -35,14 +35,14 @@ impl VersionsJson {
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct BackstageJson {
-    pub version: String,
+pub(crate) struct BackstageJson {
+    pub(crate) version: String,
     #[serde(flatten)]
-    pub other: IndexMap<String, serde_json::Value>,
+    pub(crate) other: IndexMap<String, serde_json::Value>,
 }
 
 impl BackstageJson {
-    pub fn read(path: &Path) -> Result<Self, InputError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
         let backstage: BackstageJson = crate::formats::json::read(path)?;
         if !is_version(&backstage.version) {
             return Err(InputError::in_file(
@@ -55,7 +55,7 @@ impl BackstageJson {
 }
 
 /// `major.minor` or `major.minor.patch` with an optional pre-release suffix.
-pub fn is_version(text: &str) -> bool {
+pub(crate) fn is_version(text: &str) -> bool {
     let core = text.split(['-', '+']).next().unwrap_or_default();
     let parts: Vec<&str> = core.split('.').collect();
     (2..=3).contains(&parts.len())
@@ -63,7 +63,7 @@ pub fn is_version(text: &str) -> bool {
 }
 
 /// `1.52.0` → `1.52`.
-pub fn major_minor(version: &str) -> &str {
+pub(crate) fn major_minor(version: &str) -> &str {
     match version.match_indices('.').nth(1) {
         Some((position, _)) => &version[..position],
         None => version,

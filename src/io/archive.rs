@@ -9,7 +9,7 @@ use crate::io::registry::image::LayerFile;
 
 /// Every file, folder link and symbolic link under `root`, for an archive (unsorted: the tar
 /// writer sorts).
-pub fn collect(root: &Path) -> anyhow::Result<Vec<LayerFile>> {
+pub(crate) fn collect(root: &Path) -> anyhow::Result<Vec<LayerFile>> {
     let mut files = Vec::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {

@@ -12,7 +12,7 @@ use crate::io::registry::image::{KnownFacts, inspect};
 use crate::io::registry::{ImageReference, Store};
 
 /// Reads `index.json` and `dynamic-plugins.default.yaml` of a catalog-index folder (either may be missing).
-pub fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
+pub(crate) fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
     if !dir.is_dir() {
         return Err(
             InputError::in_file(dir, "is not a folder").with_hint("give a catalog-index folder or an image reference")
@@ -31,7 +31,7 @@ pub fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
 }
 
 /// Pulls an image and unpacks every layer, in order, into `destination`.
-pub async fn unpack_image(store: &Store, reference: &ImageReference, destination: &Path) -> anyhow::Result<()> {
+pub(crate) async fn unpack_image(store: &Store, reference: &ImageReference, destination: &Path) -> anyhow::Result<()> {
     let Some(facts) = inspect(store, reference, &KnownFacts::new()).await? else {
         return Err(InputError::usage(format!("image {reference} does not exist")).into());
     };

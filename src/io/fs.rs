@@ -12,10 +12,10 @@ use crate::formats::relative_path::RelativePath;
 use std::collections::BTreeSet;
 
 /// Largest input file we read into memory; real metadata files are a few KiB.
-pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Reads a UTF-8 text input; a missing, huge or non-UTF-8 file is an [`InputError`].
-pub fn read_text(path: &Path) -> Result<String, InputError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
     let metadata =
         std::fs::metadata(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
     if metadata.len() > MAX_INPUT_BYTES {
@@ -36,7 +36,7 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
 /// An existing file with the same bytes is left alone.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
         return Ok(());
     }
@@ -56,7 +56,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// The new tree is written beside `dir` and swapped in with two renames; a crash leaves either the
 /// old tree, or no tree and the new one complete beside it, never a mix. Unchanged trees are not
 /// touched at all. Returns whether anything changed.
-pub fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::Result<bool> {
+pub(crate) fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::Result<bool> {
     if tree_equals(dir, files) {
         return Ok(false);
     }
@@ -73,7 +73,7 @@ pub fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::R
 
 /// Replaces the directory `dir` with what `populate` writes into a fresh staging directory, with
 /// the same two-rename swap as [`replace_tree`]. Nothing is swapped when `populate` fails.
-pub fn replace_tree_with(dir: &Path, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) fn replace_tree_with(dir: &Path, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let parent = parent_dir(dir);
     fs_err::create_dir_all(parent)?;
     let name = dir
@@ -101,7 +101,7 @@ pub fn replace_tree_with(dir: &Path, populate: impl FnOnce(&Path) -> anyhow::Res
 
 /// Lists every regular file under `dir` as relative paths, sorted. Symbolic links are reported as
 /// errors by the caller's policy: here they are skipped.
-pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(current) = pending.pop() {
@@ -124,7 +124,7 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// A content id of a folder: sha256 over every regular file's relative path, executable bit and
 /// bytes, in path order. Two folders with the same files have the same id (like a git tree id,
 /// without needing the folder to be committed).
-pub fn content_id(dir: &Path) -> std::io::Result<String> {
+pub(crate) fn content_id(dir: &Path) -> std::io::Result<String> {
     use sha2::{Digest as _, Sha256};
     let mut hasher = Sha256::new();
     for relative in list_files(dir)? {
@@ -162,7 +162,7 @@ fn parent_dir(path: &Path) -> &Path {
 /// Copies every file of `source` (minus `.git` and `exclude`) into `destination`, overwriting
 /// changed files and keeping files that exist only in `destination`. Symbolic links are copied as
 /// links only when they stay inside `destination`. Returns the number of files written.
-pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePath]) -> anyhow::Result<usize> {
+pub(crate) fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePath]) -> anyhow::Result<usize> {
     let mut written = 0;
     let mut pending = vec![PathBuf::new()];
     let excluded: BTreeSet<&str> = exclude.iter().map(RelativePath::as_str).collect();
@@ -233,7 +233,7 @@ pub fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePat
 }
 
 /// Copies the regular files of `source` that `destination` does not have yet (existing files win).
-pub fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<()> {
+pub(crate) fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<()> {
     for relative in list_files(source)? {
         let target = destination.join(&relative);
         if !target.exists() {

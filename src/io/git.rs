@@ -7,7 +7,7 @@ use std::process::Command;
 
 /// Failures of git; a missing ref is bad input (exit 2), anything else may pass on a retry (exit 3).
 #[derive(Debug, thiserror::Error)]
-pub enum GitError {
+pub(crate) enum GitError {
     #[error("{url} has no branch, tag or commit `{reference}`")]
     RefNotFound { url: String, reference: String },
     #[error("git remote {url} failed: {problem}")]
@@ -17,7 +17,7 @@ pub enum GitError {
 }
 
 impl GitError {
-    pub fn is_bad_input(&self) -> bool {
+    pub(crate) fn is_bad_input(&self) -> bool {
         matches!(self, GitError::RefNotFound { .. })
     }
 }
@@ -59,7 +59,7 @@ fn command(dir: Option<&Path>) -> tokio::process::Command {
 
 /// Runs git in `dir` with `extra_env`; returns stdout, or stderr on failure (credentials of
 /// `url` masked).
-pub async fn run_with_env(
+pub(crate) async fn run_with_env(
     dir: &Path,
     args: &[&str],
     url: &str,
@@ -80,7 +80,7 @@ pub async fn run_with_env(
 
 /// Environment that makes git send `token` to https remotes without it appearing in arguments
 /// or URLs (`GIT_CONFIG_*` entries for `http.extraHeader`).
-pub fn token_environment(token: &str) -> Vec<(String, String)> {
+pub(crate) fn token_environment(token: &str) -> Vec<(String, String)> {
     use base64::Engine;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{token}"));
     vec![
@@ -113,7 +113,7 @@ fn classify(url: &str, reference: &str, problem: String) -> GitError {
 }
 
 /// Clones the tip of `branch` (or tag) with depth 1 into `dest`; returns the commit.
-pub async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Result<String, GitError> {
+pub(crate) async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Result<String, GitError> {
     let dest_text = dest.to_string_lossy();
     run(
         None,
@@ -127,7 +127,7 @@ pub async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Result<Strin
 
 /// Fetches exactly `reference` (tag, branch or commit SHA) with depth 1, blobs filtered and the
 /// work tree restricted to `sparse_paths` (cone mode; empty means the whole tree); returns the commit.
-pub async fn sparse_checkout(
+pub(crate) async fn sparse_checkout(
     url: &str,
     reference: &str,
     dest: &Path,
@@ -158,12 +158,12 @@ async fn head(dir: &Path) -> Result<String, GitError> {
 }
 
 /// Runs git in `dir` and returns its trimmed stdout; `Err` carries its stderr.
-pub async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> {
+pub(crate) async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> {
     run(Some(dir), args, "").await
 }
 
 /// A full clone of `url` into `dest` (the local runner's stand-in for Konflux's git-clone task).
-pub async fn clone(url: &str, dest: &Path) -> Result<(), GitError> {
+pub(crate) async fn clone(url: &str, dest: &Path) -> Result<(), GitError> {
     let dest_text = dest.to_string_lossy();
     run(None, &["clone", "--quiet", url, &dest_text], url)
         .await
@@ -192,33 +192,33 @@ fn blocking(dir: &Path, args: &[&str]) -> Option<String> {
 }
 
 /// The commit checked out in `dir`, when it is inside a git work tree.
-pub fn head_commit(dir: &Path) -> Option<String> {
+pub(crate) fn head_commit(dir: &Path) -> Option<String> {
     blocking(dir, &["rev-parse", "--verify", "HEAD"])
 }
 
 /// The branch checked out in `dir` (`None` on a detached HEAD).
-pub fn current_branch(dir: &Path) -> Option<String> {
+pub(crate) fn current_branch(dir: &Path) -> Option<String> {
     blocking(dir, &["symbolic-ref", "--short", "HEAD"])
 }
 
 /// Whether `path` (relative to the work tree `dir`) is tracked.
-pub fn is_tracked(dir: &Path, path: &str) -> bool {
+pub(crate) fn is_tracked(dir: &Path, path: &str) -> bool {
     blocking(dir, &["ls-files", "--error-unmatch", "--", path]).is_some()
 }
 
 /// Whether `dir` is the top folder of a git work tree (not merely inside one).
-pub fn is_work_tree_top(dir: &Path) -> bool {
+pub(crate) fn is_work_tree_top(dir: &Path) -> bool {
     let Some(top) = blocking(dir, &["rev-parse", "--show-toplevel"]) else { return false };
     std::fs::canonicalize(top).ok() == std::fs::canonicalize(dir).ok()
 }
 
 /// The URL of the `origin` remote with any user info removed.
-pub fn origin_url(dir: &Path) -> Option<String> {
+pub(crate) fn origin_url(dir: &Path) -> Option<String> {
     blocking(dir, &["remote", "get-url", "origin"]).map(|url| strip_credentials(&url))
 }
 
 /// `https://user:token@host/path` → `https://host/path`: credentials never reach outputs.
-pub fn strip_credentials(url: &str) -> String {
+pub(crate) fn strip_credentials(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_once('/').map_or((rest, ""), |(authority, path)| (authority, path));

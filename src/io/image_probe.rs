@@ -10,7 +10,7 @@ use crate::io::registry::{RegistryError, Store};
 
 /// Probes every planned image, `jobs` at a time. Unknown answers (after the client's retries)
 /// fail the whole step, listing every plugin affected.
-pub async fn resolve(
+pub(crate) async fn resolve(
     store: &Store,
     plugins: &[PlannedPlugin],
     jobs: usize,

@@ -34,7 +34,7 @@ fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<String>), Input
 }
 
 /// A user's file: its includes are level 0, relative to its folder.
-pub async fn validate_file(store: &Store, file: &Path, registry: bool) -> anyhow::Result<Vec<Finding>> {
+pub(crate) async fn validate_file(store: &Store, file: &Path, registry: bool) -> anyhow::Result<Vec<Finding>> {
     let (mut entries, includes) = entries_of(file, 1)?;
     let mut findings = Vec::new();
     let folder = file.parent().unwrap_or(Path::new("."));
@@ -63,7 +63,11 @@ pub async fn validate_file(store: &Store, file: &Path, registry: bool) -> anyhow
 }
 
 /// An index image: the layout the installer needs, then its DPDY as a main file.
-pub async fn validate_image(store: &Store, reference: &ImageReference, registry: bool) -> anyhow::Result<Vec<Finding>> {
+pub(crate) async fn validate_image(
+    store: &Store,
+    reference: &ImageReference,
+    registry: bool,
+) -> anyhow::Result<Vec<Finding>> {
     let scratch = tempfile::tempdir()?;
     crate::io::catalog_source::unpack_image(store, reference, scratch.path()).await?;
     let dpdy = scratch.path().join("dynamic-plugins.default.yaml");
@@ -102,7 +106,7 @@ pub async fn validate_image(store: &Store, reference: &ImageReference, registry:
 
 /// The installer skips (catalog index) or refuses as a "zip bomb" (plugin image) any tar entry
 /// larger than this (`MAX_ENTRY_SIZE`, 40 MB since RHDH 1.10).
-pub const MAX_ENTRY_SIZE: u64 = 40_000_000;
+pub(crate) const MAX_ENTRY_SIZE: u64 = 40_000_000;
 
 /// What the registry says about one image (fetched once per image).
 #[derive(Clone, Debug)]
@@ -112,7 +116,7 @@ enum ImageState {
 }
 
 /// Every OCI image present, annotated, and holding its plugin folder in its first layer.
-pub async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Result<Vec<Finding>> {
+pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Result<Vec<Finding>> {
     let mut findings = Vec::new();
     let mut states: BTreeMap<String, ImageState> = BTreeMap::new();
     for entry in entries {

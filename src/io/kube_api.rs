@@ -10,7 +10,7 @@ use crate::io::registry::ImageReference;
 use crate::io::registry::image::{KnownFacts, inspect};
 
 /// A client from the ambient configuration.
-pub async fn client() -> Result<kube::Client, InfrastructureError> {
+pub(crate) async fn client() -> Result<kube::Client, InfrastructureError> {
     crate::install_crypto_provider();
     kube::Client::try_default().await.map_err(|error| InfrastructureError {
         service: "Kubernetes API".into(),
@@ -33,7 +33,7 @@ fn api_error(what: &str, namespace: &str, error: &kube::Error) -> Infrastructure
 }
 
 /// Konflux Snapshots of a component, newest first.
-pub async fn snapshots(
+pub(crate) async fn snapshots(
     client: kube::Client,
     namespace: &str,
     component: &str,
@@ -50,7 +50,7 @@ pub async fn snapshots(
 }
 
 /// The images a Snapshot records for `component`.
-pub fn component_images(snapshot: &DynamicObject, component: &str) -> Vec<String> {
+pub(crate) fn component_images(snapshot: &DynamicObject, component: &str) -> Vec<String> {
     snapshot.data["spec"]["components"]
         .as_array()
         .map(|components| {
@@ -65,7 +65,7 @@ pub fn component_images(snapshot: &DynamicObject, component: &str) -> Vec<String
 
 /// The highest `release` label among the images of the component's Snapshots whose `version`
 /// label is `version`.
-pub async fn highest_release_in_snapshots(
+pub(crate) async fn highest_release_in_snapshots(
     namespace: &str,
     component: &str,
     store: &crate::io::registry::Store,
@@ -93,14 +93,14 @@ pub async fn highest_release_in_snapshots(
 
 /// How a PipelineRun ended, from its `Succeeded` condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RunState {
+pub(crate) enum RunState {
     Running,
     Succeeded { reason: String },
     Failed { reason: String, message: String },
 }
 
 /// The `Succeeded` condition (by type, not position) of a Tekton run.
-pub fn run_state(run: &DynamicObject) -> RunState {
+pub(crate) fn run_state(run: &DynamicObject) -> RunState {
     let conditions = run.data["status"]["conditions"].as_array().cloned().unwrap_or_default();
     let Some(condition) = conditions.iter().find(|condition| condition["type"] == "Succeeded") else {
         return RunState::Running;
@@ -116,7 +116,7 @@ pub fn run_state(run: &DynamicObject) -> RunState {
 }
 
 /// A result of a finished run (`status.results`, or v1beta1's `status.pipelineResults`).
-pub fn run_result(run: &DynamicObject, name: &str) -> Option<String> {
+pub(crate) fn run_result(run: &DynamicObject, name: &str) -> Option<String> {
     let status = &run.data["status"];
     status["results"]
         .as_array()
@@ -128,14 +128,14 @@ pub fn run_result(run: &DynamicObject, name: &str) -> Option<String> {
 }
 
 /// Tekton `PipelineRuns`, as dynamic objects.
-pub fn pipeline_runs(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
+pub(crate) fn pipeline_runs(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
     let resource =
         ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("tekton.dev", "v1", "PipelineRun"), "pipelineruns");
     Api::namespaced_with(client, namespace, &resource)
 }
 
 /// The newest run matching `selector`, if any.
-pub async fn newest_run(
+pub(crate) async fn newest_run(
     api: &Api<DynamicObject>,
     namespace: &str,
     selector: &str,
@@ -151,7 +151,7 @@ pub async fn newest_run(
 
 /// Follows one run with a watch until its `Succeeded` condition is set; re-watches when the
 /// server closes the stream.
-pub async fn follow_run(
+pub(crate) async fn follow_run(
     api: &Api<DynamicObject>,
     namespace: &str,
     name: &str,

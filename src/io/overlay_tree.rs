@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-pub use crate::domain::overlay::{EXTENSIONS_DIR, EntityFile, Overlay, Workspace};
+pub(crate) use crate::domain::overlay::{EXTENSIONS_DIR, EntityFile, Overlay, Workspace};
 use crate::error::InputError;
 use crate::formats::catalog_entity::{CatalogEntity, EntityFolder};
 use crate::formats::package::Package;
@@ -12,7 +12,7 @@ use crate::formats::plugins_list::PluginsList;
 use crate::formats::source_json::SourceJson;
 use crate::formats::versions::BackstageJson;
 
-pub fn load(root: &Path) -> Result<Overlay, InputError> {
+pub(crate) fn load(root: &Path) -> Result<Overlay, InputError> {
     let workspaces_dir = root.join("workspaces");
     if !workspaces_dir.is_dir() {
         return Err(InputError::in_file(&workspaces_dir, "is not a directory")
@@ -29,12 +29,12 @@ pub fn load(root: &Path) -> Result<Overlay, InputError> {
         }
     }
     let entities = load_entities(&root.join(EXTENSIONS_DIR))?;
-    Ok(Overlay { root: root.to_path_buf(), workspaces, entities })
+    Ok(Overlay { workspaces, entities })
 }
 
 /// Only the named workspaces of the overlay at `root`, in the order named: what one export batch
 /// needs, without reading (or failing on) the hundreds of others. `None` for a name with no folder.
-pub fn load_named<'a>(
+pub(crate) fn load_named<'a>(
     root: &Path,
     names: impl IntoIterator<Item = &'a str>,
 ) -> Result<Vec<(&'a str, Option<Workspace>)>, InputError> {

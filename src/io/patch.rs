@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum PatchError {
+pub(crate) enum PatchError {
     #[error("{patch}: {problem}")]
     Rejected { patch: PathBuf, problem: String },
     #[error("{patch}: names `{file}`, a path outside the workspace")]
@@ -17,7 +17,7 @@ pub enum PatchError {
 }
 
 /// `-p1` for git-style patches (`diff --git` or `--- a/`), `-p0` otherwise.
-pub fn strip_level(text: &str) -> u8 {
+pub(crate) fn strip_level(text: &str) -> u8 {
     u8::from(text.lines().any(|line| line.starts_with("diff --git") || line.starts_with("--- a/")))
 }
 
@@ -32,7 +32,7 @@ fn touched_files(text: &str, level: u8) -> Vec<String> {
 }
 
 /// Applies one patch file inside `dir`; returns patch's output (offsets, fuzz) for the log.
-pub async fn apply(patch: &Path, dir: &Path) -> Result<String, PatchError> {
+pub(crate) async fn apply(patch: &Path, dir: &Path) -> Result<String, PatchError> {
     let rejected = |problem: String| PatchError::Rejected { patch: patch.to_path_buf(), problem };
     let text = std::fs::read_to_string(patch).map_err(|error| rejected(format!("cannot read: {error}")))?;
     let level = strip_level(&text);

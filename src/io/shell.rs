@@ -8,19 +8,19 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// Lines of a failed command's log shown in reports.
-pub const LOG_TAIL_LINES: usize = 25;
+pub(crate) const LOG_TAIL_LINES: usize = 25;
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("`{command}` {outcome}")]
-pub struct CommandFailure {
-    pub command: String,
-    pub outcome: String,
-    pub log: PathBuf,
-    pub log_tail: Vec<String>,
+pub(crate) struct CommandFailure {
+    pub(crate) command: String,
+    pub(crate) outcome: String,
+    pub(crate) log: PathBuf,
+    pub(crate) log_tail: Vec<String>,
 }
 
 /// Quotes one argument for `sh -c`.
-pub fn shell_quote(argument: &str) -> String {
+pub(crate) fn shell_quote(argument: &str) -> String {
     if !argument.is_empty()
         && argument.chars().all(|character| character.is_ascii_alphanumeric() || "@%+=:,./_-".contains(character))
     {
@@ -31,7 +31,7 @@ pub fn shell_quote(argument: &str) -> String {
 }
 
 /// Runs `command` with `sh -c` in `dir`, appending its output to `log`.
-pub async fn run_logged(command: &str, dir: &Path, log: &Path, timeout: Duration) -> Result<(), CommandFailure> {
+pub(crate) async fn run_logged(command: &str, dir: &Path, log: &Path, timeout: Duration) -> Result<(), CommandFailure> {
     let failure = |outcome: String| CommandFailure {
         command: command.to_string(),
         outcome,
@@ -82,7 +82,7 @@ pub async fn run_logged(command: &str, dir: &Path, log: &Path, timeout: Duration
 }
 
 /// The last [`LOG_TAIL_LINES`] lines of a log.
-pub fn tail(log: &Path) -> Vec<String> {
+pub(crate) fn tail(log: &Path) -> Vec<String> {
     let text = std::fs::read(log).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].iter().map(|line| (*line).to_string()).collect()

@@ -7,22 +7,22 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 /// The termination-message budget of one step container.
-pub const RESULT_BUDGET_BYTES: usize = 4096;
+pub(crate) const RESULT_BUDGET_BYTES: usize = 4096;
 
 /// Writes named results into a directory (Tekton's `/tekton/results`), or nowhere when unset.
 #[derive(Clone, Debug, Default)]
-pub struct Results {
+pub(crate) struct Results {
     dir: Option<PathBuf>,
     written: std::cell::Cell<usize>,
 }
 
 impl Results {
-    pub fn new(dir: Option<&Path>) -> Self {
+    pub(crate) fn new(dir: Option<&Path>) -> Self {
         Results { dir: dir.map(Path::to_path_buf), written: std::cell::Cell::new(0) }
     }
 
     /// Writes one result. All results of a step share the budget.
-    pub fn write(&self, name: &str, value: &str) -> anyhow::Result<()> {
+    pub(crate) fn write(&self, name: &str, value: &str) -> anyhow::Result<()> {
         let Some(dir) = &self.dir else { return Ok(()) };
         let total = self.written.get() + value.len();
         if total > RESULT_BUDGET_BYTES {

@@ -23,48 +23,48 @@ use crate::pipeline::definitions::{Pipeline, PipelineTask, TOOL_IMAGES, Task, Ta
 type TaskRunResult = Result<BTreeMap<String, Value>, String>;
 
 /// Everything a run needs from the caller.
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Folder for task runs, saved outcomes and the report.
-    pub out: PathBuf,
-    pub params: BTreeMap<String, String>,
+    pub(crate) out: PathBuf,
+    pub(crate) params: BTreeMap<String, String>,
     /// Concurrent TaskRuns of one matrix.
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// Re-run from this pipeline task, reusing the saved outcomes of the tasks before it.
-    pub from: Option<String>,
+    pub(crate) from: Option<String>,
     /// The binary that runs tool steps.
-    pub tool: PathBuf,
+    pub(crate) tool: PathBuf,
     /// Extra environment for every step (stores, registries).
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// What happened to one pipeline task.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskOutcome {
+pub(crate) struct TaskOutcome {
     /// Succeeded, Failed or None (not run).
-    pub status: TaskStatus,
+    pub(crate) status: TaskStatus,
     /// Result name → values, one per TaskRun (a matrix has several).
-    pub results: BTreeMap<String, Vec<Value>>,
+    pub(crate) results: BTreeMap<String, Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     #[serde(default)]
-    pub millis: u64,
+    pub(crate) millis: u64,
 }
 
 /// The whole run: every task's outcome, in execution order.
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct RunOutcome {
-    pub status: TaskStatus,
-    pub tasks: Vec<(String, TaskOutcome)>,
+pub(crate) struct RunOutcome {
+    pub(crate) status: TaskStatus,
+    pub(crate) tasks: Vec<(String, TaskOutcome)>,
 }
 
 impl RunOutcome {
-    pub fn outcome(&self, name: &str) -> Option<&TaskOutcome> {
+    pub(crate) fn outcome(&self, name: &str) -> Option<&TaskOutcome> {
         self.tasks.iter().find(|(task, _)| task == name).map(|(_, outcome)| outcome)
     }
 }
 
 /// Tasks in an order that respects `runAfter` and result references.
-pub fn execution_order(pipeline: &Pipeline) -> Result<Vec<&PipelineTask>, InputError> {
+pub(crate) fn execution_order(pipeline: &Pipeline) -> Result<Vec<&PipelineTask>, InputError> {
     let names: BTreeSet<&str> = pipeline.tasks.iter().map(|task| task.name.as_str()).collect();
     let mut done: Vec<&PipelineTask> = Vec::new();
     while done.len() < pipeline.tasks.len() {
@@ -88,7 +88,7 @@ pub fn execution_order(pipeline: &Pipeline) -> Result<Vec<&PipelineTask>, InputE
 }
 
 /// Tasks a pipeline task waits for.
-pub fn dependencies(task: &PipelineTask) -> BTreeSet<String> {
+pub(crate) fn dependencies(task: &PipelineTask) -> BTreeSet<String> {
     let mut found: BTreeSet<String> = task.run_after.iter().cloned().collect();
     let mut texts = Vec::new();
     for (_, value) in task.params.iter().chain(&task.matrix) {
@@ -535,7 +535,7 @@ impl Run<'_> {
 /// Runs one step of the tool outside a pipeline (its stdout discarded, its log on stderr), as a
 /// task would: `sync --dry-run` plans through the real `fetch` this way.
 /// Returns the step's exit status (its error is already on stderr).
-pub async fn run_tool_step(tool: &Path, args: &[String]) -> anyhow::Result<crate::error::ExitStatus> {
+pub(crate) async fn run_tool_step(tool: &Path, args: &[String]) -> anyhow::Result<crate::error::ExitStatus> {
     let status = tokio::process::Command::new(tool)
         .args(args)
         .stdout(std::process::Stdio::null())
@@ -574,7 +574,7 @@ fn elapsed(started: Instant) -> u64 {
 }
 
 /// Runs the pipeline; the outcome says what happened to every task.
-pub async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) -> anyhow::Result<RunOutcome> {
+pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) -> anyhow::Result<RunOutcome> {
     for name in options.params.keys() {
         if !pipeline.params.iter().any(|param| &param.name == name) {
             return Err(InputError::usage(format!("the pipeline has no param `{name}`")).into());

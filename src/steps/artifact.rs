@@ -23,11 +23,11 @@ pub enum ArtifactAction {
 #[derive(Debug)]
 pub struct ArtifactSettings {
     /// Where the blobs are kept (`--artifact-store`); `None`: the registry each URI names.
-    pub store: StoreSettings,
-    pub action: ArtifactAction,
+    pub(crate) store: StoreSettings,
+    pub(crate) action: ArtifactAction,
 }
 
-pub async fn run(settings: ArtifactSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: ArtifactSettings) -> anyhow::Result<ExitStatus> {
     let store = settings.store.open()?;
     match &settings.action {
         ArtifactAction::Create { repository, result, source } => {

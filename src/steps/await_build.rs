@@ -16,27 +16,27 @@ use crate::io::registry::ImageReference;
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The built image's repository as the build reported it.
-pub const RESULT_IMAGE_URL: &str = "IMAGE_URL";
+pub(crate) const RESULT_IMAGE_URL: &str = "IMAGE_URL";
 /// The built image's digest.
-pub const RESULT_IMAGE_DIGEST: &str = "IMAGE_DIGEST";
+pub(crate) const RESULT_IMAGE_DIGEST: &str = "IMAGE_DIGEST";
 /// The repository without tag (for promote).
-pub const RESULT_IMAGE_REPOSITORY: &str = "IMAGE_REPOSITORY";
+pub(crate) const RESULT_IMAGE_REPOSITORY: &str = "IMAGE_REPOSITORY";
 pub const RESULTS: [&str; 3] = [RESULT_IMAGE_URL, RESULT_IMAGE_DIGEST, RESULT_IMAGE_REPOSITORY];
 
 #[derive(Debug)]
 pub struct AwaitBuildSettings {
     /// The commit whose build to wait for (validated hex).
-    pub sha: String,
+    pub(crate) sha: String,
     /// Default: the client configuration's namespace.
-    pub namespace: Option<String>,
-    pub component: Option<String>,
-    pub event_type: String,
-    pub timeout: Duration,
-    pub poll_interval: Duration,
-    pub results_dir: Option<PathBuf>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) component: Option<String>,
+    pub(crate) event_type: String,
+    pub(crate) timeout: Duration,
+    pub(crate) poll_interval: Duration,
+    pub(crate) results_dir: Option<PathBuf>,
 }
 
-pub async fn run(args: AwaitBuildSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: AwaitBuildSettings) -> anyhow::Result<ExitStatus> {
     let client = crate::io::kube_api::client().await?;
     let namespace = args.namespace.clone().unwrap_or_else(|| client.default_namespace().to_string());
     let api = pipeline_runs(client, &namespace);

@@ -19,32 +19,32 @@ pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "u
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The commit the tree is at afterwards.
-pub const RESULT_COMMIT: &str = "commit";
+pub(crate) const RESULT_COMMIT: &str = "commit";
 /// `true`, `false` (committed, not pushed) or `unchanged`.
-pub const RESULT_PUSHED: &str = "pushed";
+pub(crate) const RESULT_PUSHED: &str = "pushed";
 pub const RESULTS: [&str; 2] = [RESULT_COMMIT, RESULT_PUSHED];
 
 #[derive(Debug)]
 pub struct CommitSettings {
     /// The midstream tree (a git work tree).
-    pub tree: PathBuf,
+    pub(crate) tree: PathBuf,
     /// Paths to stage; empty: [`MANAGED_PATHS`] and the destination folders of `upstream_repos.yml`.
-    pub paths: Vec<RelativePath>,
-    pub remote: String,
+    pub(crate) paths: Vec<RelativePath>,
+    pub(crate) remote: String,
     /// Default: the current branch.
-    pub branch: Option<String>,
-    pub attempts: u32,
-    pub title: String,
-    pub author_name: String,
-    pub author_email: String,
-    pub push: bool,
+    pub(crate) branch: Option<String>,
+    pub(crate) attempts: u32,
+    pub(crate) title: String,
+    pub(crate) author_name: String,
+    pub(crate) author_email: String,
+    pub(crate) push: bool,
     /// For https remotes, from `GIT_TOKEN` or `GITHUB_TOKEN`; never in arguments or logs.
-    pub token: Option<String>,
-    pub results_dir: Option<PathBuf>,
-    pub output_format: OutputFormat,
+    pub(crate) token: Option<String>,
+    pub(crate) results_dir: Option<PathBuf>,
+    pub(crate) output_format: OutputFormat,
 }
 
-pub async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
     if crate::io::git::head_commit(tree).is_none() {
@@ -169,7 +169,7 @@ fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
 }
 
 /// `title`, a blank line, then one line per top-level path (workspaces by name), sorted.
-pub fn commit_message(title: &str, name_status: &str) -> String {
+pub(crate) fn commit_message(title: &str, name_status: &str) -> String {
     let mut groups: BTreeMap<String, (usize, std::collections::BTreeSet<String>)> = BTreeMap::new();
     let mut total = 0;
     for line in name_status.lines() {

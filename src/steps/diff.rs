@@ -12,14 +12,14 @@ use crate::io::registry::{ImageReference, Store};
 #[derive(Debug)]
 pub struct DiffSettings {
     /// The older index: a catalog-index folder or an image reference.
-    pub old: String,
+    pub(crate) old: String,
     /// The newer index.
-    pub new: String,
-    pub output_format: OutputFormat,
-    pub store: StoreSettings,
+    pub(crate) new: String,
+    pub(crate) output_format: OutputFormat,
+    pub(crate) store: StoreSettings,
 }
 
-pub async fn run(settings: DiffSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: DiffSettings) -> anyhow::Result<ExitStatus> {
     let store = settings.store.open()?;
     let old = load(&store, &settings.old).await?;
     let new = load(&store, &settings.new).await?;
@@ -32,7 +32,7 @@ pub async fn run(settings: DiffSettings) -> anyhow::Result<ExitStatus> {
 }
 
 /// A folder when the path exists, else an image reference.
-pub async fn load(store: &Store, source: &str) -> anyhow::Result<CatalogView> {
+pub(crate) async fn load(store: &Store, source: &str) -> anyhow::Result<CatalogView> {
     if Path::new(source).exists() {
         return Ok(read_folder(Path::new(source))?);
     }

@@ -17,6 +17,7 @@ use super::{OutputFormat, StoreSettings};
 use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
 use crate::domain::workspace::prepare;
 use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
+use crate::formats::package::PluginRole;
 use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, ExportedPlugin, Plan, PlannedWorkspace};
 use crate::formats::plugins_list::{PluginsList, PluginsListLine};
 use crate::formats::relative_path::RelativePath;
@@ -26,39 +27,37 @@ use crate::io::shell::{CommandFailure, run_logged, shell_quote};
 
 #[derive(Debug)]
 pub struct ExportSettings {
-    /// The midstream tree: plan.json, the overlay folder, workspaces/.
-    pub tree: PathBuf,
     /// The overlay tree inside the midstream tree.
-    pub overlay: PathBuf,
-    pub plan: PathBuf,
+    pub(crate) overlay: PathBuf,
+    pub(crate) plan: PathBuf,
     /// Workspaces named with `--workspace`.
-    pub workspaces: Vec<String>,
+    pub(crate) workspaces: Vec<String>,
     /// Batch ids of the plan, as the Tekton matrix passes them.
-    pub batches: Vec<String>,
+    pub(crate) batches: Vec<String>,
     /// Workspaces exported at the same time.
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// Where upstream sources are checked out and built; `None`: a temporary folder.
-    pub work_dir: Option<PathBuf>,
+    pub(crate) work_dir: Option<PathBuf>,
     /// Where prepared `workspaces/<ws>/` copies go (the tree itself by default).
-    pub output_tree: PathBuf,
-    pub report: PathBuf,
+    pub(crate) output_tree: PathBuf,
+    pub(crate) report: PathBuf,
     /// Stage name and shell command (`install`, `tsc`, `build`); empty commands are skipped.
-    pub commands: Vec<(&'static str, String)>,
-    pub exporter: String,
-    pub command_timeout: Duration,
-    pub max_failed: usize,
+    pub(crate) commands: Vec<(&'static str, String)>,
+    pub(crate) exporter: String,
+    pub(crate) command_timeout: Duration,
+    pub(crate) max_failed: usize,
     /// Package every export as an image (`--registry`).
-    pub images: Option<ImageTarget>,
-    pub results_dir: Option<PathBuf>,
-    pub output_format: OutputFormat,
+    pub(crate) images: Option<ImageTarget>,
+    pub(crate) results_dir: Option<PathBuf>,
+    pub(crate) output_format: OutputFormat,
 }
 
 /// Where exported plugins are pushed as images, and how their tags are formed.
 #[derive(Debug)]
 pub struct ImageTarget {
-    pub registry: RegistryPrefix,
-    pub tag_scheme: TagSchemeChoice,
-    pub store: StoreSettings,
+    pub(crate) registry: RegistryPrefix,
+    pub(crate) tag_scheme: TagSchemeChoice,
+    pub(crate) store: StoreSettings,
 }
 
 /// What every workspace of one run shares.
@@ -75,54 +74,54 @@ struct RunContext {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Status {
+pub(crate) enum Status {
     Exported,
     Failed,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct PluginReport {
-    pub path: String,
-    pub status: Status,
+pub(crate) struct PluginReport {
+    pub(crate) path: String,
+    pub(crate) status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub package: Option<String>,
+    pub(crate) package: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    pub(crate) image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
+    pub(crate) cause: Option<String>,
     #[serde(rename = "log-tail", skip_serializing_if = "Vec::is_empty")]
-    pub log_tail: Vec<String>,
+    pub(crate) log_tail: Vec<String>,
     /// The overlay is wrong about this plugin (its folder does not exist upstream): bad input.
     #[serde(rename = "bad-input", skip_serializing_if = "Option::is_none")]
-    pub bad_input: Option<String>,
+    pub(crate) bad_input: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct WorkspaceReport {
-    pub status: Status,
+pub(crate) struct WorkspaceReport {
+    pub(crate) status: Status,
     #[serde(rename = "upstream-commit", skip_serializing_if = "Option::is_none")]
-    pub upstream_commit: Option<String>,
+    pub(crate) upstream_commit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
+    pub(crate) cause: Option<String>,
     /// A git remote or registry failed: a retry may help.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub infrastructure: bool,
+    pub(crate) infrastructure: bool,
     #[serde(rename = "patches-applied", skip_serializing_if = "Vec::is_empty")]
-    pub patches_applied: Vec<String>,
+    pub(crate) patches_applied: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-    pub plugins: Vec<PluginReport>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) plugins: Vec<PluginReport>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct ExportReport {
-    pub workspaces: BTreeMap<String, WorkspaceReport>,
+pub(crate) struct ExportReport {
+    pub(crate) workspaces: BTreeMap<String, WorkspaceReport>,
 }
 
 impl ExportReport {
-    pub fn failed_plugins(&self) -> usize {
+    pub(crate) fn failed_plugins(&self) -> usize {
         self.workspaces
             .values()
             .flat_map(|workspace| &workspace.plugins)
@@ -130,7 +129,7 @@ impl ExportReport {
             .count()
     }
 
-    pub fn exported_plugins(&self) -> usize {
+    pub(crate) fn exported_plugins(&self) -> usize {
         self.workspaces
             .values()
             .flat_map(|workspace| &workspace.plugins)
@@ -140,7 +139,7 @@ impl ExportReport {
 
     /// The Tekton status result: per workspace `exported/failed` counts, self-describing because
     /// matrix results arrive in any order; shortened to fit the result budget.
-    pub fn status_line(&self) -> String {
+    pub(crate) fn status_line(&self) -> String {
         let mut line = serde_json::Map::new();
         for (name, workspace) in &self.workspaces {
             let exported = workspace.plugins.iter().filter(|plugin| plugin.status == Status::Exported).count();
@@ -158,10 +157,10 @@ impl ExportReport {
 
 /// The Tekton results this step writes (`--results-dir`).
 /// Per workspace `exported/failed` counts, as JSON.
-pub const RESULT_STATUS: &str = "status";
+pub(crate) const RESULT_STATUS: &str = "status";
 pub const RESULTS: [&str; 1] = [RESULT_STATUS];
 
-pub async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
     let plan_path = args.plan.clone();
     if !plan_path.exists() {
         return Err(InputError::in_file(&plan_path, "does not exist")
@@ -574,7 +573,7 @@ async fn export_plugins(
             .get("backstage")
             .and_then(|backstage| backstage.get("role"))
             .and_then(Value::as_str)
-            .is_some_and(|role| role.starts_with("frontend"));
+            .is_some_and(|role| PluginRole::parse(role).is_frontend());
         if is_frontend && scalprum.is_file() {
             flags.push("--scalprum-config".into());
             flags.push(scalprum.display().to_string());

@@ -18,36 +18,36 @@ use crate::formats::upstream_repos::{UpstreamRepo, UpstreamRepos};
 use crate::io::git::GitError;
 
 /// The export batch ids, a JSON array (the matrix of the export task).
-pub const RESULT_BATCHES: &str = "batches";
+pub(crate) const RESULT_BATCHES: &str = "batches";
 /// `rhdh.version` of `upstream_repos.yml`.
-pub const RESULT_RHDH_VERSION: &str = "rhdh-version";
+pub(crate) const RESULT_RHDH_VERSION: &str = "rhdh-version";
 /// `backstage.version` of `upstream_repos.yml`.
-pub const RESULT_BACKSTAGE_VERSION: &str = "backstage-version";
+pub(crate) const RESULT_BACKSTAGE_VERSION: &str = "backstage-version";
 /// The Tekton results this step writes (`--results-dir`).
 pub const RESULTS: [&str; 3] = [RESULT_BATCHES, RESULT_RHDH_VERSION, RESULT_BACKSTAGE_VERSION];
 
 #[derive(Debug)]
 pub struct FetchSettings {
     /// The midstream tree: `upstream_repos.yml`, the destination folders and `workspaces/`.
-    pub tree: PathBuf,
-    pub upstream_repos: PathBuf,
+    pub(crate) tree: PathBuf,
+    pub(crate) upstream_repos: PathBuf,
     /// The overlay tree (inside the midstream tree).
-    pub overlay: PathBuf,
+    pub(crate) overlay: PathBuf,
     /// Supported package lists; empty: the overlay's rhdh-supported-packages.txt if any.
-    pub packages: Vec<PathBuf>,
+    pub(crate) packages: Vec<PathBuf>,
     /// Plan only these workspaces (all when empty).
-    pub workspaces: Vec<String>,
-    pub plan: PathBuf,
-    pub max_batches: usize,
+    pub(crate) workspaces: Vec<String>,
+    pub(crate) plan: PathBuf,
+    pub(crate) max_batches: usize,
     /// Clone the upstream repositories first (off with `--skip-clone` and `--dry-run`).
-    pub clone: bool,
+    pub(crate) clone: bool,
     /// Print the plan as a table; write nothing.
-    pub dry_run: bool,
-    pub results_dir: Option<PathBuf>,
-    pub output_format: OutputFormat,
+    pub(crate) dry_run: bool,
+    pub(crate) results_dir: Option<PathBuf>,
+    pub(crate) output_format: OutputFormat,
 }
 
-pub async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
     let tree = args.tree.clone();
     let upstream = UpstreamRepos::read(&args.upstream_repos)?;
     let mut sources = Vec::new();
@@ -134,7 +134,7 @@ pub async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
 }
 
 /// `(workspace, plugin path)` pairs of the supported lists; `None` when there is none (all supported).
-pub fn load_supported(
+pub(crate) fn load_supported(
     overlay_dir: &Path,
     packages: &[PathBuf],
 ) -> Result<Option<BTreeSet<(String, String)>>, InputError> {

@@ -34,52 +34,52 @@ use crate::io::registry::{Digest, RegistryPrefix};
 #[derive(Debug)]
 pub struct IndexSettings {
     /// The overlay tree: workspaces/, catalog-entities/extensions/, default.packages.yaml, versions.json.
-    pub overlay: PathBuf,
+    pub(crate) overlay: PathBuf,
     /// Package selection files (default.packages.yaml, rhdh-*-packages.txt); the overlay's by default.
-    pub packages: Vec<PathBuf>,
+    pub(crate) packages: Vec<PathBuf>,
     /// Index every Package of the overlay, not only the selected ones.
-    pub all_packages: bool,
-    pub versions: PathBuf,
+    pub(crate) all_packages: bool,
+    pub(crate) versions: PathBuf,
     /// The target Backstage version (overrides versions.json).
-    pub backstage_version: Option<String>,
-    pub rhdh_version: Option<String>,
+    pub(crate) backstage_version: Option<String>,
+    pub(crate) rhdh_version: Option<String>,
     /// The registry prefix plugin images are named under.
-    pub registry: RegistryPrefix,
+    pub(crate) registry: RegistryPrefix,
     /// The prefix for packages whose metadata says `support: community`.
-    pub community_registry: Option<RegistryPrefix>,
-    pub tag_scheme: TagSchemeChoice,
+    pub(crate) community_registry: Option<RegistryPrefix>,
+    pub(crate) tag_scheme: TagSchemeChoice,
     /// The catalog-index output folder.
-    pub output: PathBuf,
+    pub(crate) output: PathBuf,
     /// The `plugin_builds` output folder.
-    pub plugin_builds: PathBuf,
-    pub dpdy_style: DpdyStyle,
+    pub(crate) plugin_builds: PathBuf,
+    pub(crate) dpdy_style: DpdyStyle,
     /// Concurrent registry probes.
-    pub jobs: usize,
-    pub allow_missing: bool,
+    pub(crate) jobs: usize,
+    pub(crate) allow_missing: bool,
     /// Platforms (`os/architecture`) an image index must offer.
-    pub platforms: Vec<String>,
-    pub overlay_commit: Option<String>,
-    pub source_repo: Option<String>,
-    pub report: Option<PathBuf>,
-    pub results_dir: Option<PathBuf>,
+    pub(crate) platforms: Vec<String>,
+    pub(crate) overlay_commit: Option<String>,
+    pub(crate) source_repo: Option<String>,
+    pub(crate) report: Option<PathBuf>,
+    pub(crate) results_dir: Option<PathBuf>,
     /// Print the planned plugins; contact nothing, write nothing.
-    pub dry_run: bool,
-    pub output_format: OutputFormat,
-    pub store: StoreSettings,
+    pub(crate) dry_run: bool,
+    pub(crate) output_format: OutputFormat,
+    pub(crate) store: StoreSettings,
     /// A midstream tree whose `workspaces/<ws>/` hold the records of the last exports.
-    pub export_records: Option<PathBuf>,
+    pub(crate) export_records: Option<PathBuf>,
     /// `SOURCE_DATE_EPOCH`, recorded as the build date.
-    pub source_date_epoch: Option<i64>,
+    pub(crate) source_date_epoch: Option<i64>,
 }
 
 /// The Tekton results this step writes (`--results-dir`).
 /// `true` when any output file changed.
-pub const RESULT_CHANGED: &str = "changed";
+pub(crate) const RESULT_CHANGED: &str = "changed";
 /// One line of counts.
-pub const RESULT_SUMMARY: &str = "summary";
+pub(crate) const RESULT_SUMMARY: &str = "summary";
 pub const RESULTS: [&str; 2] = [RESULT_CHANGED, RESULT_SUMMARY];
 
-pub async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     let inputs = load_inputs(&args)?;
     let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config, args.all_packages, &inputs.export_records)?;
     if args.dry_run {
@@ -154,7 +154,7 @@ fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
     match format {
         OutputFormat::Text => {
             for plugin in plugins {
-                println!("{} {} {}", plugin.image, plugin.workspace_path, plugin.reference);
+                println!("{} {} {}", plugin.image, plugin.workspace_path(), plugin.reference);
             }
         }
         OutputFormat::Json => {
@@ -163,8 +163,8 @@ fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
                 .map(|plugin| {
                     serde_json::json!({
                         "image": plugin.image,
-                        "workspacePath": plugin.workspace_path,
-                        "package": plugin.package_name,
+                        "workspacePath": plugin.workspace_path(),
+                        "package": plugin.package_name(),
                         "reference": plugin.reference.to_string(),
                     })
                 })
@@ -195,7 +195,7 @@ fn print_summary(report: &IndexReport, args: &IndexSettings) {
 }
 
 /// Reads the overlay, the selection files, versions and the previous index.
-pub fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
+pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
     let overlay = crate::io::overlay_tree::load(&args.overlay)?;
     let mut selection = Vec::new();
     for path in args.packages.clone() {
@@ -276,15 +276,7 @@ pub fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
     Ok(IndexInputs {
         overlay,
         selection,
-        config: IndexConfig {
-            registry,
-            community_registry,
-            tagging,
-            backstage_version,
-            rhdh_version: args.rhdh_version.clone(),
-            dpdy_style: args.dpdy_style,
-            platforms,
-        },
+        config: IndexConfig { registry, community_registry, tagging, dpdy_style: args.dpdy_style, platforms },
         previous_index,
         known,
         build_info,

@@ -70,12 +70,12 @@ pub async fn run(step: Step) -> anyhow::Result<ExitStatus> {
 #[derive(Clone, Debug, Default)]
 pub struct StoreSettings {
     /// `oci-layout:DIR`, `docker://HOST[:PORT]`, `docker://`; `None` for the named registries.
-    pub spec: Option<String>,
-    pub client: crate::io::registry::ClientOptions,
+    pub(crate) spec: Option<String>,
+    pub(crate) client: crate::io::registry::ClientOptions,
 }
 
 impl StoreSettings {
-    pub fn open(&self) -> Result<crate::io::registry::Store, crate::error::InputError> {
+    pub(crate) fn open(&self) -> Result<crate::io::registry::Store, crate::error::InputError> {
         crate::io::registry::Store::parse(self.spec.as_deref(), &self.client)
     }
 }

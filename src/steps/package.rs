@@ -18,18 +18,18 @@ use crate::io::registry::plugin_image::plugin_image_spec;
 #[derive(Debug)]
 pub struct PackageSettings {
     /// Exported `dist-dynamic` folders; one image folder per plugin.
-    pub dist_dynamic: Vec<PathBuf>,
+    pub(crate) dist_dynamic: Vec<PathBuf>,
     /// The reference to push, with a tag and no digest.
-    pub tag: ImageReference,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    pub(crate) tag: ImageReference,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) annotations: BTreeMap<String, String>,
     /// Config environment `KEY=value` entries.
-    pub env: Vec<String>,
-    pub output_format: OutputFormat,
-    pub store: StoreSettings,
+    pub(crate) env: Vec<String>,
+    pub(crate) output_format: OutputFormat,
+    pub(crate) store: StoreSettings,
 }
 
-pub async fn run(settings: PackageSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(settings: PackageSettings) -> anyhow::Result<ExitStatus> {
     let reference = settings.tag.clone();
     let spec = plugin_image_spec(&settings.dist_dynamic, &settings.labels, &settings.annotations, &settings.env)?;
     let image = build_image(&spec).context("building the image layer")?;

@@ -19,18 +19,18 @@ use crate::io::registry::{ImageReference, Manifest, Store};
 
 /// What a promotion changed, to undo it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RollbackRecord {
+pub(crate) struct RollbackRecord {
     /// `host/path` of the repository.
-    pub repository: String,
+    pub(crate) repository: String,
     /// The digest the tags were pointed at.
-    pub promoted: String,
+    pub(crate) promoted: String,
     /// Tag → its digest before, `None` when the tag did not exist.
-    pub tags: BTreeMap<String, Option<String>>,
+    pub(crate) tags: BTreeMap<String, Option<String>>,
 }
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The recorded previous digests, as JSON.
-pub const RESULT_ROLLBACK: &str = "rollback";
+pub(crate) const RESULT_ROLLBACK: &str = "rollback";
 pub const RESULTS: [&str; 1] = [RESULT_ROLLBACK];
 
 /// Promote an image, or restore tags.
@@ -44,15 +44,15 @@ pub enum PromoteAction {
 
 #[derive(Debug)]
 pub struct PromoteSettings {
-    pub action: PromoteAction,
+    pub(crate) action: PromoteAction,
     /// Where to record each tag's previous digest.
-    pub rollback_file: PathBuf,
-    pub skip_validation: bool,
-    pub results_dir: Option<PathBuf>,
-    pub store: StoreSettings,
+    pub(crate) rollback_file: PathBuf,
+    pub(crate) skip_validation: bool,
+    pub(crate) results_dir: Option<PathBuf>,
+    pub(crate) store: StoreSettings,
 }
 
-pub async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
     let (reference, targets) = match &args.action {
         PromoteAction::Rollback { source } => return rollback(&store, source).await,

@@ -15,27 +15,27 @@ use crate::io::registry::ImageReference;
 use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
 
 /// Files of the folder that are not part of the image.
-pub const NOT_IN_IMAGE: [&str; 1] = ["related-images.txt"];
+pub(crate) const NOT_IN_IMAGE: [&str; 1] = ["related-images.txt"];
 
 #[derive(Debug)]
 pub struct PublishSettings {
     /// The catalog-index folder `index` wrote.
-    pub catalog_index: PathBuf,
+    pub(crate) catalog_index: PathBuf,
     /// The reference to push, with a tag and no digest.
-    pub tag: ImageReference,
-    pub version: Option<String>,
-    pub release: Option<String>,
-    pub source_commit: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    pub related_images: Option<PathBuf>,
-    pub results_dir: Option<PathBuf>,
-    pub output_format: OutputFormat,
-    pub store: StoreSettings,
+    pub(crate) tag: ImageReference,
+    pub(crate) version: Option<String>,
+    pub(crate) release: Option<String>,
+    pub(crate) source_commit: Option<String>,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) related_images: Option<PathBuf>,
+    pub(crate) results_dir: Option<PathBuf>,
+    pub(crate) output_format: OutputFormat,
+    pub(crate) store: StoreSettings,
     /// `SOURCE_DATE_EPOCH`: the image's `created` time.
-    pub created: Option<i64>,
+    pub(crate) created: Option<i64>,
 }
 
-pub async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
     let reference = args.tag.clone();
     let dpdy = args.catalog_index.join("dynamic-plugins.default.yaml");
     if !dpdy.is_file() {
@@ -75,9 +75,9 @@ pub async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
 
 /// The Tekton results this step writes (`--results-dir`), named as Konflux's build results.
 /// The pushed repository.
-pub const RESULT_IMAGE_URL: &str = "IMAGE_URL";
+pub(crate) const RESULT_IMAGE_URL: &str = "IMAGE_URL";
 /// The digest of the pushed index image.
-pub const RESULT_IMAGE_DIGEST: &str = "IMAGE_DIGEST";
+pub(crate) const RESULT_IMAGE_DIGEST: &str = "IMAGE_DIGEST";
 pub const RESULTS: [&str; 2] = [RESULT_IMAGE_URL, RESULT_IMAGE_DIGEST];
 
 fn image_spec(args: &PublishSettings) -> Result<ImageSpec, InputError> {

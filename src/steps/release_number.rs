@@ -15,13 +15,13 @@ use crate::error::{ExitStatus, InputError};
 use crate::io::registry::image::{KnownFacts, inspect};
 use crate::io::registry::{ImageReference, Store};
 
-pub const CONTAINERFILES: [&str; 2] = ["builder.Containerfile", "index.Containerfile"];
+pub(crate) const CONTAINERFILES: [&str; 2] = ["builder.Containerfile", "index.Containerfile"];
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The release number written (or the current one when nothing changed).
-pub const RESULT_RELEASE: &str = "release";
+pub(crate) const RESULT_RELEASE: &str = "release";
 /// The RHDH version x.y.z.
-pub const RESULT_VERSION: &str = "version";
+pub(crate) const RESULT_VERSION: &str = "version";
 pub const RESULTS: [&str; 2] = [RESULT_RELEASE, RESULT_VERSION];
 
 /// Where the builds that exist are counted.
@@ -36,20 +36,20 @@ pub enum ReleaseSource {
 
 #[derive(Debug)]
 pub struct ReleaseNumberSettings {
-    pub tree: PathBuf,
+    pub(crate) tree: PathBuf,
     /// Default: `rhdh.version` of `<tree>/upstream_repos.yml`.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// The folder of builder.Containerfile and index.Containerfile.
-    pub containerfiles: PathBuf,
+    pub(crate) containerfiles: PathBuf,
     /// Whether the index changed; false reports the current number and changes nothing.
-    pub changed: bool,
-    pub source: ReleaseSource,
-    pub count_containerfile: bool,
-    pub results_dir: Option<PathBuf>,
-    pub output_format: OutputFormat,
+    pub(crate) changed: bool,
+    pub(crate) source: ReleaseSource,
+    pub(crate) count_containerfile: bool,
+    pub(crate) results_dir: Option<PathBuf>,
+    pub(crate) output_format: OutputFormat,
 }
 
-pub async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatus> {
     let version = match &args.version {
         Some(version) => version.clone(),
         None => {

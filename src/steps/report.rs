@@ -8,21 +8,21 @@ use crate::domain::run_report::{TaskLine, TaskStatus, render_markdown, summary_l
 use crate::error::ExitStatus;
 
 /// The one-line summary result.
-pub const RESULT_SUMMARY: &str = "summary";
+pub(crate) const RESULT_SUMMARY: &str = "summary";
 /// The Tekton results this step writes (`--results-dir`).
 pub const RESULTS: [&str; 1] = [RESULT_SUMMARY];
 
 #[derive(Debug)]
 pub struct ReportSettings {
     /// The aggregate status, `$(tasks.status)`.
-    pub status: TaskStatus,
-    pub tasks: Vec<TaskLine>,
+    pub(crate) status: TaskStatus,
+    pub(crate) tasks: Vec<TaskLine>,
     /// Also write the markdown here.
-    pub output: Option<PathBuf>,
-    pub results_dir: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
+    pub(crate) results_dir: Option<PathBuf>,
 }
 
-pub fn run(settings: &ReportSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) fn run(settings: &ReportSettings) -> anyhow::Result<ExitStatus> {
     let markdown = render_markdown(&settings.status, &settings.tasks);
     print!("{markdown}");
     if let Some(path) = &settings.output {

@@ -13,26 +13,26 @@ use crate::pipeline::runner::{RunOptions, RunOutcome};
 #[derive(Debug)]
 pub struct SyncSettings {
     /// The midstream checkout (absolute).
-    pub tree: PathBuf,
+    pub(crate) tree: PathBuf,
     /// Task runs, artifacts, saved outcomes and the report (absolute).
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Where plugin images are pushed and read (`oci-layout:` paths absolute).
-    pub store: String,
-    pub registry: String,
-    pub index_image: String,
-    pub exporter: String,
-    pub install_command: String,
-    pub tsc_command: String,
-    pub workspaces: Vec<String>,
+    pub(crate) store: String,
+    pub(crate) registry: String,
+    pub(crate) index_image: String,
+    pub(crate) exporter: String,
+    pub(crate) install_command: String,
+    pub(crate) tsc_command: String,
+    pub(crate) workspaces: Vec<String>,
     /// Export TaskRuns at the same time.
-    pub jobs: usize,
-    pub from: Option<String>,
-    pub dry_run: bool,
+    pub(crate) jobs: usize,
+    pub(crate) from: Option<String>,
+    pub(crate) dry_run: bool,
     /// Pipeline params given with `--param name=value`.
-    pub params: BTreeMap<String, String>,
+    pub(crate) params: BTreeMap<String, String>,
 }
 
-pub async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
     let tree = args.tree.clone();
     let pipeline = crate::pipeline::definitions::pipeline()?;
     let tasks = crate::pipeline::definitions::tasks()?;

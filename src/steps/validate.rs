@@ -23,14 +23,14 @@ pub enum ValidateTarget {
 
 #[derive(Debug)]
 pub struct ValidateSettings {
-    pub target: ValidateTarget,
+    pub(crate) target: ValidateTarget,
     /// Also check every image against the registry (not only the static rules).
-    pub registry_checks: bool,
-    pub output_format: OutputFormat,
-    pub store: StoreSettings,
+    pub(crate) registry_checks: bool,
+    pub(crate) output_format: OutputFormat,
+    pub(crate) store: StoreSettings,
 }
 
-pub async fn run(args: ValidateSettings) -> anyhow::Result<ExitStatus> {
+pub(crate) async fn run(args: ValidateSettings) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
     let findings = match &args.target {
         ValidateTarget::File(file) => validate_file(&store, file, args.registry_checks).await?,

@@ -11,39 +11,39 @@ use serde_json::Value;
 use crate::domain::catalog::view::{CatalogView, PluginView};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct CatalogDiff {
-    pub added: Vec<String>,
-    pub removed: Vec<String>,
-    pub changed: Vec<PluginChange>,
+pub(crate) struct CatalogDiff {
+    pub(crate) added: Vec<String>,
+    pub(crate) removed: Vec<String>,
+    pub(crate) changed: Vec<PluginChange>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct PluginChange {
-    pub plugin: String,
+pub(crate) struct PluginChange {
+    pub(crate) plugin: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<Change<Digest>>,
+    pub(crate) digest: Option<Change<Digest>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<Change<String>>,
+    pub(crate) tag: Option<Change<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub enabled: Option<Change<bool>>,
+    pub(crate) enabled: Option<Change<bool>>,
     /// Dotted paths of the `pluginConfig` values that differ.
     #[serde(rename = "pluginConfig", skip_serializing_if = "Vec::is_empty")]
-    pub plugin_config: Vec<String>,
+    pub(crate) plugin_config: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Change<T> {
-    pub old: Option<T>,
-    pub new: Option<T>,
+pub(crate) struct Change<T> {
+    pub(crate) old: Option<T>,
+    pub(crate) new: Option<T>,
 }
 
 impl CatalogDiff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
     }
 }
 
-pub fn diff(old: &CatalogView, new: &CatalogView) -> CatalogDiff {
+pub(crate) fn diff(old: &CatalogView, new: &CatalogView) -> CatalogDiff {
     let mut result = CatalogDiff::default();
     for (plugin, after) in new {
         match old.get(plugin) {
@@ -110,7 +110,7 @@ fn show<T: ToString>(value: Option<&T>) -> String {
 }
 
 /// The markdown rendering (a table, one row per plugin).
-pub fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
+pub(crate) fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
     if diff.is_empty() {
         return "## Catalog index changes\n\nNo changes.\n".to_string();
     }

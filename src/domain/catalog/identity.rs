@@ -1,62 +1,52 @@
 //! A plugin's identity, owned here and nowhere else: the workspace it is built in, its folder in
 //! that workspace, its npm name, and every name derived from those (image name, folder inside the
-//! image, wrapper path inside the RHDH image, tag under each scheme). `export` records the mapping
+//! image, tag under each scheme). The wrapper path inside the RHDH image is not derived: the
+//! metadata's `spec.dynamicArtifact` names it, and only where the RHDH image ships one. `export` records the mapping
 //! it knows (folder → npm name → image); `index` reads that record and only falls back to
 //! matching metadata names to folders where no export recorded one.
 
 use serde::{Deserialize, Serialize};
 
-use crate::formats::package::PluginRole;
 use crate::formats::relative_path::RelativePath;
 
 /// Who built a plugin and under which names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PluginIdentity {
-    pub workspace: String,
+pub(crate) struct PluginIdentity {
+    pub(crate) workspace: String,
     /// The plugin's folder inside the workspace (a `plugins-list.yaml` path).
-    pub folder: RelativePath,
+    pub(crate) folder: RelativePath,
     /// `name` of the plugin's `package.json` (= the metadata's `spec.packageName`).
     #[serde(rename = "npmName")]
-    pub npm_name: String,
+    pub(crate) npm_name: String,
 }
 
 impl PluginIdentity {
     /// The image repository's last segment.
-    pub fn image_name(&self) -> String {
+    pub(crate) fn image_name(&self) -> String {
         image_name(&self.npm_name)
     }
 
     /// `<workspace>/<folder>`, as `plugin_builds/` and `index.json` record it.
-    pub fn workspace_path(&self) -> String {
+    pub(crate) fn workspace_path(&self) -> String {
         format!("{}/{}", self.workspace, self.folder)
     }
 }
 
 /// `@scope/name` → `scope-name`, `name` → `name`: the image a package is published as (leading
 /// `@` dropped, the first `/` turned into `-`).
-pub fn image_name(npm_name: &str) -> String {
+pub(crate) fn image_name(npm_name: &str) -> String {
     npm_name.trim_start_matches('@').replacen('/', "-", 1)
 }
 
 /// `@scope/name-dynamic` → `scope-name`: the folder an exported package occupies inside its image
 /// (the rule of `rhdh-cli plugin package`, which the installer relies on).
-pub fn folder_in_image(exported_name: &str) -> String {
+pub(crate) fn folder_in_image(exported_name: &str) -> String {
     image_name(exported_name.strip_suffix("-dynamic").unwrap_or(exported_name))
-}
-
-/// `./dynamic-plugins/dist/<image>`, with `-dynamic` for backend plugins and modules: the folders
-/// the RHDH image ships its wrapper packages in.
-pub fn wrapper_path(image_name: &str, role: Option<&PluginRole>) -> String {
-    if role.is_some_and(PluginRole::is_backend) {
-        format!("./dynamic-plugins/dist/{image_name}-dynamic")
-    } else {
-        format!("./dynamic-plugins/dist/{image_name}")
-    }
 }
 
 /// The image a `dynamic-plugins.yaml` package names: the last path segment of an OCI reference
 /// (without tag, digest or `!path`), or a wrapper folder without `-dynamic`.
-pub fn image_of_dynamic_plugin(package: &str) -> String {
+pub(crate) fn image_of_dynamic_plugin(package: &str) -> String {
     if let Some(rest) = package.strip_prefix("oci://") {
         let name = rest.split(['@', '!']).next().unwrap_or(rest);
         let last = name.rsplit('/').next().unwrap_or(name);
@@ -68,7 +58,7 @@ pub fn image_of_dynamic_plugin(package: &str) -> String {
 
 /// How image tags are formed from a plugin version.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TagScheme {
+pub(crate) enum TagScheme {
     /// `bs_<backstage>__<version>`: the public overlay images.
     Backstage { backstage_version: String },
     /// `<rhdh>--<version>`: product images.
@@ -77,7 +67,7 @@ pub enum TagScheme {
 
 /// Which [`TagScheme`] a run asked for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum TagSchemeChoice {
+pub(crate) enum TagSchemeChoice {
     /// `Backstage` for `ghcr.io` registries, `Rhdh` elsewhere.
     #[default]
     Auto,
@@ -88,13 +78,13 @@ pub enum TagSchemeChoice {
 /// Why no tag scheme could be chosen.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("tags in {registry} are `<rhdh version>--<plugin version>`, so the RHDH version is required")]
-pub struct RhdhVersionRequired {
-    pub registry: String,
+pub(crate) struct RhdhVersionRequired {
+    pub(crate) registry: String,
 }
 
 impl TagScheme {
     /// The scheme for images under `registry_host`.
-    pub fn choose(
+    pub(crate) fn choose(
         choice: TagSchemeChoice,
         registry_host: &str,
         rhdh_version: Option<&str>,
@@ -115,7 +105,7 @@ impl TagScheme {
     /// The tag of `version`. `workspace_backstage` is the Backstage version the workspace builds
     /// against: where its major.minor differs from the target, `bs_` tags carry the workspace's own
     /// (its images were tagged with it).
-    pub fn tag(&self, version: &str, workspace_backstage: Option<&str>) -> String {
+    pub(crate) fn tag(&self, version: &str, workspace_backstage: Option<&str>) -> String {
         match self {
             TagScheme::Backstage { backstage_version } => {
                 let backstage = match workspace_backstage {
@@ -145,14 +135,6 @@ mod tests {
         assert_eq!(image_name("plain-plugin"), "plain-plugin");
         assert_eq!(folder_in_image("@backstage-community/plugin-argocd-dynamic"), "backstage-community-plugin-argocd");
         assert_eq!(folder_in_image("plain-plugin"), "plain-plugin");
-        assert_eq!(
-            wrapper_path("backstage-plugin-x", Some(&PluginRole::BackendPluginModule)),
-            "./dynamic-plugins/dist/backstage-plugin-x-dynamic"
-        );
-        assert_eq!(
-            wrapper_path("backstage-plugin-x", Some(&PluginRole::FrontendPlugin)),
-            "./dynamic-plugins/dist/backstage-plugin-x"
-        );
     }
 
     #[test]

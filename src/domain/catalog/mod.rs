@@ -11,7 +11,7 @@ pub mod workspace_paths;
 
 /// How `dynamic-plugins.default.yaml` names each plugin.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DpdyStyle {
+pub(crate) enum DpdyStyle {
     /// Digest-pinned OCI entries with a `# Tag:` comment.
     #[default]
     Oci,

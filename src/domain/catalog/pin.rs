@@ -10,7 +10,7 @@ use crate::formats::plugin_builds::ImageMetadata;
 
 /// What the registry said about a planned plugin's image.
 #[derive(Clone, Debug)]
-pub enum Resolution {
+pub(crate) enum Resolution {
     Present(ImageFacts),
     Missing,
     /// An index without a platform we require.
@@ -19,7 +19,7 @@ pub enum Resolution {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum PluginStatus {
+pub(crate) enum PluginStatus {
     /// Pinned to the digest of its requested tag.
     Pinned,
     /// The requested tag is missing; the previous index entry was kept.
@@ -29,7 +29,7 @@ pub enum PluginStatus {
 }
 
 impl PluginStatus {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             PluginStatus::Pinned => "pinned",
             PluginStatus::Stale => "missing; previous digest kept",
@@ -39,23 +39,23 @@ impl PluginStatus {
 }
 
 /// How one plugin ends up pinned: the reference, digest and facts written everywhere.
-pub struct Pin {
-    pub reference: ImageReference,
-    pub digest: Digest,
-    pub metadata: ImageMetadata,
-    pub dynamic_packages: Option<String>,
+pub(crate) struct Pin {
+    pub(crate) reference: ImageReference,
+    pub(crate) digest: Digest,
+    pub(crate) metadata: ImageMetadata,
+    pub(crate) dynamic_packages: Option<String>,
 }
 
 impl Pin {
-    pub fn pinned_reference(&self) -> String {
+    pub(crate) fn pinned_reference(&self) -> String {
         self.reference.pinned(&self.digest)
     }
 
-    pub fn tag(&self) -> &str {
+    pub(crate) fn tag(&self) -> &str {
         self.reference.tag.as_deref().unwrap_or_default()
     }
 
-    pub fn tag_comment(&self) -> String {
+    pub(crate) fn tag_comment(&self) -> String {
         match &self.metadata.build_date {
             Some(date) => format!("Tag: {}, Build date: {date}", self.tag()),
             None => format!("Tag: {}", self.tag()),
@@ -63,7 +63,7 @@ impl Pin {
     }
 }
 
-pub fn pin_from_facts(reference: ImageReference, digest: Digest, facts: &ImageFacts) -> Pin {
+pub(crate) fn pin_from_facts(reference: ImageReference, digest: Digest, facts: &ImageFacts) -> Pin {
     Pin {
         reference,
         digest,
@@ -73,7 +73,7 @@ pub fn pin_from_facts(reference: ImageReference, digest: Digest, facts: &ImageFa
 }
 
 /// The pin a previous index recorded, for a plugin whose new tag is missing.
-pub fn pin_from_previous(entry: &IndexEntry) -> Option<Pin> {
+pub(crate) fn pin_from_previous(entry: &IndexEntry) -> Option<Pin> {
     let pinned = ImageReference::parse(&entry.registry_reference).ok()?;
     let digest = pinned.digest.clone()?;
     let reference = ImageReference { tag: Some(entry.image_tag.clone()), digest: None, ..pinned };

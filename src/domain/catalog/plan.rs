@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::DpdyStyle;
-use super::identity::TagScheme;
+use super::identity::{PluginIdentity, TagScheme};
 use super::workspace_paths::{PackageNames, match_workspace_paths};
 use crate::domain::overlay::{Overlay, Workspace};
 use crate::error::InputError;
@@ -19,22 +19,23 @@ use crate::formats::package::{Package, SupportLevel};
 use crate::formats::package_list::PackageListEntry;
 use crate::formats::plan::ExportedPlugin;
 use crate::formats::plugins_list::PluginsList;
+use crate::formats::relative_path::RelativePath;
 
 /// A package selection file given with `--packages`.
 #[derive(Clone, Debug)]
-pub enum SelectionFile {
+pub(crate) enum SelectionFile {
     DefaultPackages { path: PathBuf, bytes: Vec<u8>, packages: DefaultPackages },
     PackageList { path: PathBuf, bytes: Vec<u8>, entries: Vec<PackageListEntry> },
 }
 
 impl SelectionFile {
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         match self {
             SelectionFile::DefaultPackages { path, .. } | SelectionFile::PackageList { path, .. } => path,
         }
     }
 
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         match self {
             SelectionFile::DefaultPackages { bytes, .. } | SelectionFile::PackageList { bytes, .. } => bytes,
         }
@@ -43,43 +44,54 @@ impl SelectionFile {
 
 /// Settings of one index run, validated.
 #[derive(Clone, Debug)]
-pub struct IndexConfig {
-    pub registry: RegistryPrefix,
-    pub community_registry: Option<RegistryPrefix>,
-    pub tagging: TagScheme,
-    pub backstage_version: String,
-    pub rhdh_version: Option<String>,
-    pub dpdy_style: DpdyStyle,
-    pub platforms: Vec<String>,
+pub(crate) struct IndexConfig {
+    pub(crate) registry: RegistryPrefix,
+    pub(crate) community_registry: Option<RegistryPrefix>,
+    pub(crate) tagging: TagScheme,
+    pub(crate) dpdy_style: DpdyStyle,
+    pub(crate) platforms: Vec<String>,
 }
 
 /// Everything read from disk before planning.
-pub struct IndexInputs {
-    pub overlay: Overlay,
-    pub selection: Vec<SelectionFile>,
-    pub config: IndexConfig,
-    pub previous_index: IndexJson,
+pub(crate) struct IndexInputs {
+    pub(crate) overlay: Overlay,
+    pub(crate) selection: Vec<SelectionFile>,
+    pub(crate) config: IndexConfig,
+    pub(crate) previous_index: IndexJson,
     /// Build facts recorded by the previous run (`plugin_builds/` and `index.json`), by digest.
-    pub known: KnownFacts,
-    pub build_info: BuildInfo,
+    pub(crate) known: KnownFacts,
+    pub(crate) build_info: BuildInfo,
     /// What the last exports recorded (empty without `--export-records`).
-    pub export_records: ExportRecords,
+    pub(crate) export_records: ExportRecords,
 }
 
 /// One plugin the index will pin.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PlannedPlugin {
-    pub image: String,
-    pub workspace: String,
-    pub workspace_path: String,
-    pub package_name: String,
-    pub reference: ImageReference,
-    pub support: Option<SupportLevel>,
+pub(crate) struct PlannedPlugin {
+    pub(crate) identity: PluginIdentity,
+    /// The image name ([`PluginIdentity::image_name`]), kept because every output is keyed by it.
+    pub(crate) image: String,
+    pub(crate) reference: ImageReference,
+    pub(crate) support: Option<SupportLevel>,
+}
+
+impl PlannedPlugin {
+    pub(crate) fn workspace(&self) -> &str {
+        &self.identity.workspace
+    }
+
+    pub(crate) fn workspace_path(&self) -> String {
+        self.identity.workspace_path()
+    }
+
+    pub(crate) fn package_name(&self) -> &str {
+        &self.identity.npm_name
+    }
 }
 
 /// What each workspace's last export recorded about its plugins (folder → npm name → image), by
 /// workspace name.
-pub type ExportRecords = BTreeMap<String, Vec<ExportedPlugin>>;
+pub(crate) type ExportRecords = BTreeMap<String, Vec<ExportedPlugin>>;
 
 /// The workspace path (`<workspace>/<folder>`) of each metadata package of `workspace`, in
 /// metadata order: the folder the export recorded for the package's npm name where there is one,
@@ -118,12 +130,12 @@ fn workspace_paths(workspace: &Workspace, recorded: &[ExportedPlugin]) -> Vec<St
 }
 
 /// Finds a metadata package by the names a `default.packages.yaml` entry may use.
-pub struct PackageLookup<'a> {
+pub(crate) struct PackageLookup<'a> {
     by_key: HashMap<String, (&'a Workspace, &'a Package)>,
 }
 
 impl<'a> PackageLookup<'a> {
-    pub fn new(overlay: &'a Overlay) -> Self {
+    pub(crate) fn new(overlay: &'a Overlay) -> Self {
         let mut by_key = HashMap::new();
         // Weaker keys first, so that a package name always wins over a file stem.
         for workspace in &overlay.workspaces {
@@ -149,7 +161,7 @@ impl<'a> PackageLookup<'a> {
         PackageLookup { by_key }
     }
 
-    pub fn find(&self, name: &str) -> Option<(&'a Workspace, &'a Package)> {
+    pub(crate) fn find(&self, name: &str) -> Option<(&'a Workspace, &'a Package)> {
         let name = name.trim().trim_matches(['\'', '"']);
         self.by_key.get(name).copied().or_else(|| {
             let rest = name.strip_prefix("@red-hat-developer-hub/backstage-plugin-")?;
@@ -159,7 +171,7 @@ impl<'a> PackageLookup<'a> {
 }
 
 /// Which packages the index covers and under which tags. Pure.
-pub fn plan(
+pub(crate) fn plan(
     overlay: &Overlay,
     selection: &[SelectionFile],
     config: &IndexConfig,
@@ -222,11 +234,21 @@ pub fn plan(
             {
                 continue;
             }
-            let image = package.image_name();
+            let workspace_path = workspace_path_of
+                .get(&(workspace.name.as_str(), package.package_name.as_str()))
+                .cloned()
+                .unwrap_or_else(|| format!("{}/{}", workspace.name, package.entity_name));
+            let folder = workspace_path.strip_prefix(&format!("{}/", workspace.name)).unwrap_or(&workspace_path);
+            let folder = RelativePath::parse(folder).map_err(|problem| {
+                InputError::in_file(&package.file, format!("its plugin folder `{folder}` {problem}"))
+            })?;
+            let identity =
+                PluginIdentity { workspace: workspace.name.clone(), folder, npm_name: package.package_name.clone() };
+            let image = identity.image_name();
             if let Some(first) = plugins.iter().find(|plugin| plugin.image == image) {
                 return Err(InputError::in_file(
                     &package.file,
-                    format!("image `{image}` is also built by workspace `{}`", first.workspace),
+                    format!("image `{image}` is also built by workspace `{}`", first.workspace()),
                 )
                 .with_hint("each npm package may be declared by one workspace only"));
             }
@@ -243,18 +265,7 @@ pub fn plan(
                 InputError::in_file(&package.file, format!("cannot form an image reference: {problem}"))
                     .at_line(crate::formats::package::line_of(&package.text, "version:"))
             })?;
-            let workspace_path = workspace_path_of
-                .get(&(workspace.name.as_str(), package.package_name.as_str()))
-                .cloned()
-                .unwrap_or_else(|| format!("{}/{}", workspace.name, package.entity_name));
-            plugins.push(PlannedPlugin {
-                image,
-                workspace: workspace.name.clone(),
-                workspace_path,
-                package_name: package.package_name.clone(),
-                reference,
-                support: package.support.clone(),
-            });
+            plugins.push(PlannedPlugin { identity, image, reference, support: package.support.clone() });
         }
     }
     Ok(plugins)

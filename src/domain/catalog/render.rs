@@ -20,48 +20,48 @@ use crate::formats::package::Package;
 use crate::formats::plugin_builds::PluginBuild;
 
 #[derive(Clone, Debug, Serialize)]
-pub struct PluginReport {
-    pub image: String,
-    pub workspace: String,
-    pub reference: String,
-    pub status: PluginStatus,
+pub(crate) struct PluginReport {
+    pub(crate) image: String,
+    pub(crate) workspace: String,
+    pub(crate) reference: String,
+    pub(crate) status: PluginStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub digest: Option<Digest>,
+    pub(crate) digest: Option<Digest>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct IndexSummary {
-    pub plugins: usize,
-    pub pinned: usize,
-    pub stale: usize,
-    pub missing: usize,
+pub(crate) struct IndexSummary {
+    pub(crate) plugins: usize,
+    pub(crate) pinned: usize,
+    pub(crate) stale: usize,
+    pub(crate) missing: usize,
     #[serde(rename = "dynamic-plugins-entries")]
-    pub dynamic_plugins_entries: usize,
+    pub(crate) dynamic_plugins_entries: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
-pub struct IndexReport {
-    pub summary: IndexSummary,
+pub(crate) struct IndexReport {
+    pub(crate) summary: IndexSummary,
     /// Whether any output file differs from what was there before.
-    pub changed: bool,
-    pub plugins: Vec<PluginReport>,
+    pub(crate) changed: bool,
+    pub(crate) plugins: Vec<PluginReport>,
     /// What changed against the index that was in the output folder before.
     #[serde(skip_serializing_if = "crate::domain::catalog::diff::CatalogDiff::is_empty")]
-    pub diff: crate::domain::catalog::diff::CatalogDiff,
+    pub(crate) diff: crate::domain::catalog::diff::CatalogDiff,
     /// default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image).
     #[serde(rename = "dynamic-plugins-left-out", skip_serializing_if = "Vec::is_empty")]
-    pub dynamic_plugins_left_out: Vec<String>,
+    pub(crate) dynamic_plugins_left_out: Vec<String>,
 }
 
 /// Every output as bytes, before anything is written.
-pub struct RenderedIndex {
+pub(crate) struct RenderedIndex {
     /// Relative to the `plugin_builds` folder.
-    pub plugin_builds: BTreeMap<PathBuf, Vec<u8>>,
+    pub(crate) plugin_builds: BTreeMap<PathBuf, Vec<u8>>,
     /// Relative to the catalog-index folder.
-    pub catalog: BTreeMap<PathBuf, Vec<u8>>,
-    pub report: IndexReport,
+    pub(crate) catalog: BTreeMap<PathBuf, Vec<u8>>,
+    pub(crate) report: IndexReport,
 }
 
 const DPDY_HEADER: [&str; 4] = [
@@ -73,7 +73,7 @@ const DPDY_HEADER: [&str; 4] = [
 
 impl RenderedIndex {
     /// The index as consumers will see it, read back from the rendered bytes (not from disk).
-    pub fn view(&self) -> Result<super::view::CatalogView, InputError> {
+    pub(crate) fn view(&self) -> Result<super::view::CatalogView, InputError> {
         let index_path = Path::new("index.json");
         let index: IndexJson = match self.catalog.get(index_path) {
             Some(bytes) => crate::formats::json::from_str(index_path, &String::from_utf8_lossy(bytes))?,
@@ -91,7 +91,7 @@ impl RenderedIndex {
 }
 
 /// Renders every output file. Pure: the same inputs always give the same bytes.
-pub fn render(
+pub(crate) fn render(
     inputs: &IndexInputs,
     plugins: &[PlannedPlugin],
     resolutions: &[Resolution],
@@ -124,14 +124,14 @@ pub fn render(
         };
         report.plugins.push(PluginReport {
             image: plugin.image.clone(),
-            workspace: plugin.workspace.clone(),
+            workspace: plugin.workspace().to_string(),
             reference: plugin.reference.to_string(),
             status,
             digest: pin.as_ref().map(|pin| pin.digest.clone()),
             detail,
         });
         let build = PluginBuild {
-            workspace_path: plugin.workspace_path.clone(),
+            workspace_path: plugin.workspace_path(),
             registry_reference: pin
                 .as_ref()
                 .map_or_else(|| plugin.reference.to_string(), |pin| pin.reference.to_string()),
@@ -142,14 +142,14 @@ pub fn render(
         };
         let file: indexmap::IndexMap<&str, &PluginBuild> = [(plugin.image.as_str(), &build)].into_iter().collect();
         plugin_builds.insert(
-            PathBuf::from(&plugin.workspace).join(format!("{}.json", plugin.image)),
+            PathBuf::from(plugin.workspace()).join(format!("{}.json", plugin.image)),
             crate::formats::json::to_pretty(&file),
         );
         if let Some(pin) = pin {
             index.insert(
                 plugin.image.clone(),
                 IndexEntry {
-                    workspace_path: plugin.workspace_path.clone(),
+                    workspace_path: plugin.workspace_path(),
                     registry_reference: pin.pinned_reference(),
                     build_date: pin.metadata.build_date.clone(),
                     vcs_ref: pin.metadata.vcs_ref.clone(),
@@ -160,7 +160,7 @@ pub fn render(
                     image_tag: pin.tag().to_string(),
                 },
             );
-            pins.insert(plugin.package_name.as_str(), pin);
+            pins.insert(plugin.package_name(), pin);
         }
     }
     index.sort_keys();

@@ -12,18 +12,18 @@ use crate::formats::index_json::IndexJson;
 
 /// One plugin of an index.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct PluginView {
-    pub digest: Option<Digest>,
-    pub tag: Option<String>,
+pub(crate) struct PluginView {
+    pub(crate) digest: Option<Digest>,
+    pub(crate) tag: Option<String>,
     /// `Some(true)` when dynamic-plugins.default.yaml lists it enabled; `None` when not listed.
-    pub enabled: Option<bool>,
-    pub plugin_config: Option<Value>,
+    pub(crate) enabled: Option<bool>,
+    pub(crate) plugin_config: Option<Value>,
 }
 
-pub type CatalogView = BTreeMap<String, PluginView>;
+pub(crate) type CatalogView = BTreeMap<String, PluginView>;
 
 /// Builds the view from the two files that define it. Pure.
-pub fn view_of(index: &IndexJson, dpdy: Option<&DynamicPluginsFile>) -> CatalogView {
+pub(crate) fn view_of(index: &IndexJson, dpdy: Option<&DynamicPluginsFile>) -> CatalogView {
     let mut view = CatalogView::new();
     for (image, entry) in index {
         view.insert(

@@ -15,14 +15,14 @@
 
 /// The names a metadata package is known by: its entity name and its image name.
 #[derive(Clone, Copy, Debug)]
-pub struct PackageNames<'a> {
-    pub entity_name: &'a str,
-    pub image_name: &'a str,
+pub(crate) struct PackageNames<'a> {
+    pub(crate) entity_name: &'a str,
+    pub(crate) image_name: &'a str,
 }
 
 /// `packages` in metadata file order, `folders` in plugins-list order; returns the workspace
 /// path (`<workspace>/<folder>`) of each package.
-pub fn match_workspace_paths(workspace: &str, packages: &[PackageNames<'_>], folders: &[&str]) -> Vec<String> {
+pub(crate) fn match_workspace_paths(workspace: &str, packages: &[PackageNames<'_>], folders: &[&str]) -> Vec<String> {
     let last_segment = |folder: &str| folder.rsplit('/').next().unwrap_or(folder).to_string();
     let entity_names: Vec<&str> = packages.iter().map(|names| names.entity_name).collect();
     let mut assigned: Vec<Option<usize>> = vec![None; entity_names.len()];

@@ -8,14 +8,14 @@ use crate::domain::overlay::Workspace;
 use crate::formats::plan::{Decision, ExportState, Plan, PlannedPlugin, PlannedWorkspace};
 
 /// One workspace's inputs to planning.
-pub struct WorkspaceFacts<'a> {
-    pub workspace: &'a Workspace,
-    pub content_id: String,
-    pub state: Option<ExportState>,
+pub(crate) struct WorkspaceFacts<'a> {
+    pub(crate) workspace: &'a Workspace,
+    pub(crate) content_id: String,
+    pub(crate) state: Option<ExportState>,
 }
 
 /// Decides export, skip or drop for every workspace. Pure.
-pub fn plan_workspaces(
+pub(crate) fn plan_workspaces(
     facts: &[WorkspaceFacts<'_>],
     supported: Option<&BTreeSet<(String, String)>>,
     backstage_version: &str,
@@ -95,7 +95,7 @@ fn change_reason(
 }
 
 /// The plan as a table, one workspace per line, with the reason for its decision.
-pub fn render_table(plan: &Plan) -> String {
+pub(crate) fn render_table(plan: &Plan) -> String {
     let mut out = String::new();
     let width = plan.workspaces.iter().map(|workspace| workspace.name.len()).max().unwrap_or(9).max(9);
     let _ = writeln!(out, "{:width$}  {:6}  {:5}  {:7}  reason", "workspace", "plan", "batch", "plugins");

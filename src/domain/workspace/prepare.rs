@@ -13,14 +13,14 @@ use serde_json::{Map, Value};
 use crate::error::InputError;
 
 /// Every package of a workspace: name → (version, folder relative to the workspace root).
-pub type WorkspaceManifest = BTreeMap<String, (String, PathBuf)>;
+pub(crate) type WorkspaceManifest = BTreeMap<String, (String, PathBuf)>;
 
 /// The dependency fields of a package.json that hold version ranges.
 const DEPENDENCY_FIELDS: [&str; 4] = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"];
 
 /// Reads the root `package.json` `workspaces` globs (`dir/*` or a plain folder) and every
 /// package they name.
-pub fn workspace_manifest(root: &Path) -> Result<WorkspaceManifest, InputError> {
+pub(crate) fn workspace_manifest(root: &Path) -> Result<WorkspaceManifest, InputError> {
     let root_manifest = read_package_json(&root.join("package.json"))?;
     let globs: Vec<String> = match root_manifest.get("workspaces") {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
@@ -63,19 +63,19 @@ pub fn workspace_manifest(root: &Path) -> Result<WorkspaceManifest, InputError> 
     Ok(manifest)
 }
 
-pub fn read_package_json(path: &Path) -> Result<Map<String, Value>, InputError> {
+pub(crate) fn read_package_json(path: &Path) -> Result<Map<String, Value>, InputError> {
     crate::formats::json::read(path)
 }
 
 /// `name → version` of the workspace packages, the `manifest.json` written next to the sources.
-pub fn manifest_json(manifest: &WorkspaceManifest) -> Vec<u8> {
+pub(crate) fn manifest_json(manifest: &WorkspaceManifest) -> Vec<u8> {
     let versions: BTreeMap<&str, &str> =
         manifest.iter().map(|(name, (version, _))| (name.as_str(), version.as_str())).collect();
     crate::formats::json::to_pretty(&versions)
 }
 
 /// `backstage:^` resolutions from a Yarn 2+ lockfile: package name → resolved version.
-pub fn backstage_resolutions(yarn_lock: &str) -> BTreeMap<String, String> {
+pub(crate) fn backstage_resolutions(yarn_lock: &str) -> BTreeMap<String, String> {
     let mut resolved = BTreeMap::new();
     let mut current: Vec<String> = Vec::new();
     for line in yarn_lock.lines() {
@@ -100,16 +100,16 @@ pub fn backstage_resolutions(yarn_lock: &str) -> BTreeMap<String, String> {
 
 /// What rewriting one package.json changed, for the log.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Rewrite {
-    pub pinned: Vec<String>,
-    pub unresolved: Vec<String>,
-    pub removed: Vec<String>,
+pub(crate) struct Rewrite {
+    pub(crate) pinned: Vec<String>,
+    pub(crate) unresolved: Vec<String>,
+    pub(crate) removed: Vec<String>,
 }
 
 /// Pins `workspace:` ranges to the workspace's own versions and `backstage:` ranges to the
 /// versions of the Backstage release (from the lockfile); on the root manifest also drops yarn
 /// `patch:` resolutions and `packageManager`. Returns the new text, or `None` when unchanged.
-pub fn rewrite_package_json(
+pub(crate) fn rewrite_package_json(
     text: &str,
     is_root: bool,
     manifest: &WorkspaceManifest,
@@ -171,7 +171,7 @@ pub fn rewrite_package_json(
 }
 
 /// Sets `yarnPath:` in a `.yarnrc.yml` text (replacing an existing line, else appending).
-pub fn with_yarn_path(yarnrc: &str, yarn_path: &str) -> String {
+pub(crate) fn with_yarn_path(yarnrc: &str, yarn_path: &str) -> String {
     let mut out = String::new();
     let mut found = false;
     for line in yarnrc.lines() {
@@ -190,7 +190,7 @@ pub fn with_yarn_path(yarnrc: &str, yarn_path: &str) -> String {
 }
 
 /// Folders that do not belong in a prepared workspace (relative to its root).
-pub fn is_unneeded_package(relative: &Path) -> bool {
+pub(crate) fn is_unneeded_package(relative: &Path) -> bool {
     let text = relative.to_string_lossy();
     text == "examples"
         || text == "packages/backend"
@@ -202,7 +202,7 @@ pub fn is_unneeded_package(relative: &Path) -> bool {
 /// Whether a path (relative to the workspace root) is left out of the midstream copy: build
 /// outputs, installs, tests, and everything in `dist-dynamic/` but `package.json`, `yarn.lock` and
 /// `embedded/`.
-pub fn is_left_out(relative: &Path, is_dir: bool) -> bool {
+pub(crate) fn is_left_out(relative: &Path, is_dir: bool) -> bool {
     let components: Vec<String> =
         relative.components().map(|component| component.as_os_str().to_string_lossy().into_owned()).collect();
     let Some(name) = components.last() else { return false };

@@ -8,20 +8,20 @@ use serde_json::Value;
 use super::{Digest, media_type};
 
 /// Manifests and indexes larger than this are refused, as containerd and distribution do.
-pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Image configs: the same bound.
-pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 /// A token service's answer.
-pub const MAX_TOKEN_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_TOKEN_BYTES: usize = 256 * 1024;
 /// One page of a tag list.
-pub const MAX_TAG_PAGE_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_TAG_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Pages of one tag list.
-pub const MAX_TAG_PAGES: usize = 10_000;
+pub(crate) const MAX_TAG_PAGES: usize = 10_000;
 /// Blobs whose size nobody declared (trusted artifacts named by digest alone) and any blob at all.
-pub const MAX_BLOB_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+pub(crate) const MAX_BLOB_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// Reads at most `cap` bytes of `response`; more is an error (the rest is never read).
-pub async fn read_capped(response: &mut reqwest::Response, cap: u64, what: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_capped(response: &mut reqwest::Response, cap: u64, what: &str) -> Result<Vec<u8>, String> {
     if let Some(length) = response.content_length()
         && length > cap
     {
@@ -46,13 +46,13 @@ const KNOWN_TYPES: [&str; 4] =
     [media_type::OCI_INDEX, media_type::DOCKER_LIST, media_type::OCI_MANIFEST, media_type::DOCKER_MANIFEST];
 
 /// `Content-Type` without parameters.
-pub fn bare_content_type(value: &str) -> &str {
+pub(crate) fn bare_content_type(value: &str) -> &str {
     value.split(';').next().unwrap_or(value).trim()
 }
 
 /// Checks that `bytes` are an image manifest or index; returns its media type. `content_type` is
 /// the header the registry sent (without parameters), if any.
-pub fn check_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
+pub(crate) fn check_manifest(bytes: &[u8], content_type: Option<&str>) -> Result<String, String> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|error| format!("the manifest body is not JSON ({error})"))?;
     let Value::Object(object) = &value else {

@@ -18,11 +18,11 @@ use super::ImageReference;
 
 /// A user name and password for one repository, and where they were found (for messages).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
-    pub user: String,
-    pub password: String,
+pub(crate) struct Credential {
+    pub(crate) user: String,
+    pub(crate) password: String,
     /// `<file>: <key>` (or `credential helper for <host>`), never the secret.
-    pub source: String,
+    pub(crate) source: String,
 }
 
 impl std::fmt::Debug for Credential {
@@ -60,7 +60,7 @@ fn auth_files() -> Vec<PathBuf> {
 }
 
 /// The keys tried for a repository, longest first: `host/a/b`, `host/a`, `host`.
-pub fn candidate_keys(registry: &str, repository: &str) -> Vec<String> {
+pub(crate) fn candidate_keys(registry: &str, repository: &str) -> Vec<String> {
     let mut keys = Vec::new();
     let mut path = format!("{registry}/{repository}");
     loop {
@@ -100,7 +100,7 @@ struct AuthEntry {
 }
 
 /// The most specific entry of one auth file's text for `reference`.
-pub fn lookup_in(text: &str, source: &Path, reference: &ImageReference) -> Result<Option<Credential>, String> {
+pub(crate) fn lookup_in(text: &str, source: &Path, reference: &ImageReference) -> Result<Option<Credential>, String> {
     let file: AuthFile = serde_json::from_str(text).map_err(|error| format!("not an auth file ({error})"))?;
     let entries: Vec<(String, &AuthEntry)> =
         file.auths.iter().map(|(key, entry)| (normalise_key(key), entry)).collect();
@@ -131,7 +131,7 @@ fn decode(entry: &AuthEntry) -> Option<(String, String)> {
 
 /// Credentials for `reference`: the longest repository-path key of the first auth file that has
 /// one, else a docker credential helper for the host; `None` for anonymous access.
-pub fn credentials_for(reference: &ImageReference) -> Option<Credential> {
+pub(crate) fn credentials_for(reference: &ImageReference) -> Option<Credential> {
     for file in auth_files() {
         let Ok(text) = std::fs::read_to_string(&file) else { continue };
         match lookup_in(&text, &file, reference) {

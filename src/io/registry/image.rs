@@ -12,7 +12,7 @@ use super::answer::MAX_CONFIG_BYTES;
 use super::media_type;
 use super::{Digest, ImageReference, Manifest, RegistryError, Store};
 
-pub use crate::formats::oci::{Descriptor, ImageFacts, KnownFacts, Platform};
+pub use crate::formats::oci::{Descriptor, ImageFacts, KnownFacts};
 
 #[derive(Debug, Deserialize)]
 struct ManifestDocument {

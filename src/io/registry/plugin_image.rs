@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::image::{ImageSpec, LayerFile};
 use crate::error::InputError;
 
-pub use crate::formats::oci::DYNAMIC_PACKAGES_ANNOTATION;
+pub(crate) use crate::formats::oci::DYNAMIC_PACKAGES_ANNOTATION;
 
 /// package.json fields copied into the annotation, in this order.
 const METADATA_FIELDS: [&str; 11] = [
@@ -32,7 +32,7 @@ const METADATA_FIELDS: [&str; 11] = [
 /// Reads every `dist-dynamic` folder into the image's files, with the given labels, extra
 /// annotations and config environment. The dynamic-packages annotation is computed from the
 /// folders; one given by the caller would describe another layer, so it is refused.
-pub fn plugin_image_spec(
+pub(crate) fn plugin_image_spec(
     dist_dynamic: &[std::path::PathBuf],
     labels: &BTreeMap<String, String>,
     annotations: &BTreeMap<String, String>,
@@ -112,7 +112,7 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
 }
 
 /// The plugin folders an `io.backstage.dynamic-packages` annotation names.
-pub fn plugin_paths(annotation: &str) -> Option<Vec<String>> {
+pub(crate) fn plugin_paths(annotation: &str) -> Option<Vec<String>> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(annotation.trim()).ok()?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     Some(

@@ -13,10 +13,10 @@ use crate::error::InputError;
 use crate::io::archive::{collect, unpack};
 
 /// A file in the source folder that means "do not archive this folder" (as in the TA image).
-pub const SKIP_MARKER: &str = ".skip-trusted-artifacts";
+pub(crate) const SKIP_MARKER: &str = ".skip-trusted-artifacts";
 
 /// Archives `source` into the store; returns the `oci:` URI.
-pub async fn create(store: &Store, repository: &str, source: &Path) -> anyhow::Result<String> {
+pub(crate) async fn create(store: &Store, repository: &str, source: &Path) -> anyhow::Result<String> {
     let files = if source.join(SKIP_MARKER).exists() || !source.exists() { Vec::new() } else { collect(source)? };
     let blob = gzip(&build_tar(&files)?)?;
     let digest = Digest::of(&blob);
@@ -43,7 +43,7 @@ pub async fn create(store: &Store, repository: &str, source: &Path) -> anyhow::R
 }
 
 /// Fetches `uri` and unpacks it into `destination` (merging with what is there).
-pub async fn restore(store: &Store, uri: &str, destination: &Path) -> anyhow::Result<()> {
+pub(crate) async fn restore(store: &Store, uri: &str, destination: &Path) -> anyhow::Result<()> {
     let text =
         uri.strip_prefix("oci:").ok_or_else(|| InputError::usage(format!("`{uri}` is not an `oci:` artifact URI")))?;
     let reference = ImageReference::parse(text).map_err(|problem| InputError::usage(format!("artifact {problem}")))?;
