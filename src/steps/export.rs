@@ -15,6 +15,9 @@ use serde_json::Value;
 
 use super::{OutputFormat, StoreSettings};
 use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
+use crate::domain::workspace::export_plan::{
+    ALWAYS_PRUNED, ExportPlan, ExportPlanError, PRUNED_PACKAGE_PREFIX, export_plan,
+};
 use crate::domain::workspace::prepare;
 use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
 use crate::formats::package::PluginRole;
@@ -337,31 +340,70 @@ fn command_failed(planned: &PlannedWorkspace, commit: &str, failure: &CommandFai
     report
 }
 
+/// Why preparing a workspace's sources failed (the whole workspace fails with it).
+#[derive(Debug, thiserror::Error)]
+enum PrepareError {
+    #[error(transparent)]
+    Plan(#[from] ExportPlanError),
+    #[error(transparent)]
+    Patch(#[from] crate::io::patch::PatchError),
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("{path}: {source}")]
+    File { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {problem}")]
+    PackageJson { path: PathBuf, problem: String },
+    #[error("{0:#}")]
+    Copy(anyhow::Error),
+}
+
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrepareError + '_ {
+    move |source| PrepareError::File { path: path.to_path_buf(), source }
+}
+
+/// The file names in `dir` (none when it does not exist).
+fn file_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(Result::ok).map(|entry| entry.file_name().to_string_lossy().into_owned()).collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, settings: &RunContext) -> WorkspaceReport {
+    let plan = match export_plan(
+        planned,
+        &file_names(&workspace.dir.join("patches")),
+        |folder| folder.join_to(&workspace.dir).join("overlay").is_dir(),
+        workspace.backstage_override.as_deref(),
+        &settings.commands,
+    ) {
+        Ok(plan) => plan,
+        Err(error) => return failed_workspace(planned, None, error.to_string(), false),
+    };
     let dir = settings.work.join(&planned.name);
     let _ = fs_err::remove_dir_all(&dir);
     let clone = dir.join("upstream");
-    let plugins_root = if planned.repo_flat { String::new() } else { format!("workspaces/{}", planned.name) };
-    let sparse = if planned.repo_flat { Vec::new() } else { vec![plugins_root.clone(), ".yarn".to_string()] };
-    let commit = match crate::io::git::sparse_checkout(&planned.repo, &planned.repo_ref, &clone, &sparse).await {
-        Ok(commit) => commit,
-        Err(error) => {
-            let infrastructure = !error.is_bad_input();
-            return failed_workspace(planned, None, error.to_string(), infrastructure);
-        }
-    };
-    let root = clone.join(&plugins_root);
+    let commit =
+        match crate::io::git::sparse_checkout(&planned.repo, &planned.repo_ref, &clone, &plan.sparse_paths).await {
+            Ok(commit) => commit,
+            Err(error) => {
+                let infrastructure = !error.is_bad_input();
+                return failed_workspace(planned, None, error.to_string(), infrastructure);
+            }
+        };
+    let root = clone.join(&plan.plugins_root);
     if !root.join("package.json").is_file() {
         return failed_workspace(
             planned,
             Some(commit),
-            format!("{} has no `{plugins_root}/package.json` at {}", planned.repo, planned.repo_ref),
+            format!("{} has no `{}/package.json` at {}", planned.repo, plan.plugins_root, planned.repo_ref),
             false,
         );
     }
-    match prepare_sources(planned, workspace, &clone, &root).await {
+    match prepare_sources(&plan, planned, workspace, &clone, &root).await {
         Ok((patches, warnings)) => {
-            let mut report = export_plugins(planned, workspace, &root, &dir, &commit, settings).await;
+            let mut report = export_plugins(&plan, planned, workspace, &root, &dir, &commit, settings).await;
             report.patches_applied = patches;
             report.warnings.extend(warnings);
             if report.status == Status::Exported
@@ -371,78 +413,65 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
             }
             report
         }
-        Err(cause) => failed_workspace(planned, Some(commit), cause, false),
+        Err(cause) => failed_workspace(planned, Some(commit), cause.to_string(), false),
     }
 }
 
-/// Patches, overlay folders, `backstage.json`, self-containment, pruning and dependency pinning.
-/// Returns the applied patches and warnings, or the cause that fails the whole workspace.
+/// Carries out the source half of the plan: Yarn setup, patches, overlay folders,
+/// `backstage.json`, pruning and dependency pinning. Returns the applied patches and warnings, or
+/// the cause that fails the whole workspace.
 async fn prepare_sources(
+    plan: &ExportPlan,
     planned: &PlannedWorkspace,
     workspace: &Workspace,
     clone: &Path,
     root: &Path,
-) -> Result<(Vec<String>, Vec<String>), String> {
+) -> Result<(Vec<String>, Vec<String>), PrepareError> {
     let mut warnings = Vec::new();
     // A non-flat workspace takes the repository's Yarn setup where it has none of its own.
     if root != clone {
-        if !root.join(".yarnrc.yml").exists() && clone.join(".yarnrc.yml").exists() {
-            fs_err::copy(clone.join(".yarnrc.yml"), root.join(".yarnrc.yml")).map_err(|error| error.to_string())?;
+        let yarnrc = root.join(".yarnrc.yml");
+        if !yarnrc.exists() && clone.join(".yarnrc.yml").exists() {
+            fs_err::copy(clone.join(".yarnrc.yml"), &yarnrc).map_err(file_error(&yarnrc))?;
         }
         if clone.join(".yarn").is_dir() {
-            crate::io::fs::copy_missing(&clone.join(".yarn"), &root.join(".yarn"))
-                .map_err(|error| format!("{error:#}"))?;
+            crate::io::fs::copy_missing(&clone.join(".yarn"), &root.join(".yarn")).map_err(PrepareError::Copy)?;
         }
     }
-    let mut patches: Vec<PathBuf> = std::fs::read_dir(workspace.dir.join("patches"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.path())
-                .filter(|path| path.extension().is_some_and(|extension| extension == "patch"))
-                .collect()
-        })
-        .unwrap_or_default();
-    patches.sort();
-    let mut applied = Vec::new();
-    for patch in &patches {
-        let output = crate::io::patch::apply(patch, root).await.map_err(|error| error.to_string())?;
+    for name in &plan.patches {
+        let patch = workspace.dir.join("patches").join(name);
+        let output = crate::io::patch::apply(&patch, root).await?;
         tracing::debug!(patch = %patch.display(), %output, "applied");
-        applied.push(patch.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
     }
-    for plugin in &planned.plugins {
-        let path = RelativePath::parse(&plugin.path)
-            .map_err(|problem| format!("plugin folder `{}` {problem}", plugin.path))?;
-        let overlay = path.join_to(&workspace.dir).join("overlay");
-        if overlay.is_dir() {
-            crate::io::fs::copy_additively(&overlay, &path.join_to(root), &[]).map_err(|error| format!("{error:#}"))?;
-        }
+    for folder in &plan.overlay_folders {
+        let overlay = folder.join_to(&workspace.dir).join("overlay");
+        crate::io::fs::copy_additively(&overlay, &folder.join_to(root), &[]).map_err(PrepareError::Copy)?;
     }
-    if let Some(version) = &workspace.backstage_override {
-        let text = format!("{{\n  \"version\": \"{version}\"\n}}\n");
-        fs_err::write(root.join("backstage.json"), text).map_err(|error| error.to_string())?;
+    if let Some(text) = &plan.backstage_json {
+        let path = root.join("backstage.json");
+        fs_err::write(&path, text).map_err(file_error(&path))?;
     }
-    for unneeded in ["examples", "packages/backend", "packages/app", "e2e-tests"] {
+    for unneeded in ALWAYS_PRUNED {
         let _ = fs_err::remove_dir_all(root.join(unneeded));
     }
     if let Ok(entries) = std::fs::read_dir(root.join("packages")) {
         for entry in entries.filter_map(Result::ok) {
-            if entry.file_name().to_string_lossy().starts_with("app-") {
+            if entry.file_name().to_string_lossy().starts_with(PRUNED_PACKAGE_PREFIX) {
                 let _ = fs_err::remove_dir_all(entry.path());
             }
         }
     }
-    let manifest = prepare::workspace_manifest(root).map_err(|error| error.to_string())?;
+    let manifest = prepare::workspace_manifest(root)?;
     remove_unsupported_plugins(planned, workspace, root, &manifest, &mut warnings);
-    let manifest = prepare::workspace_manifest(root).map_err(|error| error.to_string())?;
+    let manifest = prepare::workspace_manifest(root)?;
     let lock = std::fs::read_to_string(root.join("yarn.lock")).unwrap_or_default();
     let backstage = prepare::backstage_resolutions(&lock);
     let mut manifests = vec![(root.join("package.json"), true)];
     manifests.extend(manifest.values().map(|(_, folder)| (root.join(folder).join("package.json"), false)));
     for (path, is_root) in manifests {
-        let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(file_error(&path))?;
         let (rewritten, rewrite) = prepare::rewrite_package_json(&text, is_root, &manifest, &backstage)
-            .map_err(|problem| format!("{}: {problem}", path.display()))?;
+            .map_err(|problem| PrepareError::PackageJson { path: path.clone(), problem })?;
         for unresolved in rewrite.unresolved {
             warnings.push(format!(
                 "{}: `{unresolved}` has no version in the workspace or its yarn.lock; left as is",
@@ -450,26 +479,20 @@ async fn prepare_sources(
             ));
         }
         if let Some(text) = rewritten {
-            fs_err::write(&path, text).map_err(|error| error.to_string())?;
+            fs_err::write(&path, text).map_err(file_error(&path))?;
         }
     }
-    let releases: Vec<String> = std::fs::read_dir(root.join(".yarn/releases"))
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                .filter(|name| {
-                    Path::new(name).extension().is_some_and(|extension| extension.eq_ignore_ascii_case("cjs"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let releases: Vec<String> = file_names(&root.join(".yarn/releases"))
+        .into_iter()
+        .filter(|name| Path::new(name).extension().is_some_and(|extension| extension.eq_ignore_ascii_case("cjs")))
+        .collect();
     if let [release] = releases.as_slice() {
-        let yarnrc = std::fs::read_to_string(root.join(".yarnrc.yml")).unwrap_or_default();
-        fs_err::write(root.join(".yarnrc.yml"), prepare::with_yarn_path(&yarnrc, &format!(".yarn/releases/{release}")))
-            .map_err(|error| error.to_string())?;
+        let path = root.join(".yarnrc.yml");
+        let yarnrc = std::fs::read_to_string(&path).unwrap_or_default();
+        fs_err::write(&path, prepare::with_yarn_path(&yarnrc, &format!(".yarn/releases/{release}")))
+            .map_err(file_error(&path))?;
     }
-    Ok((applied, warnings))
+    Ok((plan.patches.clone(), warnings))
 }
 
 /// Removes plugins-list folders that are not supported, unless a kept package depends on them.
@@ -511,6 +534,7 @@ fn remove_unsupported_plugins(
 }
 
 async fn export_plugins(
+    plan: &ExportPlan,
     planned: &PlannedWorkspace,
     workspace: &Workspace,
     root: &Path,
@@ -519,20 +543,17 @@ async fn export_plugins(
     settings: &RunContext,
 ) -> WorkspaceReport {
     let build_log = dir.join("logs/build.log");
-    for (stage, command) in &settings.commands {
-        if command.trim().is_empty() {
-            continue;
-        }
+    for (stage, command) in &plan.commands {
         tracing::debug!(workspace = %planned.name, stage, "running");
         if let Err(failure) = run_logged(command, root, &build_log, settings.timeout).await {
             return command_failed(planned, commit, &failure);
         }
     }
     let mut plugins = Vec::new();
-    for plugin in &planned.plugins {
-        let folder = root.join(&plugin.path);
+    for plugin in &plan.exports {
+        let folder = plugin.folder.join_to(root);
         let mut report = PluginReport {
-            path: plugin.path.clone(),
+            path: plugin.folder.to_string(),
             status: Status::Failed,
             package: None,
             version: None,
@@ -544,19 +565,19 @@ async fn export_plugins(
         if !folder.join("package.json").is_file() {
             let problem = format!(
                 "plugins-list.yaml names `{}`, which has no package.json upstream at {}",
-                plugin.path, planned.repo_ref
+                plugin.folder, planned.repo_ref
             );
             let list = workspace.dir.join("plugins-list.yaml");
             let line = workspace
                 .plugins_list
                 .iter()
                 .flat_map(PluginsList::entries)
-                .find(|entry| entry.path.as_str() == plugin.path)
+                .find(|entry| entry.path == plugin.folder)
                 .map_or_else(String::new, |entry| format!(":{}", entry.line));
             report.bad_input = Some(format!(
                 "{}{line}: `{}` does not exist in {} at {}",
                 list.display(),
-                plugin.path,
+                plugin.folder,
                 planned.repo,
                 planned.repo_ref
             ));
@@ -568,7 +589,7 @@ async fn export_plugins(
         report.package = source.get("name").and_then(Value::as_str).map(str::to_string);
         report.version = source.get("version").and_then(Value::as_str).map(str::to_string);
         let mut flags: Vec<String> = plugin.flags.clone();
-        let scalprum = workspace.dir.join(&plugin.path).join("scalprum-config.json");
+        let scalprum = plugin.folder.join_to(&workspace.dir).join("scalprum-config.json");
         let is_frontend = source
             .get("backstage")
             .and_then(|backstage| backstage.get("role"))
@@ -582,7 +603,7 @@ async fn export_plugins(
             .chain(flags.iter().map(|flag| shell_quote(flag)))
             .collect::<Vec<_>>()
             .join(" ");
-        let log = dir.join("logs").join(format!("{}.log", plugin.path.replace('/', "_")));
+        let log = dir.join("logs").join(format!("{}.log", plugin.folder.as_str().replace('/', "_")));
         match run_logged(&command, &folder, &log, settings.timeout).await {
             Err(failure) => {
                 report.cause = Some(failure.to_string());
