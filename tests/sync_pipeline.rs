@@ -91,7 +91,7 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     let first = started.elapsed();
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.starts_with("sync Succeeded"), "{stdout}");
-    assert!(stdout.contains("index:     7 plugins: 7 pinned, 0 stale, 0 missing"), "{stdout}");
+    assert!(stdout.contains("index:     7 plugins: 7 pinned, 0 fallback, 0 stale, 0 missing"), "{stdout}");
     assert!(stdout.contains("commit:    true"), "{stdout}");
 
     // The checkout was brought to the pushed commit, which holds the index and the release bump.

@@ -493,6 +493,16 @@ pub enum TagSchemeArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnMissingArg {
+    /// Fail the run (exit 1) and write nothing.
+    Fail,
+    /// Keep the previous index's digest for the plugin, else leave it out.
+    Previous,
+    /// Pin the highest existing tag of the same image with a clean version (for <x.y.z>--<v> first the <x.y>--<v> alias), else as previous.
+    OlderTag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DpdyStyleArg {
     /// Digest-pinned OCI entries with a `# Tag:` comment.
     Oci,
@@ -554,8 +564,11 @@ pub struct IndexArgs {
     /// Concurrent registry probes.
     #[arg(long, default_value_t = 16, env = "RHDH_CATALOG_JOBS")]
     pub jobs: usize,
-    /// Write the index even when images are missing (a previous index entry is kept when there is one).
-    #[arg(long, env = "RHDH_CATALOG_ALLOW_MISSING")]
+    /// What to do when a plugin's requested tag does not exist (an answered 404; an unknown answer always fails with exit 3).
+    #[arg(long, value_enum, default_value_t = OnMissingArg::Fail, env = "RHDH_CATALOG_ON_MISSING")]
+    pub on_missing: OnMissingArg,
+    /// Same as --on-missing previous (kept for existing scripts).
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_MISSING", conflicts_with = "on_missing")]
     pub allow_missing: bool,
     /// Platform a multi-platform image must offer (repeatable).
     #[arg(long = "platform", default_value = "linux/amd64", env = "RHDH_CATALOG_PLATFORMS", value_delimiter = ',')]

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use super::{
     ArtifactArgs, ArtifactCommand, AwaitBuildArgs, ClientArgs, Command, CommitArgs, DiffArgs, DpdyStyleArg, ExportArgs,
-    FetchArgs, IndexArgs, OutputFormatArg, PackageArgs, PromoteArgs, PublishArgs, ReleaseNumberArgs, ReleaseSourceArg,
-    ReportArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs,
+    FetchArgs, IndexArgs, OnMissingArg, OutputFormatArg, PackageArgs, PromoteArgs, PublishArgs, ReleaseNumberArgs,
+    ReleaseSourceArg, ReportArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs,
 };
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::TagSchemeChoice;
+use crate::domain::catalog::pin::OnMissing;
 use crate::domain::run_report::{TaskLine, TaskStatus};
 use crate::error::InputError;
 use crate::formats::relative_path::RelativePath;
@@ -240,6 +241,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         plugin_builds,
         dpdy_style,
         jobs,
+        on_missing,
         allow_missing,
         platforms,
         overlay_commit,
@@ -287,7 +289,11 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
             DpdyStyleArg::Wrapper => DpdyStyle::Wrapper,
         },
         jobs: at_least_one("--jobs", jobs)?,
-        allow_missing,
+        on_missing: match (on_missing, allow_missing) {
+            (_, true) | (OnMissingArg::Previous, _) => OnMissing::Previous,
+            (OnMissingArg::Fail, false) => OnMissing::Fail,
+            (OnMissingArg::OlderTag, false) => OnMissing::OlderTag,
+        },
         platforms: checked_platforms,
         overlay_commit: optional(overlay_commit),
         source_repo: optional(source_repo),

@@ -31,6 +31,12 @@ pub(crate) struct IndexEntry {
     /// The tag the digest was resolved from.
     #[serde(rename = "imageTag")]
     pub(crate) image_tag: String,
+    /// `true` when `imageTag` is not the tag the plugin's metadata asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) fallback: bool,
+    /// The tag the metadata asked for, when a fallback was pinned instead.
+    #[serde(rename = "requestedTag", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) requested_tag: Option<String>,
 }
 
 impl IndexEntry {

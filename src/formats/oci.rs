@@ -15,6 +15,9 @@ pub const DYNAMIC_PACKAGES_ANNOTATION: &str = "io.backstage.dynamic-packages";
 pub struct ImageFacts {
     /// Digest of what the tag points at (an index when the image is multi-platform).
     pub digest: Option<Digest>,
+    /// When `digest` is an image index: the digest of its `linux/amd64` manifest (what
+    /// `skopeo inspect` of that one architecture shows).
+    pub platform_digest: Option<Digest>,
     pub media_type: String,
     /// Manifest annotations (the index's own, else the chosen platform manifest's).
     pub annotations: BTreeMap<String, String>,

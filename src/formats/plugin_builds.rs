@@ -19,6 +19,12 @@ pub(crate) struct PluginBuild {
     /// `<registry>/<image>:<tag>`.
     #[serde(rename = "registryReference")]
     pub(crate) registry_reference: String,
+    /// `true` when `registryReference` names another tag than the requested one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) fallback: bool,
+    /// The tag the plugin's metadata asked for, when a fallback was pinned instead.
+    #[serde(rename = "requestedTag", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) requested_tag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) digest: Option<Digest>,
     #[serde(flatten)]
@@ -27,6 +33,9 @@ pub(crate) struct PluginBuild {
     pub(crate) support: Option<SupportLevel>,
     #[serde(rename = "io.backstage.dynamic-packages", default, skip_serializing_if = "Option::is_none")]
     pub(crate) dynamic_packages: Option<String>,
+    /// When `digest` is an image index: its `linux/amd64` manifest's digest.
+    #[serde(rename = "platformDigest", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) platform_digest: Option<Digest>,
 }
 
 /// Labels and environment of the image config that say where a build came from.
@@ -111,6 +120,9 @@ mod tests {
             },
             support: Some(SupportLevel::GenerallyAvailable),
             dynamic_packages: Some("W3".into()),
+            fallback: false,
+            requested_tag: None,
+            platform_digest: None,
         };
         let text = serde_json::to_string(&build).unwrap();
         assert_eq!(

@@ -1,12 +1,15 @@
 //! Probing every planned plugin image in the store, `jobs` at a time, each answer tri-state:
 //! present, absent (reported per plugin), or unknown after the client's retries (the step fails).
+//! With `older_tags`, an absent tag (an answered 404, never an unknown answer) is looked up again
+//! under the tag [`fallback_tag`] chooses from the repository's tag list.
 
 use futures::StreamExt;
 
+use crate::domain::catalog::fallback::fallback_tag;
 use crate::domain::catalog::pin::Resolution;
 use crate::domain::catalog::plan::PlannedPlugin;
 use crate::io::registry::image::{ImageFacts, KnownFacts, inspect};
-use crate::io::registry::{RegistryError, Store};
+use crate::io::registry::{ImageReference, RegistryError, Store};
 
 /// Probes every planned image, `jobs` at a time. Unknown answers (after the client's retries)
 /// fail the whole step, listing every plugin affected.
@@ -16,28 +19,28 @@ pub(crate) async fn resolve(
     jobs: usize,
     platforms: &[String],
     known: &KnownFacts,
+    older_tags: bool,
 ) -> anyhow::Result<Vec<Resolution>> {
-    let results: Vec<(usize, Result<Option<ImageFacts>, RegistryError>)> =
-        futures::stream::iter(plugins.iter().enumerate())
-            .map(|(position, plugin)| async move { (position, inspect(store, &plugin.reference, known).await) })
-            .buffer_unordered(jobs.max(1))
-            .collect()
-            .await;
+    let results: Vec<(usize, Result<Probe, RegistryError>)> = futures::stream::iter(plugins.iter().enumerate())
+        .map(|(position, plugin)| async move { (position, probe(store, &plugin.reference, known, older_tags).await) })
+        .buffer_unordered(jobs.max(1))
+        .collect()
+        .await;
     let mut resolutions: Vec<Option<Resolution>> = vec![None; plugins.len()];
     let mut failures = Vec::new();
     for (position, result) in results {
         match result {
-            Ok(Some(facts)) => {
+            Ok(Probe::Found(facts, resolved_tag)) => {
                 let is_index = crate::io::registry::media_type::is_index(&facts.media_type);
                 let absent: Vec<String> =
                     platforms.iter().filter(|platform| !facts.platforms.contains(platform)).cloned().collect();
-                resolutions[position] = Some(if is_index && !absent.is_empty() {
-                    Resolution::MissingPlatforms(absent)
-                } else {
-                    Resolution::Present(facts)
+                resolutions[position] = Some(match resolved_tag {
+                    _ if is_index && !absent.is_empty() => Resolution::MissingPlatforms(absent),
+                    Some(resolved_tag) => Resolution::Fallback { facts, resolved_tag },
+                    None => Resolution::Present(facts),
                 });
             }
-            Ok(None) => resolutions[position] = Some(Resolution::Missing),
+            Ok(Probe::Absent) => resolutions[position] = Some(Resolution::Missing),
             Err(error) => failures.push((position, error)),
         }
     }
@@ -54,4 +57,30 @@ pub(crate) async fn resolve(
         )));
     }
     Ok(resolutions.into_iter().map(|resolution| resolution.unwrap_or(Resolution::Missing)).collect())
+}
+
+/// One image's answer: its facts (and the tag that stood in, for a fallback), or absent.
+enum Probe {
+    Found(ImageFacts, Option<String>),
+    Absent,
+}
+
+async fn probe(
+    store: &Store,
+    reference: &ImageReference,
+    known: &KnownFacts,
+    older_tags: bool,
+) -> Result<Probe, RegistryError> {
+    if let Some(facts) = inspect(store, reference, known).await? {
+        return Ok(Probe::Found(facts, None));
+    }
+    let Some(requested) = reference.tag.as_deref().filter(|_| older_tags) else { return Ok(Probe::Absent) };
+    let tags = store.list_tags(reference).await?;
+    let Some(resolved) = fallback_tag(requested, &tags) else { return Ok(Probe::Absent) };
+    let stand_in = ImageReference { tag: Some(resolved.clone()), digest: None, ..reference.clone() };
+    tracing::warn!(requested = %reference, resolved = %resolved, "requested tag missing; pinning an older tag");
+    Ok(match inspect(store, &stand_in, known).await? {
+        Some(facts) => Probe::Found(facts, Some(resolved)),
+        None => Probe::Absent,
+    })
 }

@@ -16,7 +16,7 @@ use anyhow::Context;
 use super::{OutputFormat, StoreSettings};
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
-use crate::domain::catalog::pin::PluginStatus;
+use crate::domain::catalog::pin::{OnMissing, PluginStatus};
 use crate::domain::catalog::plan::{ExportRecords, IndexConfig, IndexInputs, PlannedPlugin, SelectionFile, plan};
 use crate::domain::catalog::render::{IndexReport, PluginReport, render};
 use crate::error::{ExitStatus, FindingsError, InputError};
@@ -55,7 +55,7 @@ pub struct IndexSettings {
     pub(crate) dpdy_style: DpdyStyle,
     /// Concurrent registry probes.
     pub(crate) jobs: usize,
-    pub(crate) allow_missing: bool,
+    pub(crate) on_missing: OnMissing,
     /// Platforms (`os/architecture`) an image index must offer.
     pub(crate) platforms: Vec<String>,
     pub(crate) overlay_commit: Option<String>,
@@ -89,7 +89,8 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     let store = args.store.open()?;
     tracing::info!(plugins = plugins.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
     let started = std::time::Instant::now();
-    let resolutions = resolve(&store, &plugins, args.jobs, &inputs.config.platforms, &inputs.known).await?;
+    let older_tags = args.on_missing == OnMissing::OlderTag;
+    let resolutions = resolve(&store, &plugins, args.jobs, &inputs.config.platforms, &inputs.known, older_tags).await?;
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "resolved");
     let rendered = render(&inputs, &plugins, &resolutions)?;
 
@@ -98,11 +99,11 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     for problem in &problems {
         tracing::warn!(image = %problem.image, reference = %problem.reference, status = ?problem.status, detail = problem.detail.as_deref().unwrap_or(""), "plugin not pinned from its requested tag");
     }
-    if !problems.is_empty() && !args.allow_missing {
+    if !problems.is_empty() && args.on_missing == OnMissing::Fail {
         let list: Vec<String> =
             problems.iter().map(|problem| format!("{} ({})", problem.reference, problem.status.describe())).collect();
         return Err(FindingsError(format!(
-            "{} plugin image(s) not found in {}: {}; nothing was written (pass --allow-missing to write the index without them)",
+            "{} plugin image(s) not found in {}: {}; nothing was written (pass `--on-missing previous` or `--on-missing older-tag` to write the index without them)",
             problems.len(),
             store.describe(),
             crate::domain::text::first_items(&list, 10)
@@ -141,12 +142,16 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     results.write(
         RESULT_SUMMARY,
         &format!(
-            "{} plugins: {} pinned, {} stale, {} missing",
-            summary.plugins, summary.pinned, summary.stale, summary.missing
+            "{} plugins: {} pinned, {} fallback, {} stale, {} missing",
+            summary.plugins, summary.pinned, summary.fallback, summary.stale, summary.missing
         ),
     )?;
     print_summary(&report, &args);
-    // Reaching here with problems means --allow-missing: they are in the log and the report.
+    // Reaching here with problems means --on-missing previous or older-tag: each one has its
+    // ACTION REQUIRED line here, in the report and in build-report.json.
+    for action in &report.actions {
+        tracing::warn!("{action}");
+    }
     Ok(ExitStatus::Success)
 }
 
@@ -180,9 +185,10 @@ fn print_summary(report: &IndexReport, args: &IndexSettings) {
         OutputFormat::Text => {
             let summary = &report.summary;
             println!(
-                "{} plugins: {} pinned, {} stale, {} missing; {} dynamic-plugins entries; {} in {} and {}",
+                "{} plugins: {} pinned, {} fallback, {} stale, {} missing; {} dynamic-plugins entries; {} in {} and {}",
                 summary.plugins,
                 summary.pinned,
+                summary.fallback,
                 summary.stale,
                 summary.missing,
                 summary.dynamic_plugins_entries,

@@ -14,8 +14,7 @@ use crate::error::{ExitStatus, InputError};
 use crate::io::registry::ImageReference;
 use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
 
-/// Files of the folder that are not part of the image.
-pub(crate) const NOT_IN_IMAGE: [&str; 1] = ["related-images.txt"];
+use crate::domain::catalog::render::NOT_IN_IMAGE;
 
 #[derive(Debug)]
 pub struct PublishSettings {

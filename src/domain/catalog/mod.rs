@@ -1,7 +1,9 @@
 //! The catalog index as values: which folder a metadata file describes ([`workspace_paths`]), the
 //! index as consumers see it ([`view`]) and the per-plugin difference of two indexes ([`diff`]).
 
+pub mod build_report;
 pub mod diff;
+pub mod fallback;
 pub mod identity;
 pub mod pin;
 pub mod plan;

@@ -12,9 +12,26 @@ use crate::formats::plugin_builds::ImageMetadata;
 #[derive(Clone, Debug)]
 pub(crate) enum Resolution {
     Present(ImageFacts),
+    /// The requested tag does not exist; `resolved_tag` of the same image stands in.
+    Fallback {
+        facts: ImageFacts,
+        resolved_tag: String,
+    },
     Missing,
     /// An index without a platform we require.
     MissingPlatforms(Vec<String>),
+}
+
+/// What a run does with a plugin whose requested tag the registry does not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum OnMissing {
+    /// Fail the run; write nothing.
+    #[default]
+    Fail,
+    /// Keep the previous index's digest, else leave the plugin out.
+    Previous,
+    /// Pin the highest existing tag of the same image (see [`super::fallback`]), else as `Previous`.
+    OlderTag,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -22,6 +39,8 @@ pub(crate) enum Resolution {
 pub(crate) enum PluginStatus {
     /// Pinned to the digest of its requested tag.
     Pinned,
+    /// The requested tag is missing; another tag of the same image was pinned.
+    Fallback,
     /// The requested tag is missing; the previous index entry was kept.
     Stale,
     /// The requested tag is missing and there was no previous entry: left out.
@@ -32,6 +51,7 @@ impl PluginStatus {
     pub(crate) fn describe(self) -> &'static str {
         match self {
             PluginStatus::Pinned => "pinned",
+            PluginStatus::Fallback => "missing; an older tag pinned",
             PluginStatus::Stale => "missing; previous digest kept",
             PluginStatus::Missing => "missing; left out",
         }
@@ -40,8 +60,11 @@ impl PluginStatus {
 
 /// How one plugin ends up pinned: the reference, digest and facts written everywhere.
 pub(crate) struct Pin {
+    /// The reference as pinned: the requested tag, or the tag that stood in for it.
     pub(crate) reference: ImageReference,
     pub(crate) digest: Digest,
+    /// The `linux/amd64` manifest's digest when `digest` is an image index.
+    pub(crate) platform_digest: Option<Digest>,
     pub(crate) metadata: ImageMetadata,
     pub(crate) dynamic_packages: Option<String>,
 }
@@ -67,6 +90,7 @@ pub(crate) fn pin_from_facts(reference: ImageReference, digest: Digest, facts: &
     Pin {
         reference,
         digest,
+        platform_digest: facts.platform_digest.clone(),
         metadata: ImageMetadata::from_facts(facts),
         dynamic_packages: facts.annotations.get(DYNAMIC_PACKAGES_ANNOTATION).cloned().filter(|value| !value.is_empty()),
     }
@@ -77,5 +101,11 @@ pub(crate) fn pin_from_previous(entry: &IndexEntry) -> Option<Pin> {
     let pinned = ImageReference::parse(&entry.registry_reference).ok()?;
     let digest = pinned.digest.clone()?;
     let reference = ImageReference { tag: Some(entry.image_tag.clone()), digest: None, ..pinned };
-    Some(Pin { reference, digest, metadata: entry.metadata(), dynamic_packages: entry.dynamic_packages.clone() })
+    Some(Pin {
+        reference,
+        digest,
+        platform_digest: None,
+        metadata: entry.metadata(),
+        dynamic_packages: entry.dynamic_packages.clone(),
+    })
 }

@@ -71,6 +71,8 @@ pub(crate) struct PlannedPlugin {
     pub(crate) identity: PluginIdentity,
     /// The image name ([`PluginIdentity::image_name`]), kept because every output is keyed by it.
     pub(crate) image: String,
+    /// `spec.version` of the metadata (the tag is formed from it).
+    pub(crate) version: String,
     pub(crate) reference: ImageReference,
     pub(crate) support: Option<SupportLevel>,
 }
@@ -265,7 +267,13 @@ pub(crate) fn plan(
                 InputError::in_file(&package.file, format!("cannot form an image reference: {problem}"))
                     .at_line(crate::formats::package::line_of(&package.text, "version:"))
             })?;
-            plugins.push(PlannedPlugin { identity, image, reference, support: package.support.clone() });
+            plugins.push(PlannedPlugin {
+                identity,
+                image,
+                version: version.to_string(),
+                reference,
+                support: package.support.clone(),
+            });
         }
     }
     Ok(plugins)

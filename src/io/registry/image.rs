@@ -66,9 +66,30 @@ pub async fn inspect(
     let document: ManifestDocument = serde_json::from_slice(&top.bytes).map_err(|error| corrupt(reference, error))?;
     let is_index =
         media_type::is_index(&top.media_type) || (!document.manifests.is_empty() && document.config.is_none());
+    let chosen = if is_index {
+        Some(
+            document
+                .manifests
+                .iter()
+                .find(|descriptor| {
+                    descriptor
+                        .platform
+                        .as_ref()
+                        .is_some_and(|platform| platform.os == "linux" && platform.architecture == "amd64")
+                })
+                .or_else(|| document.manifests.first())
+                .ok_or_else(|| corrupt(reference, "an index with no manifests"))?,
+        )
+    } else {
+        None
+    };
+    let platform_digest = chosen
+        .map(|descriptor| Digest::parse(&descriptor.digest).map_err(|problem| corrupt(reference, problem)))
+        .transpose()?;
     if let Some(recorded) = known.get(&top.digest) {
         let mut facts = recorded.clone();
         facts.digest = Some(top.digest.clone());
+        facts.platform_digest.clone_from(&platform_digest);
         facts.media_type.clone_from(&top.media_type);
         if is_index {
             facts.platforms = platforms_of(&document);
@@ -77,24 +98,13 @@ pub async fn inspect(
     }
     let mut facts = ImageFacts {
         digest: Some(top.digest.clone()),
+        platform_digest: platform_digest.clone(),
         media_type: top.media_type.clone(),
         annotations: document.annotations.clone().unwrap_or_default(),
         ..ImageFacts::default()
     };
-    let image_document = if is_index {
+    let image_document = if let (Some(chosen), Some(digest)) = (chosen, platform_digest) {
         facts.platforms = platforms_of(&document);
-        let chosen = document
-            .manifests
-            .iter()
-            .find(|descriptor| {
-                descriptor
-                    .platform
-                    .as_ref()
-                    .is_some_and(|platform| platform.os == "linux" && platform.architecture == "amd64")
-            })
-            .or_else(|| document.manifests.first())
-            .ok_or_else(|| corrupt(reference, "an index with no manifests"))?;
-        let digest = Digest::parse(&chosen.digest).map_err(|problem| corrupt(reference, problem))?;
         let by_digest = ImageReference { tag: None, digest: Some(digest), ..reference.clone() };
         let Some(platform_manifest) = store.fetch_manifest(&by_digest).await? else {
             return Err(corrupt(
