@@ -78,6 +78,92 @@ fn missing_image_fails_the_run_and_writes_nothing() {
     assert!(dpdy.contains(&format!("oci://{old_pin}")), "{dpdy}");
 }
 
+/// `--on-missing older-tag`: a missing tag is replaced by the highest clean older tag of the same
+/// image (never a signature-like tag), recorded as a fallback everywhere, with an ACTION REQUIRED
+/// line; the default still fails.
+#[test]
+fn a_missing_tag_falls_back_to_an_older_tag_only_when_asked() {
+    let registry = Registry::shared();
+    let work = tempfile::tempdir().unwrap();
+    let overlay = example_overlay(work.path());
+    let prefix = format!("{}/{}", registry.host, unique_namespace());
+    let store = format!("docker://{}", registry.host);
+    let pushed = publish_example_images(work.path(), &overlay, &prefix, &store, Some(&registry.host));
+    let (_, radar_pin) = pushed.iter().find(|(image, _)| image == "backstage-community-plugin-tech-radar").unwrap();
+    // Tags a fallback must never take: a signature, an attestation, a higher non-version suffix.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let client = Store::parse(
+        Some(&store),
+        &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+    )
+    .unwrap();
+    let radar = ImageReference::parse(radar_pin).unwrap();
+    let manifest = runtime.block_on(client.fetch_manifest(&radar)).unwrap().unwrap();
+    for tag in ["1.10.0--9.9.9.sig", "sha256-0123abcd.att", "1.10.0--9.9.9-rc1"] {
+        let target = ImageReference::parse(&format!("{}:{tag}", radar.name())).unwrap();
+        runtime.block_on(client.push_manifest(&target, Some(tag), &manifest)).unwrap();
+    }
+    let newer = work.path().join("newer");
+    crate::support::copy_dir(&overlay, &newer);
+    let metadata = newer.join("workspaces/tech-radar/metadata/backstage-community-plugin-tech-radar.yaml");
+    let text = std::fs::read_to_string(&metadata).unwrap().replace("version: 1.20.0", "version: 1.21.0");
+    std::fs::write(&metadata, text).unwrap();
+    let insecure = ["--insecure-registry", registry.host.as_str()];
+
+    let output = index(work.path(), &newer, &prefix, &store, &insecure);
+    assert_eq!(output.status.code(), Some(1), "the default policy fails: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(!work.path().join("catalog-index").exists());
+
+    let output = index(work.path(), &newer, &prefix, &store, &[&insecure[..], &["--on-missing", "older-tag"]].concat());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("ACTION REQUIRED backstage-community-plugin-tech-radar"), "{stderr}");
+    let entry = &read_json(&work.path().join("catalog-index/index.json"))["backstage-community-plugin-tech-radar"];
+    assert_eq!(entry["imageTag"], "1.10.0--1.20.0", "{entry}");
+    assert_eq!(entry["fallback"], true);
+    assert_eq!(entry["requestedTag"], "1.10.0--1.21.0");
+    assert_eq!(entry["registryReference"].as_str(), Some(radar_pin.as_str()));
+    let build = read_json(
+        &work.path().join("plugin_builds/tech-radar/backstage-community-plugin-tech-radar.json"),
+    )["backstage-community-plugin-tech-radar"]
+        .clone();
+    assert_eq!(build["fallback"], true, "{build}");
+    assert_eq!(build["requestedTag"], "1.10.0--1.21.0");
+    assert_eq!(build["registryReference"], format!("{prefix}/backstage-community-plugin-tech-radar:1.10.0--1.20.0"));
+    let keys: Vec<&String> = build.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys[..5],
+        ["workspacePath", "registryReference", "fallback", "requestedTag", "digest"],
+        "upstream key order"
+    );
+    let report = read_json(&work.path().join("catalog-index/build-report.json"));
+    let stages = &report["plugins"]["backstage-community-plugin-tech-radar"];
+    assert_eq!(stages["stages"]["image-metadata-fetch"]["fallback"], true, "{stages}");
+    assert_eq!(stages["stages"]["image-metadata-fetch"]["requestedTag"], "1.10.0--1.21.0");
+    assert_eq!(stages["stages"]["image-metadata-fetch"]["resolvedTag"], "1.10.0--1.20.0");
+    assert_eq!(stages["overall"], "pass");
+    assert_eq!(report["summary"]["status"], "partial");
+    assert_eq!(report["summary"]["total"], 7);
+    let action = stages["action"].as_str().unwrap();
+    assert!(action.contains("rhdh-catalog export --workspace tech-radar"), "{action}");
+    assert!(action.contains("1.10.0--1.21.0") && action.contains("1.10.0--1.20.0"), "{action}");
+    let index_report = read_json(&work.path().join("report.json"));
+    assert_eq!(index_report["summary"]["fallback"], 1);
+    assert_eq!(index_report["action-required"].as_array().unwrap().len(), 1);
+    assert!(!files_under(&work.path().join("catalog-index")).is_empty());
+
+    // A run where every tag exists reports success and no fallback; the report holds nothing
+    // from the previous run.
+    let output =
+        index(work.path(), &overlay, &prefix, &store, &[&insecure[..], &["--on-missing", "older-tag"]].concat());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = read_json(&work.path().join("catalog-index/build-report.json"));
+    assert_eq!(report["summary"]["status"], "success", "{report}");
+    assert!(report["plugins"]["backstage-community-plugin-tech-radar"].get("action").is_none());
+    let entry = &read_json(&work.path().join("catalog-index/index.json"))["backstage-community-plugin-tech-radar"];
+    assert!(entry.get("fallback").is_none() && entry.get("requestedTag").is_none(), "{entry}");
+}
+
 #[test]
 fn unreachable_registry_is_an_infrastructure_failure_not_a_missing_image() {
     let mut registry = Registry::start();
@@ -91,13 +177,21 @@ fn unreachable_registry_is_an_infrastructure_failure_not_a_missing_image() {
     let before = snapshot(&work.path().join("catalog-index"));
 
     registry.stop();
-    let output =
-        index(work.path(), &overlay, &prefix, &store, &["--insecure-registry", &registry.host, "--allow-missing"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains(&format!("registry {} gave no usable answer", registry.host)), "{stderr}");
-    assert!(!stderr.contains("missing;"), "an unknown answer is never reported as missing: {stderr}");
-    assert_eq!(snapshot(&work.path().join("catalog-index")), before, "outputs untouched");
+    for policy in [&["--allow-missing"][..], &["--on-missing", "older-tag"][..]] {
+        let output = index(
+            work.path(),
+            &overlay,
+            &prefix,
+            &store,
+            &[&["--insecure-registry", &registry.host][..], policy].concat(),
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{policy:?}: {stderr}");
+        assert!(stderr.contains(&format!("registry {} gave no usable answer", registry.host)), "{stderr}");
+        assert!(!stderr.contains("missing;"), "an unknown answer is never reported as missing: {stderr}");
+        assert!(!stderr.contains("older tag"), "an unknown answer never falls back: {stderr}");
+        assert_eq!(snapshot(&work.path().join("catalog-index")), before, "outputs untouched");
+    }
 }
 
 #[test]
@@ -216,10 +310,12 @@ fn image_indexes_are_pinned_by_their_own_digest_and_need_linux_amd64() {
             media_type: "application/vnd.oci.image.index.v1+json".into(),
             bytes,
         };
-        runtime.block_on(store.push_manifest(&reference, reference.tag.as_deref(), &manifest)).unwrap()
+        let index_digest =
+            runtime.block_on(store.push_manifest(&reference, reference.tag.as_deref(), &manifest)).unwrap();
+        (index_digest, image.manifest.digest)
     };
 
-    let index_digest = push_index("amd64");
+    let (index_digest, amd64_digest) = push_index("amd64");
     let output = index(work.path(), &overlay, &prefix, &store_spec, &["--insecure-registry", &registry.host]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let index_json = read_json(&work.path().join("catalog-index/index.json"));
@@ -227,6 +323,37 @@ fn image_indexes_are_pinned_by_their_own_digest_and_need_linux_amd64() {
         index_json["backstage-community-plugin-tech-radar"]["registryReference"],
         format!("{prefix}/backstage-community-plugin-tech-radar@{index_digest}")
     );
+    // Both digests are recorded: the index (what is pinned) and its linux/amd64 manifest (what
+    // `skopeo inspect` of that architecture shows).
+    let build = &read_json(&work.path().join("plugin_builds/tech-radar/backstage-community-plugin-tech-radar.json"))["backstage-community-plugin-tech-radar"];
+    assert_eq!(build["digest"], index_digest.to_string());
+    assert_eq!(build["platformDigest"], amd64_digest.to_string());
+    // What skopeo resolves for linux/amd64 when it copies the image.
+    let layout = work.path().join("amd64-layout");
+    crate::support::skopeo(&[
+        "copy",
+        "--src-tls-verify=false",
+        "--override-os",
+        "linux",
+        "--override-arch",
+        "amd64",
+        &format!("docker://{reference}"),
+        &format!("oci:{}:amd64", layout.display()),
+    ]);
+    let copied = read_json(&layout.join("index.json"));
+    assert_eq!(copied["manifests"][0]["digest"], build["platformDigest"], "the manifest skopeo takes for linux/amd64");
+    let stages = &read_json(&work.path().join("catalog-index/build-report.json"))["plugins"]["backstage-community-plugin-tech-radar"]
+        ["stages"]["image-metadata-fetch"];
+    assert_eq!(stages["digest"], index_digest.to_string());
+    assert_eq!(stages["platformDigest"], amd64_digest.to_string());
+    let report = read_json(&work.path().join("report.json"));
+    let plugin = report["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|plugin| plugin["image"] == "backstage-community-plugin-tech-radar")
+        .unwrap();
+    assert_eq!(plugin["platform-digest"], amd64_digest.to_string());
 
     push_index("arm64");
     let output = index(work.path(), &overlay, &prefix, &store_spec, &["--insecure-registry", &registry.host]);
