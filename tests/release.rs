@@ -590,3 +590,130 @@ fn await_build_maps_failures_to_exit_codes() {
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("no finished PipelineRun"), "{stderr}");
 }
+
+/// The publish gate: `publish` and `promote` refuse (exit 1, with the diff) an empty index and an
+/// index that lost plugins of the previous one, unless each removal is named.
+#[test]
+fn publish_and_promote_refuse_an_index_that_lost_plugins() {
+    let registry = Registry::shared();
+    let work = tempfile::tempdir().unwrap();
+    let overlay = example_overlay(work.path());
+    let prefix = format!("{}/{}", registry.host, unique_namespace());
+    let store = format!("docker://{}", registry.host);
+    let full = example_index(work.path(), &overlay, &prefix, &store, Some(&registry.host));
+    // The same overlay with tech-radar's two plugins no longer selected.
+    let selection = work.path().join("default.packages.yaml");
+    let text = std::fs::read_to_string(overlay.join("default.packages.yaml")).unwrap();
+    let kept: Vec<&str> = text.lines().take_while(|line| !line.trim_start().starts_with("disabled:")).collect();
+    std::fs::write(&selection, kept.join("\n") + "\n").unwrap();
+    let output = rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .args(["index", "--registry", &prefix, "--rhdh-version", "1.10.0", "--store", &store])
+        .args(["--insecure-registry", &registry.host, "--output", "smaller", "--plugin-builds", "smaller-builds"])
+        .arg("--overlay")
+        .arg(&overlay)
+        .arg("--packages")
+        .arg(&selection)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let smaller = work.path().join("smaller");
+    let repository = format!("{prefix}/plugin-catalog-index");
+    let tag_exists = |tag: &str| {
+        std::process::Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false", &format!("docker://{repository}:{tag}")])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let publish = |folder: &Path, tag: &str, extra: &[&str]| {
+        run(
+            work.path(),
+            &registry,
+            &[&["publish", folder.to_str().unwrap(), "--tag", &format!("{repository}:{tag}")], extra].concat(),
+        )
+    };
+
+    let output = publish(&smaller, "lost", &["--previous", full.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("lost 2 plugin(s)"), "{stderr}");
+    assert!(stderr.contains("| backstage-community-plugin-tech-radar | removed |"), "the diff is shown: {stderr}");
+    assert!(stderr.contains("--allow-removal"), "{stderr}");
+    assert!(stderr.contains("nothing was released"), "{stderr}");
+    assert!(!tag_exists("lost"), "nothing was pushed");
+
+    let output = publish(
+        &smaller,
+        "allowed",
+        &[
+            "--previous",
+            full.to_str().unwrap(),
+            "--allow-removal",
+            "backstage-community-plugin-tech-radar",
+            "--allow-removal",
+            "backstage-community-plugin-tech-radar-backend",
+        ],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(tag_exists("allowed"));
+
+    let empty = work.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("index.json"), "{}\n").unwrap();
+    std::fs::write(empty.join("dynamic-plugins.default.yaml"), "plugins: []\n").unwrap();
+    let output = publish(&empty, "empty", &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("holds no plugins"), "{stderr}");
+    assert!(!tag_exists("empty"));
+
+    // promote compares with what the floating tag points at now.
+    let pin = |output: std::process::Output| {
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_string()
+    };
+    let full_image = pin(publish(&full, "1.10.0-1", &[]));
+    let smaller_image = pin(publish(
+        &smaller,
+        "1.10.0-2",
+        &[
+            "--previous",
+            full.to_str().unwrap(),
+            "--allow-removal",
+            "backstage-community-plugin-tech-radar,backstage-community-plugin-tech-radar-backend",
+        ],
+    ));
+    let rollback = work.path().join("rollback.json");
+    let promote = |image: &str, extra: &[&str]| {
+        run(
+            work.path(),
+            &registry,
+            &[&["promote", image, "--to", "next", "--rollback-file", rollback.to_str().unwrap()], extra].concat(),
+        )
+    };
+    assert!(promote(&full_image, &[]).status.success(), "the first promotion has nothing to compare with");
+    let output = promote(&smaller_image, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("lost 2 plugin(s)"), "{stderr}");
+    let next: Value =
+        serde_json::from_str(&skopeo(&["inspect", "--tls-verify=false", &format!("docker://{repository}:next")]))
+            .unwrap();
+    assert_eq!(
+        next["Digest"].as_str(),
+        full_image.split_once('@').map(|(_, digest)| digest),
+        "next still points at the full index"
+    );
+    let output = promote(
+        &smaller_image,
+        &[
+            "--allow-removal",
+            "backstage-community-plugin-tech-radar",
+            "--allow-removal",
+            "backstage-community-plugin-tech-radar-backend",
+        ],
+    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -241,6 +241,12 @@ pub struct PublishArgs {
     /// Write related-images.txt (every image of the index plus the index image, by digest) here.
     #[arg(long, env = "RHDH_CATALOG_RELATED_IMAGES")]
     pub related_images: Option<PathBuf>,
+    /// The index released before (a catalog-index folder or an image); the new one may not lose its plugins.
+    #[arg(long, env = "RHDH_CATALOG_PREVIOUS")]
+    pub previous: Option<String>,
+    /// An image name the new index may drop (repeatable); a renamed plugin needs its old name here.
+    #[arg(long = "allow-removal", env = "RHDH_CATALOG_ALLOW_REMOVALS", value_delimiter = ',')]
+    pub allow_removals: Vec<String>,
     /// Directory for Tekton results (IMAGE_URL, IMAGE_DIGEST).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
@@ -284,6 +290,12 @@ pub struct PromoteArgs {
     /// Promote without validating the image first.
     #[arg(long)]
     pub skip_validation: bool,
+    /// The index released before; default: the image the first --to tag points at now.
+    #[arg(long, env = "RHDH_CATALOG_PREVIOUS")]
+    pub previous: Option<String>,
+    /// An image name the new index may drop (repeatable); a renamed plugin needs its old name here.
+    #[arg(long = "allow-removal", env = "RHDH_CATALOG_ALLOW_REMOVALS", value_delimiter = ',')]
+    pub allow_removals: Vec<String>,
     /// Directory for Tekton results (rollback: the recorded previous digests, as JSON).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,

@@ -21,7 +21,7 @@ use crate::error::InputError;
 use crate::formats::relative_path::RelativePath;
 use crate::formats::versions::is_version;
 use crate::io::registry::{ClientOptions, ImageReference, RegistryPrefix};
-use crate::steps::{OutputFormat, Step, StoreSettings};
+use crate::steps::{OutputFormat, ReleaseGate, Step, StoreSettings};
 use crate::steps::{
     artifact, await_build, commit, diff, export, fetch, index, package, promote, publish, release_number, report, sync,
     validate,
@@ -115,6 +115,13 @@ fn image_with_tag(flag: &str, text: &str) -> Result<ImageReference, InputError> 
 fn pairs(flag: &str, values: &[String]) -> Result<BTreeMap<String, String>, InputError> {
     let mut parsed = BTreeMap::new();
     for pair in values {
+        if let Some(control) = pair.chars().find(|character| character.is_control()) {
+            return Err(InputError::usage(format!(
+                "{flag} `{}` holds the control character U+{:04X}; labels and annotations are one line",
+                pair.escape_debug(),
+                u32::from(control)
+            )));
+        }
         match pair.split_once('=') {
             Some((key, value)) if !key.trim().is_empty() => {
                 parsed.insert(key.trim().to_string(), value.to_string());
@@ -139,6 +146,10 @@ fn tag_scheme(choice: TagSchemeArg) -> TagSchemeChoice {
 
 fn registry_prefix(flag: &str, text: &str) -> Result<RegistryPrefix, InputError> {
     RegistryPrefix::parse(text).map_err(|problem| InputError::usage(format!("{flag} {problem}")))
+}
+
+fn release_gate(previous: Option<String>, allow_removals: Vec<String>) -> ReleaseGate {
+    ReleaseGate { previous: optional(previous), allowed_removals: non_empty(allow_removals).into_iter().collect() }
 }
 
 fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
@@ -484,6 +495,8 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         source_commit,
         labels,
         related_images,
+        previous,
+        allow_removals,
         results_dir,
         output_format: format,
         store,
@@ -496,6 +509,7 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         source_commit: optional(source_commit),
         labels: pairs("--label", &labels)?,
         related_images,
+        gate: release_gate(previous, allow_removals),
         results_dir,
         output_format: output_format(format),
         store: store_settings(store),
@@ -521,7 +535,17 @@ fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, I
 }
 
 fn promote_settings(args: PromoteArgs) -> Result<promote::PromoteSettings, InputError> {
-    let PromoteArgs { image, tags, rollback_file, rollback, skip_validation, results_dir, store } = args;
+    let PromoteArgs {
+        image,
+        tags,
+        rollback_file,
+        rollback,
+        skip_validation,
+        previous,
+        allow_removals,
+        results_dir,
+        store,
+    } = args;
     let tags = non_empty(tags);
     let action = match (optional(rollback), optional(image)) {
         (Some(_), Some(_)) => {
@@ -548,7 +572,14 @@ fn promote_settings(args: PromoteArgs) -> Result<promote::PromoteSettings, Input
         }
         (None, None) => return Err(InputError::usage("give the image to promote (or --rollback)")),
     };
-    Ok(promote::PromoteSettings { action, rollback_file, skip_validation, results_dir, store: store_settings(store) })
+    Ok(promote::PromoteSettings {
+        action,
+        rollback_file,
+        skip_validation,
+        gate: release_gate(previous, allow_removals),
+        results_dir,
+        store: store_settings(store),
+    })
 }
 
 fn await_build_settings(args: AwaitBuildArgs) -> Result<await_build::AwaitBuildSettings, InputError> {

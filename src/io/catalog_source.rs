@@ -1,4 +1,4 @@
-//! Reading a catalog index for the tools after `index` (diff, validate, publish gate): from a
+//! Reading a catalog index for the tools after `index` (diff, publish and promote gates): from a
 //! `catalog-index/` folder, or from an index image whose layers are unpacked in order, the way
 //! RHDH's installer reads them.
 
@@ -19,8 +19,15 @@ pub(crate) fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
         );
     }
     let index_path = dir.join("index.json");
-    let index = if index_path.exists() { crate::formats::index_json::read(&index_path)? } else { IndexJson::new() };
     let dpdy_path = dir.join("dynamic-plugins.default.yaml");
+    if !index_path.exists() && !dpdy_path.exists() {
+        return Err(InputError::in_file(
+            dir,
+            "is not a catalog index: it has neither index.json nor dynamic-plugins.default.yaml",
+        )
+        .with_hint("give the folder `rhdh-catalog index --output` wrote, or an index image reference"));
+    }
+    let index = if index_path.exists() { crate::formats::index_json::read(&index_path)? } else { IndexJson::new() };
     let dpdy = if dpdy_path.exists() {
         let text = crate::io::fs::read_text(&dpdy_path)?;
         Some(DynamicPluginsFile::parse(&dpdy_path, &text)?)
@@ -41,4 +48,17 @@ pub(crate) async fn unpack_image(store: &Store, reference: &ImageReference, dest
         crate::io::archive::unpack(&blob, destination)?;
     }
     Ok(())
+}
+
+/// A folder when the path exists, else an image reference.
+pub(crate) async fn read_index(store: &Store, source: &str) -> anyhow::Result<CatalogView> {
+    if Path::new(source).exists() {
+        return Ok(read_folder(Path::new(source))?);
+    }
+    let reference = ImageReference::parse(source).map_err(|problem| {
+        InputError::usage(format!("`{source}` is neither an existing folder nor an image reference: {problem}"))
+    })?;
+    let scratch = tempfile::tempdir()?;
+    unpack_image(store, &reference, scratch.path()).await?;
+    Ok(read_folder(scratch.path())?)
 }

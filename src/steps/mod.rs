@@ -79,3 +79,41 @@ impl StoreSettings {
         crate::io::registry::Store::parse(self.spec.as_deref(), &self.client)
     }
 }
+
+/// What `publish` and `promote` compare a release with.
+#[derive(Clone, Debug, Default)]
+pub struct ReleaseGate {
+    /// The index released before (folder or image); `None` for promote means the current image
+    /// of its first target tag, for publish that only the empty-index rule applies.
+    pub(crate) previous: Option<String>,
+    /// Image names the new index may drop.
+    pub(crate) allowed_removals: std::collections::BTreeSet<String>,
+}
+
+impl ReleaseGate {
+    /// Refuses (exit 1, with the difference) an index that holds no plugins or lost some of the
+    /// previous index's without their names allowed; `previous` is the index to compare with.
+    pub(crate) async fn check(
+        &self,
+        store: &crate::io::registry::Store,
+        previous: Option<&str>,
+        new: &crate::domain::catalog::view::CatalogView,
+    ) -> anyhow::Result<()> {
+        let previous = match previous {
+            Some(source) => Some(crate::io::catalog_source::read_index(store, source).await?),
+            None => None,
+        };
+        match crate::domain::catalog::gate::check_release(previous.as_ref(), new, &self.allowed_removals) {
+            Ok(difference) => {
+                tracing::info!(
+                    added = difference.added.len(),
+                    removed = difference.removed.len(),
+                    changed = difference.changed.len(),
+                    "release gate passed"
+                );
+                Ok(())
+            }
+            Err(refusal) => Err(crate::error::FindingsError(format!("{refusal}nothing was released")).into()),
+        }
+    }
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use std::path::PathBuf;
 
-use super::StoreSettings;
+use super::{ReleaseGate, StoreSettings};
 use crate::domain::validate::Severity;
 use crate::error::{ExitStatus, FindingsError};
 use crate::io::registry::{ImageReference, Manifest, Store};
@@ -48,6 +48,7 @@ pub struct PromoteSettings {
     /// Where to record each tag's previous digest.
     pub(crate) rollback_file: PathBuf,
     pub(crate) skip_validation: bool,
+    pub(crate) gate: ReleaseGate,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) store: StoreSettings,
 }
@@ -76,6 +77,14 @@ pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
             .into());
         }
     }
+    // The gate, against what the first floating tag points at now unless told otherwise.
+    let new = crate::io::catalog_source::read_index(&store, &reference.to_string()).await?;
+    let current = match (&args.gate.previous, targets.first()) {
+        (Some(previous), _) => Some(previous.clone()),
+        (None, Some(target)) => store.fetch_manifest(target).await?.map(|_| target.to_string()),
+        (None, None) => None,
+    };
+    args.gate.check(&store, current.as_deref(), &new).await?;
     let mut record =
         RollbackRecord { repository: reference.name(), promoted: manifest.digest.to_string(), tags: BTreeMap::new() };
     for target in targets {

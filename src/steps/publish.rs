@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{OutputFormat, StoreSettings};
+use super::{OutputFormat, ReleaseGate, StoreSettings};
 use crate::error::{ExitStatus, InputError};
 use crate::io::registry::ImageReference;
 use crate::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
@@ -27,6 +27,7 @@ pub struct PublishSettings {
     pub(crate) source_commit: Option<String>,
     pub(crate) labels: BTreeMap<String, String>,
     pub(crate) related_images: Option<PathBuf>,
+    pub(crate) gate: ReleaseGate,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) output_format: OutputFormat,
     pub(crate) store: StoreSettings,
@@ -42,9 +43,13 @@ pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
             .with_hint("publish the folder `rhdh-catalog index --output` wrote")
             .into());
     }
+    // The index as the installer will read it (a file that does not parse is bad input), then
+    // the gate: never an empty index, never a lost plugin nobody allowed.
+    let view = crate::io::catalog_source::read_folder(&args.catalog_index)?;
+    let store = args.store.open()?;
+    args.gate.check(&store, args.gate.previous.as_deref(), &view).await?;
     let spec = image_spec(&args)?;
     let image = build_image(&spec).context("building the index image layer")?;
-    let store = args.store.open()?;
     let digest = push_image(&store, &reference, &image).await?;
     let pinned = reference.pinned(&digest);
     if let Some(path) = &args.related_images {

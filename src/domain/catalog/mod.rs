@@ -4,6 +4,7 @@
 pub mod build_report;
 pub mod diff;
 pub mod fallback;
+pub mod gate;
 pub mod identity;
 pub mod pin;
 pub mod plan;
