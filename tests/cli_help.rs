@@ -46,7 +46,9 @@ fn commit_help() {
 
 #[test]
 fn release_side_help() {
-    for subcommand in ["publish", "validate", "promote", "diff", "await-build", "artifact", "sync", "report"] {
+    for subcommand in
+        ["publish", "validate", "verify-install", "promote", "diff", "await-build", "artifact", "sync", "report"]
+    {
         insta::assert_snapshot!(format!("{subcommand}_help"), help(&[subcommand]));
     }
 }

@@ -317,6 +317,109 @@ fn real_overlay_wrapper_flavour_installs_oci_only_plugins_from_active_entries() 
     assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
 }
 
+// --- verify-install: the same check as a step of the release pipeline
+
+/// `verify-install` with both real installers on `image`; returns the output and the report.
+fn verify_install(work: &Path, registry: &Registry, image: &str) -> (std::process::Output, serde_json::Value) {
+    let report = work.join("verify-install.json");
+    let output = rhdh_catalog(work)
+        .args(["verify-install", image, "--report"])
+        .arg(&report)
+        .args(["--installer", &Installer::Python.shell_command(), "--installer", &Installer::Node.shell_command()])
+        .args(["--store", &format!("docker://{}", registry.host), "--insecure-registry", &registry.host])
+        .output()
+        .unwrap();
+    let report = std::fs::read(&report).map(|bytes| serde_json::from_slice(&bytes).unwrap()).unwrap_or_default();
+    (output, report)
+}
+
+#[test]
+fn verify_install_installs_the_example_with_both_installers() {
+    let registry = Registry::shared();
+    let work = tempfile::tempdir().unwrap();
+    let overlay = example_overlay(work.path());
+    let prefix = format!("{}/{}", registry.host, unique_namespace());
+    publish_example_images(
+        work.path(),
+        &overlay,
+        &prefix,
+        &format!("docker://{}", registry.host),
+        Some(&registry.host),
+    );
+    let image = index_and_publish(
+        work.path(),
+        &registry,
+        &overlay,
+        &["--registry", &prefix, "--rhdh-version", "1.10.0"],
+        &format!("{prefix}/plugin-catalog-index"),
+    );
+    let started = std::time::Instant::now();
+    let (output, report) = verify_install(work.path(), &registry, &image);
+    eprintln!("verify-install of the example with both installers: {:.1}s", started.elapsed().as_secs_f64());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(report["passed"], true, "{report:#}");
+    let installers = report["installers"].as_array().unwrap();
+    assert_eq!(installers.len(), 2);
+    for installer in installers {
+        let plugins = installer["plugins"].as_object().unwrap();
+        assert_eq!(plugins.len(), 4, "the example's four active OCI entries: {installer:#}");
+        assert!(plugins.values().all(|verdict| verdict == "installed"), "{installer:#}");
+        assert_eq!(installer["entities-extracted"], true);
+    }
+    assert!(stdout.contains("4/4 plugins installed"), "{stdout}");
+}
+
+#[test]
+fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
+    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
+
+    let work = tempfile::tempdir().unwrap();
+    let (registry, image) = example_with_bad_tech_radar(work.path(), |registry, reference| {
+        let annotation = serde_json::json!([{"backstage-community-plugin-tech-radar": {"version": "1.20.0"}}]);
+        let spec = ImageSpec {
+            files: vec![LayerFile {
+                path: "some-other-folder/package.json".into(),
+                contents: b"{}".to_vec(),
+                ..LayerFile::default()
+            }],
+            annotations: [(
+                "io.backstage.dynamic-packages".to_string(),
+                base64::engine::general_purpose::STANDARD.encode(annotation.to_string()),
+            )]
+            .into_iter()
+            .collect(),
+            ..ImageSpec::default()
+        };
+        let store = Store::parse(
+            Some(&format!("docker://{}", registry.host)),
+            &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+        )
+        .unwrap();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(push_image(&store, &ImageReference::parse(reference).unwrap(), &build_image(&spec).unwrap()))
+            .unwrap();
+    });
+    let (output, report) = verify_install(work.path(), &registry, &image);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not installed: backstage-community-plugin-tech-radar"), "{stderr}");
+    assert_eq!(report["passed"], false);
+    for installer in report["installers"].as_array().unwrap() {
+        let verdict = &installer["plugins"]["backstage-community-plugin-tech-radar"];
+        assert!(
+            verdict["not-installed"]["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|path| path == "backstage-community-plugin-tech-radar/package.json"),
+            "{installer:#}"
+        );
+    }
+}
+
 // --- the oracle can fail
 
 /// The example's images with tech-radar's replaced by `replace`, indexed and published; returns

@@ -56,6 +56,9 @@ pub enum Command {
     /// Check a dynamic-plugins*.yaml or an index image as the RHDH installer would, before release.
     #[command(after_help = EXIT_CODES)]
     Validate(ValidateArgs),
+    /// Install an index image with the real RHDH installer(s), every OCI plugin enabled, and check that each plugin landed.
+    #[command(after_help = EXIT_CODES)]
+    VerifyInstall(VerifyInstallArgs),
     /// Point floating tags at a validated image, recording the previous digests; or roll them back.
     #[command(after_help = EXIT_CODES)]
     Promote(PromoteArgs),
@@ -272,6 +275,43 @@ pub struct ValidateArgs {
     pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyInstallArgs {
+    /// The index image to install from, e.g. quay.io/rhdh/plugin-catalog-index@sha256:…
+    #[arg(env = "RHDH_CATALOG_IMAGE")]
+    pub image: String,
+    /// Installer command, run as `<command> <plugin root>` in a folder holding dynamic-plugins.yaml (repeatable), e.g. "python3 install-dynamic-plugins.py".
+    #[arg(long = "installer")]
+    pub installers: Vec<String>,
+    /// Which part to run; a Tekton Task runs prepare, then the installer in the RHDH image, then check.
+    #[arg(long, value_enum, default_value_t = VerifyStageArg::All)]
+    pub stage: VerifyStageArg,
+    /// Where the installer runs and leaves its plugins (required for prepare and check). Default: a temporary folder.
+    #[arg(long, env = "RHDH_CATALOG_WORK_DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Seconds one installer may run.
+    #[arg(long, default_value_t = 1800, env = "RHDH_CATALOG_COMMAND_TIMEOUT")]
+    pub timeout: u64,
+    /// Write each installer's per-plugin verdicts here as JSON.
+    #[arg(long, env = "RHDH_CATALOG_REPORT")]
+    pub report: Option<PathBuf>,
+    /// Directory for Tekton results (summary).
+    #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
+    pub results_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyStageArg {
+    /// Prepare, run every installer, check each.
+    All,
+    /// Write dynamic-plugins.yaml and the expected plugin folders into --work-dir.
+    Prepare,
+    /// Judge what the installer left in --work-dir.
+    Check,
 }
 
 #[derive(Debug, Args)]

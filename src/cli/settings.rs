@@ -11,7 +11,7 @@ use std::time::Duration;
 use super::{
     ArtifactArgs, ArtifactCommand, AwaitBuildArgs, ClientArgs, Command, CommitArgs, DiffArgs, DpdyStyleArg, ExportArgs,
     FetchArgs, IndexArgs, OnMissingArg, OutputFormatArg, PackageArgs, PromoteArgs, PublishArgs, ReleaseNumberArgs,
-    ReleaseSourceArg, ReportArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs,
+    ReleaseSourceArg, ReportArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs, VerifyInstallArgs, VerifyStageArg,
 };
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::TagSchemeChoice;
@@ -24,7 +24,7 @@ use crate::io::registry::{ClientOptions, ImageReference, RegistryPrefix};
 use crate::steps::{OutputFormat, ReleaseGate, Step, StoreSettings};
 use crate::steps::{
     artifact, await_build, commit, diff, export, fetch, index, package, promote, publish, release_number, report, sync,
-    validate,
+    validate, verify_install,
 };
 
 /// The settings of the subcommand on the command line.
@@ -44,6 +44,7 @@ pub fn resolve(command: Command) -> Result<Step, InputError> {
         Command::Report(args) => Step::Report(report_settings(args)?),
         Command::Sync(args) => Step::Sync(sync_settings(args)?),
         Command::Validate(args) => Step::Validate(validate_settings(args)?),
+        Command::VerifyInstall(args) => Step::VerifyInstall(verify_install_settings(args)?),
     })
 }
 
@@ -530,6 +531,36 @@ fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, I
         target,
         registry_checks: !no_registry,
         output_format: output_format(format),
+        store: store_settings(store),
+    })
+}
+
+fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::VerifyInstallSettings, InputError> {
+    let VerifyInstallArgs { image, installers, stage, work_dir, timeout, report, results_dir, store } = args;
+    let stage = match stage {
+        VerifyStageArg::All => verify_install::Stage::All,
+        VerifyStageArg::Prepare => verify_install::Stage::Prepare,
+        VerifyStageArg::Check => verify_install::Stage::Check,
+    };
+    if stage != verify_install::Stage::All && work_dir.is_none() {
+        return Err(InputError::usage(
+            "--stage prepare and --stage check need --work-dir (the folder the installer runs in)",
+        ));
+    }
+    let installers = non_empty(installers);
+    if stage == verify_install::Stage::All && installers.is_empty() {
+        return Err(InputError::usage(
+            "name the installer to run with --installer, e.g. --installer \"python3 install-dynamic-plugins.py\"",
+        ));
+    }
+    Ok(verify_install::VerifyInstallSettings {
+        image: ImageReference::parse(&image).map_err(|problem| InputError::usage(format!("image {problem}")))?,
+        installers,
+        stage,
+        work: work_dir,
+        timeout: Duration::from_secs(timeout.max(1)),
+        report,
+        results_dir,
         store: store_settings(store),
     })
 }

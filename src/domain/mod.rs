@@ -4,6 +4,7 @@
 //! [`validate`] the installer's rules; [`text`] small wording helpers.
 
 pub mod catalog;
+pub mod install_verification;
 pub mod overlay;
 pub mod run_report;
 pub mod text;

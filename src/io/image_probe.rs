@@ -31,6 +31,7 @@ pub(crate) async fn resolve(
     for (position, result) in results {
         match result {
             Ok(Probe::Found(facts, resolved_tag)) => {
+                let facts = *facts;
                 let is_index = crate::io::registry::media_type::is_index(&facts.media_type);
                 let absent: Vec<String> =
                     platforms.iter().filter(|platform| !facts.platforms.contains(platform)).cloned().collect();
@@ -61,7 +62,7 @@ pub(crate) async fn resolve(
 
 /// One image's answer: its facts (and the tag that stood in, for a fallback), or absent.
 enum Probe {
-    Found(ImageFacts, Option<String>),
+    Found(Box<ImageFacts>, Option<String>),
     Absent,
 }
 
@@ -72,7 +73,7 @@ async fn probe(
     older_tags: bool,
 ) -> Result<Probe, RegistryError> {
     if let Some(facts) = inspect(store, reference, known).await? {
-        return Ok(Probe::Found(facts, None));
+        return Ok(Probe::Found(Box::new(facts), None));
     }
     let Some(requested) = reference.tag.as_deref().filter(|_| older_tags) else { return Ok(Probe::Absent) };
     let tags = store.list_tags(reference).await?;
@@ -80,7 +81,7 @@ async fn probe(
     let stand_in = ImageReference { tag: Some(resolved.clone()), digest: None, ..reference.clone() };
     tracing::warn!(requested = %reference, resolved = %resolved, "requested tag missing; pinning an older tag");
     Ok(match inspect(store, &stand_in, known).await? {
-        Some(facts) => Probe::Found(facts, Some(resolved)),
+        Some(facts) => Probe::Found(Box::new(facts), Some(resolved)),
         None => Probe::Absent,
     })
 }

@@ -32,6 +32,17 @@ pub(crate) fn shell_quote(argument: &str) -> String {
 
 /// Runs `command` with `sh -c` in `dir`, appending its output to `log`.
 pub(crate) async fn run_logged(command: &str, dir: &Path, log: &Path, timeout: Duration) -> Result<(), CommandFailure> {
+    run_logged_with(command, dir, log, timeout, &[]).await
+}
+
+/// [`run_logged`] with extra environment variables.
+pub(crate) async fn run_logged_with(
+    command: &str,
+    dir: &Path,
+    log: &Path,
+    timeout: Duration,
+    env: &[(String, String)],
+) -> Result<(), CommandFailure> {
     let failure = |outcome: String| CommandFailure {
         command: command.to_string(),
         outcome,
@@ -61,6 +72,7 @@ pub(crate) async fn run_logged(command: &str, dir: &Path, log: &Path, timeout: D
         .env("YARN_ENABLE_IMMUTABLE_INSTALLS", "false")
         .env("YARN_ENABLE_PROGRESS_BARS", "false")
         .env("CI", "true")
+        .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
         .stdin(std::process::Stdio::null())
         .stdout(stdout)
         .stderr(stderr)

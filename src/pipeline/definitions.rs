@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::InputError;
 
 /// `(path in the repository, contents)` of every Task and Pipeline we ship.
-pub const TASKS: [(&str, &str); 9] = [
+pub const TASKS: [(&str, &str); 10] = [
     (
         "tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml",
         include_str!("../../tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml"),
@@ -15,6 +15,10 @@ pub const TASKS: [(&str, &str); 9] = [
     (
         "tekton/task/rhdh-catalog-validate/0.1/rhdh-catalog-validate.yaml",
         include_str!("../../tekton/task/rhdh-catalog-validate/0.1/rhdh-catalog-validate.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-verify-install/0.1/rhdh-catalog-verify-install.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-verify-install/0.1/rhdh-catalog-verify-install.yaml"),
     ),
     (
         "tekton/task/rhdh-catalog-promote/0.1/rhdh-catalog-promote.yaml",
@@ -86,6 +90,9 @@ pub struct EnvVar {
 pub struct Step {
     pub name: String,
     pub image: String,
+    /// Only for a step of another project's image, named by a param (the RHDH installer in
+    /// verify-install); the tool's own steps run with args only.
+    pub command: Option<Vec<String>>,
     pub args: Vec<String>,
     pub env: Vec<EnvVar>,
 }
@@ -189,9 +196,17 @@ pub fn parse_task(file: &str, text: &str) -> Result<Task, InputError> {
     let mut steps = Vec::new();
     for step in spec["steps"].as_array().map(Vec::as_slice).unwrap_or_default() {
         let name = text_of(&step["name"], file, "steps[].name")?;
-        if step.get("script").is_some() || step.get("command").is_some() {
+        let image = text_of(&step["image"], file, "steps[].image")?;
+        let foreign = image.starts_with("$(params.");
+        if step.get("script").is_some() || (step.get("command").is_some() && !foreign) {
             return Err(bad(file, format!("step `{name}` uses script or command; steps run the tool with args only")));
         }
+        let command = match step["command"].as_array() {
+            Some(items) => {
+                Some(items.iter().map(|item| text_of(item, file, "command[]")).collect::<Result<Vec<_>, _>>()?)
+            }
+            None => None,
+        };
         let args = step["args"]
             .as_array()
             .map(Vec::as_slice)
@@ -201,7 +216,7 @@ pub fn parse_task(file: &str, text: &str) -> Result<Task, InputError> {
             .collect::<Result<_, _>>()?;
         let mut env = template_env.clone();
         env.extend(env_of(&step["env"], file)?);
-        steps.push(Step { name, image: text_of(&step["image"], file, "steps[].image")?, args, env });
+        steps.push(Step { name, image, command, args, env });
     }
     Ok(Task {
         name: text_of(&value["metadata"]["name"], file, "metadata.name")?,
@@ -324,7 +339,7 @@ mod tests {
     #[test]
     fn embedded_definitions_parse() {
         let tasks = super::tasks().unwrap();
-        assert_eq!(tasks.len(), 9);
+        assert_eq!(tasks.len(), 10);
         super::parse_pipeline(super::RELEASE_PIPELINE.0, super::RELEASE_PIPELINE.1).unwrap();
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);

@@ -17,6 +17,7 @@ pub mod release_number;
 pub mod report;
 pub mod sync;
 pub mod validate;
+pub mod verify_install;
 
 use crate::error::ExitStatus;
 
@@ -45,6 +46,7 @@ pub enum Step {
     Report(report::ReportSettings),
     Sync(sync::SyncSettings),
     Validate(validate::ValidateSettings),
+    VerifyInstall(verify_install::VerifyInstallSettings),
 }
 
 pub async fn run(step: Step) -> anyhow::Result<ExitStatus> {
@@ -63,6 +65,7 @@ pub async fn run(step: Step) -> anyhow::Result<ExitStatus> {
         Step::Report(settings) => report::run(&settings),
         Step::Sync(settings) => sync::run(settings).await,
         Step::Validate(settings) => validate::run(settings).await,
+        Step::VerifyInstall(settings) => verify_install::run(settings).await,
     }
 }
 

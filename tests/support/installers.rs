@@ -49,6 +49,27 @@ impl Installer {
         }
     }
 
+    /// The installer as one shell command line (`rhdh-catalog verify-install --installer`).
+    pub fn shell_command(self) -> String {
+        let quote = |path: &std::path::Path| format!("'{}'", path.display().to_string().replace('\'', "'\\''"));
+        match self {
+            Installer::Python => {
+                let python = python();
+                let environment = python
+                    .pythonpath
+                    .as_ref()
+                    .map(|path| format!("env PYTHONPATH={} ", quote(std::path::Path::new(path))))
+                    .unwrap_or_default();
+                format!(
+                    "{environment}{} {}",
+                    quote(&python.executable),
+                    quote(&oracles().join("install-dynamic-plugins.py"))
+                )
+            }
+            Installer::Node => format!("{} {}", node(), quote(&oracles().join("install-dynamic-plugins.cjs"))),
+        }
+    }
+
     /// The interpreter (checked once per test process, with a message saying what is missing) and the script.
     fn command(self) -> Command {
         match self {

@@ -13,7 +13,7 @@ pub(crate) fn fallback_tag(requested: &str, tags: &[String]) -> Option<String> {
     let (prefix, version) = split_tag(requested)?;
     if let Some(minor) = rhdh_minor_prefix(prefix) {
         let alias = format!("{minor}{version}");
-        if tags.iter().any(|tag| *tag == alias) {
+        if tags.contains(&alias) {
             return Some(alias);
         }
     }

@@ -168,7 +168,7 @@ pub(crate) fn render(
     }
     render_entities(inputs, &pins, &mut catalog)?;
     let related: BTreeSet<&str> = index.values().map(|entry| entry.registry_reference.as_str()).collect();
-    let related_text: String = related.into_iter().map(|reference| format!("{reference}\n")).collect();
+    let related_text: String = related.into_iter().flat_map(|reference| [reference, "\n"]).collect();
     catalog.insert(PathBuf::from("related-images.txt"), related_text.into_bytes());
     catalog.insert(PathBuf::from("build-info.json"), crate::formats::json::to_pretty(&inputs.build_info));
     let in_dynamic_plugins: BTreeSet<&str> = dynamic_plugins
