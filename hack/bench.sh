@@ -27,6 +27,8 @@ for tool in docker-registry skopeo /usr/bin/time; do
 done
 cargo build --release --quiet --bin rhdh-catalog
 tool=$PWD/target/release/rhdh-catalog
+# The benchmark fixtures clone local (file://) repositories.
+export RHDH_CATALOG_ALLOW_LOCAL_REPOS=true
 overlay=$PWD/tests/data/reference-data/overlays-main
 prefix=ghcr.io/redhat-developer/rhdh-plugin-export-overlays
 

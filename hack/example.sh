@@ -60,5 +60,5 @@ YAML
   git -C "$example/midstream" push -q origin main
 fi
 
-"$tool" sync --tree "$example/midstream" --out out/sync --store oci-layout:out/registry \
+"$tool" sync --allow-local-repos --tree "$example/midstream" --out out/sync --store oci-layout:out/registry \
   --exporter "$root/examples/recorded-exporter.sh" --install-command true --tsc-command true

@@ -288,7 +288,7 @@ fn a_huge_metadata_file_is_refused() {
                 "--store",
                 "oci-layout:{dir}/registry",
             ]),
-            expected: strings(&["backstage-community-plugin-tech-radar.yaml", "more than the 16777216 bytes"]),
+            expected: strings(&["backstage-community-plugin-tech-radar.yaml", "larger than the 16777216 bytes"]),
             not_written: vec!["catalog-index", "plugin_builds"],
         },
     );

@@ -18,6 +18,7 @@ fn sync_command(root: &Path, midstream: &Path) -> std::process::Command {
         .env("GIT_COMMITTER_EMAIL", "sync@example.test")
         .env("RUST_LOG", "warn")
         .arg("sync")
+        .arg("--allow-local-repos")
         .arg("--tree")
         .arg(midstream)
         .arg("--out")

@@ -113,6 +113,9 @@ pub struct FetchArgs {
     /// Summary on stdout as text or JSON.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
     pub output_format: OutputFormatArg,
+    /// Allow file:// and git:// repositories in upstream_repos.yml and source.json (local fixtures and mirrors); without it only https:// is cloned.
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
+    pub allow_local_repos: bool,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +179,9 @@ pub struct ExportArgs {
     pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Allow file:// and git:// repositories in upstream_repos.yml and source.json (local fixtures and mirrors); without it only https:// is cloned.
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
+    pub allow_local_repos: bool,
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +225,9 @@ pub struct SyncArgs {
     /// Pipeline param `name=value` (repeatable), e.g. dpdy-style=wrapper.
     #[arg(long = "param")]
     pub params: Vec<String>,
+    /// Allow file:// and git:// repositories in upstream_repos.yml and source.json (local fixtures and mirrors); without it only https:// is cloned.
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
+    pub allow_local_repos: bool,
 }
 
 #[derive(Debug, Args)]

@@ -149,6 +149,18 @@ fn registry_prefix(flag: &str, text: &str) -> Result<RegistryPrefix, InputError>
     RegistryPrefix::parse(text).map_err(|problem| InputError::usage(format!("{flag} {problem}")))
 }
 
+/// `path` made absolute (relative paths keep working when a step changes folders), refused when it
+/// lies inside a `.git` folder: files written or copied there become repository machinery.
+fn tree_path(flag: &str, path: &Path) -> Result<PathBuf, InputError> {
+    let absolute = std::path::absolute(path)
+        .map_err(|error| InputError::usage(format!("{flag} `{}`: {error}", path.display())))?;
+    if absolute.components().any(|component| component.as_os_str().eq_ignore_ascii_case(".git")) {
+        return Err(InputError::usage(format!("{flag} `{}` is inside a `.git` folder", path.display()))
+            .with_hint("point it at the work tree, not at the repository's own files"));
+    }
+    Ok(absolute)
+}
+
 fn release_gate(previous: Option<String>, allow_removals: Vec<String>) -> ReleaseGate {
     ReleaseGate { previous: optional(previous), allowed_removals: non_empty(allow_removals).into_iter().collect() }
 }
@@ -166,10 +178,14 @@ fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
         dry_run,
         results_dir,
         output_format: format,
+        allow_local_repos,
     } = args;
+    let tree = tree_path("--tree", &tree)?;
+    let overlay = tree_path("--overlay", &tree.join(overlay))?;
     Ok(fetch::FetchSettings {
+        allow_local_repos,
         upstream_repos: upstream_repos.unwrap_or_else(|| tree.join("upstream_repos.yml")),
-        overlay: tree.join(overlay),
+        overlay,
         packages,
         workspaces: non_empty(workspaces),
         plan: plan.unwrap_or_else(|| tree.join("plan.json")),
@@ -204,7 +220,10 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         results_dir,
         output_format: format,
         store,
+        allow_local_repos,
     } = args;
+    let tree = tree_path("--tree", &tree)?;
+    let overlay = tree_path("--overlay", &tree.join(overlay))?;
     let workspaces = non_empty(workspaces);
     let batches = non_empty(batches);
     if workspaces.is_empty() && batches.is_empty() {
@@ -220,7 +239,8 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
     };
     let output_tree = output_tree.unwrap_or_else(|| tree.clone());
     Ok(export::ExportSettings {
-        overlay: tree.join(overlay),
+        allow_local_repos,
+        overlay,
         plan: plan.unwrap_or_else(|| tree.join("plan.json")),
         workspaces,
         batches,
@@ -265,6 +285,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         output_format: format,
         store,
     } = args;
+    let overlay = tree_path("--overlay", &overlay)?;
     let packages = if packages.is_empty() {
         ["default.packages.yaml", "rhdh-supported-packages.txt"]
             .iter()
@@ -451,6 +472,7 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         from,
         dry_run,
         params,
+        allow_local_repos,
     } = args;
     let absolute = |path: &Path, flag: &str| {
         std::path::absolute(path).map_err(|error| InputError::usage(format!("{flag} {}: {error}", path.display())))
@@ -466,6 +488,7 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         parsed_params.insert(name.to_string(), value.to_string());
     }
     Ok(sync::SyncSettings {
+        allow_local_repos,
         tree: absolute(&tree, "--tree")?,
         out: absolute(&out, "--out")?,
         store,

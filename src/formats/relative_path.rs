@@ -24,6 +24,10 @@ impl RelativePath {
             match component {
                 ".." => return Err("contains `..` and would leave its folder".to_string()),
                 "" | "." => return Err("has an empty or `.` component".to_string()),
+                // A file copied into `.git` becomes repository machinery (hooks run on commit).
+                component if component.eq_ignore_ascii_case(".git") => {
+                    return Err("goes into a `.git` folder, which holds repository machinery, not content".to_string());
+                }
                 _ => {}
             }
         }
@@ -67,6 +71,9 @@ mod tests {
         assert!(RelativePath::parse("a/../../b").is_err());
         assert!(RelativePath::parse("/etc/passwd").is_err());
         assert!(RelativePath::parse("a//b").is_err());
+        assert!(RelativePath::parse(".git/hooks").is_err());
+        assert!(RelativePath::parse("overlay/.GIT").is_err());
+        assert!(RelativePath::parse(".github/workflows").is_ok());
         assert_eq!(RelativePath::parse("plugins/x/").unwrap().as_str(), "plugins/x");
     }
 }

@@ -14,17 +14,116 @@ use std::collections::BTreeSet;
 /// Largest input file we read into memory; real metadata files are a few KiB.
 pub(crate) const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Reads a UTF-8 text input; a missing, huge or non-UTF-8 file is an [`InputError`].
-pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
+/// The trees whose files are content (an overlay, a midstream checkout): a file read from inside
+/// one must resolve, every link followed, to a regular file inside the same tree. Each step names
+/// its trees once, at its start ([`add_content_tree`]); every read below applies the rule.
+fn content_trees() -> &'static std::sync::Mutex<Vec<PathBuf>> {
+    static TREES: std::sync::OnceLock<std::sync::Mutex<Vec<PathBuf>>> = std::sync::OnceLock::new();
+    TREES.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+/// Declares `tree` a content tree for the rest of the process.
+pub(crate) fn add_content_tree(tree: &Path) {
+    let Ok(absolute) = std::path::absolute(tree) else { return };
+    let absolute = normalize_absolute(&absolute);
+    if let Ok(mut trees) = content_trees().lock()
+        && !trees.contains(&absolute)
+    {
+        trees.push(absolute);
+    }
+}
+
+/// `.` and `..` removed lexically from an absolute path.
+fn normalize_absolute(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// What a file system entry is, in words, for refusals.
+fn kind_of(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Checks that `path` may be read as an input: it exists, resolves (links followed) to a regular
+/// file, and, when it lies in a content tree, resolves to a place inside that tree. The messages
+/// name the file and never its content.
+pub(crate) fn check_input_file(path: &Path) -> Result<(), InputError> {
     let metadata =
         std::fs::metadata(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
-    if metadata.len() > MAX_INPUT_BYTES {
+    if !metadata.is_file() {
         return Err(InputError::in_file(
             path,
-            format!("file is {} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have", metadata.len()),
-        ));
+            format!("is {}; an input must be a regular file", kind_of(metadata.file_type())),
+        )
+        .with_hint("give a regular file"));
     }
-    let bytes = std::fs::read(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    let Ok(absolute) = std::path::absolute(path) else { return Ok(()) };
+    let absolute = normalize_absolute(&absolute);
+    let trees = content_trees().lock().map(|trees| trees.clone()).unwrap_or_default();
+    for tree in trees.iter().filter(|tree| absolute.starts_with(tree)) {
+        let (Ok(resolved), Ok(root)) = (std::fs::canonicalize(path), std::fs::canonicalize(tree)) else { continue };
+        if !resolved.starts_with(&root) {
+            return Err(InputError::in_file(
+                path,
+                format!(
+                    "resolves to {}, outside {}; files of the tree must stay inside it",
+                    resolved.display(),
+                    tree.display()
+                ),
+            )
+            .with_hint("replace the symbolic link with the file itself"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads an input file: a regular file (see [`check_input_file`]), at most [`MAX_INPUT_BYTES`]
+/// bytes actually read (a device reports no length).
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    check_input_file(path)?;
+    let file = std::fs::File::open(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(InputError::in_file(path, format!("is larger than the {MAX_INPUT_BYTES} bytes an input may have"))
+            .with_hint("inputs are small text files; check that this is the file you meant"));
+    }
+    Ok(bytes)
+}
+
+/// Reads a UTF-8 text input; a missing, non-regular, huge or non-UTF-8 file is an [`InputError`].
+pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
+    let bytes = read_input(path)?;
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Err(InputError::in_file(path, "starts with a byte-order mark (U+FEFF)")
+            .at_line(Some(1))
+            .with_hint("save the file as UTF-8 without a byte-order mark"));
+    }
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         let line = error.as_bytes()[..offset].split(|byte| *byte == b'\n').count() as u64;

@@ -217,6 +217,22 @@ pub(crate) fn origin_url(dir: &Path) -> Option<String> {
     blocking(dir, &["remote", "get-url", "origin"]).map(|url| strip_credentials(&url))
 }
 
+/// Whether content may name `url` as a repository to clone: `https://` always; `file://` and
+/// `git://` (local fixtures, mirrors) only when the run allows them (`--allow-local-repos`), so an
+/// overlay pull request cannot make a pipeline that holds push credentials read local repositories.
+pub(crate) fn remote_allowed(url: &str, allow_local: bool) -> bool {
+    url.starts_with("https://") || (allow_local && (url.starts_with("file://") || url.starts_with("git://")))
+}
+
+/// The message for a refused remote, by the file that named it.
+pub(crate) fn refused_remote(file: &Path, url: &str) -> crate::error::InputError {
+    crate::error::InputError::in_file(
+        file,
+        format!("names the repository `{}`, which is not an https:// URL", strip_credentials(url)),
+    )
+    .with_hint("local and git:// repositories are refused unless the run passes `--allow-local-repos`")
+}
+
 /// `https://user:token@host/path` → `https://host/path`: credentials never reach outputs.
 pub(crate) fn strip_credentials(url: &str) -> String {
     match url.split_once("://") {

@@ -46,7 +46,7 @@ pub(crate) fn load_named<'a>(
     let mut loaded = Vec::new();
     for name in names {
         let dir = workspaces_dir.join(name);
-        let is_folder_name = !name.is_empty() && name != "." && name != ".." && !name.contains('/');
+        let is_folder_name = crate::formats::relative_path::RelativePath::parse(name).is_ok() && !name.contains('/');
         let workspace = if is_folder_name && (dir.exists() || dir.is_symlink()) && symlink_free(&dir)?.is_dir() {
             load_workspace(&dir)?
         } else {
@@ -59,6 +59,10 @@ pub(crate) fn load_named<'a>(
 
 fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
     let name = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Err(problem) = crate::formats::relative_path::RelativePath::parse(&name) {
+        return Err(InputError::in_file(dir, format!("cannot be a workspace: its name {problem}"))
+            .with_hint("rename or remove the folder"));
+    }
     let source_path = dir.join("source.json");
     let plugins_list_path = dir.join("plugins-list.yaml");
     let metadata_dir = dir.join("metadata");
@@ -145,8 +149,7 @@ fn load_entities(extensions: &Path) -> Result<Vec<EntityFile>, InputError> {
             if relative == Path::new("README.md") {
                 continue;
             }
-            let bytes =
-                std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+            let bytes = crate::io::fs::read_input(&path)?;
             let is_entity =
                 relative.extension().is_some_and(|extension| extension == "yaml") && relative.components().count() == 2;
             let folder = match top.as_str() {

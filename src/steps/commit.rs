@@ -45,6 +45,7 @@ pub struct CommitSettings {
 }
 
 pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
+    crate::io::fs::add_content_tree(&args.tree);
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
     if crate::io::git::head_commit(tree).is_none() {

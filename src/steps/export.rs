@@ -53,6 +53,8 @@ pub struct ExportSettings {
     pub(crate) images: Option<ImageTarget>,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) output_format: OutputFormat,
+    /// Clone `file://` and `git://` repositories too (fixtures, mirrors).
+    pub(crate) allow_local_repos: bool,
 }
 
 /// Where exported plugins are pushed as images, and how their tags are formed.
@@ -164,6 +166,7 @@ pub(crate) const RESULT_STATUS: &str = "status";
 pub const RESULTS: [&str; 1] = [RESULT_STATUS];
 
 pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
+    crate::io::fs::add_content_tree(&args.overlay);
     let plan_path = args.plan.clone();
     if !plan_path.exists() {
         return Err(InputError::in_file(&plan_path, "does not exist")
@@ -207,6 +210,9 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
             InputError::in_file(&overlay_dir, format!("has no workspace `{name}`, which the plan names"))
                 .with_hint("run `rhdh-catalog fetch` again")
         })?;
+        if !crate::io::git::remote_allowed(&planned.repo, args.allow_local_repos) {
+            return Err(crate::io::git::refused_remote(&workspace.dir.join("source.json"), &planned.repo).into());
+        }
         jobs.push((planned, workspace));
     }
     let settings = &settings;

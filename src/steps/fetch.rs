@@ -45,11 +45,19 @@ pub struct FetchSettings {
     pub(crate) dry_run: bool,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) output_format: OutputFormat,
+    /// Clone `file://` and `git://` repositories too (fixtures, mirrors).
+    pub(crate) allow_local_repos: bool,
 }
 
 pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
+    crate::io::fs::add_content_tree(&args.tree);
     let tree = args.tree.clone();
     let upstream = UpstreamRepos::read(&args.upstream_repos)?;
+    for repo in &upstream.repos {
+        if !crate::io::git::remote_allowed(&repo.repo, args.allow_local_repos) {
+            return Err(crate::io::git::refused_remote(&args.upstream_repos, &repo.repo).into());
+        }
+    }
     let mut sources = Vec::new();
     if args.clone {
         let fetched = futures::future::join_all(upstream.repos.iter().map(|repo| fetch_repo(repo, &tree))).await;
@@ -59,6 +67,13 @@ pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
     }
     let overlay_dir = args.overlay.clone();
     let overlay = crate::io::overlay_tree::load(&overlay_dir)?;
+    for workspace in &overlay.workspaces {
+        if !crate::io::git::remote_allowed(&workspace.source.repo, args.allow_local_repos) {
+            return Err(
+                crate::io::git::refused_remote(&workspace.dir.join("source.json"), &workspace.source.repo).into()
+            );
+        }
+    }
     let supported = load_supported(&overlay_dir, &args.packages)?;
     let mut facts = Vec::new();
     for workspace in &overlay.workspaces {

@@ -80,6 +80,10 @@ pub(crate) const RESULT_SUMMARY: &str = "summary";
 pub const RESULTS: [&str; 2] = [RESULT_CHANGED, RESULT_SUMMARY];
 
 pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
+    crate::io::fs::add_content_tree(&args.overlay);
+    if let Some(tree) = &args.export_records {
+        crate::io::fs::add_content_tree(tree);
+    }
     let inputs = load_inputs(&args)?;
     let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config, args.all_packages, &inputs.export_records)?;
     if args.dry_run {

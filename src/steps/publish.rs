@@ -36,6 +36,7 @@ pub struct PublishSettings {
 }
 
 pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
+    crate::io::fs::add_content_tree(&args.catalog_index);
     let reference = args.tag.clone();
     let dpdy = args.catalog_index.join("dynamic-plugins.default.yaml");
     if !dpdy.is_file() {

@@ -50,6 +50,7 @@ pub struct ReleaseNumberSettings {
 }
 
 pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatus> {
+    crate::io::fs::add_content_tree(&args.tree);
     let version = match &args.version {
         Some(version) => version.clone(),
         None => {

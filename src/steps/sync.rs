@@ -30,6 +30,8 @@ pub struct SyncSettings {
     pub(crate) dry_run: bool,
     /// Pipeline params given with `--param name=value`.
     pub(crate) params: BTreeMap<String, String>,
+    /// Let the steps clone `file://` and `git://` repositories (the bundled example's upstreams).
+    pub(crate) allow_local_repos: bool,
 }
 
 pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
@@ -86,6 +88,9 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         ("RHDH_CATALOG_INSTALL_COMMAND".to_string(), args.install_command.clone()),
         ("RHDH_CATALOG_TSC_COMMAND".to_string(), args.tsc_command.clone()),
     ];
+    if args.allow_local_repos {
+        env.push(("RHDH_CATALOG_ALLOW_LOCAL_REPOS".to_string(), "true".to_string()));
+    }
     if origin.is_none() {
         // Nothing to push to: the checkout itself is brought to the new commit below.
         env.push(("RHDH_CATALOG_NO_PUSH".to_string(), "true".to_string()));

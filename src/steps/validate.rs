@@ -4,7 +4,7 @@
 //! present, annotated with `io.backstage.dynamic-packages`, and holding its plugin folder in its
 //! first layer. One line per finding; exit 1 when any is an error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{OutputFormat, StoreSettings};
 use crate::domain::validate::Severity;
@@ -31,6 +31,12 @@ pub struct ValidateSettings {
 }
 
 pub(crate) async fn run(args: ValidateSettings) -> anyhow::Result<ExitStatus> {
+    if let ValidateTarget::File(file) = &args.target {
+        // Includes are read relative to the file: its folder is the tree they must stay in.
+        crate::io::fs::add_content_tree(
+            file.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new(".")),
+        );
+    }
     let store = args.store.open()?;
     let findings = match &args.target {
         ValidateTarget::File(file) => validate_file(&store, file, args.registry_checks).await?,

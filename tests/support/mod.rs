@@ -163,6 +163,8 @@ pub fn rhdh_catalog(home: &Path) -> assert_cmd::Command {
         .env("DOCKER_CONFIG", home.join(".docker"))
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")
+        // The fixture upstreams are local repositories; the hostile-input tests take this away.
+        .env("RHDH_CATALOG_ALLOW_LOCAL_REPOS", "true")
         .timeout(Duration::from_secs(300));
     command
 }
