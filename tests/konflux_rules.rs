@@ -744,15 +744,12 @@ fn pac_runs_bind_the_per_run_git_secret_to_the_git_auth_workspace() {
         }
     }
     assert_eq!(bound, BTreeSet::from(["clone-repository", "fetch", "commit"].map(str::to_string)));
-    // Every PaC run binds it to the secret Pipelines-as-Code makes for the run, as Konflux's own
+    // Every PipelineRun Pipelines-as-Code reads (the sync runs a midstream copies, this
+    // repository's builds) binds it to the secret PaC makes for the run, as Konflux's own
     // PipelineRuns do (`secret: {secretName: '{{ git_auth_secret }}'}`).
-    let runs: Vec<(String, Value)> = pipeline_runs()
-        .into_iter()
-        .filter(|(file, run)| {
-            file.starts_with("tekton/pac/") && run["spec"]["pipelineRef"]["name"] == "rhdh-catalog-sync"
-        })
-        .collect();
-    assert_eq!(runs.len(), 2, "{runs:?}");
+    let runs: Vec<(String, Value)> = pipeline_runs().into_iter().filter(|(file, _)| is_pac_file(file)).collect();
+    let sync_runs = runs.iter().filter(|(_, run)| run["spec"]["pipelineRef"]["name"] == "rhdh-catalog-sync").count();
+    assert_eq!(sync_runs, 2, "{runs:?}");
     for (file, run) in runs {
         let workspace = named(&run["spec"]["workspaces"], "git-auth").unwrap_or_else(|| panic!("{file}: no git-auth"));
         assert_eq!(workspace["secret"]["secretName"], "{{ git_auth_secret }}", "{file}");
