@@ -14,7 +14,8 @@ use std::process::Command;
 
 use crate::error::InputError;
 
-/// Failures of git; a missing ref is bad input (exit 2), anything else may pass on a retry (exit 3).
+/// Failures of git; a missing ref or refused credentials are bad input (exit 2), anything else
+/// may pass on a retry (exit 3).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GitError {
     #[error("{url} has no branch, tag or commit `{reference}`")]
@@ -35,8 +36,8 @@ impl GitError {
     }
 }
 
-/// Credentials for git remotes, given to git through its environment only.
-#[derive(Debug)]
+/// Credentials for git remotes, given to git through its environment only. `Debug` shows where
+/// they come from, never them.
 pub(crate) enum GitAuth {
     None,
     /// A token (`GIT_TOKEN`), sent to https remotes as an `Authorization` header.
@@ -132,6 +133,12 @@ impl GitAuth {
             GitAuth::Token(_) => "the token in GIT_TOKEN".into(),
             GitAuth::Store { source, .. } => format!("the credentials in {}", source.display()),
         }
+    }
+}
+
+impl std::fmt::Debug for GitAuth {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.describe())
     }
 }
 
@@ -530,7 +537,8 @@ mod tests {
         let environment = auth.environment();
         assert_eq!(environment[2], ("GIT_CONFIG_VALUE_0".to_string(), String::new()));
         assert_eq!(environment[4].1, format!("store --file='{}'", file.display()));
-        assert!(!format!("{environment:?}{}", auth.describe()).contains("p%40ss"), "the password stays in the file");
+        assert!(!format!("{environment:?}{auth:?}").contains("p%40ss"), "the password stays in the file");
+        assert_eq!(format!("{:?}", GitAuth::Token("secret-token".into())), "the token in GIT_TOKEN");
         assert!(matches!(GitAuth::from_basic_auth_dir(dir.path(), "/local/path").unwrap(), GitAuth::None));
 
         std::fs::write(dir.path().join(".git-credentials"), "https://git:tok@github.com/org/repo\n").unwrap();

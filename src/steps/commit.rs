@@ -94,7 +94,10 @@ async fn check_push(args: &CommitSettings) -> anyhow::Result<ExitStatus> {
         Err(error @ GitError::Refused { .. }) => {
             let hint = match auth {
                 GitAuth::None => "no credentials were given: put a token that may push in the Secret named by the `git-auth-secret` param (key `password`, read as GIT_TOKEN), or bind the git-auth workspace (locally: `--workspace-dir git-auth=DIR` or GIT_TOKEN)".to_string(),
-                ref given => format!("the remote refused {}: check that they may push to `{branch}`", given.describe()),
+                ref given => format!(
+                    "the remote refused {}: give credentials that may push to `{branch}` (a token in the Secret named by the `git-auth-secret` param, key `password`, or the git-auth workspace)",
+                    given.describe()
+                ),
             };
             Err(InputError::usage(format!("the push check failed: {error}; nothing was written"))
                 .with_hint(hint)
