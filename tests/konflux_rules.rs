@@ -716,6 +716,75 @@ fn sync_on_comment_clones_and_pushes_the_target_branch_only() {
     assert_eq!(param(&run, "branch"), Some("{{target_branch}}"), "{file}");
 }
 
+/// The entry of a `name`d list (params, workspaces) with that name.
+fn named<'a>(list: &'a Value, name: &str) -> Option<&'a Value> {
+    list.as_array()?.iter().find(|entry| entry["name"] == name)
+}
+
+#[test]
+fn pac_runs_bind_the_per_run_git_secret_to_the_git_auth_workspace() {
+    // The Pipeline takes the workspace as Konflux's build pipelines do: optional, given to
+    // git-clone-oci-ta's basic-auth (and to the Tasks that check and make the push).
+    let pipeline = shipped_pipeline("rhdh-catalog-sync").unwrap();
+    let declared = named(&pipeline["spec"]["workspaces"], "git-auth").expect("the sync Pipeline declares git-auth");
+    assert_eq!(declared["optional"], true, "a public midstream runs without it");
+    let mut bound = BTreeSet::new();
+    for task in pipeline["spec"]["tasks"].as_array().unwrap() {
+        for binding in task["workspaces"].as_array().into_iter().flatten() {
+            assert_eq!(binding["workspace"], "git-auth", "{}", task["name"]);
+            assert_eq!(binding["name"], "basic-auth", "{}: git-clone-oci-ta's name for it", task["name"]);
+            bound.insert(task["name"].as_str().unwrap().to_string());
+            if let Some(reference) = task["taskRef"]["name"].as_str() {
+                let file = format!("tekton/task/{reference}/0.1/{reference}.yaml");
+                let declared = named(&yaml_text(&file, &read(&file))["spec"]["workspaces"], "basic-auth")
+                    .unwrap_or_else(|| panic!("{file} declares no basic-auth workspace"))
+                    .clone();
+                assert_eq!(declared["optional"], true, "{file}");
+            }
+        }
+    }
+    assert_eq!(bound, BTreeSet::from(["clone-repository", "fetch", "commit"].map(str::to_string)));
+    // Every PipelineRun Pipelines-as-Code reads (the sync runs a midstream copies, this
+    // repository's builds) binds it to the secret PaC makes for the run, as Konflux's own
+    // PipelineRuns do (`secret: {secretName: '{{ git_auth_secret }}'}`).
+    let runs: Vec<(String, Value)> = pipeline_runs().into_iter().filter(|(file, _)| is_pac_file(file)).collect();
+    let sync_runs = runs.iter().filter(|(_, run)| run["spec"]["pipelineRef"]["name"] == "rhdh-catalog-sync").count();
+    assert_eq!(sync_runs, 2, "{runs:?}");
+    for (file, run) in runs {
+        let workspace = named(&run["spec"]["workspaces"], "git-auth").unwrap_or_else(|| panic!("{file}: no git-auth"));
+        assert_eq!(workspace["secret"]["secretName"], "{{ git_auth_secret }}", "{file}");
+    }
+}
+
+#[test]
+fn the_push_credentials_are_checked_before_anything_is_fetched() {
+    let file = "tekton/task/rhdh-catalog-fetch/0.1/rhdh-catalog-fetch.yaml";
+    let task = yaml_text(file, &read(file));
+    let steps: Vec<&Value> = task["spec"]["steps"].as_array().unwrap().iter().collect();
+    let position = |name: &str| steps.iter().position(|step| step["name"] == name).unwrap();
+    let check = steps[position("check-push")];
+    assert!(position("check-push") < position("fetch"), "{file}: the push is checked first");
+    let args: Vec<&str> = check["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(args[..2], ["commit", "--check-push"], "{file}");
+    assert!(args.contains(&"--credentials-dir=$(workspaces.basic-auth.path)"), "{file}: {args:?}");
+    // A Secret that is not there keeps the pod from starting (optional: false): the run fails in
+    // its first minutes, not at its commit hours later.
+    let token = named(&check["env"], "GIT_TOKEN").unwrap();
+    let reference = &token["valueFrom"]["secretKeyRef"];
+    assert_eq!(reference["name"], "$(params.git-auth-secret)", "{file}");
+    assert_eq!(reference["key"], "password", "{file}");
+    assert_eq!(reference["optional"], false, "{file}");
+    assert!(
+        named(&task["spec"]["params"], "git-auth-secret")
+            .is_some_and(|param| param["description"].as_str().is_some_and(|text| text.contains("must exist")))
+    );
+    let pipeline = shipped_pipeline("rhdh-catalog-sync").unwrap();
+    let fetch = named(&pipeline["spec"]["tasks"], "fetch").unwrap();
+    for (name, value) in [("git-auth-secret", "$(params.git-auth-secret)"), ("branch", "$(params.branch)")] {
+        assert_eq!(named(&fetch["params"], name).map(|param| &param["value"]), Some(&Value::from(value)), "{name}");
+    }
+}
+
 #[test]
 fn the_sync_push_run_skips_the_sync_commit_and_starts_on_its_inputs() {
     let (file, run) = pac_run(|run| annotation(run, "pipelinesascode.tekton.dev/on-cel-expression").is_some());
@@ -1539,7 +1608,8 @@ fn tasks_run_the_images_that_tekton_builds() {
         built, tool,
         ".tekton/ builds exactly the repositories the Tasks' steps run (src/tekton_yaml.rs TOOL_IMAGES)"
     );
-    let pinned = Regex::new(r"^([a-z0-9./-]+)@sha256:[0-9a-f]{64}$").unwrap();
+    // `<repository>[:<tag>]@sha256:<digest>`: a release's Tasks may name their version.
+    let pinned = Regex::new(r"^([a-z0-9./-]+)(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?@sha256:[0-9a-f]{64}$").unwrap();
     for file in yaml_files(&["tekton/task"]) {
         let task = yaml_text(&file, &read(&file));
         for step in task["spec"]["steps"].as_array().unwrap() {
@@ -1547,8 +1617,9 @@ fn tasks_run_the_images_that_tekton_builds() {
             if foreign_image_param(&task, image) {
                 continue;
             }
-            let captures =
-                pinned.captures(image).unwrap_or_else(|| panic!("{file}: {image} is not <repository>@sha256:<digest>"));
+            let captures = pinned
+                .captures(image)
+                .unwrap_or_else(|| panic!("{file}: {image} is not <repository>[:<tag>]@sha256:<digest>"));
             assert!(
                 built.contains(&captures[1]),
                 "{file}: step {} runs {image}, which .tekton/ does not build",

@@ -29,6 +29,9 @@ mod index_registry;
 mod install_oracle;
 /// Konflux, Pipelines-as-Code and tkn rules, checked the way those tools read our files.
 mod konflux_rules;
+/// What Konflux runs need at run time: tagged, expiring artifacts; the extra CA bundle; git
+/// credentials and the push check; `sync` with the git-auth workspace.
+mod konflux_runtime;
 /// `rhdh-catalog package`: images skopeo can read and an installer can auto-detect.
 mod package_image;
 /// Property tests of the grammars and the YAML emitter.

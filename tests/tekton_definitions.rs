@@ -102,7 +102,7 @@ fn task_steps_parse_with_the_cli_and_write_exactly_their_results() {
                 continue;
             }
             assert!(
-                TOOL_IMAGES.iter().any(|image| step.image.starts_with(image)),
+                definitions::tool_image(&step.image).is_some_and(|repository| TOOL_IMAGES.contains(&repository)),
                 "{}: step {} runs {}",
                 task.file,
                 step.name,

@@ -228,6 +228,9 @@ pub struct SyncArgs {
     /// Allow file:// and git:// repositories in upstream_repos.yml and source.json (local fixtures and mirrors); without it only https:// is cloned.
     #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
     pub allow_local_repos: bool,
+    /// Bind a folder to a workspace of the Pipeline, `name=DIR` (repeatable), e.g. git-auth=DIR holding .git-credentials, or username and password, for a private midstream.
+    #[arg(long = "workspace-dir", value_name = "NAME=DIR")]
+    pub workspace_dirs: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -420,9 +423,12 @@ pub struct ArtifactArgs {
 pub enum ArtifactCommand {
     /// Pack SOURCE into a blob of the repository --store; write `oci:<repository>@sha256:<digest>` to --result (or stdout).
     Create {
-        /// Repository for the blob, e.g. `$(params.ociStorage)` = quay.io/org/app.fetch.
+        /// Repository for the blob and tag for its manifest, e.g. `$(params.ociStorage)` = quay.io/org/app:<revision>.fetch; without a tag the manifest is tagged sha256-<digest>.
         #[arg(long)]
         store: String,
+        /// Lifetime of the tag on registries that honour the `quay.expires-after` annotation, e.g. 1d or 5h; empty means no expiry.
+        #[arg(long, env = "RHDH_CATALOG_ARTIFACT_EXPIRES_AFTER")]
+        expires_after: Option<String>,
         /// File to write the URI to, e.g. `$(results.SOURCE_ARTIFACT.path)`.
         #[arg(long)]
         result: Option<PathBuf>,
@@ -511,6 +517,12 @@ pub struct CommitArgs {
     /// Commit but do not push.
     #[arg(long, env = "RHDH_CATALOG_NO_PUSH")]
     pub no_push: bool,
+    /// Commit nothing: check that the remote accepts a push to the branch with these credentials (git push --dry-run), so a run fails at its start rather than at its end.
+    #[arg(long)]
+    pub check_push: bool,
+    /// Folder of git credentials in the git-clone-oci-ta basic-auth layout (.git-credentials, or username and password), used when GIT_TOKEN is empty; an empty value means none.
+    #[arg(long, value_name = "DIR", env = "RHDH_CATALOG_GIT_CREDENTIALS_DIR")]
+    pub credentials_dir: Option<String>,
     /// Directory for Tekton results (commit, pushed).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,

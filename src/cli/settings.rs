@@ -29,6 +29,14 @@ use crate::steps::{
 
 /// The settings of the subcommand on the command line.
 pub fn resolve(command: Command) -> Result<Step, InputError> {
+    // The extra CA bundle is ambient trust for every registry, git remote and API server a step
+    // talks to: a file that is there but holds no certificate stops every step before it starts.
+    crate::io::registry::client::extra_ca().map_err(|problem| {
+        InputError::usage(problem).with_hint(format!(
+            "point {} at a PEM file of CA certificates, or unset it",
+            crate::io::registry::client::EXTRA_CA_ENV
+        ))
+    })?;
     Ok(match command {
         Command::Artifact(args) => Step::Artifact(artifact_settings(args)?),
         Command::AwaitBuild(args) => Step::AwaitBuild(await_build_settings(args)?),
@@ -390,6 +398,8 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         title,
         author,
         no_push,
+        check_push,
+        credentials_dir,
         results_dir,
         output_format: format,
     } = args;
@@ -402,10 +412,7 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
     let not_author = || InputError::usage(format!("--author `{author}` is not `Name <email>`"));
     let (name, rest) = author.split_once('<').ok_or_else(not_author)?;
     let email = rest.trim_end().strip_suffix('>').ok_or_else(not_author)?;
-    let token = std::env::var("GIT_TOKEN")
-        .ok()
-        .filter(|token| !token.is_empty())
-        .or_else(|| std::env::var("GITHUB_TOKEN").ok().filter(|token| !token.is_empty()));
+    let token = git_token();
     Ok(commit::CommitSettings {
         tree,
         paths: checked_paths,
@@ -416,17 +423,28 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         author_name: name.trim().to_string(),
         author_email: email.trim().to_string(),
         push: !no_push,
+        check_push,
         token,
+        credentials_dir: optional(credentials_dir).map(PathBuf::from),
         results_dir,
         output_format: output_format(format),
     })
 }
 
+/// The push token: `GIT_TOKEN`, else `GITHUB_TOKEN`; an empty value is none.
+fn git_token() -> Option<String> {
+    std::env::var("GIT_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+        .or_else(|| std::env::var("GITHUB_TOKEN").ok().filter(|token| !token.is_empty()))
+}
+
 fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, InputError> {
     let ArtifactArgs { command, artifact_store, client } = args;
     let action = match command {
-        ArtifactCommand::Create { store, result, source } => artifact::ArtifactAction::Create {
-            repository: store.trim_start_matches("oci:").to_string(),
+        ArtifactCommand::Create { store, expires_after, result, source } => artifact::ArtifactAction::Create {
+            store: store.trim_start_matches("oci:").to_string(),
+            expires_after: expires_after_setting(expires_after)?,
             result,
             source,
         },
@@ -457,6 +475,25 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
     })
 }
 
+/// `--expires-after`: empty (an empty Tekton param) means none; else `<n><unit>` with the units
+/// Quay reads in `quay.expires-after` (s, m, h, d, w).
+fn expires_after_setting(value: Option<String>) -> Result<Option<String>, InputError> {
+    let Some(value) = optional(value) else { return Ok(None) };
+    let last = value.char_indices().last().map_or(0, |(index, _)| index);
+    let (number, unit) = value.split_at(last);
+    let valid = !number.is_empty()
+        && !number.starts_with('0')
+        && number.bytes().all(|byte| byte.is_ascii_digit())
+        && ["s", "m", "h", "d", "w"].contains(&unit);
+    if valid {
+        Ok(Some(value))
+    } else {
+        Err(InputError::usage(format!(
+            "--expires-after `{value}` is not a duration Quay reads: a number and s, m, h, d or w, e.g. 1d"
+        )))
+    }
+}
+
 fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
     let SyncArgs {
         tree,
@@ -473,6 +510,7 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         dry_run,
         params,
         allow_local_repos,
+        workspace_dirs,
     } = args;
     let absolute = |path: &Path, flag: &str| {
         std::path::absolute(path).map_err(|error| InputError::usage(format!("{flag} {}: {error}", path.display())))
@@ -486,6 +524,21 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         let (name, value) =
             pair.split_once('=').ok_or_else(|| InputError::usage(format!("--param `{pair}` is not name=value")))?;
         parsed_params.insert(name.to_string(), value.to_string());
+    }
+    let mut bound = BTreeMap::new();
+    for pair in workspace_dirs {
+        let Some((name, dir)) = pair.split_once('=').filter(|(name, dir)| !name.is_empty() && !dir.is_empty()) else {
+            return Err(InputError::usage(format!("--workspace-dir `{pair}` is not name=DIR")));
+        };
+        let dir = absolute(Path::new(dir), "--workspace-dir")?;
+        if !dir.is_dir() {
+            return Err(InputError::usage(format!(
+                "--workspace-dir `{pair}`: {} is not a folder; nothing was run",
+                dir.display()
+            ))
+            .with_hint("bind an existing folder, e.g. one holding .git-credentials for git-auth"));
+        }
+        bound.insert(name.to_string(), dir);
     }
     Ok(sync::SyncSettings {
         allow_local_repos,
@@ -502,6 +555,8 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         from: optional(from),
         dry_run,
         params: parsed_params,
+        workspace_dirs: bound,
+        token: git_token(),
     })
 }
 

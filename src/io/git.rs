@@ -1,11 +1,21 @@
 //! git edge: every git command the tool runs goes through here. No prompts, no pager, the
 //! caller's `GIT_DIR` ignored, hooks off (`core.hooksPath` at an empty folder: content the tool
 //! copies into a tree never runs), and URLs with credentials never reach a message.
+//!
+//! Credentials ([`GitAuth`]) reach git through its environment only: a token as an
+//! `http.extraHeader`, or a private copy of a basic-auth folder's credentials (the layout of
+//! Konflux's `git-clone-oci-ta` `basic-auth` workspace: `.git-credentials`, or `username` and
+//! `password`) read by git's own `store` helper. With an extra CA bundle (`RHDH_CATALOG_EXTRA_CA`)
+//! git gets `GIT_SSL_CAINFO`: one file with the system roots and the extra certificates, since
+//! git takes a single CA file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Failures of git; a missing ref is bad input (exit 2), anything else may pass on a retry (exit 3).
+use crate::error::InputError;
+
+/// Failures of git; a missing ref or refused credentials are bad input (exit 2), anything else
+/// may pass on a retry (exit 3).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GitError {
     #[error("{url} has no branch, tag or commit `{reference}`")]
@@ -14,15 +24,155 @@ pub(crate) enum GitError {
     Remote { url: String, problem: String },
     #[error("git in {dir}: {problem}")]
     Local { dir: String, problem: String },
+    /// The remote asked for credentials that were not given, or refused the ones given (a retry
+    /// will not help).
+    #[error("git remote {url} refused the push: {problem}")]
+    Refused { url: String, problem: String },
 }
 
 impl GitError {
     pub(crate) fn is_bad_input(&self) -> bool {
-        matches!(self, GitError::RefNotFound { .. })
+        matches!(self, GitError::RefNotFound { .. } | GitError::Refused { .. })
     }
 }
 
-/// An empty folder for `core.hooksPath`, made once per process: no hook of any repository runs.
+/// Credentials for git remotes, given to git through its environment only. `Debug` shows where
+/// they come from, never them.
+pub(crate) enum GitAuth {
+    None,
+    /// A token (`GIT_TOKEN`), sent to https remotes as an `Authorization` header.
+    Token(String),
+    /// A private copy (mode 0600, removed on drop) of the credentials of a basic-auth folder,
+    /// read by git's `store` helper.
+    Store {
+        file: tempfile::TempPath,
+        source: PathBuf,
+    },
+}
+
+impl GitAuth {
+    /// The credentials of a basic-auth folder in the layout of Konflux's `git-clone-oci-ta`
+    /// `basic-auth` workspace: `.git-credentials` (one `https://user:password@host[/path]` line per
+    /// remote, what Pipelines-as-Code writes), else `username` and `password` files, which are
+    /// used for the host of `url`. The folder's `.gitconfig` is not read: the `store` helper it
+    /// would name is configured here.
+    pub(crate) fn from_basic_auth_dir(dir: &Path, url: &str) -> Result<GitAuth, InputError> {
+        let hint = "bind a Secret with `.git-credentials`, or `username` and `password` (the git-clone-oci-ta basic-auth layout)";
+        if !dir.is_dir() {
+            return Err(InputError::in_file(dir, "is not a folder of git credentials").with_hint(hint));
+        }
+        let credentials = dir.join(".git-credentials");
+        let (username, password) = (dir.join("username"), dir.join("password"));
+        let lines = if credentials.is_file() {
+            let text = crate::io::fs::read_text(&credentials)?;
+            if text.trim().is_empty() {
+                return Err(InputError::in_file(&credentials, "is empty").with_hint(hint));
+            }
+            text
+        } else if username.is_file() && password.is_file() {
+            let (user, secret) = (crate::io::fs::read_text(&username)?, crate::io::fs::read_text(&password)?);
+            let Some((scheme, host)) = http_origin(url) else {
+                tracing::warn!(remote = %strip_credentials(url), "username and password apply to http(s) remotes only; not used");
+                return Ok(GitAuth::None);
+            };
+            format!(
+                "{scheme}://{}:{}@{host}\n",
+                percent_encode(user.trim_end_matches(['\r', '\n'])),
+                percent_encode(secret.trim_end_matches(['\r', '\n']))
+            )
+        } else {
+            return Err(InputError::in_file(dir, "holds neither `.git-credentials` nor `username` and `password`")
+                .with_hint(hint));
+        };
+        let copy = || -> std::io::Result<tempfile::TempPath> {
+            use std::io::Write as _;
+            let mut file = tempfile::Builder::new().prefix("rhdh-catalog-credentials-").tempfile()?;
+            file.write_all(lines.as_bytes())?;
+            file.flush()?;
+            Ok(file.into_temp_path())
+        };
+        let file = copy().map_err(|error| {
+            InputError::usage(format!("cannot copy the git credentials of {}: {error}", dir.display()))
+        })?;
+        Ok(GitAuth::Store { file, source: dir.to_path_buf() })
+    }
+
+    /// `GIT_TOKEN` when it is set (an explicit push token), else the basic-auth folder, else none.
+    pub(crate) fn resolve(
+        token: Option<&str>,
+        basic_auth_dir: Option<&Path>,
+        url: &str,
+    ) -> Result<GitAuth, InputError> {
+        match (token.filter(|token| !token.is_empty()), basic_auth_dir) {
+            (Some(token), _) => Ok(GitAuth::Token(token.to_string())),
+            (None, Some(dir)) => GitAuth::from_basic_auth_dir(dir, url),
+            (None, None) => Ok(GitAuth::None),
+        }
+    }
+
+    /// Environment that gives git these credentials (nothing in arguments or URLs).
+    pub(crate) fn environment(&self) -> Vec<(String, String)> {
+        match self {
+            GitAuth::None => Vec::new(),
+            GitAuth::Token(token) => token_environment(token),
+            GitAuth::Store { file, .. } => vec![
+                ("GIT_CONFIG_COUNT".into(), "2".into()),
+                // An empty value first: helpers of the user's own configuration are not asked.
+                ("GIT_CONFIG_KEY_0".into(), "credential.helper".into()),
+                ("GIT_CONFIG_VALUE_0".into(), String::new()),
+                ("GIT_CONFIG_KEY_1".into(), "credential.helper".into()),
+                ("GIT_CONFIG_VALUE_1".into(), format!("store --file={}", shell_quote(&file.to_string_lossy()))),
+            ],
+        }
+    }
+
+    /// Where the credentials come from, for logs and messages (never the credentials).
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            GitAuth::None => "no credentials".into(),
+            GitAuth::Token(_) => "the token in GIT_TOKEN".into(),
+            GitAuth::Store { source, .. } => format!("the credentials in {}", source.display()),
+        }
+    }
+}
+
+impl std::fmt::Debug for GitAuth {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.describe())
+    }
+}
+
+/// `(scheme, host[:port])` of an http(s) URL.
+fn http_origin(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    (!host.is_empty()).then_some((scheme, host))
+}
+
+/// Percent-encoding of everything but unreserved characters (user information of a URL).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `text` as one word of a POSIX shell (git runs credential helpers through the shell).
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// A private folder for `core.hooksPath`, made once per process and holding no hook: no hook of
+/// any repository runs.
 fn empty_hooks_dir() -> &'static Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
@@ -31,6 +181,39 @@ fn empty_hooks_dir() -> &'static Path {
             .tempdir()
             .map_or_else(|_| std::path::PathBuf::from("/dev/null"), tempfile::TempDir::keep)
     })
+}
+
+/// `GIT_SSL_CAINFO` when there are extra CA certificates: a file, made once per process, with
+/// the CA file git would otherwise use (`GIT_SSL_CAINFO` of the environment, else the system
+/// bundle) followed by the extra certificates. `None` without extra certificates (git keeps its
+/// own defaults) or when the file cannot be written (git then trusts the system roots only).
+fn ca_bundle() -> Option<&'static Path> {
+    static BUNDLE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    BUNDLE
+        .get_or_init(|| {
+            let extra = crate::io::registry::client::extra_ca().ok().flatten()?;
+            let inherited = std::env::var_os("GIT_SSL_CAINFO")
+                .filter(|value| !value.is_empty())
+                .and_then(|path| std::fs::read(&path).ok().map(|bytes| (PathBuf::from(path), bytes)));
+            let mut bundle = if let Some((path, bytes)) =
+                inherited.or_else(crate::io::registry::client::system_roots_pem)
+            {
+                tracing::debug!(system = %path.display(), "git trusts the system roots and the extra CA certificates");
+                bytes
+            } else {
+                tracing::warn!("no system CA bundle found; git trusts only the extra CA certificates");
+                Vec::new()
+            };
+            if !bundle.is_empty() && !bundle.ends_with(b"\n") {
+                bundle.push(b'\n');
+            }
+            bundle.extend_from_slice(extra.pem.as_bytes());
+            // In the process's private hooks folder: git runs only files named after hooks.
+            let path = empty_hooks_dir().join("ca-bundle.pem");
+            std::fs::write(&path, &bundle).ok()?;
+            Some(path)
+        })
+        .as_deref()
 }
 
 /// The arguments every git invocation starts with.
@@ -54,6 +237,9 @@ fn command(dir: Option<&Path>) -> tokio::process::Command {
         .env_remove("GIT_WORK_TREE")
         .env_remove("GIT_INDEX_FILE")
         .kill_on_drop(true);
+    if let Some(bundle) = ca_bundle() {
+        command.env("GIT_SSL_CAINFO", bundle);
+    }
     command
 }
 
@@ -162,17 +348,108 @@ pub(crate) async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> 
     run(Some(dir), args, "").await
 }
 
-/// A full clone of `url` into `dest` (the local runner's stand-in for Konflux's git-clone task).
-pub(crate) async fn clone(url: &str, dest: &Path) -> Result<(), GitError> {
+/// A full clone of `url` into `dest` with `auth` (the local runner's stand-in for Konflux's
+/// git-clone task).
+pub(crate) async fn clone(url: &str, dest: &Path, auth: &GitAuth) -> Result<(), GitError> {
     let dest_text = dest.to_string_lossy();
-    run(None, &["clone", "--quiet", url, &dest_text], url)
-        .await
-        .map(|_| ())
-        .map_err(|problem| classify(url, "HEAD", problem))
+    let mut command = command(None);
+    command.envs(auth.environment()).args(["clone", "--quiet", url, &dest_text]);
+    let output = command.output().await.map_err(|error| GitError::Local {
+        dir: dest.display().to_string(),
+        problem: format!("cannot run git: {error}"),
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let problem = String::from_utf8_lossy(&output.stderr).replace(url, &strip_credentials(url)).trim().to_string();
+    Err(classify(url, "HEAD", problem))
+}
+
+/// Whether the remote `url` lets these credentials push to `branch`, without pushing: the tip of
+/// `branch` (or the remote's HEAD when it has no such branch yet) is fetched shallow into a
+/// scratch repository and pushed back with `--dry-run`, which makes the remote authenticate the
+/// push (`git-receive-pack`) and compare refs, and sends nothing. A push the remote would reject
+/// as not a fast-forward still passed authentication. Credentials the remote refuses, or asks for
+/// when none were given, are [`GitError::Refused`].
+pub(crate) async fn check_push(url: &str, branch: &str, auth: &GitAuth) -> Result<(), GitError> {
+    let scratch = tempfile::Builder::new().prefix("rhdh-catalog-push-check-").tempdir().map_err(|error| {
+        GitError::Local { dir: std::env::temp_dir().display().to_string(), problem: error.to_string() }
+    })?;
+    let dir = scratch.path();
+    let local = |problem: String| GitError::Local { dir: dir.display().to_string(), problem };
+    let environment = auth.environment();
+    run(Some(dir), &["init", "--quiet"], url).await.map_err(local)?;
+    let branch_ref = format!("refs/heads/{branch}");
+    let fetch = |reference: String| {
+        let environment = environment.clone();
+        async move {
+            run_with_env(
+                dir,
+                &["fetch", "--quiet", "--depth", "1", "--filter=blob:none", "--no-tags", url, &reference],
+                url,
+                &environment,
+            )
+            .await
+        }
+    };
+    let fetched = match fetch(branch_ref.clone()).await {
+        Ok(_) => Ok(()),
+        Err(problem) if matches!(classify(url, branch, problem.clone()), GitError::RefNotFound { .. }) => {
+            tracing::info!(remote = %strip_credentials(url), branch, "the remote has no such branch yet; checking a push that creates it");
+            fetch("HEAD".to_string()).await.map(|_| ())
+        }
+        Err(problem) => Err(problem),
+    };
+    fetched.map_err(|problem| refused_or(url, branch, problem))?;
+    let refspec = format!("FETCH_HEAD:{branch_ref}");
+    match run_with_env(dir, &["push", "--dry-run", "--porcelain", url, &refspec], url, &environment).await {
+        Ok(_) => Ok(()),
+        Err(problem) if problem.contains("[rejected]") || problem.contains("non-fast-forward") => {
+            tracing::info!(remote = %strip_credentials(url), branch, "the remote authenticated the push (it would be rejected as not a fast-forward)");
+            Ok(())
+        }
+        Err(problem) => Err(refused_or(url, branch, problem)),
+    }
+}
+
+/// [`GitError::Refused`] when git's message says the remote wanted or refused credentials, else
+/// the usual classification.
+fn refused_or(url: &str, reference: &str, problem: String) -> GitError {
+    let lower = problem.to_lowercase();
+    let refusals = [
+        "could not read username",
+        "could not read password",
+        "terminal prompts disabled",
+        "authentication failed",
+        "authentication required",
+        "invalid username or password",
+        "permission denied",
+        "permission to",
+        "access denied",
+        "not authorized",
+        "unauthorized",
+        "write access",
+        "error: 401",
+        "error: 403",
+        " 401",
+        " 403",
+    ];
+    if refusals.iter().any(|needle| lower.contains(needle)) {
+        let problem = problem
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with("warning:"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        GitError::Refused { url: strip_credentials(url), problem }
+    } else {
+        classify(url, reference, problem)
+    }
 }
 
 fn blocking(dir: &Path, args: &[&str]) -> Option<String> {
-    let output = Command::new("git")
+    let mut command = Command::new("git");
+    command
         .args(hygiene_args())
         .arg("-C")
         .arg(dir)
@@ -181,9 +458,11 @@ fn blocking(dir: &Path, args: &[&str]) -> Option<String> {
         .env("LC_ALL", "C")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .output()
-        .ok()?;
+        .env_remove("GIT_INDEX_FILE");
+    if let Some(bundle) = ca_bundle() {
+        command.env("GIT_SSL_CAINFO", bundle);
+    }
+    let output = command.output().ok()?;
     output
         .status
         .success()
@@ -253,6 +532,61 @@ mod tests {
     fn credentials_are_stripped() {
         assert_eq!(strip_credentials("https://x:tok@github.com/a/b.git"), "https://github.com/a/b.git");
         assert_eq!(strip_credentials("https://github.com/a/b"), "https://github.com/a/b");
+    }
+
+    #[test]
+    fn basic_auth_folders_in_the_git_clone_oci_ta_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = GitAuth::from_basic_auth_dir(&dir.path().join("nope"), "https://h/x").unwrap_err();
+        assert!(missing.to_string().contains("is not a folder of git credentials"), "{missing}");
+        let empty = GitAuth::from_basic_auth_dir(dir.path(), "https://h/x").unwrap_err();
+        assert!(
+            empty.to_string().contains("holds neither `.git-credentials` nor `username` and `password`"),
+            "{empty}"
+        );
+
+        std::fs::write(dir.path().join("username"), "bot").unwrap();
+        std::fs::write(dir.path().join("password"), "p@ss w/rd\n").unwrap();
+        let auth = GitAuth::from_basic_auth_dir(dir.path(), "https://git.example:8443/org/repo.git").unwrap();
+        let GitAuth::Store { file, .. } = &auth else { panic!("{auth:?}") };
+        assert_eq!(std::fs::read_to_string(file).unwrap(), "https://bot:p%40ss%20w%2Frd@git.example:8443\n");
+        let environment = auth.environment();
+        assert_eq!(environment[2], ("GIT_CONFIG_VALUE_0".to_string(), String::new()));
+        assert_eq!(environment[4].1, format!("store --file='{}'", file.display()));
+        assert!(!format!("{environment:?}{auth:?}").contains("p%40ss"), "the password stays in the file");
+        assert_eq!(format!("{:?}", GitAuth::Token("secret-token".into())), "the token in GIT_TOKEN");
+        assert!(matches!(GitAuth::from_basic_auth_dir(dir.path(), "/local/path").unwrap(), GitAuth::None));
+
+        std::fs::write(dir.path().join(".git-credentials"), "https://git:tok@github.com/org/repo\n").unwrap();
+        let auth = GitAuth::from_basic_auth_dir(dir.path(), "https://github.com/org/repo").unwrap();
+        let GitAuth::Store { file, .. } = &auth else { panic!("{auth:?}") };
+        assert_eq!(std::fs::read_to_string(file).unwrap(), "https://git:tok@github.com/org/repo\n");
+        let path = file.to_path_buf();
+        drop(auth);
+        assert!(!path.exists(), "the private copy is removed");
+
+        assert!(matches!(GitAuth::resolve(Some("t"), Some(dir.path()), "https://h/x").unwrap(), GitAuth::Token(_)));
+        assert!(matches!(GitAuth::resolve(Some(""), Some(dir.path()), "https://h/x").unwrap(), GitAuth::Store { .. }));
+        assert!(matches!(GitAuth::resolve(None, None, "https://h/x").unwrap(), GitAuth::None));
+    }
+
+    #[test]
+    fn refusals_are_told_apart_from_outages() {
+        let refused = refused_or(
+            "https://u:p@h/x",
+            "main",
+            "fatal: could not read Username for 'https://h': terminal prompts disabled".into(),
+        );
+        assert!(matches!(refused, GitError::Refused { .. }) && refused.is_bad_input(), "{refused}");
+        assert!(!refused.to_string().contains("u:p"));
+        let refused = refused_or("https://h/x", "main", "remote: Permission to org/x.git denied to bot.\nfatal: unable to access 'https://h/x/': The requested URL returned error: 403".into());
+        assert!(matches!(refused, GitError::Refused { .. }), "{refused}");
+        let outage = refused_or(
+            "https://h/x",
+            "main",
+            "fatal: unable to access 'https://h/x/': Could not resolve host: h".into(),
+        );
+        assert!(matches!(outage, GitError::Remote { .. }), "{outage}");
     }
 
     #[test]

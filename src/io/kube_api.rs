@@ -9,13 +9,38 @@ use crate::error::InfrastructureError;
 use crate::io::registry::ImageReference;
 use crate::io::registry::image::{KnownFacts, inspect};
 
-/// A client from the ambient configuration.
+/// A client from the ambient configuration. The extra CA certificates (`RHDH_CATALOG_EXTRA_CA`)
+/// are trusted besides the configuration's own CA, or besides the system roots when the
+/// configuration names none.
 pub(crate) async fn client() -> Result<kube::Client, InfrastructureError> {
     crate::install_crypto_provider();
-    kube::Client::try_default().await.map_err(|error| InfrastructureError {
+    let unusable = |problem: String| InfrastructureError {
         service: "Kubernetes API".into(),
-        problem: format!("no usable configuration (in-cluster or KUBECONFIG): {error}"),
-    })
+        problem: format!("no usable configuration (in-cluster or KUBECONFIG): {problem}"),
+    };
+    let mut config = kube::Config::infer().await.map_err(|error| unusable(error.to_string()))?;
+    if let Some(extra) = crate::io::registry::client::extra_ca().map_err(unusable)? {
+        let roots = config.root_cert.get_or_insert_with(system_roots_der);
+        roots.extend(extra.der.iter().cloned());
+        // In a pod kube re-reads the service account's CA file and trusts only it; with extra
+        // certificates the roots read at start (that file's and the extra ones) are used instead.
+        config.root_cert_file = None;
+    }
+    kube::Client::try_from(config).map_err(|error| unusable(error.to_string()))
+}
+
+/// The system roots as DER certificates (what kube trusts when its configuration names no CA).
+fn system_roots_der() -> Vec<Vec<u8>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    crate::io::registry::client::system_roots_pem()
+        .map(|(_, bytes)| {
+            CertificateDer::pem_slice_iter(&bytes)
+                .filter_map(Result::ok)
+                .map(|certificate| certificate.as_ref().to_vec())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn api_error(what: &str, namespace: &str, error: &kube::Error) -> InfrastructureError {

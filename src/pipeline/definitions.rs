@@ -61,9 +61,33 @@ pub const PIPELINE: (&str, &str) = (
     include_str!("../../tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml"),
 );
 
-/// Images whose steps run this tool (`<image>@sha256:…`).
+/// Repositories of the images whose steps run this tool.
 pub const TOOL_IMAGES: [&str; 2] =
-    ["quay.io/rhdh-community/rhdh-catalog@", "quay.io/rhdh-community/rhdh-catalog-exporter@"];
+    ["quay.io/rhdh-community/rhdh-catalog", "quay.io/rhdh-community/rhdh-catalog-exporter"];
+
+/// The tool repository a step image names, when it is one of [`TOOL_IMAGES`] pinned by digest:
+/// `<repository>@sha256:<digest>` or, so that release Tasks can name their version,
+/// `<repository>:<tag>@sha256:<digest>`. A tag without a digest, or another repository that
+/// merely starts with the same name, is not a tool image.
+pub fn tool_image(image: &str) -> Option<&'static str> {
+    let (name, digest) = image.split_once("@sha256:")?;
+    if digest.len() != 64 || !digest.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)) {
+        return None;
+    }
+    let repository = match name.rsplit_once(':') {
+        Some((repository, tag)) if !tag.contains('/') => {
+            let valid_tag = tag.len() <= 128
+                && tag.bytes().next().is_some_and(|first| first.is_ascii_alphanumeric() || first == b'_')
+                && tag.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_.-".contains(&byte));
+            if !valid_tag {
+                return None;
+            }
+            repository
+        }
+        _ => name,
+    };
+    TOOL_IMAGES.iter().copied().find(|tool| *tool == repository)
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamSpec {
@@ -84,6 +108,16 @@ pub struct EnvVar {
     pub value: Option<String>,
     /// `valueFrom.secretKeyRef`: locally the variable is taken from the runner's environment.
     pub from_secret: bool,
+    /// `secretKeyRef.optional`. On a cluster a missing secret (or key) that is not optional keeps
+    /// the pod from starting; locally the runner's environment stands for the secret store.
+    pub secret_optional: bool,
+}
+
+/// A workspace a Task or Pipeline declares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WorkspaceSpec {
+    pub name: String,
+    pub optional: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -103,6 +137,7 @@ pub struct Task {
     pub file: String,
     pub params: Vec<ParamSpec>,
     pub results: Vec<ResultSpec>,
+    pub workspaces: Vec<WorkspaceSpec>,
     pub steps: Vec<Step>,
 }
 
@@ -129,12 +164,15 @@ pub struct PipelineTask {
     pub run_after: Vec<String>,
     pub when: Vec<When>,
     pub retries: u32,
+    /// `(task workspace, pipeline workspace)` bindings.
+    pub workspaces: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
     pub name: String,
     pub params: Vec<ParamSpec>,
+    pub workspaces: Vec<WorkspaceSpec>,
     pub tasks: Vec<PipelineTask>,
     pub finally: Vec<PipelineTask>,
 }
@@ -172,10 +210,26 @@ fn params_of(value: &Value, file: &str) -> Result<Vec<ParamSpec>, InputError> {
         .collect()
 }
 
+/// `workspaces: [{name, optional}]` of a Task or Pipeline.
+fn workspaces_of(value: &Value, file: &str) -> Result<Vec<WorkspaceSpec>, InputError> {
+    value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|workspace| {
+            Ok(WorkspaceSpec {
+                name: text_of(&workspace["name"], file, "workspaces[].name")?,
+                optional: workspace["optional"].as_bool().unwrap_or(false),
+            })
+        })
+        .collect()
+}
+
 pub fn parse_task(file: &str, text: &str) -> Result<Task, InputError> {
     let value = document(file, text, "Task")?;
     let spec = &value["spec"];
-    for unsupported in ["workspaces", "sidecars", "stepActions"] {
+    for unsupported in ["sidecars", "stepActions"] {
         if spec.get(unsupported).is_some() {
             return Err(bad(file, format!("`spec.{unsupported}` is not supported")));
         }
@@ -223,6 +277,7 @@ pub fn parse_task(file: &str, text: &str) -> Result<Task, InputError> {
         file: file.to_string(),
         params: params_of(&spec["params"], file)?,
         results,
+        workspaces: workspaces_of(&spec["workspaces"], file)?,
         steps,
     })
 }
@@ -234,10 +289,12 @@ fn env_of(value: &Value, file: &str) -> Result<Vec<EnvVar>, InputError> {
         .unwrap_or_default()
         .iter()
         .map(|variable| {
+            let secret = &variable["valueFrom"]["secretKeyRef"];
             Ok(EnvVar {
                 name: text_of(&variable["name"], file, "env[].name")?,
                 value: variable["value"].as_str().map(str::to_string),
-                from_secret: variable["valueFrom"]["secretKeyRef"].is_object(),
+                from_secret: secret.is_object(),
+                secret_optional: secret["optional"].as_bool().unwrap_or(false),
             })
         })
         .collect()
@@ -305,6 +362,18 @@ fn pipeline_tasks(value: &Value, file: &str) -> Result<Vec<PipelineTask>, InputE
                 .collect::<Result<_, _>>()?,
             when,
             retries: u32::try_from(task["retries"].as_u64().unwrap_or(0)).unwrap_or(0),
+            workspaces: task["workspaces"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|binding| {
+                    Ok((
+                        text_of(&binding["name"], file, "tasks[].workspaces[].name")?,
+                        text_of(&binding["workspace"], file, "tasks[].workspaces[].workspace")?,
+                    ))
+                })
+                .collect::<Result<_, InputError>>()?,
         });
     }
     Ok(tasks)
@@ -313,15 +382,27 @@ fn pipeline_tasks(value: &Value, file: &str) -> Result<Vec<PipelineTask>, InputE
 pub fn parse_pipeline(file: &str, text: &str) -> Result<Pipeline, InputError> {
     let value = document(file, text, "Pipeline")?;
     let spec = &value["spec"];
-    if spec.get("workspaces").is_some() {
-        return Err(bad(file, "`spec.workspaces` is not supported (files travel as Trusted Artifacts)"));
-    }
-    Ok(Pipeline {
+    let pipeline = Pipeline {
         name: text_of(&value["metadata"]["name"], file, "metadata.name")?,
         params: params_of(&spec["params"], file)?,
+        workspaces: workspaces_of(&spec["workspaces"], file)?,
         tasks: pipeline_tasks(&spec["tasks"], file)?,
         finally: pipeline_tasks(&spec["finally"], file)?,
-    })
+    };
+    for task in pipeline.tasks.iter().chain(&pipeline.finally) {
+        for (_, workspace) in &task.workspaces {
+            if !pipeline.workspaces.iter().any(|declared| &declared.name == workspace) {
+                return Err(bad(
+                    file,
+                    format!(
+                        "task `{}` binds the workspace `{workspace}`, which the Pipeline does not declare",
+                        task.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(pipeline)
 }
 
 /// The embedded Tasks, parsed.
@@ -344,5 +425,49 @@ mod tests {
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);
         assert_eq!(pipeline.finally.len(), 1);
+    }
+
+    #[test]
+    fn tool_images_may_name_a_tag_before_their_digest() {
+        let digest = "0123456789abcdef".repeat(4);
+        let tool = super::TOOL_IMAGES[0];
+        let exporter = super::TOOL_IMAGES[1];
+        assert_eq!(super::tool_image(&format!("{tool}@sha256:{digest}")), Some(tool));
+        assert_eq!(super::tool_image(&format!("{tool}:0.1.0@sha256:{digest}")), Some(tool));
+        assert_eq!(super::tool_image(&format!("{exporter}:v0.1.0-rc.1@sha256:{digest}")), Some(exporter));
+        for refused in [
+            format!("{tool}:0.1.0"),
+            tool.to_string(),
+            format!("{tool}@sha256:{}", &digest[..63]),
+            format!("{tool}@sha256:{}", digest.to_uppercase()),
+            format!("{tool}-evil@sha256:{digest}"),
+            format!("{tool}:-bad@sha256:{digest}"),
+            format!("quay.io/other/rhdh-catalog:1@sha256:{digest}"),
+        ] {
+            assert_eq!(super::tool_image(&refused), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn workspaces_and_secret_env_are_modelled() {
+        let task = super::parse_task(
+            "t.yaml",
+            "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  workspaces:\n    - {name: basic-auth, optional: true}\n    - {name: data}\n  steps:\n    - name: s\n      image: x\n      env:\n        - name: GIT_TOKEN\n          valueFrom: {secretKeyRef: {name: s, key: password, optional: false}}\n        - name: OTHER\n          valueFrom: {secretKeyRef: {name: s, key: other, optional: true}}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            task.workspaces,
+            [
+                super::WorkspaceSpec { name: "basic-auth".into(), optional: true },
+                super::WorkspaceSpec { name: "data".into(), optional: false }
+            ]
+        );
+        assert!(task.steps[0].env[0].from_secret && !task.steps[0].env[0].secret_optional);
+        assert!(task.steps[0].env[1].secret_optional);
+        let pipeline = "apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {name: p}\nspec:\n  workspaces:\n    - {name: git-auth, optional: true}\n  tasks:\n    - name: a\n      taskRef: {name: t}\n      workspaces:\n        - {name: basic-auth, workspace: WS}\n";
+        let parsed = super::parse_pipeline("p.yaml", &pipeline.replace("WS", "git-auth")).unwrap();
+        assert_eq!(parsed.tasks[0].workspaces, [("basic-auth".to_string(), "git-auth".to_string())]);
+        let error = super::parse_pipeline("p.yaml", &pipeline.replace("WS", "nope")).unwrap_err().to_string();
+        assert!(error.contains("binds the workspace `nope`, which the Pipeline does not declare"), "{error}");
     }
 }

@@ -6,6 +6,14 @@
 //! folders of the run; Trusted Artifacts land in an OCI layout (content-addressed blobs); the
 //! Konflux `git-clone-oci-ta` task is emulated with `git clone`. Each task's outcome is saved, so
 //! `--from <task>` re-runs from there with the earlier results.
+//!
+//! Workspaces: a Pipeline workspace is bound to a local folder (`sync --workspace-dir
+//! NAME=DIR`); a Task's workspace gets the folder of the Pipeline workspace its pipeline task
+//! binds. An optional workspace left unbound resolves as on a cluster: `$(workspaces.<name>.path)`
+//! is empty and `$(workspaces.<name>.bound)` is `false`. Secrets: a `secretKeyRef` variable takes
+//! its value from the runner's environment, which stands for the namespace's secrets. The
+//! runner's own environment for steps (stores, commands, the extra CA) wins over a step's `env`:
+//! it is what replaces the cluster's resources on this machine.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,7 +25,7 @@ use serde_json::Value;
 
 use crate::domain::run_report::TaskStatus;
 use crate::error::InputError;
-use crate::pipeline::definitions::{Pipeline, PipelineTask, TOOL_IMAGES, Task, TaskRef};
+use crate::pipeline::definitions::{Pipeline, PipelineTask, Task, TaskRef, WorkspaceSpec, tool_image};
 
 /// The results of one TaskRun, or why it failed.
 type TaskRunResult = Result<BTreeMap<String, Value>, String>;
@@ -33,9 +41,14 @@ pub(crate) struct RunOptions {
     pub(crate) from: Option<String>,
     /// The binary that runs tool steps.
     pub(crate) tool: PathBuf,
-    /// Extra environment for every step (stores, registries).
+    /// Extra environment for every step (stores, registries); it wins over a step's own `env`.
     pub(crate) env: Vec<(String, String)>,
+    /// Pipeline workspace → the local folder bound to it.
+    pub(crate) workspaces: BTreeMap<String, PathBuf>,
 }
+
+/// The workspaces of Konflux's `git-clone-oci-ta` the emulation reads.
+const GIT_CLONE_WORKSPACES: [&str; 1] = ["basic-auth"];
 
 /// What happened to one pipeline task.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +226,10 @@ impl Run<'_> {
     }
 
     fn pipeline_lookup(&self, reference: &str) -> Option<Resolved> {
+        if let Some(name) = reference.strip_prefix("workspaces.").and_then(|rest| rest.strip_suffix(".bound")) {
+            self.pipeline.workspaces.iter().find(|workspace| workspace.name == name)?;
+            return Some(Resolved::One(self.options.workspaces.contains_key(name).to_string()));
+        }
         if let Some(name) = reference.strip_prefix("params.") {
             let spec = self.pipeline.params.iter().find(|param| param.name == name)?;
             return self
@@ -363,6 +380,39 @@ impl Run<'_> {
         outcome
     }
 
+    /// The folder bound to each workspace a Task declares (`None`: optional and left unbound).
+    fn task_workspaces(
+        &self,
+        task: &PipelineTask,
+        declared: &[WorkspaceSpec],
+        task_name: &str,
+    ) -> Result<BTreeMap<String, Option<PathBuf>>, String> {
+        for (name, _) in &task.workspaces {
+            if !declared.iter().any(|workspace| &workspace.name == name) {
+                return Err(format!(
+                    "the pipeline task binds the workspace `{name}`, which Task {task_name} does not declare"
+                ));
+            }
+        }
+        let mut bound = BTreeMap::new();
+        for workspace in declared {
+            let folder = task
+                .workspaces
+                .iter()
+                .find(|(name, _)| name == &workspace.name)
+                .and_then(|(_, pipeline_workspace)| self.options.workspaces.get(pipeline_workspace))
+                .cloned();
+            if folder.is_none() && !workspace.optional {
+                return Err(format!(
+                    "the workspace `{}` of Task {task_name} is not optional and no folder is bound to it",
+                    workspace.name
+                ));
+            }
+            bound.insert(workspace.name.clone(), folder);
+        }
+        Ok(bound)
+    }
+
     /// One TaskRun: its steps in order; returns the results.
     async fn run_task(
         &self,
@@ -379,11 +429,18 @@ impl Run<'_> {
         }
         match &task.task_ref {
             TaskRef::Bundle(name) if name == "git-clone-oci-ta" => {
-                self.git_clone(params, &workdir, &results_dir, &dir).await?;
+                let declared: Vec<WorkspaceSpec> = GIT_CLONE_WORKSPACES
+                    .iter()
+                    .map(|name| WorkspaceSpec { name: (*name).to_string(), optional: true })
+                    .collect();
+                let workspaces = self.task_workspaces(task, &declared, name)?;
+                let basic_auth = workspaces.get("basic-auth").cloned().flatten();
+                self.git_clone(params, basic_auth.as_deref(), &workdir, &results_dir, &dir).await?;
             }
             TaskRef::Bundle(name) => return Err(format!("the local runner cannot run the bundle task `{name}`")),
             TaskRef::Named(name) => {
                 let definition = self.tasks.get(name).ok_or_else(|| format!("no Task named `{name}` is embedded"))?;
+                let workspaces = self.task_workspaces(task, &definition.workspaces, name)?;
                 let mut values: BTreeMap<String, Resolved> = BTreeMap::new();
                 for spec in &definition.params {
                     let value = match (params.get(&spec.name), &spec.default) {
@@ -408,11 +465,23 @@ impl Run<'_> {
                         let (name, _) = name.split_once('[').unwrap_or((name, ""));
                         return values.get(name).cloned();
                     }
+                    if let Some((name, field)) =
+                        reference.strip_prefix("workspaces.").and_then(|rest| rest.rsplit_once('.'))
+                    {
+                        let folder = workspaces.get(name)?;
+                        return match field {
+                            "path" => Some(Resolved::One(
+                                folder.as_ref().map(|folder| folder.display().to_string()).unwrap_or_default(),
+                            )),
+                            "bound" => Some(Resolved::One(folder.is_some().to_string())),
+                            _ => None,
+                        };
+                    }
                     let name = reference.strip_prefix("results.")?.strip_suffix(".path")?;
                     Some(Resolved::One(results.join(name).display().to_string()))
                 };
                 for step in &definition.steps {
-                    if !TOOL_IMAGES.iter().any(|prefix| step.image.starts_with(prefix)) {
+                    if tool_image(&step.image).is_none() {
                         return Err(format!(
                             "step {} of {name} uses image {}, which the local runner cannot run",
                             step.name, step.image
@@ -427,11 +496,18 @@ impl Run<'_> {
                                 .map(&map_paths),
                         );
                     }
-                    let mut env = self.options.env.clone();
+                    let mut env = Vec::new();
                     for variable in &step.env {
                         if variable.from_secret {
-                            if let Ok(value) = std::env::var(&variable.name) {
-                                env.push((variable.name.clone(), value));
+                            match std::env::var(&variable.name) {
+                                Ok(value) => env.push((variable.name.clone(), value)),
+                                Err(_) if !variable.secret_optional => tracing::debug!(
+                                    task = run_name,
+                                    step = %step.name,
+                                    variable = %variable.name,
+                                    "the secret is not in this machine's environment; the step runs without it"
+                                ),
+                                Err(_) => {}
                             }
                         } else if let Some(value) = &variable.value {
                             let value = substitute(value, &lookup)
@@ -440,6 +516,7 @@ impl Run<'_> {
                             env.push((variable.name.clone(), map_paths(value)));
                         }
                     }
+                    env.extend(self.options.env.iter().cloned());
                     self.run_step(run_name, &step.name, &args, &env, &dir).await?;
                 }
             }
@@ -498,10 +575,12 @@ impl Run<'_> {
         }
     }
 
-    /// Konflux's git-clone-oci-ta, locally: `git clone`, check out the revision, archive.
+    /// Konflux's git-clone-oci-ta, locally: `git clone` (with the credentials of the bound
+    /// `basic-auth` workspace), check out the revision, archive.
     async fn git_clone(
         &self,
         params: &BTreeMap<String, Resolved>,
+        basic_auth: Option<&Path>,
         workdir: &Path,
         results: &Path,
         dir: &Path,
@@ -511,8 +590,15 @@ impl Run<'_> {
             _ => Err(format!("git-clone-oci-ta needs the param {name}")),
         };
         let (url, revision, storage) = (text("url")?, text("revision")?, text("ociStorage")?);
+        let expires_after = text("ociArtifactExpiresAfter").unwrap_or_default();
+        let auth = match basic_auth {
+            Some(folder) => {
+                crate::io::git::GitAuth::from_basic_auth_dir(folder, &url).map_err(|error| error.to_string())?
+            }
+            None => crate::io::git::GitAuth::None,
+        };
         let source = workdir.join("source");
-        crate::io::git::clone(&url, &source).await.map_err(|error| error.to_string())?;
+        crate::io::git::clone(&url, &source, &auth).await.map_err(|error| error.to_string())?;
         crate::io::git::run_in(&source, &["-c", "advice.detachedHead=false", "checkout", "--quiet", &revision]).await?;
         let commit = crate::io::git::run_in(&source, &["rev-parse", "HEAD"]).await?;
         fs_err::write(results.join("commit"), &commit).map_err(|error| error.to_string())?;
@@ -524,6 +610,7 @@ impl Run<'_> {
             "create".into(),
             "--store".into(),
             storage,
+            format!("--expires-after={expires_after}"),
             "--result".into(),
             result,
             source.display().to_string(),
@@ -578,6 +665,25 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
     for name in options.params.keys() {
         if !pipeline.params.iter().any(|param| &param.name == name) {
             return Err(InputError::usage(format!("the pipeline has no param `{name}`")).into());
+        }
+    }
+    for name in options.workspaces.keys() {
+        if !pipeline.workspaces.iter().any(|workspace| &workspace.name == name) {
+            let declared: Vec<&str> = pipeline.workspaces.iter().map(|workspace| workspace.name.as_str()).collect();
+            return Err(InputError::usage(format!(
+                "the pipeline has no workspace `{name}` (it declares: {})",
+                if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+            ))
+            .into());
+        }
+    }
+    for workspace in &pipeline.workspaces {
+        if !workspace.optional && !options.workspaces.contains_key(&workspace.name) {
+            return Err(InputError::usage(format!(
+                "the pipeline's workspace `{}` is not optional: bind a folder to it",
+                workspace.name
+            ))
+            .into());
         }
     }
     let order = execution_order(pipeline)?;
@@ -657,6 +763,104 @@ mod tests {
         assert_eq!(substitute("pre-$(params.a)--", &lookup).unwrap(), ["pre-x--"]);
         assert_eq!(substitute("$(tasks.t.results.r[*])", &lookup).unwrap(), ["1", "2"]);
         assert!(substitute("$(params.missing)", &lookup).unwrap_err().contains("cannot be resolved"));
+    }
+
+    const TASK: &str = r#"apiVersion: tekton.dev/v1
+kind: Task
+metadata: {name: t}
+spec:
+  workspaces:
+    - {name: basic-auth, optional: true}
+  results:
+    - {name: out}
+  steps:
+    - name: s
+      image: quay.io/rhdh-community/rhdh-catalog:0.1.0@sha256:0000000000000000000000000000000000000000000000000000000000000000
+      args:
+        - -c
+        - 'printf "%s|%s|%s|%s" "$0" "$1" "${RHDH_CATALOG_TEST_UNSET_SECRET-unset}" "$RHDH_CATALOG_STORE" > "$2"'
+        - $(workspaces.basic-auth.path)
+        - $(workspaces.basic-auth.bound)
+        - $(results.out.path)
+      env:
+        - name: RHDH_CATALOG_STORE
+          value: from-the-yaml
+        - name: RHDH_CATALOG_TEST_UNSET_SECRET
+          valueFrom: {secretKeyRef: {name: absent, key: password, optional: false}}
+"#;
+
+    const PIPELINE: &str = r#"apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata: {name: p}
+spec:
+  workspaces:
+    - {name: git-auth, optional: true}
+  tasks:
+    - name: a
+      taskRef: {name: t}
+      workspaces:
+        - {name: basic-auth, workspace: git-auth}
+    - name: only-when-bound
+      taskRef: {name: t}
+      when:
+        - {input: $(workspaces.git-auth.bound), operator: in, values: ["true"]}
+"#;
+
+    fn options(out: &Path, workspaces: BTreeMap<String, PathBuf>) -> RunOptions {
+        RunOptions {
+            out: out.to_path_buf(),
+            params: BTreeMap::new(),
+            jobs: 1,
+            from: None,
+            // The steps of these Tasks are shell scripts: the shell stands in for the tool.
+            tool: PathBuf::from("/bin/sh"),
+            env: vec![("RHDH_CATALOG_STORE".into(), "from-the-runner".into())],
+            workspaces,
+        }
+    }
+
+    fn out_of(outcome: &RunOutcome, task: &str) -> String {
+        let found = outcome.outcome(task).unwrap_or_else(|| panic!("{task} did not run: {outcome:?}"));
+        assert_eq!(found.status, TaskStatus::Succeeded, "{task}: {found:?}");
+        found.results["out"][0].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn optional_workspaces_resolve_bound_and_unbound() {
+        let task = crate::pipeline::definitions::parse_task("t.yaml", TASK).unwrap();
+        let pipeline = crate::pipeline::definitions::parse_pipeline("p.yaml", PIPELINE).unwrap();
+
+        let out = tempfile::tempdir().unwrap();
+        let unbound = run(&pipeline, vec![task.clone()], &options(out.path(), BTreeMap::new())).await.unwrap();
+        // Unbound: an empty path and `false`; a required secret missing here is left unset (the
+        // runner's environment is the secret store); the runner's environment wins over the step's.
+        assert_eq!(out_of(&unbound, "a"), "|false|unset|from-the-runner");
+        let skipped = unbound.outcome("only-when-bound").unwrap();
+        assert_eq!(skipped.status, TaskStatus::None, "{skipped:?}");
+
+        let folder = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let workspaces: BTreeMap<String, PathBuf> = [("git-auth".to_string(), folder.path().to_path_buf())].into();
+        let bound = run(&pipeline, vec![task.clone()], &options(out.path(), workspaces)).await.unwrap();
+        assert_eq!(out_of(&bound, "a"), format!("{}|true|unset|from-the-runner", folder.path().display()));
+        assert_eq!(out_of(&bound, "only-when-bound"), "|false|unset|from-the-runner", "it binds no workspace");
+
+        let out = tempfile::tempdir().unwrap();
+        let unknown: BTreeMap<String, PathBuf> = [("nope".to_string(), folder.path().to_path_buf())].into();
+        let error = run(&pipeline, vec![task.clone()], &options(out.path(), unknown)).await.unwrap_err().to_string();
+        assert!(error.contains("the pipeline has no workspace `nope` (it declares: git-auth)"), "{error}");
+
+        let required =
+            crate::pipeline::definitions::parse_task("t.yaml", &TASK.replace("optional: true", "optional: false"))
+                .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let outcome = run(&pipeline, vec![required], &options(out.path(), BTreeMap::new())).await.unwrap();
+        let failed = outcome.outcome("a").unwrap();
+        assert_eq!(failed.status, TaskStatus::Failed);
+        assert!(
+            failed.reason.as_deref().unwrap().contains("the workspace `basic-auth` of Task t is not optional"),
+            "{failed:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `rhdh-catalog artifact create|use`: Trusted Artifacts in native code, so every step of our Tasks
-//! runs the tool's own image. `create` packs a folder and writes `oci:<repository>@sha256:<digest>`
-//! as the result; `use` fetches such blobs, checks their digest and unpacks them. With
+//! runs the tool's own image. `create` packs a folder, pushes it tagged (the `--store` reference's
+//! tag, as Konflux's `create-oci.sh`; `sha256-<digest>` when it has none) and, with
+//! `--expires-after`, annotated `quay.expires-after`; it writes `oci:<repository>@sha256:<digest>`
+//! as the result. `use` fetches such blobs, checks their digest and unpacks them. With
 //! `--artifact-store oci-layout:DIR` the blobs are content-addressed files under `DIR`.
 
 use std::path::PathBuf;
@@ -14,8 +16,9 @@ use crate::io::registry::trusted_artifact::{create, restore};
 /// Pack a folder, or unpack artifacts.
 #[derive(Debug)]
 pub enum ArtifactAction {
-    /// Pack `source` into a blob of `repository`; write the URI to `result` (or stdout).
-    Create { repository: String, result: Option<PathBuf>, source: PathBuf },
+    /// Pack `source` into a blob of the repository of `store` (`registry/repository[:tag]`), the
+    /// manifest tagged and expiring after `expires_after`; write the URI to `result` (or stdout).
+    Create { store: String, expires_after: Option<String>, result: Option<PathBuf>, source: PathBuf },
     /// Unpack each `oci:` URI into its folder, in order.
     Use { artifacts: Vec<(String, PathBuf)> },
 }
@@ -30,8 +33,8 @@ pub struct ArtifactSettings {
 pub(crate) async fn run(settings: ArtifactSettings) -> anyhow::Result<ExitStatus> {
     let store = settings.store.open()?;
     match &settings.action {
-        ArtifactAction::Create { repository, result, source } => {
-            let uri = create(&store, repository, source).await?;
+        ArtifactAction::Create { store: reference, expires_after, result, source } => {
+            let uri = create(&store, reference, source, expires_after.as_deref()).await?;
             match result {
                 Some(path) => crate::io::fs::write_atomic(path, uri.as_bytes())
                     .with_context(|| format!("writing {}", path.display()))?,

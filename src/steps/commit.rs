@@ -1,8 +1,14 @@
 //! `rhdh-catalog commit`: stage exactly the managed paths of the midstream tree, commit with a
 //! message summarising what changed, and push; when the remote moved, rebase on it and push
-//! again, a bounded number of times. Nothing to commit is success with no commit. A token for
-//! https remotes comes from `GIT_TOKEN` (or `GITHUB_TOKEN`) and is passed through git's
-//! environment, never in arguments, URLs or logs.
+//! again, a bounded number of times. Nothing to commit is success with no commit.
+//!
+//! Credentials: a token from `GIT_TOKEN` (or `GITHUB_TOKEN`), else the folder `--credentials-dir`
+//! in the layout of Konflux's `basic-auth` workspace (`.git-credentials`, or `username` and
+//! `password`). Both reach git through its environment only, never arguments, URLs or logs.
+//!
+//! `--check-push` commits nothing: it checks that the remote accepts a push to the branch with
+//! those credentials (`git push --dry-run` of the branch's own tip, which authenticates), so a
+//! pipeline can fail in its first minutes instead of at its last task.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,7 +18,7 @@ use std::path::PathBuf;
 use super::OutputFormat;
 use crate::error::{ExitStatus, InfrastructureError, InputError};
 use crate::formats::relative_path::RelativePath;
-use crate::io::git::{run_with_env, strip_credentials, token_environment};
+use crate::io::git::{GitAuth, GitError, run_with_env, strip_credentials};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
 pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
@@ -38,14 +44,82 @@ pub struct CommitSettings {
     pub(crate) author_name: String,
     pub(crate) author_email: String,
     pub(crate) push: bool,
+    /// Check that a push would be accepted; commit nothing.
+    pub(crate) check_push: bool,
     /// For https remotes, from `GIT_TOKEN` or `GITHUB_TOKEN`; never in arguments or logs.
     pub(crate) token: Option<String>,
+    /// A basic-auth folder (`.git-credentials`, or `username` and `password`), used without a token.
+    pub(crate) credentials_dir: Option<PathBuf>,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) output_format: OutputFormat,
 }
 
+/// The URL `--remote` stands for: a remote of the tree, else the value itself when it is a URL or
+/// a path (git pushes to either).
+async fn remote_url(tree: &std::path::Path, remote: &str) -> Result<String, InputError> {
+    if crate::io::git::head_commit(tree).is_some()
+        && let Ok(url) = crate::io::git::run_in(tree, &["remote", "get-url", remote]).await
+    {
+        return Ok(url);
+    }
+    if remote.contains("://") || remote.contains('/') || remote.contains(':') {
+        return Ok(remote.to_string());
+    }
+    Err(InputError::usage(format!("--remote `{remote}` is neither a remote of {} nor a URL", tree.display()))
+        .with_hint("give the remote's URL, e.g. --remote https://github.com/org/midstream.git"))
+}
+
+/// `--check-push`: whether the remote would accept a push to the branch, nothing written.
+async fn check_push(args: &CommitSettings) -> anyhow::Result<ExitStatus> {
+    if !args.push {
+        tracing::info!("nothing will be pushed (--no-push); no push to check");
+        print_check(args, "push check skipped (nothing will be pushed)", "", "");
+        return Ok(ExitStatus::Success);
+    }
+    let branch = match &args.branch {
+        Some(branch) => branch.clone(),
+        None => crate::io::git::current_branch(&args.tree).ok_or_else(|| {
+            InputError::usage(format!("--check-push needs --branch: {} is on no branch", args.tree.display()))
+        })?,
+    };
+    let url = remote_url(&args.tree, &args.remote).await?;
+    let shown = strip_credentials(&url);
+    let auth = GitAuth::resolve(args.token.as_deref(), args.credentials_dir.as_deref(), &url)?;
+    tracing::info!(remote = %shown, branch, credentials = %auth.describe(), "checking that the remote accepts a push");
+    match crate::io::git::check_push(&url, &branch, &auth).await {
+        Ok(()) => {
+            print_check(args, "push check passed", &shown, &branch);
+            Ok(ExitStatus::Success)
+        }
+        Err(error @ GitError::Refused { .. }) => {
+            let hint = match auth {
+                GitAuth::None => "no credentials were given: put a token that may push in the Secret named by the `git-auth-secret` param (key `password`, read as GIT_TOKEN), or bind the git-auth workspace (locally: `--workspace-dir git-auth=DIR` or GIT_TOKEN)".to_string(),
+                ref given => format!(
+                    "the remote refused {}: give credentials that may push to `{branch}` (a token in the Secret named by the `git-auth-secret` param, key `password`, or the git-auth workspace)",
+                    given.describe()
+                ),
+            };
+            Err(InputError::usage(format!("the push check failed: {error}; nothing was written"))
+                .with_hint(hint)
+                .into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn print_check(args: &CommitSettings, what: &str, remote: &str, branch: &str) {
+    match args.output_format {
+        OutputFormat::Text if remote.is_empty() => println!("{what}"),
+        OutputFormat::Text => println!("{what}: {remote} {branch}"),
+        OutputFormat::Json => println!("{}", serde_json::json!({"outcome": what, "remote": remote, "branch": branch})),
+    }
+}
+
 pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.tree);
+    if args.check_push {
+        return check_push(&args).await;
+    }
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
     if crate::io::git::head_commit(tree).is_none() {
@@ -59,7 +133,14 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
         .map(String::as_str)
         .filter(|path| tree.join(path).exists() || crate::io::git::is_tracked(tree, path))
         .collect();
-    let environment = args.token.as_deref().map(token_environment).unwrap_or_default();
+    // The credentials are read (and a bad folder refused) before anything is committed.
+    let auth = if args.push {
+        let url = remote_url(tree, &args.remote).await?;
+        GitAuth::resolve(args.token.as_deref(), args.credentials_dir.as_deref(), &url)?
+    } else {
+        GitAuth::None
+    };
+    let environment = auth.environment();
     let git = |arguments: Vec<&str>| {
         let environment = environment.clone();
         let arguments: Vec<String> = arguments.into_iter().map(str::to_string).collect();
@@ -101,8 +182,9 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
         print(&args, "committed (not pushed)", &head, false);
         return Ok(ExitStatus::Success);
     }
-    let remote_url = git(vec!["remote", "get-url", &args.remote]).await.map_err(local)?;
+    let remote_url = remote_url(tree, &args.remote).await?;
     let shown_remote = strip_credentials(&remote_url);
+    tracing::info!(remote = %shown_remote, branch, credentials = %auth.describe(), "pushing");
     let refspec = format!("HEAD:refs/heads/{branch}");
     let remote_failure =
         |problem: String| InfrastructureError { service: format!("git remote {shown_remote}"), problem };

@@ -32,7 +32,14 @@ pub struct SyncSettings {
     pub(crate) params: BTreeMap<String, String>,
     /// Let the steps clone `file://` and `git://` repositories (the bundled example's upstreams).
     pub(crate) allow_local_repos: bool,
+    /// Pipeline workspace → folder (`--workspace-dir name=DIR`, absolute, existing).
+    pub(crate) workspace_dirs: BTreeMap<String, PathBuf>,
+    /// `GIT_TOKEN`: for the steps (their secret) and the final pull of the checkout.
+    pub(crate) token: Option<String>,
 }
+
+/// The Pipeline workspace with the midstream's git credentials.
+const GIT_AUTH_WORKSPACE: &str = "git-auth";
 
 pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
     let tree = args.tree.clone();
@@ -74,9 +81,11 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
 
     let mut params: BTreeMap<String, String> = BTreeMap::new();
     params.insert("git-url".into(), origin.clone().unwrap_or_else(|| tree.display().to_string()));
-    params.insert("revision".into(), revision);
+    params.insert("revision".into(), revision.clone());
     params.insert("branch".into(), branch.clone());
-    params.insert("output-image".into(), "localhost/rhdh-catalog-sync".into());
+    // As Konflux names it (`<repository>:{{revision}}`): every task's artifact is a tag of this
+    // one repository (`<revision>.git`, `<revision>.fetch`, …).
+    params.insert("output-image".into(), format!("localhost/rhdh-catalog-sync:{revision}"));
     params.insert("registry".into(), args.registry.clone());
     params.insert("index-image".into(), args.index_image.clone());
     params.insert("exporter".into(), args.exporter.clone());
@@ -95,7 +104,19 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         // Nothing to push to: the checkout itself is brought to the new commit below.
         env.push(("RHDH_CATALOG_NO_PUSH".to_string(), "true".to_string()));
     }
-    let options = RunOptions { out: out.clone(), params, jobs: args.jobs, from: args.from.clone(), tool, env };
+    // This machine's extra CA stands in for the trusted-ca ConfigMap the Tasks mount.
+    if let Some(extra_ca) = std::env::var_os(crate::io::registry::client::EXTRA_CA_ENV) {
+        env.push((crate::io::registry::client::EXTRA_CA_ENV.to_string(), extra_ca.to_string_lossy().into_owned()));
+    }
+    let options = RunOptions {
+        out: out.clone(),
+        params,
+        jobs: args.jobs,
+        from: args.from.clone(),
+        tool,
+        env,
+        workspaces: args.workspace_dirs.clone(),
+    };
     let started = std::time::Instant::now();
     let outcome = crate::pipeline::runner::run(&pipeline, tasks, &options).await?;
     let statuses: Vec<TaskLine> = outcome
@@ -108,7 +129,12 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
 
     let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == TaskStatus::Succeeded) {
-        update_checkout(&tree, &out, origin.is_some(), &branch).await
+        let auth = crate::io::git::GitAuth::resolve(
+            args.token.as_deref(),
+            args.workspace_dirs.get(GIT_AUTH_WORKSPACE).map(PathBuf::as_path),
+            origin.as_deref().unwrap_or_default(),
+        )?;
+        update_checkout(&tree, &out, origin.is_some(), &branch, &auth).await
     } else {
         Err("the commit task did not succeed".to_string())
     };
@@ -126,11 +152,22 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
 }
 
 /// Brings the checkout to the commit the pipeline made: a fast-forward pull from the remote it
-/// pushed to, or from the commit task's clone when there is no remote. A dirty checkout is left alone.
-async fn update_checkout(tree: &Path, out: &Path, has_origin: bool, branch: &str) -> Result<String, String> {
-    let git = |args: Vec<String>| async move {
-        let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
-        crate::io::git::run_in(tree, &borrowed).await
+/// pushed to (with the run's git credentials), or from the commit task's clone when there is no
+/// remote. A dirty checkout is left alone.
+async fn update_checkout(
+    tree: &Path,
+    out: &Path,
+    has_origin: bool,
+    branch: &str,
+    auth: &crate::io::git::GitAuth,
+) -> Result<String, String> {
+    let environment = auth.environment();
+    let git = |args: Vec<String>| {
+        let environment = environment.clone();
+        async move {
+            let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
+            crate::io::git::run_with_env(tree, &borrowed, "", &environment).await
+        }
     };
     let dirty = git(vec!["status".into(), "--porcelain".into(), "--untracked-files=no".into()]).await?;
     if !dirty.is_empty() {

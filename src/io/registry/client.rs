@@ -17,6 +17,11 @@
 //!   never logged;
 //! - tokens are kept per `registry|scope` until their `expires_in` runs out.
 //!
+//! Extra trust: when `RHDH_CATALOG_EXTRA_CA` names a PEM file that exists (Konflux's `trusted-ca`
+//! ConfigMap, mounted by our Tasks at `/mnt/trusted-ca/ca-bundle.crt`), its certificates are added
+//! to the system roots. [`extra_ca`] and [`system_roots_pem`] are shared with the git and
+//! Kubernetes edges, which need the same roots.
+//!
 //! Why not `oci-client` (0.18.0, tried against the same misbehaving registry and token issuer as
 //! `tests/registry_layer.rs`): its `reqwest::Client` is built inside `Client::new` with reqwest's
 //! default redirect policy and no way to replace it, so `pull_manifest_raw` follows a manifest
@@ -112,10 +117,135 @@ enum Access {
     Push,
 }
 
+/// The environment variable naming a PEM file of CA certificates trusted besides the system's.
+pub const EXTRA_CA_ENV: &str = "RHDH_CATALOG_EXTRA_CA";
+
+/// Largest CA bundle read (system bundles are about 200 KiB).
+const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The certificates of the [`EXTRA_CA_ENV`] file.
+#[derive(Debug)]
+pub(crate) struct ExtraCa {
+    pub(crate) path: std::path::PathBuf,
+    /// The certificates, PEM-encoded (nothing else of the file).
+    pub(crate) pem: String,
+    pub(crate) der: Vec<Vec<u8>>,
+}
+
+/// The extra CA certificates, read once per process: `None` when the variable is unset or
+/// empty, or names a file that does not exist or is empty (the `trusted-ca` ConfigMap is
+/// optional, so its mount may be empty: the system roots alone are used, as Konflux's
+/// `oras_opts.sh` does); an error when the file cannot be read or holds no certificate.
+pub(crate) fn extra_ca() -> Result<Option<&'static ExtraCa>, String> {
+    static LOADED: std::sync::OnceLock<Result<Option<ExtraCa>, String>> = std::sync::OnceLock::new();
+    LOADED
+        .get_or_init(|| load_extra_ca(std::env::var_os(EXTRA_CA_ENV)))
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(Clone::clone)
+}
+
+fn load_extra_ca(value: Option<std::ffi::OsString>) -> Result<Option<ExtraCa>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let Some(path) = value.filter(|value| !value.is_empty()).map(std::path::PathBuf::from) else {
+        return Ok(None);
+    };
+    let shown = path.display();
+    let metadata = match std::fs::metadata(&path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            tracing::debug!(path = %shown, "{EXTRA_CA_ENV} names no file; the system roots alone are trusted");
+            return Ok(None);
+        }
+        Err(error) => return Err(format!("{EXTRA_CA_ENV}={shown}: cannot read: {error}")),
+    };
+    if metadata.len() > MAX_CA_BUNDLE_BYTES {
+        return Err(format!(
+            "{EXTRA_CA_ENV}={shown}: the file is {} bytes, more than the {MAX_CA_BUNDLE_BYTES} a CA bundle may have",
+            metadata.len()
+        ));
+    }
+    let bytes = std::fs::read(&path).map_err(|error| format!("{EXTRA_CA_ENV}={shown}: cannot read: {error}"))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        tracing::warn!(path = %shown, "the extra CA bundle is empty; the system roots alone are trusted");
+        return Ok(None);
+    }
+    let der: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&bytes)
+        .map(|certificate| certificate.map(|certificate| certificate.as_ref().to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|error| format!("{EXTRA_CA_ENV}={shown}: not a PEM bundle of certificates ({error})"))?;
+    if der.is_empty() {
+        return Err(format!("{EXTRA_CA_ENV}={shown}: holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)"));
+    }
+    let pem = der.iter().map(|certificate| pem_certificate(certificate)).collect();
+    tracing::info!(path = %shown, certificates = der.len(), "trusting the extra CA certificates");
+    Ok(Some(ExtraCa { path, pem, der }))
+}
+
+/// One certificate as PEM.
+fn pem_certificate(der: &[u8]) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+/// The system's CA bundle file and its bytes: `SSL_CERT_FILE` when set, else the first bundle of
+/// the usual places (Debian, RHEL/UBI, SUSE, Alpine). Tools that take one CA file (git's
+/// `GIT_SSL_CAINFO`) need these together with the extra certificates.
+pub(crate) fn system_roots_pem() -> Option<(std::path::PathBuf, Vec<u8>)> {
+    let candidates = std::env::var_os("SSL_CERT_FILE").filter(|value| !value.is_empty()).map(std::path::PathBuf::from);
+    candidates
+        .into_iter()
+        .chain(
+            [
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/ssl/ca-bundle.pem",
+                "/etc/ssl/cert.pem",
+            ]
+            .into_iter()
+            .map(std::path::PathBuf::from),
+        )
+        .find_map(|path| {
+            let size = std::fs::metadata(&path).ok()?.len();
+            if size == 0 || size > MAX_CA_BUNDLE_BYTES {
+                return None;
+            }
+            std::fs::read(&path).ok().map(|bytes| (path, bytes))
+        })
+}
+
 impl RegistryClient {
     pub fn new(options: ClientOptions) -> Result<Self, RegistryError> {
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        let extra = extra_ca().map_err(|problem| RegistryError::Untrusted {
+            registry: "-".into(),
+            what: "the CA bundle".into(),
+            problem,
+        })?;
+        if let Some(extra) = extra {
+            let certificates = extra
+                .der
+                .iter()
+                .map(|der| reqwest::Certificate::from_der(der))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| RegistryError::Untrusted {
+                    registry: "-".into(),
+                    what: "the CA bundle".into(),
+                    problem: format!("{EXTRA_CA_ENV}={}: {error}", extra.path.display()),
+                })?;
+            builder = builder.tls_certs_merge(certificates);
+        }
+        let http = builder
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("rhdh-catalog/", env!("CARGO_PKG_VERSION")))
