@@ -10,7 +10,8 @@ use rhdh_catalog::io::registry::ImageReference;
 use serde_json::Value;
 
 fn segment() -> impl Strategy<Value = String> {
-    "[a-z0-9][a-z0-9._-]{0,12}[a-z0-9]".prop_filter("no `..`", |text| !text.contains(".."))
+    // A path component of the distribution reference grammar: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+    "[a-z0-9]{1,4}((\\.|_|__|-{1,2})[a-z0-9]{1,4}){0,3}"
 }
 
 /// Strings that stress YAML quoting: indicators, keywords, numbers, dates, newlines, unicode.

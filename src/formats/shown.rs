@@ -57,6 +57,33 @@ pub fn unusual_character_note(text: &str) -> Option<String> {
     Some(format!("{} at position {} is {kind}", code_point(character), position + 1))
 }
 
+/// The known name closest to `key` by edit distance (case-insensitive), when it is close enough
+/// to be a typo: at most 2 edits, or 1 for names of 4 characters or fewer.
+pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = key.to_lowercase();
+    known
+        .iter()
+        .map(|candidate| (edit_distance(&lower, &candidate.to_lowercase()), *candidate))
+        .filter(|(distance, candidate)| *distance <= if candidate.len() <= 4 { 1 } else { 2 })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, in characters (inputs are keys: short).
+pub fn edit_distance(left: &str, right: &str) -> usize {
+    let right: Vec<char> = right.chars().collect();
+    let mut previous: Vec<usize> = (0..=right.len()).collect();
+    for (row, left_character) in left.chars().enumerate() {
+        let mut current = vec![row + 1];
+        for (column, right_character) in right.iter().enumerate() {
+            let substitution = previous[column] + usize::from(left_character != *right_character);
+            current.push(substitution.min(previous[column + 1] + 1).min(current[column] + 1));
+        }
+        previous = current;
+    }
+    previous[right.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +102,15 @@ mod tests {
             Some("U+0430 at position 2 is not an ASCII character (it may look like one)")
         );
         assert_eq!(unusual_character_note("ok"), None);
+    }
+
+    #[test]
+    fn typos_find_their_key() {
+        let known = ["package", "disabled", "enabled", "integrity", "pluginConfig", "pullPolicy", "forceDownload"];
+        assert_eq!(did_you_mean("disable", &known), Some("disabled"));
+        assert_eq!(did_you_mean("pluginconfig", &known), Some("pluginConfig"));
+        assert_eq!(did_you_mean("pakage", &known), Some("package"));
+        assert_eq!(did_you_mean("title", &known), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
