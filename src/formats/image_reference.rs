@@ -329,13 +329,13 @@ fn check_repository(repository: &str) -> Result<(), String> {
             continue;
         }
         let why = if component.is_empty() {
-            "has an empty component".to_string()
+            format!("has an empty component ({general})")
         } else if component.chars().any(|character| character.is_ascii_uppercase()) {
-            format!("has uppercase letters in `{}` (repository paths are lowercase)", shown(component))
+            format!("has uppercase letters in `{}`; repository paths are lowercase", shown(component))
         } else {
-            format!("has the component `{}`", shown(component))
+            format!("has the component `{}` ({general})", shown(component))
         };
-        return Err(format!("`{}` is not a repository path: it {why} ({general})", shown(repository)));
+        return Err(format!("`{}` is not a repository path: it {why}", shown(repository)));
     }
     Ok(())
 }
