@@ -43,6 +43,7 @@ fn translate(path: &Path, text: &str, error: &serde_json::Error) -> InputError {
         serde_json::error::Category::Data => data_problem(text, line, column, &message),
         serde_json::error::Category::Io => (format!("invalid JSON: {message}"), None),
     };
+    let hint = hint.or_else(|| crate::formats::yaml::shape_hint(&problem));
     let problem = if problem.starts_with("invalid JSON") { problem } else { format!("invalid JSON: {problem}") };
     let mut input_error = InputError::in_file(path, problem).at_line(line);
     if let Some(hint) = hint {

@@ -23,9 +23,7 @@ pub fn shown(text: &str) -> String {
 
 /// One character as [`shown`] writes it.
 pub fn code_point(character: char) -> String {
-    let mut out = String::new();
-    push_shown(&mut out, character);
-    out
+    if character.is_ascii_graphic() { character.to_string() } else { format!("U+{:04X}", u32::from(character)) }
 }
 
 fn push_shown(out: &mut String, character: char) {

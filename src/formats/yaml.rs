@@ -70,7 +70,11 @@ fn parse_tree_unchecked(text: &str) -> Result<Node, serde_saphyr::Error> {
 }
 
 fn options(strict_booleans: bool) -> serde_saphyr::Options {
-    serde_saphyr::options! { strict_booleans: strict_booleans, with_snippet: false }
+    serde_saphyr::options! {
+        strict_booleans: strict_booleans,
+        with_snippet: false,
+        reject_unsupported_tags: true,
+    }
 }
 
 /// The most nodes (mappings, lists, scalars, aliases expanded) a file may hold.
@@ -183,6 +187,10 @@ fn translate(path: &Path, text: &str, error: &serde_saphyr::Error, tree: impl Fn
         E::SerdeUnknownVariant { variant, expected, .. } => {
             (format!("unknown value `{}`", shown(variant)), Some(format!("use one of {}", backticked(expected))))
         }
+        E::UnsupportedTag { tag, .. } => (
+            format!("the tag `{}` is not one every YAML reader knows", shown(tag)),
+            Some("remove the tag; write the value plainly".into()),
+        ),
         E::Eof { .. } => ("the file ends in the middle of a value".into(), None),
         E::InvalidUtf8Input => ("not valid UTF-8".into(), Some("save the file as UTF-8".into())),
         E::Message { msg, .. } if msg.contains("recursion limit") => depth_problem(),
@@ -199,6 +207,7 @@ fn translate(path: &Path, text: &str, error: &serde_saphyr::Error, tree: impl Fn
             (problem, hint)
         }
     };
+    let hint = hint.or_else(|| shape_hint(&problem));
     // Every problem the reader finds is about the file as YAML; the prefix says so once.
     let problem = if problem.starts_with("invalid YAML") { problem } else { format!("invalid YAML: {problem}") };
     let mut input_error = InputError::in_file(path, problem).at_line(line);
@@ -206,6 +215,28 @@ fn translate(path: &Path, text: &str, error: &serde_saphyr::Error, tree: impl Fn
         input_error = input_error.with_hint(hint);
     }
     input_error
+}
+
+/// The fix of a shape problem: what to write at the path named.
+pub(crate) fn shape_hint(problem: &str) -> Option<String> {
+    if let Some(rest) = problem.strip_prefix("wrong type at `")
+        && let Some((path, rest)) = rest.split_once('`')
+        && let Some(expected) = rest.strip_prefix(": expected ")
+    {
+        let expected = expected.split(", found").next().unwrap_or(expected);
+        return Some(format!("make `{path}` {expected}"));
+    }
+    if problem.starts_with("wrong type") {
+        return Some("give the value the type the file format documents".to_string());
+    }
+    if let Some(rest) = problem.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return Some(format!("add `{field}`"));
+    }
+    if problem.starts_with("invalid value") || problem.starts_with("wrong number of items") {
+        return Some("change the value to one the file format documents".to_string());
+    }
+    None
 }
 
 fn budget_problem(breach: &serde_saphyr::budget::BudgetBreach) -> (String, Option<String>) {
@@ -271,7 +302,26 @@ fn syntax_problem(text: &str, line: Option<u64>, message: &str) -> (Option<u64>,
         let (problem, hint) = depth_problem();
         return (line, problem, hint);
     }
-    (line, format!("invalid YAML: {}", without_location(message)), None)
+    let problem = readable(&without_location(message));
+    let hint = if problem.contains("U+") {
+        "remove the character: a YAML file holds no control characters outside quoted escapes"
+    } else {
+        "check the YAML syntax at that line: quotes, brackets and indentation"
+    };
+    (line, format!("invalid YAML: {problem}"), Some(hint.to_string()))
+}
+
+/// A reader's message with the characters it quotes (`\u{0}`, a raw control character) as code
+/// points.
+fn readable(message: &str) -> String {
+    static ESCAPE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"\\u\{([0-9a-fA-F]{1,6})\}").unwrap_or_else(|_| unreachable!("a valid regex"))
+    });
+    let replaced = ESCAPE.replace_all(message, |captures: &regex::Captures<'_>| {
+        let value = u32::from_str_radix(&captures[1], 16).unwrap_or(0);
+        format!("U+{value:04X}")
+    });
+    shown(&replaced)
 }
 
 /// The message without the ` at line L column C` that the reader appends (we print the line

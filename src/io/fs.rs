@@ -22,7 +22,8 @@ pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
         return Err(InputError::in_file(
             path,
             format!("file is {} bytes, more than the {MAX_INPUT_BYTES} bytes an input may have", metadata.len()),
-        ));
+        )
+        .with_hint("no input of this kind is that large; check how the file was generated"));
     }
     let bytes = std::fs::read(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
     String::from_utf8(bytes).map_err(|error| {
