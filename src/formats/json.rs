@@ -23,6 +23,16 @@ pub(crate) fn from_str<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T
     serde_json::from_str(text).map_err(|error| translate(path, text, &error))
 }
 
+/// A JSON error of `text` in the file's terms, `line N: problem`, for callers with their own
+/// error type (the OCI layout store names its `index.json`).
+pub(crate) fn describe(text: &str, error: &serde_json::Error) -> String {
+    let translated = translate(Path::new(""), text, error);
+    match translated.line {
+        Some(line) => format!("line {line}: {}", translated.problem),
+        None => translated.problem,
+    }
+}
+
 /// The deepest nesting `serde_json` reads.
 const MAX_DEPTH: usize = 128;
 
