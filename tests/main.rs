@@ -19,6 +19,8 @@ mod crash_resume;
 mod faults;
 /// `fetch` and `export` on fixture upstreams with the recorded exporter.
 mod fetch_export;
+/// The hostile-input corpus of the formats (alias bombs, look-alikes, references, strict keys, …).
+mod hostile;
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.
 mod index_bad_input;
 /// `rhdh-catalog index` on the real overlay data compared with what the upstream generator produced.

@@ -10,7 +10,8 @@ use rhdh_catalog::io::registry::ImageReference;
 use serde_json::Value;
 
 fn segment() -> impl Strategy<Value = String> {
-    "[a-z0-9][a-z0-9._-]{0,12}[a-z0-9]".prop_filter("no `..`", |text| !text.contains(".."))
+    // A path component of the distribution reference grammar: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`.
+    "[a-z0-9]{1,4}((\\.|_|__|-{1,2})[a-z0-9]{1,4}){0,3}"
 }
 
 /// Strings that stress YAML quoting: indicators, keywords, numbers, dates, newlines, unicode.
@@ -87,6 +88,29 @@ proptest! {
         let _ = ImageReference::parse(&text);
         let _ = rhdh_catalog::domain::validate::parse_oci(&text);
         let _ = rhdh_catalog::io::registry::RegistryPrefix::parse(&text);
+    }
+
+    /// A reference error shows the reference without a raw control or non-ASCII character.
+    #[test]
+    fn reference_errors_show_code_points_not_characters(text in "[a-z./:@]{0,10}[\\x00-\\x1f\u{430}\u{200b}\u{feff}][a-z0-9./:@-]{0,20}") {
+        let problem = ImageReference::parse(&text).unwrap_err();
+        prop_assert!(problem.contains("U+"), "{}", problem);
+        prop_assert!(problem.chars().all(|character| character.is_ascii_graphic() || character == ' ' || character == '…'), "{:?}", problem);
+    }
+
+    /// Whatever `ImageReference::parse` accepts matches the distribution spec's `reference` grammar.
+    #[test]
+    fn accepted_references_match_the_distribution_grammar(text in "[a-z]{1,5}\\.io(:[0-9]{1,5})?/[a-z0-9._-]{1,12}(/[a-z0-9._-]{1,8})?(:[A-Za-z0-9_.-]{1,10})?") {
+        static GRAMMAR: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            let component = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*";
+            regex::Regex::new(&format!(
+                r"^[a-zA-Z0-9.-]+(?::[0-9]+)?/{component}(?:/{component})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$"
+            ))
+            .unwrap()
+        });
+        if ImageReference::parse(&text).is_ok() {
+            prop_assert!(GRAMMAR.is_match(&text), "{} was accepted", text);
+        }
     }
 
     #[test]

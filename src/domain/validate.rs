@@ -17,6 +17,9 @@ use std::sync::LazyLock;
 
 use serde::Serialize;
 
+use crate::formats::image_reference::ImageReference;
+use crate::formats::shown::shown;
+
 /// The installer's OCI package pattern.
 static OCI_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"^(oci://[^\s/:@]+(?::\d+)?(?:/[^\s:@]+)+)(?::([^\s!@:]+)|@((?:sha256|sha512|blake3):[^\s!@:]+))(?:!([^\s]+))?$")
@@ -33,8 +36,11 @@ pub(crate) struct Entry {
     pub(crate) level: u8,
     pub(crate) package: String,
     pub(crate) disabled: bool,
-    pub(crate) has_integrity: bool,
+    /// `integrity` as written (`None` when absent or empty).
+    pub(crate) integrity: Option<String>,
     pub(crate) plugin_config: Option<serde_json::Value>,
+    /// The line of the entry in its file.
+    pub(crate) line: Option<u64>,
 }
 
 /// An OCI package reference, split.
@@ -110,14 +116,45 @@ pub(crate) enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct Finding {
     pub(crate) file: String,
+    /// The line of the entry the finding is about, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) line: Option<u64>,
     pub(crate) package: String,
     pub(crate) severity: Severity,
     pub(crate) rule: &'static str,
     pub(crate) message: String,
 }
 
+impl Finding {
+    /// What to do about a finding of this rule.
+    pub(crate) fn fix(&self) -> Option<&'static str> {
+        Some(match self.rule {
+            "oci-reference" => {
+                "write `oci://<registry>/<lowercase path>:<tag>` or `…@sha256:<64 lowercase hex characters>`, then `!<plugin-path>` if the image holds several plugins"
+            }
+            "plugin-path" => "name the plugin's folder inside the image, e.g. `!backstage-community-plugin-tech-radar`",
+            "integrity" | "integrity-length" => {
+                "copy `dist.integrity` of the package version from the npm registry (`npm view <package>@<version> dist.integrity`)"
+            }
+            "package-name" => "retype the name in ASCII: a look-alike character names another package",
+            "duplicate-key" => {
+                "keep one entry per plugin in each file (an include entry can be overridden from the main file)"
+            }
+            "config-conflict" => "set the key in one plugin's `pluginConfig` only",
+            _ => return None,
+        })
+    }
+}
+
 fn finding(entry: &Entry, severity: Severity, rule: &'static str, message: impl Into<String>) -> Finding {
-    Finding { file: entry.file.clone(), package: entry.package.clone(), severity, rule, message: message.into() }
+    Finding {
+        file: entry.file.clone(),
+        line: entry.line,
+        package: entry.package.clone(),
+        severity,
+        rule,
+        message: message.into(),
+    }
 }
 
 /// Every rule that needs no registry.
@@ -128,14 +165,29 @@ pub(crate) fn static_findings(entries: &[Entry]) -> Vec<Finding> {
     for (entry, oci) in entries.iter().zip(&parsed) {
         if entry.package.starts_with("oci://") {
             let Some(oci) = oci else {
+                let detail = reference_detail(&entry.package).map_or_else(String::new, |detail| format!(": {detail}"));
                 findings.push(finding(
                     entry,
                     Severity::Error,
                     "oci-reference",
-                    "not `oci://host[:port]/path(:tag|@sha256:<hex>)[!plugin-path]`",
+                    format!("not `oci://host[:port]/path(:tag|@sha256:<hex>)[!plugin-path]`{detail}"),
                 ));
                 continue;
             };
+            if let Some(problem) = image_reference_problem(oci) {
+                findings.push(finding(entry, Severity::Error, "oci-reference", problem));
+                continue;
+            }
+            if let Some(path) = &oci.path
+                && let Err(problem) = crate::formats::relative_path::RelativePath::parse(path)
+            {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "plugin-path",
+                    format!("plugin path `{}` {problem}", shown(path)),
+                ));
+            }
             if oci.is_inherit() && entry.level == 0 {
                 findings.push(finding(
                     entry,
@@ -146,13 +198,24 @@ pub(crate) fn static_findings(entries: &[Entry]) -> Vec<Finding> {
             }
             keys.entry((entry.level, oci.key())).or_default().push(entry);
         } else {
-            if !is_local(&entry.package) && !entry.has_integrity {
+            if let Some(note) = crate::formats::shown::unusual_character_note(&entry.package) {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "package-name",
+                    format!("package `{}`: {note}", shown(&entry.package)),
+                ));
+            }
+            if !is_local(&entry.package) && entry.integrity.is_none() {
                 findings.push(finding(
                     entry,
                     Severity::Error,
                     "integrity",
                     "an npm or remote tgz package needs `integrity` (sha512-…)",
                 ));
+            }
+            if let Some(integrity) = &entry.integrity {
+                findings.extend(integrity_findings(entry, integrity));
             }
             keys.entry((entry.level, npm_key(&entry.package))).or_default().push(entry);
         }
@@ -227,6 +290,68 @@ pub(crate) fn static_findings(entries: &[Entry]) -> Vec<Finding> {
     findings
 }
 
+/// Why a package that fails the installer's pattern is not a reference, when our grammar can say.
+fn reference_detail(package: &str) -> Option<String> {
+    if let Some(note) = crate::formats::shown::unusual_character_note(package) {
+        return Some(format!("`{}` has {note}", shown(package)));
+    }
+    let reference = package.trim_start_matches("oci://");
+    let reference = reference.split_once('!').map_or(reference, |(reference, _)| reference);
+    ImageReference::parse(reference).err()
+}
+
+/// The reference grammar of the distribution spec, on top of the installer's pattern: the
+/// repository path, the tag and the digest must be ones a registry accepts.
+fn image_reference_problem(oci: &OciPackage) -> Option<String> {
+    let image = if oci.is_inherit() { format!("{}:inherit", oci.repository) } else { oci.image() };
+    ImageReference::parse(&image).err()
+}
+
+/// The algorithms of `integrity` (Subresource Integrity) the installer verifies, with the
+/// length of their digests.
+const INTEGRITY_ALGORITHMS: [(&str, usize); 3] = [("sha256", 32), ("sha384", 48), ("sha512", 64)];
+
+static SRI_PATTERN: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})$")
+        .unwrap_or_else(|_| unreachable!("the integrity pattern is a valid regex"))
+});
+
+/// `integrity` must be `sha256|sha384|sha512-<base64>`; a digest of the wrong length is a warning.
+fn integrity_findings(entry: &Entry, integrity: &str) -> Vec<Finding> {
+    use base64::Engine as _;
+    let Some(captures) = SRI_PATTERN.captures(integrity) else {
+        return vec![finding(
+            entry,
+            Severity::Error,
+            "integrity",
+            format!(
+                "`integrity` `{}` is not `sha512-<base64>` (or sha384, sha256): the installer cannot verify the package",
+                shown(integrity)
+            ),
+        )];
+    };
+    let algorithm = &captures[1];
+    let length = INTEGRITY_ALGORITHMS.iter().find(|(name, _)| *name == algorithm).map_or(0, |(_, length)| *length);
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    match engine.decode(&captures[2]) {
+        Ok(bytes) if bytes.len() == length => Vec::new(),
+        decoded => vec![finding(
+            entry,
+            Severity::Warning,
+            "integrity-length",
+            format!(
+                "`integrity` holds {} bytes, a {algorithm} digest has {length}: the installer will report a mismatch",
+                decoded.map_or(0, |bytes| bytes.len())
+            ),
+        )],
+    }
+}
+
 /// Two enabled plugins setting the same `pluginConfig` key to different values: the installer
 /// refuses to merge them. A main-file entry replaces the include entry of the same key.
 fn config_conflicts(entries: &[Entry], parsed: &[Option<OciPackage>]) -> Vec<Finding> {
@@ -286,8 +411,9 @@ mod tests {
             level,
             package: package.into(),
             disabled: false,
-            has_integrity: false,
+            integrity: None,
             plugin_config: None,
+            line: Some(2),
         }
     }
 
@@ -311,6 +437,38 @@ mod tests {
             assert!(parse_oci(bad).is_none(), "{bad}");
         }
         assert_eq!(rules(&[entry(1, "oci://quay.io/x")]), ["oci-reference"]);
+    }
+
+    #[test]
+    fn both_grammars_must_hold() {
+        let upper = DIGEST.to_ascii_uppercase().replace("SHA256", "sha256");
+        for bad in [
+            "oci://quay.io/rhdh/x@sha256:abc".to_string(),
+            format!("oci://quay.io/rhdh/x@{upper}"),
+            "oci://quay.io/RHDH/x:1".to_string(),
+            "oci://quay.io/rhdh/x:.bad".to_string(),
+            "oci://quay.io/rhdh/x\0y:1".to_string(),
+            format!("oci://quay.io/rhdh/{}:1", "a".repeat(300_000)),
+            "oci://quay.io/rh\u{0430}dh/x:1".to_string(),
+            "oci://quay.io/rhdh/x@blake3:abc".to_string(),
+        ] {
+            let findings = static_findings(&[entry(1, &bad)]);
+            assert_eq!(findings.iter().map(|found| found.rule).collect::<Vec<_>>(), ["oci-reference"], "{bad}");
+            assert!(findings[0].message.len() < 600, "{}", findings[0].message);
+            assert!(
+                findings[0]
+                    .message
+                    .chars()
+                    .all(|character| character.is_ascii_graphic() || character == ' ' || character == '…'),
+                "{}",
+                findings[0].message
+            );
+            assert_eq!(findings[0].line, Some(2));
+        }
+        assert_eq!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!../../x")]), ["plugin-path"]);
+        assert_eq!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!/etc")]), ["plugin-path"]);
+        assert_eq!(rules(&[entry(1, "./dynamic-plugins/dist/t\u{0430}")]), ["package-name"]);
+        assert!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!x")]).is_empty());
     }
 
     #[test]
@@ -368,8 +526,15 @@ mod tests {
     fn npm_needs_integrity() {
         assert_eq!(rules(&[entry(1, "@backstage/plugin-x@1.2.3")]), ["integrity"]);
         let mut with = entry(1, "@backstage/plugin-x@1.2.3");
-        with.has_integrity = true;
-        assert!(rules(&[with]).is_empty());
+        with.integrity = Some(format!("sha512-{}", "A".repeat(86) + "=="));
+        assert!(rules(&[with.clone()]).is_empty());
+        for bad in ["md5-abc", "sha512:abc", "sha512-", "sha512-a b", "sha1-abc=", "sha512-abc==="] {
+            with.integrity = Some(bad.into());
+            assert_eq!(rules(&[with.clone()]), ["integrity"], "{bad}");
+        }
+        with.integrity = Some("sha512-abc".into());
+        assert_eq!(rules(&[with.clone()]), ["integrity-length"]);
+        assert_eq!(static_findings(&[with])[0].severity, Severity::Warning);
         assert!(rules(&[entry(1, "./local-plugin")]).is_empty());
         assert_eq!(npm_key("@backstage/plugin-x@1.2.3"), "@backstage/plugin-x");
         assert_eq!(npm_key("left-pad@^1"), "left-pad");

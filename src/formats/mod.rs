@@ -18,6 +18,7 @@ pub mod plugin_builds;
 pub mod plugins_list;
 pub mod relative_path;
 pub mod scalar;
+pub mod shown;
 pub mod source_json;
 pub mod upstream_repos;
 pub mod versions;

@@ -89,10 +89,17 @@ impl Package {
         if !is_npm_name(&package_name) {
             return Err(InputError::in_file(
                 file,
-                format!("`spec.packageName` `{package_name}` is not an npm package name"),
+                format!(
+                    "`spec.packageName` `{}` is not an npm package name{}",
+                    crate::formats::shown::shown(&package_name),
+                    crate::formats::shown::unusual_character_note(&package_name)
+                        .map_or_else(String::new, |note| format!(": {note}"))
+                ),
             )
-            .at_line(line_of(text, "packageName:")));
+            .at_line(line_of(text, "packageName:"))
+            .with_hint("write the npm name: lowercase letters, digits, `-`, `.`, `_`, `~`, one optional `@scope/`"));
         }
+        crate::formats::catalog_entity::check_entity_name(file, text, &entity.metadata.name, None)?;
         let file_name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let default_config = entity
             .spec

@@ -14,6 +14,10 @@ pub(crate) struct PackageListEntry {
     pub(crate) line: u64,
 }
 
+/// The fix of a line that is no `<workspace>/<plugin path>`.
+const LINE_HINT: &str =
+    "write `<workspace>/<path inside the workspace>`, e.g. adoption-insights/plugins/adoption-insights";
+
 pub(crate) fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, InputError> {
     let mut entries: Vec<PackageListEntry> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -22,8 +26,11 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, In
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let full = RelativePath::parse(trimmed)
-            .map_err(|problem| InputError::in_file(file, format!("`{trimmed}` {problem}")).at_line(Some(line)))?;
+        let full = RelativePath::parse(trimmed).map_err(|problem| {
+            InputError::in_file(file, format!("`{}` {problem}", crate::formats::shown::shown(trimmed)))
+                .at_line(Some(line))
+                .with_hint(LINE_HINT)
+        })?;
         let Some((workspace, path)) = full.as_str().split_once('/') else {
             return Err(InputError::in_file(file, format!("`{trimmed}` has no plugin path after the workspace"))
                 .at_line(Some(line))
@@ -31,10 +38,12 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, In
                     "write `<workspace>/<path inside the workspace>`, e.g. adoption-insights/plugins/adoption-insights",
                 ));
         };
-        let path =
-            RelativePath::parse(path).map_err(|problem| InputError::in_file(file, problem).at_line(Some(line)))?;
+        let path = RelativePath::parse(path)
+            .map_err(|problem| InputError::in_file(file, problem).at_line(Some(line)).with_hint(LINE_HINT))?;
         if entries.iter().any(|seen| seen.workspace == workspace && seen.path == path) {
-            return Err(InputError::in_file(file, format!("`{trimmed}` is listed twice")).at_line(Some(line)));
+            return Err(InputError::in_file(file, format!("`{trimmed}` is listed twice"))
+                .at_line(Some(line))
+                .with_hint("list each plugin once"));
         }
         entries.push(PackageListEntry { workspace: workspace.to_string(), path, line });
     }

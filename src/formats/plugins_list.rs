@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::error::InputError;
 use crate::formats::relative_path::RelativePath;
+use crate::formats::shown::shown;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PluginsList {
@@ -45,20 +46,20 @@ impl PluginsList {
                     .with_hint("write `<plugin folder>:` optionally followed by `rhdh-cli plugin export` flags, or comment the line out with `#`")
             };
             let Some((path_text, rest)) = trimmed.split_once(':') else {
-                return Err(bad_line(format!("`{trimmed}` has no `:` after the plugin folder")));
+                return Err(bad_line(format!("`{}` has no `:` after the plugin folder", shown(trimmed))));
             };
             if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
-                return Err(bad_line(format!("`{trimmed}` needs a space between `:` and the export flags")));
+                return Err(bad_line(format!("`{}` needs a space between `:` and the export flags", shown(trimmed))));
             }
             let flags_text = match rest.find(" #") {
                 Some(position) => &rest[..position],
                 None => rest,
             };
             let path = RelativePath::parse(path_text.trim())
-                .map_err(|problem| bad_line(format!("plugin folder `{path_text}` {problem}")))?;
+                .map_err(|problem| bad_line(format!("plugin folder `{}` {problem}", shown(path_text))))?;
             let flags: Vec<String> = flags_text.split_whitespace().map(str::to_string).collect();
             if let Some(flag) = flags.iter().find(|flag| flag.contains(['`', '$', ';', '|', '&'])) {
-                return Err(bad_line(format!("export flag `{flag}` contains a shell character")));
+                return Err(bad_line(format!("export flag `{}` contains a shell character", shown(flag))));
             }
             lines.push(PluginsListLine::Entry(PluginEntry { path, flags, line: line_number }));
         }

@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RelativePath(String);
 
+/// Characters a shell treats specially: no folder the pipeline names holds one, and a path that
+/// does is refused before it can reach a command line.
+pub(crate) const SHELL_CHARACTERS: &str = "$`;|&<>\"'(){}*?!#~";
+
 impl RelativePath {
     /// Checks `text`; the error says what is wrong, for the caller to put in context.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -18,6 +22,17 @@ impl RelativePath {
         }
         if text.contains('\\') || text.contains('\0') {
             return Err("contains a backslash or NUL character".to_string());
+        }
+        if let Some(character) = text.chars().find(|character| character.is_control() || character.is_whitespace()) {
+            return Err(format!(
+                "contains {} (a space or control character); folder names here have none",
+                crate::formats::shown::code_point(character)
+            ));
+        }
+        if let Some(character) = text.chars().find(|character| SHELL_CHARACTERS.contains(*character)) {
+            return Err(format!(
+                "contains `{character}`, a shell character; folder names here are letters, digits, `-`, `_`, `.`, `@`, `+` and `/`"
+            ));
         }
         let trimmed = text.trim_end_matches('/');
         for component in trimmed.split('/') {
@@ -75,5 +90,9 @@ mod tests {
         assert!(RelativePath::parse("overlay/.GIT").is_err());
         assert!(RelativePath::parse(".github/workflows").is_ok());
         assert_eq!(RelativePath::parse("plugins/x/").unwrap().as_str(), "plugins/x");
+        for hostile in ["a/$(touch x)", "a/`id`", "a;b", "a b", "a\nb", "a\tb", "a|b", "a&b"] {
+            assert!(RelativePath::parse(hostile).is_err(), "{hostile:?}");
+        }
+        assert!(RelativePath::parse("plugins/@scope+x/a_b-c.d").is_ok());
     }
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::formats::shown::shown;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -33,14 +34,14 @@ impl SourceJson {
         if !is_repository_url(&self.repo) {
             return Err(InputError::in_file(
                 path,
-                format!("`repo` is `{}`, not an https:// repository URL", self.repo),
+                format!("`repo` is `{}`, not an https:// repository URL", shown(&self.repo)),
             )
             .with_hint("use the upstream URL, e.g. https://github.com/backstage/community-plugins"));
         }
         if !is_git_ref(&self.repo_ref) {
             return Err(InputError::in_file(
                 path,
-                format!("`repo-ref` is `{}`, not a tag, branch or commit", self.repo_ref),
+                format!("`repo-ref` is `{}`, not a tag, branch or commit", shown(&self.repo_ref)),
             )
             .with_hint("use a tag such as v1.52.0 or a full commit SHA"));
         }
@@ -52,7 +53,8 @@ impl SourceJson {
 /// (mirrors and local fixtures); no whitespace.
 pub(crate) fn is_repository_url(url: &str) -> bool {
     ["https://", "git://", "file://"].iter().any(|scheme| url.len() > scheme.len() && url.starts_with(scheme))
-        && !url.contains(char::is_whitespace)
+        && url.chars().all(|character| character.is_ascii_graphic())
+        && !url.contains(|character| "$`;|<>\"'(){}\\".contains(character))
 }
 
 /// The subset of `git check-ref-format` rules that matter for a ref we pass to `git fetch`.
@@ -65,6 +67,8 @@ pub(crate) fn is_git_ref(text: &str) -> bool {
         && !text.contains("@{")
         && !text.contains("//")
         && text.chars().all(|character| !character.is_control() && !" ~^:?*[\\".contains(character))
+        && text.is_ascii()
+        && !text.contains(|character| "$`;|&<>\"'(){}!#".contains(character))
 }
 
 #[cfg(test)]
@@ -76,7 +80,7 @@ mod tests {
         let text = r#"{"repo":"https://github.com/backstage/backstage","repo-ref":"v1.52.0","repo-flat":true,"repo-backstage-version":"1.52.0"}"#;
         let source: SourceJson = crate::formats::json::from_str(Path::new("s.json"), text).unwrap();
         assert!(source.repo_flat);
-        for bad in ["", "-x", "a..b", "a b", "x:y", "refs/heads/"] {
+        for bad in ["", "-x", "a..b", "a b", "x:y", "refs/heads/", "$(touch x)", "main;id", "`id`", "v1\u{0430}"] {
             assert!(!is_git_ref(bad), "{bad}");
         }
         assert!(is_git_ref("be7777a9a9c1e5b52d845eec1bc489df7f5582fd"));

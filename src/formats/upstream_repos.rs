@@ -21,6 +21,7 @@ use serde::Deserialize;
 use crate::error::InputError;
 use crate::formats::package::line_of;
 use crate::formats::relative_path::RelativePath;
+use crate::formats::shown::shown;
 use crate::formats::source_json::is_git_ref;
 use crate::formats::versions::is_version;
 
@@ -88,49 +89,73 @@ impl UpstreamRepos {
     pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
         let parsed: UpstreamReposFile = crate::formats::yaml::from_str(file, text)?;
         let line = |needle: &str| line_of(text, needle);
+        // Lines of each repository entry and its keys, from the YAML tree.
+        let tree = crate::formats::yaml::parse_tree(file, text).ok();
+        let entry_node = |index: usize| match tree.as_ref().and_then(|tree| tree.get("repos")).map(|repos| &repos.value)
+        {
+            Some(crate::formats::yaml::NodeValue::List(items)) => items.get(index).cloned(),
+            _ => None,
+        };
+        let key_line = |index: usize, key: &str| {
+            entry_node(index).and_then(|node| node.get(key).and_then(crate::formats::yaml::Node::line).or(node.line()))
+        };
         if !is_version(&parsed.rhdh.version) {
             return Err(InputError::in_file(
                 file,
-                format!("`rhdh.version` is `{}`, not a version like 1.10.0", parsed.rhdh.version),
+                format!("`rhdh.version` is `{}`, not a version like 1.10.0", shown(&parsed.rhdh.version)),
             )
-            .at_line(line("version:")));
+            .at_line(line("version:"))
+            .with_hint("write the RHDH version as x.y.z, e.g. `version: 1.10.0`"));
         }
         if !is_version(&parsed.backstage.version) {
             return Err(InputError::in_file(
                 file,
-                format!("`backstage.version` is `{}`, not a version like 1.49.4", parsed.backstage.version),
-            ));
+                format!("`backstage.version` is `{}`, not a version like 1.49.4", shown(&parsed.backstage.version)),
+            )
+            .with_hint("write the Backstage version as x.y.z, e.g. `version: 1.49.4`"));
         }
         if parsed.repos.is_empty() {
-            return Err(InputError::in_file(file, "`repos` is empty").with_hint("list at least the overlay repository"));
+            return Err(InputError::in_file(file, "`repos` is empty")
+                .at_line(line("repos:"))
+                .with_hint("list at least the overlay repository"));
         }
         let mut repos: Vec<UpstreamRepo> = Vec::new();
-        for entry in parsed.repos {
-            let at = line(&format!("repo: {}", entry.repo)).or_else(|| line("repo:"));
+        for (index, entry) in parsed.repos.into_iter().enumerate() {
+            let at = key_line(index, "repo").or_else(|| line("repo:"));
             if !crate::formats::source_json::is_repository_url(&entry.repo) {
-                return Err(
-                    InputError::in_file(file, format!("`repo` `{}` is not an https:// URL", entry.repo)).at_line(at)
-                );
+                return Err(InputError::in_file(
+                    file,
+                    format!("`repo` `{}` is not an https:// URL", shown(&entry.repo)),
+                )
+                .at_line(at)
+                .with_hint(
+                    "use the repository URL, e.g. https://github.com/redhat-developer/rhdh-plugin-export-overlays",
+                ));
             }
             let branches = match entry.branch {
                 Branches::One(branch) => vec![branch],
                 Branches::Many(branches) => branches,
             };
             if branches.is_empty() {
-                return Err(
-                    InputError::in_file(file, format!("`branch` of `{}` lists no branch", entry.repo)).at_line(at)
-                );
+                return Err(InputError::in_file(file, format!("`branch` of `{}` lists no branch", shown(&entry.repo)))
+                    .at_line(at)
+                    .with_hint("name at least one branch, e.g. `branch: main`"));
             }
             if let Some(bad) = branches.iter().find(|branch| !is_git_ref(branch)) {
                 return Err(InputError::in_file(
                     file,
-                    format!("branch `{bad}` of `{}` is not a valid git ref", entry.repo),
+                    format!("branch `{}` of `{}` is not a valid git ref", shown(bad), shown(&entry.repo)),
                 )
-                .at_line(at));
+                .at_line(key_line(index, "branch").or(at))
+                .with_hint("use a branch or tag name: letters, digits, `-`, `_`, `.` and `/`"));
             }
             let destination = RelativePath::parse(&entry.destination_folder).map_err(|problem| {
-                InputError::in_file(file, format!("`destination_folder` `{}` {problem}", entry.destination_folder))
-                    .at_line(line("destination_folder:"))
+                InputError::in_file(
+                    file,
+                    format!("`destination_folder` `{}` {problem}", shown(&entry.destination_folder)),
+                )
+                .at_line(key_line(index, "destination_folder").or_else(|| line("destination_folder:")))
+                .with_hint("name a folder inside the tree, e.g. `destination_folder: overlay-repo`")
             })?;
             if let Some(other) = repos.iter().find(|other| {
                 other.destination == destination
@@ -141,14 +166,17 @@ impl UpstreamRepos {
                     file,
                     format!("`destination_folder` `{destination}` overlaps the one of `{}`", other.repo),
                 )
-                .at_line(at));
+                .at_line(at)
+                .with_hint("give each repository its own folder"));
             }
             let exclude = entry
                 .exclude
                 .iter()
                 .map(|path| {
                     RelativePath::parse(path).map_err(|problem| {
-                        InputError::in_file(file, format!("`exclude` entry `{path}` {problem}")).at_line(at)
+                        InputError::in_file(file, format!("`exclude` entry `{}` {problem}", shown(path)))
+                            .at_line(key_line(index, "exclude").or(at))
+                            .with_hint("list paths inside the repository, e.g. `exclude: [.github]`")
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;

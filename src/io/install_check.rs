@@ -15,7 +15,10 @@ use crate::io::registry::image::{KnownFacts, inspect};
 use crate::io::registry::plugin_image::{DYNAMIC_PACKAGES_ANNOTATION, plugin_paths};
 use crate::io::registry::{Digest, ImageReference, Store};
 
-fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<String>), InputError> {
+/// An include file name with its line.
+type Include = (String, Option<u64>);
+
+fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<Include>), InputError> {
     let text = crate::io::fs::read_text(file)?;
     let parsed = DynamicPluginsFile::parse(file, &text)?;
     let entries = parsed
@@ -26,11 +29,14 @@ fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<String>), Input
             level,
             package: plugin.package.clone(),
             disabled: plugin.is_disabled(),
-            has_integrity: plugin.integrity.as_deref().is_some_and(|integrity| !integrity.is_empty()),
+            integrity: plugin.integrity.clone().filter(|integrity| !integrity.is_empty()),
             plugin_config: plugin.plugin_config.clone(),
+            line: plugin.package_line.or(plugin.line),
         })
         .collect();
-    Ok((entries, parsed.includes))
+    let includes =
+        parsed.includes.into_iter().zip(parsed.include_lines.into_iter().chain(std::iter::repeat(None))).collect();
+    Ok((entries, includes))
 }
 
 /// A user's file: its includes are level 0, relative to its folder.
@@ -39,11 +45,12 @@ pub(crate) async fn validate_file(store: &Store, file: &Path, registry: bool) ->
     let mut findings = Vec::new();
     let folder = file.parent().unwrap_or(Path::new("."));
     let mut all = Vec::new();
-    for include in includes {
+    for (include, line) in includes {
         let path = folder.join(&include);
         if !path.exists() {
             findings.push(Finding {
                 file: file.display().to_string(),
+                line,
                 package: include.clone(),
                 severity: Severity::Warning,
                 rule: "include",
@@ -74,6 +81,7 @@ pub(crate) async fn validate_image(
     let mut findings = Vec::new();
     let finding = |severity, rule, message: &str| Finding {
         file: reference.to_string(),
+        line: None,
         package: String::new(),
         severity,
         rule,
@@ -136,6 +144,7 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
         let image = target.image();
         let problem = |severity, rule, message: String| Finding {
             file: entry.file.clone(),
+            line: entry.line,
             package: entry.package.clone(),
             severity,
             rule,

@@ -51,7 +51,17 @@ pub(crate) async fn run(args: ValidateSettings) -> anyhow::Result<ExitStatus> {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
                 };
-                println!("{severity}: {}: {}: {} [{}]", finding.file, finding.package, finding.message, finding.rule);
+                let place = match finding.line {
+                    Some(line) => format!("{}:{line}", finding.file),
+                    None => finding.file.clone(),
+                };
+                // The package as the file wrote it may hold control or look-alike characters:
+                // shown as code points, long ones cut.
+                let package = crate::formats::shown::shown(&finding.package);
+                println!("{severity}: {place}: {package}: {} [{}]", finding.message, finding.rule);
+                if let Some(fix) = finding.fix() {
+                    println!("  hint: {fix}");
+                }
             }
             println!("{errors} error(s), {} warning(s)", findings.len() - errors);
         }

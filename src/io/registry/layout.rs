@@ -64,7 +64,9 @@ impl LayoutStore {
     fn read_index(dir: &Path) -> Result<Option<LayoutIndex>, RegistryError> {
         let path = dir.join("index.json");
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| Self::error(&path, error)),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
+                Self::error(&path, crate::formats::json::describe(&String::from_utf8_lossy(&bytes), &error))
+            }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(Self::error(&path, error)),
         }
