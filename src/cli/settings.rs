@@ -169,6 +169,35 @@ fn tree_path(flag: &str, path: &Path) -> Result<PathBuf, InputError> {
     Ok(absolute)
 }
 
+/// A path a step writes (a folder it replaces or a file it writes), by flag.
+type Output<'a> = (&'a str, &'a Path);
+/// A path a step reads, by flag; a folder read as a whole counts with everything inside it.
+type Input<'a> = (&'a str, &'a Path);
+
+/// Refuses, before anything happens, an output that is, contains or lies inside an input, or that
+/// overlaps another output: writing it would replace what the step reads (even `.git`).
+fn refuse_overlaps(outputs: &[Output<'_>], inputs: &[Input<'_>]) -> Result<(), InputError> {
+    for (position, (output_flag, output)) in outputs.iter().enumerate() {
+        if crate::io::fs::resolved(output).parent().is_none() {
+            return Err(InputError::usage(format!("{output_flag} `{}` is the root folder", output.display())));
+        }
+        let clash = inputs
+            .iter()
+            .map(|(flag, path)| (flag, path, "reads"))
+            .chain(outputs[position + 1..].iter().map(|(flag, path)| (flag, path, "writes")))
+            .find(|(_, path, _)| crate::io::fs::overlap(output, path));
+        if let Some((flag, path, verb)) = clash {
+            return Err(InputError::usage(format!(
+                "{output_flag} `{}` overlaps {flag} `{}`, which the step {verb}: writing one would replace the other",
+                output.display(),
+                path.display()
+            ))
+            .with_hint(format!("give {output_flag} a folder of its own, outside {flag}")));
+        }
+    }
+    Ok(())
+}
+
 fn release_gate(previous: Option<String>, allow_removals: Vec<String>) -> ReleaseGate {
     ReleaseGate { previous: optional(previous), allowed_removals: non_empty(allow_removals).into_iter().collect() }
 }
@@ -190,13 +219,16 @@ fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
     } = args;
     let tree = tree_path("--tree", &tree)?;
     let overlay = tree_path("--overlay", &tree.join(overlay))?;
+    let upstream_repos = upstream_repos.unwrap_or_else(|| tree.join("upstream_repos.yml"));
+    let plan = plan.unwrap_or_else(|| tree.join("plan.json"));
+    refuse_overlaps(&[("--plan", &plan)], &[("--upstream-repos", &upstream_repos)])?;
     Ok(fetch::FetchSettings {
         allow_local_repos,
-        upstream_repos: upstream_repos.unwrap_or_else(|| tree.join("upstream_repos.yml")),
+        upstream_repos,
         overlay,
         packages,
         workspaces: non_empty(workspaces),
-        plan: plan.unwrap_or_else(|| tree.join("plan.json")),
+        plan,
         max_batches: at_least_one("--max-batches", max_batches)?,
         clone: !(skip_clone || dry_run),
         dry_run,
@@ -246,15 +278,23 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         None => None,
     };
     let output_tree = output_tree.unwrap_or_else(|| tree.clone());
+    let plan = plan.unwrap_or_else(|| tree.join("plan.json"));
+    let report = report.unwrap_or_else(|| output_tree.join("export-report.json"));
+    let written_workspaces = output_tree.join("workspaces");
+    let mut outputs: Vec<Output<'_>> = vec![("--output-tree", &written_workspaces), ("--report", &report)];
+    if let Some(dir) = &work_dir {
+        outputs.push(("--work-dir", dir));
+    }
+    refuse_overlaps(&outputs, &[("--overlay", &overlay), ("--plan", &plan)])?;
     Ok(export::ExportSettings {
         allow_local_repos,
         overlay,
-        plan: plan.unwrap_or_else(|| tree.join("plan.json")),
+        plan,
         workspaces,
         batches,
         jobs: at_least_one("--jobs", jobs)?,
         work_dir,
-        report: report.unwrap_or_else(|| output_tree.join("export-report.json")),
+        report,
         output_tree,
         commands: vec![("install", install_command), ("tsc", tsc_command), ("build", build_command)],
         exporter,
@@ -312,8 +352,22 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         checked_platforms.push(platform);
     }
     let backstage_version = version("--backstage-version", backstage_version)?;
+    let versions = versions.unwrap_or_else(|| overlay.join("versions.json"));
+    let (workspaces_dir, entities_dir) = (overlay.join("workspaces"), overlay.join("catalog-entities"));
+    let records_dir = export_records.as_ref().map(|tree| tree.join("workspaces"));
+    let mut inputs: Vec<Input<'_>> =
+        vec![("--overlay", &workspaces_dir), ("--overlay", &entities_dir), ("--versions", &versions)];
+    inputs.extend(packages.iter().map(|path| ("--packages", path.as_path())));
+    if let Some(dir) = &records_dir {
+        inputs.push(("--export-records", dir));
+    }
+    let mut outputs: Vec<Output<'_>> = vec![("--output", &output), ("--plugin-builds", &plugin_builds)];
+    if let Some(path) = &report {
+        outputs.push(("--report", path));
+    }
+    refuse_overlaps(&outputs, &inputs)?;
     Ok(index::IndexSettings {
-        versions: versions.unwrap_or_else(|| overlay.join("versions.json")),
+        versions,
         packages,
         all_packages,
         backstage_version,
@@ -462,9 +516,24 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
                         })?,
                     ),
                 };
-                if !uri.is_empty() {
-                    pairs.push((uri, destination));
+                if uri.is_empty() {
+                    continue;
                 }
+                let pinned = uri
+                    .strip_prefix("oci:")
+                    .and_then(|reference| ImageReference::parse(reference).ok())
+                    .is_some_and(|reference| reference.digest.is_some());
+                if !pinned {
+                    return Err(InputError::usage(format!(
+                        "`{argument}` is not `oci:<repository>@sha256:<digest>[=<folder>]`"
+                    ))
+                    .with_hint("pass the URI an `artifact create` result holds"));
+                }
+                if destination.as_os_str().is_empty() {
+                    return Err(InputError::usage(format!("`{argument}` names an empty folder to unpack into")));
+                }
+                refuse_overlaps(&[("the folder to unpack into", &destination)], &[])?;
+                pairs.push((uri, destination));
             }
             artifact::ArtifactAction::Use { artifacts: pairs }
         }
@@ -540,10 +609,19 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         }
         bound.insert(name.to_string(), dir);
     }
+    let (tree, out) = (absolute(&tree, "--tree")?, absolute(&out, "--out")?);
+    if crate::io::fs::resolved(&tree).starts_with(crate::io::fs::resolved(&out)) {
+        return Err(InputError::usage(format!(
+            "--out `{}` is or contains --tree `{}`: the runs written there would replace the checkout",
+            out.display(),
+            tree.display()
+        ))
+        .with_hint("give --out a folder outside the midstream checkout, or inside it (e.g. out/sync)"));
+    }
     Ok(sync::SyncSettings {
         allow_local_repos,
-        tree: absolute(&tree, "--tree")?,
-        out: absolute(&out, "--out")?,
+        tree,
+        out,
         store,
         registry,
         index_image,
@@ -580,6 +658,9 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         output_format: format,
         store,
     } = args;
+    if let Some(path) = &related_images {
+        refuse_overlaps(&[("--related-images", path)], &[("the catalog-index folder", &catalog_index)])?;
+    }
     Ok(publish::PublishSettings {
         catalog_index,
         tag: image_with_tag("--tag", &tag)?,

@@ -37,24 +37,33 @@ pub(crate) fn collect(root: &Path) -> anyhow::Result<Vec<LayerFile>> {
     Ok(files)
 }
 
-/// Unpacks a tar.gz, refusing absolute paths, `..`, links leaving `destination` and device files.
+/// Most bytes an archive may unpack to: far above a midstream tree, far below a disk.
+pub(crate) const MAX_UNPACKED_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+/// Unpacks a tar.gz into `destination`. Every entry is checked first — absolute paths, `..`,
+/// links leaving the destination, devices, FIFOs and hard links are refused, and the whole must
+/// stay under [`MAX_UNPACKED_BYTES`] — so a refused archive writes nothing.
 pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
+    check(blob)?;
     fs_err::create_dir_all(destination)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(blob));
     for entry in archive.entries()? {
         let mut entry = entry?;
         let path = entry.path()?.into_owned();
-        if path.is_absolute()
-            || path.components().any(|component| matches!(component, Component::ParentDir | Component::Prefix(_)))
-        {
-            return Err(
-                InputError::usage(format!("archive entry `{}` would leave the destination", path.display())).into()
-            );
-        }
         let target = destination.join(&path);
         match entry.header().entry_type() {
             tar::EntryType::Directory => fs_err::create_dir_all(&target)?,
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
+            tar::EntryType::Symlink => {
+                let link = entry.link_name()?.map(std::borrow::Cow::into_owned).unwrap_or_default();
+                if target.exists() || target.is_symlink() {
+                    remove(&target)?;
+                }
+                if let Some(parent) = target.parent() {
+                    fs_err::create_dir_all(parent)?;
+                }
+                std::os::unix::fs::symlink(&link, &target)?;
+            }
+            _ => {
                 if let Some(parent) = target.parent() {
                     fs_err::create_dir_all(parent)?;
                 }
@@ -65,6 +74,34 @@ pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
                 entry.unpack(&target)?;
                 fs_err::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o777))?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The first pass of [`unpack`]: refuses the archive if any entry is not safe to write.
+fn check(blob: &[u8]) -> anyhow::Result<()> {
+    let refuse = |problem: String| -> anyhow::Error {
+        InputError::usage(problem)
+            .with_hint("the artifact was not made by `rhdh-catalog artifact create`; nothing was unpacked")
+            .into()
+    };
+    let mut total: u64 = 0;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    for entry in archive.entries()? {
+        let entry = entry?;
+        let path = entry.path()?.into_owned();
+        if path.is_absolute()
+            || path.components().any(|component| matches!(component, Component::ParentDir | Component::Prefix(_)))
+        {
+            return Err(refuse(format!("archive entry `{}` would leave the destination", path.display())));
+        }
+        total = total.saturating_add(entry.size());
+        if total > MAX_UNPACKED_BYTES {
+            return Err(refuse(format!("the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")));
+        }
+        match entry.header().entry_type() {
+            tar::EntryType::Directory | tar::EntryType::Regular | tar::EntryType::Continuous => {}
             tar::EntryType::Symlink => {
                 let link = entry.link_name()?.map(std::borrow::Cow::into_owned).unwrap_or_default();
                 let resolved = path.parent().unwrap_or(Path::new("")).join(&link);
@@ -77,28 +114,16 @@ pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
                         _ => depth = -1,
                     }
                     if depth < 0 {
-                        return Err(InputError::usage(format!(
+                        return Err(refuse(format!(
                             "archive link `{}` → `{}` would leave the destination",
                             path.display(),
                             link.display()
-                        ))
-                        .into());
+                        )));
                     }
                 }
-                if target.exists() || target.is_symlink() {
-                    remove(&target)?;
-                }
-                if let Some(parent) = target.parent() {
-                    fs_err::create_dir_all(parent)?;
-                }
-                std::os::unix::fs::symlink(&link, &target)?;
             }
             other => {
-                return Err(InputError::usage(format!(
-                    "archive entry `{}` has unsupported type {other:?}",
-                    path.display()
-                ))
-                .into());
+                return Err(refuse(format!("archive entry `{}` has unsupported type {other:?}", path.display())));
             }
         }
     }

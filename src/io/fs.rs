@@ -48,6 +48,32 @@ fn normalize_absolute(path: &Path) -> PathBuf {
     out
 }
 
+/// `path` as the file system will see it: absolute, `.`/`..` resolved, and the longest part that
+/// exists with its symbolic links resolved (so two spellings of one folder compare equal).
+pub(crate) fn resolved(path: &Path) -> PathBuf {
+    let absolute = normalize_absolute(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+    let mut existing = absolute.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        let Some(name) = existing.file_name().map(std::ffi::OsStr::to_os_string) else { break };
+        rest.push(name);
+        if !existing.pop() {
+            break;
+        }
+    }
+    let mut out = std::fs::canonicalize(&existing).unwrap_or(existing);
+    for name in rest.into_iter().rev() {
+        out.push(name);
+    }
+    out
+}
+
+/// Whether one path is the other or lies inside it.
+pub(crate) fn overlap(first: &Path, second: &Path) -> bool {
+    let (first, second) = (resolved(first), resolved(second));
+    first.starts_with(&second) || second.starts_with(&first)
+}
+
 /// What a file system entry is, in words, for refusals.
 fn kind_of(file_type: std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
@@ -150,29 +176,47 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Replaces the directory `dir` with exactly `files` (relative paths to bytes).
-///
-/// The new tree is written beside `dir` and swapped in with two renames; a crash leaves either the
-/// old tree, or no tree and the new one complete beside it, never a mix. Unchanged trees are not
-/// touched at all. Returns whether anything changed.
-pub(crate) fn replace_tree(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> anyhow::Result<bool> {
-    if tree_equals(dir, files) {
-        return Ok(false);
-    }
-    replace_tree_with(dir, |staging| {
-        for (relative, bytes) in files {
-            let target = staging.join(relative);
-            fs_err::create_dir_all(parent_dir(&target))?;
-            fs_err::write(&target, bytes)?;
+/// Replaces several directories, each with exactly its files, as one transaction: every changed
+/// tree is staged beside its directory first (nothing is touched if any staging fails), then all
+/// are swapped in with renames; when a swap fails, the ones already swapped are put back. Trees
+/// whose files are unchanged are not touched at all. Returns, per directory, whether it changed.
+pub(crate) fn replace_trees(trees: &[(&Path, &BTreeMap<PathBuf, Vec<u8>>)]) -> anyhow::Result<Vec<bool>> {
+    let mut staged = Vec::new();
+    let mut changed = Vec::new();
+    for (dir, files) in trees {
+        if tree_equals(dir, files) {
+            changed.push(false);
+            continue;
         }
-        Ok(())
-    })?;
-    Ok(true)
+        changed.push(true);
+        staged.push(stage(dir, |staging| {
+            for (relative, bytes) in *files {
+                let target = staging.join(relative);
+                fs_err::create_dir_all(parent_dir(&target))?;
+                fs_err::write(&target, bytes)?;
+            }
+            Ok(())
+        })?);
+    }
+    swap_all(staged)?;
+    Ok(changed)
 }
 
 /// Replaces the directory `dir` with what `populate` writes into a fresh staging directory, with
-/// the same two-rename swap as [`replace_tree`]. Nothing is swapped when `populate` fails.
+/// the same swap as [`replace_trees`]. Nothing is swapped when `populate` fails.
 pub(crate) fn replace_tree_with(dir: &Path, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let staged = stage(dir, populate)?;
+    swap_all(vec![staged])
+}
+
+/// A directory's new content, complete, waiting beside it.
+struct Staged {
+    dir: PathBuf,
+    staging: tempfile::TempDir,
+    retired: PathBuf,
+}
+
+fn stage(dir: &Path, populate: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<Staged> {
     let parent = parent_dir(dir);
     fs_err::create_dir_all(parent)?;
     let name = dir
@@ -185,15 +229,44 @@ pub(crate) fn replace_tree_with(dir: &Path, populate: impl FnOnce(&Path) -> anyh
         .tempdir_in(parent)
         .with_context(|| format!("creating a staging directory in {}", parent.display()))?;
     populate(staging.path())?;
-    let staged = staging.keep();
     let retired = parent.join(format!(".{name}.old-{}", std::process::id()));
-    let had_old = dir.exists();
-    if had_old {
-        fs_err::rename(dir, &retired)?;
+    Ok(Staged { dir: dir.to_path_buf(), staging, retired })
+}
+
+/// Swaps every staged directory in; on a failure, puts back the ones already swapped and leaves
+/// the rest untouched (their staging folders are removed when dropped).
+fn swap_all(staged: Vec<Staged>) -> anyhow::Result<()> {
+    let mut swapped: Vec<(PathBuf, PathBuf, bool)> = Vec::new();
+    let mut pending = staged.into_iter();
+    let failure = loop {
+        let Some(next) = pending.next() else { break None };
+        let had_old = next.dir.exists();
+        if had_old && let Err(error) = fs_err::rename(&next.dir, &next.retired) {
+            break Some(anyhow::Error::new(error));
+        }
+        let staged_path = next.staging.keep();
+        if let Err(error) = fs_err::rename(&staged_path, &next.dir) {
+            let _ = fs_err::remove_dir_all(&staged_path);
+            if had_old {
+                let _ = fs_err::rename(&next.retired, &next.dir);
+            }
+            break Some(anyhow::Error::new(error));
+        }
+        swapped.push((next.dir, next.retired, had_old));
+    };
+    if let Some(error) = failure {
+        for (dir, retired, had_old) in swapped.into_iter().rev() {
+            let _ = fs_err::remove_dir_all(&dir);
+            if had_old {
+                let _ = fs_err::rename(&retired, &dir);
+            }
+        }
+        return Err(error.context("swapping the new outputs in failed; every output was put back as it was"));
     }
-    fs_err::rename(&staged, dir)?;
-    if had_old {
-        fs_err::remove_dir_all(&retired)?;
+    for (_, retired, had_old) in swapped {
+        if had_old {
+            fs_err::remove_dir_all(&retired)?;
+        }
     }
     Ok(())
 }
@@ -262,6 +335,8 @@ fn parent_dir(path: &Path) -> &Path {
 /// changed files and keeping files that exist only in `destination`. Symbolic links are copied as
 /// links only when they stay inside `destination`. Returns the number of files written.
 pub(crate) fn copy_additively(source: &Path, destination: &Path, exclude: &[RelativePath]) -> anyhow::Result<usize> {
+    // Every link is checked before anything is written: a refused link leaves the destination as it was.
+    check_links_stay_inside(source, exclude)?;
     let mut written = 0;
     let mut pending = vec![PathBuf::new()];
     let excluded: BTreeSet<&str> = exclude.iter().map(RelativePath::as_str).collect();
@@ -331,6 +406,39 @@ pub(crate) fn copy_additively(source: &Path, destination: &Path, exclude: &[Rela
     Ok(written)
 }
 
+/// Refuses a symbolic link under `source` (minus `.git` and `exclude`) that points outside it.
+fn check_links_stay_inside(source: &Path, exclude: &[RelativePath]) -> anyhow::Result<()> {
+    let excluded: BTreeSet<&str> = exclude.iter().map(RelativePath::as_str).collect();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in fs_err::read_dir(source.join(&relative))?.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let child = relative.join(&name);
+            if (relative.as_os_str().is_empty() && name == ".git")
+                || excluded.contains(child.to_string_lossy().as_ref())
+            {
+                continue;
+            }
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(child);
+            } else if kind.is_symlink() {
+                let link = fs_err::read_link(entry.path())?;
+                let resolved = normalize(&child.parent().unwrap_or(Path::new("")).join(&link));
+                if link.is_absolute() || resolved.is_none() {
+                    return Err(InputError::in_file(
+                        entry.path(),
+                        format!("is a symbolic link to {} outside the repository", link.display()),
+                    )
+                    .with_hint("upstream content must stay inside its destination folder; nothing was copied")
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Copies the regular files of `source` that `destination` does not have yet (existing files win).
 pub(crate) fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<()> {
     for relative in list_files(source)? {
@@ -373,7 +481,8 @@ mod tests {
         fs_err::write(dir.join("old/stale.json"), "{}").unwrap();
         let mut files = BTreeMap::new();
         files.insert(PathBuf::from("a/b.txt"), b"hello".to_vec());
-        replace_tree(&dir, &files).unwrap();
+        assert_eq!(replace_trees(&[(dir.as_path(), &files)]).unwrap(), [true]);
+        assert_eq!(replace_trees(&[(dir.as_path(), &files)]).unwrap(), [false], "unchanged: not touched");
         assert_eq!(list_files(&dir).unwrap(), vec![PathBuf::from("a/b.txt")]);
         assert_eq!(fs_err::read_dir(root.path()).unwrap().count(), 1, "no staging or retired dirs left");
     }
@@ -382,6 +491,23 @@ mod tests {
     fn normalize_refuses_climbing_out() {
         assert_eq!(normalize(Path::new("a/b/../c")), Some(PathBuf::from("a/c")));
         assert_eq!(normalize(Path::new("a/../../x")), None);
+    }
+
+    #[test]
+    fn all_trees_or_none() {
+        let root = tempfile::tempdir().unwrap();
+        let first = root.path().join("first");
+        fs_err::create_dir_all(&first).unwrap();
+        fs_err::write(first.join("old.txt"), "old").unwrap();
+        // The second tree cannot be staged: its parent is a file.
+        fs_err::write(root.path().join("blocker"), "").unwrap();
+        let second = root.path().join("blocker/second");
+        let files: BTreeMap<PathBuf, Vec<u8>> = [(PathBuf::from("new.txt"), b"new".to_vec())].into_iter().collect();
+        assert!(replace_trees(&[(first.as_path(), &files), (second.as_path(), &files)]).is_err());
+        assert_eq!(list_files(&first).unwrap(), vec![PathBuf::from("old.txt")], "the first tree was not swapped");
+        let leftovers: Vec<_> =
+            fs_err::read_dir(root.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        assert_eq!(leftovers.len(), 2, "no staging folder left: {leftovers:?}");
     }
 
     #[test]

@@ -120,10 +120,13 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     } else {
         None
     };
-    let builds_changed = crate::io::fs::replace_tree(&args.plugin_builds, &rendered.plugin_builds)
-        .with_context(|| format!("writing {}", args.plugin_builds.display()))?;
-    let catalog_changed = crate::io::fs::replace_tree(&args.output, &rendered.catalog)
-        .with_context(|| format!("writing {}", args.output.display()))?;
+    // Both output folders or neither: one transaction.
+    let changed = crate::io::fs::replace_trees(&[
+        (args.plugin_builds.as_path(), &rendered.plugin_builds),
+        (args.output.as_path(), &rendered.catalog),
+    ])
+    .with_context(|| format!("writing {} and {}", args.plugin_builds.display(), args.output.display()))?;
+    let (builds_changed, catalog_changed) = (changed[0], changed[1]);
     let new_view = rendered.view()?;
     let mut report = rendered.report;
     report.changed = builds_changed || catalog_changed;
