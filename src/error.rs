@@ -94,6 +94,10 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         if cause.is::<FindingsError>() {
             return ExitStatus::Findings;
         }
+        if let Some(crate::io::registry::RegistryError::Layout { .. }) = cause.downcast_ref() {
+            // A local OCI layout folder that does not read is a wrong or corrupt input.
+            return ExitStatus::BadInput;
+        }
         if cause.is::<InfrastructureError>() || cause.is::<crate::io::registry::RegistryError>() {
             return ExitStatus::Infrastructure;
         }

@@ -726,7 +726,7 @@ fn sync_fails_before_fetching_without_push_credentials_and_runs_a_private_midstr
 
     // Every artifact of the run is a tag of the one output-image repository, as Konflux names them.
     let index: Value = serde_json::from_str(
-        &std::fs::read_to_string(root.join("out/sync/artifacts/rhdh-catalog-sync/index.json")).unwrap(),
+        &std::fs::read_to_string(root.join("out/sync/artifacts/localhost/rhdh-catalog-sync/index.json")).unwrap(),
     )
     .unwrap();
     let tags: BTreeSet<String> = index["manifests"]

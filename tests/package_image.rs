@@ -105,7 +105,7 @@ fn package_into_a_layout_directory_is_readable_by_skopeo() {
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     let inspect: Value = serde_json::from_str(&skopeo(&[
         "inspect",
-        &format!("oci:{}:1.10.0--0.1.0", layout.join("acme/acme-plugin-layout").display()),
+        &format!("oci:{}:1.10.0--0.1.0", layout.join("quay.io/acme/acme-plugin-layout").display()),
     ]))
     .unwrap();
     assert_eq!(inspect["Digest"], printed["digest"]);

@@ -116,7 +116,7 @@ fn real_exporter_exports_and_packages_a_real_workspace() {
     let raw: Value = serde_json::from_str(&skopeo(&[
         "inspect",
         "--raw",
-        &format!("oci:{}:1.10.0--0.1.0", layout.join("acme/internal-plugin-hello-backend").display()),
+        &format!("oci:{}:1.10.0--0.1.0", layout.join("quay.io/acme/internal-plugin-hello-backend").display()),
     ]))
     .unwrap();
     let annotation = raw["annotations"]["io.backstage.dynamic-packages"].as_str().unwrap();

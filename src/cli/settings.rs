@@ -154,14 +154,22 @@ fn tag_scheme(choice: TagSchemeArg) -> TagSchemeChoice {
 }
 
 fn registry_prefix(flag: &str, text: &str) -> Result<RegistryPrefix, InputError> {
+    if let Some((scheme, rest)) = text.split_once("://") {
+        return Err(InputError::usage(format!("{flag} `{text}` starts with a URL scheme"))
+            .with_hint(format!("drop `{scheme}://`: give the registry prefix as `{rest}`")));
+    }
     RegistryPrefix::parse(text).map_err(|problem| InputError::usage(format!("{flag} {problem}")))
 }
 
 /// `path` made absolute (relative paths keep working when a step changes folders), refused when it
 /// lies inside a `.git` folder: files written or copied there become repository machinery.
-fn tree_path(flag: &str, path: &Path) -> Result<PathBuf, InputError> {
+fn tree_path(flag: &str, path: &Path, must_exist: bool) -> Result<PathBuf, InputError> {
     let absolute = std::path::absolute(path)
         .map_err(|error| InputError::usage(format!("{flag} `{}`: {error}", path.display())))?;
+    if must_exist && !absolute.is_dir() {
+        return Err(InputError::usage(format!("{flag} `{}` is not an existing folder", path.display()))
+            .with_hint("check the path; the step reads it"));
+    }
     if absolute.components().any(|component| component.as_os_str().eq_ignore_ascii_case(".git")) {
         return Err(InputError::usage(format!("{flag} `{}` is inside a `.git` folder", path.display()))
             .with_hint("point it at the work tree, not at the repository's own files"));
@@ -217,8 +225,8 @@ fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
         output_format: format,
         allow_local_repos,
     } = args;
-    let tree = tree_path("--tree", &tree)?;
-    let overlay = tree_path("--overlay", &tree.join(overlay))?;
+    let tree = tree_path("--tree", &tree, true)?;
+    let overlay = tree_path("--overlay", &tree.join(overlay), false)?;
     let upstream_repos = upstream_repos.unwrap_or_else(|| tree.join("upstream_repos.yml"));
     let plan = plan.unwrap_or_else(|| tree.join("plan.json"));
     refuse_overlaps(&[("--plan", &plan)], &[("--upstream-repos", &upstream_repos)])?;
@@ -262,8 +270,8 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         store,
         allow_local_repos,
     } = args;
-    let tree = tree_path("--tree", &tree)?;
-    let overlay = tree_path("--overlay", &tree.join(overlay))?;
+    let tree = tree_path("--tree", &tree, true)?;
+    let overlay = tree_path("--overlay", &tree.join(overlay), false)?;
     let workspaces = non_empty(workspaces);
     let batches = non_empty(batches);
     if workspaces.is_empty() && batches.is_empty() {
@@ -333,7 +341,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         output_format: format,
         store,
     } = args;
-    let overlay = tree_path("--overlay", &overlay)?;
+    let overlay = tree_path("--overlay", &overlay, false)?;
     let packages = if packages.is_empty() {
         ["default.packages.yaml", "rhdh-supported-packages.txt"]
             .iter()
@@ -419,6 +427,10 @@ fn release_number_settings(args: ReleaseNumberArgs) -> Result<release_number::Re
         store,
     } = args;
     let rhdh_version = version("--version", rhdh_version)?;
+    if let Some(version) = rhdh_version.as_deref().filter(|version| version.split('.').count() != 3) {
+        return Err(InputError::usage(format!("--version `{version}` is not a full x.y.z version"))
+            .with_hint("release numbers count builds of one RHDH release, e.g. --version 1.10.0"));
+    }
     let source = match source {
         ReleaseSourceArg::Registry => {
             release_number::ReleaseSource::Registry { image: optional(image), store: store_settings(store) }

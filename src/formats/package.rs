@@ -169,7 +169,8 @@ impl Package {
     }
 }
 
-fn is_npm_name(name: &str) -> bool {
+/// npm's package-name rules: lowercase, at most 214 characters, one `@scope/` at most.
+pub(crate) fn is_npm_name(name: &str) -> bool {
     let bare = name.strip_prefix('@').map_or(Some(name), |scoped| {
         scoped.split_once('/').map(|(scope, rest)| if scope.is_empty() { "" } else { rest })
     });

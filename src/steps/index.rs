@@ -90,7 +90,7 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         print_plan(&plugins, args.output_format);
         return Ok(ExitStatus::Success);
     }
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     tracing::info!(plugins = plugins.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
     let started = std::time::Instant::now();
     let older_tags = args.on_missing == OnMissing::OlderTag;

@@ -81,6 +81,21 @@ impl StoreSettings {
     pub(crate) fn open(&self) -> Result<crate::io::registry::Store, crate::error::InputError> {
         crate::io::registry::Store::parse(self.spec.as_deref(), &self.client)
     }
+
+    /// [`StoreSettings::open`] for steps that only read images: an `oci-layout:` store must be an
+    /// existing folder (a typo would otherwise read as "every image is missing").
+    pub(crate) fn open_existing(&self) -> Result<crate::io::registry::Store, crate::error::InputError> {
+        if let Some(dir) = self.spec.as_deref().and_then(|spec| spec.strip_prefix("oci-layout:"))
+            && !dir.is_empty()
+            && !std::path::Path::new(dir).is_dir()
+        {
+            return Err(crate::error::InputError::usage(format!(
+                "--store `oci-layout:{dir}`: the folder does not exist"
+            ))
+            .with_hint("point --store at the OCI layout folder `package` or `sync` wrote"));
+        }
+        self.open()
+    }
 }
 
 /// What `publish` and `promote` compare a release with.

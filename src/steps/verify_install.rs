@@ -62,7 +62,7 @@ const EXPECTED_FILE: &str = "expected-plugins.json";
 pub(crate) async fn run(settings: VerifyInstallSettings) -> anyhow::Result<ExitStatus> {
     let scratch = tempfile::tempdir()?;
     let work = settings.work.clone().unwrap_or_else(|| scratch.path().to_path_buf());
-    let store = settings.store.open()?;
+    let store = settings.store.open_existing()?;
     let results = match settings.stage {
         Stage::Prepare => {
             prepare(&store, &settings.image, &work).await?;

@@ -991,6 +991,12 @@ pub(super) fn error_text(error: &reqwest::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
+    // rustls reading an HTTP answer where a TLS record should be: the registry speaks plain HTTP.
+    if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        text.push_str(
+            " (the registry answers in plain HTTP: add `--insecure-registry <host:port>` if that is intended)",
+        );
+    }
     text
 }
 

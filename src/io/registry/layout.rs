@@ -48,9 +48,10 @@ impl LayoutStore {
         &self.root
     }
 
-    /// The layout directory of a repository.
+    /// The layout directory of a repository: `<root>/<registry host>/<repository>` (`:` of a port
+    /// written `_`), so images of two registries with the same repository path stay apart.
     pub fn repository_dir(&self, reference: &ImageReference) -> PathBuf {
-        self.root.join(&reference.repository)
+        self.root.join(reference.registry.replace(':', "_")).join(&reference.repository)
     }
 
     fn error(path: &Path, problem: impl std::fmt::Display) -> RegistryError {

@@ -54,6 +54,13 @@ pub(crate) fn plugin_image_spec(
             return Err(InputError::in_file(&manifest_path, "has no `name`")
                 .with_hint("run `rhdh-cli plugin export` in the plugin folder first"));
         };
+        if !crate::formats::package::is_npm_name(name) {
+            return Err(InputError::in_file(
+                &manifest_path,
+                format!("`name` `{}` is not an npm package name", crate::formats::shown::shown(name)),
+            )
+            .with_hint("the name decides the plugin's folder in the image; export the plugin again"));
+        }
         let folder = crate::domain::catalog::identity::folder_in_image(name);
         if let Some(other) = folders.insert(folder.clone(), dir) {
             return Err(InputError::usage(format!("{} and {} both export `{folder}`", other.display(), dir.display())));
