@@ -146,7 +146,9 @@ fn artifacts_by_package() -> BTreeMap<String, String> {
 /// every OCI reference in the file, active or commented, is pinned by digest.
 #[test]
 fn wrapper_flavour_on_real_data_uses_wrappers_only_where_the_metadata_names_one() {
-    let registry = Registry::shared();
+    // A registry of its own: the real overlay's repository names are fixed, and the other test of
+    // this file pushes the same ones to the shared registry at the same time.
+    let registry = Registry::start();
     populate(&registry);
     let work = tempfile::tempdir().unwrap();
     run_index_with(&registry, work.path(), &["--dpdy-style", "wrapper"]);
