@@ -61,13 +61,17 @@ th[aria-sort=ascending] button::after{content:" ▲"}
 th[aria-sort=descending] button::after{content:" ▼"}
 #plugin-table td{font-size:.82rem}
 #plugin-table th,#plugin-table td{padding:4px 4px}
-#plugin-table .badge{font-size:.74rem;padding:0 4px;font-weight:600}
+#plugin-table .badge{font-size:.72rem;padding:0 3px;font-weight:600}
+#plugin-table td.stage{text-align:center}
+#plugin-table td.stage .badge{min-width:1.7em;text-align:center}
+#plugin-table td.stage .word{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 #plugin-table td.st{white-space:nowrap}
-#plugin-table td.plugin{min-width:14em}
+#plugin-table td.plugin{min-width:12em}
 #plugin-table .resolved{color:var(--warn-edge);font-weight:600}
 #plugin-table .name{font-weight:600}
 #plugin-table .image{display:block;color:var(--muted);font-size:.75rem}
 #plugin-table td.mono{white-space:nowrap}
+#plugin-table td[data-label^="tag"]{white-space:normal;min-width:8em}
 #plugin-table tr.row-export-failed,#plugin-table tr.row-missing{box-shadow:inset 4px 0 var(--fail-edge)}
 #plugin-table tr.row-kept,#plugin-table tr.row-fallback{box-shadow:inset 4px 0 var(--warn-edge)}
 .controls{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:8px 0}
@@ -83,6 +87,8 @@ dl.facts dt{margin-top:4px}
 #plugin-table tr{border:1px solid var(--line);border-radius:6px;margin:10px 0;padding:6px 8px 6px 12px}
 #plugin-table td{border:0;padding:1px 0;display:grid;grid-template-columns:8.5em minmax(0,1fr);gap:6px;white-space:normal}
 #plugin-table td.st,#plugin-table td.mono{white-space:normal}
+#plugin-table td.stage{text-align:left}
+#plugin-table td.stage .word{position:static;width:auto;height:auto;overflow:visible;clip:auto}
 #plugin-table td.plugin{display:block;min-width:0;font-size:.95rem;padding-bottom:4px}
 #plugin-table td.plugin::before{content:none}
 #plugin-table td::before{content:attr(data-label);color:var(--muted)}
@@ -134,6 +140,24 @@ pub(crate) fn escape(text: &str) -> String {
 fn csp_hash(text: &str) -> String {
     let digest = sha2::Sha256::digest(text.as_bytes());
     format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+/// Escaped text with `` `code` `` spans as `<code>` (causes and details quote commands that way).
+fn prose(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return escape(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(index, part)| if index % 2 == 1 { format!("<code>{}</code>", escape(part)) } else { escape(part) })
+        .collect()
+}
+
+/// An escaped tag or version that may wrap after `--` and `__`.
+fn breakable(text: &str) -> String {
+    escape(text).replace("--", "--<wbr>").replace("__", "__<wbr>")
 }
 
 fn badge(class: &str, mark: &str, word: &str) -> String {
@@ -264,7 +288,7 @@ fn actions(out: &mut String, actions: &[Action]) {
             let _ = write!(facts, " · image <code>{}</code>", escape(image));
         }
         let _ =
-            writeln!(out, "<p class=\"muted\">{facts}</p>\n<p><strong>Cause:</strong> {}</p>", escape(&action.cause));
+            writeln!(out, "<p class=\"muted\">{facts}</p>\n<p><strong>Cause:</strong> {}</p>", prose(&action.cause));
         if !action.log.is_empty() {
             let _ = writeln!(
                 out,
@@ -277,7 +301,7 @@ fn actions(out: &mut String, actions: &[Action]) {
             out,
             "<p><strong>Fix:</strong> <code>{}</code></p>\n<p class=\"muted\">Then: {}.</p>\n</article>",
             escape(&action.command),
-            escape(&action.then)
+            prose(&action.then)
         );
     }
     out.push_str("</section>\n");
@@ -345,19 +369,19 @@ fn plugin_row(row: &Row) -> String {
     out.push_str(&cell("plugin", "plugin", Some(&row.name), &name));
     out.push_str(&cell(
         "state",
-        "st",
+        "state",
         Some(&format!("{}", row.state as u8)),
-        &badge(row.state.outcome().class(), row.state.mark(), row.state.word()),
+        &badge(row.state.outcome().class(), row.state.mark(), row.state.short()),
     ));
     out.push_str(&cell("workspace", "", None, &escape(&row.workspace)));
     out.push_str(&cell("support", "", None, &optional(row.support.as_deref())));
     out.push_str(&cell("version", "mono", None, &optional(row.version.as_deref())));
     let tag = match (&row.requested_tag, &row.resolved_tag) {
-        (Some(requested), Some(resolved)) if resolved == requested => escape(requested),
+        (Some(requested), Some(resolved)) if resolved == requested => breakable(requested),
         (requested, resolved) => format!(
             "{}<br><span class=\"resolved\">⚠ → {}</span>",
-            optional(requested.as_deref()),
-            resolved.as_deref().map_or_else(|| "none".to_string(), escape)
+            requested.as_deref().map_or_else(|| optional(None), breakable),
+            resolved.as_deref().map_or_else(|| "none".to_string(), breakable)
         ),
     };
     out.push_str(&cell("tag: requested → resolved", "mono", row.requested_tag.as_deref(), &tag));
@@ -379,14 +403,20 @@ fn plugin_row(row: &Row) -> String {
     let age_sort = row.age_days.map(|days| format!("{days:08}"));
     out.push_str(&cell("built (age)", "", row.build_date.as_deref().or(age_sort.as_deref()), &built));
     for (label, stage) in STAGES.iter().zip(&row.stages) {
-        let title = stage.detail.as_ref().map(|detail| format!(" title=\"{}\"", escape(detail))).unwrap_or_default();
+        let title = match &stage.detail {
+            Some(detail) => format!("{}: {detail}", stage.outcome.word()),
+            None => stage.outcome.word().to_string(),
+        };
+        // The mark alone in the wide table (the legend says what it means), the word as well in
+        // narrow cards and for screen readers.
         let content = format!(
-            "<span class=\"badge {}\"{title}>{} {}</span>",
+            "<span class=\"badge {}\" title=\"{}\">{}<span class=\"word\"> {}</span></span>",
             stage.outcome.class(),
+            escape(&title),
             stage.outcome.mark(),
             stage.outcome.word()
         );
-        out.push_str(&cell(label, "st", Some(&format!("{}", stage.outcome as u8)), &content));
+        out.push_str(&cell(label, "st stage", Some(&format!("{}", stage.outcome as u8)), &content));
     }
     let default = match row.enabled {
         Some(true) => "✓ enabled".to_string(),
@@ -405,8 +435,9 @@ fn plugins(out: &mut String, page: &Page) {
         return;
     }
     out.push_str(
-        "<p class=\"muted\">Stages: ✓ ok, ⚠ warning, ✗ failed, – skipped, ○ not run (no input says it ran). \
-Hover a stage for its detail. Ages count from the time the inputs were made.</p>\n",
+        "<p class=\"muted\" id=\"legend\">Stages: <span class=\"badge pass\">✓</span> ok, <span class=\"badge warn\">⚠</span> warning, \
+<span class=\"badge fail\">✗</span> failed, <span class=\"badge skip\">–</span> skipped, <span class=\"badge none\">○</span> not run \
+(no input says it ran). Hover a stage for its detail. Ages count from the time the inputs were made.</p>\n",
     );
     out.push_str(
         "<div class=\"controls\" id=\"controls\" hidden>\n<label>Filter <input id=\"filter-text\" type=\"search\" placeholder=\"name, workspace, tag…\"></label>\n\
@@ -462,6 +493,13 @@ mod tests {
     #[test]
     fn escaping_covers_markup_and_attributes() {
         assert_eq!(escape("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn backticks_become_code_and_tags_may_wrap() {
+        assert_eq!(prose("`yarn tsc` exited <2>"), "<code>yarn tsc</code> exited &lt;2&gt;");
+        assert_eq!(prose("an odd ` stays"), "an odd ` stays");
+        assert_eq!(breakable("bs_1.52.0__2.0.0"), "bs_1.52.0__<wbr>2.0.0");
     }
 
     #[test]

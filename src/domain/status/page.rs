@@ -121,6 +121,15 @@ impl PluginState {
         }
     }
 
+    /// The word a table cell has room for.
+    pub(crate) fn short(self) -> &'static str {
+        match self {
+            PluginState::Kept => "kept",
+            PluginState::Fallback => "fallback",
+            other => other.word(),
+        }
+    }
+
     pub(crate) fn mark(self) -> &'static str {
         match self {
             PluginState::Pinned => "✓",
@@ -182,7 +191,7 @@ impl Row {
 
     /// The age as a table shows it.
     pub(crate) fn age(&self) -> Option<String> {
-        self.age_days.map(|days| if days < 0 { "built after the inputs".to_string() } else { format!("{days} d") })
+        self.age_days.map(|days| if days < 0 { "after the inputs".to_string() } else { format!("{days} d") })
     }
 
     /// `enabled`, `disabled`, or `not listed`.
@@ -459,10 +468,22 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         .or_else(|| inputs.build_info.as_ref().and_then(|info| info.build_date.as_deref()).and_then(parse_time));
     let registry = inputs.build_info.as_ref().map(|info| info.registry.clone()).filter(|text| !text.is_empty());
 
+    // npm names the index report gives for plugins left out of the index.
+    let left_out: BTreeMap<String, &str> = inputs
+        .index_report
+        .iter()
+        .flat_map(|report| &report.dynamic_plugins_left_out)
+        .map(|name| (image_name(name), name.as_str()))
+        .collect();
     let mut rows = Vec::new();
     let mut actions = Vec::new();
     for (image, facts) in &joined {
-        let row = row(image, facts, inputs, &workspaces, inputs_epoch);
+        let mut row = row(image, facts, inputs, &workspaces, inputs_epoch);
+        if row.name == *image
+            && let Some(name) = left_out.get(image)
+        {
+            row.name = (*name).to_string();
+        }
         if let Some(action) = action(&row, facts, registry.as_deref()) {
             actions.push(action);
         }
@@ -798,7 +819,7 @@ fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Actio
         PluginState::ExportFailed => {
             "fix the cause in the overlay or upstream, run the export again, then the next sync pins the new image"
         }
-        _ => "the export pushes the image for the requested tag; the next sync (or `rhdh-catalog index`) pins it",
+        _ => "the export pushes the image for the requested tag; the next sync (or an index run) pins it",
     };
     Some(Action {
         name: row.name.clone(),
