@@ -64,7 +64,7 @@ pub enum Command {
         after_help = "Exit codes:\n  0  the run Succeeded or Completed\n  1  the run Failed or was Cancelled\n  2  bad usage\n  3  PipelineRunTimeout, CreateRunFailed, no run in time, or the API failed"
     )]
     AwaitBuild(AwaitBuildArgs),
-    /// Summarise a pipeline run (the `finally` task): every task's status and the status page of every plugin, as HTML and markdown.
+    /// Summarise a pipeline run (the `finally` task): task statuses and the status page of every plugin.
     #[command(after_help = EXIT_CODES)]
     Report(ReportArgs),
     /// Generate plugin_builds/, dynamic-plugins.default.yaml and catalog-index/ from an overlay tree, pinning every image by digest.

@@ -80,7 +80,7 @@ pub(crate) fn run(settings: &ReportSettings) -> anyhow::Result<ExitStatus> {
 
 /// Reads every input that was given; what is missing or unreadable is noted, never fatal.
 fn read_inputs(settings: &ReportSettings) -> StatusInputs {
-    let mut unreadable = Vec::new();
+    let mut notes = Notes::default();
     let beside = |explicit: &Option<PathBuf>, name: &str| {
         explicit.clone().map(|path| (path, true)).or_else(|| {
             settings
@@ -91,15 +91,15 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
                 .map(|path| (path, false))
         })
     };
-    let index_report = settings.index_report.as_ref().and_then(|path| read_json(path, true, &mut unreadable));
+    let index_report = settings.index_report.as_ref().and_then(|path| read_json(path, true, &mut notes));
     let build_report = beside(&settings.build_report, "build-report.json")
-        .and_then(|(path, explicit)| read_json(&path, explicit, &mut unreadable));
+        .and_then(|(path, explicit)| read_json(&path, explicit, &mut notes));
     let build_info = beside(&settings.build_info, "build-info.json")
-        .and_then(|(path, explicit)| read_json(&path, explicit, &mut unreadable));
+        .and_then(|(path, explicit)| read_json(&path, explicit, &mut notes));
     let mut exports = Vec::new();
     for path in &settings.export_reports {
-        for file in export_files(path, &mut unreadable) {
-            if let Some(report) = read_json::<ExportReportFile>(&file, true, &mut unreadable) {
+        for file in export_files(path, &mut notes) {
+            if let Some(report) = read_json::<ExportReportFile>(&file, true, &mut notes) {
                 exports.push(report);
             }
         }
@@ -108,12 +108,7 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
     let mut enabled = BTreeMap::new();
     let mut has_dynamic_plugins = false;
     if let Some(dir) = &settings.catalog_index {
-        let index_path = dir.join("index.json");
-        if index_path.exists() {
-            index = read_json(&index_path, true, &mut unreadable);
-        } else {
-            unreadable.push(format!("{}: does not exist (the index step did not write it)", index_path.display()));
-        }
+        index = read_json(&dir.join("index.json"), true, &mut notes);
         let dpdy_path = dir.join("dynamic-plugins.default.yaml");
         if dpdy_path.exists() {
             match crate::io::fs::read_text(&dpdy_path)
@@ -128,7 +123,7 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
                         );
                     }
                 }
-                Err(error) => unreadable.push(error.to_string()),
+                Err(error) => notes.unreadable.push(error.to_string()),
             }
         }
     }
@@ -149,31 +144,54 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
         index,
         enabled,
         has_dynamic_plugins,
-        unreadable,
+        unreadable: notes.into_lines(),
     }
 }
 
-/// A JSON input, or `None` with the reason noted. A missing file the caller did not name is
-/// not worth a note.
-fn read_json<T: DeserializeOwned>(path: &Path, explicit: bool, unreadable: &mut Vec<String>) -> Option<T> {
+/// A JSON input, or `None` with the reason noted: a file the caller named that does not exist
+/// goes to `missing`, one that cannot be read to `unreadable`.
+fn read_json<T: DeserializeOwned>(path: &Path, explicit: bool, notes: &mut Notes) -> Option<T> {
     if !path.exists() {
         if explicit {
-            unreadable.push(format!("{}: does not exist (the step that writes it did not run?)", path.display()));
+            notes.missing.push(path.display().to_string());
         }
         return None;
     }
     match crate::formats::json::read(path) {
         Ok(value) => Some(value),
         Err(error) => {
-            unreadable.push(error.to_string());
+            notes.unreadable.push(error.to_string());
             None
         }
     }
 }
 
+/// What could not be used, said once on the page.
+#[derive(Default)]
+struct Notes {
+    missing: Vec<String>,
+    unreadable: Vec<String>,
+}
+
+impl Notes {
+    fn into_lines(self) -> Vec<String> {
+        let mut lines = self.unreadable;
+        if !self.missing.is_empty() {
+            lines.insert(
+                0,
+                format!(
+                    "not found, so what they would say is unknown (the step that writes them did not run, or the run did not pass them on): {}",
+                    self.missing.join(", ")
+                ),
+            );
+        }
+        lines
+    }
+}
+
 /// The export report files `path` names: itself, or the `*.json` files of a folder and of its
 /// `export-reports/` folder, sorted.
-fn export_files(path: &Path, unreadable: &mut Vec<String>) -> Vec<PathBuf> {
+fn export_files(path: &Path, notes: &mut Notes) -> Vec<PathBuf> {
     if !path.is_dir() {
         return vec![path.to_path_buf()];
     }
@@ -189,7 +207,7 @@ fn export_files(path: &Path, unreadable: &mut Vec<String>) -> Vec<PathBuf> {
     }
     files.sort();
     if files.is_empty() {
-        unreadable.push(format!("{}: holds no export report (*.json)", path.display()));
+        notes.missing.push(format!("{}/export-reports/*.json", path.display()));
     }
     files
 }

@@ -201,7 +201,7 @@ pub(crate) fn render(page: &Page) -> String {
         }
         out.push_str("</ul></div>\n");
     }
-    actions(&mut out, &page.actions);
+    actions(&mut out, &page.actions, !page.rows.is_empty());
     diff(&mut out, page);
     plugins(&mut out, page);
     tasks(&mut out, page);
@@ -269,10 +269,12 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
     out.push_str("</ul>\n</header>\n");
 }
 
-fn actions(out: &mut String, actions: &[Action]) {
+fn actions(out: &mut String, actions: &[Action], known: bool) {
     let _ = writeln!(out, "<section id=\"actions\">\n<h2>ACTION REQUIRED ({})</h2>", actions.len());
-    if actions.is_empty() {
+    if actions.is_empty() && known {
         out.push_str("<p class=\"ok-box\">✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.</p>\n");
+    } else if actions.is_empty() {
+        out.push_str("<p class=\"muted\">○ Unknown: no index, build or export report was read.</p>\n");
     }
     for action in actions {
         let warn = if action.state.outcome() == Outcome::Warn { " warn-action" } else { "" };

@@ -129,7 +129,14 @@ fn sections(page: &Page) -> Vec<Section> {
     sections.push(Section {
         head: format!("\n### ⚠️ ACTION REQUIRED ({})\n\n", page.actions.len()),
         rows: page.actions.iter().map(action_item).collect(),
-        empty: Some("✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.\n".to_string()),
+        empty: Some(
+            if page.rows.is_empty() {
+                "○ Unknown: no index, build or export report was read.\n"
+            } else {
+                "✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.\n"
+            }
+            .to_string(),
+        ),
     });
     let mut changes = Section {
         head: "\n### Changes since the previous index\n\n".to_string(),

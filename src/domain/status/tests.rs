@@ -289,6 +289,8 @@ fn no_inputs_render_with_every_fact_unknown() {
     assert!(page.rows.is_empty() && page.actions.is_empty() && page.diff.is_none());
     let html = html::render(&page);
     assert!(html.contains("Unknown: no index report was read"));
+    assert!(html.contains("Unknown: no index, build or export report was read"), "no plugin facts is not all clear");
+    assert!(!html.contains("Nothing: every plugin is pinned"));
     let markdown = markdown::render(&page);
     assert!(markdown.contains("**inputs made** unknown"), "{markdown}");
 }
