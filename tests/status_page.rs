@@ -376,6 +376,7 @@ fn status_page_of_the_example_sync_in_chromium() {
     assert!(actions.contains("rhdh-catalog export --workspace tech-radar"), "{actions}");
     assert!(actions.contains("<pre>"), "the log excerpt: {actions}");
     assert!(dom.contains("Catalog status <span class=\"badge fail\">✗ Failed</span>"), "the run failed");
+    assert!(dom.contains("title=\"skipped: unchanged since its last export"), "the workspaces the plan skipped say so");
 }
 
 // --- the real overlay data ----------------------------------------------------------------------

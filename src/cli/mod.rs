@@ -354,6 +354,9 @@ pub struct ReportArgs {
     /// The build-info.json to read instead of the catalog-index folder's.
     #[arg(long)]
     pub build_info: Option<PathBuf>,
+    /// The plan.json that `fetch` wrote (which workspaces were exported, skipped or dropped).
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
     /// An export report, or a folder of them (its *.json and export-reports/*.json files); repeatable.
     #[arg(long = "export-report")]
     pub export_reports: Vec<PathBuf>,

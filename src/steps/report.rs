@@ -42,6 +42,8 @@ pub struct ReportSettings {
     pub(crate) build_report: Option<PathBuf>,
     /// Explicit, or `<catalog-index>/build-info.json` when that exists.
     pub(crate) build_info: Option<PathBuf>,
+    /// `plan.json` of the run (`fetch`).
+    pub(crate) plan: Option<PathBuf>,
     /// Files, or folders of `*.json` (and `export-reports/*.json`).
     pub(crate) export_reports: Vec<PathBuf>,
     /// Where `status.html` and `status.md` go.
@@ -96,6 +98,7 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
         .and_then(|(path, explicit)| read_json(&path, explicit, &mut notes));
     let build_info = beside(&settings.build_info, "build-info.json")
         .and_then(|(path, explicit)| read_json(&path, explicit, &mut notes));
+    let plan = settings.plan.as_ref().and_then(|path| read_json(path, true, &mut notes));
     let mut exports = Vec::new();
     for path in &settings.export_reports {
         for file in export_files(path, &mut notes) {
@@ -140,6 +143,7 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
         index_report,
         build_report,
         build_info,
+        plan,
         exports,
         index,
         enabled,

@@ -140,6 +140,9 @@ async fn status_page(tool: &Path, outcome: &RunOutcome, statuses: &[TaskLine], o
             args.extend(["--source-date-epoch".into(), seconds]);
         }
     }
+    if ran("fetch") {
+        args.extend(["--plan".into(), path(runs.join("fetch/workdir/source/plan.json"))]);
+    }
     if ran("index") {
         args.extend(["--index-report".into(), path(runs.join("index/workdir/index-report.json"))]);
         args.extend(["--catalog-index".into(), path(runs.join("index/workdir/source/catalog-index"))]);

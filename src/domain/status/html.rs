@@ -80,8 +80,8 @@ footer{color:var(--muted);font-size:.82rem;padding-top:16px;padding-bottom:24px}
 @media (max-width:760px){
 body{font-size:14px}
 header,main,footer{padding:0 10px}
-dl.facts{grid-template-columns:minmax(0,1fr)}
-dl.facts dt{margin-top:4px}
+dl.facts{grid-template-columns:7.5em minmax(0,1fr);gap:3px 8px;font-size:.9rem}
+dl.facts dd code{font-size:.78rem}
 #plugin-table,#plugin-table tbody,#plugin-table tr,#plugin-table td{display:block;width:100%}
 #plugin-table thead{display:none}
 #plugin-table tr{border:1px solid var(--line);border-radius:6px;margin:10px 0;padding:6px 8px 6px 12px}

@@ -165,6 +165,28 @@ pub(crate) struct ExportPlugin {
     pub(crate) bad_input: Option<String>,
 }
 
+/// `plan.json` (written by `fetch`): which workspaces this run exported, skipped or dropped.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PlanFile {
+    #[serde(rename = "rhdh-branch")]
+    pub(crate) rhdh_branch: Option<String>,
+    #[serde(rename = "rhdh-version")]
+    pub(crate) rhdh_version: Option<String>,
+    #[serde(rename = "backstage-version")]
+    pub(crate) backstage_version: Option<String>,
+    pub(crate) workspaces: Vec<PlanWorkspace>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PlanWorkspace {
+    pub(crate) name: String,
+    /// `export`, `skip` or `drop`.
+    pub(crate) decision: String,
+    pub(crate) reason: String,
+}
+
 /// Facts about the run that no file holds: given on the command line.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RunContext {
@@ -191,6 +213,7 @@ pub(crate) struct StatusInputs {
     pub(crate) index_report: Option<IndexReportFile>,
     pub(crate) build_report: Option<BuildReportFile>,
     pub(crate) build_info: Option<BuildInfo>,
+    pub(crate) plan: Option<PlanFile>,
     /// Every export report of the run, in the order given (later workspaces win).
     pub(crate) exports: Vec<ExportReportFile>,
     /// `catalog-index/index.json`.

@@ -9,7 +9,9 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::inputs::{BuildPlugin, BuildStage, ExportPlugin, ExportWorkspace, IndexPlugin, StatusInputs, ValueChange};
+use super::inputs::{
+    BuildPlugin, BuildStage, ExportPlugin, ExportWorkspace, IndexPlugin, PlanWorkspace, StatusInputs, ValueChange,
+};
 use crate::domain::catalog::identity::image_name;
 use crate::domain::run_report::{TaskLine, TaskStatus};
 use crate::formats::build_info::format_epoch;
@@ -558,8 +560,17 @@ fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
         }
     };
     push("branch", run.branch.clone());
-    push("RHDH", info.and_then(|info| info.rhdh_version.clone()));
-    push("Backstage", info.map(|info| info.backstage_version.clone()));
+    push("RHDH branch", inputs.plan.as_ref().and_then(|plan| plan.rhdh_branch.clone()));
+    let plan = inputs.plan.as_ref();
+    push(
+        "RHDH",
+        info.and_then(|info| info.rhdh_version.clone()).or_else(|| plan.and_then(|plan| plan.rhdh_version.clone())),
+    );
+    push(
+        "Backstage",
+        info.map(|info| info.backstage_version.clone())
+            .or_else(|| plan.and_then(|plan| plan.backstage_version.clone())),
+    );
     push("midstream commit", run.revision.clone());
     push("overlay commit", info.map(|info| info.overlay_commit.clone()));
     push("overlay repository", info.and_then(|info| info.source_repo.split(" @ ").next().map(str::to_string)));
@@ -659,10 +670,12 @@ fn row(
         _ => None,
     };
     let enabled = inputs.enabled.get(image).copied();
+    let planned =
+        inputs.plan.as_ref().and_then(|plan| plan.workspaces.iter().find(|planned| planned.name == workspace));
 
     let stages = vec![
-        export_stage(facts, workspaces.get(workspace.as_str()).copied()),
-        package_stage(facts),
+        export_stage(facts, workspaces.get(workspace.as_str()).copied(), planned),
+        package_stage(facts, planned),
         resolve_stage(facts, fetch),
         build_stage(facts.build.and_then(|build| build.stages.dpdy.as_ref())).unwrap_or_else(|| {
             if inputs.has_dynamic_plugins {
@@ -710,7 +723,7 @@ fn workspace_cause(workspace: &ExportWorkspace) -> String {
     clip(&cause, CAUSE_CHARS)
 }
 
-fn export_stage(facts: &Joined<'_>, workspace: Option<&ExportWorkspace>) -> Stage {
+fn export_stage(facts: &Joined<'_>, workspace: Option<&ExportWorkspace>, planned: Option<&PlanWorkspace>) -> Stage {
     match (facts.export, workspace) {
         (Some((_, _, plugin)), _) if plugin.status == "failed" => Stage::new(
             Outcome::Fail,
@@ -726,17 +739,26 @@ fn export_stage(facts: &Joined<'_>, workspace: Option<&ExportWorkspace>) -> Stag
         (None, Some(_)) => {
             Stage::new(Outcome::Skip, Some("the workspace export did not report this plugin".to_string()))
         }
-        (None, None) => Stage::not_run(),
+        (None, None) => match planned {
+            Some(planned) if planned.decision == "skip" => {
+                Stage::new(Outcome::Skip, Some(format!("unchanged since its last export ({})", planned.reason)))
+            }
+            Some(planned) if planned.decision == "drop" => Stage::new(Outcome::Skip, Some(planned.reason.clone())),
+            _ => Stage::not_run(),
+        },
     }
 }
 
-fn package_stage(facts: &Joined<'_>) -> Stage {
+fn package_stage(facts: &Joined<'_>, planned: Option<&PlanWorkspace>) -> Stage {
     match facts.export {
         Some((_, _, plugin)) if plugin.status == "failed" => Stage::not_run(),
         Some((_, _, plugin)) => match &plugin.image {
             Some(image) => Stage::new(Outcome::Pass, Some(image.clone())),
             None => Stage::new(Outcome::Skip, Some("no image pushed (export ran without a registry)".to_string())),
         },
+        None if planned.is_some_and(|planned| planned.decision == "skip") => {
+            Stage::new(Outcome::Skip, Some("the image of its last export is kept".to_string()))
+        }
         None => Stage::not_run(),
     }
 }

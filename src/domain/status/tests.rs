@@ -113,6 +113,14 @@ fn inputs() -> StatusInputs {
             tool_version: "0.1.0".into(),
             ..BuildInfo::default()
         }),
+        plan: Some(
+            serde_json::from_value(
+                serde_json::json!({"rhdh-branch": "release-1.10", "rhdh-version": "1.10.0", "workspaces": [
+                    {"name": "beta", "decision": "skip", "reason": "same cache key as its last export"}
+                ]}),
+            )
+            .unwrap(),
+        ),
         exports: exports(),
         index: Some(index_json()),
         enabled: BTreeMap::from([("scope-pinned".to_string(), true), ("scope-kept".to_string(), false)]),
@@ -161,7 +169,9 @@ fn rows_states_and_totals() {
     let kept = &page.rows[2];
     assert_eq!(kept.resolved_tag.as_deref(), Some("1.10.0--1.9.0"), "the previous entry's tag");
     assert_eq!(kept.stages[0].outcome, Outcome::Skip, "its workspace exported without it");
-    assert_eq!(page.rows[3].stages[0].outcome, Outcome::NotRun, "beta was not exported in this run");
+    assert_eq!(page.rows[3].stages[0].outcome, Outcome::Skip, "beta was planned as skip");
+    assert!(page.rows[3].stages[0].detail.as_deref().unwrap().contains("unchanged since its last export"));
+    assert_eq!(page.rows[0].stages[1].outcome, Outcome::NotRun, "no image after a failed export");
 }
 
 #[test]
