@@ -155,6 +155,25 @@ fn attribute(dom: &str, name: &str) -> String {
     dom[start..start + dom[start..].find('"').unwrap()].to_string()
 }
 
+/// Sorting and filtering work where scripts run: a probe added to a copy of the page filters
+/// by text and by state and sorts by a column, and records what the page then shows.
+fn probe_script(page: &Path, actions: &str) -> String {
+    let probe = variant(page, "probe.html", |text| {
+        without_policy(text).replace(
+            "</body>",
+            &format!(
+                "<script>(function(){{var t=document.getElementById('filter-text'),s=document.getElementById('filter-state'),\
+c=document.getElementById('filter-count');function shown(){{return Array.prototype.filter.call(\
+document.querySelectorAll('#plugin-table tbody tr'),function(r){{return !r.hidden;}}).map(function(r){{return r.id;}});}}\
+function th(n){{return Array.prototype.filter.call(document.querySelectorAll('#plugin-table thead th'),\
+function(h){{return h.textContent.indexOf(n)===0;}})[0].querySelector('button');}}\
+var out=[];{actions}document.body.setAttribute('data-probe',out.join(' | '));}})();</script></body>"
+            ),
+        )
+    });
+    attribute(&dump_dom(&probe, 1280), "data-probe")
+}
+
 /// With scripts off (the page's script removed, as a browser with scripts off never runs it):
 /// the filter controls stay hidden and every row is there.
 fn assert_reads_without_scripts(page: &Path, rows: usize) {
@@ -350,6 +369,15 @@ fn status_page_of_the_example_sync_in_chromium() {
     let head = git(&midstream, &["rev-parse", "HEAD"]);
     let before_sync = git(&midstream, &["rev-parse", "HEAD~1"]);
     assert!(dom.contains(&before_sync) || dom.contains(&head), "the midstream commit is in the header");
+    // The report Task as the runner ran it: the markdown in its log, the page as its artifact,
+    // the one-line summary as its result.
+    let task = root.join("out/sync/runs/report");
+    let log = std::fs::read_to_string(task.join("report.log")).unwrap();
+    assert!(log.contains("## rhdh-catalog sync: Succeeded") && log.contains("| fetch | Succeeded ✅ |"), "{log}");
+    assert!(task.join("workdir/report/status.html").is_file());
+    let artifact = std::fs::read_to_string(task.join("results/REPORT_ARTIFACT")).unwrap();
+    assert!(artifact.starts_with("oci:localhost/rhdh-catalog-sync.report@sha256:"), "{artifact}");
+    assert_eq!(std::fs::read_to_string(task.join("results/summary")).unwrap(), "Succeeded");
     assert_fits(&page, 360);
     assert_reads_without_scripts(&page, images.len());
     assert_no_external_request(&page);
@@ -668,6 +696,21 @@ fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
         "Failed: failed export; 53 plugins: 50 pinned, 0 fallback, 1 kept, 1 missing, 1 failed exports; ACTION REQUIRED: 3"
     );
 
+    let probed = probe_script(
+        &page,
+        "t.value='tech-radar';t.dispatchEvent(new Event('input'));out.push(c.textContent+': '+shown().join(','));\
+t.value='';t.dispatchEvent(new Event('input'));s.value='missing';s.dispatchEvent(new Event('change'));\
+out.push(c.textContent+': '+shown().join(','));s.value='';s.dispatchEvent(new Event('change'));\
+th('state').click();out.push(shown()[0]);th('state').click();out.push(shown()[0]);",
+    );
+    assert_eq!(
+        probed,
+        "2 of 53 plugins shown: plugin-backstage-community-plugin-tech-radar,plugin-backstage-community-plugin-tech-radar-backend \
+| 1 of 53 plugins shown: plugin-backstage-community-plugin-tech-radar-backend \
+| plugin-red-hat-developer-hub-backstage-plugin-bulk-import \
+| plugin-backstage-community-plugin-analytics-provider-segment",
+        "filter by text, by state, sort by state up (export failed first) and down (pinned first, in name order: the sort is stable)"
+    );
     assert_fits(&page, 360);
     assert_reads_without_scripts(&page, images.len());
     assert_no_external_request(&page);
@@ -700,4 +743,59 @@ fn status_page_request_check_fails_on_an_external_image() {
     });
     assert_eq!(page_requests(&without), ["CONNECT status-page.invalid:443"], "the proxy sees the page's request");
     assert_eq!(page_requests(&with_policy), Vec::<String>::new(), "the page's policy blocks it");
+}
+
+/// A build report (the shape `index` is about to write next to the index) fills in the fallback
+/// tag, the stages and the published index image; `--max-bytes` below the header's size is refused.
+#[test]
+fn status_page_reads_a_build_report_fixture() {
+    let work = tempfile::tempdir().unwrap();
+    let digest = format!("sha256:{}", "c".repeat(64));
+    let index_report = serde_json::json!({"summary": {}, "changed": true, "plugins": [
+        {"image": "scope-plugin", "workspace": "scope", "reference": "quay.io/rhdh/scope-plugin:1.10.0--2.1.0", "status": "fallback", "digest": digest},
+        {"image": "scope-other", "workspace": "scope", "reference": "quay.io/rhdh/scope-other:1.10.0--1.0.0", "status": "pinned", "digest": digest}
+    ]});
+    let build_report = serde_json::json!({
+        "metadata": {"catalog-index-image": format!("quay.io/rhdh/plugin-catalog-index:1.10@sha256:{}", "d".repeat(64)), "last-successful-publish": null},
+        "summary": {"total": 2, "succeeded": 2, "failed": 0, "status": "partial"},
+        "plugins": {
+            "scope-plugin": {"package": "@scope/plugin", "version": "2.1.0", "workspace": "scope",
+                "stages": {"bootstrap": {"status": "pass", "oci_ref": "quay.io/rhdh/scope-plugin:1.10.0--2.1.0"},
+                           "image-metadata-fetch": {"status": "pass", "digest": digest, "platformDigest": digest, "fallback": true,
+                                                    "requestedTag": "1.10.0--2.1.0", "resolvedTag": "1.10.0--2.0.0"},
+                           "dpdy": {"status": "pass"}, "catalog-index": {"status": "pass"}},
+                "overall": "pass", "action": "ACTION REQUIRED: build and push quay.io/rhdh/scope-plugin:1.10.0--2.1.0"},
+            "scope-other": {"package": "@scope/other", "version": "1.0.0", "workspace": "scope",
+                "stages": {"bootstrap": {"status": "pass"}, "image-metadata-fetch": {"status": "pass", "digest": digest},
+                           "dpdy": {"status": "skip", "reason": "not in default.packages.yaml"}, "catalog-index": {"status": "fail", "reason": "no entity"}},
+                "overall": "fail"}
+        }
+    });
+    std::fs::write(work.path().join("index-report.json"), index_report.to_string()).unwrap();
+    std::fs::write(work.path().join("build-report.json"), build_report.to_string()).unwrap();
+    let output = rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .args(["report", "--status", "Succeeded", "index=Succeeded", "--index-report", "index-report.json"])
+        .args(["--build-report", "build-report.json", "--output-dir", "page"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let markdown = std::fs::read_to_string(work.path().join("page/status.md")).unwrap();
+    assert!(markdown.contains("⚠ fallback tag **@scope/plugin**"), "{markdown}");
+    assert!(
+        markdown.contains("tag 1.10.0--2.0.0 of the same image was pinned instead. ACTION REQUIRED: build and push"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("| `1.10.0--2.1.0` | `1.10.0--2.0.0` |"), "requested and resolved tag: {markdown}");
+    assert!(markdown.contains(&format!("**index digest** `sha256:{}`", "d".repeat(64))), "{markdown}");
+    assert!(
+        markdown.contains("| ✓ ok | – skipped | ✗ failed | ○ not run |"),
+        "resolve, DPDY, entities, install check of @scope/other: {markdown}"
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout, markdown, "a small page is printed whole");
+
+    let refused = rhdh_catalog(work.path()).args(["report", "--max-bytes", "100"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--max-bytes `100` leaves no room"));
 }
