@@ -667,7 +667,7 @@ fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
         "<b>50</b>pinned at the requested tag",
         "<b>1</b>kept from the previous index",
         "<b>1</b>missing",
-        "<b>1</b>failed exports",
+        "<b>1</b>failed export<",
     ] {
         assert!(dom.contains(total), "{total}");
     }
@@ -693,7 +693,7 @@ fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
     let summary = std::fs::read_to_string(work.join("page/summary")).unwrap();
     assert_eq!(
         summary,
-        "Failed: failed export; 53 plugins: 50 pinned, 0 fallback, 1 kept, 1 missing, 1 failed exports; ACTION REQUIRED: 3"
+        "Failed: failed export; 53 plugins: 50 pinned, 0 fallback, 1 kept, 1 missing, 1 failed export; ACTION REQUIRED: 3"
     );
 
     let probed = probe_script(
@@ -715,6 +715,8 @@ th('state').click();out.push(shown()[0]);th('state').click();out.push(shown()[0]
     assert_reads_without_scripts(&page, images.len());
     assert_no_external_request(&page);
     keep(&page, "overlay.html");
+    keep(&work.join("page/status.md"), "overlay.md");
+    keep(&work.join("page/comment.md"), "overlay-comment.md");
     screenshot(&page, 1280, "overlay-1280.png");
     screenshot(&page, 360, "overlay-360.png");
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use sha2::Digest as _;
 
-use super::page::{Action, Outcome, Page, Row, STAGES, states_present};
+use super::page::{Action, Outcome, Page, Row, STAGES, plural, states_present};
 use crate::domain::run_report::TaskStatus;
 
 const STYLE: &str = r#"
@@ -256,12 +256,12 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
     );
     out.push_str("</dl>\n<ul class=\"totals\" id=\"totals\">\n");
     for (count, label, class) in [
-        (totals.plugins, "plugins", ""),
+        (totals.plugins, plural(totals.plugins, "plugin", "plugins"), ""),
         (totals.pinned, "pinned at the requested tag", "pass"),
         (totals.fallback, "fallback tag", "warn"),
         (totals.kept, "kept from the previous index", "warn"),
         (totals.missing, "missing", "fail"),
-        (totals.failed_exports, "failed exports", "fail"),
+        (totals.failed_exports, plural(totals.failed_exports, "failed export", "failed exports"), "fail"),
     ] {
         let class = if count == 0 || class.is_empty() { String::new() } else { format!(" class=\"{class}\"") };
         let _ = writeln!(out, "<li{class}><b>{count}</b>{label}</li>");
@@ -301,9 +301,10 @@ fn actions(out: &mut String, actions: &[Action], known: bool) {
         }
         let _ = writeln!(
             out,
-            "<p><strong>Fix:</strong> <code>{}</code></p>\n<p class=\"muted\">Then: {}.</p>\n</article>",
+            "<p><strong>Fix:</strong> {} <code>{}</code></p>\n<p class=\"muted\">{}</p>\n</article>",
+            escape(action.before),
             escape(&action.command),
-            prose(&action.then)
+            prose(action.then)
         );
     }
     out.push_str("</section>\n");

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::page::{Action, Outcome, Page, PluginState, Row, STAGES};
+use super::page::{Action, Outcome, Page, PluginState, Row, STAGES, plural};
 use crate::domain::run_report::{TASK_TABLE_HEAD, heading, table_cell, task_rows};
 
 /// The comment limit of GitHub and GitLab.
@@ -64,8 +64,15 @@ fn header(page: &Page) -> String {
     out.push_str("\n\n");
     let _ = writeln!(
         out,
-        "**{} plugins**: {} pinned at the requested tag · {} fallback tag · {} kept from the previous index · {} missing · {} failed exports",
-        totals.plugins, totals.pinned, totals.fallback, totals.kept, totals.missing, totals.failed_exports
+        "**{} {}**: {} pinned at the requested tag · {} fallback tag · {} kept from the previous index · {} missing · {} {}",
+        totals.plugins,
+        plural(totals.plugins, "plugin", "plugins"),
+        totals.pinned,
+        totals.fallback,
+        totals.kept,
+        totals.missing,
+        totals.failed_exports,
+        plural(totals.failed_exports, "failed export", "failed exports")
     );
     for note in &page.notes {
         let _ = writeln!(out, "\n> ⚠️ {}", note.replace(['\n', '\r'], " "));
@@ -75,12 +82,13 @@ fn header(page: &Page) -> String {
 
 fn action_item(action: &Action) -> String {
     let mut out = format!(
-        "- {} **{}** (workspace {}{})\n  **Cause:** {}\n  **Fix:** {}, then {}.\n",
+        "- {} **{}** (workspace {}{})\n  **Cause:** {}\n  **Fix:** {} {}. {}\n",
         state_word(action.state),
         action.name.replace(['\n', '\r'], " "),
         code(&action.workspace),
         action.image.as_deref().map(|image| format!(", image {}", code(image))).unwrap_or_default(),
         action.cause.replace(['\n', '\r'], " "),
+        action.before,
         code(&action.command),
         action.then
     );

@@ -218,10 +218,12 @@ pub(crate) struct Action {
     pub(crate) cause: String,
     /// The last lines of the log that shows it.
     pub(crate) log: Vec<String>,
+    /// What to do before the command (`run`, `fix the cause …, then run`).
+    pub(crate) before: &'static str,
     /// The command that fixes it.
     pub(crate) command: String,
-    /// What to do after the command.
-    pub(crate) then: String,
+    /// What happens after the command, a sentence.
+    pub(crate) then: &'static str,
 }
 
 /// One line of the change since the previous index.
@@ -310,8 +312,15 @@ impl Page {
         if totals.plugins > 0 {
             let _ = write!(
                 line,
-                "; {} plugins: {} pinned, {} fallback, {} kept, {} missing, {} failed exports",
-                totals.plugins, totals.pinned, totals.fallback, totals.kept, totals.missing, totals.failed_exports
+                "; {} {}: {} pinned, {} fallback, {} kept, {} missing, {} {}",
+                totals.plugins,
+                plural(totals.plugins, "plugin", "plugins"),
+                totals.pinned,
+                totals.fallback,
+                totals.kept,
+                totals.missing,
+                totals.failed_exports,
+                plural(totals.failed_exports, "failed export", "failed exports")
             );
         }
         if totals.actions > 0 {
@@ -319,6 +328,11 @@ impl Page {
         }
         clip(&line, 1024)
     }
+}
+
+/// `one` for 1, else `many`.
+pub(crate) fn plural(count: usize, one: &'static str, many: &'static str) -> &'static str {
+    if count == 1 { one } else { many }
 }
 
 /// `sha256:` and the first 12 hex digits.
@@ -501,9 +515,9 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
                 state: PluginState::ExportFailed,
                 cause: workspace_cause(workspace),
                 log: Vec::new(),
+                before: "fix the cause, then run",
                 command: export_command(name, registry.as_deref()),
-                then: "fix the cause, then run the sync again; until then its plugins keep their previous images"
-                    .to_string(),
+                then: "Until then its plugins keep their previous images.",
             });
         }
     }
@@ -837,11 +851,12 @@ fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Actio
         log.drain(..log.len() - LOG_LINES);
     }
     let log = log.iter().map(|line| clip(line, LOG_LINE_CHARS)).collect();
-    let then = match row.state {
-        PluginState::ExportFailed => {
-            "fix the cause in the overlay or upstream, run the export again, then the next sync pins the new image"
-        }
-        _ => "the export pushes the image for the requested tag; the next sync (or an index run) pins it",
+    let (before, then) = match row.state {
+        PluginState::ExportFailed => (
+            "fix the cause in the overlay or upstream, then run",
+            "The next sync pins the new image; until then the index keeps the previous one.",
+        ),
+        _ => ("run", "It pushes the image for the requested tag; the next sync, or an index run, pins it."),
     };
     Some(Action {
         name: row.name.clone(),
@@ -850,8 +865,9 @@ fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Actio
         state: row.state,
         cause: clip(&cause, CAUSE_CHARS),
         log,
+        before,
         command: export_command(&row.workspace, registry.as_deref()),
-        then: then.to_string(),
+        then,
     })
 }
 
