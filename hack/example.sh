@@ -6,7 +6,8 @@
 # pipeline with `rhdh-catalog sync`: fetch, export every workspace (the recorded exporter stands in
 # for rhdh-cli, so no npm downloads), package the plugin images into an OCI layout
 # (out/registry), build the digest-pinned index, bump the release number, commit and push.
-# Running it again is a no-op sync. `hack/example.sh --fresh` starts over.
+# Running it again is a no-op sync. `hack/example.sh --fresh` starts over. It ends by saying where
+# the status page is (out/sync/status.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -60,5 +61,8 @@ YAML
   git -C "$example/midstream" push -q origin main
 fi
 
+status=0
 "$tool" sync --allow-local-repos --tree "$example/midstream" --out out/sync --store oci-layout:out/registry \
-  --exporter "$root/examples/recorded-exporter.sh" --install-command true --tsc-command true
+  --exporter "$root/examples/recorded-exporter.sh" --install-command true --tsc-command true || status=$?
+echo "status page: $root/out/sync/status.html (open it in a browser; status.md beside it has the same facts)"
+exit "$status"

@@ -6,12 +6,15 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
-# --- tools the tests drive for real: Debian's docker-registry (distribution 2.8), skopeo, git, GNU patch.
+# --- tools the tests drive for real: Debian's docker-registry (distribution 2.8), skopeo, git, GNU patch,
+# Chromium.
 missing=()
 command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v git >/dev/null || missing+=(git)
 command -v patch >/dev/null || missing+=(patch)
+# Headless Chromium for the status page tests (tests/status_page.rs), with a font to render.
+command -v chromium >/dev/null || [ -x /usr/lib/chromium/chromium ] || missing+=(chromium fonts-dejavu-core)
 # The Python RHDH installer of the oracle tests (checked and completed below).
 command -v python3 >/dev/null || missing+=(python3 python3-yaml)
 if ((${#missing[@]})); then

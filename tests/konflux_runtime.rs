@@ -738,7 +738,7 @@ fn sync_fails_before_fetching_without_push_credentials_and_runs_a_private_midstr
         .map(str::to_string)
         .collect();
     let plain: BTreeSet<&str> = tags.iter().map(String::as_str).filter(|tag| !tag.starts_with("export-")).collect();
-    assert_eq!(plain, BTreeSet::from(["git", "fetch", "index", "release"]), "{tags:?}");
+    assert_eq!(plain, BTreeSet::from(["git", "fetch", "index", "release", "report"]), "{tags:?}");
     let batches: Vec<Value> =
         serde_json::from_str::<Value>(&std::fs::read_to_string(root.join("out/sync/state/fetch.json")).unwrap())
             .unwrap()["results"]["batches"][0]

@@ -46,6 +46,8 @@ mod registry_layer;
 mod release;
 /// Credentials never leak into outputs.
 mod secrets;
+/// The status page in headless Chromium: the example after `sync`, the real overlay data.
+mod status_page;
 /// `sync`: the whole pipeline on the bundled example.
 mod sync_pipeline;
 /// The Tekton YAML checked against the binary and the Tekton schemas.

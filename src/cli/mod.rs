@@ -67,7 +67,7 @@ pub enum Command {
         after_help = "Exit codes:\n  0  the run Succeeded or Completed\n  1  the run Failed or was Cancelled\n  2  bad usage\n  3  PipelineRunTimeout, CreateRunFailed, no run in time, or the API failed"
     )]
     AwaitBuild(AwaitBuildArgs),
-    /// Summarise a pipeline run (the `finally` task): every task's status as markdown.
+    /// Summarise a pipeline run (the `finally` task): task statuses and the status page of every plugin.
     #[command(after_help = EXIT_CODES)]
     Report(ReportArgs),
     /// Generate plugin_builds/, dynamic-plugins.default.yaml and catalog-index/ from an overlay tree, pinning every image by digest.
@@ -400,12 +400,51 @@ pub struct ReportArgs {
     pub status: String,
     /// `name=status` of each task, e.g. `export=$(tasks.export.status)`.
     pub tasks: Vec<String>,
-    /// Also write the markdown here.
+    /// Also write the markdown here (cut to --max-bytes, as printed).
     #[arg(long)]
     pub output: Option<PathBuf>,
     /// Directory for Tekton results (summary).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
+    /// The index-report.json that `index --report` wrote.
+    #[arg(long)]
+    pub index_report: Option<PathBuf>,
+    /// The catalog-index folder: index.json, dynamic-plugins.default.yaml, build-info.json and build-report.json are read from it.
+    #[arg(long)]
+    pub catalog_index: Option<PathBuf>,
+    /// The build-report.json to read instead of the catalog-index folder's.
+    #[arg(long)]
+    pub build_report: Option<PathBuf>,
+    /// The build-info.json to read instead of the catalog-index folder's.
+    #[arg(long)]
+    pub build_info: Option<PathBuf>,
+    /// The plan.json that `fetch` wrote (which workspaces were exported, skipped or dropped).
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// An export report, or a folder of them (its *.json and export-reports/*.json files); repeatable.
+    #[arg(long = "export-report")]
+    pub export_reports: Vec<PathBuf>,
+    /// Write the status page here: status.html (self-contained) and status.md (the same facts).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
+    /// The most bytes of markdown to print (a comment limit); whole rows that do not fit are left to the full page.
+    #[arg(long, default_value_t = crate::domain::status::markdown::DEFAULT_MAX_BYTES)]
+    pub max_bytes: usize,
+    /// Where the full page can be read, named in the markdown when it is cut.
+    #[arg(long)]
+    pub page_url: Option<String>,
+    /// The midstream branch the run built.
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// The midstream commit the run built.
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// The published index image, <repository>[:tag][@sha256:...] (default: the build report's).
+    #[arg(long)]
+    pub index_image: Option<String>,
+    /// When the inputs were made, in seconds since the epoch (default: SOURCE_DATE_EPOCH, else build-info.json's build-date); ages count from it.
+    #[arg(long)]
+    pub source_date_epoch: Option<i64>,
 }
 
 #[derive(Debug, Args)]

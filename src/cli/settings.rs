@@ -801,14 +801,61 @@ fn await_build_settings(args: AwaitBuildArgs) -> Result<await_build::AwaitBuildS
 }
 
 fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputError> {
-    let ReportArgs { status, tasks, output, results_dir } = args;
+    let ReportArgs {
+        status,
+        tasks,
+        output,
+        results_dir,
+        index_report,
+        catalog_index,
+        build_report,
+        build_info,
+        plan,
+        export_reports,
+        output_dir,
+        max_bytes,
+        page_url,
+        branch,
+        revision,
+        index_image,
+        source_date_epoch: epoch,
+    } = args;
     let mut lines = Vec::new();
     for task in &tasks {
         lines.push(TaskLine::parse(task).map_err(|problem| {
             InputError::usage(problem).with_hint("pass each task as `name=$(tasks.name.status)`")
         })?);
     }
-    Ok(report::ReportSettings { status: TaskStatus::parse(&status), tasks: lines, output, results_dir })
+    if max_bytes < report::MIN_MAX_BYTES {
+        return Err(InputError::usage(format!(
+            "--max-bytes `{max_bytes}` leaves no room for the summary; give at least {}",
+            report::MIN_MAX_BYTES
+        )));
+    }
+    // Tekton passes unset params as empty strings.
+    let path = |value: Option<PathBuf>| value.filter(|path| !path.as_os_str().is_empty());
+    Ok(report::ReportSettings {
+        status: TaskStatus::parse(&status),
+        tasks: lines,
+        output,
+        results_dir,
+        index_report: path(index_report),
+        catalog_index: path(catalog_index),
+        build_report: path(build_report),
+        build_info: path(build_info),
+        plan: path(plan),
+        export_reports: export_reports.into_iter().filter(|path| !path.as_os_str().is_empty()).collect(),
+        output_dir: path(output_dir),
+        max_bytes,
+        page_url: optional(page_url),
+        branch: optional(branch),
+        revision: optional(revision),
+        index_image: optional(index_image),
+        source_date_epoch: match epoch {
+            Some(seconds) => Some(seconds),
+            None => source_date_epoch()?,
+        },
+    })
 }
 
 fn package_settings(args: PackageArgs) -> Result<package::PackageSettings, InputError> {

@@ -1,7 +1,8 @@
 //! The summary of a pipeline run: every task's Tekton status (`$(tasks.<name>.status)`) and the
-//! aggregate (`$(tasks.status)`), rendered as one markdown table. Pure.
+//! aggregate (`$(tasks.status)`), rendered as one markdown table (alone, or as a section of the
+//! status page, [`crate::domain::status`]). Pure.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +42,7 @@ impl TaskStatus {
     }
 
     /// A mark beside the word, so colour-blind and plain-text readers get the same meaning.
-    fn mark(&self) -> &'static str {
+    pub(crate) fn mark(&self) -> &'static str {
         match self {
             TaskStatus::Succeeded | TaskStatus::Completed => "✅",
             TaskStatus::Failed => "❌",
@@ -88,21 +89,29 @@ impl TaskLine {
     }
 }
 
+/// The heading of a run's summary: `## rhdh-catalog sync: <status> <mark>`.
+pub(crate) fn heading(status: &TaskStatus) -> String {
+    format!("## rhdh-catalog sync: {} {}", table_cell(status.as_str()), status.mark())
+}
+
+/// The rows of the task table, after its head (`| task | status |`).
+pub(crate) fn task_rows(tasks: &[TaskLine]) -> Vec<String> {
+    tasks
+        .iter()
+        .map(|task| {
+            format!("| {} | {} {} |\n", table_cell(&task.name), table_cell(task.status.as_str()), task.status.mark())
+        })
+        .collect()
+}
+
+/// The head of the task table.
+pub(crate) const TASK_TABLE_HEAD: &str = "| task | status |\n|---|---|\n";
+
 /// The markdown table of every task.
 pub(crate) fn render_markdown(status: &TaskStatus, tasks: &[TaskLine]) -> String {
-    let mut out = format!(
-        "## rhdh-catalog sync: {} {}\n\n| task | status |\n|---|---|\n",
-        table_cell(status.as_str()),
-        status.mark()
-    );
-    for task in tasks {
-        let _ = writeln!(
-            out,
-            "| {} | {} {} |",
-            table_cell(&task.name),
-            table_cell(task.status.as_str()),
-            task.status.mark()
-        );
+    let mut out = format!("{}\n\n{TASK_TABLE_HEAD}", heading(status));
+    for row in task_rows(tasks) {
+        out.push_str(&row);
     }
     out
 }

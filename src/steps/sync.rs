@@ -127,6 +127,7 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         .collect();
     let markdown = crate::domain::run_report::render_markdown(&outcome.status, &statuses);
     crate::io::fs::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
+    status_page(&options.tool, &outcome, &statuses, &out, &tree, &branch).await;
 
     let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == TaskStatus::Succeeded) {
         let auth = crate::io::git::GitAuth::resolve(
@@ -149,6 +150,53 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         return Err(FindingsError(format!("the sync failed:\n{}", failed.join("\n"))).into());
     }
     Ok(ExitStatus::Success)
+}
+
+/// The status page of the run (`status.html`, `status.md` in `out`): `report` run as a step, on
+/// the reports the tasks left in their folders (the runner keeps them; Tekton would not). Never
+/// fails the sync: a page that cannot be made is a warning.
+async fn status_page(tool: &Path, outcome: &RunOutcome, statuses: &[TaskLine], out: &Path, tree: &Path, branch: &str) {
+    let ran = |name: &str| outcome.outcome(name).is_some_and(|task| task.status != TaskStatus::None);
+    let runs = out.join("runs");
+    let path = |path: PathBuf| path.display().to_string();
+    let mut args = vec!["report".to_string(), "--status".into(), outcome.status.to_string()];
+    args.extend(["--output-dir".into(), path(out.to_path_buf()), "--branch".into(), branch.to_string()]);
+    args.extend(statuses.iter().map(|task| format!("{}={}", task.name, task.status)));
+    if let Some(revision) = crate::io::git::head_commit(tree) {
+        args.extend(["--revision".into(), revision.clone()]);
+        let time = crate::io::git::run_in(tree, &["show", "-s", "--format=%ct", &revision]).await;
+        if std::env::var_os("SOURCE_DATE_EPOCH").is_none()
+            && let Ok(seconds) = time
+        {
+            args.extend(["--source-date-epoch".into(), seconds]);
+        }
+    }
+    if ran("fetch") {
+        args.extend(["--plan".into(), path(runs.join("fetch/workdir/source/plan.json"))]);
+    }
+    if ran("index") {
+        args.extend(["--index-report".into(), path(runs.join("index/workdir/index-report.json"))]);
+        args.extend(["--catalog-index".into(), path(runs.join("index/workdir/source/catalog-index"))]);
+    } else {
+        args.extend(["--catalog-index".into(), path(tree.join("catalog-index"))]);
+    }
+    let batches = outcome
+        .outcome("fetch")
+        .and_then(|fetch| fetch.results.get("batches"))
+        .and_then(|values| values.first())
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    if ran("export") {
+        for batch in 0..batches {
+            let run = if batches > 1 { format!("export-{batch}") } else { "export".to_string() };
+            args.extend(["--export-report".into(), path(runs.join(run).join("workdir/export"))]);
+        }
+    }
+    match crate::pipeline::runner::run_tool_step(tool, &args).await {
+        Ok(ExitStatus::Success) => {}
+        Ok(status) => tracing::warn!(?status, "the status page was not written"),
+        Err(error) => tracing::warn!(error = %error, "the status page was not written"),
+    }
 }
 
 /// Brings the checkout to the commit the pipeline made: a fast-forward pull from the remote it
@@ -226,6 +274,7 @@ fn print_summary(
     }
     println!("catalog:   {}", tree.join("catalog-index").display());
     println!("report:    {}", out.join("report.md").display());
+    println!("status:    {} (and status.md)", out.join("status.html").display());
     println!(
         "details:   {} (index-report.json), {} (export-reports/)",
         out.join("runs/index/workdir").display(),

@@ -1,0 +1,302 @@
+//! `status.md` and the markdown summary for a pull-request comment or a job summary: the same
+//! facts as the HTML page, ACTION REQUIRED and the change since the previous index first. With a
+//! budget (GitHub and GitLab cap a comment at 65 536 characters; we count bytes, which is never
+//! less) whole rows are dropped from the end and a pointer to the full page says so: a row, an
+//! action or a character is never cut in half.
+
+use std::fmt::Write as _;
+
+use super::page::{Action, Outcome, Page, PluginState, Row, STAGES, plural};
+use crate::domain::run_report::{TASK_TABLE_HEAD, heading, table_cell, task_rows};
+
+/// The comment limit of GitHub and GitLab.
+pub(crate) const DEFAULT_MAX_BYTES: usize = 65_536;
+
+/// A section: its heading (with any table head) and its rows, each row whole or not at all.
+struct Section {
+    head: String,
+    rows: Vec<String>,
+    /// Said when the section has no rows.
+    empty: Option<String>,
+}
+
+/// Inline code that survives backticks in `text`.
+fn code(text: &str) -> String {
+    let text = text.replace(['\n', '\r'], " ");
+    let longest = text.split(|character| character != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest == 0 { format!("`{text}`") } else { format!("{fence} {text} {fence}") }
+}
+
+fn cell_code(text: &str) -> String {
+    table_cell(&code(text))
+}
+
+fn state_word(state: PluginState) -> String {
+    format!("{} {}", state.mark(), state.word())
+}
+
+fn stage_word(outcome: Outcome) -> String {
+    format!("{} {}", outcome.mark(), outcome.word())
+}
+
+fn header(page: &Page) -> String {
+    let totals = &page.totals;
+    let mut out = heading(&page.header.status);
+    if totals.actions > 0 {
+        let _ = write!(out, " · ⚠️ {} need action", totals.actions);
+    }
+    out.push_str("\n\n");
+    let mut facts: Vec<String> = page
+        .header
+        .facts
+        .iter()
+        .map(|(label, value)| {
+            if label.contains("commit") || label.contains("digest") || label.contains("image") {
+                format!("**{label}** {}", code(value))
+            } else {
+                format!("**{label}** {}", value.replace(['\n', '\r'], " "))
+            }
+        })
+        .collect();
+    facts.push(format!("**inputs made** {}", page.header.inputs_time.as_deref().unwrap_or("unknown")));
+    out.push_str(&facts.join(" · "));
+    out.push_str("\n\n");
+    let _ = writeln!(
+        out,
+        "**{} {}**: {} pinned at the requested tag · {} fallback tag · {} kept from the previous index · {} missing · {} {}",
+        totals.plugins,
+        plural(totals.plugins, "plugin", "plugins"),
+        totals.pinned,
+        totals.fallback,
+        totals.kept,
+        totals.missing,
+        totals.failed_exports,
+        plural(totals.failed_exports, "failed export", "failed exports")
+    );
+    for note in &page.notes {
+        let _ = writeln!(out, "\n> ⚠️ {}", note.replace(['\n', '\r'], " "));
+    }
+    out
+}
+
+fn action_item(action: &Action) -> String {
+    let mut out = format!(
+        "- {} **{}** (workspace {}{})\n  **Cause:** {}\n  **Fix:** {} {}. {}\n",
+        state_word(action.state),
+        action.name.replace(['\n', '\r'], " "),
+        code(&action.workspace),
+        action.image.as_deref().map(|image| format!(", image {}", code(image))).unwrap_or_default(),
+        action.cause.replace(['\n', '\r'], " "),
+        action.before,
+        code(&action.command),
+        action.then
+    );
+    if !action.log.is_empty() {
+        let longest = action.log.iter().map(|line| line.matches('`').count()).max().unwrap_or(0);
+        let fence = "`".repeat(3.max(longest + 1));
+        let _ = write!(out, "  <details><summary>Log (last {} lines)</summary>\n\n  {fence}text\n", action.log.len());
+        for line in &action.log {
+            let _ = writeln!(out, "  {line}");
+        }
+        let _ = write!(out, "  {fence}\n\n  </details>\n");
+    }
+    out
+}
+
+fn plugin_row(row: &Row) -> String {
+    let name = if row.name == row.image {
+        format!("**{}**", table_cell(&row.name))
+    } else {
+        format!("**{}**<br>{}", table_cell(&row.name), cell_code(&row.image))
+    };
+    let optional_code = |value: Option<&str>| value.map_or_else(|| "–".to_string(), cell_code);
+    let built = match (&row.build_date, row.age()) {
+        (Some(date), Some(age)) => format!("{} ({age})", date.get(..10).unwrap_or(date)),
+        (Some(date), None) => date.get(..10).unwrap_or(date).to_string(),
+        _ => "–".to_string(),
+    };
+    let mut cells = vec![
+        name,
+        state_word(row.state),
+        table_cell(&row.workspace),
+        row.support.as_deref().map_or_else(|| "–".to_string(), table_cell),
+        optional_code(row.version.as_deref()),
+        optional_code(row.requested_tag.as_deref()),
+        optional_code(row.resolved_tag.as_deref()),
+        optional_code(row.short_digest().as_deref()),
+        table_cell(&built),
+    ];
+    cells.extend(row.stages.iter().map(|stage| stage_word(stage.outcome)));
+    cells.push(row.enabled_word().to_string());
+    format!("| {} |\n", cells.join(" | "))
+}
+
+fn sections(page: &Page) -> Vec<Section> {
+    let mut sections = Vec::new();
+    sections.push(Section {
+        head: format!("\n### ⚠️ ACTION REQUIRED ({})\n\n", page.actions.len()),
+        rows: page.actions.iter().map(action_item).collect(),
+        empty: Some(
+            if page.rows.is_empty() {
+                "○ Unknown: no index, build or export report was read.\n"
+            } else {
+                "✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.\n"
+            }
+            .to_string(),
+        ),
+    });
+    let mut changes = Section {
+        head: "\n### Changes since the previous index\n\n".to_string(),
+        rows: Vec::new(),
+        empty: Some("No changes: the index is the same as before.\n".to_string()),
+    };
+    match &page.diff {
+        None => changes.empty = Some("○ Unknown: no index report was read.\n".to_string()),
+        Some(groups) if !groups.is_empty() => {
+            let counts: Vec<String> = groups
+                .groups()
+                .iter()
+                .map(|(_, title, lines)| format!("{} {}", lines.len(), title.to_lowercase()))
+                .collect();
+            changes.head.push_str(&counts.join(" · "));
+            changes.head.push_str("\n\n| change | plugin | detail |\n|---|---|---|\n");
+            for (_, title, lines) in groups.groups() {
+                let short = title.split(" (").next().unwrap_or(title);
+                for line in lines {
+                    let detail = if line.detail.is_empty() { String::new() } else { cell_code(&line.detail) };
+                    let image =
+                        line.image.as_deref().map(|image| format!(" ({})", cell_code(image))).unwrap_or_default();
+                    changes.rows.push(format!("| {short} | {}{image} | {detail} |\n", table_cell(&line.plugin)));
+                }
+            }
+        }
+        Some(_) => {}
+    }
+    sections.push(changes);
+    sections.push(Section {
+        head: format!("\n### Pipeline tasks\n\n{TASK_TABLE_HEAD}"),
+        rows: task_rows(&page.tasks),
+        empty: None,
+    });
+    if page.tasks.is_empty() {
+        let last = sections.len() - 1;
+        sections[last].head = "\n### Pipeline tasks\n\n".to_string();
+        sections[last].empty = Some("○ No task statuses were given.\n".to_string());
+    }
+    let mut head = format!(
+        "\n### Plugins ({})\n\n| plugin | state | workspace | support | version | requested tag | resolved tag | digest | built (age) |",
+        page.rows.len()
+    );
+    for stage in STAGES {
+        let _ = write!(head, " {stage} |");
+    }
+    head.push_str(" by default |\n|");
+    head.push_str(&"---|".repeat(9 + STAGES.len() + 1));
+    head.push('\n');
+    sections.push(Section {
+        head,
+        rows: page.rows.iter().map(plugin_row).collect(),
+        empty: Some("○ No plugin facts were given.\n".to_string()),
+    });
+    if page.rows.is_empty() {
+        let last = sections.len() - 1;
+        sections[last].head = format!("\n### Plugins ({})\n\n", page.rows.len());
+    }
+    sections
+}
+
+fn pointer(page: &Page, max_bytes: usize, omitted: usize) -> String {
+    let place = match &page.page_url {
+        Some(url) => code(url),
+        None => "`status.html` beside this report".to_string(),
+    };
+    format!("\n---\n✂️ Cut to fit {max_bytes} bytes: {omitted} more rows are on the full page, {place}.\n")
+}
+
+/// The whole markdown (`status.md`).
+pub(crate) fn render(page: &Page) -> String {
+    render_within(page, usize::MAX)
+}
+
+/// The markdown in at most `max_bytes` bytes: sections in order, whole rows only; when rows are
+/// left out, a pointer to the full page ends the text.
+pub(crate) fn render_within(page: &Page, max_bytes: usize) -> String {
+    let mut out = header(page);
+    let sections = sections(page);
+    let total_rows: usize = sections.iter().map(|section| section.rows.len().max(1)).sum();
+    // Room for the pointer with the largest count it could name.
+    let reserve = pointer(page, max_bytes, total_rows).len();
+    if max_bytes == usize::MAX {
+        for section in &sections {
+            out.push_str(&section.head);
+            if section.rows.is_empty() {
+                out.push_str(section.empty.as_deref().unwrap_or(""));
+            }
+            for row in &section.rows {
+                out.push_str(row);
+            }
+        }
+        if let Some(url) = &page.page_url {
+            let _ = write!(out, "\n---\nThe full page: {}\n", code(url));
+        }
+        return out;
+    }
+    let budget = max_bytes.saturating_sub(reserve);
+    if out.len() > budget {
+        // Not even the header fits: as many whole lines of it as do, then the pointer.
+        let mut kept = String::new();
+        for line in out.split_inclusive('\n') {
+            if kept.len() + line.len() > budget {
+                break;
+            }
+            kept.push_str(line);
+        }
+        kept.push_str(&pointer(page, max_bytes, total_rows));
+        return kept;
+    }
+    let mut omitted = 0;
+    for section in &sections {
+        if omitted > 0 {
+            omitted += section.rows.len().max(1);
+            continue;
+        }
+        let first =
+            if section.rows.is_empty() { section.empty.as_deref().unwrap_or("") } else { section.rows[0].as_str() };
+        if out.len() + section.head.len() + first.len() > budget {
+            omitted += section.rows.len().max(1);
+            continue;
+        }
+        out.push_str(&section.head);
+        if section.rows.is_empty() {
+            out.push_str(first);
+        }
+        for (index, row) in section.rows.iter().enumerate() {
+            if out.len() + row.len() > budget {
+                omitted += section.rows.len() - index;
+                break;
+            }
+            out.push_str(row);
+        }
+    }
+    if omitted > 0 {
+        out.push_str(&pointer(page, max_bytes, omitted));
+    } else if let Some(url) = &page.page_url {
+        let line = format!("\n---\nThe full page: {}\n", code(url));
+        if out.len() + line.len() <= max_bytes {
+            out.push_str(&line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "`` a`b ``");
+    }
+}

@@ -1,0 +1,317 @@
+//! The page from fixtures in the shapes the steps write: every plugin state, a failed export
+//! with its log, a workspace that failed as a whole, and a diff with every group.
+
+use std::collections::BTreeMap;
+
+use super::inputs::{BuildReportFile, ExportReportFile, IndexReportFile, RunContext, StatusInputs};
+use super::page::{Outcome, PluginState, build};
+use super::{html, markdown};
+use crate::domain::run_report::{TaskLine, TaskStatus};
+use crate::formats::build_info::BuildInfo;
+use crate::formats::index_json::IndexJson;
+
+const DIGEST_A: &str = "sha256:aaaaaaaaaaaa0000000000000000000000000000000000000000000000000000";
+const DIGEST_B: &str = "sha256:bbbbbbbbbbbb0000000000000000000000000000000000000000000000000000";
+const DIGEST_C: &str = "sha256:cccccccccccc0000000000000000000000000000000000000000000000000000";
+
+fn index_report() -> IndexReportFile {
+    serde_json::from_value(serde_json::json!({
+        "summary": {"plugins": 5, "pinned": 2, "stale": 1, "missing": 1, "dynamic-plugins-entries": 4},
+        "changed": true,
+        "plugins": [
+            {"image": "scope-pinned", "workspace": "alpha", "reference": "quay.io/rhdh/scope-pinned:1.10.0--1.2.0", "status": "pinned", "digest": DIGEST_A},
+            {"image": "scope-kept", "workspace": "alpha", "reference": "quay.io/rhdh/scope-kept:1.10.0--2.0.0", "status": "stale", "digest": DIGEST_B, "detail": "tag not found"},
+            {"image": "scope-missing", "workspace": "beta", "reference": "quay.io/rhdh/scope-missing:1.10.0--0.1.0", "status": "missing", "detail": "tag not found"},
+            {"image": "scope-fallback", "workspace": "beta", "reference": "quay.io/rhdh/scope-fallback:1.10.0--3.1.0", "status": "fallback", "digest": DIGEST_C},
+            {"image": "scope-broken", "workspace": "gamma", "reference": "quay.io/rhdh/scope-broken:1.10.0--0.5.0", "status": "stale", "digest": DIGEST_A, "detail": "tag not found"}
+        ],
+        "diff": {
+            "added": ["scope-pinned"],
+            "removed": ["scope-gone"],
+            "changed": [
+                {"plugin": "scope-kept", "tag": {"old": "1.10.0--1.9.0", "new": "1.10.0--2.0.0"}, "digest": {"old": DIGEST_A, "new": DIGEST_B}},
+                {"plugin": "scope-fallback", "tag": {"old": "1.10.0--3.2.0", "new": "1.10.0--3.0.0"}},
+                {"plugin": "scope-broken", "digest": {"old": DIGEST_B, "new": DIGEST_A}},
+                {"plugin": "scope-missing", "enabled": {"old": true, "new": false}, "pluginConfig": ["dynamicPlugins.frontend"]}
+            ]
+        }
+    }))
+    .unwrap()
+}
+
+fn build_report() -> BuildReportFile {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"catalog-index-image": "quay.io/rhdh/plugin-catalog-index:1.10@sha256:dddddddddddd0000000000000000000000000000000000000000000000000000", "last-successful-publish": null},
+        "summary": {"total": 1, "succeeded": 1, "failed": 0, "status": "partial"},
+        "plugins": {
+            "scope-fallback": {
+                "package": "@scope/fallback", "version": "3.1.0", "workspace": "beta",
+                "stages": {
+                    "bootstrap": {"status": "pass", "oci_ref": "quay.io/rhdh/scope-fallback:1.10.0--3.1.0"},
+                    "image-metadata-fetch": {"status": "pass", "digest": DIGEST_C, "fallback": true, "requestedTag": "1.10.0--3.1.0", "resolvedTag": "1.10.0--3.0.0"},
+                    "dpdy": {"status": "pass"},
+                    "catalog-index": {"status": "pass"}
+                },
+                "overall": "pass",
+                "action": "ACTION REQUIRED: publish quay.io/rhdh/scope-fallback:1.10.0--3.1.0"
+            }
+        }
+    }))
+    .unwrap()
+}
+
+fn exports() -> Vec<ExportReportFile> {
+    let batch_0 = serde_json::json!({"workspaces": {
+        "alpha": {"status": "exported", "upstream-commit": "0123456789abcdef", "plugins": [
+            {"path": "plugins/pinned", "status": "exported", "package": "@scope/pinned", "version": "1.2.0", "image": format!("quay.io/rhdh/scope-pinned@{DIGEST_A}")}
+        ]}
+    }});
+    let batch_1 = serde_json::json!({"workspaces": {
+        "gamma": {"status": "failed", "cause": "1 of 1 plugins failed", "plugins": [
+            {"path": "plugins/broken", "status": "failed", "package": "@scope/broken", "version": "0.5.0",
+             "cause": "`rhdh-cli plugin export` exited with status 1",
+             "log-tail": ["yarn run v1.22.22", "error TS2307: Cannot find module '@backstage/core' <missing>", "exit 1"]}
+        ]},
+        "delta": {"status": "failed", "cause": "patch 01-fix.patch: hunk #2 FAILED at 14", "plugins": []}
+    }});
+    vec![serde_json::from_value(batch_0).unwrap(), serde_json::from_value(batch_1).unwrap()]
+}
+
+fn index_json() -> IndexJson {
+    serde_json::from_value(serde_json::json!({
+        "scope-pinned": {"workspacePath": "alpha/plugins/pinned", "registryReference": format!("quay.io/rhdh/scope-pinned@{DIGEST_A}"),
+            "build-date": "2026-05-01T10:00:00Z", "support": "generally-available", "imageTag": "1.10.0--1.2.0"},
+        "scope-kept": {"workspacePath": "alpha/plugins/kept", "registryReference": format!("quay.io/rhdh/scope-kept@{DIGEST_B}"),
+            "support": "tech-preview", "imageTag": "1.10.0--1.9.0"}
+    }))
+    .unwrap()
+}
+
+fn inputs() -> StatusInputs {
+    StatusInputs {
+        run: RunContext {
+            status: TaskStatus::Failed,
+            tasks: vec![
+                TaskLine { name: "fetch".into(), status: TaskStatus::Succeeded },
+                TaskLine { name: "export".into(), status: TaskStatus::Failed },
+                TaskLine { name: "commit".into(), status: TaskStatus::None },
+            ],
+            branch: Some("release-1.10".into()),
+            revision: Some("89c860c45d7117fc55e8dc9f3323bc06333175c6".into()),
+            index_image: None,
+            inputs_epoch: Some(crate::domain::status::page::parse_time("2026-05-21T00:00:00Z").unwrap()),
+            page_url: Some("https://ci.example/run/1/status.html".into()),
+        },
+        index_report: Some(index_report()),
+        build_report: Some(build_report()),
+        build_info: Some(BuildInfo {
+            source_repo: "https://github.com/redhat-developer/rhdh-plugin-export-overlays @ 5a262a4".into(),
+            backstage_version: "1.52.0".into(),
+            rhdh_version: Some("1.10.0".into()),
+            overlay_commit: "5a262a4282cc48e402de9ed1cdc0d8077d183c0f".into(),
+            registry: "quay.io/rhdh".into(),
+            tool_version: "0.1.0".into(),
+            ..BuildInfo::default()
+        }),
+        plan: Some(
+            serde_json::from_value(
+                serde_json::json!({"rhdh-branch": "release-1.10", "rhdh-version": "1.10.0", "workspaces": [
+                    {"name": "beta", "decision": "skip", "reason": "same cache key as its last export"}
+                ]}),
+            )
+            .unwrap(),
+        ),
+        exports: exports(),
+        index: Some(index_json()),
+        enabled: BTreeMap::from([("scope-pinned".to_string(), true), ("scope-kept".to_string(), false)]),
+        has_dynamic_plugins: true,
+        unreadable: Vec::new(),
+    }
+}
+
+#[test]
+fn rows_states_and_totals() {
+    let page = build(&inputs());
+    let states: Vec<(&str, PluginState)> = page.rows.iter().map(|row| (row.image.as_str(), row.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("scope-broken", PluginState::ExportFailed),
+            ("scope-fallback", PluginState::Fallback),
+            ("scope-kept", PluginState::Kept),
+            ("scope-missing", PluginState::Missing),
+            ("scope-pinned", PluginState::Pinned),
+        ]
+    );
+    let totals = page.totals;
+    assert_eq!((totals.plugins, totals.pinned, totals.fallback, totals.kept, totals.missing), (5, 1, 1, 1, 1));
+    assert_eq!(totals.failed_exports, 2, "a failed plugin and a workspace that failed before any plugin");
+    let pinned = &page.rows[4];
+    assert_eq!(pinned.name, "@scope/pinned");
+    assert_eq!(pinned.version.as_deref(), Some("1.2.0"));
+    assert_eq!(pinned.requested_tag.as_deref(), Some("1.10.0--1.2.0"));
+    assert_eq!(pinned.resolved_tag.as_deref(), Some("1.10.0--1.2.0"));
+    assert_eq!(pinned.short_digest().as_deref(), Some("sha256:aaaaaaaaaaaa"));
+    assert_eq!(pinned.age_days, Some(19), "age from the inputs' time, not the clock");
+    assert_eq!(pinned.support.as_deref(), Some("generally-available"));
+    assert_eq!(pinned.enabled, Some(true));
+    let outcomes: Vec<Outcome> = pinned.stages.iter().map(|stage| stage.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [Outcome::Pass, Outcome::Pass, Outcome::Pass, Outcome::Pass, Outcome::NotRun, Outcome::NotRun],
+        "catalog entities and install check are unknown without a build report or install check"
+    );
+    let fallback = &page.rows[1];
+    assert_eq!(fallback.name, "@scope/fallback");
+    assert_eq!(fallback.resolved_tag.as_deref(), Some("1.10.0--3.0.0"));
+    assert_eq!(fallback.stages[2].outcome, Outcome::Warn);
+    assert_eq!(fallback.stages[4].outcome, Outcome::Pass, "catalog-index stage of the build report");
+    let kept = &page.rows[2];
+    assert_eq!(kept.resolved_tag.as_deref(), Some("1.10.0--1.9.0"), "the previous entry's tag");
+    assert_eq!(kept.stages[0].outcome, Outcome::Skip, "its workspace exported without it");
+    assert_eq!(page.rows[3].stages[0].outcome, Outcome::Skip, "beta was planned as skip");
+    assert!(page.rows[3].stages[0].detail.as_deref().unwrap().contains("unchanged since its last export"));
+    assert_eq!(page.rows[0].stages[1].outcome, Outcome::NotRun, "no image after a failed export");
+}
+
+#[test]
+fn actions_first_with_cause_log_and_command() {
+    let page = build(&inputs());
+    let actions: Vec<(&str, PluginState)> =
+        page.actions.iter().map(|action| (action.name.as_str(), action.state)).collect();
+    assert_eq!(
+        actions,
+        [
+            ("workspace delta", PluginState::ExportFailed),
+            ("@scope/broken", PluginState::ExportFailed),
+            ("scope-missing", PluginState::Missing),
+            ("scope-kept", PluginState::Kept),
+            ("@scope/fallback", PluginState::Fallback),
+        ]
+    );
+    let broken = &page.actions[1];
+    assert!(broken.cause.contains("exited with status 1"), "{}", broken.cause);
+    assert_eq!(broken.log.len(), 3);
+    assert_eq!(broken.command, "rhdh-catalog export --workspace gamma --registry quay.io/rhdh");
+    assert!(page.actions[0].cause.contains("hunk #2 FAILED"));
+    assert!(page.actions[4].cause.contains("ACTION REQUIRED: publish"), "the build report's action line");
+    assert!(page.actions[3].cause.contains("1.10.0--2.0.0") && page.actions[3].cause.contains("sha256:bbbbbbbbbbbb"));
+}
+
+#[test]
+fn diff_in_groups() {
+    let page = build(&inputs());
+    let groups = page.diff.unwrap();
+    let names = |lines: &[super::page::DiffLine]| lines.iter().map(|line| line.plugin.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&groups.added), ["@scope/pinned"]);
+    assert_eq!(groups.added[0].image.as_deref(), Some("scope-pinned"));
+    assert_eq!(names(&groups.removed), ["scope-gone"]);
+    assert_eq!(names(&groups.upgraded), ["scope-kept"]);
+    assert_eq!(names(&groups.downgraded), ["@scope/fallback"]);
+    assert_eq!(names(&groups.repinned), ["@scope/broken"]);
+    assert_eq!(names(&groups.configuration), ["scope-missing"]);
+    assert_eq!(groups.configuration[0].detail, "default enabled → disabled; pluginConfig dynamicPlugins.frontend");
+    assert_eq!(groups.upgraded[0].detail, "1.10.0--1.9.0 → 1.10.0--2.0.0 (sha256:aaaaaaaaaaaa → sha256:bbbbbbbbbbbb)");
+}
+
+#[test]
+fn header_names_versions_commits_image_and_time() {
+    let page = build(&inputs());
+    let facts: BTreeMap<&str, &str> = page.header.facts.iter().map(|(label, value)| (*label, value.as_str())).collect();
+    assert_eq!(facts["branch"], "release-1.10");
+    assert_eq!(facts["RHDH"], "1.10.0");
+    assert_eq!(facts["Backstage"], "1.52.0");
+    assert_eq!(facts["overlay commit"], "5a262a4282cc48e402de9ed1cdc0d8077d183c0f");
+    assert_eq!(facts["midstream commit"], "89c860c45d7117fc55e8dc9f3323bc06333175c6");
+    assert_eq!(facts["index image"], "quay.io/rhdh/plugin-catalog-index:1.10");
+    assert!(facts["index digest"].starts_with("sha256:dddd"));
+    assert_eq!(page.header.inputs_time.as_deref(), Some("2026-05-21T00:00:00Z"));
+}
+
+#[test]
+fn html_is_self_contained_stable_and_escaped() {
+    let page = build(&inputs());
+    let first = html::render(&page);
+    assert_eq!(first, html::render(&build(&inputs())), "same inputs, same bytes");
+    for row in &page.rows {
+        assert!(first.contains(&format!("id=\"plugin-{}\"", row.image)), "{}", row.image);
+    }
+    assert!(first.contains("&lt;missing&gt;"), "log lines are escaped");
+    assert!(!first.contains("<missing>"));
+    let lower = first.to_lowercase();
+    for external in ["src=", "href=\"http", "url(", "@import", "<link", "<img", "<iframe", "<object", "<embed"] {
+        assert!(!lower.contains(external), "{external} in the page");
+    }
+    let position = |needle: &str| first.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(position("id=\"actions\"") < position("id=\"changes\""));
+    assert!(position("id=\"changes\"") < position("id=\"plugins\""));
+}
+
+#[test]
+fn markdown_has_the_same_facts_and_fits_any_budget_in_whole_rows() {
+    let page = build(&inputs());
+    let full = markdown::render(&page);
+    assert!(full.find("ACTION REQUIRED").unwrap() < full.find("Changes since").unwrap());
+    assert!(full.find("Changes since").unwrap() < full.find("### Plugins").unwrap());
+    for row in &page.rows {
+        assert!(full.contains(&row.name), "{}", row.name);
+    }
+    assert!(full.contains("| Re-pinned | @scope/broken (`scope-broken`) |"), "{full}");
+    assert!(full.contains("| fetch | Succeeded ✅ |"), "the task table is kept");
+    assert_eq!(markdown::render_within(&page, markdown::DEFAULT_MAX_BYTES), full, "small pages are not cut");
+
+    let lines: Vec<&str> = full.lines().collect();
+    for budget in (200..full.len()).step_by(37) {
+        let cut = markdown::render_within(&page, budget);
+        assert!(cut.len() <= budget, "{budget}: {} bytes", cut.len());
+        assert!(cut.contains("Cut to fit"), "{budget}");
+        assert!(cut.contains("https://ci.example/run/1/status.html"), "{budget}: the pointer names the page");
+        // Every table row kept is a whole row of the full text.
+        for line in cut.lines().filter(|line| line.starts_with('|')) {
+            assert!(lines.contains(&line), "{budget}: `{line}` is not a whole row");
+        }
+    }
+    let cut = markdown::render_within(&page, 1500);
+    assert!(cut.contains("ACTION REQUIRED"), "{cut}");
+}
+
+#[test]
+fn utf8_is_never_cut() {
+    let mut inputs = inputs();
+    let report = inputs.index_report.as_mut().unwrap();
+    for index in 0..40 {
+        report.plugins.push(serde_json::from_value(serde_json::json!({
+            "image": format!("plugin-ü-{index:02}"), "workspace": "ωmega", "reference": format!("quay.io/rhdh/plugin-{index}:1.10.0--1.0.0"),
+            "status": "missing", "detail": "tag not found — «absent»"
+        })).unwrap());
+    }
+    let page = build(&inputs);
+    for budget in 1000..1400 {
+        let cut = markdown::render_within(&page, budget);
+        assert!(cut.len() <= budget);
+        assert!(std::str::from_utf8(cut.as_bytes()).is_ok());
+    }
+}
+
+#[test]
+fn no_inputs_render_with_every_fact_unknown() {
+    let page = build(&StatusInputs::default());
+    assert!(page.rows.is_empty() && page.actions.is_empty() && page.diff.is_none());
+    let html = html::render(&page);
+    assert!(html.contains("Unknown: no index report was read"));
+    assert!(html.contains("Unknown: no index, build or export report was read"), "no plugin facts is not all clear");
+    assert!(!html.contains("Nothing: every plugin is pinned"));
+    let markdown = markdown::render(&page);
+    assert!(markdown.contains("**inputs made** unknown"), "{markdown}");
+}
+
+#[test]
+fn summary_line_fits_a_result() {
+    let page = build(&inputs());
+    let line = page.summary_line();
+    assert_eq!(
+        line,
+        "Failed: failed export; 5 plugins: 1 pinned, 1 fallback, 1 kept, 1 missing, 2 failed exports; ACTION REQUIRED: 5"
+    );
+    assert!(line.len() < 4096);
+}
