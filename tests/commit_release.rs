@@ -245,3 +245,34 @@ fn release_number_from_konflux_snapshots_through_the_kube_client() {
         "{stderr}"
     );
 }
+
+/// Hooks in the checkout never run, whatever put them there: every git command runs with
+/// `core.hooksPath` at an empty folder (`--no-verify` alone would not stop post-commit, pre-push
+/// or reference-transaction hooks).
+#[test]
+fn hooks_in_the_checkout_never_run() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let (remote, tree) = clone_tree(root);
+    let marker = root.join("hook-ran");
+    for hook in ["pre-commit", "commit-msg", "post-commit", "pre-push", "reference-transaction", "post-rewrite"] {
+        let path = tree.join(".git/hooks").join(hook);
+        std::fs::write(&path, format!("#!/bin/sh\necho {hook} >> '{}'\n", marker.display())).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    // The same hooks where a repository's own configuration could point.
+    git(&tree, &["config", "core.hooksPath", tree.join(".git/hooks").to_str().unwrap()]);
+    // A plain git commit in this checkout runs them: the test would notice if ours did.
+    write(&tree, &[("notes.txt", "x\n")]);
+    git(&tree, &["add", "notes.txt"]);
+    git(&tree, &["commit", "-q", "-m", "by hand"]);
+    assert!(marker.exists(), "the hooks work, so their absence below means something");
+    std::fs::remove_file(&marker).unwrap();
+
+    write(&tree, &[("catalog-index/index.json", "{\"b\": 2}\n")]);
+    let output = run_commit(root, &tree);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("committed and pushed: "));
+    assert!(git(&remote, &["log", "-1", "--format=%s", "main"]).starts_with("Sync"), "the commit was pushed");
+    assert!(!marker.exists(), "a hook ran: {}", std::fs::read_to_string(&marker).unwrap_or_default());
+}

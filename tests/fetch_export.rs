@@ -314,3 +314,34 @@ fn paths_leaving_the_tree_are_refused() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("is a symbolic link to /etc/passwd outside the repository"), "{stderr}");
 }
+
+/// The default `--tree .`: run from inside the midstream checkout with no `--tree`, the patches
+/// still apply (their paths are made absolute before `patch -d` changes folders).
+#[test]
+fn export_with_the_default_tree_applies_its_patches() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fixture = upstreams::create(scratch.path());
+    let output = rhdh_catalog(&fixture.root).current_dir(&fixture.tree).arg("fetch").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = rhdh_catalog(&fixture.root)
+        .current_dir(&fixture.tree)
+        .args(["export", "--workspace", "hello", "--exporter", &recorded_exporter()])
+        .args(["--install-command", "test -f package.json", "--tsc-command", ""])
+        .output()
+        .unwrap();
+    let report = read_json(&fixture.tree.join("export-report.json"));
+    assert!(output.status.success(), "{}\n{report:#}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(report["workspaces"]["hello"]["patches-applied"], serde_json::json!(["0001-farewell.patch"]));
+    let greeting =
+        std::fs::read_to_string(fixture.tree.join("workspaces/hello/plugins/hello/src/greeting.ts")).unwrap();
+    assert!(greeting.contains("farewell"), "{greeting}");
+    // The record index reads instead of matching names: each exported folder with its npm name and image.
+    let state = read_json(&fixture.tree.join("workspaces/hello/.rhdh-catalog-export.json"));
+    assert_eq!(
+        state["exported"],
+        serde_json::json!([
+            {"path": "plugins/hello", "package": "@acme/plugin-hello", "image": "acme-plugin-hello"},
+            {"path": "plugins/hello-backend", "package": "@acme/plugin-hello-backend", "image": "acme-plugin-hello-backend"}
+        ])
+    );
+}

@@ -129,7 +129,8 @@ fn pairs(flag: &str, values: &[String]) -> Result<BTreeMap<String, String>, Inpu
                 "{flag} `{}` holds the control character U+{:04X}; labels and annotations are one line",
                 pair.escape_debug(),
                 u32::from(control)
-            )));
+            ))
+            .with_hint("give each value on one line"));
         }
         match pair.split_once('=') {
             Some((key, value)) if !key.trim().is_empty() => {
@@ -187,7 +188,8 @@ type Input<'a> = (&'a str, &'a Path);
 fn refuse_overlaps(outputs: &[Output<'_>], inputs: &[Input<'_>]) -> Result<(), InputError> {
     for (position, (output_flag, output)) in outputs.iter().enumerate() {
         if crate::io::fs::resolved(output).parent().is_none() {
-            return Err(InputError::usage(format!("{output_flag} `{}` is the root folder", output.display())));
+            return Err(InputError::usage(format!("{output_flag} `{}` is the root folder", output.display()))
+                .with_hint(format!("give {output_flag} a folder of its own")));
         }
         let clash = inputs
             .iter()
@@ -542,7 +544,8 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
                     .with_hint("pass the URI an `artifact create` result holds"));
                 }
                 if destination.as_os_str().is_empty() {
-                    return Err(InputError::usage(format!("`{argument}` names an empty folder to unpack into")));
+                    return Err(InputError::usage(format!("`{argument}` names an empty folder to unpack into"))
+                        .with_hint("write `<uri>=<folder>`, or give the folder with --to"));
                 }
                 refuse_overlaps(&[("the folder to unpack into", &destination)], &[])?;
                 pairs.push((uri, destination));

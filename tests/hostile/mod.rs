@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::support::rhdh_catalog;
 
 mod dynamic_plugins;
+mod io;
 mod overlay;
 mod upstream;
 
@@ -45,8 +46,11 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             } else if kind.is_dir() {
                 files.insert(path.clone(), b"<dir>".to_vec());
                 pending.push(path);
-            } else {
+            } else if kind.is_file() {
                 files.insert(path.clone(), std::fs::read(&path).unwrap_or_default());
+            } else {
+                // A FIFO or device: reading it would block or never end.
+                files.insert(path.clone(), b"<special>".to_vec());
             }
         }
     }
@@ -59,8 +63,24 @@ const ALLOWED_NON_ASCII: &str = "…→—–";
 /// Runs `args` in `dir` (the case's folder, which the case has filled) and checks the outcome;
 /// a failure is returned as a line for the class's report.
 pub fn check(name: &str, dir: &Path, args: &[String], expect: &Expect) -> Result<(), String> {
+    check_with(name, dir, args, expect, &[], |_| {})
+}
+
+/// [`check`], where the output must also lack every `absent` fragment (e.g. the content of a
+/// file the tool refused to read), and `configure` adjusts the command (its environment).
+pub fn check_with(
+    name: &str,
+    dir: &Path,
+    args: &[String],
+    expect: &Expect,
+    absent: &[&str],
+    configure: impl FnOnce(&mut assert_cmd::Command),
+) -> Result<(), String> {
     let before = snapshot(dir);
-    let output = rhdh_catalog(dir).current_dir(dir).args(args).output().map_err(|error| format!("{name}: {error}"))?;
+    let mut command = rhdh_catalog(dir);
+    command.current_dir(dir).args(args);
+    configure(&mut command);
+    let output = command.output().map_err(|error| format!("{name}: {error}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let all = format!("{stdout}{stderr}");
@@ -76,6 +96,11 @@ pub fn check(name: &str, dir: &Path, args: &[String], expect: &Expect) -> Result
         let fragment = fragment.replace("{dir}", &dir.display().to_string());
         if !all.contains(&fragment) {
             problems.push(format!("output lacks {fragment:?}"));
+        }
+    }
+    for fragment in absent {
+        if all.contains(fragment) {
+            problems.push(format!("output holds {fragment:?}, which it must not show"));
         }
     }
     if !all.contains("hint: ") {
