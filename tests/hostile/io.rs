@@ -112,7 +112,10 @@ fn hostile_files_outside_the_tree() {
             case(
                 "a relative link that climbs out",
                 |work| {
-                    replace_with_link(&work.join("overlay/rhdh-supported-packages.txt"), "../../../../../../etc/passwd")
+                    replace_with_link(
+                        &work.join("overlay/rhdh-supported-packages.txt"),
+                        "../../../../../../etc/passwd",
+                    );
                 },
                 index_args(&[]),
                 &["rhdh-supported-packages.txt", "outside"],
