@@ -13,6 +13,8 @@ command -v docker-registry >/dev/null || missing+=(docker-registry)
 command -v skopeo >/dev/null || missing+=(skopeo)
 command -v git >/dev/null || missing+=(git)
 command -v patch >/dev/null || missing+=(patch)
+# The terminal progress test runs sync inside a real terminal.
+command -v tmux >/dev/null || missing+=(tmux)
 # Headless Chromium for the status page tests (tests/status_page.rs), with a font to render.
 command -v chromium >/dev/null || [ -x /usr/lib/chromium/chromium ] || missing+=(chromium fonts-dejavu-core)
 # The Python RHDH installer of the oracle tests (checked and completed below).

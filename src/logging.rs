@@ -1,5 +1,5 @@
 //! Logs go to stderr through `tracing` (`RUST_LOG` filters, `--log-format json` for collectors);
-//! stdout is kept for data.
+//! stdout is kept for data. Lines go through the progress module, which keeps bars out of their way.
 
 use std::io::IsTerminal;
 
@@ -14,7 +14,10 @@ pub enum LogFormat {
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(crate::io::progress::log_writer)
+        .with_target(false);
     let result = match format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).without_time().try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

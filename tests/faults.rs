@@ -380,3 +380,34 @@ fn publish_and_promote_survive_transient_faults_and_stop_cleanly_on_persistent_o
     assert_eq!(tag_digest("1.10"), None, "the tag was not moved");
     drop(setup.overlay_root);
 }
+
+/// Long registry work says how far it is: on stderr (not a terminal here), a line every few
+/// seconds (`RHDH_CATALOG_PROGRESS_SECONDS` shortens the interval) with done/total and the image
+/// being probed; stdout carries only the summary, as without progress.
+#[test]
+fn slow_registry_work_reports_progress_on_stderr_only() {
+    let setup = setup();
+    let proxy = FaultProxy::http(&setup.registry.host);
+    proxy.fail_all(Fault::Delay(Duration::from_millis(300)));
+    let work = tempfile::tempdir().unwrap();
+    let output = rhdh_catalog(work.path())
+        .env("RHDH_CATALOG_PROGRESS_SECONDS", "0.2")
+        .current_dir(work.path())
+        .args(["index", "--registry", &setup.prefix, "--rhdh-version", "1.10.0"])
+        .args(["--overlay-commit", "x", "--source-repo", "x"])
+        .arg("--overlay")
+        .arg(&setup.overlay)
+        .args(["--store", &format!("docker://{}", proxy.host), "--insecure-registry", &proxy.host, "--jobs", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stderr}");
+    let lines: Vec<&str> =
+        stderr.lines().filter(|line| line.starts_with("progress: resolving plugin images ")).collect();
+    assert!(lines.len() >= 2, "a line every 0.2 s while resolving: {stderr}");
+    assert!(lines.iter().all(|line| line.contains("/7")), "done/total: {lines:?}");
+    assert!(lines.iter().any(|line| line.contains(&setup.prefix)), "the image being probed: {lines:?}");
+    assert_eq!(stdout.lines().count(), 1, "stdout holds the summary only: {stdout}");
+    assert!(!stdout.contains("progress"), "{stdout}");
+}

@@ -52,3 +52,5 @@ mod status_page;
 mod sync_pipeline;
 /// The Tekton YAML checked against the binary and the Tekton schemas.
 mod tekton_definitions;
+/// Progress bars as a terminal shows them (tmux).
+mod terminal_progress;

@@ -21,8 +21,15 @@ pub(crate) async fn resolve(
     known: &KnownFacts,
     older_tags: bool,
 ) -> anyhow::Result<Vec<Resolution>> {
+    let progress = crate::io::progress::Progress::start("resolving plugin images", plugins.len() as u64);
+    let progress = &progress;
     let results: Vec<(usize, Result<Probe, RegistryError>)> = futures::stream::iter(plugins.iter().enumerate())
-        .map(|(position, plugin)| async move { (position, probe(store, &plugin.reference, known, older_tags).await) })
+        .map(|(position, plugin)| async move {
+            progress.working_on(&plugin.reference.to_string());
+            let answer = probe(store, &plugin.reference, known, older_tags).await;
+            progress.advance();
+            (position, answer)
+        })
         .buffer_unordered(jobs.max(1))
         .collect()
         .await;

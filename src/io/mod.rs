@@ -12,6 +12,7 @@ pub mod install_check;
 pub mod kube_api;
 pub mod overlay_tree;
 pub mod patch;
+pub mod progress;
 pub mod registry;
 pub mod shell;
 pub mod tekton_results;

@@ -705,7 +705,10 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         ))
         .into());
     }
+    let progress =
+        crate::io::progress::Progress::start("pipeline tasks", (order.len() + pipeline.finally.len()) as u64);
     for task in order {
+        progress.working_on(&task.name);
         if reusing && options.from.as_deref() == Some(task.name.as_str()) {
             reusing = false;
         }
@@ -726,6 +729,7 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
             outcome
         };
         run.outcomes.push((task.name.clone(), outcome));
+        progress.advance();
     }
     let status = match run.pipeline_lookup("tasks.status") {
         Some(Resolved::One(status)) => TaskStatus::parse(&status),
@@ -733,9 +737,11 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
     };
     for task in &pipeline.finally {
         tracing::info!(task = %task.name, "▶ running (finally)");
+        progress.working_on(&task.name);
         let outcome = run.run_pipeline_task(task).await;
         log_outcome(&task.name, &outcome);
         run.outcomes.push((task.name.clone(), outcome));
+        progress.advance();
     }
     Ok(RunOutcome { status, tasks: run.outcomes })
 }

@@ -216,9 +216,13 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         jobs.push((planned, workspace));
     }
     let settings = &settings;
+    let progress = crate::io::progress::Progress::start("exporting workspaces", jobs.len() as u64);
+    let progress = &progress;
     let reports: Vec<(String, WorkspaceReport)> = futures::stream::iter(jobs)
         .map(|(planned, workspace)| async move {
+            progress.working_on(&planned.name);
             let report = export_workspace(planned, workspace, settings).await;
+            progress.advance();
             let exported = report.plugins.iter().filter(|plugin| plugin.status == Status::Exported).count();
             tracing::info!(workspace = %planned.name, exported, failed = report.plugins.len() - exported, cause = report.cause.as_deref().unwrap_or(""), "workspace done");
             (planned.name.clone(), report)
