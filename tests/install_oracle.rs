@@ -370,6 +370,30 @@ fn verify_install_installs_the_example_with_both_installers() {
     assert!(stdout.contains("4/4 plugins installed"), "{stdout}");
 }
 
+/// `verify-install` on the real overlay data, both flavours, both installers: every active OCI
+/// entry installs (the wrapper flavour's wrappers are listed disabled: they live in the RHDH image).
+#[test]
+fn verify_install_installs_the_real_overlay_in_both_flavours() {
+    for (style, active) in [("oci", 50), ("wrapper", 50)] {
+        let real = real_index(style);
+        let work = tempfile::tempdir().unwrap();
+        let started = std::time::Instant::now();
+        let (output, report) = verify_install(work.path(), &real.registry, &real.image);
+        eprintln!(
+            "verify-install of the real overlay, {style} flavour, both installers: {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{style}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        for installer in report["installers"].as_array().unwrap() {
+            let plugins = installer["plugins"].as_object().unwrap();
+            assert_eq!(plugins.len(), active, "{style}: every active OCI entry: {installer:#}");
+            assert!(plugins.values().all(|verdict| verdict == "installed"), "{style}: {installer:#}");
+            eprintln!("  {}: {} ms", installer["installer"], installer["elapsed-ms"]);
+        }
+    }
+}
+
 #[test]
 fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
     use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
