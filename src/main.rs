@@ -8,7 +8,30 @@ use rhdh_catalog::cli::{Cli, LogFormatArg};
 use rhdh_catalog::error::{ExitStatus, exit_status_of};
 use rhdh_catalog::logging::LogFormat;
 
+/// Exit status when the reader of stdout went away (`rhdh-catalog validate | head -1`): what a Unix
+/// filter killed by SIGPIPE reports (128 + 13), without a panic message.
+const STDOUT_CLOSED: i32 = 141;
+
+/// `println!` panics when stdout is a closed pipe; that is the reader's choice, not a bug, so the
+/// process ends quietly instead. Every other panic keeps the default report.
+fn end_quietly_when_stdout_closes() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(STDOUT_CLOSED);
+        }
+        default_hook(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

@@ -367,3 +367,25 @@ fn a_plugins_list_folder_missing_upstream() {
         },
     );
 }
+
+/// A reader that stops early (`rhdh-catalog validate … | head -1`) ends the tool quietly: no panic
+/// message on stderr, the SIGPIPE status a Unix filter reports.
+#[test]
+fn a_closed_stdout_ends_the_step_without_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = crate::support::reference_data()
+        .join("catalog-index-main/catalog-index/supported/dynamic-plugins.default.yaml");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rhdh-catalog"))
+        .args(["validate", file.to_str().unwrap(), "--no-registry"])
+        .env("HOME", dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}
