@@ -311,6 +311,35 @@ pub(crate) async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Resul
     head(dest).await
 }
 
+/// The first of `candidates` that `url` has, with the commit it points at, as `git clone
+/// --branch` would pick it (a branch, else a tag of that name, an annotated tag peeled to its
+/// commit): one `git ls-remote` round trip, nothing downloaded. `None` when the remote has none of
+/// them.
+pub(crate) async fn remote_head(url: &str, candidates: &[String]) -> Result<Option<(String, String)>, GitError> {
+    let mut args = vec!["ls-remote".to_string(), url.to_string()];
+    for candidate in candidates {
+        args.extend([
+            format!("refs/heads/{candidate}"),
+            format!("refs/tags/{candidate}"),
+            format!("refs/tags/{candidate}^{{}}"),
+        ]);
+    }
+    let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
+    let listing =
+        run(None, &borrowed, url).await.map_err(|problem| GitError::Remote { url: strip_credentials(url), problem })?;
+    let refs: std::collections::BTreeMap<&str, &str> =
+        listing.lines().filter_map(|line| line.split_once('\t')).map(|(commit, name)| (name.trim(), commit)).collect();
+    Ok(candidates.iter().find_map(|candidate| {
+        let branch = format!("refs/heads/{candidate}");
+        let peeled = format!("refs/tags/{candidate}^{{}}");
+        let tag = format!("refs/tags/{candidate}");
+        [branch, peeled, tag]
+            .iter()
+            .find_map(|name| refs.get(name.as_str()))
+            .map(|commit| (candidate.clone(), (*commit).to_string()))
+    }))
+}
+
 /// Fetches exactly `reference` (tag, branch or commit SHA) with depth 1, blobs filtered and the
 /// work tree restricted to `sparse_paths` (cone mode; empty means the whole tree); returns the commit.
 pub(crate) async fn sparse_checkout(
