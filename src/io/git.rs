@@ -394,6 +394,50 @@ pub(crate) async fn clone(url: &str, dest: &Path, auth: &GitAuth) -> Result<(), 
     Err(classify(url, "HEAD", problem))
 }
 
+/// Brings an earlier [`clone`] of `url` in `dest` to `revision` (a branch, tag or commit): its
+/// branches and tags fetched again with `auth`, `revision` checked out with every local change
+/// and untracked file dropped — what a fresh clone and checkout would give, writing only the
+/// files that differ. An error means the caller should clone afresh.
+pub(crate) async fn update_clone(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
+    let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
+    let environment = auth.environment();
+    run(Some(dest), &["remote", "set-url", "origin", url], url).await.map_err(local)?;
+    run_with_env(
+        dest,
+        &[
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--prune-tags",
+            "--force",
+            "origin",
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/tags/*",
+        ],
+        url,
+        &environment,
+    )
+    .await
+    .map_err(|problem| classify(url, revision, problem))?;
+    let target = if run(
+        Some(dest),
+        &["rev-parse", "--verify", "--quiet", &format!("refs/remotes/origin/{revision}^{{commit}}")],
+        url,
+    )
+    .await
+    .is_ok()
+    {
+        format!("refs/remotes/origin/{revision}")
+    } else {
+        revision.to_string()
+    };
+    run(Some(dest), &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", &target], url)
+        .await
+        .map_err(local)?;
+    run(Some(dest), &["clean", "-ffdxq"], url).await.map_err(local)?;
+    Ok(())
+}
+
 /// Whether the remote `url` lets these credentials push to `branch`, without pushing: the tip of
 /// `branch` (or the remote's HEAD when it has no such branch yet) is fetched shallow into a
 /// scratch repository and pushed back with `--dry-run`, which makes the remote authenticate the
