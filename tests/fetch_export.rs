@@ -345,3 +345,55 @@ fn export_with_the_default_tree_applies_its_patches() {
         ])
     );
 }
+
+/// The overlay served by a remote that counts the packs it sends (clones and fetches, not
+/// `ls-remote`): a fetch after which nothing moved clones nothing and plans the same; a moved
+/// upstream, an edited destination folder or a changed `exclude` is cloned again.
+#[test]
+fn a_no_op_fetch_clones_nothing_and_what_moved_is_cloned_again() {
+    let scratch = tempfile::tempdir().unwrap();
+    let fixture = upstreams::create(scratch.path());
+    let remote = crate::support::counting_remote::CountingRemote::start(scratch.path());
+    let upstream_repos = fixture.tree.join("upstream_repos.yml");
+    let original = std::fs::read_to_string(&upstream_repos).unwrap();
+    let served = original.replace(&upstreams::url(&fixture.overlay), &remote.url(&fixture.overlay));
+    assert_ne!(served, original);
+    std::fs::write(&upstream_repos, &served).unwrap();
+    let fetched = |expected_packs: usize, why: &str| {
+        let output = fetch(&fixture, &[]);
+        assert!(output.status.success(), "{why}: {}", String::from_utf8_lossy(&output.stderr));
+        assert_eq!(remote.packs(), vec!["overlay".to_string(); expected_packs], "{why}");
+        read_json(&fixture.tree.join("plan.json"))
+    };
+
+    let first = fetched(1, "the first fetch clones the overlay");
+    let head = upstreams::git(&fixture.overlay, &["rev-parse", "HEAD"]);
+    assert_eq!(first["sources"][0]["commit"], head.as_str());
+    let record = read_json(&fixture.tree.join("overlay-repo/.rhdh-catalog-fetch.json"));
+    assert_eq!(record["sources"][0]["commit"], head.as_str());
+    assert_eq!(record["sources"][0]["branch"], "main", "the first candidate branch does not exist");
+
+    let again = fetched(1, "nothing moved: no clone");
+    assert_eq!(again, first, "the same plan, with the same sources");
+
+    // An edited destination folder is not what the record describes: fetched again, the edit
+    // overwritten by the upstream file.
+    let versions = fixture.tree.join("overlay-repo/versions.json");
+    let upstream_versions = std::fs::read_to_string(&versions).unwrap();
+    std::fs::write(&versions, "{\"backstage\": \"9.9.9\"}\n").unwrap();
+    fetched(2, "an edited destination is fetched again");
+    assert_eq!(std::fs::read_to_string(&versions).unwrap(), upstream_versions);
+    fetched(2, "and then it is unchanged again");
+
+    // The upstream moved: cloned, and the plan names the new commit.
+    write(&fixture.overlay, &[("workspaces/flat/plugins-list.yaml", "plugins/sign: --embed-package @flat/x\n")]);
+    let moved = commit(&fixture.overlay, "flat: embed x");
+    let plan = fetched(3, "a moved upstream is cloned");
+    assert_eq!(plan["sources"][0]["commit"], moved.as_str());
+    fetched(3, "and not again");
+
+    // The entry changed (an exclude): what was copied may differ, so it is fetched again.
+    std::fs::write(&upstream_repos, format!("{served}    exclude: [versions.json]\n")).unwrap();
+    fetched(4, "a changed exclude list is fetched again");
+    fetched(4, "and not again");
+}

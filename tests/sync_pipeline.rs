@@ -16,6 +16,13 @@ fn examples() -> PathBuf {
 /// The bundled example as git repositories under `root` (what hack/example.sh builds); returns the
 /// midstream checkout.
 pub fn example(root: &Path) -> PathBuf {
+    example_with(root, &|_| None)
+}
+
+/// [`example`], with the repositories the pipeline clones (the overlay and the upstreams) named
+/// by `served` where it gives a URL (else `file://`).
+pub fn example_with(root: &Path, served: &dyn Fn(&Path) -> Option<String>) -> PathBuf {
+    let url = |dir: &Path| served(dir).unwrap_or_else(|| url(dir));
     for upstream in ["community-plugins", "rhdh-plugins"] {
         let dir = root.join("upstreams").join(upstream);
         copy_dir(&examples().join("upstreams").join(upstream), &dir);
@@ -163,4 +170,29 @@ fn a_failing_export_fails_the_sync_and_the_report_says_where() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("1 plugin(s) failed to export"), "{stderr}");
     assert_eq!(git(&root.join("midstream.git"), &["log", "--format=%s"]), "example midstream", "nothing pushed");
+}
+
+/// The overlay and both upstreams served by a remote that counts the packs it sends (clones and
+/// fetches; `ls-remote` sends none): the first sync clones the overlay and fetches the upstreams
+/// of every workspace it exports; a sync after which nothing moved fetches nothing at all.
+#[test]
+fn a_no_op_sync_clones_no_upstream_repository() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    std::fs::create_dir_all(root.join("upstreams")).unwrap();
+    let remote = crate::support::counting_remote::CountingRemote::start(root);
+    let midstream = example_with(root, &|dir| Some(remote.url(dir)));
+    let (output, stdout) = sync(root, &midstream, &[]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("commit:    true"), "{stdout}");
+    let first = remote.packs();
+    assert!(first.contains(&"overlay".to_string()), "the first sync clones the overlay: {first:?}");
+    for upstream in ["upstreams/community-plugins", "upstreams/rhdh-plugins"] {
+        assert!(first.iter().any(|pack| pack == upstream), "the first sync fetches {upstream}: {first:?}");
+    }
+
+    let (output, stdout) = sync(root, &midstream, &[]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("commit:    unchanged"), "{stdout}");
+    assert_eq!(remote.packs(), first, "the no-op sync cloned or fetched a repository");
 }

@@ -471,6 +471,15 @@ pub enum ArtifactCommand {
         /// File to write the URI to, e.g. `$(results.SOURCE_ARTIFACT.path)`.
         #[arg(long)]
         result: Option<PathBuf>,
+        /// Pack only what these paths of SOURCE name (repeatable; `*` matches within one path segment); with --exclude, they are packed even inside an excluded folder.
+        #[arg(long)]
+        include: Vec<String>,
+        /// Leave out what these paths of SOURCE name (repeatable; `*` matches within one path segment).
+        #[arg(long)]
+        exclude: Vec<String>,
+        /// Mark the folders these paths name as whole (repeatable; `*` matches within one path segment): unpacked, each replaces the folder of the same path, so files removed from it do not survive.
+        #[arg(long)]
+        whole: Vec<String>,
         /// The folder to pack.
         source: PathBuf,
     },
@@ -479,6 +488,15 @@ pub enum ArtifactCommand {
         /// Folder for URIs given without `=<folder>`.
         #[arg(long)]
         to: Option<PathBuf>,
+        /// Unpack only what these paths name (repeatable; `*` matches within one path segment).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Make each folder exactly what its artifacts hold: files they do not hold are removed (files that already hold the right bytes are never written again).
+        #[arg(long, env = "RHDH_CATALOG_ARTIFACT_EXACT")]
+        exact: bool,
+        /// The steps after this one only read the folders: with an OCI layout --artifact-store, one extraction per set of artifacts is shared and each folder becomes a link to it.
+        #[arg(long)]
+        read_only: bool,
         /// Artifacts to unpack, in order (later ones overwrite files of earlier ones).
         artifacts: Vec<String>,
     },

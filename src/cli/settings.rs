@@ -20,6 +20,8 @@ use crate::domain::run_report::{TaskLine, TaskStatus};
 use crate::error::InputError;
 use crate::formats::relative_path::RelativePath;
 use crate::formats::versions::is_version;
+use crate::io::archive::Selection;
+use crate::io::registry::trusted_artifact::RestoreOptions;
 use crate::io::registry::{ClientOptions, ImageReference, RegistryPrefix};
 use crate::steps::{OutputFormat, ReleaseGate, Step, StoreSettings};
 use crate::steps::{
@@ -510,13 +512,20 @@ fn git_token() -> Option<String> {
 fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, InputError> {
     let ArtifactArgs { command, artifact_store, client } = args;
     let action = match command {
-        ArtifactCommand::Create { store, expires_after, result, source } => artifact::ArtifactAction::Create {
-            store: store.trim_start_matches("oci:").to_string(),
-            expires_after: expires_after_setting(expires_after)?,
-            result,
-            source,
-        },
-        ArtifactCommand::Use { to, artifacts } => {
+        ArtifactCommand::Create { store, expires_after, result, include, exclude, whole, source } => {
+            artifact::ArtifactAction::Create {
+                store: store.trim_start_matches("oci:").to_string(),
+                expires_after: expires_after_setting(expires_after)?,
+                result,
+                source,
+                selection: Selection {
+                    include: path_patterns("--include", include)?,
+                    exclude: path_patterns("--exclude", exclude)?,
+                    whole: path_patterns("--whole", whole)?,
+                },
+            }
+        }
+        ArtifactCommand::Use { to, only, exact, read_only, artifacts } => {
             let mut pairs = Vec::new();
             for argument in artifacts {
                 let (uri, destination) = match argument.rsplit_once('=') {
@@ -550,13 +559,38 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
                 refuse_overlaps(&[("the folder to unpack into", &destination)], &[])?;
                 pairs.push((uri, destination));
             }
-            artifact::ArtifactAction::Use { artifacts: pairs }
+            let options = RestoreOptions {
+                only: path_patterns("--only", only)?,
+                exact,
+                read_only,
+                // The local runner's run (see `pipeline::runner`): its shared extractions.
+                run: std::env::var("RHDH_CATALOG_ARTIFACT_RUN").ok().filter(|run| !run.is_empty()),
+            };
+            artifact::ArtifactAction::Use { artifacts: pairs, options }
         }
     };
     Ok(artifact::ArtifactSettings {
         store: StoreSettings { spec: optional(artifact_store), client: client_options(client) },
         action,
     })
+}
+
+/// Path patterns of `artifact` (`--include`, `--exclude`, `--whole`, `--only`): relative paths
+/// inside the folder, `/`-separated, `*` within a segment; no `.`, `..` or empty segment.
+fn path_patterns(flag: &str, patterns: Vec<String>) -> Result<Vec<String>, InputError> {
+    for pattern in &patterns {
+        let trimmed = pattern.trim_end_matches('/');
+        let bad = trimmed.is_empty()
+            || trimmed.starts_with('/')
+            || trimmed.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..");
+        if bad {
+            return Err(InputError::usage(format!(
+                "{flag} `{pattern}` is not a path inside the folder (`a/b`, `*` within a segment)"
+            ))
+            .with_hint("name a relative path without `.`, `..` or empty segments, e.g. `workspaces/*`"));
+        }
+    }
+    Ok(patterns.into_iter().map(|pattern| pattern.trim_end_matches('/').to_string()).collect())
 }
 
 /// `--expires-after`: empty (an empty Tekton param) means none; else `<n><unit>` with the units

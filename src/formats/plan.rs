@@ -103,6 +103,32 @@ pub(crate) struct ExportedPlugin {
     pub(crate) image: String,
 }
 
+/// What `fetch` copied into one destination folder, kept in the folder itself
+/// ([`FETCH_RECORD_FILE`], committed with it): every repository copied there, at which branch and
+/// commit, and the content id the folder had afterwards (the record left out). When every one of
+/// those repositories still has that commit at the head of that branch and the folder still has
+/// that content, the next `fetch` clones none of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub(crate) struct FetchRecord {
+    #[serde(rename = "content-id")]
+    pub(crate) content_id: String,
+    pub(crate) sources: Vec<RecordedSource>,
+}
+
+/// One repository of a [`FetchRecord`]: the URL (credentials stripped), the branch or tag it was
+/// cloned at, the commit, and the `exclude` paths of its `upstream_repos.yml` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub(crate) struct RecordedSource {
+    pub(crate) repo: String,
+    pub(crate) branch: String,
+    pub(crate) commit: String,
+    #[serde(default)]
+    pub(crate) exclude: Vec<String>,
+}
+
+/// The fetch record's name inside a destination folder.
+pub(crate) const FETCH_RECORD_FILE: &str = ".rhdh-catalog-fetch.json";
+
 /// The batch id meaning "nothing to export" (see [`Plan::batch_ids_json`]).
 pub(crate) const NO_BATCH: &str = "none";
 

@@ -1,16 +1,100 @@
-//! Folders as reproducible tar archives and back: [`collect`] reads a folder into layer files,
-//! [`unpack`] extracts a tar.gz, refusing entries that would land outside the destination
-//! (absolute paths, `..`, links leaving it, devices and other special files).
+//! Folders as reproducible tar archives and back: [`collect_selected`] reads a folder (or the part of it a
+//! [`Selection`] names) into layer files, [`unpack`] and [`unpack_all`] extract tar.gz archives,
+//! refusing entries that would land outside the destination (absolute paths, `..`, links leaving
+//! it, devices and other special files).
+//!
+//! An archive may mark folders *whole* (a [`MANIFEST`] entry at its root, never written out): such
+//! a folder replaces what the archives before it, or the destination, hold at that path, so a
+//! file removed from it does not survive. [`unpack_all`] leaves every file that already holds the
+//! right bytes as it is, and with [`Existing::Exact`] removes whatever the archives do not hold: a
+//! folder kept from an earlier extraction is brought up to date instead of written again.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::InputError;
 use crate::io::registry::image::LayerFile;
 
+/// The archive entry that lists the whole folders (JSON `{"whole": [path, ...]}`); reserved: a
+/// file of that name at the root of a packed folder is left out.
+pub(crate) const MANIFEST: &str = ".rhdh-catalog-artifact.json";
+
+/// `*` matches any run of characters within one path segment; a pattern with fewer segments than
+/// a path matches it when it matches the path's first segments (the path lies inside).
+pub(crate) fn pattern_matches(pattern: &str, path: &str) -> bool {
+    let pattern: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let path: Vec<&str> = path.trim_matches('/').split('/').collect();
+    pattern.len() <= path.len() && pattern.iter().zip(&path).all(|(glob, segment)| segment_matches(glob, segment))
+}
+
+/// Whether `pattern` could match `dir` or something inside it.
+fn pattern_reaches_into(pattern: &str, dir: &str) -> bool {
+    let pattern: Vec<&str> = pattern.trim_matches('/').split('/').collect();
+    let dir: Vec<&str> = dir.trim_matches('/').split('/').collect();
+    pattern.iter().zip(&dir).all(|(glob, segment)| segment_matches(glob, segment))
+}
+
+fn segment_matches(glob: &str, segment: &str) -> bool {
+    let parts: Vec<&str> = glob.split('*').collect();
+    if parts.len() == 1 {
+        return glob == segment;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !segment.starts_with(first)
+        || !segment[first.len()..].ends_with(last)
+        || segment.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &segment[first.len()..segment.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Which paths of a folder go into an archive. Without `include`, everything but what `exclude`
+/// names; `include` takes what it names even inside an excluded folder, and alone, only that.
+/// `whole`: folders the archive marks whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    pub(crate) include: Vec<String>,
+    pub(crate) exclude: Vec<String>,
+    pub(crate) whole: Vec<String>,
+}
+
+impl Selection {
+    fn takes(&self, path: &str) -> bool {
+        let excluded = self.exclude.iter().any(|pattern| pattern_matches(pattern, path));
+        let included = self.include.iter().any(|pattern| pattern_matches(pattern, path));
+        match (self.include.is_empty(), self.exclude.is_empty()) {
+            (true, _) => !excluded,
+            (false, true) => included,
+            (false, false) => !excluded || included,
+        }
+    }
+
+    fn may_take_inside(&self, dir: &str) -> bool {
+        self.takes(dir) || self.include.iter().any(|pattern| pattern_reaches_into(pattern, dir))
+    }
+}
+
 /// Every file, folder link and symbolic link under `root`, for an archive (unsorted: the tar
 /// writer sorts).
+#[cfg(test)]
 pub(crate) fn collect(root: &Path) -> anyhow::Result<Vec<LayerFile>> {
+    collect_selected(root, &Selection::default())
+}
+
+/// The files of `root` that `selection` takes, plus the [`MANIFEST`] entry when it marks folders
+/// whole (none otherwise, so an archive without whole folders is what [`collect`] always made).
+pub(crate) fn collect_selected(root: &Path, selection: &Selection) -> anyhow::Result<Vec<LayerFile>> {
     let mut files = Vec::new();
+    let mut folders = BTreeSet::new();
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         for entry in fs_err::read_dir(root.join(&relative))? {
@@ -18,9 +102,24 @@ pub(crate) fn collect(root: &Path) -> anyhow::Result<Vec<LayerFile>> {
             let child = relative.join(entry.file_name());
             let kind = entry.file_type()?;
             let path = child.to_string_lossy().replace('\\', "/");
+            if relative.as_os_str().is_empty() && path == MANIFEST {
+                continue;
+            }
             if kind.is_dir() {
-                pending.push(child);
-            } else if kind.is_symlink() {
+                if selection.may_take_inside(&path) {
+                    pending.push(child);
+                }
+                continue;
+            }
+            if !selection.takes(&path) {
+                continue;
+            }
+            let mut parent = child.parent();
+            while let Some(folder) = parent.filter(|folder| !folder.as_os_str().is_empty()) {
+                folders.insert(folder.to_string_lossy().replace('\\', "/"));
+                parent = folder.parent();
+            }
+            if kind.is_symlink() {
                 let target = fs_err::read_link(entry.path())?;
                 files.push(LayerFile {
                     path,
@@ -34,62 +133,222 @@ pub(crate) fn collect(root: &Path) -> anyhow::Result<Vec<LayerFile>> {
             }
         }
     }
+    let whole: Vec<&String> = folders
+        .iter()
+        .filter(|folder| {
+            let depth = folder.split('/').count();
+            selection.whole.iter().any(|pattern| {
+                pattern.trim_matches('/').split('/').count() == depth && pattern_matches(pattern, folder)
+            })
+        })
+        .collect();
+    if !whole.is_empty() {
+        let mut contents = serde_json::to_vec(&serde_json::json!({ "whole": whole }))?;
+        contents.push(b'\n');
+        files.push(LayerFile { path: MANIFEST.to_string(), contents, ..LayerFile::default() });
+    }
     Ok(files)
 }
 
 /// Most bytes an archive may unpack to: far above a midstream tree, far below a disk.
 pub(crate) const MAX_UNPACKED_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
-/// Unpacks a tar.gz into `destination`. Every entry is checked first — absolute paths, `..`,
-/// links leaving the destination, devices, FIFOs and hard links are refused, and the whole must
-/// stay under [`MAX_UNPACKED_BYTES`] — so a refused archive writes nothing.
+/// Unpacks a tar.gz into `destination`, merging with what is there. Every entry is checked first
+/// — absolute paths, `..`, links leaving the destination, devices, FIFOs and hard links are
+/// refused, and the whole must stay under [`MAX_UNPACKED_BYTES`] — so a refused archive writes
+/// nothing.
 pub fn unpack(blob: &[u8], destination: &Path) -> anyhow::Result<()> {
-    check(blob)?;
-    fs_err::create_dir_all(destination)?;
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(blob));
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.into_owned();
-        let target = destination.join(&path);
-        match entry.header().entry_type() {
-            tar::EntryType::Directory => fs_err::create_dir_all(&target)?,
-            tar::EntryType::Symlink => {
-                let link = entry.link_name()?.map(std::borrow::Cow::into_owned).unwrap_or_default();
-                if target.exists() || target.is_symlink() {
-                    remove(&target)?;
-                }
-                if let Some(parent) = target.parent() {
-                    fs_err::create_dir_all(parent)?;
-                }
-                std::os::unix::fs::symlink(&link, &target)?;
-            }
-            _ => {
-                if let Some(parent) = target.parent() {
-                    fs_err::create_dir_all(parent)?;
-                }
-                if target.is_symlink() || target.is_dir() {
-                    remove(&target)?;
-                }
-                let mode = entry.header().mode().unwrap_or(0o644);
-                entry.unpack(&target)?;
-                fs_err::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o777))?;
+    unpack_all(&[blob], destination, &[], Existing::Merge).map(|_| ())
+}
+
+/// What [`unpack_all`] does with what the destination already holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// Keep it, but for the folders an archive marks whole.
+    Merge,
+    /// Remove whatever the archives do not hold: the destination ends up exactly as unpacking
+    /// into an empty folder would leave it.
+    Exact,
+}
+
+/// What [`unpack_all`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Unpacked {
+    /// Regular files and links the archives hold (after `only`), and their bytes.
+    pub(crate) files: u64,
+    pub(crate) bytes: u64,
+    /// Of those, the ones written (the others already held the right bytes).
+    pub(crate) written: u64,
+    /// Paths removed: not in the archives (exact), or under a whole folder.
+    pub(crate) removed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    Dir,
+    File { size: u64, mode: u32 },
+    Link(PathBuf),
+}
+
+/// Unpacks `blobs` into `destination`, later archives winning over earlier ones; with `only`, just
+/// the paths those patterns match. Every archive is checked (see [`unpack`]) before anything is
+/// written. A file that already holds the right bytes and mode is not written again.
+pub(crate) fn unpack_all(
+    blobs: &[&[u8]],
+    destination: &Path,
+    only: &[String],
+    existing: Existing,
+) -> anyhow::Result<Unpacked> {
+    // Pass 1: check every entry and work out which archive each path comes from.
+    let mut union: BTreeMap<PathBuf, (usize, Kind)> = BTreeMap::new();
+    let mut whole_folders: BTreeSet<PathBuf> = BTreeSet::new();
+    for (index, blob) in blobs.iter().enumerate() {
+        let (entries, whole) = read_entries(blob)?;
+        for folder in whole {
+            let keep: BTreeMap<PathBuf, (usize, Kind)> =
+                union.split_off(&folder).into_iter().filter(|(path, _)| !path.starts_with(&folder)).collect();
+            union.extend(keep);
+            whole_folders.insert(folder);
+        }
+        for (path, kind) in entries {
+            if only.is_empty() || only.iter().any(|pattern| pattern_matches(pattern, &path.to_string_lossy())) {
+                union.insert(path, (index, kind));
             }
         }
     }
-    Ok(())
+    let mut done = Unpacked::default();
+    for (_, kind) in union.values() {
+        match kind {
+            Kind::Dir => {}
+            Kind::File { size, .. } => {
+                done.files += 1;
+                done.bytes += size;
+            }
+            Kind::Link(_) => done.files += 1,
+        }
+    }
+    fs_err::create_dir_all(destination)?;
+    // Pass 2: remove what must go, before anything is written.
+    match existing {
+        Existing::Exact => remove_others(destination, Path::new(""), &union, &mut done.removed)?,
+        Existing::Merge => {
+            for folder in &whole_folders {
+                if destination.join(folder).is_dir() && !destination.join(folder).is_symlink() {
+                    remove_others(&destination.join(folder), folder, &union, &mut done.removed)?;
+                }
+            }
+        }
+    }
+    // Pass 3: write each path from the archive it comes from, unless it already holds that.
+    for (index, blob) in blobs.iter().enumerate() {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(*blob));
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            let path = normalized(&entry.path()?);
+            if !matches!(union.get(&path), Some((from, _)) if *from == index) {
+                continue;
+            }
+            let target = destination.join(&path);
+            match entry.header().entry_type() {
+                tar::EntryType::Directory => {
+                    if target.is_symlink() || target.is_file() {
+                        remove(&target)?;
+                    }
+                    fs_err::create_dir_all(&target)?;
+                }
+                tar::EntryType::Symlink => {
+                    let link = entry.link_name()?.map(std::borrow::Cow::into_owned).unwrap_or_default();
+                    if fs_err::read_link(&target).is_ok_and(|existing| existing == link) {
+                        continue;
+                    }
+                    if target.exists() || target.is_symlink() {
+                        remove(&target)?;
+                    }
+                    if let Some(parent) = target.parent() {
+                        fs_err::create_dir_all(parent)?;
+                    }
+                    std::os::unix::fs::symlink(&link, &target)?;
+                    done.written += 1;
+                }
+                _ => {
+                    let mode = entry.header().mode().unwrap_or(0o644) & 0o777;
+                    match held(&target, &mut entry, mode)? {
+                        Held::Already => continue,
+                        Held::Rewritten => {
+                            done.written += 1;
+                            continue;
+                        }
+                        Held::No => {}
+                    }
+                    if let Some(parent) = target.parent() {
+                        fs_err::create_dir_all(parent)?;
+                    }
+                    if target.is_symlink() || target.is_dir() {
+                        remove(&target)?;
+                    }
+                    entry.unpack(&target)?;
+                    fs_err::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+                    done.written += 1;
+                }
+            }
+        }
+    }
+    Ok(done)
 }
 
-/// The first pass of [`unpack`]: refuses the archive if any entry is not safe to write.
-fn check(blob: &[u8]) -> anyhow::Result<()> {
+/// What a regular file at the target already is, compared with an entry.
+enum Held {
+    /// The entry's bytes and mode.
+    Already,
+    /// Other bytes of the same size: the entry has been read, and its bytes written over them.
+    Rewritten,
+    /// No regular file of that size: the entry is unread, to be unpacked.
+    No,
+}
+
+/// Compares the regular file `target` with the entry (read only when the sizes agree).
+fn held(target: &Path, entry: &mut tar::Entry<'_, impl std::io::Read>, mode: u32) -> anyhow::Result<Held> {
+    let Ok(metadata) = std::fs::symlink_metadata(target) else { return Ok(Held::No) };
+    if !metadata.is_file() || metadata.len() != entry.size() {
+        return Ok(Held::No);
+    }
+    let existing = fs_err::read(target)?;
+    let mut wanted = Vec::with_capacity(existing.len());
+    entry.read_to_end(&mut wanted)?;
+    let permissions = std::os::unix::fs::PermissionsExt::from_mode(mode);
+    if existing != wanted {
+        fs_err::write(target, &wanted)?;
+        fs_err::set_permissions(target, permissions)?;
+        return Ok(Held::Rewritten);
+    }
+    if std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o777 != mode {
+        fs_err::set_permissions(target, permissions)?;
+    }
+    Ok(Held::Already)
+}
+
+/// `path` without `.` components or a trailing slash.
+fn normalized(path: &Path) -> PathBuf {
+    path.components().filter(|component| !matches!(component, Component::CurDir)).collect()
+}
+
+/// The entries of one archive (path and kind) and the folders it marks whole.
+type ArchiveEntries = (Vec<(PathBuf, Kind)>, Vec<PathBuf>);
+
+/// Pass 1 over one archive: every entry checked (see [`unpack`]), its path and kind, and the
+/// folders its [`MANIFEST`] marks whole.
+fn read_entries(blob: &[u8]) -> anyhow::Result<ArchiveEntries> {
     let refuse = |problem: String| -> anyhow::Error {
         InputError::usage(problem)
             .with_hint("the artifact was not made by `rhdh-catalog artifact create`; nothing was unpacked")
             .into()
     };
     let mut total: u64 = 0;
+    let mut entries = Vec::new();
+    let mut whole = Vec::new();
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(blob));
     for entry in archive.entries()? {
-        let entry = entry?;
+        let mut entry = entry?;
         let path = entry.path()?.into_owned();
         if path.is_absolute()
             || path.components().any(|component| matches!(component, Component::ParentDir | Component::Prefix(_)))
@@ -100,8 +359,15 @@ fn check(blob: &[u8]) -> anyhow::Result<()> {
         if total > MAX_UNPACKED_BYTES {
             return Err(refuse(format!("the archive unpacks to more than {MAX_UNPACKED_BYTES} bytes")));
         }
-        match entry.header().entry_type() {
-            tar::EntryType::Directory | tar::EntryType::Regular | tar::EntryType::Continuous => {}
+        let path = normalized(&path);
+        if path.as_os_str().is_empty() {
+            continue;
+        }
+        let kind = match entry.header().entry_type() {
+            tar::EntryType::Directory => Kind::Dir,
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                Kind::File { size: entry.size(), mode: entry.header().mode().unwrap_or(0o644) & 0o777 }
+            }
             tar::EntryType::Symlink => {
                 let link = entry.link_name()?.map(std::borrow::Cow::into_owned).unwrap_or_default();
                 let resolved = path.parent().unwrap_or(Path::new("")).join(&link);
@@ -121,10 +387,56 @@ fn check(blob: &[u8]) -> anyhow::Result<()> {
                         )));
                     }
                 }
+                Kind::Link(link)
             }
             other => {
                 return Err(refuse(format!("archive entry `{}` has unsupported type {other:?}", path.display())));
             }
+        };
+        if path == Path::new(MANIFEST) && matches!(kind, Kind::File { .. }) {
+            let mut text = String::new();
+            entry.read_to_string(&mut text)?;
+            let manifest: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|error| refuse(format!("the archive's {MANIFEST} is not JSON: {error}")))?;
+            for folder in manifest["whole"].as_array().into_iter().flatten() {
+                let folder = PathBuf::from(folder.as_str().unwrap_or_default());
+                if folder.as_os_str().is_empty()
+                    || !folder.components().all(|component| matches!(component, Component::Normal(_)))
+                {
+                    return Err(refuse(format!("the archive's {MANIFEST} names `{}`", folder.display())));
+                }
+                whole.push(folder);
+            }
+            continue;
+        }
+        entries.push((path, kind));
+    }
+    Ok((entries, whole))
+}
+
+/// Removes, under `dir` (the destination's `relative`), every path the union does not hold as
+/// the same kind of thing; counts what it removed.
+fn remove_others(
+    dir: &Path,
+    relative: &Path,
+    union: &BTreeMap<PathBuf, (usize, Kind)>,
+    removed: &mut u64,
+) -> anyhow::Result<()> {
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        let path = relative.join(entry.file_name());
+        let kind = entry.file_type()?;
+        let keep = match union.get(&path).map(|(_, kind)| kind) {
+            Some(Kind::Dir) => kind.is_dir(),
+            Some(Kind::File { .. }) => kind.is_file(),
+            Some(Kind::Link(_)) => kind.is_symlink(),
+            None => false,
+        };
+        if !keep {
+            remove(&entry.path())?;
+            *removed += 1;
+        } else if kind.is_dir() {
+            remove_others(&entry.path(), &path, union, removed)?;
         }
     }
     Ok(())
@@ -157,6 +469,134 @@ mod tests {
             &fs_err::metadata(destination.path().join("run.sh")).unwrap().permissions(),
         );
         assert_eq!(mode & 0o777, 0o755);
+    }
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn packed(dir: &Path, selection: &Selection) -> Vec<u8> {
+        gzip(&build_tar(&collect_selected(dir, selection).unwrap()).unwrap()).unwrap()
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(folder) = pending.pop() {
+            for entry in fs_err::read_dir(&folder).unwrap() {
+                let entry = entry.unwrap();
+                if entry.file_type().unwrap().is_dir() {
+                    pending.push(entry.path());
+                } else {
+                    found.push(entry.path().strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn patterns_match_within_one_segment_and_take_what_lies_inside() {
+        assert!(pattern_matches("workspaces/*", "workspaces/a/b.txt"));
+        assert!(pattern_matches("workspaces/*/source.json", "workspaces/a/source.json"));
+        assert!(!pattern_matches("workspaces/*/source.json", "workspaces/a/b/source.json"));
+        assert!(pattern_matches("a*c", "abbc") && !pattern_matches("a*c", "abcd") && !pattern_matches("ab*ba", "aba"));
+        assert!(!pattern_matches("workspaces/a/b", "workspaces/a"), "a longer pattern does not take its parent");
+    }
+
+    #[test]
+    fn a_selection_packs_what_it_names_and_includes_win_inside_excludes() {
+        let dir = tree(&[
+            (".git/HEAD", "ref"),
+            ("plan.json", "{}"),
+            ("workspaces/a/source.json", "{}"),
+            ("workspaces/a/plugins/x/index.ts", "x"),
+            ("workspaces/a/.rhdh-catalog-export.json", "{}"),
+        ]);
+        let selection = Selection {
+            include: vec!["workspaces/*/source.json".into(), "workspaces/*/.rhdh-catalog-export.json".into()],
+            exclude: vec![".git".into(), "workspaces".into()],
+            whole: Vec::new(),
+        };
+        let out = tempfile::tempdir().unwrap();
+        unpack(&packed(dir.path(), &selection), out.path()).unwrap();
+        assert_eq!(
+            listing(out.path()),
+            ["plan.json", "workspaces/a/.rhdh-catalog-export.json", "workspaces/a/source.json"]
+        );
+        let only = Selection { include: vec!["plan.json".into()], ..Selection::default() };
+        let out = tempfile::tempdir().unwrap();
+        unpack(&packed(dir.path(), &only), out.path()).unwrap();
+        assert_eq!(listing(out.path()), ["plan.json"]);
+    }
+
+    #[test]
+    fn a_whole_folder_replaces_its_counterpart_and_others_merge() {
+        let destination = tree(&[
+            ("workspaces/a/stale.txt", "old"),
+            ("workspaces/a/kept.txt", "old"),
+            ("workspaces/b/other.txt", "b"),
+            ("top.txt", "top"),
+        ]);
+        let export = tree(&[("workspaces/a/kept.txt", "new"), ("workspaces/a/added.txt", "new"), ("report.json", "r")]);
+        let selection = Selection { whole: vec!["workspaces/*".into()], ..Selection::default() };
+        let blob = packed(export.path(), &selection);
+        unpack(&blob, destination.path()).unwrap();
+        assert_eq!(
+            listing(destination.path()),
+            ["report.json", "top.txt", "workspaces/a/added.txt", "workspaces/a/kept.txt", "workspaces/b/other.txt"]
+        );
+        assert_eq!(fs_err::read_to_string(destination.path().join("workspaces/a/kept.txt")).unwrap(), "new");
+        assert!(!destination.path().join(MANIFEST).exists(), "the manifest is never written out");
+
+        // A later archive's whole folder also replaces what an earlier archive of the same call holds.
+        let earlier =
+            packed(tree(&[("workspaces/a/from-earlier.txt", "e"), ("x.txt", "x")]).path(), &Selection::default());
+        let out = tempfile::tempdir().unwrap();
+        unpack_all(&[&earlier, &blob], out.path(), &[], Existing::Merge).unwrap();
+        assert_eq!(listing(out.path()), ["report.json", "workspaces/a/added.txt", "workspaces/a/kept.txt", "x.txt"]);
+    }
+
+    #[test]
+    fn exact_unpacking_writes_only_what_differs_and_removes_the_rest() {
+        let source =
+            tree(&[("same.txt", "same"), ("changed.txt", "new!"), ("grown.txt", "longer now"), ("d/new.txt", "n")]);
+        let blob = packed(source.path(), &Selection::default());
+        let destination = tree(&[
+            ("same.txt", "same"),
+            ("changed.txt", "old!"),
+            ("grown.txt", "short"),
+            ("gone.txt", "g"),
+            ("e/x", "x"),
+        ]);
+        let done = unpack_all(&[&blob], destination.path(), &[], Existing::Exact).unwrap();
+        assert_eq!(listing(destination.path()), ["changed.txt", "d/new.txt", "grown.txt", "same.txt"]);
+        assert_eq!(fs_err::read_to_string(destination.path().join("changed.txt")).unwrap(), "new!");
+        assert_eq!(fs_err::read_to_string(destination.path().join("grown.txt")).unwrap(), "longer now");
+        assert_eq!((done.files, done.written, done.removed), (4, 3, 2), "{done:?}");
+        let again = unpack_all(&[&blob], destination.path(), &[], Existing::Exact).unwrap();
+        assert_eq!((again.written, again.removed), (0, 0), "a second exact unpack writes nothing: {again:?}");
+        let only = unpack_all(&[&blob], destination.path(), &["d".to_string()], Existing::Exact).unwrap();
+        assert_eq!(listing(destination.path()), ["d/new.txt"]);
+        assert_eq!(only.files, 1);
+    }
+
+    #[test]
+    fn a_manifest_naming_a_path_outside_is_refused() {
+        let manifest =
+            LayerFile { path: MANIFEST.into(), contents: br#"{"whole": ["../x"]}"#.to_vec(), ..LayerFile::default() };
+        let blob = gzip(&build_tar(&[manifest]).unwrap()).unwrap();
+        let destination = tempfile::tempdir().unwrap();
+        let error = unpack(&blob, destination.path()).unwrap_err();
+        assert!(error.to_string().contains(MANIFEST), "{error}");
+        assert!(listing(destination.path()).is_empty());
     }
 
     #[test]

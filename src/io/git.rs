@@ -311,6 +311,35 @@ pub(crate) async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Resul
     head(dest).await
 }
 
+/// The first of `candidates` that `url` has, with the commit it points at, as `git clone
+/// --branch` would pick it (a branch, else a tag of that name, an annotated tag peeled to its
+/// commit): one `git ls-remote` round trip, nothing downloaded. `None` when the remote has none of
+/// them.
+pub(crate) async fn remote_head(url: &str, candidates: &[String]) -> Result<Option<(String, String)>, GitError> {
+    let mut args = vec!["ls-remote".to_string(), url.to_string()];
+    for candidate in candidates {
+        args.extend([
+            format!("refs/heads/{candidate}"),
+            format!("refs/tags/{candidate}"),
+            format!("refs/tags/{candidate}^{{}}"),
+        ]);
+    }
+    let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
+    let listing =
+        run(None, &borrowed, url).await.map_err(|problem| GitError::Remote { url: strip_credentials(url), problem })?;
+    let refs: std::collections::BTreeMap<&str, &str> =
+        listing.lines().filter_map(|line| line.split_once('\t')).map(|(commit, name)| (name.trim(), commit)).collect();
+    Ok(candidates.iter().find_map(|candidate| {
+        let branch = format!("refs/heads/{candidate}");
+        let peeled = format!("refs/tags/{candidate}^{{}}");
+        let tag = format!("refs/tags/{candidate}");
+        [branch, peeled, tag]
+            .iter()
+            .find_map(|name| refs.get(name.as_str()))
+            .map(|commit| (candidate.clone(), (*commit).to_string()))
+    }))
+}
+
 /// Fetches exactly `reference` (tag, branch or commit SHA) with depth 1, blobs filtered and the
 /// work tree restricted to `sparse_paths` (cone mode; empty means the whole tree); returns the commit.
 pub(crate) async fn sparse_checkout(
@@ -363,6 +392,50 @@ pub(crate) async fn clone(url: &str, dest: &Path, auth: &GitAuth) -> Result<(), 
     }
     let problem = String::from_utf8_lossy(&output.stderr).replace(url, &strip_credentials(url)).trim().to_string();
     Err(classify(url, "HEAD", problem))
+}
+
+/// Brings an earlier [`clone`] of `url` in `dest` to `revision` (a branch, tag or commit): its
+/// branches and tags fetched again with `auth`, `revision` checked out with every local change
+/// and untracked file dropped — what a fresh clone and checkout would give, writing only the
+/// files that differ. An error means the caller should clone afresh.
+pub(crate) async fn update_clone(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
+    let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
+    let environment = auth.environment();
+    run(Some(dest), &["remote", "set-url", "origin", url], url).await.map_err(local)?;
+    run_with_env(
+        dest,
+        &[
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--prune-tags",
+            "--force",
+            "origin",
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/tags/*",
+        ],
+        url,
+        &environment,
+    )
+    .await
+    .map_err(|problem| classify(url, revision, problem))?;
+    let target = if run(
+        Some(dest),
+        &["rev-parse", "--verify", "--quiet", &format!("refs/remotes/origin/{revision}^{{commit}}")],
+        url,
+    )
+    .await
+    .is_ok()
+    {
+        format!("refs/remotes/origin/{revision}")
+    } else {
+        revision.to_string()
+    };
+    run(Some(dest), &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", &target], url)
+        .await
+        .map_err(local)?;
+    run(Some(dest), &["clean", "-ffdxq"], url).await.map_err(local)?;
+    Ok(())
 }
 
 /// Whether the remote `url` lets these credentials push to `branch`, without pushing: the tip of

@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod catalog_source;
+pub(crate) mod fetch_record;
 pub mod fs;
 pub mod git;
 pub mod image_probe;

@@ -3,3 +3,4 @@
 
 pub mod definitions;
 pub mod runner;
+pub(crate) mod workdirs;

@@ -218,6 +218,10 @@ struct Run<'a> {
     pipeline: &'a Pipeline,
     tasks: BTreeMap<String, Task>,
     outcomes: Vec<(String, TaskOutcome)>,
+    /// Where previous TaskRun folders go (deleted in the background).
+    trash: crate::pipeline::workdirs::Trash,
+    /// This run, for the steps' shared artifact extractions (`artifact use --read-only`).
+    id: String,
 }
 
 impl Run<'_> {
@@ -421,7 +425,25 @@ impl Run<'_> {
         params: &BTreeMap<String, Resolved>,
     ) -> Result<BTreeMap<String, Value>, String> {
         let dir = self.options.out.join("runs").join(run_name);
-        let _ = fs_err::remove_dir_all(&dir);
+        // The folders artifacts are unpacked into are kept from the previous run of this TaskRun:
+        // `artifact use` brings them up to date (`--exact`, set below), writing only what differs.
+        let kept: Vec<PathBuf> = match &task.task_ref {
+            TaskRef::Bundle(_) => vec![PathBuf::from("workdir/source")],
+            TaskRef::Named(name) => self
+                .tasks
+                .get(name)
+                .map(|definition| {
+                    definition
+                        .steps
+                        .iter()
+                        .flat_map(|step| crate::pipeline::workdirs::artifact_destinations(&step.args))
+                        .map(|relative| Path::new("workdir").join(relative))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        crate::pipeline::workdirs::renew(&dir, &kept, &self.trash)
+            .map_err(|error| format!("preparing {}: {error}", dir.display()))?;
         let workdir = dir.join("workdir");
         let results_dir = dir.join("results");
         for folder in [&workdir, &results_dir] {
@@ -516,6 +538,8 @@ impl Run<'_> {
                             env.push((variable.name.clone(), map_paths(value)));
                         }
                     }
+                    env.push(("RHDH_CATALOG_ARTIFACT_EXACT".into(), "true".into()));
+                    env.push(("RHDH_CATALOG_ARTIFACT_RUN".into(), self.id.clone()));
                     env.extend(self.options.env.iter().cloned());
                     self.run_step(run_name, &step.name, &args, &env, &dir).await?;
                 }
@@ -576,7 +600,9 @@ impl Run<'_> {
     }
 
     /// Konflux's git-clone-oci-ta, locally: `git clone` (with the credentials of the bound
-    /// `basic-auth` workspace), check out the revision, archive.
+    /// `basic-auth` workspace), check out the revision, archive. The clone of the previous run is
+    /// brought to the revision instead when it is there; a commit archived before to the same
+    /// storage is not archived again (and a revision that is that commit is not even fetched).
     async fn git_clone(
         &self,
         params: &BTreeMap<String, Resolved>,
@@ -591,6 +617,27 @@ impl Run<'_> {
         };
         let (url, revision, storage) = (text("url")?, text("revision")?, text("ociStorage")?);
         let expires_after = text("ociArtifactExpiresAfter").unwrap_or_default();
+        let shown_url = crate::io::git::strip_credentials(&url);
+        let cache_path = self.options.out.join("state").join("clone-repository.cache.json");
+        let cached: Option<CloneCache> = fs_err::read(&cache_path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .filter(|cache: &CloneCache| {
+                cache.url == shown_url && cache.storage == storage && self.artifact_stored(&cache.uri)
+            });
+        let write_results = |commit: &str, uri: Option<&str>| -> Result<(), String> {
+            fs_err::write(results.join("commit"), commit).map_err(|error| error.to_string())?;
+            fs_err::write(results.join("url"), &shown_url).map_err(|error| error.to_string())?;
+            if let Some(uri) = uri {
+                fs_err::write(results.join("SOURCE_ARTIFACT"), uri).map_err(|error| error.to_string())?;
+            }
+            Ok(())
+        };
+        let is_commit = revision.len() == 40 && revision.bytes().all(|byte| byte.is_ascii_hexdigit());
+        if let Some(cache) = cached.as_ref().filter(|cache| is_commit && cache.commit == revision) {
+            tracing::info!(commit = %cache.commit, uri = %cache.uri, "this commit was archived before; not cloned again");
+            return write_results(&cache.commit, Some(&cache.uri));
+        }
         let auth = match basic_auth {
             Some(folder) => {
                 crate::io::git::GitAuth::from_basic_auth_dir(folder, &url).map_err(|error| error.to_string())?
@@ -598,25 +645,79 @@ impl Run<'_> {
             None => crate::io::git::GitAuth::None,
         };
         let source = workdir.join("source");
-        crate::io::git::clone(&url, &source, &auth).await.map_err(|error| error.to_string())?;
-        crate::io::git::run_in(&source, &["-c", "advice.detachedHead=false", "checkout", "--quiet", &revision]).await?;
+        let updated = source.join(".git").is_dir()
+            && match crate::io::git::update_clone(&url, &source, &revision, &auth).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::info!(%error, "the previous clone cannot be brought up to date; cloning afresh");
+                    false
+                }
+            };
+        if !updated {
+            if source.exists() {
+                self.trash.discard(&source).map_err(|error| error.to_string())?;
+            }
+            crate::io::git::clone(&url, &source, &auth).await.map_err(|error| error.to_string())?;
+            crate::io::git::run_in(&source, &["-c", "advice.detachedHead=false", "checkout", "--quiet", &revision])
+                .await?;
+        }
         let commit = crate::io::git::run_in(&source, &["rev-parse", "HEAD"]).await?;
-        fs_err::write(results.join("commit"), &commit).map_err(|error| error.to_string())?;
-        fs_err::write(results.join("url"), crate::io::git::strip_credentials(&url))
-            .map_err(|error| error.to_string())?;
-        let result = results.join("SOURCE_ARTIFACT").display().to_string();
+        if let Some(cache) = cached.as_ref().filter(|cache| cache.commit == commit) {
+            tracing::info!(%commit, uri = %cache.uri, "this commit was archived before; not archived again");
+            return write_results(&commit, Some(&cache.uri));
+        }
+        write_results(&commit, None)?;
+        let result = results.join("SOURCE_ARTIFACT");
         let args = vec![
             "artifact".to_string(),
             "create".into(),
             "--store".into(),
-            storage,
+            storage.clone(),
             format!("--expires-after={expires_after}"),
             "--result".into(),
-            result,
+            result.display().to_string(),
             source.display().to_string(),
         ];
-        self.run_step("clone-repository", "create-trusted-artifact", &args, &self.options.env, dir).await
+        self.run_step("clone-repository", "create-trusted-artifact", &args, &self.options.env, dir).await?;
+        let uri = fs_err::read_to_string(&result).map_err(|error| error.to_string())?;
+        let cache = CloneCache { url: shown_url.clone(), storage, commit, uri };
+        crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
+            .map_err(|error| format!("{error:#}"))
     }
+
+    /// Whether the artifact `uri` is in this run's OCI layout artifact store.
+    fn artifact_stored(&self, uri: &str) -> bool {
+        let Some(root) = self
+            .options
+            .env
+            .iter()
+            .find(|(name, _)| name == "RHDH_CATALOG_ARTIFACT_STORE")
+            .and_then(|(_, value)| value.strip_prefix("oci-layout:"))
+        else {
+            return false;
+        };
+        let Some(reference) =
+            uri.strip_prefix("oci:").and_then(|text| crate::io::registry::ImageReference::parse(text).ok())
+        else {
+            return false;
+        };
+        let Some(digest) = reference.digest.clone() else { return false };
+        crate::io::registry::layout::LayoutStore::new(root)
+            .repository_dir(&reference)
+            .join("blobs")
+            .join(digest.algorithm())
+            .join(digest.hex())
+            .is_file()
+    }
+}
+
+/// What the local git-clone-oci-ta archived last: the commit of `url` and its artifact.
+#[derive(Debug, Serialize, Deserialize)]
+struct CloneCache {
+    url: String,
+    storage: String,
+    commit: String,
+    uri: String,
 }
 
 /// Runs one step of the tool outside a pipeline (its stdout discarded, its log on stderr), as a
@@ -687,11 +788,19 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         }
     }
     let order = execution_order(pipeline)?;
+    let trash = crate::pipeline::workdirs::Trash::open(&options.out)?;
+    let id = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.as_nanos())
+    );
     let mut run = Run {
         options,
         pipeline,
         tasks: tasks.into_iter().map(|task| (task.name.clone(), task)).collect(),
         outcomes: Vec::new(),
+        trash,
+        id,
     };
     let state = options.out.join("state");
     fs_err::create_dir_all(&state)?;

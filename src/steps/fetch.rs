@@ -1,8 +1,10 @@
-//! `rhdh-catalog fetch`: clone every repository of `upstream_repos.yml` (shallow, first candidate
-//! branch that exists) and copy its content into its destination folder of the midstream tree
-//! (additive, like `rsync -a`, never outside the tree); then plan every overlay workspace as
-//! *export*, *skip* (same cache key as its last successful export) or *drop* (no supported
-//! plugin), write `plan.json`, and the Tekton results (batch ids, versions).
+//! `rhdh-catalog fetch`: bring every destination folder of `upstream_repos.yml` up to its
+//! repository. One `git ls-remote` per repository first: a destination whose repositories still
+//! have the commits its fetch record names (and whose content is what that fetch left) is not
+//! cloned at all; the others are cloned (shallow, first candidate branch that exists) and copied
+//! in (additive, like `rsync -a`, never outside the tree), and their record rewritten. Then plan
+//! every overlay workspace as *export*, *skip* (same cache key as its last successful export) or
+//! *drop* (no supported plugin), write `plan.json`, and the Tekton results (batch ids, versions).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,10 @@ use super::OutputFormat;
 use crate::domain::workspace::plan::{WorkspaceFacts, plan_workspaces, render_table};
 use crate::error::{ExitStatus, InputError};
 use crate::formats::package_list;
-use crate::formats::plan::{self, Decision, EXPORT_STATE_FILE, ExportState, FetchedSource, Plan};
+use crate::formats::plan::{
+    self, Decision, EXPORT_STATE_FILE, ExportState, FetchRecord, FetchedSource, Plan, RecordedSource,
+};
+use crate::formats::relative_path::RelativePath;
 use crate::formats::upstream_repos::{UpstreamRepo, UpstreamRepos};
 use crate::io::git::GitError;
 
@@ -58,13 +63,7 @@ pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
             return Err(crate::io::git::refused_remote(&args.upstream_repos, &repo.repo).into());
         }
     }
-    let mut sources = Vec::new();
-    if args.clone {
-        let fetched = futures::future::join_all(upstream.repos.iter().map(|repo| fetch_repo(repo, &tree))).await;
-        for result in fetched {
-            sources.push(result?);
-        }
-    }
+    let sources = if args.clone { fetch_sources(&upstream.repos, &tree).await? } else { Vec::new() };
     let overlay_dir = args.overlay.clone();
     let overlay = crate::io::overlay_tree::load(&overlay_dir)?;
     for workspace in &overlay.workspaces {
@@ -171,34 +170,102 @@ pub(crate) fn load_supported(
     Ok(Some(supported))
 }
 
-/// Clones one repository (first candidate branch that exists) and copies it into its destination.
-async fn fetch_repo(repo: &UpstreamRepo, tree: &Path) -> anyhow::Result<FetchedSource> {
-    let scratch = tempfile::tempdir().context("creating a scratch directory")?;
-    let mut last_error = None;
-    for branch in &repo.branches {
-        let clone = scratch.path().join(branch.replace('/', "_"));
-        match crate::io::git::shallow_clone(&repo.repo, branch, &clone).await {
-            Ok(commit) => {
-                let destination = repo.destination.join_to(tree);
-                let copied = crate::io::fs::copy_additively(&clone, &destination, &repo.exclude)?;
-                tracing::info!(repo = %crate::io::git::strip_credentials(&repo.repo), %branch, %commit, files = copied, destination = %destination.display(), "fetched");
-                return Ok(FetchedSource {
-                    repo: crate::io::git::strip_credentials(&repo.repo),
-                    branch: branch.clone(),
-                    commit,
-                    destination: repo.destination.as_str().to_string(),
-                });
-            }
-            Err(error @ GitError::RefNotFound { .. }) => {
-                tracing::info!(%error, "trying the next candidate branch");
-                last_error = Some(error);
-            }
-            Err(error) => return Err(error.into()),
+/// Every destination folder brought up to its repositories, in `upstream_repos.yml` order: one
+/// `git ls-remote` per repository (all at once), then, per destination folder, nothing when its
+/// record matches every head and its content, else a clone of each of its repositories.
+async fn fetch_sources(repos: &[UpstreamRepo], tree: &Path) -> anyhow::Result<Vec<FetchedSource>> {
+    let heads =
+        futures::future::join_all(repos.iter().map(remote_head)).await.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let mut destinations: Vec<(&RelativePath, Vec<usize>)> = Vec::new();
+    for (index, repo) in repos.iter().enumerate() {
+        match destinations.iter_mut().find(|(destination, _)| **destination == repo.destination) {
+            Some((_, members)) => members.push(index),
+            None => destinations.push((&repo.destination, vec![index])),
         }
     }
-    Err(last_error.map_or_else(|| anyhow::anyhow!("no branch to try"), anyhow::Error::new).context(format!(
-        "none of the branches {:?} exists in {}",
-        repo.branches,
-        crate::io::git::strip_credentials(&repo.repo)
-    )))
+    let fetched = futures::future::join_all(destinations.iter().map(|(destination, members)| {
+        let entries: Vec<(&UpstreamRepo, &(String, String))> =
+            members.iter().map(|index| (&repos[*index], &heads[*index])).collect();
+        fetch_destination(destination, entries, tree)
+    }))
+    .await;
+    let mut sources: Vec<Option<FetchedSource>> = vec![None; repos.len()];
+    for ((_, members), result) in destinations.iter().zip(fetched) {
+        for (index, source) in members.iter().zip(result?) {
+            sources[*index] = Some(source);
+        }
+    }
+    Ok(sources.into_iter().flatten().collect())
+}
+
+/// The branch (first candidate the remote has) and commit `repo` would be cloned at.
+async fn remote_head(repo: &UpstreamRepo) -> anyhow::Result<(String, String)> {
+    let shown = crate::io::git::strip_credentials(&repo.repo);
+    match crate::io::git::remote_head(&repo.repo, &repo.branches).await? {
+        Some(head) => Ok(head),
+        None => {
+            Err(anyhow::Error::new(GitError::RefNotFound { url: shown.clone(), reference: repo.branches.join(", ") })
+                .context(format!("none of the branches {:?} exists in {shown}", repo.branches)))
+        }
+    }
+}
+
+/// One destination folder: left alone when its record names exactly these repositories at these
+/// heads and the folder still holds what that fetch left; else each repository cloned at its head
+/// and copied in, in order, and the record rewritten.
+async fn fetch_destination(
+    destination: &RelativePath,
+    repos: Vec<(&UpstreamRepo, &(String, String))>,
+    tree: &Path,
+) -> anyhow::Result<Vec<FetchedSource>> {
+    let dir = destination.join_to(tree);
+    let wanted: Vec<RecordedSource> = repos
+        .iter()
+        .map(|(repo, (branch, commit))| RecordedSource {
+            repo: crate::io::git::strip_credentials(&repo.repo),
+            branch: branch.clone(),
+            commit: commit.clone(),
+            exclude: repo.exclude.iter().map(|path| path.as_str().to_string()).collect(),
+        })
+        .collect();
+    let as_fetched = |sources: &[RecordedSource]| -> Vec<FetchedSource> {
+        sources
+            .iter()
+            .map(|source| FetchedSource {
+                repo: source.repo.clone(),
+                branch: source.branch.clone(),
+                commit: source.commit.clone(),
+                destination: destination.as_str().to_string(),
+            })
+            .collect()
+    };
+    if let Some(record) = crate::io::fetch_record::read(&dir)
+        && record.sources == wanted
+        && crate::io::fetch_record::content_id(&dir).is_ok_and(|id| id == record.content_id)
+    {
+        for source in &record.sources {
+            tracing::info!(repo = %source.repo, branch = %source.branch, commit = %source.commit, destination = %dir.display(), "unchanged since the last fetch; not cloned");
+        }
+        return Ok(as_fetched(&record.sources));
+    }
+    let mut fetched = Vec::new();
+    for ((repo, (branch, _)), mut source) in repos.iter().zip(wanted) {
+        source.commit = clone_into(repo, branch, &dir).await?;
+        fetched.push(source);
+    }
+    let content_id = crate::io::fetch_record::content_id(&dir)
+        .with_context(|| format!("reading {} after the copy", dir.display()))?;
+    crate::io::fetch_record::write(&dir, &FetchRecord { content_id, sources: fetched.clone() })
+        .with_context(|| format!("writing the fetch record of {}", dir.display()))?;
+    Ok(as_fetched(&fetched))
+}
+
+/// Clones `repo` at `branch` (shallow) and copies it into `destination`; returns the commit.
+async fn clone_into(repo: &UpstreamRepo, branch: &str, destination: &Path) -> anyhow::Result<String> {
+    let scratch = tempfile::tempdir().context("creating a scratch directory")?;
+    let clone = scratch.path().join("clone");
+    let commit = crate::io::git::shallow_clone(&repo.repo, branch, &clone).await?;
+    let copied = crate::io::fs::copy_additively(&clone, destination, &repo.exclude)?;
+    tracing::info!(repo = %crate::io::git::strip_credentials(&repo.repo), %branch, %commit, files = copied, destination = %destination.display(), "fetched");
+    Ok(commit)
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod counting_remote;
 pub mod fake_kube;
 pub mod fault_proxy;
 pub mod hostile_registry;

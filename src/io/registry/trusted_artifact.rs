@@ -18,7 +18,7 @@ use anyhow::Context;
 use super::image::{build_tar, gzip};
 use super::{Digest, ImageReference, Manifest, Store, media_type};
 use crate::error::InputError;
-use crate::io::archive::{collect, unpack};
+use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, unpack_all};
 
 /// A file in the source folder that means "do not archive this folder" (as in the TA image).
 pub(crate) const SKIP_MARKER: &str = ".skip-trusted-artifacts";
@@ -31,16 +31,22 @@ pub(crate) fn derived_tag(digest: &Digest) -> String {
     digest.as_str().replacen(':', "-", 1)
 }
 
-/// Archives `source` into the repository of `store_reference` (`registry/repository[:tag]`), the
-/// manifest under the reference's tag (else [`derived_tag`]) and annotated with `expires_after`;
-/// returns the `oci:` URI (`oci:<repository>@sha256:<blob digest>`).
+/// Archives what `selection` takes of `source` into the repository of `store_reference`
+/// (`registry/repository[:tag]`), the manifest under the reference's tag (else [`derived_tag`])
+/// and annotated with `expires_after`; returns the `oci:` URI (`oci:<repository>@sha256:<blob
+/// digest>`).
 pub(crate) async fn create(
     store: &Store,
     store_reference: &str,
     source: &Path,
+    selection: &Selection,
     expires_after: Option<&str>,
 ) -> anyhow::Result<String> {
-    let files = if source.join(SKIP_MARKER).exists() || !source.exists() { Vec::new() } else { collect(source)? };
+    let files = if source.join(SKIP_MARKER).exists() || !source.exists() {
+        Vec::new()
+    } else {
+        collect_selected(source, selection)?
+    };
     let blob = gzip(&build_tar(&files)?)?;
     let digest = Digest::of(&blob);
     let reference = ImageReference::parse(&format!("{}@{digest}", store_reference.trim_start_matches("oci:")))
@@ -69,20 +75,142 @@ pub(crate) async fn create(
     Ok(uri)
 }
 
-/// Fetches `uri` and unpacks it into `destination` (merging with what is there).
-pub(crate) async fn restore(store: &Store, uri: &str, destination: &Path) -> anyhow::Result<()> {
-    let text =
-        uri.strip_prefix("oci:").ok_or_else(|| InputError::usage(format!("`{uri}` is not an `oci:` artifact URI")))?;
-    let reference = ImageReference::parse(text).map_err(|problem| InputError::usage(format!("artifact {problem}")))?;
-    let digest = reference
-        .digest
-        .clone()
-        .ok_or_else(|| InputError::usage(format!("artifact `{uri}` is not pinned by digest")))?;
+/// How [`restore`] treats its destination.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreOptions {
+    /// Unpack only the paths these patterns match.
+    pub(crate) only: Vec<String>,
+    /// Remove from the destination whatever the artifacts do not hold (see [`Existing::Exact`]).
+    pub(crate) exact: bool,
+    /// The steps after this one only read the destination: with an OCI layout store, one
+    /// extraction per set of artifacts is shared (the destination becomes a link to it).
+    pub(crate) read_only: bool,
+    /// The run this restore belongs to (the local runner's): a shared extraction last used by
+    /// another run may be taken over and brought up to date instead of unpacking afresh.
+    pub(crate) run: Option<String>,
+}
+
+/// Fetches `uris` (in order: later ones win) and unpacks them into `destination`, merging with
+/// what is there unless `options` say otherwise.
+pub(crate) async fn restore(
+    store: &Store,
+    uris: &[String],
+    destination: &Path,
+    options: &RestoreOptions,
+) -> anyhow::Result<Unpacked> {
     if destination == Path::new("/") {
         return Err(InputError::usage("refusing to unpack an artifact into /").into());
     }
-    let blob = store.fetch_blob(&reference, &digest).await?;
-    unpack(&blob, destination).with_context(|| format!("unpacking {uri} into {}", destination.display()))?;
-    tracing::info!(%uri, destination = %destination.display(), "artifact restored");
+    let mut blobs = Vec::new();
+    for uri in uris {
+        let text = uri
+            .strip_prefix("oci:")
+            .ok_or_else(|| InputError::usage(format!("`{uri}` is not an `oci:` artifact URI")))?;
+        let reference =
+            ImageReference::parse(text).map_err(|problem| InputError::usage(format!("artifact {problem}")))?;
+        let digest = reference
+            .digest
+            .clone()
+            .ok_or_else(|| InputError::usage(format!("artifact `{uri}` is not pinned by digest")))?;
+        blobs.push(store.fetch_blob(&reference, &digest).await?);
+    }
+    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let shown = uris.join(" ");
+    let existing = if options.exact { Existing::Exact } else { Existing::Merge };
+    let shared = match store {
+        Store::Layout(layout) if options.read_only => Some(layout.root().join(SHARED_FOLDER)),
+        _ => None,
+    };
+    let unpacked = match shared {
+        Some(shared) => {
+            let (unpacked, folder) = restore_shared(&shared, uris, &borrowed, options)
+                .with_context(|| format!("unpacking {shown} into {}", shared.display()))?;
+            link_destination(destination, &folder)?;
+            unpacked
+        }
+        None => unpack_all(&borrowed, destination, &options.only, existing)
+            .with_context(|| format!("unpacking {shown} into {}", destination.display()))?,
+    };
+    tracing::info!(uri = %shown, destination = %destination.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
+    Ok(unpacked)
+}
+
+/// The folder of an OCI layout store that holds its shared read-only extractions.
+const SHARED_FOLDER: &str = ".unpacked";
+
+/// The shared extraction of `uris` under `shared` (made when missing, by taking over one another
+/// run used last and bringing it up to date, else afresh), with what it took.
+fn restore_shared(
+    shared: &Path,
+    uris: &[String],
+    blobs: &[&[u8]],
+    options: &RestoreOptions,
+) -> anyhow::Result<(Unpacked, std::path::PathBuf)> {
+    fs_err::create_dir_all(shared)?;
+    let lock = fs_err::File::create(shared.join(".lock"))?;
+    lock.file().lock()?;
+    let key = Digest::of(format!("{}\n{}", uris.join("\n"), options.only.join("\n")).as_bytes());
+    let name = key.hex().to_string();
+    let folder = shared.join(&name);
+    let marker = |name: &str| shared.join(format!("{name}.json"));
+    let record = |unpacked: &Unpacked| -> anyhow::Result<()> {
+        let text = serde_json::json!({"run": options.run, "uris": uris, "only": options.only, "files": unpacked.files, "bytes": unpacked.bytes});
+        crate::io::fs::write_atomic(&marker(&name), &crate::formats::json::to_pretty(&text))
+    };
+    if folder.is_dir() && marker(&name).is_file() {
+        let previous: serde_json::Value = serde_json::from_slice(&fs_err::read(marker(&name))?).unwrap_or_default();
+        let unpacked = Unpacked {
+            files: previous["files"].as_u64().unwrap_or(0),
+            bytes: previous["bytes"].as_u64().unwrap_or(0),
+            ..Unpacked::default()
+        };
+        record(&unpacked)?;
+        return Ok((unpacked, folder));
+    }
+    let partial = shared.join(format!("{name}.partial"));
+    if partial.exists() {
+        fs_err::remove_dir_all(&partial)?;
+    }
+    // An extraction another run used last: taken over, so only what differs is written.
+    let free = options.run.as_ref().and_then(|run| {
+        let mut candidates: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(shared)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let file = entry.file_name().to_string_lossy().into_owned();
+                let other = file.strip_suffix(".json")?.to_string();
+                let value: serde_json::Value = serde_json::from_slice(&std::fs::read(entry.path()).ok()?).ok()?;
+                let used = entry.metadata().ok()?.modified().ok()?;
+                (value["run"].as_str() != Some(run.as_str()) && shared.join(&other).is_dir()).then_some((used, other))
+            })
+            .collect();
+        candidates.sort();
+        candidates.pop().map(|(_, other)| other)
+    });
+    if let Some(other) = &free {
+        fs_err::remove_file(marker(other))?;
+        fs_err::rename(shared.join(other), &partial)?;
+    }
+    let unpacked = unpack_all(blobs, &partial, &options.only, Existing::Exact)?;
+    fs_err::rename(&partial, &folder)?;
+    record(&unpacked)?;
+    Ok((unpacked, folder))
+}
+
+/// Makes `destination` a link to the shared extraction `folder` (replacing a link or an empty
+/// folder there).
+fn link_destination(destination: &Path, folder: &Path) -> anyhow::Result<()> {
+    if destination.is_symlink() {
+        fs_err::remove_file(destination)?;
+    } else if destination.is_dir() {
+        fs_err::remove_dir(destination).with_context(|| {
+            format!("{} holds files; a read-only artifact is linked into an empty place", destination.display())
+        })?;
+    }
+    if let Some(parent) = destination.parent() {
+        fs_err::create_dir_all(parent)?;
+    }
+    std::os::unix::fs::symlink(folder, destination)
+        .with_context(|| format!("linking {} to {}", destination.display(), folder.display()))?;
     Ok(())
 }
