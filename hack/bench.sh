@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks, printed as markdown tables: `hack/bench.sh [index] [export] [scale]` (default: all).
+# Benchmarks, printed as markdown tables: `hack/bench.sh [index] [export] [scale] [tasks]` (default: all).
 # Registries are real: docker-registry on loopback, started here. Medians of RUNS runs (default 5;
 # SCALE_RUNS, default 3, for the sync rows), peak RSS of the largest process of each run. As root,
 # the kernel's dentry and inode caches are dropped before each run: on the 2-core VMs this was
@@ -18,6 +18,11 @@
 #         plugins, and 650 / 2,640): full sync --jobs 1 and --jobs 4 into an OCI layout, the no-op
 #         sync after it, `index` alone, and digest resolution against a registry vs a sequential
 #         `skopeo inspect` loop; then how each grows from the first scale to the last.
+# tasks:  where the time goes, against a baseline binary built in the same run from BASELINE (a
+#         commit, default the one before the no-op work: dba2b38; built once into
+#         target/bench-baseline): the whole sync at TASK_SCALES (default "1 10") with each binary, a
+#         full sync then the no-op sync after it, TASK_RUNS times (default 3): the total, each
+#         task's time, and the files and bytes of the artifacts each task's `artifact use` restores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -284,11 +289,63 @@ bench_scale() {
   fi
 }
 
+# Per task, this tree's binary against BASELINE's, on the same synthetic catalogs in one run.
+bench_tasks() {
+  local baseline_rev exporter=$PWD/examples/recorded-exporter.sh baseline_dir=$PWD/target/bench-baseline
+  baseline_rev=$(git rev-parse "${BASELINE:-dba2b38}^{commit}")
+  if [ "$(cat "$baseline_dir/rev" 2>/dev/null)" != "$baseline_rev" ] || [ ! -x "$baseline_dir/release/rhdh-catalog" ]; then
+    echo "building the baseline ${baseline_rev:0:12} into $baseline_dir (once)" >&2
+    rm -rf "$scratch/baseline-src" && mkdir -p "$scratch/baseline-src"
+    git archive "$baseline_rev" | tar -x -C "$scratch/baseline-src"
+    cargo build --release --quiet --manifest-path "$scratch/baseline-src/Cargo.toml" --target-dir "$baseline_dir" --bin rhdh-catalog
+    echo "$baseline_rev" >"$baseline_dir/rev"
+  fi
+  local -A binaries=([new]=$tool [base]=$baseline_dir/release/rhdh-catalog)
+  export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.test GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.test
+  local scales scale which run kind start end elapsed
+  read -r -a scales <<<"${TASK_SCALES:-1 10}"
+  echo
+  echo "Where the time goes: this tree against baseline ${baseline_rev:0:12} (\`sync --jobs 4\`, recorded exporter, OCI layout store, the catalogs of hack/synth_catalog.py)"
+  for scale in "${scales[@]}"; do
+    local dir=$scratch/tasks-$scale initial
+    python3 hack/synth_catalog.py --scale "$scale" --out "$dir" >"$dir.json"
+    initial=$(git -C "$dir/midstream" rev-parse HEAD)
+    local -A totals=()
+    for which in new base; do
+      for run in $(seq 1 "${TASK_RUNS:-3}"); do
+        rm -rf "$dir/out" "$dir/layout"
+        git -C "$dir/midstream.git" update-ref refs/heads/main "$initial"
+        git -C "$dir/midstream" reset -q --hard "$initial" && git -C "$dir/midstream" clean -qfdx
+        local sync=("${binaries[$which]}" sync --tree "$dir/midstream" --out "$dir/out" --registry "quay.io/rhdh-tasks$scale"
+          --exporter "$exporter" --install-command "" --tsc-command "" --store "oci-layout:$dir/layout" --jobs 4)
+        for kind in full noop; do
+          drop_caches
+          start=$(date +%s%N)
+          "${sync[@]}" >/dev/null 2>"$scratch/stderr" || { cat "$scratch/stderr" >&2; exit 1; }
+          end=$(date +%s%N)
+          elapsed=$(((end - start) / 1000000))
+          totals[$which-$kind]+=" $elapsed"
+          python3 hack/bench_tasks.py collect "$dir/out" >"$dir/$which-$kind-$run.json"
+        done
+      done
+    done
+    local -A median=()
+    for which in new-full base-full new-noop base-noop; do
+      # shellcheck disable=SC2086
+      median[$which]=$(printf '%s\n' ${totals[$which]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    done
+    echo
+    echo "${scale}× ($(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["workspaces"], "workspaces /", s["plugins"], "plugins")' "$dir.json")), whole runs: full sync ${median[new-full]} ms vs ${median[base-full]} ms ($(ratio "${median[base-full]}" "${median[new-full]}") faster); no-op sync ${median[new-noop]} ms vs ${median[base-noop]} ms ($(ratio "${median[base-noop]}" "${median[new-noop]}") faster)"
+    python3 hack/bench_tasks.py table "Full sync at ${scale}×" "$dir"/base-full-*.json -- "$dir"/new-full-*.json
+    python3 hack/bench_tasks.py table "No-op sync at ${scale}× (right after the full one)" "$dir"/base-noop-*.json -- "$dir"/new-noop-*.json
+  done
+}
+
 sections=("$@")
-((${#sections[@]})) || sections=(index export scale)
+((${#sections[@]})) || sections=(index export scale tasks)
 for section in "${sections[@]}"; do
   case $section in
-    index | export | scale) "bench_$section" ;;
-    *) echo "unknown section '$section' (index, export, scale)" >&2; exit 2 ;;
+    index | export | scale | tasks) "bench_$section" ;;
+    *) echo "unknown section '$section' (index, export, scale, tasks)" >&2; exit 2 ;;
   esac
 done

@@ -141,6 +141,9 @@ pub struct ExportArgs {
     /// Where upstream sources are checked out and built. Default: a temporary directory.
     #[arg(long, env = "RHDH_CATALOG_WORK_DIR")]
     pub work_dir: Option<PathBuf>,
+    /// Package cache shared by every workspace and run: Yarn's and npm's downloads, and each workspace's installed node_modules kept under the hash of its lockfile and package.json files, so an export whose lockfile did not change downloads and installs nothing. Empty: none.
+    #[arg(long, env = "RHDH_CATALOG_PACKAGE_CACHE")]
+    pub package_cache: Option<PathBuf>,
     /// Where prepared workspaces (`workspaces/<ws>/`) and the report go. Default: the tree itself; a separate folder makes a small artifact to merge later.
     #[arg(long, env = "RHDH_CATALOG_OUTPUT_TREE")]
     pub output_tree: Option<PathBuf>,

@@ -259,6 +259,7 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         batches,
         jobs,
         work_dir,
+        package_cache,
         output_tree,
         install_command,
         tsc_command,
@@ -297,6 +298,16 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
     if let Some(dir) = &work_dir {
         outputs.push(("--work-dir", dir));
     }
+    let package_cache = match package_cache.filter(|dir| !dir.as_os_str().is_empty()) {
+        Some(dir) => Some(
+            std::path::absolute(&dir)
+                .map_err(|error| InputError::usage(format!("--package-cache {}: {error}", dir.display())))?,
+        ),
+        None => None,
+    };
+    if let Some(dir) = &package_cache {
+        outputs.push(("--package-cache", dir));
+    }
     refuse_overlaps(&outputs, &[("--overlay", &overlay), ("--plan", &plan)])?;
     Ok(export::ExportSettings {
         allow_local_repos,
@@ -315,6 +326,7 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         images,
         results_dir,
         output_format: output_format(format),
+        package_cache,
     })
 }
 

@@ -12,6 +12,7 @@ pub mod image_probe;
 pub mod install_check;
 pub mod kube_api;
 pub mod overlay_tree;
+pub(crate) mod package_cache;
 pub mod patch;
 pub mod progress;
 pub mod registry;

@@ -30,12 +30,8 @@ pub(crate) fn shell_quote(argument: &str) -> String {
     }
 }
 
-/// Runs `command` with `sh -c` in `dir`, appending its output to `log`.
-pub(crate) async fn run_logged(command: &str, dir: &Path, log: &Path, timeout: Duration) -> Result<(), CommandFailure> {
-    run_logged_with(command, dir, log, timeout, &[]).await
-}
-
-/// [`run_logged`] with extra environment variables.
+/// Runs `command` with `sh -c` in `dir` with extra environment variables `env`, appending its
+/// output to `log`.
 pub(crate) async fn run_logged_with(
     command: &str,
     dir: &Path,
@@ -116,12 +112,13 @@ mod tests {
     async fn failures_carry_the_log_tail() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("logs/x.log");
-        run_logged("echo fine", dir.path(), &log, Duration::from_secs(10)).await.unwrap();
-        let failure =
-            run_logged("echo broken >&2; exit 3", dir.path(), &log, Duration::from_secs(10)).await.unwrap_err();
+        run_logged_with("echo fine", dir.path(), &log, Duration::from_secs(10), &[]).await.unwrap();
+        let failure = run_logged_with("echo broken >&2; exit 3", dir.path(), &log, Duration::from_secs(10), &[])
+            .await
+            .unwrap_err();
         assert!(failure.outcome.contains("exit status: 3"), "{failure}");
         assert_eq!(failure.log_tail.last().map(String::as_str), Some("broken"));
-        let failure = run_logged("sleep 5", dir.path(), &log, Duration::from_millis(200)).await.unwrap_err();
+        let failure = run_logged_with("sleep 5", dir.path(), &log, Duration::from_millis(200), &[]).await.unwrap_err();
         assert!(failure.outcome.contains("timed out"));
     }
 }

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use anyhow::Context;
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
@@ -25,8 +26,9 @@ use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, ExportedPlu
 use crate::formats::plugins_list::{PluginsList, PluginsListLine};
 use crate::formats::relative_path::RelativePath;
 use crate::io::overlay_tree::Workspace;
+use crate::io::package_cache::{PackageCache, install_key};
 use crate::io::registry::{RegistryPrefix, Store};
-use crate::io::shell::{CommandFailure, run_logged, shell_quote};
+use crate::io::shell::{CommandFailure, run_logged_with, shell_quote};
 
 #[derive(Debug)]
 pub struct ExportSettings {
@@ -55,6 +57,8 @@ pub struct ExportSettings {
     pub(crate) output_format: OutputFormat,
     /// Clone `file://` and `git://` repositories too (fixtures, mirrors).
     pub(crate) allow_local_repos: bool,
+    /// The shared package cache (`--package-cache`), if any.
+    pub(crate) package_cache: Option<PathBuf>,
 }
 
 /// Where exported plugins are pushed as images, and how their tags are formed.
@@ -75,6 +79,10 @@ struct RunContext {
     timeout: Duration,
     backstage_version: String,
     images: Option<(Store, RegistryPrefix, TagScheme)>,
+    /// Download caches and kept installs shared by every workspace (`--package-cache`).
+    package_cache: Option<PackageCache>,
+    /// The environment the commands run with (the package cache's).
+    env: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -192,6 +200,13 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
     };
     let scratch = tempfile::tempdir()?;
     let work = args.work_dir.clone().unwrap_or_else(|| scratch.path().to_path_buf());
+    let package_cache = match &args.package_cache {
+        Some(dir) => {
+            Some(PackageCache::open(dir).with_context(|| format!("opening the package cache {}", dir.display()))?)
+        }
+        None => None,
+    };
+    let env = package_cache.as_ref().map(PackageCache::environment).unwrap_or_default();
     let settings = RunContext {
         output_tree: args.output_tree.clone(),
         work,
@@ -200,6 +215,8 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         timeout: args.command_timeout,
         backstage_version: plan.backstage_version.clone(),
         images,
+        package_cache,
+        env,
     };
     let mut jobs = Vec::new();
     for (name, workspace) in &workspaces {
@@ -413,7 +430,17 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
     }
     match prepare_sources(&plan, planned, workspace, &clone, &root).await {
         Ok((patches, warnings)) => {
+            let kept_install = settings.package_cache.as_ref().and_then(|cache| {
+                let install = plan.commands.iter().find(|(stage, _)| *stage == "install")?;
+                let key = install_key(&root, &install.1).ok()??;
+                let restored = cache.restore(&planned.name, &key, &root);
+                tracing::info!(workspace = %planned.name, key = %key.hex(), restored, "package cache");
+                Some((cache, key))
+            });
             let mut report = export_plugins(&plan, planned, workspace, &root, &dir, &commit, settings).await;
+            if let Some((cache, key)) = kept_install {
+                cache.keep(&planned.name, &key, &root);
+            }
             report.patches_applied = patches;
             report.warnings.extend(warnings);
             if report.status == Status::Exported
@@ -555,7 +582,7 @@ async fn export_plugins(
     let build_log = dir.join("logs/build.log");
     for (stage, command) in &plan.commands {
         tracing::debug!(workspace = %planned.name, stage, "running");
-        if let Err(failure) = run_logged(command, root, &build_log, settings.timeout).await {
+        if let Err(failure) = run_logged_with(command, root, &build_log, settings.timeout, &settings.env).await {
             return command_failed(planned, commit, &failure);
         }
     }
@@ -614,7 +641,7 @@ async fn export_plugins(
             .collect::<Vec<_>>()
             .join(" ");
         let log = dir.join("logs").join(format!("{}.log", plugin.folder.as_str().replace('/', "_")));
-        match run_logged(&command, &folder, &log, settings.timeout).await {
+        match run_logged_with(&command, &folder, &log, settings.timeout, &settings.env).await {
             Err(failure) => {
                 report.cause = Some(failure.to_string());
                 report.log_tail = failure.log_tail;

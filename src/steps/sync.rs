@@ -115,7 +115,7 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         from: args.from.clone(),
         tool,
         env,
-        workspaces: args.workspace_dirs.clone(),
+        workspaces: with_package_cache(&args.workspace_dirs, &out)?,
     };
     let started = std::time::Instant::now();
     let outcome = crate::pipeline::runner::run(&pipeline, tasks, &options).await?;
@@ -281,4 +281,19 @@ fn print_summary(
         out.join("runs/export*/workdir/export").display()
     );
     println!("images:    {store}");
+}
+
+/// The Pipeline workspace the export tasks keep their package downloads and installs in.
+const PACKAGE_CACHE_WORKSPACE: &str = "package-cache";
+
+/// The workspaces bound with `--workspace-dir`, and the package cache under `out` unless one was
+/// bound: a local sync keeps Yarn's and npm's downloads and the installed `node_modules` from run to run.
+fn with_package_cache(bound: &BTreeMap<String, PathBuf>, out: &Path) -> std::io::Result<BTreeMap<String, PathBuf>> {
+    let mut workspaces = bound.clone();
+    if !workspaces.contains_key(PACKAGE_CACHE_WORKSPACE) {
+        let dir = out.join("cache").join("packages");
+        fs_err::create_dir_all(&dir)?;
+        workspaces.insert(PACKAGE_CACHE_WORKSPACE.to_string(), dir);
+    }
+    Ok(workspaces)
 }

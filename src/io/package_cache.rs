@@ -1,0 +1,268 @@
+//! The package cache `export` shares among workspaces and runs (`--package-cache DIR`): Yarn's
+//! and npm's download caches (`DIR/yarn`, `DIR/yarn-berry`, `DIR/npm`, handed to the install,
+//! build and exporter commands through their environment), and each workspace's installed
+//! `node_modules` folders, kept after its export under the hash of what decides an install — the
+//! install command, the lockfile, `.yarnrc.yml` and every `package.json` of the prepared workspace
+//! (`DIR/installed/<workspace>-<hash>/`). The next export of that workspace whose hash is the same
+//! gets those folders moved back before its install, which then has nothing to download or link.
+//! Folders are moved, never copied: where the cache and the work folder are on different file
+//! systems only the download caches serve. One kept install per workspace; older ones are removed.
+
+use std::path::{Path, PathBuf};
+
+use crate::io::registry::Digest;
+
+/// Lockfiles that make an install reproducible; a workspace without one is never kept.
+const LOCKFILES: [&str; 2] = ["yarn.lock", "package-lock.json"];
+
+/// The record inside a kept install: which folders (relative to the workspace root) it holds.
+const RECORD: &str = "folders.json";
+
+/// An open package cache.
+#[derive(Clone, Debug)]
+pub(crate) struct PackageCache {
+    root: PathBuf,
+}
+
+impl PackageCache {
+    /// The cache at `root` (created when missing).
+    pub(crate) fn open(root: &Path) -> std::io::Result<PackageCache> {
+        fs_err::create_dir_all(root.join("installed"))?;
+        Ok(PackageCache { root: root.to_path_buf() })
+    }
+
+    /// The environment that points Yarn 1, Yarn 2+ and npm at the shared download caches.
+    pub(crate) fn environment(&self) -> Vec<(String, String)> {
+        let folder = |name: &str| self.root.join(name).display().to_string();
+        vec![
+            ("YARN_CACHE_FOLDER".into(), folder("yarn")),
+            ("YARN_GLOBAL_FOLDER".into(), folder("yarn-berry")),
+            ("npm_config_cache".into(), folder("npm")),
+        ]
+    }
+
+    /// Moves the kept install of `workspace` with `key` into `root` (the workspace root, before
+    /// its install runs). Returns how many folders came back (0: nothing was kept under that key).
+    pub(crate) fn restore(&self, workspace: &str, key: &Digest, root: &Path) -> usize {
+        let entry = self.entry(workspace, key);
+        let taken = self.root.join("installed").join(format!(".taking-{}-{}", std::process::id(), key.hex()));
+        // Taken with one rename, so two exports never share one kept install.
+        if fs_err::rename(&entry, &taken).is_err() {
+            return 0;
+        }
+        let folders: Vec<String> = std::fs::read(taken.join(RECORD))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        let mut restored = 0;
+        for (number, relative) in folders.iter().enumerate() {
+            let Some(relative) = confined(relative) else { continue };
+            let target = root.join(&relative);
+            if target.exists() || !target.parent().is_some_and(Path::is_dir) {
+                continue;
+            }
+            if fs_err::rename(taken.join(number.to_string()), &target).is_ok() {
+                restored += 1;
+            }
+        }
+        let _ = fs_err::remove_dir_all(&taken);
+        restored
+    }
+
+    /// Moves the installed `node_modules` folders of `root` into the cache under `workspace` and
+    /// `key`, replacing what was kept for that workspace. Best effort: a failure (another file
+    /// system, a full disk) leaves them where they are for the work folder's clean-up.
+    pub(crate) fn keep(&self, workspace: &str, key: &Digest, root: &Path) {
+        let installed = self.root.join("installed");
+        let staging = installed.join(format!(".keeping-{}-{}", std::process::id(), key.hex()));
+        let _ = fs_err::remove_dir_all(&staging);
+        if fs_err::create_dir_all(&staging).is_err() {
+            return;
+        }
+        let mut moved = Vec::new();
+        for relative in installed_folders(root) {
+            if fs_err::rename(root.join(&relative), staging.join(moved.len().to_string())).is_err() {
+                break;
+            }
+            moved.push(relative.to_string_lossy().into_owned());
+        }
+        let record = serde_json::to_vec(&moved).unwrap_or_default();
+        let prefix = format!("{workspace}-");
+        if moved.is_empty() || fs_err::write(staging.join(RECORD), record).is_err() {
+            let _ = fs_err::remove_dir_all(&staging);
+            return;
+        }
+        if let Ok(entries) = fs_err::read_dir(&installed) {
+            for entry in entries.filter_map(Result::ok) {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let old = name.strip_prefix(&prefix).is_some_and(|hex| hex.len() == 64 && !hex.contains('-'));
+                if old {
+                    let _ = fs_err::remove_dir_all(entry.path());
+                }
+            }
+        }
+        if fs_err::rename(&staging, self.entry(workspace, key)).is_err() {
+            let _ = fs_err::remove_dir_all(&staging);
+        }
+    }
+
+    fn entry(&self, workspace: &str, key: &Digest) -> PathBuf {
+        self.root.join("installed").join(format!("{workspace}-{}", key.hex()))
+    }
+}
+
+/// The hash of what decides the install of the workspace at `root`: the install command, the
+/// lockfile, `.yarnrc.yml` and every `package.json` outside `node_modules`. `None` without a
+/// lockfile (such an install is not reproducible, so it is never kept).
+pub(crate) fn install_key(root: &Path, install_command: &str) -> std::io::Result<Option<Digest>> {
+    if !LOCKFILES.iter().any(|name| root.join(name).is_file()) {
+        return Ok(None);
+    }
+    let mut inputs = Vec::new();
+    for name in LOCKFILES.iter().chain(&[".yarnrc.yml"]) {
+        if let Ok(bytes) = std::fs::read(root.join(name)) {
+            inputs.push((PathBuf::from(name), bytes));
+        }
+    }
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in fs_err::read_dir(root.join(&relative))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let kind = entry.file_type()?;
+            let child = relative.join(&name);
+            if kind.is_dir() && !matches!(name.to_str(), Some("node_modules" | ".git" | ".yarn")) {
+                pending.push(child);
+            } else if kind.is_file() && name == "package.json" {
+                inputs.push((child, fs_err::read(entry.path())?));
+            }
+        }
+    }
+    Ok(Some(key_of(install_command, inputs)))
+}
+
+/// The hash of an install command and its input files (in any order).
+fn key_of(install_command: &str, mut inputs: Vec<(PathBuf, Vec<u8>)>) -> Digest {
+    inputs.sort();
+    let mut text = Vec::new();
+    for part in [b"install\0".as_slice(), install_command.as_bytes(), b"\0"] {
+        text.extend_from_slice(part);
+    }
+    for (path, bytes) in inputs {
+        text.extend_from_slice(path.to_string_lossy().as_bytes());
+        text.push(0);
+        text.extend_from_slice(bytes.len().to_string().as_bytes());
+        text.push(0);
+        text.extend_from_slice(&bytes);
+    }
+    Digest::of(&text)
+}
+
+/// The `node_modules` folders of the workspace at `root` (not the ones inside them, nor the
+/// exporter's `dist-dynamic` output), outermost first.
+fn installed_folders(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let Ok(entries) = fs_err::read_dir(root.join(&relative)) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            if !entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            let child = relative.join(&name);
+            match name.to_str() {
+                Some("node_modules") => found.push(child),
+                Some(".git" | "dist-dynamic") => {}
+                _ => pending.push(child),
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `relative` when it is a plain relative path (only normal components).
+fn confined(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(relative);
+    let plain =
+        !relative.is_empty() && path.components().all(|component| matches!(component, std::path::Component::Normal(_)));
+    plain.then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, files: &[(&str, &str)]) {
+        for (path, text) in files {
+            let path = root.join(path);
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(path, text).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_key_follows_the_lockfile_manifests_and_command_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert_eq!(install_key(root, "yarn install").unwrap(), None, "no lockfile, no key");
+        write(root, &[("yarn.lock", "a@1"), ("package.json", "{}"), ("plugins/x/package.json", "{\"name\":\"x\"}")]);
+        let key = install_key(root, "yarn install").unwrap().unwrap();
+        write(root, &[("plugins/x/src/index.ts", "changed"), ("node_modules/y/package.json", "{}")]);
+        assert_eq!(install_key(root, "yarn install").unwrap(), Some(key.clone()), "sources and installs do not count");
+        assert_ne!(install_key(root, "yarn install --frozen-lockfile").unwrap(), Some(key.clone()));
+        write(root, &[("plugins/x/package.json", "{\"name\":\"x\",\"version\":\"2\"}")]);
+        let changed = install_key(root, "yarn install").unwrap().unwrap();
+        assert_ne!(changed, key, "a manifest counts");
+        write(root, &[("yarn.lock", "a@2")]);
+        assert_ne!(install_key(root, "yarn install").unwrap().unwrap(), changed, "the lockfile counts");
+    }
+
+    #[test]
+    fn a_kept_install_comes_back_under_the_same_key_only_once() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = PackageCache::open(cache_dir.path()).unwrap();
+        let first = tempfile::tempdir().unwrap();
+        write(
+            first.path(),
+            &[
+                ("node_modules/a/index.js", "a"),
+                ("plugins/x/node_modules/b/index.js", "b"),
+                ("plugins/x/dist-dynamic/node_modules/c/index.js", "c"),
+            ],
+        );
+        std::os::unix::fs::symlink("../plugins/x", first.path().join("node_modules/x")).unwrap();
+        let key = Digest::of(b"key");
+        cache.keep("ws", &key, first.path());
+        assert!(!first.path().join("node_modules").exists() && !first.path().join("plugins/x/node_modules").exists());
+        assert!(first.path().join("plugins/x/dist-dynamic/node_modules").exists(), "exporter output stays");
+
+        let second = tempfile::tempdir().unwrap();
+        write(second.path(), &[("plugins/x/package.json", "{}")]);
+        assert_eq!(cache.restore("ws", &Digest::of(b"other"), second.path()), 0);
+        assert_eq!(cache.restore("other-ws", &key, second.path()), 0);
+        assert_eq!(cache.restore("ws", &key, second.path()), 2);
+        assert_eq!(fs_err::read_to_string(second.path().join("node_modules/a/index.js")).unwrap(), "a");
+        assert_eq!(fs_err::read_to_string(second.path().join("plugins/x/node_modules/b/index.js")).unwrap(), "b");
+        assert!(second.path().join("node_modules/x/package.json").is_file(), "relative links still resolve");
+        assert_eq!(cache.restore("ws", &key, second.path()), 0, "taken, not shared");
+    }
+
+    #[test]
+    fn one_install_is_kept_per_workspace() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = PackageCache::open(cache_dir.path()).unwrap();
+        for (number, workspace) in [(1, "ws"), (2, "ws"), (3, "ws-two")] {
+            let root = tempfile::tempdir().unwrap();
+            write(root.path(), &[("node_modules/a/index.js", "a")]);
+            cache.keep(workspace, &Digest::of(number.to_string().as_bytes()), root.path());
+        }
+        let mut kept: Vec<String> = fs_err::read_dir(cache_dir.path().join("installed"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        kept.sort();
+        assert_eq!(kept, [format!("ws-{}", Digest::of(b"2").hex()), format!("ws-two-{}", Digest::of(b"3").hex())]);
+    }
+}
