@@ -325,7 +325,7 @@ bench_tasks() {
           end=$(date +%s%N)
           elapsed=$(((end - start) / 1000000))
           totals[$which-$kind]+=" $elapsed"
-          python3 hack/bench_tasks.py collect "$dir/out" >"$dir/$which-$kind-$run.json"
+          python3 hack/bench_tasks.py collect "$dir/out" "$start" >"$dir/$which-$kind-$run.json"
         done
       done
     done

@@ -3,7 +3,9 @@
 JSON, each pipeline task's wall time (state/<task>.json) and what its `artifact use` steps took in
 (the files and bytes of the artifacts they fetched, read from the blobs in out/artifacts).
 
-    bench_tasks.py collect OUT            -> {"task": {"ms": .., "files": .., "bytes": ..}, ...}
+    bench_tasks.py collect OUT SINCE      -> {"task": {"ms": .., "files": .., "bytes": ..}, ...}
+                                             (SINCE: the run's start, nanoseconds since the epoch; the
+                                             logs of TaskRuns an earlier run left are not counted)
     bench_tasks.py table LABEL BASE.json... -- NEW.json...
                                           -> a markdown table of medians, the new binary against the base
 """
@@ -30,7 +32,7 @@ def artifact_size(out, digest, memo):
     return memo[digest]
 
 
-def collect(out):
+def collect(out, since):
     tasks = {}
     for path in sorted(glob.glob(os.path.join(out, "state", "*.json"))):
         name = os.path.basename(path)[: -len(".json")]
@@ -45,7 +47,7 @@ def collect(out):
     for log in glob.glob(os.path.join(out, "runs", "*", "*.log")):
         run = os.path.basename(os.path.dirname(log))
         task = next((name for name in names if run == name or run.startswith(name + "-")), None)
-        if task is None:
+        if task is None or os.path.getmtime(log) < since:
             continue
         text = re.sub(r"\x1b\[[0-9;]*m", "", open(log, errors="replace").read())
         for line in text.splitlines():
@@ -92,7 +94,7 @@ def table(label, base_files, new_files):
 
 if __name__ == "__main__":
     if sys.argv[1] == "collect":
-        json.dump(collect(sys.argv[2]), sys.stdout)
+        json.dump(collect(sys.argv[2], int(sys.argv[3]) / 1e9), sys.stdout)
     elif sys.argv[1] == "table":
         rest = sys.argv[3:]
         split = rest.index("--")

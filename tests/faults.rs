@@ -207,11 +207,7 @@ fn git_daemon(base: &Path) -> (Daemon, String) {
         .spawn()
         .unwrap();
     let host = format!("127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(&host).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10), "git daemon did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_until_listening(&host, "git daemon");
     (Daemon { child, pid_file }, host)
 }
 

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct CountingRemote {
     child: Child,
@@ -45,11 +44,7 @@ impl CountingRemote {
             .spawn()
             .unwrap();
         let host = format!("127.0.0.1:{port}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(&host).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "git daemon did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::support::wait_until_listening(&host, "git daemon");
         CountingRemote { child, pid_file, log, base: base.to_path_buf(), host, _home: home }
     }
 

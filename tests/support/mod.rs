@@ -80,11 +80,7 @@ impl Registry {
             .spawn()
             .expect("docker-registry must be installed (hack/test.sh installs it)");
         let host = format!("127.0.0.1:{port}");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(&host).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "registry did not start on {host}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until_listening(&host, "registry");
         Registry { child: Some(child), host, _root: Some(root) }
     }
 
@@ -226,4 +222,13 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     }
     found.sort();
     found
+}
+
+/// Waits (up to 10 s) until something accepts connections on `host`; `what` names it in the panic.
+pub fn wait_until_listening(host: &str, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(host).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what} did not start on {host}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

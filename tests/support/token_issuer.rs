@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use serde_json::json;
@@ -280,11 +280,7 @@ impl TokenRegistry {
             .stderr(Stdio::null())
             .spawn()
             .expect("docker-registry must be installed (hack/test.sh installs it)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(&host).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "registry did not start on {host}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::support::wait_until_listening(&host, "registry");
         TokenRegistry { child, host, _root: root }
     }
 }
