@@ -758,6 +758,9 @@ fn pac_runs_bind_the_per_run_git_secret_to_the_git_auth_workspace() {
     for (file, run) in runs {
         let workspace = named(&run["spec"]["workspaces"], "git-auth").unwrap_or_else(|| panic!("{file}: no git-auth"));
         assert_eq!(workspace["secret"]["secretName"], "{{ git_auth_secret }}", "{file}");
+        // What one run installs into the package cache the next one runs: the PaC runs leave it
+        // unbound, so none of them shares installs with a run of less trusted content.
+        assert!(named(&run["spec"]["workspaces"], "package-cache").is_none(), "{file} binds the package cache");
     }
 }
 

@@ -106,6 +106,11 @@ pub(crate) fn collect_selected(root: &Path, selection: &Selection) -> anyhow::Re
                 continue;
             }
             if kind.is_dir() {
+                // A folder counts even when empty: a whole folder with no files left must still
+                // replace (empty) its counterpart.
+                if selection.takes(&path) {
+                    folders.insert(path.clone());
+                }
                 if selection.may_take_inside(&path) {
                     pending.push(child);
                 }
@@ -202,18 +207,62 @@ pub(crate) fn unpack_all(
     // Pass 1: check every entry and work out which archive each path comes from.
     let mut union: BTreeMap<PathBuf, (usize, Kind)> = BTreeMap::new();
     let mut whole_folders: BTreeSet<PathBuf> = BTreeSet::new();
+    let taken = |path: &Path| {
+        let text = path.to_string_lossy();
+        only.is_empty() || only.iter().any(|pattern| pattern_matches(pattern, &text))
+    };
     for (index, blob) in blobs.iter().enumerate() {
         let (entries, whole) = read_entries(blob)?;
+        // Only the first archive of a folder (a checkout) may hold git's own files: one laid over
+        // it must not replace `.git/config` or hooks of the checkout a later step runs git in.
+        if index > 0
+            && let Some((path, _)) =
+                entries.iter().find(|(path, _)| path.components().any(|part| part.as_os_str() == ".git"))
+        {
+            return Err(refused(format!(
+                "archive {} of {} holds `{}`: only the first may hold .git",
+                index + 1,
+                blobs.len(),
+                path.display()
+            )));
+        }
         for folder in whole {
-            let keep: BTreeMap<PathBuf, (usize, Kind)> =
-                union.split_off(&folder).into_iter().filter(|(path, _)| !path.starts_with(&folder)).collect();
-            union.extend(keep);
+            // `--only` limits what a whole folder replaces too: one outside it is left alone.
+            let reached =
+                only.is_empty() || only.iter().any(|pattern| pattern_reaches_into(pattern, &folder.to_string_lossy()));
+            if !reached {
+                continue;
+            }
+            // What earlier archives hold inside it goes (a range walk: the paths inside a folder
+            // sort right after it).
+            let inside: Vec<PathBuf> = union
+                .range(folder.clone()..)
+                .map(|(path, _)| path)
+                .take_while(|path| path.starts_with(&folder))
+                .cloned()
+                .collect();
+            for path in inside {
+                union.remove(&path);
+            }
             whole_folders.insert(folder);
         }
         for (path, kind) in entries {
-            if only.is_empty() || only.iter().any(|pattern| pattern_matches(pattern, &path.to_string_lossy())) {
+            if taken(&path) {
                 union.insert(path, (index, kind));
             }
+        }
+    }
+    // A path below a link would be written wherever the link points (a link `l → .` makes
+    // `l/l/../x` look inside while `x` lands anywhere): refused before anything is written.
+    for path in union.keys() {
+        if let Some(link) =
+            path.ancestors().skip(1).find(|ancestor| matches!(union.get(*ancestor), Some((_, Kind::Link(_)))))
+        {
+            return Err(refused(format!(
+                "archive entry `{}` lies below the link `{}`",
+                path.display(),
+                link.display()
+            )));
         }
     }
     let mut done = Unpacked::default();
@@ -228,11 +277,13 @@ pub(crate) fn unpack_all(
         }
     }
     fs_err::create_dir_all(destination)?;
+    let mut checked = BTreeSet::new();
     // Pass 2: remove what must go, before anything is written.
     match existing {
         Existing::Exact => remove_others(destination, Path::new(""), &union, &mut done.removed)?,
         Existing::Merge => {
             for folder in &whole_folders {
+                no_link_on_the_way(destination, folder, &mut checked)?;
                 if destination.join(folder).is_dir() && !destination.join(folder).is_symlink() {
                     remove_others(&destination.join(folder), folder, &union, &mut done.removed)?;
                 }
@@ -245,9 +296,17 @@ pub(crate) fn unpack_all(
         for entry in archive.entries()? {
             let mut entry = entry?;
             let path = normalized(&entry.path()?);
-            if !matches!(union.get(&path), Some((from, _)) if *from == index) {
+            // Only the entry the union kept: from this archive and of its kind (an archive that
+            // holds a path twice writes the last one only).
+            let kind_matches = |kind: &Kind| match entry.header().entry_type() {
+                tar::EntryType::Directory => matches!(kind, Kind::Dir),
+                tar::EntryType::Symlink => matches!(kind, Kind::Link(_)),
+                _ => matches!(kind, Kind::File { .. }),
+            };
+            if !matches!(union.get(&path), Some((from, kind)) if *from == index && kind_matches(kind)) {
                 continue;
             }
+            no_link_on_the_way(destination, &path, &mut checked)?;
             let target = destination.join(&path);
             match entry.header().entry_type() {
                 tar::EntryType::Directory => {
@@ -296,6 +355,42 @@ pub(crate) fn unpack_all(
     Ok(done)
 }
 
+/// An archive refused before anything was written.
+fn refused(problem: String) -> anyhow::Error {
+    InputError::usage(problem)
+        .with_hint("the artifact was not made by `rhdh-catalog artifact create`; nothing was unpacked")
+        .into()
+}
+
+/// Refuses to write `relative` under `destination` when a folder on the way there is a symbolic
+/// link (one the archive made earlier, or one already in the destination): the write would land
+/// wherever it points.
+/// `checked` holds the folders found to be no link so far (each is looked at once per unpack).
+fn no_link_on_the_way(destination: &Path, relative: &Path, checked: &mut BTreeSet<PathBuf>) -> anyhow::Result<()> {
+    let mut on_the_way = destination.to_path_buf();
+    let parents: Vec<Component<'_>> = relative.components().collect();
+    for component in &parents[..parents.len().saturating_sub(1)] {
+        on_the_way.push(component);
+        if checked.contains(&on_the_way) {
+            continue;
+        }
+        let is_link = std::fs::symlink_metadata(&on_the_way).is_ok_and(|metadata| metadata.file_type().is_symlink());
+        if !is_link && on_the_way.is_dir() {
+            checked.insert(on_the_way.clone());
+        }
+        if is_link {
+            return Err(InputError::usage(format!(
+                "{} is a symbolic link: `{}` would be written wherever it points",
+                on_the_way.display(),
+                relative.display()
+            ))
+            .with_hint("remove the link, or unpack into an empty folder")
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// What a regular file at the target already is, compared with an entry.
 enum Held {
     /// The entry's bytes and mode.
@@ -338,11 +433,7 @@ type ArchiveEntries = (Vec<(PathBuf, Kind)>, Vec<PathBuf>);
 /// Pass 1 over one archive: every entry checked (see [`unpack`]), its path and kind, and the
 /// folders its [`MANIFEST`] marks whole.
 fn read_entries(blob: &[u8]) -> anyhow::Result<ArchiveEntries> {
-    let refuse = |problem: String| -> anyhow::Error {
-        InputError::usage(problem)
-            .with_hint("the artifact was not made by `rhdh-catalog artifact create`; nothing was unpacked")
-            .into()
-    };
+    let refuse = refused;
     let mut total: u64 = 0;
     let mut entries = Vec::new();
     let mut whole = Vec::new();
@@ -586,6 +677,90 @@ mod tests {
         let only = unpack_all(&[&blob], destination.path(), &["d".to_string()], Existing::Exact).unwrap();
         assert_eq!(listing(destination.path()), ["d/new.txt"]);
         assert_eq!(only.files, 1);
+    }
+
+    #[test]
+    fn entries_below_a_link_are_refused_whoever_made_the_link() {
+        // The archive's own link: `l → .` then `l/l/e → ../../x` looks inside, lands outside.
+        // Written by hand: our tar writer would add `l/` as a folder, which replaces the link.
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, link) in [("l", Some(".")), ("l/l/e", Some("../../outside")), ("e/pwn", None)] {
+            let mut header = tar::Header::new_gnu();
+            header.set_mode(0o644);
+            if let Some(target) = link {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_size(0);
+                builder.append_link(&mut header, path, target).unwrap();
+            } else {
+                header.set_size(1);
+                builder.append_data(&mut header, path, b"x".as_slice()).unwrap();
+            }
+        }
+        let blob = gzip(&builder.into_inner().unwrap()).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let destination = root.path().join("dest");
+        let error = unpack(&blob, &destination).unwrap_err();
+        assert!(error.to_string().contains("lies below the link"), "{error}");
+        assert!(listing(root.path()).is_empty(), "nothing written");
+
+        // A link already in the destination (left by a step or an earlier run).
+        fs_err::create_dir_all(root.path().join("outside")).unwrap();
+        fs_err::create_dir_all(&destination).unwrap();
+        std::os::unix::fs::symlink(root.path().join("outside"), destination.join("a")).unwrap();
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(1);
+        builder.append_data(&mut header, "a/x", b"x".as_slice()).unwrap();
+        let bare = gzip(&builder.into_inner().unwrap()).unwrap();
+        let error = unpack(&bare, &destination).unwrap_err();
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+        assert!(!root.path().join("outside/x").exists(), "nothing written through the link");
+        // An archive that holds `a` as a folder replaces the link with one (merging or exact).
+        let blob = packed(tree(&[("a/x", "x")]).path(), &Selection::default());
+        unpack(&blob, &destination).unwrap();
+        assert!(!destination.join("a").is_symlink() && destination.join("a/x").is_file());
+        assert!(!root.path().join("outside/x").exists());
+        std::os::unix::fs::symlink(root.path().join("outside"), destination.join("b")).unwrap();
+        unpack_all(&[&blob], &destination, &[], Existing::Exact).unwrap();
+        assert_eq!(listing(&destination), ["a/x"], "exact removes the planted link");
+    }
+
+    #[test]
+    fn only_the_first_archive_of_a_folder_may_hold_git_files() {
+        let checkout = packed(tree(&[(".git/config", "[core]"), ("a.txt", "a")]).path(), &Selection::default());
+        let laid_over = packed(
+            tree(&[(".git/config", "[core]\n\tfsmonitor = evil"), ("b.txt", "b")]).path(),
+            &Selection::default(),
+        );
+        let out = tempfile::tempdir().unwrap();
+        let error = unpack_all(&[&checkout, &laid_over], out.path(), &[], Existing::Merge).unwrap_err();
+        assert!(error.to_string().contains("only the first may hold .git"), "{error}");
+        assert!(listing(out.path()).is_empty(), "nothing written");
+        unpack_all(&[&checkout], out.path(), &[], Existing::Merge).unwrap();
+        assert_eq!(fs_err::read_to_string(out.path().join(".git/config")).unwrap(), "[core]");
+    }
+
+    #[test]
+    fn an_empty_whole_folder_still_empties_its_counterpart_and_only_limits_whole_folders() {
+        let export = tree(&[("report.json", "r")]);
+        fs_err::create_dir_all(export.path().join("workspaces/a")).unwrap();
+        let blob = packed(export.path(), &Selection { whole: vec!["workspaces/*".into()], ..Selection::default() });
+        let destination = tree(&[("workspaces/a/stale.txt", "old"), ("workspaces/b/kept.txt", "b")]);
+        unpack(&blob, destination.path()).unwrap();
+        assert_eq!(listing(destination.path()), ["report.json", "workspaces/b/kept.txt"]);
+
+        let full = packed(
+            tree(&[("workspaces/a/new.txt", "n"), ("build/x", "x")]).path(),
+            &Selection { whole: vec!["workspaces/*".into()], ..Selection::default() },
+        );
+        let destination = tree(&[("workspaces/a/stale.txt", "old")]);
+        unpack_all(&[&full], destination.path(), &["build".to_string()], Existing::Merge).unwrap();
+        assert_eq!(
+            listing(destination.path()),
+            ["build/x", "workspaces/a/stale.txt"],
+            "a whole folder outside --only is left alone"
+        );
     }
 
     #[test]

@@ -44,7 +44,35 @@ pub(crate) fn content_id(destination: &Path) -> std::io::Result<String> {
         hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(&bytes);
     }
+    // Symbolic links too (a copy keeps them): a removed or retargeted link is a change. A tree
+    // without links has the id of `fs::content_id`.
+    for (relative, target) in symbolic_links(destination)? {
+        hasher.update(b"\0link\0");
+        hasher.update(relative.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        hasher.update(target.to_string_lossy().as_bytes());
+    }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// Every symbolic link under `root` (not followed) with its target, in path order.
+fn symbolic_links(root: &Path) -> std::io::Result<Vec<(std::path::PathBuf, std::path::PathBuf)>> {
+    let mut links = Vec::new();
+    let mut pending = vec![std::path::PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in fs_err::read_dir(root.join(&relative))? {
+            let entry = entry?;
+            let child = relative.join(entry.file_name());
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                links.push((child, fs_err::read_link(entry.path())?));
+            } else if kind.is_dir() {
+                pending.push(child);
+            }
+        }
+    }
+    links.sort();
+    Ok(links)
 }
 
 #[cfg(test)]
@@ -63,6 +91,13 @@ mod tests {
         assert_eq!(read(dir.path()).unwrap().content_id, before);
         fs_err::write(dir.path().join("a/x"), "2").unwrap();
         assert_ne!(content_id(dir.path()).unwrap(), before);
+        let changed = content_id(dir.path()).unwrap();
+        std::os::unix::fs::symlink("x", dir.path().join("a/link")).unwrap();
+        let linked = content_id(dir.path()).unwrap();
+        assert_ne!(linked, changed, "a link counts");
+        fs_err::remove_file(dir.path().join("a/link")).unwrap();
+        std::os::unix::fs::symlink("y", dir.path().join("a/link")).unwrap();
+        assert_ne!(content_id(dir.path()).unwrap(), linked, "and so does where it points");
         fs_err::write(dir.path().join(FETCH_RECORD_FILE), "not json").unwrap();
         assert_eq!(read(dir.path()), None, "an unreadable record is no record");
     }

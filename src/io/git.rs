@@ -314,8 +314,12 @@ pub(crate) async fn shallow_clone(url: &str, branch: &str, dest: &Path) -> Resul
 /// The first of `candidates` that `url` has, with the commit it points at, as `git clone
 /// --branch` would pick it (a branch, else a tag of that name, an annotated tag peeled to its
 /// commit): one `git ls-remote` round trip, nothing downloaded. `None` when the remote has none of
-/// them.
-pub(crate) async fn remote_head(url: &str, candidates: &[String]) -> Result<Option<(String, String)>, GitError> {
+/// them. `auth` as for [`clone`].
+pub(crate) async fn remote_head(
+    url: &str,
+    candidates: &[String],
+    auth: &GitAuth,
+) -> Result<Option<(String, String)>, GitError> {
     let mut args = vec!["ls-remote".to_string(), url.to_string()];
     for candidate in candidates {
         args.extend([
@@ -325,8 +329,9 @@ pub(crate) async fn remote_head(url: &str, candidates: &[String]) -> Result<Opti
         ]);
     }
     let borrowed: Vec<&str> = args.iter().map(String::as_str).collect();
-    let listing =
-        run(None, &borrowed, url).await.map_err(|problem| GitError::Remote { url: strip_credentials(url), problem })?;
+    let listing = run_with_env(&std::env::temp_dir(), &borrowed, url, &auth.environment())
+        .await
+        .map_err(|problem| GitError::Remote { url: strip_credentials(url), problem })?;
     let refs: std::collections::BTreeMap<&str, &str> =
         listing.lines().filter_map(|line| line.split_once('\t')).map(|(commit, name)| (name.trim(), commit)).collect();
     Ok(candidates.iter().find_map(|candidate| {
@@ -419,15 +424,21 @@ pub(crate) async fn update_clone(url: &str, dest: &Path, revision: &str, auth: &
     )
     .await
     .map_err(|problem| classify(url, revision, problem))?;
-    let target = if run(
-        Some(dest),
-        &["rev-parse", "--verify", "--quiet", &format!("refs/remotes/origin/{revision}^{{commit}}")],
-        url,
-    )
-    .await
-    .is_ok()
+    // Local branches are what the first clone saw: dropped (HEAD detached first), so a revision
+    // naming a branch resolves to the remote's branch now, or fails as a fresh clone would.
+    run(Some(dest), &["checkout", "--quiet", "--force", "--detach"], url).await.map_err(local)?;
+    let branches =
+        run(Some(dest), &["for-each-ref", "--format=%(refname)", "refs/heads/"], url).await.map_err(local)?;
+    for branch in branches.lines().filter(|line| !line.is_empty()) {
+        run(Some(dest), &["update-ref", "-d", branch], url).await.map_err(local)?;
+    }
+    let branch = revision.strip_prefix("refs/heads/").unwrap_or(revision);
+    let remote_branch = format!("refs/remotes/origin/{branch}");
+    let target = if run(Some(dest), &["rev-parse", "--verify", "--quiet", &format!("{remote_branch}^{{commit}}")], url)
+        .await
+        .is_ok()
     {
-        format!("refs/remotes/origin/{revision}")
+        remote_branch
     } else {
         revision.to_string()
     };

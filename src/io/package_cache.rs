@@ -22,13 +22,36 @@ const RECORD: &str = "folders.json";
 #[derive(Clone, Debug)]
 pub(crate) struct PackageCache {
     root: PathBuf,
+    /// What the installed tree was built for: `node --version`, the OS and the architecture (a
+    /// native addon built for another Node is no install to reuse).
+    runtime: String,
 }
 
 impl PackageCache {
-    /// The cache at `root` (created when missing).
+    /// The cache at `root` (created when missing). Folders an export left half-moved more than an
+    /// hour ago (it was stopped) are removed.
     pub(crate) fn open(root: &Path) -> std::io::Result<PackageCache> {
-        fs_err::create_dir_all(root.join("installed"))?;
-        Ok(PackageCache { root: root.to_path_buf() })
+        let installed = root.join("installed");
+        fs_err::create_dir_all(&installed)?;
+        let stale = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for entry in fs_err::read_dir(&installed)?.filter_map(Result::ok) {
+            let unfinished = entry.file_name().to_string_lossy().starts_with('.');
+            let old = entry.metadata().and_then(|metadata| metadata.modified()).is_ok_and(|modified| modified < stale);
+            if unfinished && old {
+                let _ = fs_err::remove_dir_all(entry.path());
+            }
+        }
+        let node = std::process::Command::new("node")
+            .arg("--version")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+            .unwrap_or_default();
+        let runtime = format!("node {node}, {} {}", std::env::consts::OS, std::env::consts::ARCH);
+        Ok(PackageCache { root: root.to_path_buf(), runtime })
     }
 
     /// The environment that points Yarn 1, Yarn 2+ and npm at the shared download caches.
@@ -45,8 +68,15 @@ impl PackageCache {
     /// its install runs). Returns how many folders came back (0: nothing was kept under that key).
     pub(crate) fn restore(&self, workspace: &str, key: &Digest, root: &Path) -> usize {
         let entry = self.entry(workspace, key);
-        let taken = self.root.join("installed").join(format!(".taking-{}-{}", std::process::id(), key.hex()));
-        // Taken with one rename, so two exports never share one kept install.
+        if !entry.is_dir() {
+            return 0;
+        }
+        // A folder of our own (unique even among pods with the same pid), the entry taken into it
+        // with one rename, so two exports never share one kept install.
+        let Ok(own) = tempfile::Builder::new().prefix(".taking-").tempdir_in(self.root.join("installed")) else {
+            return 0;
+        };
+        let taken = own.path().join("entry");
         if fs_err::rename(&entry, &taken).is_err() {
             return 0;
         }
@@ -65,7 +95,6 @@ impl PackageCache {
                 restored += 1;
             }
         }
-        let _ = fs_err::remove_dir_all(&taken);
         restored
     }
 
@@ -74,22 +103,20 @@ impl PackageCache {
     /// system, a full disk) leaves them where they are for the work folder's clean-up.
     pub(crate) fn keep(&self, workspace: &str, key: &Digest, root: &Path) {
         let installed = self.root.join("installed");
-        let staging = installed.join(format!(".keeping-{}-{}", std::process::id(), key.hex()));
-        let _ = fs_err::remove_dir_all(&staging);
-        if fs_err::create_dir_all(&staging).is_err() {
-            return;
-        }
+        // Dropped (deleted) on every way out but the last rename.
+        let Ok(own) = tempfile::Builder::new().prefix(".keeping-").tempdir_in(&installed) else { return };
+        let staging = own.path();
         let mut moved = Vec::new();
         for relative in installed_folders(root) {
             if fs_err::rename(root.join(&relative), staging.join(moved.len().to_string())).is_err() {
-                break;
+                // Part of an install is no install to keep.
+                return;
             }
             moved.push(relative.to_string_lossy().into_owned());
         }
         let record = serde_json::to_vec(&moved).unwrap_or_default();
         let prefix = format!("{workspace}-");
         if moved.is_empty() || fs_err::write(staging.join(RECORD), record).is_err() {
-            let _ = fs_err::remove_dir_all(&staging);
             return;
         }
         if let Ok(entries) = fs_err::read_dir(&installed) {
@@ -101,9 +128,16 @@ impl PackageCache {
                 }
             }
         }
-        if fs_err::rename(&staging, self.entry(workspace, key)).is_err() {
-            let _ = fs_err::remove_dir_all(&staging);
+        if fs_err::rename(staging, self.entry(workspace, key)).is_ok() {
+            // Renamed away: nothing left for the drop to delete.
+            let _ = own.keep();
         }
+    }
+
+    /// The key of the install of the workspace at `root` with `install_command` on this runtime;
+    /// `None` without a lockfile (see [`install_key`]).
+    pub(crate) fn key(&self, root: &Path, install_command: &str) -> std::io::Result<Option<Digest>> {
+        install_key(root, &format!("{install_command}\0{}", self.runtime))
     }
 
     fn entry(&self, workspace: &str, key: &Digest) -> PathBuf {
@@ -111,15 +145,17 @@ impl PackageCache {
     }
 }
 
-/// The hash of what decides the install of the workspace at `root`: the install command, the
-/// lockfile, `.yarnrc.yml` and every `package.json` outside `node_modules`. `None` without a
-/// lockfile (such an install is not reproducible, so it is never kept).
-pub(crate) fn install_key(root: &Path, install_command: &str) -> std::io::Result<Option<Digest>> {
+/// The hash of what decides the install of the workspace at `root`: the install command (with
+/// the runtime, see [`PackageCache::key`]), the lockfile, the Yarn and npm settings, every
+/// `package.json` outside `node_modules` and the files of a `patches/` folder (applied by
+/// `patch-package` on install). `None` without a lockfile (such an install is not reproducible,
+/// so it is never kept).
+fn install_key(root: &Path, install_command: &str) -> std::io::Result<Option<Digest>> {
     if !LOCKFILES.iter().any(|name| root.join(name).is_file()) {
         return Ok(None);
     }
     let mut inputs = Vec::new();
-    for name in LOCKFILES.iter().chain(&[".yarnrc.yml"]) {
+    for name in LOCKFILES.iter().chain(&[".yarnrc.yml", ".yarnrc", ".npmrc"]) {
         if let Ok(bytes) = std::fs::read(root.join(name)) {
             inputs.push((PathBuf::from(name), bytes));
         }
@@ -131,9 +167,10 @@ pub(crate) fn install_key(root: &Path, install_command: &str) -> std::io::Result
             let name = entry.file_name();
             let kind = entry.file_type()?;
             let child = relative.join(&name);
-            if kind.is_dir() && !matches!(name.to_str(), Some("node_modules" | ".git" | ".yarn")) {
+            let in_patches = child.starts_with("patches") || child.components().any(|part| part.as_os_str() == ".yarn");
+            if kind.is_dir() && !matches!(name.to_str(), Some("node_modules" | ".git" | "dist-dynamic")) {
                 pending.push(child);
-            } else if kind.is_file() && name == "package.json" {
+            } else if kind.is_file() && (name == "package.json" || in_patches && !child.starts_with(".yarn/cache")) {
                 inputs.push((child, fs_err::read(entry.path())?));
             }
         }
@@ -216,7 +253,13 @@ mod tests {
         let changed = install_key(root, "yarn install").unwrap().unwrap();
         assert_ne!(changed, key, "a manifest counts");
         write(root, &[("yarn.lock", "a@2")]);
-        assert_ne!(install_key(root, "yarn install").unwrap().unwrap(), changed, "the lockfile counts");
+        let relocked = install_key(root, "yarn install").unwrap().unwrap();
+        assert_ne!(relocked, changed, "the lockfile counts");
+        write(root, &[("patches/a+1.patch", "+fix")]);
+        let patched = install_key(root, "yarn install").unwrap().unwrap();
+        assert_ne!(patched, relocked, "patch-package's patches count");
+        write(root, &[(".npmrc", "registry=x")]);
+        assert_ne!(install_key(root, "yarn install").unwrap().unwrap(), patched, "npm settings count");
     }
 
     #[test]

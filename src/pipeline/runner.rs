@@ -644,6 +644,17 @@ impl Run<'_> {
             }
             None => crate::io::git::GitAuth::None,
         };
+        // A branch or tag whose remote commit is the one archived before: nothing to clone (one
+        // `git ls-remote`, as `fetch` asks its upstreams).
+        if let Some(cache) = cached.as_ref().filter(|_| !is_commit) {
+            let name = revision.strip_prefix("refs/heads/").unwrap_or(&revision).to_string();
+            if let Ok(Some((_, commit))) = crate::io::git::remote_head(&url, &[name], &auth).await
+                && commit == cache.commit
+            {
+                tracing::info!(%commit, uri = %cache.uri, "the revision still names the commit archived before; not cloned");
+                return write_results(&cache.commit, Some(&cache.uri));
+            }
+        }
         let source = workdir.join("source");
         let updated = source.join(".git").is_dir()
             && match crate::io::git::update_clone(&url, &source, &revision, &auth).await {

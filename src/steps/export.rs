@@ -26,7 +26,7 @@ use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, ExportedPlu
 use crate::formats::plugins_list::{PluginsList, PluginsListLine};
 use crate::formats::relative_path::RelativePath;
 use crate::io::overlay_tree::Workspace;
-use crate::io::package_cache::{PackageCache, install_key};
+use crate::io::package_cache::PackageCache;
 use crate::io::registry::{RegistryPrefix, Store};
 use crate::io::shell::{CommandFailure, run_logged_with, shell_quote};
 
@@ -432,13 +432,14 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
         Ok((patches, warnings)) => {
             let kept_install = settings.package_cache.as_ref().and_then(|cache| {
                 let install = plan.commands.iter().find(|(stage, _)| *stage == "install")?;
-                let key = install_key(&root, &install.1).ok()??;
+                let key = cache.key(&root, &install.1).ok()??;
                 let restored = cache.restore(&planned.name, &key, &root);
                 tracing::info!(workspace = %planned.name, key = %key.hex(), restored, "package cache");
                 Some((cache, key))
             });
             let mut report = export_plugins(&plan, planned, workspace, &root, &dir, &commit, settings).await;
-            if let Some((cache, key)) = kept_install {
+            // Kept only when the workspace's commands succeeded: a failed install is not worth keeping.
+            if let Some((cache, key)) = kept_install.filter(|_| report.cause.is_none()) {
                 cache.keep(&planned.name, &key, &root);
             }
             report.patches_applied = patches;

@@ -201,7 +201,7 @@ async fn fetch_sources(repos: &[UpstreamRepo], tree: &Path) -> anyhow::Result<Ve
 /// The branch (first candidate the remote has) and commit `repo` would be cloned at.
 async fn remote_head(repo: &UpstreamRepo) -> anyhow::Result<(String, String)> {
     let shown = crate::io::git::strip_credentials(&repo.repo);
-    match crate::io::git::remote_head(&repo.repo, &repo.branches).await? {
+    match crate::io::git::remote_head(&repo.repo, &repo.branches, &crate::io::git::GitAuth::None).await? {
         Some(head) => Ok(head),
         None => {
             Err(anyhow::Error::new(GitError::RefNotFound { url: shown.clone(), reference: repo.branches.join(", ") })

@@ -171,6 +171,11 @@ fn restore_shared(
     if partial.exists() {
         fs_err::remove_dir_all(&partial)?;
     }
+    // An extraction without its record (a run stopped between the two): taken as the starting
+    // point, so it is brought up to date like any other.
+    if folder.is_dir() {
+        fs_err::rename(&folder, &partial)?;
+    }
     // An extraction another run used last: taken over, so only what differs is written.
     let free = options.run.as_ref().and_then(|run| {
         let mut candidates: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(shared)
@@ -187,7 +192,7 @@ fn restore_shared(
         candidates.sort();
         candidates.pop().map(|(_, other)| other)
     });
-    if let Some(other) = &free {
+    if let Some(other) = free.as_ref().filter(|_| !partial.exists()) {
         fs_err::remove_file(marker(other))?;
         fs_err::rename(shared.join(other), &partial)?;
     }
