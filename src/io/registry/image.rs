@@ -252,9 +252,15 @@ pub async fn push_image(
     store.push_manifest(reference, reference.tag.as_deref(), &image.manifest).await
 }
 
-/// A gzip stream with no name and no timestamp, so the same bytes always compress the same.
+/// A gzip stream with no name and no timestamp, so the same bytes always compress the same
+/// (level 6: the bytes of every plugin image layer ever published depend on it).
 pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::GzBuilder::new().operating_system(255).write(Vec::new(), flate2::Compression::new(6));
+    gzip_at(bytes, 6)
+}
+
+/// [`gzip`] at another `level` (1 fastest, 9 smallest), as reproducible.
+pub fn gzip_at(bytes: &[u8], level: u32) -> std::io::Result<Vec<u8>> {
+    let mut encoder = flate2::GzBuilder::new().operating_system(255).write(Vec::new(), flate2::Compression::new(level));
     encoder.write_all(bytes)?;
     encoder.finish()
 }

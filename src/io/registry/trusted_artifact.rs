@@ -15,7 +15,10 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::image::{build_tar, gzip};
+use super::image::{build_tar, gzip_at};
+
+/// The gzip level of trusted artifacts (see [`create`]).
+const ARTIFACT_GZIP_LEVEL: u32 = 1;
 use super::{Digest, ImageReference, Manifest, Store, media_type};
 use crate::error::InputError;
 use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, unpack_all};
@@ -47,7 +50,9 @@ pub(crate) async fn create(
     } else {
         collect_selected(source, selection)?
     };
-    let blob = gzip(&build_tar(&files)?)?;
+    // Level 1: an artifact lives for one run and is packed on every run, so time counts more
+    // than bytes (the 10× midstream checkout: 0.5 s instead of 1.4 s, 12.5 MB instead of 11.3 MB).
+    let blob = gzip_at(&build_tar(&files)?, ARTIFACT_GZIP_LEVEL)?;
     let digest = Digest::of(&blob);
     let reference = ImageReference::parse(&format!("{}@{digest}", store_reference.trim_start_matches("oci:")))
         .map_err(|problem| InputError::usage(format!("--store {problem}")))?;
