@@ -117,24 +117,8 @@ fn assert_every_index_plugin_covered(index: &IndexUnderTest, runs: &[InstallRun]
 
 #[test]
 fn example_index_installs_every_plugin_with_both_installers() {
-    let registry = Registry::shared();
     let work = tempfile::tempdir().unwrap();
-    let overlay = example_overlay(work.path());
-    let prefix = format!("{}/{}", registry.host, unique_namespace());
-    publish_example_images(
-        work.path(),
-        &overlay,
-        &prefix,
-        &format!("docker://{}", registry.host),
-        Some(&registry.host),
-    );
-    let image = index_and_publish(
-        work.path(),
-        &registry,
-        &overlay,
-        &["--registry", &prefix, "--rhdh-version", "1.10.0"],
-        &format!("{prefix}/plugin-catalog-index"),
-    );
+    let (registry, image) = published_example(work.path(), |_, _| {});
 
     let index = IndexUnderTest::pull(&image, &registry.host, Enable::EveryPin);
     // 4 active OCI entries, 3 wrappers with their OCI line commented above them.
@@ -335,24 +319,8 @@ fn verify_install(work: &Path, registry: &Registry, image: &str) -> (std::proces
 
 #[test]
 fn verify_install_installs_the_example_with_both_installers() {
-    let registry = Registry::shared();
     let work = tempfile::tempdir().unwrap();
-    let overlay = example_overlay(work.path());
-    let prefix = format!("{}/{}", registry.host, unique_namespace());
-    publish_example_images(
-        work.path(),
-        &overlay,
-        &prefix,
-        &format!("docker://{}", registry.host),
-        Some(&registry.host),
-    );
-    let image = index_and_publish(
-        work.path(),
-        &registry,
-        &overlay,
-        &["--registry", &prefix, "--rhdh-version", "1.10.0"],
-        &format!("{prefix}/plugin-catalog-index"),
-    );
+    let (registry, image) = published_example(work.path(), |_, _| {});
     let started = std::time::Instant::now();
     let (output, report) = verify_install(work.path(), &registry, &image);
     eprintln!("verify-install of the example with both installers: {:.1}s", started.elapsed().as_secs_f64());
@@ -400,7 +368,7 @@ fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
     use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
 
     let work = tempfile::tempdir().unwrap();
-    let (registry, image) = example_with_bad_tech_radar(work.path(), |registry, reference| {
+    let (registry, image) = published_example(work.path(), |registry, reference| {
         let annotation = serde_json::json!([{"backstage-community-plugin-tech-radar": {"version": "1.20.0"}}]);
         let spec = ImageSpec {
             files: vec![LayerFile {
@@ -446,9 +414,9 @@ fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
 
 // --- the oracle can fail
 
-/// The example's images with tech-radar's replaced by `replace`, indexed and published; returns
-/// the index image and the registry.
-fn example_with_bad_tech_radar(work: &Path, replace: impl FnOnce(&Registry, &str)) -> (Registry, String) {
+/// The example's images, tech-radar's then handed to `replace` (its reference), indexed and
+/// published; returns the registry and the index image.
+fn published_example(work: &Path, replace: impl FnOnce(&Registry, &str)) -> (Registry, String) {
     let registry = Registry::shared();
     let overlay = example_overlay(work);
     let prefix = format!("{}/{}", registry.host, unique_namespace());
@@ -474,7 +442,7 @@ fn assertion_message(runs: &[InstallRun]) -> String {
 #[test]
 fn a_file_over_40_mb_fails_both_installers_naming_the_plugin() {
     let work = tempfile::tempdir().unwrap();
-    let (registry, image) = example_with_bad_tech_radar(work.path(), |registry, reference| {
+    let (registry, image) = published_example(work.path(), |registry, reference| {
         let dir = work.path().join("oversized");
         write_dist_dynamic(&dir, "@backstage-community/plugin-tech-radar", "1.20.0", "frontend-plugin");
         // One byte over the installers' 40 MB (40 000 000 bytes) entry limit; zeros compress to nothing.
@@ -524,7 +492,7 @@ fn a_layer_without_its_plugin_folder_is_reported_not_installed() {
     use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
 
     let work = tempfile::tempdir().unwrap();
-    let (registry, image) = example_with_bad_tech_radar(work.path(), |registry, reference| {
+    let (registry, image) = published_example(work.path(), |registry, reference| {
         // The annotation names the folder, the layer holds another one.
         let annotation = serde_json::json!([{"backstage-community-plugin-tech-radar": {
             "name": "@backstage-community/plugin-tech-radar-dynamic", "version": "1.20.0"}}]);

@@ -360,16 +360,7 @@ pub(crate) fn copy_additively(source: &Path, destination: &Path, exclude: &[Rela
                 fs_err::create_dir_all(&target)?;
                 pending.push(child);
             } else if kind.is_symlink() {
-                let link = fs_err::read_link(entry.path())?;
-                let resolved = normalize(&child.parent().unwrap_or(Path::new("")).join(&link));
-                if link.is_absolute() || resolved.is_none() {
-                    return Err(InputError::in_file(
-                        entry.path(),
-                        format!("is a symbolic link to {} outside the repository", link.display()),
-                    )
-                    .with_hint("upstream content must stay inside its destination folder")
-                    .into());
-                }
+                let link = link_inside(&entry.path(), &child, "")?;
                 if target.exists() || target.is_symlink() {
                     if fs_err::read_link(&target).is_ok_and(|existing| existing == link) {
                         continue;
@@ -423,16 +414,7 @@ fn check_links_stay_inside(source: &Path, exclude: &[RelativePath]) -> anyhow::R
             if kind.is_dir() {
                 pending.push(child);
             } else if kind.is_symlink() {
-                let link = fs_err::read_link(entry.path())?;
-                let resolved = normalize(&child.parent().unwrap_or(Path::new("")).join(&link));
-                if link.is_absolute() || resolved.is_none() {
-                    return Err(InputError::in_file(
-                        entry.path(),
-                        format!("is a symbolic link to {} outside the repository", link.display()),
-                    )
-                    .with_hint("upstream content must stay inside its destination folder; nothing was copied")
-                    .into());
-                }
+                link_inside(&entry.path(), &child, "; nothing was copied")?;
             }
         }
     }
@@ -451,6 +433,22 @@ pub(crate) fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// The target of the link at `path` (`child` relative to the copied root), refused when it is
+/// absolute or leaves the root; `hint_tail` ends the hint.
+fn link_inside(path: &Path, child: &Path, hint_tail: &str) -> anyhow::Result<PathBuf> {
+    let link = fs_err::read_link(path)?;
+    let resolved = normalize(&child.parent().unwrap_or(Path::new("")).join(&link));
+    if link.is_absolute() || resolved.is_none() {
+        return Err(InputError::in_file(
+            path,
+            format!("is a symbolic link to {} outside the repository", link.display()),
+        )
+        .with_hint(format!("upstream content must stay inside its destination folder{hint_tail}"))
+        .into());
+    }
+    Ok(link)
 }
 
 /// Resolves `.` and `..` lexically; `None` when the path climbs above its root.
