@@ -94,6 +94,11 @@ impl Digest {
         self.0.split_once(':').map_or("", |(_, hex)| hex)
     }
 
+    /// A hasher of this digest's algorithm, for content read as a stream.
+    pub fn hasher(&self) -> DigestHasher {
+        if self.algorithm() == "sha512" { DigestHasher::Sha512(sha2::Sha512::new()) } else { DigestHasher::default() }
+    }
+
     /// Whether `bytes` hash to this digest.
     pub fn matches(&self, bytes: &[u8]) -> bool {
         match self.algorithm() {
@@ -104,6 +109,46 @@ impl Digest {
             }
             _ => false,
         }
+    }
+}
+
+/// A digest computed over content that arrives in pieces ([`Digest::hasher`]); sha256 by default.
+#[derive(Clone, Debug)]
+pub enum DigestHasher {
+    Sha256(Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Default for DigestHasher {
+    fn default() -> Self {
+        DigestHasher::Sha256(Sha256::new())
+    }
+}
+
+impl DigestHasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            DigestHasher::Sha256(hasher) => hasher.update(bytes),
+            DigestHasher::Sha512(hasher) => hasher.update(bytes),
+        }
+    }
+
+    pub fn finish(self) -> Digest {
+        match self {
+            DigestHasher::Sha256(hasher) => Digest(format!("sha256:{}", hex::encode(hasher.finalize()))),
+            DigestHasher::Sha512(hasher) => Digest(format!("sha512:{}", hex::encode(hasher.finalize()))),
+        }
+    }
+}
+
+impl std::io::Write for DigestHasher {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        self.update(buffer);
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -55,6 +55,7 @@ impl IndexEntry {
 /// Sorted by image name.
 pub(crate) type IndexJson = IndexMap<String, IndexEntry>;
 
-pub(crate) fn read(path: &Path) -> Result<IndexJson, InputError> {
-    crate::formats::json::read(path)
+/// Parses the `index.json` at `path` from its `text`.
+pub(crate) fn parse(path: &Path, text: &str) -> Result<IndexJson, InputError> {
+    crate::formats::json::from_str(path, text)
 }

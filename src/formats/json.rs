@@ -197,12 +197,6 @@ fn found_words(found: &str) -> String {
     shown(found)
 }
 
-/// Reads and parses the JSON file at `path`.
-pub(crate) fn read<T: DeserializeOwned>(path: &Path) -> Result<T, InputError> {
-    let text = crate::io::fs::read_text(path)?;
-    from_str(path, &text)
-}
-
 /// Serializes with two-space indentation and a trailing newline.
 pub(crate) fn to_pretty<T: Serialize>(value: &T) -> Vec<u8> {
     // Serializing our own models into a Vec cannot fail: every map key is a string.

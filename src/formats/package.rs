@@ -120,11 +120,6 @@ impl Package {
         })
     }
 
-    pub(crate) fn read(file: &Path) -> Result<Self, InputError> {
-        let text = crate::io::fs::read_text(file)?;
-        Self::parse(file, &text)
-    }
-
     /// Image name rule of the generators: `@scope/name` → `scope-name`.
     pub(crate) fn image_name(&self) -> String {
         crate::domain::catalog::identity::image_name(&self.package_name)
@@ -169,19 +164,24 @@ impl Package {
     }
 }
 
-/// npm's package-name rules: lowercase, at most 214 characters, one `@scope/` at most.
+/// npm's package-name rules (validate-npm-package-name, for new packages): at most 214
+/// characters; `name` or `@scope/name`, where scope and name are each non-empty, made of lowercase
+/// letters, digits, `-`, `.`, `_` and `~`, and start with neither `.` nor `_`; not
+/// `node_modules` or `favicon.ico`. So a name never climbs out of a folder, never names a hidden
+/// one and never holds a space, a control character or markup.
 pub(crate) fn is_npm_name(name: &str) -> bool {
-    let bare = name.strip_prefix('@').map_or(Some(name), |scoped| {
-        scoped.split_once('/').map(|(scope, rest)| if scope.is_empty() { "" } else { rest })
-    });
-    bare.is_some_and(|bare| {
-        !bare.is_empty()
-            && name.len() <= 214
-            && name.chars().all(|character| {
-                character.is_ascii_lowercase() || character.is_ascii_digit() || "-._~/@".contains(character)
+    let part_ok = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with(['.', '_'])
+            && part.chars().all(|character| {
+                character.is_ascii_lowercase() || character.is_ascii_digit() || "-._~".contains(character)
             })
-            && name.matches('/').count() <= 1
-    })
+    };
+    let parts_ok = match name.strip_prefix('@') {
+        Some(scoped) => scoped.split_once('/').is_some_and(|(scope, rest)| part_ok(scope) && part_ok(rest)),
+        None => part_ok(name),
+    };
+    parts_ok && name.len() <= 214 && !matches!(name, "node_modules" | "favicon.ico")
 }
 
 /// The 1-based line of the first line whose trimmed text starts with `prefix`.

@@ -50,11 +50,6 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Vec<PackageListEntry>, In
     Ok(entries)
 }
 
-pub(crate) fn read(file: &Path) -> Result<Vec<PackageListEntry>, InputError> {
-    let text = crate::io::fs::read_text(file)?;
-    parse(file, &text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

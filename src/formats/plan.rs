@@ -93,6 +93,10 @@ pub(crate) struct ExportState {
     /// `package.json` (the record `index` prefers to matching metadata names to folders).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) exported: Vec<ExportedPlugin>,
+    /// The content digest of the install this export left in the package cache: the next export
+    /// of the workspace takes it back only when it still has exactly that content.
+    #[serde(rename = "kept-install", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) kept_install: Option<String>,
 }
 
 /// One plugin an export built: its folder, the npm name of its `package.json`, and its image name.
@@ -146,8 +150,8 @@ impl ExportState {
 }
 
 impl Plan {
-    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
-        crate::formats::json::read(path)
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
+        crate::formats::json::from_str(path, text)
     }
 
     pub(crate) fn workspace(&self, name: &str) -> Option<&PlannedWorkspace> {

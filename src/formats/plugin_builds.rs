@@ -91,8 +91,8 @@ impl ImageMetadata {
 
 pub(crate) type PluginBuildFile = IndexMap<String, PluginBuild>;
 
-pub(crate) fn read(path: &Path) -> Result<PluginBuildFile, InputError> {
-    let file: PluginBuildFile = crate::formats::json::read(path)?;
+pub(crate) fn parse(path: &Path, text: &str) -> Result<PluginBuildFile, InputError> {
+    let file: PluginBuildFile = crate::formats::json::from_str(path, text)?;
     if file.len() != 1 {
         return Err(InputError::in_file(
             path,

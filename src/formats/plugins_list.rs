@@ -76,11 +76,6 @@ impl PluginsList {
         Ok(PluginsList { lines })
     }
 
-    pub fn read(file: &Path) -> Result<Self, InputError> {
-        let text = crate::io::fs::read_text(file)?;
-        Self::parse(file, &text)
-    }
-
     pub fn entries(&self) -> impl Iterator<Item = &PluginEntry> {
         self.lines.iter().filter_map(|line| match line {
             PluginsListLine::Entry(entry) => Some(entry),

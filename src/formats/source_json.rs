@@ -24,8 +24,8 @@ pub(crate) struct SourceJson {
 }
 
 impl SourceJson {
-    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
-        let source: SourceJson = crate::formats::json::read(path)?;
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
+        let source: SourceJson = crate::formats::json::from_str(path, text)?;
         source.validate(path)?;
         Ok(source)
     }

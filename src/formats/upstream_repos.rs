@@ -189,11 +189,6 @@ impl UpstreamRepos {
             repos,
         })
     }
-
-    pub(crate) fn read(file: &Path) -> Result<Self, InputError> {
-        let text = crate::io::fs::read_text(file)?;
-        Self::parse(file, &text)
-    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ pub(crate) struct VersionsJson {
 }
 
 impl VersionsJson {
-    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
-        let versions: VersionsJson = crate::formats::json::read(path)?;
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
+        let versions: VersionsJson = crate::formats::json::from_str(path, text)?;
         if !is_version(&versions.backstage) {
             return Err(InputError::in_file(
                 path,
@@ -42,8 +42,8 @@ pub(crate) struct BackstageJson {
 }
 
 impl BackstageJson {
-    pub(crate) fn read(path: &Path) -> Result<Self, InputError> {
-        let backstage: BackstageJson = crate::formats::json::read(path)?;
+    pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
+        let backstage: BackstageJson = crate::formats::json::from_str(path, text)?;
         if !is_version(&backstage.version) {
             return Err(InputError::in_file(
                 path,

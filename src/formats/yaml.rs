@@ -51,12 +51,6 @@ fn is_document_error(error: &serde_saphyr::Error) -> bool {
     )
 }
 
-/// Reads and parses the YAML file at `path`.
-pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, InputError> {
-    let text = crate::io::fs::read_text(path)?;
-    from_str(path, &text)
-}
-
 /// Parses `text` into a [`Node`] tree that keeps the line of every key and value; booleans are
 /// only `true` and `false` (YAML 1.2), so a `yes`, `on` or `"false"` stays a string for the
 /// caller to name.

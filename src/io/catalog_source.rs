@@ -7,41 +7,74 @@ use std::path::Path;
 use crate::domain::catalog::view::{CatalogView, view_of};
 use crate::error::InputError;
 use crate::formats::dynamic_plugins::DynamicPluginsFile;
-use crate::formats::index_json::IndexJson;
 use crate::io::registry::image::{KnownFacts, inspect};
 use crate::io::registry::{ImageReference, Store};
 
-/// Reads `index.json` and `dynamic-plugins.default.yaml` of a catalog-index folder (either may be missing).
+/// Reads `index.json` and `dynamic-plugins.default.yaml` of a catalog-index folder, as a content
+/// tree (a link in it is followed only as far as the folder reaches). Both must be there: a
+/// folder without one of them would read as an index whose every plugin is gone.
 pub(crate) fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
     if !dir.is_dir() {
         return Err(
             InputError::in_file(dir, "is not a folder").with_hint("give a catalog-index folder or an image reference")
         );
     }
+    crate::io::fs::add_content_tree(dir);
     let index_path = dir.join("index.json");
     let dpdy_path = dir.join("dynamic-plugins.default.yaml");
-    if !index_path.exists() && !dpdy_path.exists() {
+    let present = |path: &Path| path.exists() || path.is_symlink();
+    if !present(&index_path) && !present(&dpdy_path) {
         return Err(InputError::in_file(
             dir,
             "is not a catalog index: it has neither index.json nor dynamic-plugins.default.yaml",
         )
         .with_hint("give the folder `rhdh-catalog index --output` wrote, or an index image reference"));
     }
-    let index = if index_path.exists() { crate::formats::index_json::read(&index_path)? } else { IndexJson::new() };
-    let dpdy = if dpdy_path.exists() {
-        let text = crate::io::fs::read_text(&dpdy_path)?;
-        Some(DynamicPluginsFile::parse(&dpdy_path, &text)?)
+    // What is there is read (and refused) first; then a missing half is named.
+    let dpdy = if present(&dpdy_path) {
+        Some(crate::io::fs::read_parsed(&dpdy_path, DynamicPluginsFile::parse)?)
     } else {
         None
     };
-    Ok(view_of(&index, dpdy.as_ref()))
+    let index = if present(&index_path) {
+        Some(crate::io::fs::read_parsed(&index_path, crate::formats::index_json::parse)?)
+    } else {
+        None
+    };
+    let (Some(index), Some(dpdy)) = (index, dpdy) else {
+        let missing = if present(&index_path) { "dynamic-plugins.default.yaml" } else { "index.json" };
+        return Err(InputError::in_file(
+            dir,
+            format!("is not a whole catalog index: it has no {missing}, so every plugin would read as gone"),
+        )
+        .with_hint(
+            "give the folder `rhdh-catalog index --output` wrote (it writes both), or an index image reference",
+        ));
+    };
+    Ok(view_of(&index, Some(&dpdy)))
 }
+
+/// Most bytes one layer of a catalog index image may have: a real index image is a few MiB; this
+/// keeps what `validate --image`, `diff` and `verify-install` hold in memory far below their
+/// Tasks' 512 MiB.
+pub(crate) const MAX_INDEX_LAYER_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Pulls an image and unpacks every layer, in order, into `destination`.
 pub(crate) async fn unpack_image(store: &Store, reference: &ImageReference, destination: &Path) -> anyhow::Result<()> {
     let Some(facts) = inspect(store, reference, &KnownFacts::new()).await? else {
         return Err(InputError::usage(format!("image {reference} does not exist")).into());
     };
+    if facts.layers.iter().map(|layer| layer.size).sum::<u64>() > MAX_INDEX_LAYER_BYTES {
+        return Err(InputError::usage(format!(
+            "image {reference} has {} bytes of layers, more than the {MAX_INDEX_LAYER_BYTES} a catalog index image may have",
+            facts.layers.iter().map(|layer| layer.size).sum::<u64>()
+        ))
+        .with_hint("give the catalog index image `rhdh-catalog publish` pushed")
+        .into());
+    }
+    // Whatever the layers hold is read back only through the content-tree rule: a link, or a
+    // chain of links, that leads out of the unpacked folder is never followed.
+    crate::io::fs::add_content_tree(destination);
     for layer in &facts.layers {
         let digest = crate::io::registry::Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?;
         let blob = store.fetch_blob_sized(reference, &digest, Some(layer.size)).await?;

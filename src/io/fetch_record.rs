@@ -13,7 +13,7 @@ pub(crate) fn read(destination: &Path) -> Option<FetchRecord> {
     if !path.is_file() {
         return None;
     }
-    match crate::formats::json::read::<FetchRecord>(&path) {
+    match crate::io::fs::read_json::<FetchRecord>(&path) {
         Ok(record) => Some(record),
         Err(error) => {
             tracing::warn!(%error, "ignoring an unreadable fetch record; the folder is fetched again");

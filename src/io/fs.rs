@@ -92,32 +92,131 @@ fn kind_of(file_type: std::fs::FileType) -> &'static str {
     }
 }
 
-/// Checks that `path` may be read as an input: it exists, resolves (links followed) to a regular
-/// file, and, when it lies in a content tree, resolves to a place inside that tree. The messages
-/// name the file and never its content.
-pub(crate) fn check_input_file(path: &Path) -> Result<(), InputError> {
-    let metadata =
-        std::fs::metadata(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
-    if !metadata.is_file() {
-        return Err(InputError::in_file(
-            path,
-            format!("is {}; an input must be a regular file", kind_of(metadata.file_type())),
-        )
-        .with_hint("give a regular file"));
+/// An input file, open for reading: a regular file (checked on the open handle, so nothing can be
+/// swapped in between), inside its content tree, that yields at most `limit` bytes. Reading past
+/// the limit is an error, not a silent cut.
+#[derive(Debug)]
+pub(crate) struct InputFile {
+    file: std::fs::File,
+    path: PathBuf,
+    size: u64,
+    limit: u64,
+    read: u64,
+}
+
+impl InputFile {
+    /// The size the file had when it was opened.
+    pub(crate) fn size(&self) -> u64 {
+        self.size
     }
+
+    /// The open file itself, for a reader that checked it and streams it again.
+    pub(crate) fn into_file(self) -> std::fs::File {
+        self.file
+    }
+
+    /// The whole file, refused when it is over the limit (before reading any of it when its size
+    /// says so, and without reading past the limit when it grows).
+    pub(crate) fn read_all(mut self) -> Result<Vec<u8>, InputError> {
+        use std::io::Read;
+        let mut bytes = Vec::with_capacity(self.size.min(self.limit).min(64 * 1024 * 1024) as usize);
+        self.read_to_end(&mut bytes).map_err(|error| self.read_error(&error))?;
+        Ok(bytes)
+    }
+
+    /// An [`InputError`] for a failed read of this file: over the limit, or the OS error.
+    pub(crate) fn read_error(&self, error: &std::io::Error) -> InputError {
+        if error.kind() == std::io::ErrorKind::FileTooLarge {
+            over_limit(&self.path, self.limit)
+        } else {
+            InputError::in_file(&self.path, format!("cannot read: {error}"))
+        }
+    }
+}
+
+impl std::io::Read for InputFile {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.read > self.limit || self.size > self.limit {
+            return Err(std::io::Error::from(std::io::ErrorKind::FileTooLarge));
+        }
+        // One byte past the limit is asked for, so a file that grew is noticed.
+        let room = (self.limit - self.read + 1).min(buffer.len() as u64) as usize;
+        let count = self.file.read(&mut buffer[..room])?;
+        self.read += count as u64;
+        if self.read > self.limit {
+            return Err(std::io::Error::from(std::io::ErrorKind::FileTooLarge));
+        }
+        Ok(count)
+    }
+}
+
+fn over_limit(path: &Path, limit: u64) -> InputError {
+    if limit == MAX_INPUT_BYTES {
+        InputError::in_file(path, format!("is larger than the {MAX_INPUT_BYTES} bytes an input may have"))
+            .with_hint("inputs are small text files; check that this is the file you meant")
+    } else {
+        InputError::in_file(path, format!("is larger than the {limit} bytes this file may have"))
+            .with_hint("check that this is the file you meant; nothing was read past the limit")
+    }
+}
+
+fn refused_kind(path: &Path, file_type: std::fs::FileType) -> InputError {
+    InputError::in_file(path, format!("is {}; an input must be a regular file", kind_of(file_type)))
+        .with_hint("give a regular file")
+}
+
+/// Opens `path` for reading, at most `limit` bytes: the one place the tool opens a file to read
+/// it. The path must lead (links followed) to a regular file — a folder, FIFO, socket or device is
+/// refused before it is opened, and again on the open handle; the open never blocks (a FIFO
+/// swapped in cannot hang the step) — and, when it lies in a content tree a step declared
+/// ([`add_content_tree`]), the file actually opened must lie inside that tree, every link
+/// resolved against what is on disk. Messages name the file and never its content.
+pub(crate) fn open_input(path: &Path, limit: u64) -> Result<InputFile, InputError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let cannot_read = |error: std::io::Error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            InputError::in_file(path, "does not exist")
+        } else {
+            InputError::in_file(path, format!("cannot read: {error}"))
+        }
+    };
+    let metadata = std::fs::metadata(path).map_err(cannot_read)?;
+    if !metadata.is_file() {
+        return Err(refused_kind(path, metadata.file_type()));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(cannot_read)?;
+    let opened = file.metadata().map_err(cannot_read)?;
+    if !opened.is_file() {
+        return Err(refused_kind(path, opened.file_type()));
+    }
+    check_inside_content_tree(path, &file)?;
+    Ok(InputFile { file, path: path.to_path_buf(), size: opened.len(), limit, read: 0 })
+}
+
+/// Refuses `file` (opened from `path`) when `path` lies in a content tree and the file opened
+/// does not: the place the kernel opened, not the spelling, decides.
+fn check_inside_content_tree(path: &Path, file: &std::fs::File) -> Result<(), InputError> {
     let Ok(absolute) = std::path::absolute(path) else { return Ok(()) };
     let absolute = normalize_absolute(&absolute);
     let trees = content_trees().lock().map(|trees| trees.clone()).unwrap_or_default();
-    for tree in trees.iter().filter(|tree| absolute.starts_with(tree)) {
-        let (Ok(resolved), Ok(root)) = (std::fs::canonicalize(path), std::fs::canonicalize(tree)) else { continue };
-        if !resolved.starts_with(&root) {
+    let trees: Vec<&PathBuf> = trees.iter().filter(|tree| absolute.starts_with(tree)).collect();
+    if trees.is_empty() {
+        return Ok(());
+    }
+    let opened = opened_path(file).or_else(|| std::fs::canonicalize(path).ok());
+    for tree in trees {
+        let root = std::fs::canonicalize(tree).unwrap_or_else(|_| tree.clone());
+        let inside = opened.as_ref().is_some_and(|opened| opened.starts_with(&root));
+        if !inside {
+            let place =
+                opened.as_ref().map_or_else(|| "an unknown place".to_string(), |opened| opened.display().to_string());
             return Err(InputError::in_file(
                 path,
-                format!(
-                    "resolves to {}, outside {}; files of the tree must stay inside it",
-                    resolved.display(),
-                    tree.display()
-                ),
+                format!("resolves to {place}, outside {}; files of the tree must stay inside it", tree.display()),
             )
             .with_hint("replace the symbolic link with the file itself"));
         }
@@ -125,26 +224,53 @@ pub(crate) fn check_input_file(path: &Path) -> Result<(), InputError> {
     Ok(())
 }
 
-/// Reads an input file: a regular file (see [`check_input_file`]), at most [`MAX_INPUT_BYTES`]
-/// bytes actually read (a device reports no length).
+/// Where the kernel says an open file is (`/proc/self/fd`), when it can say.
+fn opened_path(file: &std::fs::File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok().filter(|path| path.is_absolute())
+}
+
+/// Reads an input file: a regular file (see [`open_input`]), at most [`MAX_INPUT_BYTES`] bytes.
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, InputError> {
-    use std::io::Read;
-    check_input_file(path)?;
-    let file = std::fs::File::open(path).map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
+    open_input(path, MAX_INPUT_BYTES)?.read_all()
+}
+
+/// Reads a file of at most `limit` bytes (see [`open_input`]).
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
+    open_input(path, limit)?.read_all()
+}
+
+/// The last `count` bytes (at most) of a file, however long it is (a log).
+pub(crate) fn read_end(path: &Path, count: u64) -> Result<Vec<u8>, InputError> {
+    use std::io::{Read, Seek};
+    let mut input = open_input(path, u64::MAX - 1)?;
+    let start = input.size.saturating_sub(count);
+    input.file.seek(std::io::SeekFrom::Start(start)).map_err(|error| input.read_error(&error))?;
     let mut bytes = Vec::new();
-    file.take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|error| InputError::in_file(path, format!("cannot read: {error}")))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(InputError::in_file(path, format!("is larger than the {MAX_INPUT_BYTES} bytes an input may have"))
-            .with_hint("inputs are small text files; check that this is the file you meant"));
-    }
+    (&mut input.file).take(count).read_to_end(&mut bytes).map_err(|error| input.read_error(&error))?;
     Ok(bytes)
 }
 
 /// Reads a UTF-8 text input; a missing, non-regular, huge or non-UTF-8 file is an [`InputError`].
 pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
-    let bytes = read_input(path)?;
+    text_of(path, read_input(path)?)
+}
+
+/// Reads and parses a text input: `parse` gets the file's name and text (formats take text).
+pub(crate) fn read_parsed<T>(
+    path: &Path,
+    parse: impl FnOnce(&Path, &str) -> Result<T, InputError>,
+) -> Result<T, InputError> {
+    parse(path, &read_text(path)?)
+}
+
+/// Reads and parses a JSON input (see [`crate::formats::json::from_str`]).
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
+    read_parsed(path, crate::formats::json::from_str)
+}
+
+/// `bytes` of `path` as UTF-8 text without a byte-order mark.
+pub(crate) fn text_of(path: &Path, bytes: Vec<u8>) -> Result<String, InputError> {
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         return Err(InputError::in_file(path, "starts with a byte-order mark (U+FEFF)")
             .at_line(Some(1))
@@ -159,10 +285,45 @@ pub(crate) fn read_text(path: &Path) -> Result<String, InputError> {
     })
 }
 
+/// The digest (`sha256`, or the algorithm of `like`) of a file read as a stream (never whole in
+/// memory), at most `limit` bytes.
+pub(crate) fn hash_file(
+    path: &Path,
+    limit: u64,
+    like: Option<&crate::formats::image_reference::Digest>,
+) -> Result<crate::formats::image_reference::Digest, InputError> {
+    let mut file = open_input(path, limit)?;
+    let mut hasher = like.map(crate::formats::image_reference::Digest::hasher).unwrap_or_default();
+    std::io::copy(&mut file, &mut hasher).map_err(|error| file.read_error(&error))?;
+    Ok(hasher.finish())
+}
+
+/// Whether the regular file at `path` holds exactly `bytes` (read no further than their length
+/// plus one; anything that is not a regular file, or cannot be read, does not).
+pub(crate) fn holds_exactly(path: &Path, bytes: &[u8]) -> bool {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else { return false };
+    if !metadata.is_file() || metadata.len() != bytes.len() as u64 {
+        return false;
+    }
+    open_input(path, bytes.len() as u64).and_then(InputFile::read_all).is_ok_and(|existing| existing == bytes)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
-/// An existing file with the same bytes is left alone.
+/// An existing file with the same bytes is left alone (read no further than their length); an
+/// existing folder, FIFO, socket or device is refused, never replaced.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if std::fs::read(path).is_ok_and(|existing| existing == bytes) {
+    if let Ok(metadata) = std::fs::symlink_metadata(path)
+        && !metadata.is_file()
+        && !metadata.file_type().is_symlink()
+    {
+        return Err(InputError::in_file(
+            path,
+            format!("is {}; an output file must be a regular file or not exist yet", kind_of(metadata.file_type())),
+        )
+        .with_hint("give the path of a file to write")
+        .into());
+    }
+    if holds_exactly(path, bytes) {
         return Ok(());
     }
     let parent = parent_dir(path);
@@ -174,6 +335,134 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     temporary.write_all(bytes).with_context(|| format!("writing {}", temporary.path().display()))?;
     temporary.persist(path).with_context(|| format!("renaming into {}", path.display()))?;
     Ok(())
+}
+
+/// Most bytes one file copied from a content tree (an upstream clone) may have.
+pub(crate) const MAX_COPIED_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Copies the regular file `source` to `target` as a stream (through a temporary file and a
+/// rename, with `source`'s permission bits), unless `target` already holds the same bytes.
+/// Returns whether it wrote.
+pub(crate) fn copy_file(source: &Path, target: &Path) -> anyhow::Result<bool> {
+    let mut input = open_input(source, MAX_COPIED_FILE_BYTES)?;
+    let mode = std::os::unix::fs::PermissionsExt::mode(&input.file.metadata()?.permissions()) & 0o777;
+    if same_content(&mut input, target)? {
+        let current = std::fs::symlink_metadata(target)
+            .map(|metadata| std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o777)?;
+        if current != mode {
+            fs_err::set_permissions(target, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+        }
+        return Ok(false);
+    }
+    if let Ok(metadata) = std::fs::symlink_metadata(target)
+        && !metadata.is_file()
+    {
+        if metadata.is_dir() {
+            fs_err::remove_dir_all(target)?;
+        } else {
+            fs_err::remove_file(target)?;
+        }
+    }
+    let parent = parent_dir(target);
+    fs_err::create_dir_all(parent)?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".rhdh-catalog-")
+        .tempfile_in(parent)
+        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
+    std::io::copy(&mut input, temporary.as_file_mut()).map_err(|error| input.read_error(&error))?;
+    fs_err::set_permissions(temporary.path(), std::os::unix::fs::PermissionsExt::from_mode(mode))?;
+    temporary.persist(target).with_context(|| format!("renaming into {}", target.display()))?;
+    Ok(true)
+}
+
+/// Whether the regular file `target` holds what `input` holds (both read as streams); `input` is
+/// left at its start.
+fn same_content(input: &mut InputFile, target: &Path) -> anyhow::Result<bool> {
+    use std::io::Seek;
+    let Ok(metadata) = std::fs::symlink_metadata(target) else { return Ok(false) };
+    if !metadata.is_file() || metadata.len() != input.size {
+        return Ok(false);
+    }
+    let Ok(mut existing) = open_input(target, input.size) else { return Ok(false) };
+    let (mut left, mut right) = (vec![0; 64 * 1024], vec![0; 64 * 1024]);
+    let same = loop {
+        let count = read_full(input, &mut left).map_err(|error| input.read_error(&error))?;
+        if count == 0 {
+            break true;
+        }
+        let other = read_full(&mut existing, &mut right[..count]).unwrap_or(0);
+        if other != count || left[..count] != right[..count] {
+            break false;
+        }
+    };
+    input.file.rewind()?;
+    input.read = 0;
+    Ok(same)
+}
+
+/// Fills `buffer` as far as the reader goes; the count read.
+fn read_full(reader: &mut impl std::io::Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
+/// Refuses to replace the output folder `dir` (given as `flag`) unless it does not exist yet, is
+/// empty, or is recognisably the step's previous output: folders and regular files only, no
+/// `.git` anywhere, and every file one `is_own` accepts (its path relative to `dir`). An output
+/// folder is replaced whole, so anything else in it — a checkout, a home folder — would be gone.
+pub(crate) fn check_replaceable(dir: &Path, flag: &str, is_own: impl Fn(&Path) -> bool) -> Result<(), InputError> {
+    let Ok(metadata) = std::fs::symlink_metadata(dir) else { return Ok(()) };
+    let refuse = |problem: String| {
+        InputError::usage(format!("`{flag}` {}: {problem}; nothing was written", dir.display())).with_hint(format!(
+            "give `{flag}` a new or empty folder, or the folder this step wrote before (it is replaced whole)"
+        ))
+    };
+    if metadata.file_type().is_symlink() {
+        return Err(refuse("is a symbolic link, not a folder this step wrote".into()));
+    }
+    if !metadata.is_dir() {
+        return Err(refuse(format!("is {}, not a folder", kind_of(metadata.file_type()))));
+    }
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        let entries = std::fs::read_dir(dir.join(&relative))
+            .map_err(|error| InputError::in_file(dir.join(&relative), format!("cannot list: {error}")))?;
+        let mut children = Vec::new();
+        for entry in entries {
+            let entry =
+                entry.map_err(|error| InputError::in_file(dir.join(&relative), format!("cannot list: {error}")))?;
+            children.push((relative.join(entry.file_name()), entry.file_type()));
+        }
+        children.sort_by(|left, right| left.0.cmp(&right.0));
+        for (child, kind) in children {
+            let shown = crate::formats::shown::shown(&child.to_string_lossy());
+            let kind = kind.map_err(|error| InputError::in_file(dir.join(&child), format!("cannot read: {error}")))?;
+            if child.file_name().is_some_and(|name| name.eq_ignore_ascii_case(".git")) {
+                return Err(refuse(format!("holds `{shown}`, a git repository this step did not write")));
+            }
+            if kind.is_dir() {
+                pending.push(child);
+            } else if !kind.is_file() {
+                return Err(refuse(format!("holds `{shown}`, {}, which this step never writes", kind_of_entry(kind))));
+            } else if !is_own(&child) {
+                return Err(refuse(format!("holds `{shown}`, which this step does not write")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`kind_of`], with links named too (an entry of a folder, not followed).
+fn kind_of_entry(kind: std::fs::FileType) -> &'static str {
+    if kind.is_symlink() { "a symbolic link" } else { kind_of(kind) }
 }
 
 /// Replaces several directories, each with exactly its files, as one transaction: every changed
@@ -294,24 +583,81 @@ pub(crate) fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// A content id of a folder: sha256 over every regular file's relative path, executable bit and
-/// bytes, in path order. Two folders with the same files have the same id (like a git tree id,
-/// without needing the folder to be committed).
-pub(crate) fn content_id(dir: &Path) -> std::io::Result<String> {
+/// bytes, in path order, each file read as a stream. Two folders with the same files have the same
+/// id (like a git tree id, without needing the folder to be committed).
+pub(crate) fn content_id(dir: &Path) -> anyhow::Result<String> {
     use sha2::{Digest as _, Sha256};
     let mut hasher = Sha256::new();
     for relative in list_files(dir)? {
         let path = dir.join(&relative);
-        let bytes = std::fs::read(&path)?;
-        #[cfg(unix)]
-        let executable = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path)?.permissions()) & 0o111 != 0;
-        #[cfg(not(unix))]
-        let executable = false;
+        let mut file = open_input(&path, MAX_COPIED_FILE_BYTES)?;
+        let executable = std::os::unix::fs::PermissionsExt::mode(&file.file.metadata()?.permissions()) & 0o111 != 0;
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update([0, u8::from(executable), 0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
+        hasher.update(file.size.to_le_bytes());
+        let mut sink = Sha256Sink(&mut hasher, 0);
+        std::io::copy(&mut file, &mut sink).map_err(|error| file.read_error(&error))?;
+        if sink.1 != file.size {
+            anyhow::bail!("{} changed while it was read", path.display());
+        }
     }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// A digest of exactly what `parts` (paths relative to `root`, files or folders) hold: every
+/// folder, file (its permission bits and bytes, read as a stream) and symbolic link (its target,
+/// never followed), in path order. Anything else (a FIFO, a device) is an error.
+pub(crate) fn tree_digest(root: &Path, parts: &[PathBuf]) -> anyhow::Result<String> {
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    let mut pending: Vec<PathBuf> = parts.iter().rev().cloned().collect();
+    while let Some(relative) = pending.pop() {
+        let path = root.join(&relative);
+        let metadata = std::fs::symlink_metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        let kind = metadata.file_type();
+        hasher.update(relative.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        if kind.is_symlink() {
+            hasher.update(b"link\0");
+            hasher.update(fs_err::read_link(&path)?.as_os_str().as_encoded_bytes());
+        } else if kind.is_dir() {
+            hasher.update(b"folder\0");
+            let mut children: Vec<PathBuf> = fs_err::read_dir(&path)?
+                .map(|entry| entry.map(|entry| relative.join(entry.file_name())))
+                .collect::<Result<_, _>>()?;
+            children.sort();
+            pending.extend(children.into_iter().rev());
+        } else if kind.is_file() {
+            let mut file = open_input(&path, MAX_COPIED_FILE_BYTES)?;
+            let mode = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o7777;
+            hasher.update(format!("file {mode:o} {}\0", file.size).as_bytes());
+            let mut sink = Sha256Sink(&mut hasher, 0);
+            std::io::copy(&mut file, &mut sink).map_err(|error| file.read_error(&error))?;
+            if sink.1 != file.size {
+                anyhow::bail!("{} changed while it was read", path.display());
+            }
+        } else {
+            return Err(refused_kind(&path, kind).into());
+        }
+        hasher.update([0]);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// Feeds what is written into a running sha256, counting the bytes.
+struct Sha256Sink<'a>(&'a mut sha2::Sha256, u64);
+
+impl std::io::Write for Sha256Sink<'_> {
+    fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest as _;
+        self.0.update(buffer);
+        self.1 += buffer.len() as u64;
+        Ok(buffer.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn tree_equals(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> bool {
@@ -319,9 +665,9 @@ fn tree_equals(dir: &Path, files: &BTreeMap<PathBuf, Vec<u8>>) -> bool {
         return false;
     };
     existing.len() == files.len()
-        && existing.iter().all(|relative| {
-            files.get(relative).is_some_and(|bytes| std::fs::read(dir.join(relative)).is_ok_and(|old| &old == bytes))
-        })
+        && existing
+            .iter()
+            .all(|relative| files.get(relative).is_some_and(|bytes| holds_exactly(&dir.join(relative), bytes)))
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -377,20 +723,12 @@ pub(crate) fn copy_additively(source: &Path, destination: &Path, exclude: &[Rela
                 std::os::unix::fs::symlink(&link, &target).with_context(|| format!("linking {}", target.display()))?;
                 written += 1;
             } else if kind.is_file() {
-                let bytes = fs_err::read(entry.path())?;
                 if target.is_symlink() {
                     fs_err::remove_file(&target)?;
                 }
-                if std::fs::read(&target).is_ok_and(|existing| existing == bytes) {
-                    continue;
+                if copy_file(&entry.path(), &target)? {
+                    written += 1;
                 }
-                write_atomic(&target, &bytes)?;
-                #[cfg(unix)]
-                {
-                    let mode = std::os::unix::fs::PermissionsExt::mode(&entry.metadata()?.permissions());
-                    fs_err::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode & 0o777))?;
-                }
-                written += 1;
             }
         }
     }
@@ -429,7 +767,7 @@ pub(crate) fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<
             if let Some(parent) = target.parent() {
                 fs_err::create_dir_all(parent)?;
             }
-            fs_err::copy(source.join(&relative), &target)?;
+            copy_file(&source.join(&relative), &target)?;
         }
     }
     Ok(())

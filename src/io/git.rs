@@ -192,9 +192,12 @@ fn ca_bundle() -> Option<&'static Path> {
     BUNDLE
         .get_or_init(|| {
             let extra = crate::io::registry::client::extra_ca().ok().flatten()?;
-            let inherited = std::env::var_os("GIT_SSL_CAINFO")
-                .filter(|value| !value.is_empty())
-                .and_then(|path| std::fs::read(&path).ok().map(|bytes| (PathBuf::from(path), bytes)));
+            let inherited = std::env::var_os("GIT_SSL_CAINFO").filter(|value| !value.is_empty()).and_then(|path| {
+                let path = PathBuf::from(path);
+                crate::io::fs::read_bounded(&path, crate::io::registry::client::MAX_CA_BUNDLE_BYTES)
+                    .ok()
+                    .map(|bytes| (path, bytes))
+            });
             let mut bundle = if let Some((path, bytes)) =
                 inherited.or_else(crate::io::registry::client::system_roots_pem)
             {

@@ -5,7 +5,6 @@
 //! over the installer's size limit.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 
 use crate::domain::validate::{Entry, Finding, Severity, parse_oci, static_findings};
@@ -116,11 +115,30 @@ pub(crate) async fn validate_image(
 /// larger than this (`MAX_ENTRY_SIZE`, 40 MB since RHDH 1.10).
 pub(crate) const MAX_ENTRY_SIZE: u64 = 40_000_000;
 
+/// Entries of a first layer kept for the folder check; past this the layer is reported, not read
+/// on (a real plugin layer holds a few thousand). With [`MAX_LAYER_NAME_BYTES`] this bounds what
+/// validate keeps of one layer far below the validate Task's 512 MiB.
+pub(crate) const MAX_LAYER_ENTRIES: usize = 200_000;
+/// Bytes of entry names kept of one layer.
+pub(crate) const MAX_LAYER_NAME_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes a first layer may unpack to (read as a stream, never held): past this the layer is
+/// reported instead of read for minutes (a gzip bomb).
+pub(crate) const MAX_LAYER_UNPACKED_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
 /// What the registry says about one image (fetched once per image).
 #[derive(Clone, Debug)]
 enum ImageState {
     Missing,
-    Present { annotated: Option<Vec<String>>, layer_names: Vec<String>, oversized: Vec<String> },
+    Present { annotated: Option<Vec<String>>, listing: LayerListing },
+}
+
+/// What a first layer holds, as far as the installer's checks need: entry names, the entries
+/// over the installer's size limit, and why it could not be read to its end.
+#[derive(Clone, Debug, Default)]
+struct LayerListing {
+    names: Vec<String>,
+    oversized: Vec<String>,
+    unreadable: Option<String>,
 }
 
 /// Every OCI image present, annotated, and holding its plugin folder in its first layer.
@@ -158,31 +176,21 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
             let state = match inspect(store, &reference, &KnownFacts::new()).await? {
                 None => ImageState::Missing,
                 Some(facts) => {
-                    let entries = match facts.layers.first() {
-                        Some(layer) => layer_entries(
-                            &store
-                                .fetch_blob_sized(
-                                    &reference,
-                                    &Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?,
-                                    Some(layer.size),
-                                )
-                                .await?,
-                        ),
-                        None => Vec::new(),
+                    let listing = match facts.layers.first() {
+                        Some(layer) => {
+                            let digest = Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?;
+                            // Streamed from a file, never whole in memory: a small layer can unpack to gigabytes.
+                            let file = store.open_blob(&reference, &digest, Some(layer.size)).await?;
+                            tokio::task::spawn_blocking(move || layer_listing(file)).await?
+                        }
+                        None => LayerListing::default(),
                     };
-                    let oversized = entries
-                        .iter()
-                        .filter(|(_, size)| *size > MAX_ENTRY_SIZE)
-                        .map(|(name, _)| name.clone())
-                        .collect();
-                    let layer_names = entries.into_iter().map(|(name, _)| name).collect();
                     ImageState::Present {
                         annotated: facts
                             .annotations
                             .get(DYNAMIC_PACKAGES_ANNOTATION)
                             .and_then(|value| plugin_paths(value)),
-                        layer_names,
-                        oversized,
+                        listing,
                     }
                 }
             };
@@ -194,7 +202,17 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
                 "image-present",
                 format!("{image} does not exist in the registry"),
             )),
-            ImageState::Present { annotated, layer_names, oversized } => {
+            ImageState::Present { annotated, listing } => {
+                let LayerListing { names: layer_names, oversized, unreadable } = listing;
+                if let Some(problem) = unreadable {
+                    findings.push(problem_finding(
+                        entry,
+                        Severity::Error,
+                        "layer-readable",
+                        format!("the first layer of {image} {problem}"),
+                    ));
+                    continue;
+                }
                 if !oversized.is_empty() {
                     findings.push(problem(
                         Severity::Error,
@@ -235,20 +253,81 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
     Ok(findings)
 }
 
-/// Names and sizes of the entries of a (gzipped) tar layer.
-fn layer_entries(blob: &[u8]) -> Vec<(String, u64)> {
-    let mut names = Vec::new();
-    let mut decoded = Vec::new();
-    if flate2::read::GzDecoder::new(blob).read_to_end(&mut decoded).is_err() {
-        decoded = blob.to_vec();
+fn problem_finding(entry: &Entry, severity: Severity, rule: &'static str, message: String) -> Finding {
+    Finding { file: entry.file.clone(), line: entry.line, package: entry.package.clone(), severity, rule, message }
+}
+
+/// Names of the entries of a tar layer (gzipped or not) and the ones over the installer's size
+/// limit, read as a stream with the bounds above.
+fn layer_listing(mut file: std::fs::File) -> LayerListing {
+    use std::io::{Read, Seek};
+    let mut magic = [0u8; 2];
+    let gzipped = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+    if file.rewind().is_err() {
+        return LayerListing { unreadable: Some("could not be read again".into()), ..LayerListing::default() };
     }
-    let mut archive = tar::Archive::new(decoded.as_slice());
-    if let Ok(entries) = archive.entries() {
-        for entry in entries.flatten() {
-            if let Ok(path) = entry.path() {
-                names.push((path.to_string_lossy().into_owned(), entry.size()));
-            }
+    let reader: Box<dyn Read> = if gzipped {
+        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    };
+    let exceeded = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut counted = CountingReader { inner: reader, read: 0, exceeded: exceeded.clone() };
+    let mut listing = LayerListing::default();
+    let mut name_bytes = 0usize;
+    let mut archive = tar::Archive::new(&mut counted);
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(error) => {
+            listing.unreadable = Some(format!("is not a readable tar archive ({error})"));
+            return listing;
         }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                let problem = if exceeded.get() {
+                    format!("unpacks to more than {MAX_LAYER_UNPACKED_BYTES} bytes; it was not read to its end")
+                } else {
+                    format!("is not a readable tar archive ({error})")
+                };
+                listing.unreadable = Some(problem);
+                return listing;
+            }
+        };
+        let Ok(path) = entry.path() else { continue };
+        let name = path.to_string_lossy().into_owned();
+        name_bytes += name.len();
+        if listing.names.len() >= MAX_LAYER_ENTRIES || name_bytes > MAX_LAYER_NAME_BYTES {
+            listing.unreadable = Some(format!(
+                "holds more than {MAX_LAYER_ENTRIES} entries (or {MAX_LAYER_NAME_BYTES} bytes of names); a plugin layer holds a few thousand"
+            ));
+            return listing;
+        }
+        if entry.size() > MAX_ENTRY_SIZE {
+            listing.oversized.push(name.clone());
+        }
+        listing.names.push(name);
     }
-    names
+    listing
+}
+
+/// Counts what passes through and stops past [`MAX_LAYER_UNPACKED_BYTES`].
+struct CountingReader<R> {
+    inner: R,
+    read: u64,
+    exceeded: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.read += count as u64;
+        if self.read > MAX_LAYER_UNPACKED_BYTES {
+            self.exceeded.set(true);
+            return Err(std::io::Error::from(std::io::ErrorKind::FileTooLarge));
+        }
+        Ok(count)
+    }
 }

@@ -77,17 +77,17 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
         return Ok(None);
     }
     symlink_free(&source_path)?;
-    let source = SourceJson::read(&source_path)?;
+    let source = crate::io::fs::read_parsed(&source_path, SourceJson::parse)?;
     let backstage_path = dir.join("backstage.json");
     let backstage_override = if backstage_path.exists() {
         symlink_free(&backstage_path)?;
-        Some(BackstageJson::read(&backstage_path)?.version)
+        Some(crate::io::fs::read_parsed(&backstage_path, BackstageJson::parse)?.version)
     } else {
         None
     };
     let plugins_list = if plugins_list_path.exists() {
         symlink_free(&plugins_list_path)?;
-        Some(PluginsList::read(&plugins_list_path)?)
+        Some(crate::io::fs::read_parsed(&plugins_list_path, PluginsList::parse)?)
     } else {
         None
     };
@@ -102,7 +102,7 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
             if !symlink_free(&file)?.is_file() {
                 continue;
             }
-            packages.push(Package::read(&file)?);
+            packages.push(crate::io::fs::read_parsed(&file, Package::parse)?);
         }
     }
     check_unique_package_names(&packages)?;

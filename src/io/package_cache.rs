@@ -3,10 +3,15 @@
 //! build and exporter commands through their environment), and each workspace's installed
 //! `node_modules` folders, kept after its export under the hash of what decides an install — the
 //! install command, the lockfile, `.yarnrc.yml` and every `package.json` of the prepared workspace
-//! (`DIR/installed/<workspace>-<hash>/`). The next export of that workspace whose hash is the same
-//! gets those folders moved back before its install, which then has nothing to download or link.
-//! Folders are moved, never copied: where the cache and the work folder are on different file
-//! systems only the download caches serve. One kept install per workspace; older ones are removed.
+//! (`DIR/installed/<workspace>-<hash>/`, the workspace's name part of the hash too). The next
+//! export of that workspace whose hash is the same gets those folders moved back before its
+//! install, which then has nothing to download or link — but only when their content is what
+//! that workspace's own last export recorded ([`PackageCache::keep`] returns a content digest the
+//! export writes into its record, which travels with the tree, not with the cache): an install of
+//! another workspace runs arbitrary package scripts with this cache in reach, and what it changed
+//! in a kept install is dropped, never run. Folders are moved, never copied: where the cache and
+//! the work folder are on different file systems only the download caches serve. One kept install
+//! per workspace; older ones are removed.
 
 use std::path::{Path, PathBuf};
 
@@ -65,8 +70,10 @@ impl PackageCache {
     }
 
     /// Moves the kept install of `workspace` with `key` into `root` (the workspace root, before
-    /// its install runs). Returns how many folders came back (0: nothing was kept under that key).
-    pub(crate) fn restore(&self, workspace: &str, key: &Digest, root: &Path) -> usize {
+    /// its install runs), when its content digest is `expected` (what the workspace's last export
+    /// recorded); a kept install with other content is removed. Returns how many folders came
+    /// back (0: nothing was kept under that key, or it was not what was recorded).
+    pub(crate) fn restore(&self, workspace: &str, key: &Digest, root: &Path, expected: Option<&str>) -> usize {
         let entry = self.entry(workspace, key);
         if !entry.is_dir() {
             return 0;
@@ -80,10 +87,18 @@ impl PackageCache {
         if fs_err::rename(&entry, &taken).is_err() {
             return 0;
         }
-        let folders: Vec<String> = std::fs::read(taken.join(RECORD))
+        let folders: Vec<String> = crate::io::fs::read_input(&taken.join(RECORD))
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
+        let actual = content_digest(&taken, folders.len());
+        if expected.is_none() || actual.as_deref() != expected {
+            tracing::warn!(
+                workspace,
+                "the kept install is not what this workspace's last export recorded; it was removed and the install runs afresh"
+            );
+            return 0;
+        }
         let mut restored = 0;
         for (number, relative) in folders.iter().enumerate() {
             let Some(relative) = confined(relative) else { continue };
@@ -99,26 +114,28 @@ impl PackageCache {
     }
 
     /// Moves the installed `node_modules` folders of `root` into the cache under `workspace` and
-    /// `key`, replacing what was kept for that workspace. Best effort: a failure (another file
-    /// system, a full disk) leaves them where they are for the work folder's clean-up.
-    pub(crate) fn keep(&self, workspace: &str, key: &Digest, root: &Path) {
+    /// `key`, replacing what was kept for that workspace; returns their content digest, for the
+    /// workspace's export record (see [`PackageCache::restore`]). Best effort: a failure (another
+    /// file system, a full disk) leaves them where they are for the work folder's clean-up.
+    pub(crate) fn keep(&self, workspace: &str, key: &Digest, root: &Path) -> Option<String> {
         let installed = self.root.join("installed");
         // Dropped (deleted) on every way out but the last rename.
-        let Ok(own) = tempfile::Builder::new().prefix(".keeping-").tempdir_in(&installed) else { return };
+        let Ok(own) = tempfile::Builder::new().prefix(".keeping-").tempdir_in(&installed) else { return None };
         let staging = own.path();
         let mut moved = Vec::new();
         for relative in installed_folders(root) {
             if fs_err::rename(root.join(&relative), staging.join(moved.len().to_string())).is_err() {
                 // Part of an install is no install to keep.
-                return;
+                return None;
             }
             moved.push(relative.to_string_lossy().into_owned());
         }
         let record = serde_json::to_vec(&moved).unwrap_or_default();
         let prefix = format!("{workspace}-");
         if moved.is_empty() || fs_err::write(staging.join(RECORD), record).is_err() {
-            return;
+            return None;
         }
+        let digest = content_digest(staging, moved.len())?;
         if let Ok(entries) = fs_err::read_dir(&installed) {
             for entry in entries.filter_map(Result::ok) {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -131,13 +148,16 @@ impl PackageCache {
         if fs_err::rename(staging, self.entry(workspace, key)).is_ok() {
             // Renamed away: nothing left for the drop to delete.
             let _ = own.keep();
+            return Some(digest);
         }
+        None
     }
 
-    /// The key of the install of the workspace at `root` with `install_command` on this runtime;
-    /// `None` without a lockfile (see [`install_key`]).
-    pub(crate) fn key(&self, root: &Path, install_command: &str) -> std::io::Result<Option<Digest>> {
-        install_key(root, &format!("{install_command}\0{}", self.runtime))
+    /// The key of the install of `workspace` at `root` with `install_command` on this runtime;
+    /// `None` without a lockfile (see [`install_key`]). The workspace is part of it: no two
+    /// workspaces ever share a kept install.
+    pub(crate) fn key(&self, workspace: &str, root: &Path, install_command: &str) -> anyhow::Result<Option<Digest>> {
+        install_key(root, &format!("{install_command}\0{}\0workspace {workspace}", self.runtime))
     }
 
     fn entry(&self, workspace: &str, key: &Digest) -> PathBuf {
@@ -150,14 +170,15 @@ impl PackageCache {
 /// `package.json` outside `node_modules` and the files of a `patches/` folder (applied by
 /// `patch-package` on install). `None` without a lockfile (such an install is not reproducible,
 /// so it is never kept).
-fn install_key(root: &Path, install_command: &str) -> std::io::Result<Option<Digest>> {
+fn install_key(root: &Path, install_command: &str) -> anyhow::Result<Option<Digest>> {
     if !LOCKFILES.iter().any(|name| root.join(name).is_file()) {
         return Ok(None);
     }
     let mut inputs = Vec::new();
     for name in LOCKFILES.iter().chain(&[".yarnrc.yml", ".yarnrc", ".npmrc"]) {
-        if let Ok(bytes) = std::fs::read(root.join(name)) {
-            inputs.push((PathBuf::from(name), bytes));
+        let path = root.join(name);
+        if path.is_file() {
+            inputs.push((PathBuf::from(name), crate::io::fs::hash_file(&path, MAX_KEY_FILE_BYTES, None)?));
         }
     }
     let mut pending = vec![PathBuf::new()];
@@ -171,28 +192,38 @@ fn install_key(root: &Path, install_command: &str) -> std::io::Result<Option<Dig
             if kind.is_dir() && !matches!(name.to_str(), Some("node_modules" | ".git" | "dist-dynamic")) {
                 pending.push(child);
             } else if kind.is_file() && (name == "package.json" || in_patches && !child.starts_with(".yarn/cache")) {
-                inputs.push((child, fs_err::read(entry.path())?));
+                inputs.push((child, crate::io::fs::hash_file(&entry.path(), MAX_KEY_FILE_BYTES, None)?));
             }
         }
     }
     Ok(Some(key_of(install_command, inputs)))
 }
 
-/// The hash of an install command and its input files (in any order).
-fn key_of(install_command: &str, mut inputs: Vec<(PathBuf, Vec<u8>)>) -> Digest {
+/// Most bytes one file that decides an install may have (lockfiles are a few MiB).
+const MAX_KEY_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The hash of an install command and its input files (each by its digest, in any order).
+fn key_of(install_command: &str, mut inputs: Vec<(PathBuf, Digest)>) -> Digest {
     inputs.sort();
     let mut text = Vec::new();
     for part in [b"install\0".as_slice(), install_command.as_bytes(), b"\0"] {
         text.extend_from_slice(part);
     }
-    for (path, bytes) in inputs {
+    for (path, digest) in inputs {
         text.extend_from_slice(path.to_string_lossy().as_bytes());
         text.push(0);
-        text.extend_from_slice(bytes.len().to_string().as_bytes());
+        text.extend_from_slice(digest.as_str().as_bytes());
         text.push(0);
-        text.extend_from_slice(&bytes);
     }
     Digest::of(&text)
+}
+
+/// The content digest of a kept install: its `count` numbered folders, every file, folder and
+/// link in them (see [`crate::io::fs::tree_digest`]). `None` when it cannot be read whole.
+fn content_digest(entry: &Path, count: usize) -> Option<String> {
+    let mut parts: Vec<PathBuf> = (0..count).map(|number| PathBuf::from(number.to_string())).collect();
+    parts.push(PathBuf::from(RECORD));
+    crate::io::fs::tree_digest(entry, &parts).ok()
 }
 
 /// The `node_modules` folders of the workspace at `root` (not the ones inside them, nor the
@@ -277,19 +308,64 @@ mod tests {
         );
         std::os::unix::fs::symlink("../plugins/x", first.path().join("node_modules/x")).unwrap();
         let key = Digest::of(b"key");
-        cache.keep("ws", &key, first.path());
+        let kept = cache.keep("ws", &key, first.path()).unwrap();
         assert!(!first.path().join("node_modules").exists() && !first.path().join("plugins/x/node_modules").exists());
         assert!(first.path().join("plugins/x/dist-dynamic/node_modules").exists(), "exporter output stays");
 
         let second = tempfile::tempdir().unwrap();
         write(second.path(), &[("plugins/x/package.json", "{}")]);
-        assert_eq!(cache.restore("ws", &Digest::of(b"other"), second.path()), 0);
-        assert_eq!(cache.restore("other-ws", &key, second.path()), 0);
-        assert_eq!(cache.restore("ws", &key, second.path()), 2);
+        assert_eq!(cache.restore("ws", &Digest::of(b"other"), second.path(), Some(&kept)), 0);
+        assert_eq!(cache.restore("other-ws", &key, second.path(), Some(&kept)), 0);
+        assert_eq!(cache.restore("ws", &key, second.path(), Some(&kept)), 2);
         assert_eq!(fs_err::read_to_string(second.path().join("node_modules/a/index.js")).unwrap(), "a");
         assert_eq!(fs_err::read_to_string(second.path().join("plugins/x/node_modules/b/index.js")).unwrap(), "b");
         assert!(second.path().join("node_modules/x/package.json").is_file(), "relative links still resolve");
-        assert_eq!(cache.restore("ws", &key, second.path()), 0, "taken, not shared");
+        assert_eq!(cache.restore("ws", &key, second.path(), Some(&kept)), 0, "taken, not shared");
+    }
+
+    /// What another workspace's install (or anyone) changed in a kept install never comes back:
+    /// a changed file, an added file, a changed record, a file turned into a link.
+    #[test]
+    fn a_kept_install_that_changed_is_dropped_not_restored() {
+        type Tamper = fn(&Path);
+        let tampers: [(&str, Tamper); 5] = [
+            ("a file rewritten", |entry| fs_err::write(entry.join("0/a/index.js"), "pwned").unwrap()),
+            ("a file added", |entry| fs_err::write(entry.join("0/a/postinstall.js"), "pwned").unwrap()),
+            ("the record redirected", |entry| {
+                fs_err::write(entry.join(RECORD), r#"["plugins/x/node_modules"]"#).unwrap()
+            }),
+            ("a file made a link", |entry| {
+                fs_err::remove_file(entry.join("0/a/index.js")).unwrap();
+                std::os::unix::fs::symlink("/etc/passwd", entry.join("0/a/index.js")).unwrap();
+            }),
+            ("a mode changed", |entry| {
+                fs_err::set_permissions(
+                    entry.join("0/a/index.js"),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                )
+                .unwrap();
+            }),
+        ];
+        for (name, tamper) in tampers {
+            let cache_dir = tempfile::tempdir().unwrap();
+            let cache = PackageCache::open(cache_dir.path()).unwrap();
+            let first = tempfile::tempdir().unwrap();
+            write(first.path(), &[("node_modules/a/index.js", "a")]);
+            let key = Digest::of(b"key");
+            let kept = cache.keep("ws", &key, first.path()).unwrap();
+            tamper(&cache.entry("ws", &key));
+            let second = tempfile::tempdir().unwrap();
+            assert_eq!(cache.restore("ws", &key, second.path(), Some(&kept)), 0, "{name}");
+            assert!(!second.path().join("node_modules").exists(), "{name}: nothing restored");
+            assert!(!cache.entry("ws", &key).exists(), "{name}: the changed install was removed");
+        }
+        // Without a recorded digest nothing is restored either.
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = PackageCache::open(cache_dir.path()).unwrap();
+        let first = tempfile::tempdir().unwrap();
+        write(first.path(), &[("node_modules/a/index.js", "a")]);
+        cache.keep("ws", &Digest::of(b"key"), first.path()).unwrap();
+        assert_eq!(cache.restore("ws", &Digest::of(b"key"), tempfile::tempdir().unwrap().path(), None), 0);
     }
 
     #[test]

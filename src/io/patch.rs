@@ -34,7 +34,7 @@ fn touched_files(text: &str, level: u8) -> Vec<String> {
 /// Applies one patch file inside `dir`; returns patch's output (offsets, fuzz) for the log.
 pub(crate) async fn apply(patch: &Path, dir: &Path) -> Result<String, PatchError> {
     let rejected = |problem: String| PatchError::Rejected { patch: patch.to_path_buf(), problem };
-    let text = std::fs::read_to_string(patch).map_err(|error| rejected(format!("cannot read: {error}")))?;
+    let text = crate::io::fs::read_text(patch).map_err(|error| rejected(error.problem))?;
     let level = strip_level(&text);
     for file in touched_files(&text, level) {
         let escapes = file.starts_with('/') || file.split('/').any(|component| component == "..");

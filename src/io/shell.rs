@@ -89,9 +89,11 @@ pub(crate) async fn run_logged_with(
     }
 }
 
-/// The last [`LOG_TAIL_LINES`] lines of a log.
+/// The last [`LOG_TAIL_LINES`] lines of a log (read from its last 64 KiB, however long it grew).
 pub(crate) fn tail(log: &Path) -> Vec<String> {
-    let text = std::fs::read(log).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap_or_default();
+    let text = crate::io::fs::read_end(log, 64 * 1024)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].iter().map(|line| (*line).to_string()).collect()
 }

@@ -557,7 +557,7 @@ impl Run<'_> {
         };
         let mut results = BTreeMap::new();
         for (name, is_array) in declared {
-            let Ok(text) = fs_err::read_to_string(results_dir.join(&name)) else { continue };
+            let Ok(text) = crate::io::fs::read_text(&results_dir.join(&name)) else { continue };
             let value = if is_array {
                 serde_json::from_str(&text).map_err(|error| format!("result {name} is not a JSON array: {error}"))?
             } else {
@@ -619,7 +619,7 @@ impl Run<'_> {
         let expires_after = text("ociArtifactExpiresAfter").unwrap_or_default();
         let shown_url = crate::io::git::strip_credentials(&url);
         let cache_path = self.options.out.join("state").join("clone-repository.cache.json");
-        let cached: Option<CloneCache> = fs_err::read(&cache_path)
+        let cached: Option<CloneCache> = crate::io::fs::read_input(&cache_path)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|cache: &CloneCache| {
@@ -690,7 +690,7 @@ impl Run<'_> {
             source.display().to_string(),
         ];
         self.run_step("clone-repository", "create-trusted-artifact", &args, &self.options.env, dir).await?;
-        let uri = fs_err::read_to_string(&result).map_err(|error| error.to_string())?;
+        let uri = crate::io::fs::read_text(&result).map_err(|error| error.to_string())?;
         let cache = CloneCache { url: shown_url.clone(), storage, commit, uri };
         crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
             .map_err(|error| format!("{error:#}"))
@@ -834,7 +834,7 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         }
         let outcome = if reusing {
             let path = state.join(format!("{}.json", task.name));
-            let saved: TaskOutcome = crate::formats::json::read(&path)
+            let saved: TaskOutcome = crate::io::fs::read_json(&path)
                 .map_err(|error| error.with_hint("run the whole pipeline once before using --from"))?;
             tracing::info!(task = %task.name, status = %saved.status, "reusing the saved outcome");
             saved

@@ -127,6 +127,15 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
             .with_hint("run commit in the midstream checkout")
             .into());
     }
+    // Inside another repository's work tree, git would stage, commit and push in that one.
+    if !crate::io::git::is_work_tree_top(tree) {
+        return Err(InputError::in_file(
+            tree,
+            "is not the top of a git work tree (it lies inside another repository); nothing was committed",
+        )
+        .with_hint("give --tree the midstream checkout itself, the folder that holds its .git")
+        .into());
+    }
     let paths = managed_paths(&args)?;
     let existing: Vec<&str> = paths
         .iter()
@@ -244,7 +253,7 @@ fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
     let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
     if upstream.exists() {
-        for repo in crate::formats::upstream_repos::UpstreamRepos::read(&upstream)?.repos {
+        for repo in crate::io::fs::read_parsed(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos {
             paths.push(repo.destination.as_str().to_string());
         }
     }

@@ -20,6 +20,7 @@ use crate::domain::workspace::export_plan::{
     ALWAYS_PRUNED, ExportPlan, ExportPlanError, PRUNED_PACKAGE_PREFIX, export_plan,
 };
 use crate::domain::workspace::prepare;
+use crate::domain::workspace::prepare::WorkspaceFiles as _;
 use crate::error::{ExitStatus, FindingsError, InfrastructureError, InputError};
 use crate::formats::package::PluginRole;
 use crate::formats::plan::{Decision, EXPORT_STATE_FILE, ExportState, ExportedPlugin, Plan, PlannedWorkspace};
@@ -83,6 +84,15 @@ struct RunContext {
     package_cache: Option<PackageCache>,
     /// The environment the commands run with (the package cache's).
     env: Vec<(String, String)>,
+    /// Per workspace, the content digest of the install its last export kept in the package
+    /// cache (from its export record in the tree, read before anything runs).
+    recorded_installs: BTreeMap<String, String>,
+}
+
+impl RunContext {
+    fn recorded_install(&self, workspace: &str) -> Option<String> {
+        self.recorded_installs.get(workspace).cloned()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -181,7 +191,7 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
             .with_hint("run `rhdh-catalog fetch` first; it writes the plan")
             .into());
     }
-    let plan = Plan::read(&plan_path)?;
+    let plan = crate::io::fs::read_parsed(&plan_path, Plan::parse)?;
     let names = selected_workspaces(&plan, &args.workspaces, &args.batches, &plan_path)?;
     let overlay_dir = args.overlay.clone();
     let workspaces = crate::io::overlay_tree::load_named(&overlay_dir, names.iter().map(String::as_str))?;
@@ -207,6 +217,23 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         None => None,
     };
     let env = package_cache.as_ref().map(PackageCache::environment).unwrap_or_default();
+    // The records the tree carries (the plan's folder, then the output tree), read before any
+    // install runs: what a workspace's last export kept in the package cache.
+    let mut recorded_installs = BTreeMap::new();
+    if package_cache.is_some() {
+        let plan_tree = plan_path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        for name in &names {
+            for tree in [args.output_tree.as_path(), plan_tree] {
+                let record = tree.join("workspaces").join(name).join(EXPORT_STATE_FILE);
+                if let Ok(state) = crate::io::fs::read_json::<ExportState>(&record)
+                    && let Some(digest) = state.kept_install
+                {
+                    recorded_installs.insert(name.clone(), digest);
+                    break;
+                }
+            }
+        }
+    }
     let settings = RunContext {
         output_tree: args.output_tree.clone(),
         work,
@@ -217,6 +244,7 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         images,
         package_cache,
         env,
+        recorded_installs,
     };
     let mut jobs = Vec::new();
     for (name, workspace) in &workspaces {
@@ -384,6 +412,34 @@ enum PrepareError {
     Copy(anyhow::Error),
 }
 
+/// Most bytes a workspace's `yarn.lock` may have (the largest real ones are a few MiB).
+const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A prepared workspace on disk, as [`prepare::workspace_manifest`] reads it (every file through
+/// `io::fs`).
+struct OnDisk<'a>(&'a Path);
+
+impl prepare::WorkspaceFiles for OnDisk<'_> {
+    fn package_json(&self, relative: &Path) -> Result<Option<serde_json::Map<String, Value>>, InputError> {
+        let path = self.0.join(relative);
+        if !path.exists() && !path.is_symlink() {
+            return Ok(None);
+        }
+        crate::io::fs::read_json(&path).map(Some)
+    }
+
+    fn folders_in(&self, relative: &Path) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(self.0.join(relative)) else { return Vec::new() };
+        let mut folders: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.path().is_dir())
+            .map(|entry| relative.join(entry.file_name()))
+            .collect();
+        folders.sort();
+        folders
+    }
+}
+
 fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> PrepareError + '_ {
     move |source| PrepareError::File { path: path.to_path_buf(), source }
 }
@@ -432,20 +488,23 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
         Ok((patches, warnings)) => {
             let kept_install = settings.package_cache.as_ref().and_then(|cache| {
                 let install = plan.commands.iter().find(|(stage, _)| *stage == "install")?;
-                let key = cache.key(&root, &install.1).ok()??;
-                let restored = cache.restore(&planned.name, &key, &root);
+                let key = cache.key(&planned.name, &root, &install.1).ok()??;
+                let recorded = settings.recorded_install(&planned.name);
+                let restored = cache.restore(&planned.name, &key, &root, recorded.as_deref());
                 tracing::info!(workspace = %planned.name, key = %key.hex(), restored, "package cache");
                 Some((cache, key))
             });
             let mut report = export_plugins(&plan, planned, workspace, &root, &dir, &commit, settings).await;
             // Kept only when the workspace's commands succeeded: a failed install is not worth keeping.
-            if let Some((cache, key)) = kept_install.filter(|_| report.cause.is_none()) {
-                cache.keep(&planned.name, &key, &root);
-            }
+            let kept = match kept_install.filter(|_| report.cause.is_none()) {
+                Some((cache, key)) => cache.keep(&planned.name, &key, &root),
+                None => None,
+            };
             report.patches_applied = patches;
             report.warnings.extend(warnings);
             if report.status == Status::Exported
-                && let Err(error) = write_midstream_copy(planned, workspace, &root, &commit, settings, &report.plugins)
+                && let Err(error) =
+                    write_midstream_copy(planned, workspace, &root, &commit, settings, &report.plugins, kept)
             {
                 return failed_workspace(planned, Some(commit), format!("writing the midstream copy: {error:#}"), true);
             }
@@ -470,7 +529,7 @@ async fn prepare_sources(
     if root != clone {
         let yarnrc = root.join(".yarnrc.yml");
         if !yarnrc.exists() && clone.join(".yarnrc.yml").exists() {
-            fs_err::copy(clone.join(".yarnrc.yml"), &yarnrc).map_err(file_error(&yarnrc))?;
+            crate::io::fs::copy_file(&clone.join(".yarnrc.yml"), &yarnrc).map_err(PrepareError::Copy)?;
         }
         if clone.join(".yarn").is_dir() {
             crate::io::fs::copy_missing(&clone.join(".yarn"), &root.join(".yarn")).map_err(PrepareError::Copy)?;
@@ -499,15 +558,21 @@ async fn prepare_sources(
             }
         }
     }
-    let manifest = prepare::workspace_manifest(root)?;
+    let manifest = prepare::workspace_manifest(&OnDisk(root))?;
     remove_unsupported_plugins(planned, workspace, root, &manifest, &mut warnings);
-    let manifest = prepare::workspace_manifest(root)?;
-    let lock = std::fs::read_to_string(root.join("yarn.lock")).unwrap_or_default();
+    let manifest = prepare::workspace_manifest(&OnDisk(root))?;
+    let lock_path = root.join("yarn.lock");
+    let lock = if lock_path.exists() {
+        crate::io::fs::read_bounded(&lock_path, MAX_LOCKFILE_BYTES)
+            .and_then(|bytes| crate::io::fs::text_of(&lock_path, bytes))?
+    } else {
+        String::new()
+    };
     let backstage = prepare::backstage_resolutions(&lock);
     let mut manifests = vec![(root.join("package.json"), true)];
     manifests.extend(manifest.values().map(|(_, folder)| (root.join(folder).join("package.json"), false)));
     for (path, is_root) in manifests {
-        let text = std::fs::read_to_string(&path).map_err(file_error(&path))?;
+        let text = crate::io::fs::read_text(&path)?;
         let (rewritten, rewrite) = prepare::rewrite_package_json(&text, is_root, &manifest, &backstage)
             .map_err(|problem| PrepareError::PackageJson { path: path.clone(), problem })?;
         for unresolved in rewrite.unresolved {
@@ -526,7 +591,7 @@ async fn prepare_sources(
         .collect();
     if let [release] = releases.as_slice() {
         let path = root.join(".yarnrc.yml");
-        let yarnrc = std::fs::read_to_string(&path).unwrap_or_default();
+        let yarnrc = if path.exists() { crate::io::fs::read_text(&path)? } else { String::new() };
         fs_err::write(&path, prepare::with_yarn_path(&yarnrc, &format!(".yarn/releases/{release}")))
             .map_err(file_error(&path))?;
     }
@@ -555,7 +620,7 @@ fn remove_unsupported_plugins(
         if removable_names.contains(name) {
             continue;
         }
-        let Ok(package) = prepare::read_package_json(&root.join(folder).join("package.json")) else { continue };
+        let Ok(Some(package)) = OnDisk(root).package_json(&folder.join("package.json")) else { continue };
         for field in ["dependencies", "devDependencies", "peerDependencies"] {
             if let Some(Value::Object(dependencies)) = package.get(field) {
                 needed.extend(dependencies.keys().filter(|dependency| removable_names.contains(*dependency)).cloned());
@@ -623,7 +688,31 @@ async fn export_plugins(
             plugins.push(report);
             continue;
         }
-        let source = prepare::read_package_json(&folder.join("package.json")).unwrap_or_default();
+        let manifest_path = folder.join("package.json");
+        let source = match crate::io::fs::read_json::<serde_json::Map<String, Value>>(&manifest_path) {
+            Ok(source) => source,
+            Err(error) => {
+                report.cause = Some(error.to_string());
+                report.bad_input = Some(error.to_string());
+                plugins.push(report);
+                continue;
+            }
+        };
+        // The name decides the image name, its folder inside the image and every page that shows
+        // it: an upstream name outside npm's grammar is refused, and shown only as code points.
+        if let Some(name) = source.get("name").and_then(Value::as_str)
+            && !crate::formats::package::is_npm_name(name)
+        {
+            let problem = format!(
+                "{}: `name` `{}` is not an npm package name",
+                manifest_path.display(),
+                crate::formats::shown::shown(name)
+            );
+            report.cause = Some(problem.clone());
+            report.bad_input = Some(problem);
+            plugins.push(report);
+            continue;
+        }
         report.package = source.get("name").and_then(Value::as_str).map(str::to_string);
         report.version = source.get("version").and_then(Value::as_str).map(str::to_string);
         let mut flags: Vec<String> = plugin.flags.clone();
@@ -720,9 +809,10 @@ fn write_midstream_copy(
     commit: &str,
     settings: &RunContext,
     plugins: &[PluginReport],
+    kept_install: Option<String>,
 ) -> anyhow::Result<()> {
     let destination = settings.output_tree.join("workspaces").join(&planned.name);
-    let manifest = prepare::workspace_manifest(root)?;
+    let manifest = prepare::workspace_manifest(&OnDisk(root))?;
     let overlay_content_id = crate::io::fs::content_id(&workspace.dir)?;
     let state = ExportState {
         cache_key: planned.cache_key.clone(),
@@ -743,6 +833,7 @@ fn write_midstream_copy(
                 })
             })
             .collect(),
+        kept_install,
     };
     let plugins_list = workspace.plugins_list.as_ref().map(|list| {
         let supported: BTreeSet<&str> = planned.plugins.iter().map(|plugin| plugin.path.as_str()).collect();
@@ -782,7 +873,7 @@ fn copy_filtered(root: &Path, staging: &Path, relative: &Path) -> anyhow::Result
             fs_err::create_dir_all(staging.join(&child))?;
             copy_filtered(root, staging, &child)?;
         } else if kind.is_file() {
-            fs_err::copy(entry.path(), staging.join(&child))?;
+            crate::io::fs::copy_file(&entry.path(), &staging.join(&child))?;
         }
     }
     Ok(())

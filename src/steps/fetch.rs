@@ -57,7 +57,7 @@ pub struct FetchSettings {
 pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.tree);
     let tree = args.tree.clone();
-    let upstream = UpstreamRepos::read(&args.upstream_repos)?;
+    let upstream = crate::io::fs::read_parsed(&args.upstream_repos, UpstreamRepos::parse)?;
     for repo in &upstream.repos {
         if !crate::io::git::remote_allowed(&repo.repo, args.allow_local_repos) {
             return Err(crate::io::git::refused_remote(&args.upstream_repos, &repo.repo).into());
@@ -82,8 +82,7 @@ pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
         let content_id = crate::io::fs::content_id(&workspace.dir)
             .map_err(|error| InputError::in_file(&workspace.dir, format!("cannot read: {error}")))?;
         let state_path = tree.join("workspaces").join(&workspace.name).join(EXPORT_STATE_FILE);
-        let state =
-            if state_path.exists() { crate::formats::json::read::<ExportState>(&state_path).ok() } else { None };
+        let state = if state_path.exists() { crate::io::fs::read_json::<ExportState>(&state_path).ok() } else { None };
         facts.push(WorkspaceFacts { workspace, content_id, state });
     }
     for name in &args.workspaces {
@@ -163,7 +162,7 @@ pub(crate) fn load_supported(
     }
     let mut supported = BTreeSet::new();
     for file in files {
-        for entry in package_list::read(&file)? {
+        for entry in crate::io::fs::read_parsed(&file, package_list::parse)? {
             supported.insert((entry.workspace, entry.path.as_str().to_string()));
         }
     }

@@ -90,6 +90,9 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         print_plan(&plugins, args.output_format);
         return Ok(ExitStatus::Success);
     }
+    // Each output folder is replaced whole: only an empty one or one this step wrote before.
+    crate::io::fs::check_replaceable(&args.output, "--output", is_catalog_index_file)?;
+    crate::io::fs::check_replaceable(&args.plugin_builds, "--plugin-builds", is_plugin_builds_file)?;
     let store = args.store.open_existing()?;
     tracing::info!(plugins = plugins.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
     let started = std::time::Instant::now();
@@ -162,6 +165,25 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Whether `relative` is a file `index` writes into `--output`: the index files at its top, and
+/// anything under `catalog-entities/` (copied from the overlay).
+fn is_catalog_index_file(relative: &Path) -> bool {
+    const TOP: [&str; 6] = [
+        "index.json",
+        "dynamic-plugins.default.yaml",
+        "default.packages.yaml",
+        "related-images.txt",
+        "build-info.json",
+        crate::domain::catalog::render::BUILD_REPORT,
+    ];
+    relative.starts_with("catalog-entities") || relative.to_str().is_some_and(|text| TOP.contains(&text))
+}
+
+/// Whether `relative` is a file `index` writes into `--plugin-builds`: `<workspace>/<image>.json`.
+fn is_plugin_builds_file(relative: &Path) -> bool {
+    relative.extension().is_some_and(|extension| extension == "json")
+}
+
 fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
     match format {
         OutputFormat::Text => {
@@ -225,7 +247,11 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
         });
     }
     let versions_path = args.versions.clone();
-    let versions = if versions_path.exists() { Some(VersionsJson::read(&versions_path)?) } else { None };
+    let versions = if versions_path.exists() {
+        Some(crate::io::fs::read_parsed(&versions_path, VersionsJson::parse)?)
+    } else {
+        None
+    };
     let backstage_version = match (&args.backstage_version, &versions) {
         (Some(version), _) => version.clone(),
         (None, Some(versions)) => versions.backstage.clone(),
@@ -252,7 +278,7 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
 
     let previous_path = args.output.join("index.json");
     let previous_index = if previous_path.exists() {
-        crate::formats::index_json::read(&previous_path).unwrap_or_else(|error| {
+        crate::io::fs::read_parsed(&previous_path, crate::formats::index_json::parse).unwrap_or_else(|error| {
             tracing::warn!(%error, "ignoring the previous index.json; no stale entries can be kept");
             IndexJson::new()
         })
@@ -305,7 +331,7 @@ fn overlay_provenance(overlay: &Path) -> (Option<String>, Option<String>) {
     if let (Some(tree), Some(name)) = (absolute.parent(), absolute.file_name()) {
         let plan_path = tree.join("plan.json");
         if plan_path.exists()
-            && let Ok(plan) = crate::formats::plan::Plan::read(&plan_path)
+            && let Ok(plan) = crate::io::fs::read_parsed(&plan_path, crate::formats::plan::Plan::parse)
             && let Some(source) = plan.sources.iter().find(|source| Path::new(&source.destination) == Path::new(name))
         {
             return (Some(source.repo.clone()), Some(source.commit.clone()));
@@ -325,7 +351,7 @@ fn read_export_records(tree: &Path, overlay: &crate::domain::overlay::Overlay) -
         if !path.is_file() {
             continue;
         }
-        match crate::formats::json::read::<ExportState>(&path) {
+        match crate::io::fs::read_json::<ExportState>(&path) {
             Ok(state) if !state.exported.is_empty() => {
                 records.insert(workspace.name.clone(), state.exported);
             }
@@ -357,7 +383,10 @@ fn known_facts(plugin_builds: &Path, previous_index: &IndexJson) -> KnownFacts {
         if file.extension().is_none_or(|extension| extension != "json") {
             continue;
         }
-        let Ok(builds) = crate::formats::plugin_builds::read(&plugin_builds.join(&file)) else { continue };
+        let Ok(builds) = crate::io::fs::read_parsed(&plugin_builds.join(&file), crate::formats::plugin_builds::parse)
+        else {
+            continue;
+        };
         for build in builds.values() {
             record(build.digest.clone(), &build.image, build.dynamic_packages.as_ref());
         }

@@ -119,7 +119,7 @@ async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
     let record: RollbackRecord = if source.trim_start().starts_with('{') {
         crate::formats::json::from_str(Path::new("--rollback"), source)?
     } else {
-        crate::formats::json::read(Path::new(source))?
+        crate::io::fs::read_json(Path::new(source))?
     };
     let left = restore(store, &record).await?;
     if !left.is_empty() {

@@ -49,18 +49,20 @@ pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
     let view = crate::io::catalog_source::read_folder(&args.catalog_index)?;
     let store = args.store.open()?;
     args.gate.check(&store, args.gate.previous.as_deref(), &view).await?;
+    // Every input read before anything is pushed.
+    let related_path = args.catalog_index.join("related-images.txt");
+    let related_text = if args.related_images.is_some() && related_path.exists() {
+        crate::io::fs::read_text(&related_path)?
+    } else {
+        String::new()
+    };
     let spec = image_spec(&args)?;
     let image = build_image(&spec).context("building the index image layer")?;
     let digest = push_image(&store, &reference, &image).await?;
     let pinned = reference.pinned(&digest);
     if let Some(path) = &args.related_images {
-        let mut related: BTreeSet<String> = std::fs::read_to_string(args.catalog_index.join("related-images.txt"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.is_empty())
-            .map(str::to_string)
-            .collect();
+        let mut related: BTreeSet<String> =
+            related_text.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect();
         related.insert(pinned.clone());
         let text: String = related.into_iter().map(|line| line + "\n").collect();
         crate::io::fs::write_atomic(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
@@ -96,8 +98,7 @@ fn image_spec(args: &PublishSettings) -> Result<ImageSpec, InputError> {
             continue;
         }
         let path = root.join(&relative);
-        let contents =
-            std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+        let contents = crate::io::fs::read_input(&path)?;
         files.push(LayerFile { path: text, contents, ..LayerFile::default() });
     }
     let mut labels = std::collections::BTreeMap::new();

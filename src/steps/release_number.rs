@@ -54,7 +54,11 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
     let version = match &args.version {
         Some(version) => version.clone(),
         None => {
-            crate::formats::upstream_repos::UpstreamRepos::read(&args.tree.join("upstream_repos.yml"))?.rhdh_version
+            crate::io::fs::read_parsed(
+                &args.tree.join("upstream_repos.yml"),
+                crate::formats::upstream_repos::UpstreamRepos::parse,
+            )?
+            .rhdh_version
         }
     };
     if !crate::formats::versions::is_version(&version) {

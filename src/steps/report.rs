@@ -161,7 +161,7 @@ fn read_json<T: DeserializeOwned>(path: &Path, explicit: bool, notes: &mut Notes
         }
         return None;
     }
-    match crate::formats::json::read(path) {
+    match crate::io::fs::read_json(path) {
         Ok(value) => Some(value),
         Err(error) => {
             notes.unreadable.push(error.to_string());

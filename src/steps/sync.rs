@@ -66,7 +66,13 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         if status != ExitStatus::Success {
             return Ok(status);
         }
-        print!("{}", crate::domain::workspace::plan::render_table(&crate::formats::plan::Plan::read(&plan_path)?));
+        print!(
+            "{}",
+            crate::domain::workspace::plan::render_table(&crate::io::fs::read_parsed(
+                &plan_path,
+                crate::formats::plan::Plan::parse
+            )?)
+        );
         return Ok(ExitStatus::Success);
     }
     let Some(revision) = crate::io::git::head_commit(&tree) else {

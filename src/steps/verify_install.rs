@@ -70,7 +70,7 @@ pub(crate) async fn run(settings: VerifyInstallSettings) -> anyhow::Result<ExitS
             return Ok(ExitStatus::Success);
         }
         Stage::Check => {
-            let expected: Vec<ExpectedPlugin> = crate::formats::json::read(&work.join(EXPECTED_FILE))?;
+            let expected: Vec<ExpectedPlugin> = crate::io::fs::read_json(&work.join(EXPECTED_FILE))?;
             vec![check("installer", &work, &expected, None, Duration::ZERO)]
         }
         Stage::All => {

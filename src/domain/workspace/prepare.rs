@@ -18,10 +18,20 @@ pub(crate) type WorkspaceManifest = BTreeMap<String, (String, PathBuf)>;
 /// The dependency fields of a package.json that hold version ranges.
 const DEPENDENCY_FIELDS: [&str; 4] = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"];
 
+/// What [`workspace_manifest`] reads of a workspace on disk; the caller reads it (domain code
+/// touches no files).
+pub(crate) trait WorkspaceFiles {
+    /// The `package.json` at `relative` (to the workspace root) as a JSON object; `None` when
+    /// there is none.
+    fn package_json(&self, relative: &Path) -> Result<Option<Map<String, Value>>, InputError>;
+    /// The folders directly inside `relative`, as paths relative to the workspace root, sorted.
+    fn folders_in(&self, relative: &Path) -> Vec<PathBuf>;
+}
+
 /// Reads the root `package.json` `workspaces` globs (`dir/*` or a plain folder) and every
 /// package they name.
-pub(crate) fn workspace_manifest(root: &Path) -> Result<WorkspaceManifest, InputError> {
-    let root_manifest = read_package_json(&root.join("package.json"))?;
+pub(crate) fn workspace_manifest(files: &impl WorkspaceFiles) -> Result<WorkspaceManifest, InputError> {
+    let root_manifest = files.package_json(Path::new("package.json"))?.unwrap_or_default();
     let globs: Vec<String> = match root_manifest.get("workspaces") {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
         Some(Value::Object(object)) => object
@@ -36,24 +46,13 @@ pub(crate) fn workspace_manifest(root: &Path) -> Result<WorkspaceManifest, Input
     for glob in &globs {
         let glob = glob.trim_end_matches('/');
         if let Some(parent) = glob.strip_suffix("/*") {
-            let Ok(entries) = std::fs::read_dir(root.join(parent)) else { continue };
-            let mut children: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .filter(|entry| entry.path().is_dir())
-                .map(|entry| Path::new(parent).join(entry.file_name()))
-                .collect();
-            children.sort();
-            folders.extend(children);
+            folders.extend(files.folders_in(Path::new(parent)));
         } else if !glob.contains('*') {
             folders.push(PathBuf::from(glob));
         }
     }
     for folder in folders {
-        let path = root.join(&folder).join("package.json");
-        if !path.exists() {
-            continue;
-        }
-        let package = read_package_json(&path)?;
+        let Some(package) = files.package_json(&folder.join("package.json"))? else { continue };
         if let (Some(name), Some(version)) =
             (package.get("name").and_then(Value::as_str), package.get("version").and_then(Value::as_str))
         {
@@ -61,10 +60,6 @@ pub(crate) fn workspace_manifest(root: &Path) -> Result<WorkspaceManifest, Input
         }
     }
     Ok(manifest)
-}
-
-pub(crate) fn read_package_json(path: &Path) -> Result<Map<String, Value>, InputError> {
-    crate::formats::json::read(path)
 }
 
 /// `name → version` of the workspace packages, the `manifest.json` written next to the sources.

@@ -121,7 +121,7 @@ enum Access {
 pub const EXTRA_CA_ENV: &str = "RHDH_CATALOG_EXTRA_CA";
 
 /// Largest CA bundle read (system bundles are about 200 KiB).
-const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_CA_BUNDLE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The certificates of the [`EXTRA_CA_ENV`] file.
 #[derive(Debug)]
@@ -166,7 +166,8 @@ fn load_extra_ca(value: Option<std::ffi::OsString>) -> Result<Option<ExtraCa>, S
             metadata.len()
         ));
     }
-    let bytes = std::fs::read(&path).map_err(|error| format!("{EXTRA_CA_ENV}={shown}: cannot read: {error}"))?;
+    let bytes = crate::io::fs::read_bounded(&path, MAX_CA_BUNDLE_BYTES)
+        .map_err(|error| format!("{EXTRA_CA_ENV}={shown}: {}", error.problem))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         tracing::warn!(path = %shown, "the extra CA bundle is empty; the system roots alone are trusted");
         return Ok(None);
@@ -219,7 +220,7 @@ pub(crate) fn system_roots_pem() -> Option<(std::path::PathBuf, Vec<u8>)> {
             if size == 0 || size > MAX_CA_BUNDLE_BYTES {
                 return None;
             }
-            std::fs::read(&path).ok().map(|bytes| (path, bytes))
+            crate::io::fs::read_bounded(&path, MAX_CA_BUNDLE_BYTES).ok().map(|bytes| (path, bytes))
         })
 }
 
@@ -381,6 +382,102 @@ impl RegistryClient {
                     Attempt::Done(bytes)
                 } else {
                     unknown(format!("blob body does not match {digest} (truncated or corrupt)"))
+                }
+            })
+            .await?;
+        found.ok_or_else(|| RegistryError::Rejected {
+            registry: reference.registry.clone(),
+            what,
+            status: 404,
+            problem: "the manifest names a blob the registry does not have".into(),
+        })
+    }
+
+    /// A blob streamed into `file` (emptied first, hashed on the way, never whole in memory),
+    /// checked against its digest and, when given, the size its manifest declares (reading stops
+    /// past it, or past the client's blob limit); `file` is left rewound.
+    pub async fn fetch_blob_into(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        size: Option<u64>,
+        file: &std::fs::File,
+    ) -> Result<(), RegistryError> {
+        use std::io::{Seek, Write};
+        let url = format!("{}/v2/{}/blobs/{digest}", self.base_url(&reference.registry), reference.repository);
+        let what = format!("blob {digest} of {}", reference.name());
+        let limit = self.options.max_blob_bytes;
+        if let Some(size) = size
+            && size > limit
+        {
+            return Err(RegistryError::Rejected {
+                registry: reference.registry.clone(),
+                what,
+                status: 200,
+                problem: format!("the manifest declares {size} bytes, more than the {limit} this tool fetches"),
+            });
+        }
+        let cap = size.unwrap_or(limit);
+        let local = |error: std::io::Error| {
+            Attempt::Failed(RegistryError::Unavailable {
+                registry: reference.registry.clone(),
+                what: what.clone(),
+                attempts: 1,
+                problem: format!("writing the blob to a temporary file: {error}"),
+            })
+        };
+        let found = self
+            .with_retries(reference, &what, || async {
+                let mut sink = match file.try_clone() {
+                    Ok(sink) => sink,
+                    Err(error) => return local(error),
+                };
+                if let Err(error) = sink.set_len(0).and_then(|()| sink.rewind()) {
+                    return local(error);
+                }
+                let mut response = match self.get_blob(reference, &url).await {
+                    Ok(response) => response,
+                    Err(attempt) => return attempt,
+                };
+                if let Some(attempt) = classify_status(reference, &what, response.status(), response.headers()) {
+                    return attempt;
+                }
+                if let Some(length) = response.content_length()
+                    && length > cap
+                {
+                    return unknown(format!("the blob is {length} bytes, more than the {cap} accepted"));
+                }
+                let mut hasher = digest.hasher();
+                let mut received = 0u64;
+                loop {
+                    match response.chunk().await {
+                        Ok(Some(chunk)) => {
+                            received += chunk.len() as u64;
+                            if received > cap {
+                                return unknown(format!(
+                                    "the blob goes on past the {cap} bytes accepted (stopped reading)"
+                                ));
+                            }
+                            hasher.update(&chunk);
+                            if let Err(error) = sink.write_all(&chunk) {
+                                return local(error);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(error) => return unknown(format!("reading the blob: {}", error_text(&error))),
+                    }
+                }
+                if let Some(size) = size
+                    && received != size
+                {
+                    return unknown(format!("the blob is {received} bytes, not the {size} its manifest declares"));
+                }
+                if hasher.finish() != *digest {
+                    return unknown(format!("blob body does not match {digest} (truncated or corrupt)"));
+                }
+                match sink.flush().and_then(|()| sink.rewind()) {
+                    Ok(()) => Attempt::Done(()),
+                    Err(error) => local(error),
                 }
             })
             .await?;

@@ -133,7 +133,7 @@ fn decode(entry: &AuthEntry) -> Option<(String, String)> {
 /// one, else a docker credential helper for the host; `None` for anonymous access.
 pub(crate) fn credentials_for(reference: &ImageReference) -> Option<Credential> {
     for file in auth_files() {
-        let Ok(text) = std::fs::read_to_string(&file) else { continue };
+        let Ok(text) = crate::io::fs::read_text(&file) else { continue };
         match lookup_in(&text, &file, reference) {
             Ok(Some(found)) => return Some(found),
             Ok(None) => {}

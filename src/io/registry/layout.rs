@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::answer::{MAX_BLOB_BYTES, MAX_MANIFEST_BYTES};
 use super::{Digest, ImageReference, Manifest, RegistryError};
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// Most bytes a layout's `index.json` may have (one descriptor is about 300 bytes).
+const MAX_LAYOUT_INDEX_BYTES: u64 = 16 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct LayoutStore {
@@ -58,19 +62,30 @@ impl LayoutStore {
         RegistryError::Layout { path: path.display().to_string(), problem: problem.to_string() }
     }
 
+    /// A refused or unreadable file of the layout, with the fix.
+    fn input_error(error: &crate::error::InputError) -> RegistryError {
+        let path = error.file.as_ref().map(|file| file.display().to_string()).unwrap_or_default();
+        let problem = match &error.hint {
+            Some(hint) => format!("{}\n  hint: {hint}", error.problem),
+            None => error.problem.clone(),
+        };
+        RegistryError::Layout { path, problem }
+    }
+
     fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
         dir.join("blobs").join(digest.algorithm()).join(digest.hex())
     }
 
     fn read_index(dir: &Path) -> Result<Option<LayoutIndex>, RegistryError> {
         let path = dir.join("index.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
-                Self::error(&path, crate::formats::json::describe(&String::from_utf8_lossy(&bytes), &error))
-            }),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(Self::error(&path, error)),
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(None);
         }
+        let bytes =
+            crate::io::fs::read_bounded(&path, MAX_LAYOUT_INDEX_BYTES).map_err(|error| Self::input_error(&error))?;
+        serde_json::from_slice(&bytes).map(Some).map_err(|error| {
+            Self::error(&path, crate::formats::json::describe(&String::from_utf8_lossy(&bytes), &error))
+        })
     }
 
     pub fn fetch_manifest(&self, reference: &ImageReference) -> Result<Option<Manifest>, RegistryError> {
@@ -78,13 +93,30 @@ impl LayoutStore {
         let Some(index) = Self::read_index(&dir)? else {
             return Ok(None);
         };
-        let wanted = index.manifests.iter().find(|descriptor| match (&reference.digest, &reference.tag) {
+        let matches = |descriptor: &&Descriptor| match (&reference.digest, &reference.tag) {
             (Some(digest), _) => descriptor.digest == digest.as_str(),
             (None, Some(tag)) => {
                 descriptor.annotations.as_ref().and_then(|annotations| annotations.get(REF_NAME)) == Some(tag)
             }
             (None, None) => false,
-        });
+        };
+        let found: Vec<&Descriptor> = index.manifests.iter().filter(matches).collect();
+        // Two different images under one tag: which one is meant cannot be told, so neither is pinned.
+        if let (None, Some(tag)) = (&reference.digest, &reference.tag)
+            && found.iter().any(|descriptor| descriptor.digest != found[0].digest)
+        {
+            let digests: Vec<&str> = found.iter().map(|descriptor| descriptor.digest.as_str()).collect();
+            return Err(Self::error(
+                &dir.join("index.json"),
+                format!(
+                    "names the tag `{}` {} times, for different images ({}); a tag names one image\n  hint: remove all but one descriptor of that tag from index.json",
+                    crate::formats::shown::shown(tag),
+                    found.len(),
+                    digests.join(", ")
+                ),
+            ));
+        }
+        let wanted = found.first().copied();
         let descriptor = match (wanted, &reference.digest) {
             (Some(descriptor), _) => descriptor.clone(),
             // A digest not in index.json may still be a blob (a manifest inside an index).
@@ -93,7 +125,7 @@ impl LayoutStore {
                 if !path.exists() {
                     return Ok(None);
                 }
-                let bytes = fs_err::read(&path).map_err(|error| Self::error(&path, error))?;
+                let bytes = Self::read_blob_capped(&dir, digest, MAX_MANIFEST_BYTES as u64)?;
                 let media_type = media_type_of(&bytes).unwrap_or_else(|| super::media_type::OCI_MANIFEST.to_string());
                 return Ok(Some(Manifest { digest: digest.clone(), media_type, bytes }));
             }
@@ -101,12 +133,12 @@ impl LayoutStore {
         };
         let digest =
             Digest::parse(&descriptor.digest).map_err(|problem| Self::error(&dir.join("index.json"), problem))?;
-        let bytes = Self::read_blob(&dir, &digest)?;
+        let bytes = Self::read_blob_capped(&dir, &digest, MAX_MANIFEST_BYTES as u64)?;
         Ok(Some(Manifest { digest, media_type: descriptor.media_type, bytes }))
     }
 
     pub fn fetch_blob(&self, reference: &ImageReference, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        Self::read_blob(&self.repository_dir(reference), digest)
+        Self::read_blob_capped(&self.repository_dir(reference), digest, MAX_BLOB_BYTES)
     }
 
     /// A blob no larger than `size` (what its manifest declares) when given.
@@ -117,19 +149,58 @@ impl LayoutStore {
         size: Option<u64>,
     ) -> Result<Vec<u8>, RegistryError> {
         let dir = self.repository_dir(reference);
-        if let Some(size) = size {
-            let path = Self::blob_path(&dir, digest);
-            let actual = fs_err::metadata(&path).map_err(|error| Self::error(&path, error))?.len();
-            if actual != size {
-                return Err(Self::error(&path, format!("{actual} bytes, not the {size} its manifest declares")));
-            }
+        let input = Self::open_blob_sized(&dir, digest, size)?;
+        let path = Self::blob_path(&dir, digest);
+        let bytes = input.read_all().map_err(|error| Self::input_error(&error))?;
+        if !digest.matches(&bytes) {
+            return Err(Self::error(&path, format!("content does not match {digest}")));
         }
-        Self::read_blob(&dir, digest)
+        Ok(bytes)
     }
 
-    fn read_blob(dir: &Path, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    /// A blob's file, open, checked against the size its manifest declares (when given) and
+    /// against its digest (read as a stream), and rewound: what a reader of a large layer streams.
+    pub fn open_blob(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<std::fs::File, RegistryError> {
+        let dir = self.repository_dir(reference);
+        let path = Self::blob_path(&dir, digest);
+        let mut input = Self::open_blob_sized(&dir, digest, size)?;
+        let mut hasher = digest.hasher();
+        std::io::copy(&mut input, &mut hasher).map_err(|error| Self::input_error(&input.read_error(&error)))?;
+        if hasher.finish() != *digest {
+            return Err(Self::error(&path, format!("content does not match {digest}")));
+        }
+        let mut file = input.into_file();
+        std::io::Seek::rewind(&mut file).map_err(|error| Self::error(&path, error))?;
+        Ok(file)
+    }
+
+    /// A blob's file opened through `io::fs` (a regular file, never a FIFO or device), no larger
+    /// than `size` (what its manifest declares, which it must have) or the blob limit.
+    fn open_blob_sized(
+        dir: &Path,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<crate::io::fs::InputFile, RegistryError> {
         let path = Self::blob_path(dir, digest);
-        let bytes = fs_err::read(&path).map_err(|error| Self::error(&path, error))?;
+        let input = crate::io::fs::open_input(&path, size.unwrap_or(MAX_BLOB_BYTES).min(MAX_BLOB_BYTES))
+            .map_err(|error| Self::input_error(&error))?;
+        if let Some(size) = size
+            && input.size() != size
+        {
+            return Err(Self::error(&path, format!("{} bytes, not the {size} its manifest declares", input.size())));
+        }
+        Ok(input)
+    }
+
+    /// A blob of at most `limit` bytes, checked against its digest.
+    fn read_blob_capped(dir: &Path, digest: &Digest, limit: u64) -> Result<Vec<u8>, RegistryError> {
+        let path = Self::blob_path(dir, digest);
+        let bytes = crate::io::fs::read_bounded(&path, limit).map_err(|error| Self::input_error(&error))?;
         if !digest.matches(&bytes) {
             return Err(Self::error(&path, format!("content does not match {digest}")));
         }

@@ -49,7 +49,7 @@ pub(crate) fn plugin_image_spec(
     let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
     for dir in dist_dynamic {
         let manifest_path = dir.join("package.json");
-        let manifest: Map<String, Value> = crate::formats::json::read(&manifest_path)?;
+        let manifest: Map<String, Value> = crate::io::fs::read_json(&manifest_path)?;
         let Some(name) = manifest.get("name").and_then(Value::as_str) else {
             return Err(InputError::in_file(&manifest_path, "has no `name`")
                 .with_hint("run `rhdh-cli plugin export` in the plugin folder first"));
@@ -105,8 +105,8 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
             }
             collect_files(root, &path, folder, files)?;
         } else if metadata.is_file() {
-            let contents =
-                std::fs::read(&path).map_err(|error| InputError::in_file(&path, format!("cannot read: {error}")))?;
+            // The installer refuses a larger entry as a "zip bomb": refused here, before anything is built.
+            let contents = crate::io::fs::read_bounded(&path, crate::io::install_check::MAX_ENTRY_SIZE)?;
             #[cfg(unix)]
             let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
             #[cfg(not(unix))]

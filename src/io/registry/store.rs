@@ -101,6 +101,31 @@ impl Store {
         }
     }
 
+    /// A blob as an open file, checked against its digest and declared size and rewound, never
+    /// whole in memory: a layout's own blob file, or a registry's blob streamed into a temporary
+    /// file (removed when the returned file is closed).
+    pub async fn open_blob(
+        &self,
+        reference: &ImageReference,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<std::fs::File, RegistryError> {
+        let located = self.locate(reference);
+        match self {
+            Store::Registry { client, .. } => {
+                let file = tempfile::tempfile().map_err(|error| RegistryError::Unavailable {
+                    registry: located.registry.clone(),
+                    what: format!("blob {digest} of {}", located.name()),
+                    attempts: 1,
+                    problem: format!("creating a temporary file: {error}"),
+                })?;
+                client.fetch_blob_into(&located, digest, size, &file).await?;
+                Ok(file)
+            }
+            Store::Layout(layout) => layout.open_blob(&located, digest, size),
+        }
+    }
+
     pub async fn push_blob(
         &self,
         reference: &ImageReference,
