@@ -658,6 +658,8 @@ pub enum OutputFormatArg {
     Json,
 }
 
+// Each bool is one on/off flag of the command line, as clap models it.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct IndexArgs {
     /// Overlay tree: workspaces/, catalog-entities/extensions/, default.packages.yaml, versions.json.
@@ -729,6 +731,9 @@ pub struct IndexArgs {
     pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
+    /// Allow file:// and git:// repositories in source.json (local fixtures and mirrors), as fetch and export do; without it only https:// is accepted.
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
+    pub allow_local_repos: bool,
 }
 
 #[derive(Debug, Args)]

@@ -356,6 +356,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         dry_run,
         output_format: format,
         store,
+        allow_local_repos,
     } = args;
     let overlay = tree_path("--overlay", &overlay, false)?;
     let packages = if packages.is_empty() {
@@ -424,6 +425,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         source_date_epoch: source_date_epoch()?,
         export_records,
         overlay,
+        allow_local_repos,
     })
 }
 
@@ -670,7 +672,7 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         }
         bound.insert(name.to_string(), dir);
     }
-    let (tree, out) = (absolute(&tree, "--tree")?, absolute(&out, "--out")?);
+    let (tree, out) = (tree_path("--tree", &tree, true)?, absolute(&out, "--out")?);
     if crate::io::fs::resolved(&tree).starts_with(crate::io::fs::resolved(&out)) {
         return Err(InputError::usage(format!(
             "--out `{}` is or contains --tree `{}`: the runs written there would replace the checkout",
@@ -725,9 +727,14 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
     Ok(publish::PublishSettings {
         catalog_index,
         tag: image_with_tag("--tag", &tag)?,
-        version: optional(rhdh_version),
-        release: optional(release),
-        source_commit: optional(source_commit),
+        version: label_value("--version", optional(rhdh_version), "a version like 1.10.0", is_label_version)?,
+        release: label_value("--release", optional(release), "a release like 3", |value| {
+            value.len() <= 64
+                && value.chars().all(|character| character.is_ascii_alphanumeric() || "._".contains(character))
+        })?,
+        source_commit: label_value("--source-commit", optional(source_commit), "a git commit id (hex)", |value| {
+            (7..=64).contains(&value.len()) && value.chars().all(|character| character.is_ascii_hexdigit())
+        })?,
         labels: pairs("--label", &labels)?,
         related_images,
         gate: release_gate(previous, allow_removals),
@@ -736,6 +743,33 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         store: store_settings(store),
         created: source_date_epoch()?,
     })
+}
+
+/// A value that becomes an image label: refused (naming the flag, the value shown as code points)
+/// unless `valid`, which `what` describes.
+fn label_value(
+    flag: &str,
+    value: Option<String>,
+    what: &str,
+    valid: impl Fn(&str) -> bool,
+) -> Result<Option<String>, InputError> {
+    match value {
+        Some(value) if !valid(&value) => {
+            Err(InputError::usage(format!("{flag} `{}` is not {what}", crate::formats::shown::shown(&value)))
+                .with_hint(format!("give {flag} {what}; it becomes a label of the image")))
+        }
+        value => Ok(value),
+    }
+}
+
+/// `x.y` or `x.y.z`, with an optional `-pre.release` and `+build` of letters, digits, `.` and `-`.
+fn is_label_version(value: &str) -> bool {
+    let (rest, build) = value.split_once('+').map_or((value, None), |(rest, build)| (rest, Some(build)));
+    let (core, pre) = rest.split_once('-').map_or((rest, None), |(core, pre)| (core, Some(pre)));
+    let word = |text: &str| {
+        !text.is_empty() && text.chars().all(|character| character.is_ascii_alphanumeric() || ".-".contains(character))
+    };
+    crate::formats::versions::is_version(core) && !core.contains('-') && pre.is_none_or(word) && build.is_none_or(word)
 }
 
 fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, InputError> {

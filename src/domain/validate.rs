@@ -90,6 +90,15 @@ fn is_local(package: &str) -> bool {
     package.starts_with("./") || package.starts_with("../") || package.starts_with('/')
 }
 
+/// Whether a local package is `./<path>` with no `..` (or empty) component: inside the folder the
+/// installer runs in.
+fn stays_in_working_folder(package: &str) -> bool {
+    package.strip_prefix("./").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.trim_end_matches('/').split('/').all(|part| !part.is_empty() && part != ".." && part != ".")
+    })
+}
+
 /// The installer's key of a non-OCI package: local paths verbatim, npm names without version.
 pub(crate) fn npm_key(package: &str) -> String {
     if is_local(package) || package.to_ascii_lowercase().ends_with(".tgz") {
@@ -141,6 +150,9 @@ impl Finding {
                 "keep one entry per plugin in each file (an include entry can be overridden from the main file)"
             }
             "config-conflict" => "set the key in one plugin's `pluginConfig` only",
+            "local-path" => {
+                "name a folder below the installer's working folder, e.g. `./dynamic-plugins/dist/<plugin>`"
+            }
             _ => return None,
         })
     }
@@ -204,6 +216,17 @@ pub(crate) fn static_findings(entries: &[Entry]) -> Vec<Finding> {
                     Severity::Error,
                     "package-name",
                     format!("package `{}`: {note}", shown(&entry.package)),
+                ));
+            }
+            if is_local(&entry.package) && !stays_in_working_folder(&entry.package) {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "local-path",
+                    format!(
+                        "local package `{}` leaves the folder the installer runs in; it would pack whatever folder that names",
+                        shown(&entry.package)
+                    ),
                 ));
             }
             if !is_local(&entry.package) && entry.integrity.is_none() {
@@ -468,6 +491,10 @@ mod tests {
         assert_eq!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!../../x")]), ["plugin-path"]);
         assert_eq!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!/etc")]), ["plugin-path"]);
         assert_eq!(rules(&[entry(1, "./dynamic-plugins/dist/t\u{0430}")]), ["package-name"]);
+        for climbing in ["./dynamic-plugins/dist/../..", "./a/../../etc", "../x", "/etc/passwd", "./", "./a//b"] {
+            assert_eq!(rules(&[entry(1, climbing)]), ["local-path"], "{climbing}");
+        }
+        assert!(rules(&[entry(1, "./dynamic-plugins/dist/backstage-plugin-x-dynamic")]).is_empty());
         assert!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!x")]).is_empty());
     }
 

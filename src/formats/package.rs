@@ -100,6 +100,18 @@ impl Package {
             .with_hint("write the npm name: lowercase letters, digits, `-`, `.`, `_`, `~`, one optional `@scope/`"));
         }
         crate::formats::catalog_entity::check_entity_name(file, text, &entity.metadata.name, None)?;
+        if let Some(artifact) = &entity.spec.dynamic_artifact
+            && let Err(problem) = check_dynamic_artifact(artifact)
+        {
+            return Err(InputError::in_file(
+                file,
+                format!("`spec.dynamicArtifact` `{}` {problem}", crate::formats::shown::shown(artifact)),
+            )
+            .at_line(line_of(text, "dynamicArtifact:"))
+            .with_hint(
+                "write `oci://<registry>/<path>:<tag>[!<plugin folder>]`, or `./dynamic-plugins/dist/<folder>` for a plugin the RHDH image ships",
+            ));
+        }
         let file_name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
         let default_config = entity
             .spec
@@ -177,11 +189,48 @@ pub(crate) fn is_npm_name(name: &str) -> bool {
                 character.is_ascii_lowercase() || character.is_ascii_digit() || "-._~".contains(character)
             })
     };
-    let parts_ok = match name.strip_prefix('@') {
+    let grammar = match name.strip_prefix('@') {
         Some(scoped) => scoped.split_once('/').is_some_and(|(scope, rest)| part_ok(scope) && part_ok(rest)),
         None => part_ok(name),
     };
-    parts_ok && name.len() <= 214 && !matches!(name, "node_modules" | "favicon.ico")
+    grammar && name.len() <= 214 && !matches!(name, "node_modules" | "favicon.ico")
+}
+
+/// Where a wrapper plugin lives in the RHDH image; a local `dynamicArtifact` names one folder here.
+pub(crate) const WRAPPER_PREFIX: &str = "./dynamic-plugins/dist/";
+
+/// Whether a `spec.dynamicArtifact` can go into `dynamic-plugins.default.yaml` as the installer
+/// reads it: an `oci://` reference (with at most a plain `!<plugin folder>`), or a wrapper
+/// `./dynamic-plugins/dist/<folder>` (one plain folder name: no `..`, no further `/`), or an npm
+/// spec; never a control character, a space or another local path (the installer would pack
+/// whatever folder it names).
+pub(crate) fn check_dynamic_artifact(artifact: &str) -> Result<(), String> {
+    if let Some(character) = artifact.chars().find(|character| character.is_control() || character.is_whitespace()) {
+        return Err(format!("contains {}; a package reference has none", crate::formats::shown::code_point(character)));
+    }
+    if let Some(reference) = artifact.strip_prefix("oci://") {
+        let (image, path) = reference.split_once('!').map_or((reference, None), |(image, path)| (image, Some(path)));
+        crate::formats::image_reference::ImageReference::parse(image)
+            .map_err(|problem| format!("is not an image reference: {problem}"))?;
+        if let Some(path) = path
+            && (path.contains('/') || crate::formats::relative_path::RelativePath::parse(path).is_err())
+        {
+            return Err("names a plugin folder that is not one plain folder name".to_string());
+        }
+        return Ok(());
+    }
+    if let Some(folder) = artifact.strip_prefix(WRAPPER_PREFIX) {
+        let folder = folder.trim_end_matches('/');
+        return if !folder.contains('/') && crate::formats::relative_path::RelativePath::parse(folder).is_ok() {
+            Ok(())
+        } else {
+            Err(format!("is not `{WRAPPER_PREFIX}<folder>` with one plain folder name"))
+        };
+    }
+    if artifact.starts_with('.') || artifact.starts_with('/') || artifact.starts_with('~') {
+        return Err(format!("is a local path outside `{WRAPPER_PREFIX}`, where the RHDH image keeps its plugins"));
+    }
+    Ok(())
 }
 
 /// The 1-based line of the first line whose trimmed text starts with `prefix`.

@@ -431,6 +431,9 @@ pub(crate) fn check_replaceable(dir: &Path, flag: &str, is_own: impl Fn(&Path) -
     if !metadata.is_dir() {
         return Err(refuse(format!("is {}, not a folder", kind_of(metadata.file_type()))));
     }
+    if std::env::current_dir().is_ok_and(|current| resolved(&current).starts_with(resolved(dir))) {
+        return Err(refuse("is (or holds) the folder the step runs in".into()));
+    }
     let mut pending = vec![PathBuf::new()];
     while let Some(relative) = pending.pop() {
         let entries = std::fs::read_dir(dir.join(&relative))
@@ -585,20 +588,21 @@ pub(crate) fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// A content id of a folder: sha256 over every regular file's relative path, executable bit and
 /// bytes, in path order, each file read as a stream. Two folders with the same files have the same
 /// id (like a git tree id, without needing the folder to be committed).
-pub(crate) fn content_id(dir: &Path) -> anyhow::Result<String> {
+pub(crate) fn content_id(dir: &Path) -> Result<String, InputError> {
     use sha2::{Digest as _, Sha256};
     let mut hasher = Sha256::new();
-    for relative in list_files(dir)? {
+    for relative in list_files(dir).map_err(|error| InputError::in_file(dir, format!("cannot list: {error}")))? {
         let path = dir.join(&relative);
         let mut file = open_input(&path, MAX_COPIED_FILE_BYTES)?;
-        let executable = std::os::unix::fs::PermissionsExt::mode(&file.file.metadata()?.permissions()) & 0o111 != 0;
+        let metadata = file.file.metadata().map_err(|error| file.read_error(&error))?;
+        let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update([0, u8::from(executable), 0]);
         hasher.update(file.size.to_le_bytes());
         let mut sink = Sha256Sink(&mut hasher, 0);
         std::io::copy(&mut file, &mut sink).map_err(|error| file.read_error(&error))?;
         if sink.1 != file.size {
-            anyhow::bail!("{} changed while it was read", path.display());
+            return Err(InputError::in_file(&path, "changed while it was read"));
         }
     }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))

@@ -1,11 +1,11 @@
 //! Probing every planned plugin image in the store, `jobs` at a time, each answer tri-state:
 //! present, absent (reported per plugin), or unknown after the client's retries (the step fails).
 //! With `older_tags`, an absent tag (an answered 404, never an unknown answer) is looked up again
-//! under the tag [`fallback_tag`] chooses from the repository's tag list.
+//! under the tag [`FallbackPicker`] chooses from the repository's tag list (streamed, never held).
 
 use futures::StreamExt;
 
-use crate::domain::catalog::fallback::fallback_tag;
+use crate::domain::catalog::fallback::FallbackPicker;
 use crate::domain::catalog::pin::Resolution;
 use crate::domain::catalog::plan::PlannedPlugin;
 use crate::io::registry::image::{ImageFacts, KnownFacts, inspect};
@@ -83,8 +83,15 @@ async fn probe(
         return Ok(Probe::Found(Box::new(facts), None));
     }
     let Some(requested) = reference.tag.as_deref().filter(|_| older_tags) else { return Ok(Probe::Absent) };
-    let tags = store.list_tags(reference).await?;
-    let Some(resolved) = fallback_tag(requested, &tags) else { return Ok(Probe::Absent) };
+    let Some(mut picker) = FallbackPicker::new(requested) else { return Ok(Probe::Absent) };
+    store
+        .scan_tags(reference, &mut |page| {
+            for tag in page {
+                picker.offer(tag);
+            }
+        })
+        .await?;
+    let Some(resolved) = picker.pick() else { return Ok(Probe::Absent) };
     let stand_in = ImageReference { tag: Some(resolved.clone()), digest: None, ..reference.clone() };
     tracing::warn!(requested = %reference, resolved = %resolved, "requested tag missing; pinning an older tag");
     Ok(match inspect(store, &stand_in, known).await? {

@@ -173,6 +173,18 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut paths = Vec::new();
     for entry in reader {
         let entry = entry.map_err(|error| InputError::in_file(dir, format!("cannot list: {error}")))?;
+        // A name that is no text would be read under another name (or skipped) and the error
+        // would blame some other file: refused, shown as escaped bytes.
+        if entry.file_name().to_str().is_none() {
+            return Err(InputError::in_file(
+                dir,
+                format!(
+                    "holds `{}`, whose name is not valid UTF-8",
+                    entry.file_name().as_encoded_bytes().escape_ascii()
+                ),
+            )
+            .with_hint("rename it with letters, digits, `-`, `_` and `.` only"));
+        }
         paths.push(entry.path());
     }
     paths.sort();

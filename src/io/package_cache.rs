@@ -332,7 +332,7 @@ mod tests {
             ("a file rewritten", |entry| fs_err::write(entry.join("0/a/index.js"), "pwned").unwrap()),
             ("a file added", |entry| fs_err::write(entry.join("0/a/postinstall.js"), "pwned").unwrap()),
             ("the record redirected", |entry| {
-                fs_err::write(entry.join(RECORD), r#"["plugins/x/node_modules"]"#).unwrap()
+                fs_err::write(entry.join(RECORD), r#"["plugins/x/node_modules"]"#).unwrap();
             }),
             ("a file made a link", |entry| {
                 fs_err::remove_file(entry.join("0/a/index.js")).unwrap();

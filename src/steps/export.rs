@@ -666,10 +666,12 @@ async fn export_plugins(
             bad_input: None,
         };
         if !folder.join("package.json").is_file() {
-            let problem = format!(
-                "plugins-list.yaml names `{}`, which has no package.json upstream at {}",
-                plugin.folder, planned.repo_ref
-            );
+            let what = if folder.is_file() || folder.is_symlink() {
+                "which is a file upstream, not a plugin folder"
+            } else {
+                "which has no package.json upstream"
+            };
+            let problem = format!("plugins-list.yaml names `{}`, {what} at {}", plugin.folder, planned.repo_ref);
             let list = workspace.dir.join("plugins-list.yaml");
             let line = workspace
                 .plugins_list
@@ -677,13 +679,23 @@ async fn export_plugins(
                 .flat_map(PluginsList::entries)
                 .find(|entry| entry.path == plugin.folder)
                 .map_or_else(String::new, |entry| format!(":{}", entry.line));
-            report.bad_input = Some(format!(
-                "{}{line}: `{}` does not exist in {} at {}",
-                list.display(),
-                plugin.folder,
-                planned.repo,
-                planned.repo_ref
-            ));
+            report.bad_input = Some(if folder.is_file() || folder.is_symlink() {
+                format!(
+                    "{}{line}: `{}` is a file in {} at {}, not a plugin folder",
+                    list.display(),
+                    plugin.folder,
+                    planned.repo,
+                    planned.repo_ref
+                )
+            } else {
+                format!(
+                    "{}{line}: `{}` does not exist in {} at {}",
+                    list.display(),
+                    plugin.folder,
+                    planned.repo,
+                    planned.repo_ref
+                )
+            });
             report.cause = Some(problem);
             plugins.push(report);
             continue;

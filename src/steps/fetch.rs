@@ -79,8 +79,7 @@ pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
         if !args.workspaces.is_empty() && !args.workspaces.contains(&workspace.name) {
             continue;
         }
-        let content_id = crate::io::fs::content_id(&workspace.dir)
-            .map_err(|error| InputError::in_file(&workspace.dir, format!("cannot read: {error}")))?;
+        let content_id = crate::io::fs::content_id(&workspace.dir)?;
         let state_path = tree.join("workspaces").join(&workspace.name).join(EXPORT_STATE_FILE);
         let state = if state_path.exists() { crate::io::fs::read_json::<ExportState>(&state_path).ok() } else { None };
         facts.push(WorkspaceFacts { workspace, content_id, state });

@@ -70,6 +70,8 @@ pub struct IndexSettings {
     pub(crate) export_records: Option<PathBuf>,
     /// `SOURCE_DATE_EPOCH`, recorded as the build date.
     pub(crate) source_date_epoch: Option<i64>,
+    /// Accept `file://` and `git://` repositories in `source.json`, as fetch and export do.
+    pub(crate) allow_local_repos: bool,
 }
 
 /// The Tekton results this step writes (`--results-dir`).
@@ -118,6 +120,18 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         .into());
     }
 
+    // Tolerating missing plugins is no licence for an index without any: every plugin missing
+    // (no tag, no older tag, no previous entry) means the registry or the tags are wrong.
+    let summary = &rendered.report.summary;
+    if summary.plugins > 0 && summary.missing == summary.plugins {
+        return Err(FindingsError(format!(
+            "every one of the {} plugin image(s) is missing in {} ({}); nothing was written (check --registry, --rhdh-version and --tag-scheme against the tags the registry has)",
+            summary.plugins,
+            store.describe(),
+            if older_tags { "neither its tag nor an older tag of its release line exists" } else { "its tag does not exist and the previous index has no entry" }
+        ))
+        .into());
+    }
     let previous_view = if args.output.join("index.json").exists() {
         crate::io::catalog_source::read_folder(&args.output).ok()
     } else {
@@ -232,6 +246,12 @@ fn print_summary(report: &IndexReport, args: &IndexSettings) {
 /// Reads the overlay, the selection files, versions and the previous index.
 pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
     let overlay = crate::io::overlay_tree::load(&args.overlay)?;
+    // The same repositories fetch and export would clone, or the index names one they refuse.
+    for workspace in &overlay.workspaces {
+        if !crate::io::git::remote_allowed(&workspace.source.repo, args.allow_local_repos) {
+            return Err(crate::io::git::refused_remote(&workspace.dir.join("source.json"), &workspace.source.repo));
+        }
+    }
     let mut selection = Vec::new();
     for path in args.packages.clone() {
         let text = crate::io::fs::read_text(&path)?;

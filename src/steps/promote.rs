@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use super::{ReleaseGate, StoreSettings};
 use crate::domain::validate::Severity;
-use crate::error::{ExitStatus, FindingsError};
+use crate::error::{ExitStatus, FindingsError, InputError};
 use crate::io::registry::{ImageReference, Manifest, Store};
 
 /// What a promotion changed, to undo it.
@@ -115,11 +115,28 @@ pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
 }
 
 async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
-    // A Tekton result is passed inline; people pass the file.
-    let record: RollbackRecord = if source.trim_start().starts_with('{') {
-        crate::formats::json::from_str(Path::new("--rollback"), source)?
+    // A Tekton result is passed inline (any JSON value: `[]` is JSON too, not a file name);
+    // people pass the file.
+    let trimmed = source.trim_start();
+    let looks_like_json = trimmed.starts_with(['{', '[', '"'])
+        || ["true", "false", "null"].contains(&trimmed.trim_end())
+        || trimmed.starts_with(|character: char| character.is_ascii_digit() || character == '-');
+    let path = Path::new(source);
+    let record: RollbackRecord = if path.exists() || path.is_symlink() {
+        crate::io::fs::read_json(path)?
+    } else if looks_like_json {
+        crate::formats::json::from_str(Path::new("--rollback"), source).map_err(|error| {
+            error.with_hint(
+                "give --rollback the rollback file promote wrote, or the JSON object of its `rollback` result",
+            )
+        })?
     } else {
-        crate::io::fs::read_json(Path::new(source))?
+        return Err(InputError::usage(format!(
+            "--rollback `{}` is neither an existing file nor the JSON of a rollback record",
+            crate::formats::shown::shown(source)
+        ))
+        .with_hint("give the rollback file promote wrote (--rollback-file), or the JSON of its `rollback` result")
+        .into());
     };
     let left = restore(store, &record).await?;
     if !left.is_empty() {

@@ -38,6 +38,11 @@ pub struct PublishSettings {
 pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.catalog_index);
     let reference = args.tag.clone();
+    if !args.catalog_index.is_dir() {
+        return Err(InputError::in_file(&args.catalog_index, "is not an existing folder")
+            .with_hint("publish the folder `rhdh-catalog index --output` wrote")
+            .into());
+    }
     let dpdy = args.catalog_index.join("dynamic-plugins.default.yaml");
     if !dpdy.is_file() {
         return Err(InputError::in_file(&dpdy, "is missing; the RHDH installer requires it at the image root")

@@ -126,12 +126,19 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
 async fn highest_in_registry(image: &str, store: &Store, version: &str) -> anyhow::Result<u64> {
     let reference = ImageReference::parse(&format!("{image}:{version}"))
         .map_err(|problem| InputError::usage(format!("--image {problem}")))?;
-    let tags = store.list_tags(&reference).await?;
     let prefix = format!("{version}-");
-    let mut highest = tags.iter().filter_map(|tag| tag.strip_prefix(&prefix)?.parse::<u64>().ok()).max().unwrap_or(0);
-    if tags.iter().any(|tag| tag == version)
-        && let Some(facts) = inspect(store, &reference, &KnownFacts::new()).await?
-    {
+    let (mut highest, mut version_tagged) = (0u64, false);
+    store
+        .scan_tags(&reference, &mut |page| {
+            for tag in page {
+                version_tagged |= tag == version;
+                if let Some(number) = tag.strip_prefix(&prefix).and_then(|rest| rest.parse::<u64>().ok()) {
+                    highest = highest.max(number);
+                }
+            }
+        })
+        .await?;
+    if version_tagged && let Some(facts) = inspect(store, &reference, &KnownFacts::new()).await? {
         let labelled = facts.labels.get("release").and_then(|release| release.parse::<u64>().ok()).unwrap_or(0);
         let same_version = facts.labels.get("version").is_none_or(|label| label == version);
         if same_version {

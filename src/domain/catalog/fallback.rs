@@ -3,28 +3,78 @@
 //! answered that the requested tag does not exist (an unknown answer never falls back).
 //!
 //! A tag is `<prefix><plugin version>` with the prefix `bs_<backstage>__` or `<rhdh x.y.z>--`.
-//! Candidates share the requested tag's prefix and end in a clean version (`1.2` or `1.2.3`: no
-//! `.sig`, `.att`, `.sbom` or digest-like tags). For `<x.y.z>--<version>` the `<x.y>--<version>`
-//! alias of the same plugin version wins (a build during x.y.z publishes both); otherwise the
-//! highest version does.
+//! Candidates share the requested tag's prefix, end in a clean version (`1.2` or `1.2.3`: no
+//! `.sig`, `.att`, `.sbom` or digest-like tags), are *older* than the requested version and on its
+//! release line (the same major version; for `0.y` versions the same `0.y`, as semver's caret
+//! ranges have it): a version-like `99999.0.0`, or a build of another major version, never stands
+//! in. For `<x.y.z>--<version>` the `<x.y>--<version>` alias of the same plugin version wins (a
+//! build during x.y.z publishes both); otherwise the highest candidate does. Tags are offered one
+//! at a time ([`FallbackPicker`]), so a tag list is never held whole.
 
-/// The tag to pin instead of `requested`, if any of `tags` qualifies.
-pub(crate) fn fallback_tag(requested: &str, tags: &[String]) -> Option<String> {
-    let (prefix, version) = split_tag(requested)?;
-    if let Some(minor) = rhdh_minor_prefix(prefix) {
-        let alias = format!("{minor}{version}");
-        if tags.contains(&alias) {
-            return Some(alias);
+/// Chooses the stand-in for one requested tag from tags offered one at a time.
+#[derive(Clone, Debug)]
+pub(crate) struct FallbackPicker {
+    requested: String,
+    prefix: String,
+    version: (u64, u64, u64),
+    alias: Option<String>,
+    alias_seen: bool,
+    best: Option<((u64, u64, u64), String)>,
+}
+
+impl FallbackPicker {
+    /// A picker for `requested`; `None` when it is not `<prefix><clean version>` (nothing can be
+    /// older than a version that cannot be compared).
+    pub(crate) fn new(requested: &str) -> Option<FallbackPicker> {
+        let (prefix, version) = split_tag(requested)?;
+        let key = version_key(version)?;
+        let alias = rhdh_minor_prefix(prefix).map(|minor| format!("{minor}{version}"));
+        Some(FallbackPicker {
+            requested: requested.to_string(),
+            prefix: prefix.to_string(),
+            version: key,
+            alias,
+            alias_seen: false,
+            best: None,
+        })
+    }
+
+    /// Considers one existing tag.
+    pub(crate) fn offer(&mut self, tag: &str) {
+        if self.alias.as_deref() == Some(tag) {
+            self.alias_seen = true;
+            return;
+        }
+        if tag == self.requested {
+            return;
+        }
+        let Some(key) = tag.strip_prefix(self.prefix.as_str()).and_then(version_key) else { return };
+        let same_line = key.0 == self.version.0 && (self.version.0 != 0 || key.1 == self.version.1);
+        if key >= self.version || !same_line {
+            return;
+        }
+        if self.best.as_ref().is_none_or(|(best, _)| key > *best) {
+            self.best = Some((key, tag.to_string()));
         }
     }
-    tags.iter()
-        .filter(|tag| tag.as_str() != requested)
-        .filter_map(|tag| {
-            let suffix = tag.strip_prefix(prefix)?;
-            version_key(suffix).map(|key| (key, tag))
-        })
-        .max_by(|(left, _), (right, _)| left.cmp(right))
-        .map(|(_, tag)| tag.clone())
+
+    /// The tag to pin instead of the requested one, if any qualified.
+    pub(crate) fn pick(self) -> Option<String> {
+        if self.alias_seen {
+            return self.alias;
+        }
+        self.best.map(|(_, tag)| tag)
+    }
+}
+
+/// The tag to pin instead of `requested`, if any of `tags` qualifies (the picker over a list).
+#[cfg(test)]
+pub(crate) fn fallback_tag(requested: &str, tags: &[String]) -> Option<String> {
+    let mut picker = FallbackPicker::new(requested)?;
+    for tag in tags {
+        picker.offer(tag);
+    }
+    picker.pick()
 }
 
 /// `bs_1.49.4__2.1.0` → (`bs_1.49.4__`, `2.1.0`); `1.10.0--2.1.0` → (`1.10.0--`, `2.1.0`).
@@ -76,15 +126,26 @@ mod tests {
             "1.9.0--9.9.9",
             "latest",
         ]);
-        assert_eq!(fallback_tag("1.10.0--2.0.0", &available).as_deref(), Some("1.10.0--1.10.1"));
-        let backstage = tags(&["bs_1.49.4__0.3.0", "bs_1.49.4__0.12.0", "bs_1.48.0__9.0.0", "bs_1.49.4__0.12.0.sbom"]);
-        assert_eq!(fallback_tag("bs_1.49.4__1.0.0", &backstage).as_deref(), Some("bs_1.49.4__0.12.0"));
+        assert_eq!(fallback_tag("1.10.0--1.12.0", &available).as_deref(), Some("1.10.0--1.10.1"));
+        let backstage = tags(&["bs_1.49.4__0.3.0", "bs_1.49.4__0.12.0", "bs_1.48.0__0.12.9", "bs_1.49.4__0.12.0.sbom"]);
+        assert_eq!(fallback_tag("bs_1.49.4__0.12.5", &backstage).as_deref(), Some("bs_1.49.4__0.12.0"));
     }
 
     #[test]
     fn the_minor_alias_of_the_same_plugin_version_wins() {
         let available = tags(&["1.10.0--9.0.0", "1.10--2.0.0"]);
         assert_eq!(fallback_tag("1.10.0--2.0.0", &available).as_deref(), Some("1.10--2.0.0"));
+    }
+
+    /// Newer versions, other major versions (other `0.y` lines) and version-like junk never stand in.
+    #[test]
+    fn only_older_versions_of_the_same_release_line() {
+        let available =
+            tags(&["1.10.0--99999.0.0", "1.10.0--3.0.0", "1.10.0--2.5.0", "1.10.0--1.9.0", "1.10.0--2.0.1"]);
+        assert_eq!(fallback_tag("1.10.0--2.1.0", &available).as_deref(), Some("1.10.0--2.0.1"));
+        assert_eq!(fallback_tag("1.10.0--2.0.0", &tags(&["1.10.0--1.9.0", "1.10.0--3.0.0"])), None);
+        assert_eq!(fallback_tag("bs_1.49.4__0.12.0", &tags(&["bs_1.49.4__0.11.9", "bs_1.49.4__1.0.0"])), None);
+        assert_eq!(fallback_tag("1.10.0--2.0.0-rc1", &tags(&["1.10.0--1.9.0"])), None, "no comparable version");
     }
 
     #[test]

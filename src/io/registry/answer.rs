@@ -16,7 +16,13 @@ pub(crate) const MAX_TOKEN_BYTES: usize = 256 * 1024;
 /// One page of a tag list.
 pub(crate) const MAX_TAG_PAGE_BYTES: usize = 4 * 1024 * 1024;
 /// Pages of one tag list.
-pub(crate) const MAX_TAG_PAGES: usize = 10_000;
+pub(crate) const MAX_TAG_PAGES: usize = 1_000;
+/// Tags of one repository (a plugin repository holds hundreds). Tag lists are streamed page by
+/// page, so at most one page per concurrent probe is in memory: with `--jobs 16`, far below the
+/// index Task's 1 GiB.
+pub(crate) const MAX_TAGS: usize = 100_000;
+/// Bytes of one tag list, all pages together.
+pub(crate) const MAX_TAG_LIST_BYTES: u64 = 64 * 1024 * 1024;
 /// Blobs whose size nobody declared (trusted artifacts named by digest alone) and any blob at all.
 pub(crate) const MAX_BLOB_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 

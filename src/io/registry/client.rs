@@ -41,8 +41,8 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION, 
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
 use super::answer::{
-    MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_TAG_PAGE_BYTES, MAX_TAG_PAGES, MAX_TOKEN_BYTES, bare_content_type,
-    check_manifest, read_capped,
+    MAX_BLOB_BYTES, MAX_MANIFEST_BYTES, MAX_TAG_LIST_BYTES, MAX_TAG_PAGE_BYTES, MAX_TAG_PAGES, MAX_TAGS,
+    MAX_TOKEN_BYTES, bare_content_type, check_manifest, read_capped,
 };
 use super::credentials::{Credential, credentials_for};
 use super::media_type;
@@ -643,9 +643,16 @@ impl RegistryClient {
         }
     }
 
-    /// Every tag of the repository (following `Link` pagination on the registry itself, each page
-    /// bounded); empty when it does not exist.
-    pub async fn list_tags(&self, reference: &ImageReference) -> Result<Vec<String>, RegistryError> {
+    /// Every tag of the repository, page by page to `visit` (following `Link` pagination on the
+    /// registry itself), never held whole: each page at most [`MAX_TAG_PAGE_BYTES`], at most
+    /// [`MAX_TAG_PAGES`] pages, [`MAX_TAGS`] tags and [`MAX_TAG_LIST_BYTES`] in all, and a page
+    /// the list already gave (the same URL or the same tags under another URL) ends it as a loop.
+    /// Nothing is visited for a repository that does not exist.
+    pub async fn scan_tags(
+        &self,
+        reference: &ImageReference,
+        visit: &mut (dyn FnMut(&[String]) + Send),
+    ) -> Result<(), RegistryError> {
         let base = self.base_url(&reference.registry);
         let what = format!("the tags of {}", reference.name());
         let untrusted = |problem: String| RegistryError::Untrusted {
@@ -653,14 +660,15 @@ impl RegistryClient {
             what: what.clone(),
             problem,
         };
-        let mut tags = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen_urls = HashSet::new();
+        let mut seen_pages = HashSet::new();
+        let (mut total_tags, mut total_bytes) = (0usize, 0u64);
         let mut next = Some(format!("{base}/v2/{}/tags/list", reference.repository));
         while let Some(url) = next.take() {
-            if !seen.insert(url.clone()) {
+            if !seen_urls.insert(url.clone()) {
                 return Err(untrusted(format!("its tag list pages loop back to {url}")));
             }
-            if seen.len() > MAX_TAG_PAGES {
+            if seen_urls.len() > MAX_TAG_PAGES {
                 return Err(untrusted(format!("its tag list has more than {MAX_TAG_PAGES} pages")));
             }
             let page = self
@@ -682,14 +690,29 @@ impl RegistryClient {
                         Ok(bytes) => bytes,
                         Err(problem) => return unknown(problem),
                     };
+                    let size = bytes.len() as u64;
                     match serde_json::from_slice::<TagList>(&bytes) {
-                        Ok(list) => Attempt::Done((list.tags.unwrap_or_default(), link)),
+                        Ok(list) => Attempt::Done((list.tags.unwrap_or_default(), link, size)),
                         Err(error) => unknown(format!("reading the tag list: {error}")),
                     }
                 })
                 .await?;
-            let Some((page_tags, link)) = page else { break };
-            tags.extend(page_tags);
+            let Some((page_tags, link, size)) = page else { break };
+            total_tags += page_tags.len();
+            total_bytes += size;
+            if total_tags > MAX_TAGS || total_bytes > MAX_TAG_LIST_BYTES {
+                return Err(untrusted(format!(
+                    "its tag list goes on past {MAX_TAGS} tags or {MAX_TAG_LIST_BYTES} bytes (stopped reading)"
+                )));
+            }
+            if !page_tags.is_empty()
+                && !seen_pages.insert(crate::io::registry::Digest::of(page_tags.join("\n").as_bytes()))
+            {
+                return Err(untrusted(format!(
+                    "its tag list pages loop back to a page already read ({url} repeats its tags)"
+                )));
+            }
+            visit(&page_tags);
             if let Some(link) = link {
                 let resolved = Url::parse(&url)
                     .and_then(|current| current.join(&link))
@@ -700,7 +723,7 @@ impl RegistryClient {
                 next = Some(resolved.to_string());
             }
         }
-        Ok(tags)
+        Ok(())
     }
 
     /// Runs `attempt` until it gives a definite answer or the attempts run out.

@@ -152,11 +152,19 @@ impl Store {
         }
     }
 
-    pub async fn list_tags(&self, reference: &ImageReference) -> Result<Vec<String>, RegistryError> {
+    /// Every tag of the repository, page by page to `visit` (see [`RegistryClient::scan_tags`]).
+    pub async fn scan_tags(
+        &self,
+        reference: &ImageReference,
+        visit: &mut (dyn FnMut(&[String]) + Send),
+    ) -> Result<(), RegistryError> {
         let located = self.locate(reference);
         match self {
-            Store::Registry { client, .. } => client.list_tags(&located).await,
-            Store::Layout(layout) => layout.list_tags(&located),
+            Store::Registry { client, .. } => client.scan_tags(&located, visit).await,
+            Store::Layout(layout) => {
+                visit(&layout.list_tags(&located)?);
+                Ok(())
+            }
         }
     }
 }
