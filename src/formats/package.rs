@@ -230,6 +230,9 @@ pub(crate) fn check_dynamic_artifact(artifact: &str) -> Result<(), String> {
     if artifact.starts_with('.') || artifact.starts_with('/') || artifact.starts_with('~') {
         return Err(format!("is a local path outside `{WRAPPER_PREFIX}`, where the RHDH image keeps its plugins"));
     }
+    if let Some(character) = artifact.chars().find(|character| "$`;|&<>\"'(){}*?!\\".contains(*character)) {
+        return Err(format!("contains `{character}`, which no package reference holds"));
+    }
     Ok(())
 }
 

@@ -174,11 +174,12 @@ fn refused_kind(path: &Path, file_type: std::fs::FileType) -> InputError {
 pub(crate) fn open_input(path: &Path, limit: u64) -> Result<InputFile, InputError> {
     use std::os::unix::fs::OpenOptionsExt;
     let cannot_read = |error: std::io::Error| {
-        if error.kind() == std::io::ErrorKind::NotFound {
-            InputError::in_file(path, "does not exist")
+        let hint = if error.raw_os_error() == Some(libc::ELOOP) {
+            "a chain of symbolic links this long is not followed; replace the links with the file itself"
         } else {
-            InputError::in_file(path, format!("cannot read: {error}"))
-        }
+            "check that the path names an existing, readable file"
+        };
+        InputError::in_file(path, format!("cannot read: {error}")).with_hint(hint)
     };
     let metadata = std::fs::metadata(path).map_err(cannot_read)?;
     if !metadata.is_file() {
@@ -427,6 +428,9 @@ pub(crate) fn check_replaceable(dir: &Path, flag: &str, is_own: impl Fn(&Path) -
     };
     if metadata.file_type().is_symlink() {
         return Err(refuse("is a symbolic link, not a folder this step wrote".into()));
+    }
+    if metadata.is_file() {
+        return Err(refuse("is a file, not a folder".into()));
     }
     if !metadata.is_dir() {
         return Err(refuse(format!("is {}, not a folder", kind_of(metadata.file_type()))));

@@ -310,7 +310,9 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         .collect();
     if !bad_inputs.is_empty() {
         return Err(InputError::usage(bad_inputs.join("\n"))
-            .with_hint("fix plugins-list.yaml (or the upstream ref in source.json); the other plugins were exported")
+            .with_hint(
+                "fix plugins-list.yaml, the upstream ref in source.json, or the upstream package.json named above; the other plugins were exported",
+            )
             .into());
     }
     if report.failed_plugins() > args.max_failed {

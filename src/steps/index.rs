@@ -125,7 +125,7 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     let summary = &rendered.report.summary;
     if summary.plugins > 0 && summary.missing == summary.plugins {
         return Err(FindingsError(format!(
-            "every one of the {} plugin image(s) is missing in {} ({}); nothing was written (check --registry, --rhdh-version and --tag-scheme against the tags the registry has)",
+            "every one of the {} plugin image(s) is missing in {} ({}); nothing was written\n  hint: check --registry, --store, --rhdh-version and --tag-scheme against the tags the registry has",
             summary.plugins,
             store.describe(),
             if older_tags { "neither its tag nor an older tag of its release line exists" } else { "its tag does not exist and the previous index has no entry" }

@@ -135,7 +135,7 @@ async fn prepare(
     let index = tempfile::tempdir()?;
     crate::io::catalog_source::unpack_image(store, image, index.path()).await?;
     let dpdy_path = index.path().join("dynamic-plugins.default.yaml");
-    if !dpdy_path.is_file() {
+    if !dpdy_path.is_file() && !dpdy_path.is_symlink() {
         return Err(FindingsError(format!("{image} has no dynamic-plugins.default.yaml at its root")).into());
     }
     let text = crate::io::fs::read_text(&dpdy_path)?;

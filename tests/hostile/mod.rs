@@ -10,9 +10,19 @@ use std::path::{Path, PathBuf};
 
 use crate::support::rhdh_catalog;
 
+mod content;
 mod dynamic_plugins;
+mod images;
 mod io;
+mod leftovers;
+mod links;
+mod measure;
+mod memory;
+mod outputs;
 mod overlay;
+mod package_cache;
+mod reads;
+mod silent;
 mod upstream;
 
 /// The file a `$(touch MARKER)` in any case would create; `{marker}` in case text becomes its path.

@@ -39,6 +39,9 @@ pub enum Misbehaviour {
     EndlessTagList,
     /// Tag list pages link back to the first page.
     LoopingTagList,
+    /// Tag list pages that never end and never repeat: each page 50 000 new tags (about 1 MB)
+    /// and a `Link` to the next one on the same host.
+    EndlessFreshTagPages,
     /// Requests without an Authorization header get `Bearer realm="<realm>"`; with one, 401 again.
     ForeignRealm { realm: String },
     /// Requests need `Basic user:password`, then are forwarded, and blob GETs redirect to `location`.
@@ -168,6 +171,14 @@ fn handle(request: &Request, upstream: &str, misbehaviour: &Misbehaviour) -> Rep
         }
         Misbehaviour::EndlessTagList if request.path().ends_with("/tags/list") => {
             Reply::new(200).header("Content-Type", "application/json").with_body(endless())
+        }
+        Misbehaviour::EndlessFreshTagPages if request.path().ends_with("/tags/list") => {
+            let after: u64 =
+                request.query("last").first().and_then(|last| last.trim_start_matches('t').parse().ok()).unwrap_or(0);
+            let tags: Vec<String> = (after + 1..=after + 50_000).map(|number| format!("t{number}")).collect();
+            let last = after + 50_000;
+            Reply::json(200, &serde_json::json!({"name": "x", "tags": tags}))
+                .header("Link", &format!("<{}?n=50000&last=t{last}>; rel=\"next\"", request.path()))
         }
         Misbehaviour::LoopingTagList if request.path().ends_with("/tags/list") => {
             Reply::json(200, &serde_json::json!({"name": "x", "tags": ["1.10.0-1"]}))

@@ -83,6 +83,10 @@ pub(crate) fn plugin_image_spec(
     Ok(ImageSpec { files, labels, annotations, env: env.to_vec(), user: None, created: None })
 }
 
+/// Most bytes one exported file may have (the image is built in memory; the installer itself
+/// refuses entries over 40 MB, which `validate` reports).
+const MAX_PLUGIN_FILE_BYTES: u64 = 1024 * 1024 * 1024;
+
 fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFile>) -> Result<(), InputError> {
     let entries = std::fs::read_dir(dir).map_err(|error| InputError::in_file(dir, format!("cannot list: {error}")))?;
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
@@ -105,8 +109,7 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
             }
             collect_files(root, &path, folder, files)?;
         } else if metadata.is_file() {
-            // The installer refuses a larger entry as a "zip bomb": refused here, before anything is built.
-            let contents = crate::io::fs::read_bounded(&path, crate::io::install_check::MAX_ENTRY_SIZE)?;
+            let contents = crate::io::fs::read_bounded(&path, MAX_PLUGIN_FILE_BYTES)?;
             #[cfg(unix)]
             let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
             #[cfg(not(unix))]

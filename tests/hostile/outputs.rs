@@ -1,0 +1,221 @@
+//! Outputs never delete what the tool did not write. `index` replaces its output folders whole, so
+//! it refuses one that is neither empty nor recognisably its own previous output — a checkout with
+//! `.git` and uncommitted files, a home-like folder with `.ssh/`, a folder with one stray file, a
+//! link, a FIFO, a file — and `commit` works only at a repository's top level, never in the
+//! repository that happens to enclose a folder. Every case: exit 2 naming the flag or folder,
+//! "nothing was written", the folder byte-identical afterwards.
+
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+use super::{Expect, check, report};
+use crate::support::example_overlay;
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| (*item).to_string()).collect()
+}
+
+fn index_args(extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        "index",
+        "--registry",
+        "quay.io/rhdh",
+        "--rhdh-version",
+        "1.10.0",
+        "--store",
+        "oci-layout:registry",
+        "--overlay",
+        "overlay",
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let output = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.test", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A git checkout at `dir` with one commit and one uncommitted file.
+fn checkout(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    git(dir, &["init", "-q"]);
+    write(&dir.join("README.md"), "kept\n");
+    git(dir, &["add", "README.md"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    write(&dir.join("work-in-progress.txt"), "not committed\n");
+}
+
+type Prepare = fn(&Path);
+
+fn run(class: &str, cases: Vec<(&str, Prepare, Vec<String>, Vec<&str>)>) {
+    let results = cases
+        .into_iter()
+        .map(|(name, prepare, args, fragments)| {
+            let work = tempfile::tempdir().unwrap();
+            example_overlay(work.path());
+            prepare(work.path());
+            let mut all = vec!["nothing was written"];
+            all.extend(fragments);
+            check(name, work.path(), &args, &Expect::bad_input(&all))
+        })
+        .collect();
+    report(class, results);
+}
+
+#[test]
+fn index_replaces_only_its_own_output_folders() {
+    run(
+        "index output folders",
+        vec![
+            (
+                "--output is a git checkout with uncommitted files",
+                |work| checkout(&work.join("out")),
+                index_args(&["--output", "out"]),
+                vec!["`--output`", ".git"],
+            ),
+            (
+                "--output is a home-like folder with .ssh",
+                |work| {
+                    write(&work.join("home/.ssh/id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----\n");
+                    write(&work.join("home/.bashrc"), "export A=1\n");
+                },
+                index_args(&["--output", "home"]),
+                vec!["`--output`", "which this step does not write"],
+            ),
+            (
+                "--output holds one stray file",
+                |work| write(&work.join("out/notes.txt"), "mine\n"),
+                index_args(&["--output", "out"]),
+                vec!["`--output`", "notes.txt"],
+            ),
+            (
+                "--output holds a previous index and a stray top-level file",
+                |work| {
+                    write(&work.join("out/index.json"), "{}\n");
+                    write(&work.join("out/catalog-entities/extensions/plugins/a.yaml"), "a: 1\n");
+                    write(&work.join("out/TODO.md"), "mine\n");
+                },
+                index_args(&["--output", "out"]),
+                vec!["`--output`", "TODO.md"],
+            ),
+            (
+                "--output holds a nested .git",
+                |work| {
+                    write(&work.join("out/index.json"), "{}\n");
+                    write(&work.join("out/catalog-entities/.git/config"), "[core]\n");
+                },
+                index_args(&["--output", "out"]),
+                vec!["`--output`", ".git"],
+            ),
+            (
+                "--output holds a symbolic link",
+                |work| {
+                    write(&work.join("out/index.json"), "{}\n");
+                    symlink("/etc", work.join("out/catalog-entities")).unwrap();
+                },
+                index_args(&["--output", "out"]),
+                vec!["`--output`", "a symbolic link"],
+            ),
+            (
+                "--output holds a FIFO",
+                |work| {
+                    std::fs::create_dir_all(work.join("out")).unwrap();
+                    let status =
+                        std::process::Command::new("mkfifo").arg(work.join("out/index.json")).status().unwrap();
+                    assert!(status.success());
+                },
+                index_args(&["--output", "out"]),
+                vec!["`--output`", "FIFO"],
+            ),
+            (
+                "--output is a file",
+                |work| write(&work.join("out"), "a file\n"),
+                index_args(&["--output", "out"]),
+                vec!["`--output`", "not a folder"],
+            ),
+            (
+                "--output is a link to a folder",
+                |work| {
+                    std::fs::create_dir_all(work.join("elsewhere")).unwrap();
+                    symlink("elsewhere", work.join("out")).unwrap();
+                },
+                index_args(&["--output", "out"]),
+                vec!["`--output`", "symbolic link"],
+            ),
+            (
+                "--plugin-builds is a git checkout",
+                |work| checkout(&work.join("builds")),
+                index_args(&["--plugin-builds", "builds"]),
+                vec!["`--plugin-builds`", ".git"],
+            ),
+            (
+                "--plugin-builds holds a shell script",
+                |work| write(&work.join("builds/tech-radar/run.sh"), "#!/bin/sh\n"),
+                index_args(&["--plugin-builds", "builds"]),
+                vec!["`--plugin-builds`", "run.sh"],
+            ),
+            (
+                "--output is a folder of documents",
+                |work| {
+                    write(&work.join("docs/guide.md"), "mine\n");
+                },
+                index_args(&["--output", "docs"]),
+                vec!["`--output`", "guide.md"],
+            ),
+        ],
+    );
+}
+
+/// An empty output folder is accepted (here every plugin is then missing from the empty store, so
+/// the run ends with that finding instead of a refusal of the folder).
+#[test]
+fn index_accepts_an_empty_output_folder() {
+    let work = tempfile::tempdir().unwrap();
+    example_overlay(work.path());
+    std::fs::create_dir_all(work.path().join("out")).unwrap();
+    std::fs::create_dir_all(work.path().join("registry")).unwrap();
+    let output = crate::support::rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .args(index_args(&["--output", "out", "--allow-missing"]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("every one of the"), "{stderr}");
+    assert!(!stderr.contains("`--output`"), "{stderr}");
+}
+
+#[test]
+fn commit_works_only_at_a_repositorys_top_level() {
+    let results = [
+        ("a folder without .git inside a checkout", "sub"),
+        ("a nested folder without .git inside a checkout", "sub/deeper"),
+    ]
+    .into_iter()
+    .map(|(name, tree)| {
+        let work = tempfile::tempdir().unwrap();
+        checkout(work.path());
+        write(&work.path().join("sub/deeper/workspaces/a/file.txt"), "change\n");
+        write(&work.path().join("sub/deeper/catalog-index/index.json"), "{}\n");
+        check(
+            name,
+            work.path(),
+            &strings(&["commit", "--tree", tree, "--no-push", "--path", "workspaces"]),
+            &Expect::bad_input(&["is not the top of a git work tree", "nothing was committed"]),
+        )
+    })
+    .collect();
+    report("commit outside a top level", results);
+}
