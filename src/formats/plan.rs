@@ -142,7 +142,7 @@ impl ExportState {
     /// The cache key of a workspace: its overlay content, the upstream ref, the Backstage
     /// version and the tool version.
     pub(crate) fn key(overlay_content_id: &str, repo_ref: &str, backstage_version: &str, tool_version: &str) -> String {
-        crate::io::registry::Digest::of(
+        crate::formats::image_reference::Digest::of(
             format!("{overlay_content_id}\n{repo_ref}\n{backstage_version}\n{tool_version}\n").as_bytes(),
         )
         .to_string()

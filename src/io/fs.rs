@@ -867,6 +867,90 @@ mod tests {
         assert_ne!(content_id(first.path()).unwrap(), content_id(second.path()).unwrap());
     }
 
+    fn mkfifo(path: &Path) {
+        assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
+    }
+
+    /// A FIFO (with no writer: a blocking open would hang), a device and a folder are refused by
+    /// name, and so is a file past its limit, before anything of it is read.
+    #[test]
+    fn only_regular_files_are_opened_and_never_past_their_limit() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("fifo");
+        mkfifo(&fifo);
+        let error = open_input(&fifo, 10).unwrap_err();
+        assert!(error.problem.contains("FIFO"), "{error}");
+        let error = read_input(Path::new("/dev/zero")).unwrap_err();
+        assert!(error.problem.contains("character device"), "{error}");
+        let error = read_input(root.path()).unwrap_err();
+        assert!(error.problem.contains("a folder"), "{error}");
+        let big = root.path().join("big");
+        std::fs::File::create(&big).unwrap().set_len(11).unwrap();
+        let error = read_bounded(&big, 10).unwrap_err();
+        assert!(error.problem.contains("larger than the 10 bytes"), "{error}");
+        assert_eq!(read_bounded(&big, 11).unwrap().len(), 11);
+        assert_eq!(read_end(&big, 4).unwrap().len(), 4);
+        let mut grows = open_input(&big, 11).unwrap();
+        std::fs::OpenOptions::new().append(true).open(&big).unwrap().write_all(b"more").unwrap();
+        let mut bytes = Vec::new();
+        assert!(std::io::Read::read_to_end(&mut grows, &mut bytes).is_err(), "a file that grew past its limit");
+    }
+
+    /// Inside a content tree, the file the kernel opened decides: a chain of links that looks
+    /// inside and lands outside is refused; a link that stays inside is followed.
+    #[test]
+    fn a_link_chain_leaving_a_content_tree_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let tree = root.path().join("tree");
+        std::fs::create_dir_all(tree.join("d")).unwrap();
+        std::fs::write(root.path().join("secret"), "outside").unwrap();
+        std::fs::write(tree.join("inside.yaml"), "inside").unwrap();
+        std::os::unix::fs::symlink("..", tree.join("d/l")).unwrap();
+        std::os::unix::fs::symlink("d/l/../secret", tree.join("chain.yaml")).unwrap();
+        std::os::unix::fs::symlink("inside.yaml", tree.join("alias.yaml")).unwrap();
+        add_content_tree(&tree);
+        let error = read_text(&tree.join("chain.yaml")).unwrap_err();
+        assert!(error.problem.contains("outside"), "{error}");
+        assert!(!error.to_string().contains("outside\n") && !error.to_string().contains(": outside"));
+        assert_eq!(read_text(&tree.join("alias.yaml")).unwrap(), "inside");
+    }
+
+    #[test]
+    fn an_output_file_that_is_no_regular_file_is_not_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("out.json");
+        mkfifo(&fifo);
+        assert!(write_atomic(&fifo, b"{}").unwrap_err().to_string().contains("FIFO"));
+        std::fs::create_dir(root.path().join("dir.json")).unwrap();
+        assert!(write_atomic(&root.path().join("dir.json"), b"{}").is_err());
+        assert!(root.path().join("dir.json").is_dir());
+        let file = root.path().join("file.json");
+        write_atomic(&file, b"{}").unwrap();
+        write_atomic(&file, b"{}").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"{}");
+    }
+
+    #[test]
+    fn only_empty_or_own_output_folders_are_replaceable() {
+        let root = tempfile::tempdir().unwrap();
+        let own = |relative: &Path| relative.extension().is_some_and(|extension| extension == "json");
+        let dir = root.path().join("out");
+        assert!(check_replaceable(&dir, "--output", own).is_ok(), "a new folder");
+        std::fs::create_dir_all(dir.join("ws")).unwrap();
+        assert!(check_replaceable(&dir, "--output", own).is_ok(), "an empty one");
+        std::fs::write(dir.join("ws/a.json"), "{}").unwrap();
+        assert!(check_replaceable(&dir, "--output", own).is_ok(), "its own files");
+        std::fs::write(dir.join("ws/notes.txt"), "").unwrap();
+        let error = check_replaceable(&dir, "--output", own).unwrap_err();
+        assert!(error.problem.contains("ws/notes.txt") && error.problem.contains("nothing was written"), "{error}");
+        std::fs::remove_file(dir.join("ws/notes.txt")).unwrap();
+        std::fs::create_dir_all(dir.join(".git")).unwrap();
+        assert!(check_replaceable(&dir, "--output", own).unwrap_err().problem.contains(".git"));
+        std::fs::remove_dir(dir.join(".git")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.join("ws/link.json")).unwrap();
+        assert!(check_replaceable(&dir, "--output", own).unwrap_err().problem.contains("symbolic link"));
+    }
+
     #[test]
     fn non_utf8_input_names_line() {
         let root = tempfile::tempdir().unwrap();

@@ -182,7 +182,7 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
                             let digest = Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?;
                             // Streamed from a file, never whole in memory: a small layer can unpack to gigabytes.
                             let file = store.open_blob(&reference, &digest, Some(layer.size)).await?;
-                            tokio::task::spawn_blocking(move || layer_listing(file)).await?
+                            tokio::task::spawn_blocking(move || layer_listing(file, &LayerLimits::TASK)).await?
                         }
                         None => LayerListing::default(),
                     };
@@ -258,9 +258,25 @@ fn problem_finding(entry: &Entry, severity: Severity, rule: &'static str, messag
     Finding { file: entry.file.clone(), line: entry.line, package: entry.package.clone(), severity, rule, message }
 }
 
+/// How much of a layer [`layer_listing`] reads and keeps.
+struct LayerLimits {
+    entries: usize,
+    name_bytes: usize,
+    unpacked_bytes: u64,
+}
+
+impl LayerLimits {
+    /// What the validate Task's memory affords (see the constants above).
+    const TASK: LayerLimits = LayerLimits {
+        entries: MAX_LAYER_ENTRIES,
+        name_bytes: MAX_LAYER_NAME_BYTES,
+        unpacked_bytes: MAX_LAYER_UNPACKED_BYTES,
+    };
+}
+
 /// Names of the entries of a tar layer (gzipped or not) and the ones over the installer's size
-/// limit, read as a stream with the bounds above.
-fn layer_listing(mut file: std::fs::File) -> LayerListing {
+/// limit, read as a stream within `limits`.
+fn layer_listing(mut file: std::fs::File, limits: &LayerLimits) -> LayerListing {
     use std::io::{Read, Seek};
     let mut magic = [0u8; 2];
     let gzipped = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
@@ -273,7 +289,8 @@ fn layer_listing(mut file: std::fs::File) -> LayerListing {
         Box::new(std::io::BufReader::new(file))
     };
     let exceeded = std::rc::Rc::new(std::cell::Cell::new(false));
-    let mut counted = CountingReader { inner: reader, read: 0, exceeded: exceeded.clone() };
+    let mut counted =
+        CountingReader { inner: reader, read: 0, limit: limits.unpacked_bytes, exceeded: exceeded.clone() };
     let mut listing = LayerListing::default();
     let mut name_bytes = 0usize;
     let mut archive = tar::Archive::new(&mut counted);
@@ -289,7 +306,7 @@ fn layer_listing(mut file: std::fs::File) -> LayerListing {
             Ok(entry) => entry,
             Err(error) => {
                 let problem = if exceeded.get() {
-                    format!("unpacks to more than {MAX_LAYER_UNPACKED_BYTES} bytes; it was not read to its end")
+                    format!("unpacks to more than {} bytes; it was not read to its end", limits.unpacked_bytes)
                 } else {
                     format!("is not a readable tar archive ({error})")
                 };
@@ -300,9 +317,10 @@ fn layer_listing(mut file: std::fs::File) -> LayerListing {
         let Ok(path) = entry.path() else { continue };
         let name = path.to_string_lossy().into_owned();
         name_bytes += name.len();
-        if listing.names.len() >= MAX_LAYER_ENTRIES || name_bytes > MAX_LAYER_NAME_BYTES {
+        if listing.names.len() >= limits.entries || name_bytes > limits.name_bytes {
             listing.unreadable = Some(format!(
-                "holds more than {MAX_LAYER_ENTRIES} entries (or {MAX_LAYER_NAME_BYTES} bytes of names); a plugin layer holds a few thousand"
+                "holds more than {} entries (or {} bytes of names); a plugin layer holds a few thousand",
+                limits.entries, limits.name_bytes
             ));
             return listing;
         }
@@ -314,10 +332,11 @@ fn layer_listing(mut file: std::fs::File) -> LayerListing {
     listing
 }
 
-/// Counts what passes through and stops past [`MAX_LAYER_UNPACKED_BYTES`].
+/// Counts what passes through and stops past `limit`.
 struct CountingReader<R> {
     inner: R,
     read: u64,
+    limit: u64,
     exceeded: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
@@ -325,10 +344,56 @@ impl<R: std::io::Read> std::io::Read for CountingReader<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
         let count = self.inner.read(buffer)?;
         self.read += count as u64;
-        if self.read > MAX_LAYER_UNPACKED_BYTES {
+        if self.read > self.limit {
             self.exceeded.set(true);
             return Err(std::io::Error::from(std::io::ErrorKind::FileTooLarge));
         }
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(entries: &[(&str, u64)], gzipped: bool) -> std::fs::File {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (name, size) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(*size);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, name, std::io::Read::take(std::io::repeat(0), *size)).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let bytes = if gzipped {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut encoder, &tar).unwrap();
+            encoder.finish().unwrap()
+        } else {
+            tar
+        };
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &bytes).unwrap();
+        std::io::Seek::rewind(&mut file).unwrap();
+        file
+    }
+
+    const SMALL: LayerLimits = LayerLimits { entries: 3, name_bytes: 1000, unpacked_bytes: 64 * 1024 };
+
+    #[test]
+    fn a_layer_is_listed_within_its_limits() {
+        for gzipped in [true, false] {
+            let listing = layer_listing(layer(&[("p/a", 1), ("p/b", 2)], gzipped), &SMALL);
+            assert_eq!(listing.names, ["p/a", "p/b"]);
+            assert!(listing.unreadable.is_none());
+        }
+        let listing = layer_listing(layer(&[("a", 0), ("b", 0), ("c", 0), ("d", 0)], true), &SMALL);
+        assert!(listing.unreadable.unwrap().contains("more than 3 entries"));
+        let listing = layer_listing(layer(&[("zeros", 100 * 1024)], true), &SMALL);
+        assert!(listing.unreadable.unwrap().contains("unpacks to more than 65536 bytes"));
+        let mut garbage = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut garbage, &[0x1f, 0x8b, 1, 2, 3]).unwrap();
+        std::io::Seek::rewind(&mut garbage).unwrap();
+        assert!(layer_listing(garbage, &SMALL).unreadable.unwrap().contains("not a readable tar archive"));
     }
 }
