@@ -258,6 +258,17 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         if !crate::io::git::remote_allowed(&planned.repo, args.allow_local_repos) {
             return Err(crate::io::git::refused_remote(&workspace.dir.join("source.json"), &planned.repo).into());
         }
+        // Each workspace's folder under --work-dir is started afresh: only one an export made.
+        let dir = settings.work.join(&planned.name);
+        if (dir.exists() || dir.is_symlink()) && !dir.join(WORK_MARKER).is_file() {
+            return Err(InputError::usage(format!(
+                "--work-dir {}: the folder {} was not made by export, and export starts it afresh; nothing was removed",
+                settings.work.display(),
+                dir.display()
+            ))
+            .with_hint("give --work-dir a folder of its own (by default export uses a temporary one)")
+            .into());
+        }
         jobs.push((planned, workspace));
     }
     let settings = &settings;
@@ -414,6 +425,10 @@ enum PrepareError {
     Copy(anyhow::Error),
 }
 
+/// The file that marks a workspace's folder under `--work-dir` as made by export (the only kind it
+/// removes to start afresh).
+const WORK_MARKER: &str = ".rhdh-catalog-work";
+
 /// Most bytes a workspace's `yarn.lock` may have (the largest real ones are a few MiB).
 const MAX_LOCKFILE_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -468,6 +483,9 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
     };
     let dir = settings.work.join(&planned.name);
     let _ = fs_err::remove_dir_all(&dir);
+    if let Err(error) = fs_err::create_dir_all(&dir).and_then(|()| fs_err::write(dir.join(WORK_MARKER), "")) {
+        return failed_workspace(planned, None, format!("preparing {}: {error}", dir.display()), true);
+    }
     let clone = dir.join("upstream");
     let commit =
         match crate::io::git::sparse_checkout(&planned.repo, &planned.repo_ref, &clone, &plan.sparse_paths).await {

@@ -80,6 +80,7 @@ fn a_plugin_layer_that_unpacks_to_600_mb_is_streamed_by_validate() {
     let (output, peak) = run_measured(work.path(), &args, &[]);
     let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     let limit = task_limit("validate", "validate");
+    eprintln!("validate of a 600 MB layer: peak {peak} KiB (the validate Task allows {limit} KiB)");
     assert_eq!(output.status.code(), Some(1), "{all}");
     assert!(all.contains("[entry-size]") && all.contains("bomb-plugin/dist/zeros.js"), "{all}");
     assert!(!all.contains("[layer-path]"), "the folder is there: {all}");
@@ -117,6 +118,7 @@ fn an_endless_fresh_tag_list_is_stopped_within_the_index_tasks_memory() {
     let (output, peak) = run_measured(work.path(), &args, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let limit = task_limit("index", "index");
+    eprintln!("index on an endless tag list: peak {peak} KiB (the index Task allows {limit} KiB)");
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains(&format!("registry {}", hostile.host)), "{stderr}");
     assert!(stderr.contains("tag list goes on past"), "{stderr}");
@@ -146,6 +148,7 @@ fn fetch_hashes_large_overlay_files_as_streams() {
         let args = strings(&["fetch", "--tree", ".", "--overlay", "overlay-repo", "--skip-clone"]);
         let (output, peak) = run_measured(work.path(), &args, &[]);
         let stderr = String::from_utf8_lossy(&output.stderr);
+        eprintln!("fetch with a {size}-byte overlay file: peak {peak} KiB (the fetch Task allows {limit} KiB)");
         assert_eq!(output.status.code(), Some(code), "{size}: {stderr}");
         if code == 2 {
             assert!(stderr.contains("big.bin") && stderr.contains("is larger than"), "{stderr}");

@@ -219,3 +219,49 @@ fn commit_works_only_at_a_repositorys_top_level() {
     .collect();
     report("commit outside a top level", results);
 }
+
+/// `export` starts each workspace's folder under `--work-dir` afresh: a folder there that it did
+/// not make (`--work-dir ~` with a workspace named like one of the user's folders) is refused
+/// before anything runs, and kept; one it made is reused.
+#[test]
+fn export_removes_only_work_folders_it_made() {
+    use crate::support::upstreams::{self, recorded_exporter};
+    let scratch = tempfile::tempdir().unwrap();
+    let fixture = upstreams::create(scratch.path());
+    let fetched =
+        crate::support::rhdh_catalog(&fixture.root).arg("fetch").arg("--tree").arg(&fixture.tree).output().unwrap();
+    assert!(fetched.status.success(), "{}", String::from_utf8_lossy(&fetched.stderr));
+    let home = scratch.path().join("home");
+    write(&home.join("flat/thesis.tex"), "years of work\n");
+    let export = || {
+        crate::support::rhdh_catalog(&fixture.root)
+            .arg("export")
+            .arg("--tree")
+            .arg(&fixture.tree)
+            .args([
+                "--exporter",
+                &recorded_exporter(),
+                "--install-command",
+                "test -f package.json",
+                "--tsc-command",
+                "",
+            ])
+            .args(["--workspace", "flat", "--work-dir"])
+            .arg(&home)
+            .output()
+            .unwrap()
+    };
+    let output = export();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--work-dir") && stderr.contains("was not made by export") && stderr.contains("hint: "),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(home.join("flat/thesis.tex")).unwrap(), "years of work\n");
+    std::fs::remove_dir_all(home.join("flat")).unwrap();
+    for _ in 0..2 {
+        let output = export();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+}
