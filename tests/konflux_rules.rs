@@ -791,6 +791,17 @@ fn the_push_credentials_are_checked_before_anything_is_fetched() {
     let args: Vec<&str> = check["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(args[..2], ["commit", "--check-push"], "{file}");
     assert!(args.contains(&"--credentials-dir=$(workspaces.basic-auth.path)"), "{file}: {args:?}");
+    // A token that expires before the commit task pushes is refused here too, naming the Secret.
+    assert!(args.contains(&"--push-within=$(params.push-within)"), "{file}: {args:?}");
+    assert!(args.contains(&"--push-secret=$(params.git-auth-secret)"), "{file}: {args:?}");
+    let push_within = named(&task["spec"]["params"], "push-within").unwrap()["default"].as_str().unwrap();
+    for (run_file, run) in pipeline_runs().into_iter().filter(|(file, _)| file.starts_with("tekton/pac/")) {
+        let whole = go_duration(run["spec"]["timeouts"]["pipeline"].as_str().unwrap()).unwrap();
+        assert!(
+            go_duration(push_within).unwrap() >= whole,
+            "{file}: push-within {push_within} is shorter than {run_file}'s timeouts.pipeline"
+        );
+    }
     // A Secret that is not there keeps the pod from starting (optional: false): the run fails in
     // its first minutes, not at its commit hours later.
     let token = named(&check["env"], "GIT_TOKEN").unwrap();

@@ -390,6 +390,9 @@ fn the_kubernetes_client_trusts_the_extra_ca() {
 const USER: &str = "sync-bot";
 const PASSWORD: &str = "pw-3f1c9e-never-logged";
 const TOKEN: &str = "tok-8a7b6c-never-logged";
+/// A GitHub App installation token as Pipelines-as-Code's per-run secret holds it on GitHub: the
+/// remote accepts it, but GitHub expires it an hour after it is issued.
+const APP_TOKEN: &str = "ghs_9Kf2Lq8Zp1Xw4Rt7Yb3Nc6Vm0Hd5Js1Ga2Eu";
 
 /// Which requests of the git server need credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -435,7 +438,9 @@ fn http_backend(root: &Path, request: &Request, private: Private) -> Reply {
     let query = request.target.split_once('?').map_or("", |(_, query)| query);
     let push = request.path().ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
     let authorized = request.basic_credentials().is_some_and(|(user, password)| {
-        (user == USER && password == PASSWORD) || (user == "x-access-token" && password == TOKEN)
+        (user == USER && password == PASSWORD)
+            || (user == "x-access-token" && password == TOKEN)
+            || (["x-access-token", "git"].contains(&user.as_str()) && password == APP_TOKEN)
     });
     if (push || private == Private::Everything) && !authorized {
         return Reply::new(401).header("WWW-Authenticate", "Basic realm=\"git\"");
@@ -519,7 +524,7 @@ fn git_credentials_folder(root: &Path, server: &GitServer) -> PathBuf {
 }
 
 fn assert_no_secret(text: &str, what: &str) {
-    for secret in [PASSWORD, TOKEN] {
+    for secret in [PASSWORD, TOKEN, APP_TOKEN] {
         assert!(!text.contains(secret), "{what} shows a credential:\n{text}");
     }
 }
@@ -597,6 +602,93 @@ fn the_push_check_authenticates_with_a_token_or_a_basic_auth_folder_over_tls_wit
         git(&root.path().join("midstream.git"), &["for-each-ref", "--format=%(refname) %(objectname)"]),
         format!("refs/heads/main {head}\nrefs/tags/v1 {head}")
     );
+}
+
+/// The per-run secret Pipelines-as-Code binds to the git-auth workspace
+/// (pkg/secrets/basic_auth.go, MakeBasicAuthSecret): `.git-credentials` with user `git` and the
+/// query-escaped token, `.gitconfig`, and `git-provider-token`.
+fn pac_secret_folder(root: &Path, server: &GitServer, token: &str) -> PathBuf {
+    let dir = root.join("pac-gitauth-abc123");
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = server.url("midstream.git").replacen("://", &format!("://git:{token}@"), 1);
+    std::fs::write(dir.join(".git-credentials"), url).unwrap();
+    std::fs::write(dir.join(".gitconfig"), "[credential]\n\thelper=store\n").unwrap();
+    std::fs::write(dir.join("git-provider-token"), token).unwrap();
+    dir
+}
+
+#[test]
+fn the_push_check_refuses_a_token_that_expires_before_the_run_can_push() {
+    let root = tempfile::tempdir().unwrap();
+    let head = bare_midstream(root.path());
+    let server = GitServer::start(root.path(), None, Private::Push);
+    let url = server.url("midstream.git");
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let check = |token: &str, flags: &[&str]| {
+        let output = rhdh_catalog(&home)
+            .env("GIT_TOKEN", token)
+            .args(["commit", "--check-push", "--remote", &url, "--branch", "main"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_no_secret(&format!("{}{}", stdout_of(&output), stderr_of(&output)), "the push check");
+        output
+    };
+    let pushes =
+        || server.server.requests().iter().filter(|request| request.target.contains("git-receive-pack")).count();
+
+    // The remote takes the installation token: without --push-within the check passes.
+    let output = check(APP_TOKEN, &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let asked = pushes();
+    assert!(asked > 0);
+
+    // With the run's timeout it is refused before the remote is asked, naming the Secret to create.
+    let output = check(APP_TOKEN, &["--push-within", "5h20m", "--push-secret", "sync-push"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(&format!(
+            "the push check failed: the token in GIT_TOKEN (the `password` of the Secret `sync-push`) for {url} is a GitHub App installation token (ghs_…), which expires at most 1h after it is issued, and this run may push to `main` up to 5h20m after this check; nothing was written"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("create the Secret `sync-push` with a token that may push to `main` and lasts longer than 5h20m")
+            && stderr.contains("kubectl create secret generic sync-push --from-literal=password=<token>"),
+        "{stderr}"
+    );
+    assert_eq!(pushes(), asked, "nothing was asked of the remote");
+
+    // PaC's per-run secret in the git-auth workspace, the Secret's password left empty: the same.
+    let folder = pac_secret_folder(root.path(), &server, APP_TOKEN);
+    let flag = format!("--credentials-dir={}", folder.display());
+    let output = check("", &[&flag, "--push-within=5h20m"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(&format!(
+            "the push check failed: the credentials in {} for {url} is a GitHub App installation token",
+            folder.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("create the Secret `git-auth`"), "the default Secret name: {stderr}");
+    // A run that pushes within the hour, or no lifetime check (an empty Tekton param), passes.
+    for flags in [vec![flag.as_str(), "--push-within=45m"], vec![flag.as_str(), "--push-within="]] {
+        let output = check("", &flags);
+        assert!(output.status.success(), "{flags:?}: {}", stderr_of(&output));
+    }
+    // A token whose form says nothing of its lifetime passes on to the remote's own check.
+    let output = check(TOKEN, &["--push-within", "5h20m"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    // A duration Tekton would not write is bad input.
+    let output = check(TOKEN, &["--push-within", "5 hours"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_of(&output).contains("--push-within `5 hours` is not a duration"), "{}", stderr_of(&output));
+    assert_eq!(git(&root.path().join("midstream.git"), &["rev-parse", "main"]), head, "nothing was pushed");
 }
 
 #[test]

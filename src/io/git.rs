@@ -126,6 +126,27 @@ impl GitAuth {
         }
     }
 
+    /// The secret git would send to `url` with these credentials (the token, or the password of
+    /// the first `.git-credentials` line for the remote's scheme and host, as git's `store` helper
+    /// picks it), for checks of its form; never logged.
+    pub(crate) fn secret_for(&self, url: &str) -> Option<String> {
+        match self {
+            GitAuth::None => None,
+            GitAuth::Token(token) => Some(token.clone()),
+            GitAuth::Store { file, .. } => {
+                let (scheme, host) = http_origin(url)?;
+                let text = std::fs::read_to_string(file).ok()?;
+                text.lines().find_map(|line| {
+                    let (line_scheme, rest) = line.trim().split_once("://")?;
+                    let authority = rest.split('/').next()?;
+                    let (user_information, line_host) = authority.rsplit_once('@')?;
+                    let (_, password) = user_information.split_once(':')?;
+                    (line_scheme == scheme && line_host == host).then(|| percent_decode(password))
+                })
+            }
+        }
+    }
+
     /// Where the credentials come from, for logs and messages (never the credentials).
     pub(crate) fn describe(&self) -> String {
         match self {
@@ -151,6 +172,35 @@ fn http_origin(url: &str) -> Option<(&str, &str)> {
     let authority = rest.split('/').next()?;
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     (!host.is_empty()).then_some((scheme, host))
+}
+
+/// The inverse of [`percent_encode`] (and of Go's `url.QueryEscape`, which Pipelines-as-Code uses
+/// for the token of its `.git-credentials`): `%XX` decoded, `+` a space; malformed escapes kept.
+fn percent_decode(text: &str) -> String {
+    let hex = |byte: u8| char::from(byte).to_digit(16).and_then(|value| u8::try_from(value).ok());
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| Some(hex(*bytes.get(index + 1)?)? * 16 + hex(*bytes.get(index + 2)?)?))
+            .flatten();
+        match (escaped, bytes[index]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                index += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                index += 1;
+            }
+            (None, byte) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encoding of everything but unreserved characters (user information of a URL).
@@ -652,6 +702,24 @@ mod tests {
         assert!(matches!(GitAuth::resolve(Some("t"), Some(dir.path()), "https://h/x").unwrap(), GitAuth::Token(_)));
         assert!(matches!(GitAuth::resolve(Some(""), Some(dir.path()), "https://h/x").unwrap(), GitAuth::Store { .. }));
         assert!(matches!(GitAuth::resolve(None, None, "https://h/x").unwrap(), GitAuth::None));
+    }
+
+    #[test]
+    fn the_secret_git_would_send_is_the_one_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        // What Pipelines-as-Code writes (user `git`, the token query-escaped), after another host's line.
+        std::fs::write(
+            dir.path().join(".git-credentials"),
+            "https://x:other@gitlab.example/a\nhttps://git:ghs_a%2Bb%2Fc+d@github.com/org/repo\n",
+        )
+        .unwrap();
+        let auth = GitAuth::from_basic_auth_dir(dir.path(), "https://github.com/org/repo").unwrap();
+        assert_eq!(auth.secret_for("https://github.com/org/repo.git").as_deref(), Some("ghs_a+b/c d"));
+        assert_eq!(auth.secret_for("http://github.com/org/repo").as_deref(), None, "another scheme");
+        assert_eq!(auth.secret_for("https://bitbucket.example/x").as_deref(), None);
+        assert_eq!(GitAuth::Token("t".into()).secret_for("https://h/x").as_deref(), Some("t"));
+        assert_eq!(GitAuth::None.secret_for("https://h/x"), None);
+        assert_eq!(percent_decode("%4g%%41%e2%82%ac%"), "%4g%A€%");
     }
 
     #[test]
