@@ -225,6 +225,140 @@ fn tasks_mount_the_trusted_ca_config_map_as_git_clone_oci_ta_does() {
     assert_eq!(mounted, 5, "fetch, export, index, release-number and commit");
 }
 
+/// Every Task we ship and every Pipeline, with their files.
+fn shipped_tasks() -> Vec<(String, Value)> {
+    rhdh_catalog::pipeline::definitions::TASKS.iter().map(|(file, _)| ((*file).to_string(), yaml(file))).collect()
+}
+
+/// Every pipeline task (`tasks` and `finally`) of every Pipeline we ship, with the Pipeline's file.
+fn every_pipeline_task() -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for file in [
+        "tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml",
+        "tekton/pipeline/rhdh-catalog-release/0.1/rhdh-catalog-release.yaml",
+    ] {
+        let pipeline = yaml(file);
+        for section in ["tasks", "finally"] {
+            for entry in pipeline["spec"][section].as_array().into_iter().flatten() {
+                found.push((file.to_string(), entry.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// What is wrong with the expiry of one Task's artifacts: a step running `artifact create` must
+/// pass `--expires-after=$(params.ociArtifactExpiresAfter)`, and the Task must declare that param.
+fn expiry_problems(file: &str, task: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for step in task["spec"]["steps"].as_array().into_iter().flatten() {
+        let args: Vec<&str> = step["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if args.get(..2) != Some(&["artifact", "create"][..]) {
+            continue;
+        }
+        if !args.contains(&"--expires-after=$(params.ociArtifactExpiresAfter)") {
+            problems.push(format!("{file}: step {} runs artifact create without the expiry", step["name"]));
+        }
+        if param(&task["spec"]["params"], "ociArtifactExpiresAfter").is_none() {
+            problems.push(format!("{file}: no ociArtifactExpiresAfter param"));
+        }
+    }
+    problems
+}
+
+/// What is wrong with the CA trust of one Task: a Task with a step whose subcommand reaches a
+/// registry, a git remote over https or the Kubernetes API must mount the optional `trusted-ca`
+/// ConfigMap at /mnt/trusted-ca and point RHDH_CATALOG_EXTRA_CA at it, as git-clone-oci-ta mounts it.
+fn trusted_ca_problems(file: &str, task: &Value) -> Vec<String> {
+    let spec = &task["spec"];
+    let registry_steps: Vec<String> = spec["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|step| {
+            let args: Vec<&str> = step["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let subcommand = args.first().copied().unwrap_or_default();
+            // Steps whose subcommand reaches a registry, a git remote over https or the Kubernetes API.
+            [
+                "artifact",
+                "fetch",
+                "export",
+                "index",
+                "release-number",
+                "commit",
+                "publish",
+                "validate",
+                "promote",
+                "await-build",
+                "verify-install",
+                "diff",
+            ]
+            .contains(&subcommand)
+        })
+        .map(|step| step["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    if registry_steps.is_empty() {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    let volume = param(&spec["volumes"], "trusted-ca");
+    let ok = volume.is_some_and(|volume| {
+        volume["configMap"]["name"] == "$(params.caTrustConfigMapName)"
+            && volume["configMap"]["optional"] == true
+            && volume["configMap"]["items"][0]["key"] == "$(params.caTrustConfigMapKey)"
+            && volume["configMap"]["items"][0]["path"] == "ca-bundle.crt"
+    }) && param(&spec["params"], "caTrustConfigMapName").is_some_and(|param| param["default"] == "trusted-ca")
+        && param(&spec["params"], "caTrustConfigMapKey").is_some_and(|param| param["default"] == "ca-bundle.crt")
+        && param(&spec["stepTemplate"]["volumeMounts"], "trusted-ca")
+            .is_some_and(|mount| mount["mountPath"] == "/mnt/trusted-ca" && mount["readOnly"] == true)
+        && param(&spec["stepTemplate"]["env"], "RHDH_CATALOG_EXTRA_CA")
+            .is_some_and(|env| env["value"] == "/mnt/trusted-ca/ca-bundle.crt");
+    if !ok {
+        problems.push(format!(
+            "{file}: steps {registry_steps:?} reach a registry or an API, but the Task does not mount the optional trusted-ca ConfigMap as git-clone-oci-ta does"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn every_artifact_expires_and_every_registry_step_trusts_the_ca() {
+    let mut problems = Vec::new();
+    let tasks = shipped_tasks();
+    assert_eq!(tasks.len(), 10);
+    for (file, task) in &tasks {
+        problems.extend(expiry_problems(file, task));
+        problems.extend(trusted_ca_problems(file, task));
+    }
+    // Every pipeline task that passes ociStorage (finally included) passes the Pipeline's expiry.
+    let mut storing = 0;
+    for (file, entry) in every_pipeline_task() {
+        if param(&entry["params"], "ociStorage").is_none() {
+            continue;
+        }
+        storing += 1;
+        if param(&entry["params"], "ociArtifactExpiresAfter").map(|value| &value["value"])
+            != Some(&Value::from("$(params.image-expires-after)"))
+        {
+            problems.push(format!("{file}: {} passes ociStorage without ociArtifactExpiresAfter", entry["name"]));
+        }
+    }
+    assert!(storing >= 6, "clone, fetch, export, index, release-number and the finally report");
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The checks themselves, on the report Task as it was: an artifact without expiry, no CA.
+    let old = serde_saphyr::from_str::<Value>(
+        "spec:\n  params: [{name: ociStorage}]\n  steps:\n    - name: create-trusted-artifact\n      args: [artifact, create, --store, $(params.ociStorage), --result, x, /var/workdir/report]\n",
+    )
+    .unwrap();
+    let found = [expiry_problems("old", &old), trusted_ca_problems("old", &old)].concat();
+    assert!(found.iter().any(|problem| problem.contains("runs artifact create without the expiry")), "{found:?}");
+    assert!(
+        found.iter().any(|problem| problem.contains("does not mount the optional trusted-ca ConfigMap")),
+        "{found:?}"
+    );
+}
+
 // ------------------------------------------------------------------------------------------------
 // 2. The extra CA bundle.
 
