@@ -1766,12 +1766,9 @@ fn pin_script_pins_tags_digests_and_containerfiles_and_checks_for_placeholders()
     // --release points every Pipeline and Task URL of the templates at one tag.
     let release = run(&["--release", "v1.2.3"]);
     assert!(release.status.success(), "{}", text_of(&release));
+    let url = Regex::new(r"raw\.githubusercontent\.com/redhat-developer/rhdh-catalog/([^/]+)/").unwrap();
     for file in ["tekton/pac/rhdh-catalog-sync-comment.yaml", "tekton/pac/rhdh-catalog-sync-push.yaml"] {
-        let urls: BTreeSet<String> = Regex::new(r"raw\.githubusercontent\.com/redhat-developer/rhdh-catalog/([^/]+)/")
-            .unwrap()
-            .captures_iter(&text(file))
-            .map(|captures| captures[1].to_string())
-            .collect();
+        let urls: BTreeSet<String> = url.captures_iter(&text(file)).map(|captures| captures[1].to_string()).collect();
         assert_eq!(urls, BTreeSet::from(["v1.2.3".to_string()]), "{file}");
     }
     assert_eq!(run(&["--check"]).status.code(), Some(0));
@@ -2417,9 +2414,15 @@ fn pipeline_policy_problems(file: &str, pipeline: &Value, run: &Value) -> Vec<St
     problems
 }
 
-/// `LABEL` key/value pairs of the final stage of a Containerfile, and every base image with the
-/// stages that use it: (image, stage name, whether the final stage).
-fn containerfile_stages(text: &str) -> (BTreeMap<String, String>, Vec<(String, String, bool)>, Vec<String>) {
+/// What a Containerfile builds: the `LABEL`s of its final stage, every base image with the stage
+/// that uses it and whether that is the final stage, and the sources of its `COPY --from=`.
+struct Stages {
+    labels: BTreeMap<String, String>,
+    images: Vec<(String, String, bool)>,
+    copies_from: Vec<String>,
+}
+
+fn containerfile_stages(text: &str) -> Stages {
     let from = Regex::new(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$").unwrap();
     let pair = Regex::new(r#"([A-Za-z0-9._/-]+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))"#).unwrap();
     let instructions = containerfile_instructions(text);
@@ -2445,13 +2448,13 @@ fn containerfile_stages(text: &str) -> (BTreeMap<String, String>, Vec<(String, S
             copies_from.push(rest.to_string());
         }
     }
-    (labels, images, copies_from)
+    Stages { labels, images, copies_from }
 }
 
 /// What the label and base image rules would find wrong with an image built from `text`.
 fn containerfile_policy_problems(file: &str, text: &str) -> Vec<String> {
     let mut problems = Vec::new();
-    let (labels, images, copies) = containerfile_stages(text);
+    let Stages { labels, images, copies_from: copies } = containerfile_stages(text);
     for required in REQUIRED_LABELS.iter().filter(|label| !LABELS_OF_THE_BUILD.contains(label)) {
         if labels.get(*required).is_none_or(|value| value.trim().is_empty()) {
             problems.push(format!("{file}: labels.required_labels: the final stage does not set `{required}`"));

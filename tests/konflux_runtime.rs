@@ -268,7 +268,7 @@ fn expiry_problems(file: &str, task: &Value) -> Vec<String> {
 
 /// What is wrong with the CA trust of one Task: a Task with a step whose subcommand reaches a
 /// registry, a git remote over https or the Kubernetes API must mount the optional `trusted-ca`
-/// ConfigMap at /mnt/trusted-ca and point RHDH_CATALOG_EXTRA_CA at it, as git-clone-oci-ta mounts it.
+/// ConfigMap at /mnt/trusted-ca and point `RHDH_CATALOG_EXTRA_CA` at it, as git-clone-oci-ta mounts it.
 fn trusted_ca_problems(file: &str, task: &Value) -> Vec<String> {
     let spec = &task["spec"];
     let registry_steps: Vec<String> = spec["steps"]
@@ -739,7 +739,7 @@ fn the_push_check_authenticates_with_a_token_or_a_basic_auth_folder_over_tls_wit
 }
 
 /// The per-run secret Pipelines-as-Code binds to the git-auth workspace
-/// (pkg/secrets/basic_auth.go, MakeBasicAuthSecret): `.git-credentials` with user `git` and the
+/// (`pkg/secrets/basic_auth.go`, `MakeBasicAuthSecret`): `.git-credentials` with user `git` and the
 /// query-escaped token, `.gitconfig`, and `git-provider-token`.
 fn pac_secret_folder(root: &Path, server: &GitServer, token: &str) -> PathBuf {
     let dir = root.join("pac-gitauth-abc123");
@@ -975,4 +975,143 @@ fn sync_fails_before_fetching_without_push_credentials_and_runs_a_private_midstr
     let expected: BTreeSet<String> =
         batches.iter().map(|batch| format!("export-{}", batch.as_str().unwrap())).collect();
     assert_eq!(exports, expected, "one tag per export TaskRun");
+}
+
+// ------------------------------------------------------------------------------------------------
+// 5. The local runner keeps Konflux's clone and Trusted Artifact formats.
+
+#[test]
+fn sync_clones_the_midstream_with_depth_one_as_git_clone_oci_ta_does() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    // History the cluster's clone does not have: two more commits on main.
+    for round in ["one", "two"] {
+        std::fs::write(midstream.join("NOTES.md"), format!("{round}\n")).unwrap();
+        git(&midstream, &["add", "NOTES.md"]);
+        git(&midstream, &["-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-q", "-m", round]);
+    }
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    let head = git(&midstream, &["rev-parse", "HEAD"]);
+    let output = sync(root, &midstream, &["--allow-local-repos"]);
+    assert!(output.status.success(), "{}\n{}", stdout_of(&output), stderr_of(&output));
+    let clone = root.join("out/sync/runs/clone-repository/workdir/source");
+    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]), "true");
+    assert_eq!(git(&clone, &["rev-list", "--count", "HEAD"]), "1", "only the revision, no history");
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), head);
+    // The sync's commit was made on that checkout and pushed on top of the full history.
+    let remote = root.join("midstream.git");
+    assert_eq!(git(&remote, &["rev-parse", "main~1"]), head, "{}", stdout_of(&output));
+    // The next run brings the kept checkout to the new revision, still with no history.
+    git(&midstream, &["pull", "-q", "--ff-only", "origin", "main"]);
+    std::fs::write(midstream.join("NOTES.md"), "three\n").unwrap();
+    git(&midstream, &["-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-q", "-am", "three"]);
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    let head = git(&midstream, &["rev-parse", "HEAD"]);
+    let output = sync(root, &midstream, &["--allow-local-repos"]);
+    assert!(output.status.success(), "{}\n{}", stdout_of(&output), stderr_of(&output));
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(&clone, &["rev-list", "--count", "HEAD"]), "1");
+}
+
+#[test]
+fn an_artifact_made_like_create_oci_sh_is_restored() {
+    let registry = Registry::shared();
+    let home = tempfile::tempdir().unwrap();
+    // A folder with what a checkout holds: nested folders, an empty one, an executable, a link
+    // inside the tree, a name with spaces.
+    let source = home.path().join("source");
+    std::fs::create_dir_all(source.join("dir/deeper")).unwrap();
+    std::fs::create_dir_all(source.join("empty")).unwrap();
+    std::fs::write(source.join("plan.json"), "{}\n").unwrap();
+    std::fs::write(source.join("dir/deeper/file with spaces.txt"), "spaces\n").unwrap();
+    std::fs::write(source.join("run.sh"), "#!/bin/sh\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(source.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::os::unix::fs::symlink("dir/deeper/file with spaces.txt", source.join("link")).unwrap();
+    // create-oci.sh: `tar --create --use-compress-program='gzip -n' --file <archive> --directory=<path> .`
+    // (konflux-ci/build-trusted-artifacts f274f98), so every entry starts with `./`.
+    let archive = home.path().join("SOURCE_ARTIFACT");
+    let tar = std::process::Command::new("tar")
+        .args(["--create", "--use-compress-program=gzip -n", "--file"])
+        .arg(&archive)
+        .arg(format!("--directory={}", source.display()))
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{}", String::from_utf8_lossy(&tar.stderr));
+    let listing = std::process::Command::new("tar").arg("-tzf").arg(&archive).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(listing.lines().all(|entry| entry.starts_with("./")), "{listing}");
+    assert!(listing.lines().any(|entry| entry == "./"), "{listing}");
+    // Pushed as oras pushes it: one layer, the archive, in an image manifest of the store's repository.
+    let bytes = std::fs::read(&archive).unwrap();
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+    };
+    let layout = home.path().join("layout");
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    std::fs::write(layout.join("blobs/sha256").join(&digest), &bytes).unwrap();
+    let empty = b"{}";
+    let empty_digest = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    std::fs::write(layout.join("blobs/sha256").join(empty_digest), empty).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.unknown.artifact.v1",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": format!("sha256:{empty_digest}"), "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": format!("sha256:{digest}"), "size": bytes.len(),
+                    "annotations": {"org.opencontainers.image.title": "SOURCE_ARTIFACT"}}],
+    })
+    .to_string();
+    let manifest_digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(manifest.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+    };
+    std::fs::write(layout.join("blobs/sha256").join(&manifest_digest), &manifest).unwrap();
+    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{manifest_digest}"), "size": manifest.len()}]})
+        .to_string(),
+    )
+    .unwrap();
+    let repository = format!("{}/{}/rhdh-catalog-sync", registry.host, unique_namespace());
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}", layout.display()),
+        &format!("docker://{repository}:run.git"),
+    ]);
+
+    let destination = home.path().join("restored");
+    let output = rhdh_catalog(home.path())
+        .args(["artifact", "--insecure-registry", &registry.host, "use"])
+        .arg(format!("oci:{repository}@sha256:{digest}={}", destination.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(std::fs::read_to_string(destination.join("plan.json")).unwrap(), "{}\n");
+    assert_eq!(std::fs::read_to_string(destination.join("dir/deeper/file with spaces.txt")).unwrap(), "spaces\n");
+    assert!(destination.join("empty").is_dir(), "the empty folder");
+    assert_eq!(std::fs::read_link(destination.join("link")).unwrap(), Path::new("dir/deeper/file with spaces.txt"));
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(destination.join("run.sh")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "the executable stays executable: {mode:o}");
+    }
+    // And into a folder that holds an older copy, with --exact as the local runner uses it.
+    std::fs::write(destination.join("stale.txt"), "from an older run\n").unwrap();
+    let output = rhdh_catalog(home.path())
+        .env("RHDH_CATALOG_ARTIFACT_EXACT", "true")
+        .args(["artifact", "--insecure-registry", &registry.host, "use"])
+        .arg(format!("oci:{repository}@sha256:{digest}={}", destination.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(!destination.join("stale.txt").exists(), "an exact restore leaves only the artifact's files");
 }

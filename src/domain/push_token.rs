@@ -67,14 +67,15 @@ pub fn show_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     let (hours, minutes, rest) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
     let mut out = String::new();
-    if hours > 0 {
-        out.push_str(&format!("{hours}h"));
-    }
-    if minutes > 0 {
-        out.push_str(&format!("{minutes}m"));
+    for (value, unit) in [(hours, 'h'), (minutes, 'm')] {
+        if value > 0 {
+            out.push_str(&value.to_string());
+            out.push(unit);
+        }
     }
     if rest > 0 || out.is_empty() {
-        out.push_str(&format!("{rest}s"));
+        out.push_str(&rest.to_string());
+        out.push('s');
     }
     out
 }

@@ -432,69 +432,37 @@ pub(crate) async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> 
     run(Some(dir), args, "").await
 }
 
-/// A full clone of `url` into `dest` with `auth` (the local runner's stand-in for Konflux's
-/// git-clone task).
-pub(crate) async fn clone(url: &str, dest: &Path, auth: &GitAuth) -> Result<(), GitError> {
-    let dest_text = dest.to_string_lossy();
-    let mut command = command(None);
-    command.envs(auth.environment()).args(["clone", "--quiet", url, &dest_text]);
-    let output = command.output().await.map_err(|error| GitError::Local {
-        dir: dest.display().to_string(),
-        problem: format!("cannot run git: {error}"),
-    })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let problem = String::from_utf8_lossy(&output.stderr).replace(url, &strip_credentials(url)).trim().to_string();
-    Err(classify(url, "HEAD", problem))
-}
-
-/// Brings an earlier [`clone`] of `url` in `dest` to `revision` (a branch, tag or commit): its
-/// branches and tags fetched again with `auth`, `revision` checked out with every local change
-/// and untracked file dropped — what a fresh clone and checkout would give, writing only the
-/// files that differ. An error means the caller should clone afresh.
-pub(crate) async fn update_clone(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
+/// The checkout Konflux's `git-clone-oci-ta` makes (its `depth` param, 1 by default): `revision`
+/// (a branch, tag or commit) of `url` fetched alone with `--depth 1` into `dest` and checked out
+/// detached, every local change and untracked file dropped. `dest` may hold such a checkout from
+/// before: only the files that differ are written. `auth` reaches git through its environment.
+pub(crate) async fn shallow_checkout(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
     let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
-    let environment = auth.environment();
-    run(Some(dest), &["remote", "set-url", "origin", url], url).await.map_err(local)?;
+    if !dest.join(".git").is_dir() {
+        fs_err::create_dir_all(dest).map_err(|error| local(error.to_string()))?;
+        run(Some(dest), &["init", "--quiet"], url).await.map_err(local)?;
+    }
+    if run(Some(dest), &["remote", "set-url", "origin", url], url).await.is_err() {
+        run(Some(dest), &["remote", "add", "origin", url], url).await.map_err(local)?;
+    }
     run_with_env(
         dest,
-        &[
-            "fetch",
-            "--quiet",
-            "--prune",
-            "--prune-tags",
-            "--force",
-            "origin",
-            "+refs/heads/*:refs/remotes/origin/*",
-            "+refs/tags/*:refs/tags/*",
-        ],
+        &["fetch", "--quiet", "--depth", "1", "--force", "--no-tags", "origin", revision],
         url,
-        &environment,
+        &auth.environment(),
     )
     .await
     .map_err(|problem| classify(url, revision, problem))?;
-    // Local branches are what the first clone saw: dropped (HEAD detached first), so a revision
-    // naming a branch resolves to the remote's branch now, or fails as a fresh clone would.
-    run(Some(dest), &["checkout", "--quiet", "--force", "--detach"], url).await.map_err(local)?;
-    let branches =
-        run(Some(dest), &["for-each-ref", "--format=%(refname)", "refs/heads/"], url).await.map_err(local)?;
-    for branch in branches.lines().filter(|line| !line.is_empty()) {
-        run(Some(dest), &["update-ref", "-d", branch], url).await.map_err(local)?;
-    }
-    let branch = revision.strip_prefix("refs/heads/").unwrap_or(revision);
-    let remote_branch = format!("refs/remotes/origin/{branch}");
-    let target = if run(Some(dest), &["rev-parse", "--verify", "--quiet", &format!("{remote_branch}^{{commit}}")], url)
-        .await
-        .is_ok()
-    {
-        remote_branch
-    } else {
-        revision.to_string()
-    };
-    run(Some(dest), &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", &target], url)
-        .await
-        .map_err(local)?;
+    run(
+        Some(dest),
+        &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"],
+        url,
+    )
+    .await
+    .map_err(local)?;
+    // A detached checkout of a commit leaves .git/refs holding only empty folders, which an archive
+    // without empty folders would drop, and git does not take a .git without refs/ for a repository.
+    run(Some(dest), &["update-ref", "refs/rhdh-catalog/checkout", "HEAD"], url).await.map_err(local)?;
     run(Some(dest), &["clean", "-ffdxq"], url).await.map_err(local)?;
     Ok(())
 }

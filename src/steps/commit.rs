@@ -118,7 +118,7 @@ async fn check_push(args: &CommitSettings) -> anyhow::Result<ExitStatus> {
 }
 
 /// `--push-within`: the credentials that would push must be able to outlive the run. Only the
-/// form of the secret is read (domain/push_token.rs); it is never shown.
+/// form of the secret is read (`domain/push_token.rs`); it is never shown.
 fn refuse_short_lived(
     args: &CommitSettings,
     auth: &GitAuth,
