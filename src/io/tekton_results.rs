@@ -9,8 +9,9 @@
 //! 4096 bytes fails the TaskRun ("Termination message is above max allowed size 4096, caused by
 //! large task result"), and Kubernetes keeps at most 12 KiB of messages per pod, shared equally by
 //! its containers, so a Task of N steps has `min(4096, 12288 / N)` per step. [`Results::write`]
-//! refuses a value that would not fit the 4096; the local runner checks the per-pod share after
-//! every step ([`termination_message_len`], [`container_share`]).
+//! refuses a value that would bring the step's own results over the 4096; the local runner checks
+//! every declared result of the Task against the step's share after every step
+//! ([`termination_message_len`], [`container_share`]).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -89,14 +90,14 @@ pub(crate) fn termination_message_len(results: &[(String, Vec<u8>)]) -> usize {
     termination_message(results).len()
 }
 
-/// The result files present in `dir` (Tekton's `/tekton/results` holds nothing else), with their
-/// contents; a file too large for any message counts with its size.
-pub(crate) fn present_results(dir: &Path, declared: Option<&[String]>) -> Vec<(String, Vec<u8>)> {
+/// The `declared` result files present in `dir`, with their contents; a file too large for any
+/// message counts as larger than a pod's messages.
+pub(crate) fn present_results(dir: &Path, declared: &[String]) -> Vec<(String, Vec<u8>)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if declared.is_some_and(|declared| !declared.contains(&name)) {
+        if !declared.contains(&name) {
             continue;
         }
         let Ok(metadata) = entry.metadata() else { continue };
@@ -119,19 +120,23 @@ pub(crate) fn present_results(dir: &Path, declared: Option<&[String]>) -> Vec<(S
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Results {
     dir: Option<PathBuf>,
+    /// What this step wrote, for the size of its termination message. Results of earlier steps
+    /// of the Task count too on a cluster; the step does not know which files of the folder are
+    /// declared results, the local runner does and checks them after every step.
+    written: std::cell::RefCell<Vec<(String, Vec<u8>)>>,
 }
 
 impl Results {
     pub(crate) fn new(dir: Option<&Path>) -> Self {
-        Results { dir: dir.map(Path::to_path_buf) }
+        Results { dir: dir.map(Path::to_path_buf), written: std::cell::RefCell::default() }
     }
 
-    /// Writes one result. The step's termination message (every result file in the folder, this
-    /// one included, as Tekton encodes them) must stay within Tekton's 4096 bytes.
+    /// Writes one result. The step's results, as Tekton encodes them in its termination message,
+    /// must stay within Tekton's 4096 bytes.
     pub(crate) fn write(&self, name: &str, value: &str) -> anyhow::Result<()> {
         let Some(dir) = &self.dir else { return Ok(()) };
         let mut results: Vec<(String, Vec<u8>)> =
-            present_results(dir, None).into_iter().filter(|(present, _)| present != name).collect();
+            self.written.borrow().iter().filter(|(written, _)| written != name).cloned().collect();
         results.push((name.to_string(), value.as_bytes().to_vec()));
         let total = termination_message_len(&results);
         if total > CONTAINER_MESSAGE_BYTES {
@@ -143,6 +148,7 @@ impl Results {
         let path = dir.join(name);
         crate::io::fs::write_atomic(&path, value.as_bytes())
             .with_context(|| format!("writing result {}", path.display()))?;
+        *self.written.borrow_mut() = results;
         Ok(())
     }
 }
@@ -162,10 +168,13 @@ mod tests {
         let error = results.write("big", &quoted).unwrap_err();
         assert!(error.to_string().contains("over Tekton's 4096"), "{error}");
         assert!(!dir.path().join("big").exists());
-        // Results written by an earlier step count too.
-        std::fs::write(dir.path().join("earlier"), "x".repeat(3900)).unwrap();
+        // What this step wrote before counts; other files of the folder are the runner's to judge.
+        std::fs::write(dir.path().join("status.html"), "x".repeat(9000)).unwrap();
+        results.write("first", &"x".repeat(3900)).unwrap();
         let error = results.write("small", &"y".repeat(100)).unwrap_err().to_string();
         assert!(error.contains("would bring this step's termination message to"), "{error}");
+        results.write("first", "rewritten, smaller").unwrap();
+        results.write("small", &"y".repeat(100)).unwrap();
         Results::new(None).write("anything", "ok").unwrap();
     }
 

@@ -893,7 +893,7 @@ pub(crate) async fn run_tool_step(tool: &Path, args: &[String]) -> anyhow::Resul
 /// container's share of the pod's messages (`io::tekton_results`): over it, the TaskRun fails.
 fn check_termination_message(task: &Task, step: &str, results: &Path) -> Result<(), String> {
     let declared: Vec<String> = task.results.iter().map(|result| result.name.clone()).collect();
-    let present = crate::io::tekton_results::present_results(results, Some(&declared));
+    let present = crate::io::tekton_results::present_results(results, &declared);
     if present.is_empty() {
         return Ok(());
     }
