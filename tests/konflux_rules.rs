@@ -695,7 +695,23 @@ fn event(name: &'static str, target_branch: &'static str, files: &[&str]) -> cel
 #[test]
 fn sync_on_comment_clones_and_pushes_the_target_branch_only() {
     let (file, run) = pac_run(|run| annotation(run, "pipelinesascode.tekton.dev/on-comment").is_some());
-    assert_eq!(annotation(&run, "pipelinesascode.tekton.dev/on-comment"), Some("^/sync"), "{file}");
+    // `/sync` alone or followed by white space, never a longer word (PaC matches the RE2 expression
+    // against the whole comment, docs/content/docs/guides/event-matching/comment-and-label.md).
+    let pattern = annotation(&run, "pipelinesascode.tekton.dev/on-comment").unwrap();
+    assert_eq!(pattern, r"^/sync(\s|$)", "{file}");
+    let regex = Regex::new(pattern).unwrap();
+    for (comment, starts) in [
+        ("/sync", true),
+        ("/sync please", true),
+        ("/sync\nafter the fix", true),
+        ("/synchronize", false),
+        ("/sync-all", false),
+        ("/sync:now", false),
+        ("please /sync", false),
+        (" /sync", false),
+    ] {
+        assert_eq!(regex.is_match(comment), starts, "{file}: {comment:?}");
+    }
     // What is cloned and where it is pushed: this repository's target branch, never the pull
     // request's head commit or branch, never a fork.
     assert_eq!(param(&run, "git-url"), Some("{{repo_url}}"), "{file}");
@@ -775,6 +791,17 @@ fn the_push_credentials_are_checked_before_anything_is_fetched() {
     let args: Vec<&str> = check["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
     assert_eq!(args[..2], ["commit", "--check-push"], "{file}");
     assert!(args.contains(&"--credentials-dir=$(workspaces.basic-auth.path)"), "{file}: {args:?}");
+    // A token that expires before the commit task pushes is refused here too, naming the Secret.
+    assert!(args.contains(&"--push-within=$(params.push-within)"), "{file}: {args:?}");
+    assert!(args.contains(&"--push-secret=$(params.git-auth-secret)"), "{file}: {args:?}");
+    let push_within = named(&task["spec"]["params"], "push-within").unwrap()["default"].as_str().unwrap();
+    for (run_file, run) in pipeline_runs().into_iter().filter(|(file, _)| file.starts_with("tekton/pac/")) {
+        let whole = go_duration(run["spec"]["timeouts"]["pipeline"].as_str().unwrap()).unwrap();
+        assert!(
+            go_duration(push_within).unwrap() >= whole,
+            "{file}: push-within {push_within} is shorter than {run_file}'s timeouts.pipeline"
+        );
+    }
     // A Secret that is not there keeps the pod from starting (optional: false): the run fails in
     // its first minutes, not at its commit hours later.
     let token = named(&check["env"], "GIT_TOKEN").unwrap();
@@ -935,6 +962,11 @@ fn pipelineruns_set_timeouts_that_cover_the_longest_path() {
     let mut checked = 0;
     for (file, run) in pipeline_runs() {
         let Some(name) = run["spec"]["pipelineRef"]["name"].as_str() else { continue };
+        if file.starts_with(".tekton/") {
+            // The image builds run Konflux's build pipeline (.tekton/rhdh-catalog-build-pipeline.yaml),
+            // whose Tasks carry their own timeouts; checked in section 7.
+            continue;
+        }
         let pipeline =
             shipped_pipeline(name).unwrap_or_else(|| panic!("{file}: no Pipeline {name} under tekton/pipeline"));
         let path = longest_path(&pipeline).unwrap();
@@ -1451,6 +1483,7 @@ fn every_push_build_has_a_pull_request_build() {
         }
         inputs.push(file.clone());
         inputs.push(pr_file.clone());
+        inputs.push(".tekton/rhdh-catalog-build-pipeline.yaml".to_string());
         for input in inputs {
             for (kind, expression, starts_on) in
                 [("push", &push_cel, "push"), ("pull request", &pr_cel, "pull_request")]
@@ -1586,19 +1619,37 @@ fn bundle_references() -> Vec<(String, String)> {
     found
 }
 
-#[test]
-fn bundles_are_pinned_or_a_konflux_pipeline_by_tag() {
-    let bundles = bundle_references();
-    assert!(bundles.len() >= 5, "{bundles:?}");
+/// Whether a bundle reference is `<repository>:<tag>@sha256:<digest>` with a real digest: Conforma's
+/// `trusted_task.tagged` wants the tag, `trusted_task.pinned` and `tasks.pinned_task_refs` the
+/// digest (enterprise-contract/ec-policies b54db5ab6399666dc16d584c66693955a9786c93,
+/// policy/release/trusted_task/trusted_task.rego, policy/release/tasks/tasks.rego).
+fn bundle_problem(bundle: &str) -> Option<String> {
     let pinned = Regex::new(r"^[a-z0-9./-]+:[A-Za-z0-9._-]+@sha256:[0-9a-f]{64}$").unwrap();
-    // The digest of Konflux's pipeline bundle cannot be looked up offline: .tekton/ may take it by
-    // tag until hack/pin-images.sh adds the digest (`hack/pin-images.sh --check` lists it).
-    let by_tag = Regex::new(r"^quay\.io/konflux-ci/tekton-catalog/pipeline-[a-z0-9-]+:[A-Za-z0-9._-]+$").unwrap();
-    for (file, bundle) in bundles {
-        let ok = (pinned.is_match(&bundle) && !is_placeholder_digest(&bundle))
-            || (file.starts_with(".tekton/") && by_tag.is_match(&bundle));
-        assert!(ok, "{file}: bundle {bundle} is neither pinned to a real digest nor a Konflux pipeline bundle by tag");
+    if !pinned.is_match(bundle) {
+        Some(format!("bundle {bundle} is not <repository>:<tag>@sha256:<digest>"))
+    } else if is_placeholder_digest(bundle) {
+        Some(format!("bundle {bundle} has the placeholder digest"))
+    } else {
+        None
     }
+}
+
+#[test]
+fn every_bundle_is_tagged_and_pinned_to_a_real_digest() {
+    let bundles = bundle_references();
+    assert!(bundles.len() >= 15, "the sync Pipeline's git-clone-oci-ta and the build pipeline's Tasks: {bundles:?}");
+    let problems: Vec<String> = bundles
+        .iter()
+        .filter_map(|(file, bundle)| bundle_problem(bundle).map(|problem| format!("{file}: {problem}")))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+    // No PipelineRun takes a whole pipeline from a bundle by a floating tag (the old
+    // `pipeline-docker-build-oci-ta:devel`), and the check itself refuses one.
+    assert!(bundle_problem("quay.io/konflux-ci/tekton-catalog/pipeline-docker-build-oci-ta:devel").is_some());
+    assert!(
+        bundle_problem(&format!("quay.io/konflux-ci/tekton-catalog/task-init@sha256:{}", "ab".repeat(32))).is_some()
+    );
+    assert!(bundle_problem(&format!("quay.io/x/task-init:0.1@sha256:{}", "0".repeat(64))).is_some());
 }
 
 #[test]
@@ -1637,58 +1688,204 @@ fn tasks_run_the_images_that_tekton_builds() {
     }
 }
 
-#[test]
-fn pin_script_pins_tags_digests_and_containerfiles_and_checks_for_placeholders() {
+/// A copy of what hack/pin-images.sh reads and writes, and a runner of the script in it.
+fn pin_scratch() -> (tempfile::TempDir, impl Fn(&[&str]) -> std::process::Output) {
     let scratch = tempfile::tempdir().unwrap();
     for folder in ["hack", "tekton", ".tekton", "containerfiles"] {
         crate::support::copy_dir(&repository().join(folder), &scratch.path().join(folder));
     }
-    let run = |args: &[&str]| {
-        std::process::Command::new("bash").arg(scratch.path().join("hack/pin-images.sh")).args(args).output().unwrap()
-    };
+    let script = scratch.path().join("hack/pin-images.sh");
+    let run = move |args: &[&str]| std::process::Command::new("bash").arg(&script).args(args).output().unwrap();
+    (scratch, run)
+}
+
+fn text_of(output: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn pin_script_pins_tags_digests_and_containerfiles_and_checks_for_placeholders() {
+    let (scratch, run) = pin_scratch();
     let digest = |byte: &str| format!("sha256:{}", byte.repeat(32));
     let text = |file: &str| std::fs::read_to_string(scratch.path().join(file)).unwrap();
     // Today: the Tasks carry placeholders, so --check fails and names them.
     let check = run(&["--check"]);
-    assert_eq!(check.status.code(), Some(1), "{}", String::from_utf8_lossy(&check.stdout));
+    assert_eq!(check.status.code(), Some(1), "{}", text_of(&check));
     assert!(String::from_utf8_lossy(&check.stderr).contains("rhdh-catalog-fetch.yaml"));
+    assert!(check.stdout.is_empty(), "what is not pinned goes to stderr");
     for (reference, byte) in [
         ("quay.io/rhdh-community/rhdh-catalog", "ab"),
         ("quay.io/rhdh-community/rhdh-catalog-exporter", "cd"),
-        ("quay.io/konflux-ci/tekton-catalog/pipeline-docker-build-oci-ta:devel", "ef"),
-        ("registry.access.redhat.com/ubi9/ubi-minimal:9.6", "12"),
+        ("quay.io/konflux-ci/tekton-catalog/task-init:0.4.2", "ef"),
+        ("registry.access.redhat.com/ubi9/s2i-base:latest", "12"),
     ] {
         let output = run(&[reference, &digest(byte)]);
-        assert!(output.status.success(), "{reference}: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "{reference}: {}", text_of(&output));
+        assert!(String::from_utf8_lossy(&output.stdout).starts_with(&format!("pinned {reference}@{}", digest(byte))));
     }
-    assert!(
-        text(".tekton/rhdh-catalog-push.yaml")
-            .contains(&format!("pipeline-docker-build-oci-ta:devel@{}\n", digest("ef")))
-    );
+    assert!(text(".tekton/rhdh-catalog-build-pipeline.yaml").contains(&format!("task-init:0.4.2@{}\n", digest("ef"))));
     assert!(
         text("containerfiles/rhdh-catalog.Containerfile")
-            .contains(&format!("ubi-minimal:9.6@{} AS tool", digest("12")))
+            .contains(&format!("s2i-base:latest@{} AS tool", digest("12")))
     );
     assert!(
         text("tekton/task/rhdh-catalog-export/0.1/rhdh-catalog-export.yaml")
             .contains(&format!("rhdh-catalog-exporter@{}", digest("cd")))
     );
+    // A release tag's tree: --check prints nothing at all and succeeds.
     let check = run(&["--check"]);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert_eq!(check.status.code(), Some(0), "{}", text_of(&check));
+    assert_eq!(text_of(&check), "", "--check on a releasable tree prints nothing");
     // Pinning again replaces the digest instead of adding a second one.
+    assert!(run(&["quay.io/konflux-ci/tekton-catalog/task-init:0.4.2", &digest("0f")]).status.success());
+    assert!(text(".tekton/rhdh-catalog-build-pipeline.yaml").contains(&format!("task-init:0.4.2@{}\n", digest("0f"))));
+    let refused = run(&["quay.io/rhdh-community/rhdh-catalog", &digest("00")]);
+    assert_eq!(refused.status.code(), Some(2), "the placeholder is no digest");
+    assert!(text_of(&refused).contains("is the placeholder, not a digest"), "{}", text_of(&refused));
+    let nowhere = run(&["quay.io/nowhere/image:1", &digest("ab")]);
+    assert_eq!(nowhere.status.code(), Some(2));
+    assert!(text_of(&nowhere).contains("quay.io/nowhere/image:1@sha256:… appears in no file"), "{}", text_of(&nowhere));
+    // A bundle that lost its digest, or PaC templates naming two tags, make the tree unreleasable.
+    let pipeline = text(".tekton/rhdh-catalog-build-pipeline.yaml");
+    let unpinned =
+        Regex::new(r"(task-clair-scan:0\.3)@sha256:[0-9a-f]{64}").unwrap().replace(&pipeline, "$1").into_owned();
+    std::fs::write(scratch.path().join(".tekton/rhdh-catalog-build-pipeline.yaml"), &unpinned).unwrap();
+    let check = run(&["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(text_of(&check).contains("task-clair-scan:0.3"), "{}", text_of(&check));
+    std::fs::write(scratch.path().join(".tekton/rhdh-catalog-build-pipeline.yaml"), &pipeline).unwrap();
+    let comment = text("tekton/pac/rhdh-catalog-sync-comment.yaml");
+    std::fs::write(
+        scratch.path().join("tekton/pac/rhdh-catalog-sync-comment.yaml"),
+        comment.replacen("/v0.1.0/", "/v0.2.0/", 1),
+    )
+    .unwrap();
+    let check = run(&["--check"]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(text_of(&check).contains("instead of one release tag"), "{}", text_of(&check));
+    // --release points every Pipeline and Task URL of the templates at one tag.
+    let release = run(&["--release", "v1.2.3"]);
+    assert!(release.status.success(), "{}", text_of(&release));
+    let url = Regex::new(r"raw\.githubusercontent\.com/redhat-developer/rhdh-catalog/([^/]+)/").unwrap();
+    for file in ["tekton/pac/rhdh-catalog-sync-comment.yaml", "tekton/pac/rhdh-catalog-sync-push.yaml"] {
+        let urls: BTreeSet<String> = url.captures_iter(&text(file)).map(|captures| captures[1].to_string()).collect();
+        assert_eq!(urls, BTreeSet::from(["v1.2.3".to_string()]), "{file}");
+    }
+    assert_eq!(run(&["--check"]).status.code(), Some(0));
+    let bad = run(&["--release", "1.2"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text_of(&bad).contains("1.2 is not v<major>.<minor>.<patch>"), "{}", text_of(&bad));
+}
+
+/// A PipelineRun as `kubectl get pipelinerun -o json` shows a finished Konflux build.
+fn build_run(succeeded: &str, results: &[(&str, &str)]) -> String {
+    serde_json::json!({
+        "apiVersion": "tekton.dev/v1",
+        "kind": "PipelineRun",
+        "metadata": {"name": "rhdh-catalog-on-push-x7k2p", "labels": {"appstudio.openshift.io/component": "rhdh-catalog"}},
+        "status": {
+            "conditions": [{"type": "Succeeded", "status": succeeded, "reason": if succeeded == "True" { "Succeeded" } else { "Failed" }}],
+            "results": results.iter().map(|(name, value)| serde_json::json!({"name": name, "value": value})).collect::<Vec<_>>(),
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn pin_script_pins_the_image_a_build_reports() {
+    let (scratch, run) = pin_scratch();
+    let digest = format!("sha256:{}", "4e".repeat(32));
+    let file = scratch.path().join("run.json");
+    let pin = |json: &str| {
+        std::fs::write(&file, json).unwrap();
+        run(&["--from-build", file.to_str().unwrap()])
+    };
+    let url = "quay.io/rhdh-community/rhdh-catalog:0123456789abcdef0123456789abcdef01234567";
+    let output = pin(&build_run("True", &[("IMAGE_URL", url), ("IMAGE_DIGEST", &format!("{digest}\n"))]));
+    assert!(output.status.success(), "{}", text_of(&output));
+    let fetch =
+        std::fs::read_to_string(scratch.path().join("tekton/task/rhdh-catalog-fetch/0.1/rhdh-catalog-fetch.yaml"))
+            .unwrap();
+    assert!(fetch.contains(&format!("image: quay.io/rhdh-community/rhdh-catalog@{digest}")), "{fetch}");
+    let export =
+        std::fs::read_to_string(scratch.path().join("tekton/task/rhdh-catalog-export/0.1/rhdh-catalog-export.yaml"))
+            .unwrap();
+    assert!(export.contains("rhdh-catalog-exporter@sha256:0000"), "another repository is left alone");
+    // A failed build, or one without the results, pins nothing.
+    let failed = pin(&build_run("False", &[("IMAGE_URL", url), ("IMAGE_DIGEST", &digest)]));
+    assert_eq!(failed.status.code(), Some(2));
     assert!(
-        run(&["quay.io/konflux-ci/tekton-catalog/pipeline-docker-build-oci-ta:devel", &digest("0f")]).status.success()
+        text_of(&failed).contains("rhdh-catalog-on-push-x7k2p has not succeeded (condition Succeeded: False)"),
+        "{}",
+        text_of(&failed)
     );
+    let empty = pin(&build_run("True", &[]));
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(text_of(&empty).contains("has no IMAGE_URL and IMAGE_DIGEST results"), "{}", text_of(&empty));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[test]
+fn pin_script_resolves_base_image_tags_with_the_registry() {
+    let registry = crate::support::Registry::shared();
+    let (scratch, run) = pin_scratch();
+    // A base image served by a real registry under a tag, and a Containerfile naming that tag with a stale digest.
+    let repository = format!("{}/{}/base", registry.host, crate::support::unique_namespace());
+    let layout = scratch.path().join("layout");
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = sha256_hex(config);
+    std::fs::write(layout.join("blobs/sha256").join(&config_digest), config).unwrap();
+    let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": format!("sha256:{config_digest}"), "size": config.len()},
+        "layers": []}).to_string();
+    let manifest_digest = sha256_hex(manifest.as_bytes());
+    std::fs::write(layout.join("blobs/sha256").join(&manifest_digest), &manifest).unwrap();
+    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(layout.join("index.json"), serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{manifest_digest}"), "size": manifest.len()}]}).to_string()).unwrap();
+    crate::support::skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}", layout.display()),
+        &format!("docker://{repository}:9.8"),
+    ]);
+    let stale = format!("sha256:{}", "5a".repeat(32));
+    std::fs::remove_dir_all(scratch.path().join("containerfiles")).unwrap();
+    std::fs::create_dir_all(scratch.path().join("containerfiles")).unwrap();
+    std::fs::write(
+        scratch.path().join("containerfiles/x.Containerfile"),
+        format!("FROM {repository}:9.8@{stale} AS base\nFROM base\n"),
+    )
+    .unwrap();
+    let output = std::process::Command::new("bash")
+        .arg(scratch.path().join("hack/pin-images.sh"))
+        .arg("--base-images")
+        .env("PIN_IMAGES_TLS_VERIFY", "false")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text_of(&output));
+    let text = std::fs::read_to_string(scratch.path().join("containerfiles/x.Containerfile")).unwrap();
+    assert_eq!(text, format!("FROM {repository}:9.8@sha256:{manifest_digest} AS base\nFROM base\n"));
+    // A tag the registry does not have: exit 3, nothing rewritten.
+    std::fs::write(scratch.path().join("containerfiles/x.Containerfile"), format!("FROM {repository}:gone@{stale}\n"))
+        .unwrap();
+    let missing = std::process::Command::new("bash")
+        .arg(scratch.path().join("hack/pin-images.sh"))
+        .arg("--base-images")
+        .env("PIN_IMAGES_TLS_VERIFY", "false")
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(3), "{}", text_of(&missing));
     assert!(
-        text(".tekton/rhdh-catalog-push.yaml")
-            .contains(&format!("pipeline-docker-build-oci-ta:devel@{}\n", digest("0f")))
+        text_of(&missing).contains(&format!("{repository}:gone: the registry did not answer with a digest")),
+        "{}",
+        text_of(&missing)
     );
-    assert_eq!(
-        run(&["quay.io/rhdh-community/rhdh-catalog", &digest("00")]).status.code(),
-        Some(2),
-        "the placeholder is no digest"
-    );
-    assert_eq!(run(&["quay.io/nowhere/image:1", &digest("ab")]).status.code(), Some(2));
+    drop(run);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1799,111 +1996,733 @@ fn containerfiles_build_offline_from_pinned_base_images() {
     assert!(!found.iter().any(|problem| problem.contains("base image build")), "a stage name is no base image");
 }
 
-/// The file a prefetch-input type reads in its folder (for rpm: the input rpms.lock.yaml is
-/// generated from, see containerfiles/README.md).
-fn prefetch_input_file(kind: &str) -> Option<&'static str> {
+/// The lockfile Hermeto (Konflux's prefetch-dependencies) reads for a prefetch-input type, in the
+/// input's folder. For `rpm` that is `rpms.lock.yaml` (generated from `rpms.in.yaml` by
+/// rpm-lockfile-prototype): an `rpms.in.yaml` alone prefetches nothing and fails the prefetch.
+fn prefetch_lockfile(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "cargo" => "Cargo.lock",
         "npm" => "package-lock.json",
         "yarn" => "yarn.lock",
-        "rpm" => "rpms.in.yaml",
+        "rpm" => "rpms.lock.yaml",
         "generic" => "artifacts.lock.yaml",
         "gomod" => "go.sum",
         "pip" => "requirements.txt",
+        "bundler" => "Gemfile.lock",
         _ => return None,
     })
 }
 
-fn rpm_packages(folder: &str) -> Vec<String> {
-    let input = yaml_text(folder, &read(&format!("{folder}/rpms.in.yaml")));
-    input["packages"].as_array().unwrap().iter().map(|package| package.as_str().unwrap().to_string()).collect()
+/// The packages an `rpms.lock.yaml` pins (`arches[].packages[].name`).
+fn locked_rpms(text: &str) -> BTreeSet<String> {
+    let lock = yaml_text("rpms.lock.yaml", text);
+    lock["arches"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|arch| arch["packages"].as_array().cloned().unwrap_or_default())
+        .filter_map(|package| package["name"].as_str().map(str::to_string))
+        .collect()
 }
 
-#[test]
-fn image_builds_are_hermetic_and_prefetch_every_lockfile() {
-    let builds = tekton_builds();
-    assert!(builds.len() >= 2);
-    let install = Regex::new(r"\b(?:micro)?dnf install ([^&;|]+)").unwrap();
+/// The packages a Containerfile installs with a package manager (`dnf`, `microdnf`, `yum`,
+/// `rpm -i`/`-U`), per instruction.
+fn installed_packages(containerfile: &str) -> Vec<String> {
+    let install =
+        Regex::new(r"\b(?:(?:micro)?dnf|yum)\s+(?:-\S+\s+)*install\s+([^&;|]+)|\brpm\s+-[iU]\S*\s+([^&;|]+)").unwrap();
+    let mut found = Vec::new();
+    for instruction in containerfile_instructions(containerfile) {
+        let Some(rest) = instruction.strip_prefix("RUN ") else { continue };
+        for captures in install.captures_iter(rest) {
+            let words = captures.get(1).or_else(|| captures.get(2)).map_or("", |group| group.as_str());
+            found.extend(words.split_whitespace().filter(|word| !word.starts_with('-')).map(str::to_string));
+        }
+    }
+    found
+}
+
+/// What keeps one hermetic build from prefetching everything it needs, with `file` a repository
+/// file's text (None when it does not exist).
+fn hermetic_problems(file: &str, run: &Value, read: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    if param(run, "hermetic") != Some("true") {
+        problems.push(format!("{file}: not hermetic (Conforma's hermetic_build_task.build_task_hermetic)"));
+    }
     let lockfiles = BTreeMap::from([
         ("Cargo.lock", "cargo"),
         ("package-lock.json", "npm"),
         ("yarn.lock", "yarn"),
         ("rpms.lock.yaml", "rpm"),
+        ("rpms.in.yaml", "rpm"),
     ]);
+    let entries: Vec<Value> = match param(run, "prefetch-input").map(serde_json::from_str) {
+        Some(Ok(Value::Array(entries))) => entries,
+        Some(Ok(Value::Object(entry))) => vec![Value::Object(entry)],
+        other => return [problems, vec![format!("{file}: prefetch-input is no JSON list: {other:?}")]].concat(),
+    };
+    let mut named: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut rpms: BTreeSet<String> = BTreeSet::new();
+    for entry in &entries {
+        let kind = entry["type"].as_str().unwrap_or_default();
+        let path = entry["path"].as_str().unwrap_or(".").trim_end_matches('/').to_string();
+        let Some(lockfile) = prefetch_lockfile(kind) else {
+            problems.push(format!("{file}: prefetch type `{kind}` is not one Hermeto prefetches"));
+            continue;
+        };
+        let location = if path == "." { lockfile.to_string() } else { format!("{path}/{lockfile}") };
+        match read(&location) {
+            None => problems.push(format!(
+                "{file}: the hermetic build names the prefetch input {kind} at {path}, whose lockfile {location} is not in the repository: the prefetch fails and no image is built"
+            )),
+            Some(text) if kind == "rpm" => rpms.extend(locked_rpms(&text)),
+            Some(_) => {}
+        }
+        if !named.insert((kind.to_string(), path.clone())) {
+            problems.push(format!("{file}: {kind} at {path} twice"));
+        }
+    }
+    let Some(dockerfile) = param(run, "dockerfile") else { return problems };
+    let Some(containerfile) = read(dockerfile) else {
+        return [problems, vec![format!("{file}: {dockerfile} does not exist")]].concat();
+    };
+    // Every lockfile the Containerfile copies is prefetched.
+    for instruction in containerfile_instructions(&containerfile) {
+        let Some(rest) = instruction.strip_prefix("COPY ") else { continue };
+        for word in rest.split_whitespace().filter(|word| !word.starts_with("--")) {
+            let path = PathBuf::from(word);
+            let Some(name) = path.file_name().and_then(|name| name.to_str()) else { continue };
+            if let Some(kind) = lockfiles.get(name) {
+                let folder =
+                    path.parent().map(|parent| parent.display().to_string()).filter(|parent| !parent.is_empty());
+                let folder = folder.unwrap_or_else(|| ".".to_string());
+                if !named.contains(&((*kind).to_string(), folder.clone())) {
+                    problems.push(format!(
+                        "{file}: {dockerfile} copies {word}, which is not prefetched ({kind} at {folder})"
+                    ));
+                }
+            }
+        }
+    }
+    // Every package the Containerfile installs is in a prefetched rpms.lock.yaml.
+    for package in installed_packages(&containerfile) {
+        if !rpms.contains(&package) {
+            problems.push(format!(
+                "{file}: {dockerfile} installs the RPM {package}, which no prefetched rpms.lock.yaml pins: a hermetic build cannot download it"
+            ));
+        }
+    }
+    // Every lockfile in a prefetched folder is named (none left behind).
+    for (_, folder) in &named {
+        for (lockfile, kind) in &lockfiles {
+            let location = if folder == "." { (*lockfile).to_string() } else { format!("{folder}/{lockfile}") };
+            if read(&location).is_some()
+                && (*kind != "cargo" || folder == ".")
+                && !named.contains(&((*kind).to_string(), folder.clone()))
+            {
+                problems.push(format!("{file}: {location} exists but is not prefetched"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn image_builds_are_hermetic_and_prefetch_only_what_has_a_lockfile() {
+    let builds = tekton_builds();
+    assert_eq!(builds.len(), 4, "{:?}", builds.iter().map(|(file, _)| file).collect::<Vec<_>>());
+    let from_repository = |relative: &str| std::fs::read_to_string(repository().join(relative)).ok();
+    let mut problems = Vec::new();
     for (file, run) in &builds {
+        problems.extend(hermetic_problems(file, run, &from_repository));
+    }
+    // An rpms.in.yaml anywhere without the rpms.lock.yaml Hermeto reads beside it is a half-done lock.
+    for file in repository_files().iter().filter(|file| file.ends_with("rpms.in.yaml")) {
+        let lock = file.replace("rpms.in.yaml", "rpms.lock.yaml");
+        if !repository().join(&lock).is_file() {
+            problems.push(format!("{file}: no {lock} beside it (hack/…: rpm-lockfile-prototype)"));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The check itself, on the shape of the builds before: rpm inputs with only rpms.in.yaml, a
+    // Containerfile installing RPMs.
+    let files: BTreeMap<&str, &str> = BTreeMap::from([
+        ("Cargo.lock", "# lock"),
+        ("x/rpms.in.yaml", "packages: [git-core]"),
+        ("y/rpms.in.yaml", "packages: [patch]"),
+        (
+            "y/rpms.lock.yaml",
+            "lockfileVersion: 1\narches:\n  - arch: x86_64\n    packages:\n      - {name: patch, evr: 2.7.6-1.el9}\n",
+        ),
+        (
+            "c.Containerfile",
+            "FROM registry.access.redhat.com/ubi9/ubi:9@sha256:0 AS b\nRUN microdnf install -y --nodocs git-core \\\n patch && microdnf clean all\nCOPY Cargo.lock ./\n",
+        ),
+    ]);
+    let read = |relative: &str| files.get(relative).map(|text| (*text).to_string());
+    let old = yaml_text(
+        "old",
+        r#"{"spec": {"params": [{"name": "hermetic", "value": "true"}, {"name": "dockerfile", "value": "c.Containerfile"},
+            {"name": "prefetch-input", "value": "[{\"type\": \"cargo\", \"path\": \".\"}, {\"type\": \"rpm\", \"path\": \"x\"}, {\"type\": \"rpm\", \"path\": \"y\"}]"}]}}"#,
+    );
+    let found = hermetic_problems("old", &old, &read);
+    assert!(
+        found.iter().any(|problem| problem
+            .contains("the prefetch input rpm at x, whose lockfile x/rpms.lock.yaml is not in the repository")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|problem| problem.contains("installs the RPM git-core, which no prefetched rpms.lock.yaml pins")),
+        "{found:#?}"
+    );
+    assert!(!found.iter().any(|problem| problem.contains("RPM patch")), "patch is locked in y: {found:#?}");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let not_hermetic = yaml_text("n", r#"{"spec": {"params": [{"name": "prefetch-input", "value": "[]"}]}}"#);
+    assert!(hermetic_problems("n", &not_hermetic, &read).iter().any(|problem| problem.contains("not hermetic")));
+    assert_eq!(
+        installed_packages("RUN dnf -y install a b && yum install c\nRUN rpm -ivh d.rpm\nRUN echo install e\n"),
+        ["a", "b", "c", "d.rpm"]
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// 7. The release policy: the Conforma `redhat` collection rules that apply to our two builds.
+//
+// Rules and their names: enterprise-contract/ec-policies b54db5ab6399666dc16d584c66693955a9786c93
+// (policy/release/<package>/<package>.rego; the collection is policy/release/collection/redhat).
+// The data they read in Red Hat's policy: release-engineering/rhtap-ec-policy
+// df1123f847bde0108ec39d6a707d29e262735b36 (data/required_tasks.yml, data/rule_data.yml).
+// Where a rule reads an attestation or an image that only a cluster makes, it is evaluated here on
+// what produces them: the build Pipeline with each PipelineRun's params, and the Containerfiles.
+
+/// `pipeline-required-tasks.docker` (and `.generic`, the same list) of data/required_tasks.yml,
+/// effective 2025-04-01: each entry is satisfied by any one of its names. The key is the build
+/// Task's `build.appstudio.redhat.com/build_type` label or the PipelineRun's
+/// `pipelines.openshift.io/runtime` label (policy/lib/tekton/pipeline.rego,
+/// pipeline_label_selector); our pipeline is labelled `generic`.
+const REQUIRED_TASKS: [&[&str]; 12] = [
+    &["buildah", "buildah-remote", "buildah-oci-ta", "buildah-remote-oci-ta"],
+    &["clair-scan", "roxctl-scan"],
+    &["clamav-scan"],
+    &["deprecated-image-check"],
+    &["git-clone", "git-clone-oci-ta"],
+    &["init"],
+    &["prefetch-dependencies", "prefetch-dependencies-oci-ta"],
+    &["rpms-signature-scan"],
+    &["sast-shell-check", "sast-shell-check-oci-ta"],
+    &["sast-snyk-check", "sast-snyk-check-oci-ta"],
+    &["sast-unicode-check", "sast-unicode-check-oci-ta"],
+    &["source-build", "source-build-oci-ta"],
+];
+
+/// `required_labels` of data/rule_data.yml (cpe and org.opencontainers.image.created effective
+/// 2026-06-07), read by `labels.required_labels`.
+const REQUIRED_LABELS: [&str; 13] = [
+    "com.redhat.component",
+    "description",
+    "distribution-scope",
+    "io.k8s.description",
+    "name",
+    "release",
+    "url",
+    "vcs-ref",
+    "vcs-type",
+    "vendor",
+    "version",
+    "org.opencontainers.image.created",
+    "cpe",
+];
+
+/// Labels the build task sets on every image it builds (konflux-build-cli `image build`
+/// `--image-revision` and `--add-legacy-labels` in buildah-oci-ta/buildah-remote-oci-ta 0.10): a
+/// Containerfile need not, and cannot, set them to the commit and time of the build.
+const LABELS_OF_THE_BUILD: [&str; 2] = ["vcs-ref", "org.opencontainers.image.created"];
+
+/// `disallowed_inherited_labels` of data/rule_data.yml (`labels.disallowed_inherited_labels`): the
+/// image must not carry its parent's value.
+const DISALLOWED_INHERITED_LABELS: [&str; 7] = [
+    "description",
+    "io.k8s.description",
+    "io.k8s.display-name",
+    "io.openshift.tags",
+    "summary",
+    "name",
+    "com.redhat.component",
+];
+
+/// `deprecated_labels` of data/rule_data.yml (`labels.deprecated_labels`).
+const DEPRECATED_LABELS: [&str; 8] =
+    ["INSTALL", "Architecture", "BZComponent", "Name", "RUN", "Release", "UNINSTALL", "Version"];
+
+/// `allowed_registry_prefixes` of data/rule_data.yml (`base_image_registries.base_image_permitted`,
+/// which counts builder stages too: `konflux:container:is_builder_image:for_stage`).
+const ALLOWED_BASE_IMAGE_PREFIXES: [&str; 13] = [
+    "registry.access.redhat.com/",
+    "registry.redhat.io/",
+    "quay.io/konflux-ci/yq",
+    "quay.io/konflux-ci/bazel5-ubi8",
+    "quay.io/konflux-ci/bazel6-ubi9",
+    "quay.io/konflux-ci/bazel7-ubi9",
+    "quay.io/konflux-ci/operator-sdk-builder",
+    "quay.io/konflux-ci/yarn3-nodejs20-ubi9-minimal",
+    "quay.io/konflux-ci/yarn4-nodejs22-ubi9-minimal",
+    "quay.io/konflux-ci/git-clone",
+    "brew.registry.redhat.io/rh-osbs/openshift-golang-builder",
+    "brew.registry.redhat.io/rh-osbs/openshift-ose-operator-registry-rhel9",
+    "brew.registry.redhat.io/rh-osbs/rhacm2-nodejs-parent",
+];
+
+/// The one base image outside that list, and only as a builder stage (containerfiles/README.md):
+/// Konflux's Rust toolchain image. A release under the Red Hat policy adds it to the policy's
+/// `allowed_registry_prefixes`.
+const TOOLCHAIN_BUILDER: &str = "quay.io/konflux-ci/rust-builder:";
+
+/// Where the trusted Task bundles come from: the `trusted_tasks` data Konflux publishes
+/// (quay.io/konflux-ci/tekton-catalog/data-acceptable-bundles) lists bundles of this repository
+/// (`trusted_task.trusted`).
+const TRUSTED_TASK_REPOSITORY: &str = "quay.io/konflux-ci/tekton-catalog/task-";
+
+/// `$(params.<name>)` of `text` replaced by the run's value or the Pipeline's default.
+fn resolve_params(text: &str, values: &BTreeMap<String, Value>) -> String {
+    let mut out = text.to_string();
+    for (name, value) in values {
+        let replacement = match value {
+            Value::String(text) => text.clone(),
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("$(params.{name})"), &replacement);
+    }
+    out
+}
+
+/// A Pipeline's param values for a run: the run's, else the Pipeline's defaults.
+fn run_params(pipeline: &Value, run: &Value) -> BTreeMap<String, Value> {
+    let mut values = BTreeMap::new();
+    for declared in pipeline["spec"]["params"].as_array().into_iter().flatten() {
+        if let (Some(name), Some(default)) = (declared["name"].as_str(), declared.get("default")) {
+            values.insert(name.to_string(), default.clone());
+        }
+    }
+    for given in run["spec"]["params"].as_array().into_iter().flatten() {
+        if let Some(name) = given["name"].as_str() {
+            values.insert(name.to_string(), given["value"].clone());
+        }
+    }
+    values
+}
+
+/// The tasks of `pipeline` that run for `run` (their `when` expressions evaluated on the run's
+/// params), as (pipeline task, Task name from the bundle, the task entry).
+fn tasks_that_run<'a>(pipeline: &'a Value, run: &Value) -> Vec<(String, String, &'a Value)> {
+    let values = run_params(pipeline, run);
+    let mut running = Vec::new();
+    for task in pipeline["spec"]["tasks"].as_array().into_iter().flatten() {
+        let runs = task["when"].as_array().into_iter().flatten().all(|when| {
+            let input = resolve_params(when["input"].as_str().unwrap_or_default(), &values);
+            let listed = when["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|value| resolve_params(value.as_str().unwrap_or_default(), &values) == input);
+            (when["operator"] == "in") == listed
+        });
+        if runs {
+            let name = task["taskRef"]["params"]
+                .as_array()
+                .and_then(|params| params.iter().find(|param| param["name"] == "name"))
+                .and_then(|param| param["value"].as_str())
+                .unwrap_or_default();
+            running.push((task["name"].as_str().unwrap_or_default().to_string(), name.to_string(), task));
+        }
+    }
+    running
+}
+
+/// The build pipeline a `.tekton/` PipelineRun names (inlined by PaC from `.tekton/`).
+fn build_pipeline_of(file: &str, run: &Value) -> Value {
+    let name = run["spec"]["pipelineRef"]["name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{file}: pipelineRef must name the Pipeline of .tekton/ (no floating bundle)"));
+    yaml_files(&[".tekton"])
+        .into_iter()
+        .map(|other| yaml_text(&other, &read(&other)))
+        .find(|document| document["kind"] == "Pipeline" && document["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("{file}: no Pipeline {name} in .tekton/"))
+}
+
+/// What the Conforma `redhat` collection would find wrong with the pipeline a build runs.
+fn pipeline_policy_problems(file: &str, pipeline: &Value, run: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let running = tasks_that_run(pipeline, run);
+    let names: BTreeSet<&str> = running.iter().map(|(_, name, _)| name.as_str()).collect();
+    for required in REQUIRED_TASKS {
+        if !required.iter().any(|name| names.contains(name)) {
+            problems.push(format!("{file}: tasks.required_tasks_found: one of {required:?} is missing"));
+        }
+    }
+    if param(run, "build-source-image") != Some("true") || !names.contains("source-build-oci-ta") {
+        problems.push(format!(
+            "{file}: source_image.exists: no source image is built (build-source-image is not \"true\")"
+        ));
+    }
+    let values = run_params(pipeline, run);
+    for (task, name, entry) in &running {
+        let bundle = entry["taskRef"]["params"]
+            .as_array()
+            .and_then(|params| params.iter().find(|param| param["name"] == "bundle"))
+            .and_then(|param| param["value"].as_str());
+        match bundle {
+            None => problems.push(format!("{file}: {task}: tasks.pinned_task_refs: not a bundle reference")),
+            Some(bundle) => {
+                if let Some(problem) = bundle_problem(bundle) {
+                    problems.push(format!("{file}: {task}: trusted_task.pinned: {problem}"));
+                }
+                if !bundle.starts_with(TRUSTED_TASK_REPOSITORY) {
+                    problems.push(format!(
+                        "{file}: {task}: trusted_task.trusted: {bundle} is not a Konflux catalog bundle"
+                    ));
+                }
+            }
+        }
+        if name.starts_with("buildah") {
+            let given = |param_name: &str| {
+                entry["params"]
+                    .as_array()
+                    .and_then(|params| params.iter().find(|param| param["name"] == param_name))
+                    .and_then(|param| param["value"].as_str())
+                    .map(|value| resolve_params(value, &values))
+            };
+            if given("HERMETIC").as_deref() != Some("true") {
+                problems.push(format!(
+                    "{file}: hermetic_build_task.build_task_hermetic: {task} does not build with HERMETIC true"
+                ));
+            }
+            let dockerfile = given("DOCKERFILE").unwrap_or_default();
+            if dockerfile.starts_with("http://") || dockerfile.starts_with("https://") || dockerfile.is_empty() {
+                problems.push(format!(
+                    "{file}: buildah_build_task.buildah_uses_local_dockerfile: DOCKERFILE `{dockerfile}`"
+                ));
+            }
+            if given("PRIVILEGED_NESTED").as_deref() == Some("true") {
+                problems.push(format!("{file}: buildah_build_task.privileged_nested_param"));
+            }
+        }
+    }
+    problems
+}
+
+/// What a Containerfile builds: the `LABEL`s of its final stage, every base image with the stage
+/// that uses it and whether that is the final stage, and the sources of its `COPY --from=`.
+struct Stages {
+    labels: BTreeMap<String, String>,
+    images: Vec<(String, String, bool)>,
+    copies_from: Vec<String>,
+}
+
+fn containerfile_stages(text: &str) -> Stages {
+    let from = Regex::new(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$").unwrap();
+    let pair = Regex::new(r#"([A-Za-z0-9._/-]+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))"#).unwrap();
+    let instructions = containerfile_instructions(text);
+    let last_from = instructions.iter().rposition(|instruction| instruction.starts_with("FROM ")).unwrap_or(0);
+    let mut labels = BTreeMap::new();
+    let mut images = Vec::new();
+    let mut stage_names: Vec<String> = Vec::new();
+    let mut copies_from = Vec::new();
+    for (index, instruction) in instructions.iter().enumerate() {
+        if let Some(captures) = from.captures(instruction) {
+            let image = captures[1].to_string();
+            let name = captures.get(2).map_or_else(|| index.to_string(), |name| name.as_str().to_string());
+            if !stage_names.contains(&image) {
+                images.push((image, name.clone(), index == last_from));
+            }
+            stage_names.push(name);
+        } else if index > last_from && instruction.starts_with("LABEL ") {
+            for captures in pair.captures_iter(&instruction["LABEL ".len()..]) {
+                let value = captures.get(2).or_else(|| captures.get(3)).map_or("", |value| value.as_str());
+                labels.insert(captures[1].to_string(), value.to_string());
+            }
+        } else if let Some(rest) = instruction.strip_prefix("COPY --from=") {
+            copies_from.push(rest.to_string());
+        }
+    }
+    Stages { labels, images, copies_from }
+}
+
+/// What the label and base image rules would find wrong with an image built from `text`.
+fn containerfile_policy_problems(file: &str, text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Stages { labels, images, copies_from: copies } = containerfile_stages(text);
+    for required in REQUIRED_LABELS.iter().filter(|label| !LABELS_OF_THE_BUILD.contains(label)) {
+        if labels.get(*required).is_none_or(|value| value.trim().is_empty()) {
+            problems.push(format!("{file}: labels.required_labels: the final stage does not set `{required}`"));
+        }
+    }
+    for label in LABELS_OF_THE_BUILD {
+        if labels.contains_key(label) {
+            problems.push(format!("{file}: `{label}` is set by the build; a fixed value would be wrong"));
+        }
+    }
+    if labels.get("vendor").map(String::as_str) != Some("Red Hat, Inc.") {
+        problems.push(format!("{file}: labels.required_labels: vendor must be `Red Hat, Inc.`"));
+    }
+    for label in DISALLOWED_INHERITED_LABELS {
+        if !labels.contains_key(label) {
+            problems.push(format!(
+                "{file}: labels.disallowed_inherited_labels: `{label}` would be inherited from the base image; set it in the final stage"
+            ));
+        }
+    }
+    for label in DEPRECATED_LABELS {
+        if labels.contains_key(label) {
+            problems.push(format!("{file}: labels.deprecated_labels: `{label}`"));
+        }
+    }
+    if labels.contains_key("quay.expires-after") {
+        problems.push(format!("{file}: quay_expiration.expires_label: the image would expire"));
+    }
+    for (image, stage, is_final) in &images {
+        if ALLOWED_BASE_IMAGE_PREFIXES.iter().any(|prefix| image.starts_with(prefix)) {
+            continue;
+        }
+        if image.starts_with(TOOLCHAIN_BUILDER) && !is_final {
+            // The documented exception: only the compiled binary leaves the toolchain stage.
+            let from_stage: Vec<&String> =
+                copies.iter().filter(|copy| copy.starts_with(&format!("{stage} "))).collect();
+            if from_stage.iter().all(|copy| copy.split_whitespace().nth(1) == Some("/src/target/release/rhdh-catalog"))
+            {
+                continue;
+            }
+            problems.push(format!(
+                "{file}: more than the binary is copied from the toolchain stage {stage}: {from_stage:?}"
+            ));
+            continue;
+        }
+        problems.push(format!(
+            "{file}: base_image_registries.base_image_permitted: {image} is from a registry the policy does not allow"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn the_builds_meet_the_conforma_redhat_collection() {
+    let mut problems = Vec::new();
+    for (file, run) in tekton_builds() {
+        let pipeline = build_pipeline_of(&file, &run);
+        problems.extend(pipeline_policy_problems(&file, &pipeline, &run));
+        let dockerfile = param(&run, "dockerfile").unwrap();
+        problems.extend(containerfile_policy_problems(dockerfile, &read(dockerfile)));
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_release_policy_checks_find_what_conforma_would_reject() {
+    let (file, run) = tekton_builds().into_iter().find(|(file, _)| file.ends_with("rhdh-catalog-push.yaml")).unwrap();
+    let pipeline = build_pipeline_of(&file, &run);
+    // Without a source image: the source-build task does not run.
+    let mut no_source = run.clone();
+    for entry in no_source["spec"]["params"].as_array_mut().unwrap() {
+        if entry["name"] == "build-source-image" {
+            entry["value"] = Value::from("false");
+        }
+    }
+    let found = pipeline_policy_problems(&file, &pipeline, &no_source);
+    assert!(found.iter().any(|problem| problem.contains("required_tasks_found: one of [\"source-build\", \"source-build-oci-ta\"]")), "{found:#?}");
+    assert!(found.iter().any(|problem| problem.contains("source_image.exists")), "{found:#?}");
+    // Not hermetic, checks skipped, a bundle by tag only.
+    let mut loose = run.clone();
+    for entry in loose["spec"]["params"].as_array_mut().unwrap() {
+        if entry["name"] == "hermetic" {
+            entry["value"] = Value::from("false");
+        }
+    }
+    loose["spec"]["params"].as_array_mut().unwrap().push(serde_json::json!({"name": "skip-checks", "value": "true"}));
+    let mut floating = pipeline.clone();
+    floating["spec"]["tasks"][0]["taskRef"]["params"][1]["value"] =
+        Value::from("quay.io/konflux-ci/tekton-catalog/task-init:0.4");
+    let found = pipeline_policy_problems(&file, &floating, &loose);
+    for expected in [
+        "build_task_hermetic",
+        "one of [\"clamav-scan\"]",
+        "one of [\"rpms-signature-scan\"]",
+        "trusted_task.pinned: bundle quay.io/konflux-ci/tekton-catalog/task-init:0.4",
+    ] {
+        assert!(found.iter().any(|problem| problem.contains(expected)), "{expected}: {found:#?}");
+    }
+    // The old Containerfile shape: labels inherited from the base image, ubi-minimal, RPMs.
+    let old = "FROM registry.access.redhat.com/ubi9/ubi:9.6@sha256:1 AS build\nFROM docker.io/library/alpine:3@sha256:2 AS tool\nCOPY --from=build /src/target/release/rhdh-catalog /usr/local/bin/rhdh-catalog\nLABEL name=\"rhdh/rhdh-catalog\" \\\n      summary=\"s\" description=\"d\" io.k8s.display-name=\"x\" io.k8s.description=\"y\" vendor=\"Red Hat, Inc.\" version=\"0.1.0\" Release=1\n";
+    let found = containerfile_policy_problems("old", old);
+    for expected in [
+        "does not set `com.redhat.component`",
+        "does not set `release`",
+        "does not set `url`",
+        "does not set `distribution-scope`",
+        "`io.openshift.tags` would be inherited",
+        "`com.redhat.component` would be inherited",
+        "deprecated_labels: `Release`",
+        "docker.io/library/alpine:3@sha256:2 is from a registry the policy does not allow",
+    ] {
+        assert!(found.iter().any(|problem| problem.contains(expected)), "{expected}: {found:#?}");
+    }
+    let leaky = "FROM quay.io/konflux-ci/rust-builder:1.94.1@sha256:1 AS build\nFROM registry.access.redhat.com/ubi9/s2i-base:latest@sha256:2\nCOPY --from=build /usr/local/share/rust /usr/local/share/rust\n";
+    assert!(
+        containerfile_policy_problems("leaky", leaky).iter().any(|problem| problem.contains("more than the binary"))
+    );
+    let final_toolchain = "FROM quay.io/konflux-ci/rust-builder:1.94.1@sha256:1\n";
+    assert!(
+        containerfile_policy_problems("final", final_toolchain)
+            .iter()
+            .any(|problem| problem.contains("base_image_permitted"))
+    );
+}
+
+// ------------------------------------------------------------------------------------------------
+// 8. The tenant: who runs what with which credentials (konflux/*.yaml, hack/konflux-bootstrap.sh).
+//
+// build-service (konflux-ci/build-service, internal/controller/component_build_controller_service_account.go,
+// getBuildPipelineServiceAccountName) creates the ServiceAccount `build-pipeline-<component>` for each
+// Component and binds it to the appstudio-pipelines-runner ClusterRole. image-controller
+// (konflux-ci/image-controller 17b36a2806d5efa1e04447d7293ba4f64cbac45e,
+// internal/controller/imagerepository_controller.go) names an ImageRepository's push secret
+// `<name>-image-push` (getSecretName, appstudio.redhat.com group) and links it to
+// `build-pipeline-<component>` only when the ImageRepository carries the
+// `appstudio.redhat.com/component` label; the repository is
+// `quay.io/<organization>/<namespace>/<spec.image.name>`.
+
+/// Every document of a multi-document YAML file of the repository.
+fn documents(relative: &str) -> Vec<Value> {
+    read(relative)
+        .split("\n---\n")
+        .map(|part| yaml_text(relative, part))
+        .filter(|document| !document.is_null())
+        .collect()
+}
+
+fn find_kind<'a>(documents: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+    documents.iter().find(|document| document["kind"] == kind && document["metadata"]["name"] == name)
+}
+
+#[test]
+fn every_run_names_an_account_konflux_creates_with_the_push_secret_it_needs() {
+    // The image builds: Components whose build account pushes to the repository of output-image.
+    let images = documents("konflux/rhdh-catalog-images.yaml");
+    for (file, run) in tekton_builds() {
+        let component = label(&run, "appstudio.openshift.io/component").unwrap();
+        let declared = find_kind(&images, "Component", component)
+            .unwrap_or_else(|| panic!("{file}: no Component {component} in konflux/rhdh-catalog-images.yaml"));
         assert_eq!(
-            param(run, "hermetic"),
-            Some("true"),
-            "{file}: Conforma's hermetic_build_task wants hermetic builds"
+            declared["spec"]["application"],
+            label(&run, "appstudio.openshift.io/application").unwrap(),
+            "{file}"
         );
-        let text = param(run, "prefetch-input").unwrap_or_else(|| panic!("{file}: no prefetch-input"));
-        let entries: Vec<Value> =
-            serde_json::from_str(text).unwrap_or_else(|error| panic!("{file}: prefetch-input: {error}"));
-        let mut named: BTreeSet<(String, String)> = BTreeSet::new();
-        for entry in &entries {
-            let (kind, path) = (entry["type"].as_str().unwrap(), entry["path"].as_str().unwrap_or("."));
-            let input = prefetch_input_file(kind).unwrap_or_else(|| panic!("{file}: prefetch type {kind}"));
-            assert!(repository().join(path).join(input).is_file(), "{file}: prefetch {kind} at {path}: no {input}");
-            assert!(named.insert((kind.to_string(), path.to_string())), "{file}: {kind} at {path} twice");
-        }
-        // Every lockfile the Containerfile uses is prefetched.
-        let dockerfile = param(run, "dockerfile").unwrap();
-        let containerfile = read(dockerfile);
-        for instruction in containerfile_instructions(&containerfile) {
-            let Some(rest) = instruction.strip_prefix("COPY ") else { continue };
-            for word in rest.split_whitespace().filter(|word| !word.starts_with("--")) {
-                let path = PathBuf::from(word);
-                let Some(name) = path.file_name().and_then(|name| name.to_str()) else { continue };
-                if let Some(kind) = lockfiles.get(name) {
-                    let folder =
-                        path.parent().map(|parent| parent.display().to_string()).filter(|parent| !parent.is_empty());
-                    let folder = folder.unwrap_or_else(|| ".".to_string());
-                    assert!(
-                        named.contains(&((*kind).to_string(), folder.clone())),
-                        "{file}: {dockerfile} copies {word}, not prefetched ({kind} at {folder})"
-                    );
-                }
-            }
-        }
-        // Every RPM the Containerfile installs is in an rpms.in.yaml the build prefetches.
-        let prefetched: BTreeSet<String> =
-            named.iter().filter(|(kind, _)| kind == "rpm").flat_map(|(_, folder)| rpm_packages(folder)).collect();
-        for captures in install.captures_iter(&containerfile) {
-            for package in captures[1].split_whitespace().filter(|word| !word.starts_with('-')) {
-                assert!(
-                    prefetched.contains(package),
-                    "{file}: {dockerfile} installs {package}, which no prefetched rpms.in.yaml names"
-                );
-            }
-        }
-        // Every lockfile in a prefetched folder is named (none left behind).
-        for (_, folder) in &named {
-            for (lockfile, kind) in &lockfiles {
-                if repository().join(folder).join(lockfile).is_file() && (*kind != "cargo" || folder == ".") {
-                    assert!(
-                        named.contains(&((*kind).to_string(), folder.clone())),
-                        "{file}: {folder}/{lockfile} exists but is not prefetched"
-                    );
-                }
-            }
-        }
+        assert_eq!(
+            run["spec"]["taskRunTemplate"]["serviceAccountName"],
+            format!("build-pipeline-{component}"),
+            "{file}"
+        );
+        assert_eq!(declared["spec"]["containerImage"], repository_of(param(&run, "output-image").unwrap()), "{file}");
+        assert_eq!(declared["spec"]["source"]["git"]["dockerfileUrl"], param(&run, "dockerfile").unwrap(), "{file}");
+        assert_eq!(
+            declared["metadata"]["annotations"]["build.appstudio.openshift.io/request"], "configure-pac-no-mr",
+            "{file}: this repository ships its own .tekton/"
+        );
     }
-    // Each rpms.in.yaml resolves against a stage that exists.
-    for folder in
-        files_under(&repository().join("containerfiles/rpms")).into_iter().filter(|file| file.ends_with("rpms.in.yaml"))
+    // The sync runs: the midstream's Component, its ImageRepository labelled with it, so the push
+    // secret of the artifact repository is linked to the account the runs name.
+    let sync = documents("konflux/rhdh-catalog-sync.yaml");
+    let repository =
+        find_kind(&sync, "ImageRepository", "rhdh-catalog-sync").expect("ImageRepository rhdh-catalog-sync");
+    let component =
+        repository["metadata"]["labels"]["appstudio.redhat.com/component"].as_str().expect("component label");
+    let application =
+        repository["metadata"]["labels"]["appstudio.redhat.com/application"].as_str().expect("application label");
+    let declared = find_kind(&sync, "Component", component).unwrap_or_else(|| panic!("no Component {component}"));
+    assert_eq!(declared["spec"]["application"], application);
+    assert!(find_kind(&sync, "Application", application).is_some());
+    let account = format!("build-pipeline-{component}");
+    let push_secret = format!("{}-image-push", repository["metadata"]["name"].as_str().unwrap());
+    let image_name = repository["spec"]["image"]["name"].as_str().unwrap();
+    for (file, run) in pipeline_runs().into_iter().filter(|(file, _)| file.starts_with("tekton/pac/")) {
+        assert_eq!(run["spec"]["taskRunTemplate"]["serviceAccountName"], account.as_str(), "{file}");
+        assert_eq!(label(&run, "appstudio.openshift.io/component"), Some(component), "{file}");
+        let output = repository_of(param(&run, "output-image").unwrap());
+        assert_eq!(output, format!("quay.io/redhat-user-workloads/rhdh-tenant/{image_name}"), "{file}");
+        assert_eq!(param(&run, "git-auth-secret").unwrap_or("git-auth"), "git-auth", "{file}");
+    }
+    // The bootstrap script checks for the same names.
+    let script = read("hack/konflux-bootstrap.sh");
+    for expected in [
+        format!("sync_component={component}"),
+        format!("sync_push_secret={push_secret}"),
+        "git_auth_secret=git-auth".to_string(),
+    ] {
+        assert!(script.contains(&expected), "hack/konflux-bootstrap.sh: {expected}");
+    }
+    // The README's tenant section is the script's sequence, each step with its check.
+    let readme = read("README.md");
+    for step in
+        ["images", "image-push-secret", "first-build", "pin", "tag v", "sync-tenant", "git-auth", "pac ", "sync-run"]
     {
-        let path = format!("containerfiles/rpms/{folder}");
-        let input = yaml_text(&path, &read(&path));
-        let base = PathBuf::from(&path).parent().unwrap().to_path_buf();
-        let containerfile = base.join(input["context"]["containerfile"]["file"].as_str().unwrap());
-        let stage = input["context"]["containerfile"]["stageName"].as_str().unwrap();
-        let text = read(&containerfile.display().to_string());
-        assert!(
-            text.lines().any(|line| line.starts_with("FROM ") && line.ends_with(&format!(" AS {stage}"))),
-            "{path}: stage {stage}"
-        );
-        for repofile in input["contentOrigin"]["repofiles"].as_array().unwrap() {
-            assert!(repository().join(&base).join(repofile.as_str().unwrap()).is_file(), "{path}: {repofile}");
-        }
+        assert!(readme.contains(&format!("hack/konflux-bootstrap.sh {step}")), "README.md: no step `{step}`");
     }
+}
+
+fn bootstrap(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new("bash");
+    command.arg(repository().join("hack/konflux-bootstrap.sh")).args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn the_bootstrap_copies_the_pac_runs_for_the_tenant_and_refuses_a_token_that_expires() {
+    let scratch = tempfile::tempdir().unwrap();
+    let midstream = scratch.path().join("midstream");
+    crate::support::upstreams::repository(&midstream, &[("upstream_repos.yml", "repos: []\n")], "v1");
+    let path = midstream.to_str().unwrap();
+    let tenant = [("NAMESPACE", "plugins-tenant")];
+    let check = bootstrap(&["pac", path, "--check"], &tenant);
+    assert_eq!(check.status.code(), Some(1), "{}", text_of(&check));
+    assert!(
+        text_of(&check).contains("rhdh-catalog-sync-comment.yaml is not the current template"),
+        "{}",
+        text_of(&check)
+    );
+    let copy = bootstrap(&["pac", path], &tenant);
+    assert!(copy.status.success(), "{}", text_of(&copy));
+    assert!(text_of(&copy).contains("done: the midstream's .tekton/ holds the sync PipelineRuns"));
+    for file in ["rhdh-catalog-sync-comment.yaml", "rhdh-catalog-sync-push.yaml"] {
+        let copied = std::fs::read_to_string(midstream.join(".tekton").join(file)).unwrap();
+        assert!(copied.contains("quay.io/redhat-user-workloads/plugins-tenant/rhdh-catalog-sync:"), "{file}");
+        assert!(!copied.contains("rhdh-tenant"), "{file}");
+        assert_eq!(copied.replace("/plugins-tenant/", "/rhdh-tenant/"), read(&format!("tekton/pac/{file}")));
+    }
+    assert!(bootstrap(&["pac", path, "--check"], &tenant).status.success());
+    // An edited copy is reported.
+    std::fs::write(midstream.join(".tekton/rhdh-catalog-sync-push.yaml"), "edited\n").unwrap();
+    assert_eq!(bootstrap(&["pac", path, "--check"], &tenant).status.code(), Some(1));
+    // A GitHub App token for the push Secret is refused before anything reaches the cluster.
+    let refused = bootstrap(
+        &["git-auth"],
+        &[("NAMESPACE", "plugins-tenant"), ("GIT_PUSH_TOKEN", "ghs_16C7e42F292c6912E7710c838347Ae178B4a")],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text_of(&refused));
+    assert!(
+        text_of(&refused).contains("GIT_PUSH_TOKEN is a GitHub App token, which expires within hours of its issue"),
+        "{}",
+        text_of(&refused)
+    );
+    assert!(!text_of(&refused).contains("ghs_16C7"), "the token is not shown");
+    let usage = bootstrap(&["tag", "1.0"], &tenant);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(text_of(&usage).contains("usage:"), "{}", text_of(&usage));
+    let unknown = bootstrap(&["nope"], &tenant);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text_of(&unknown).contains("unknown step nope"));
 }

@@ -225,6 +225,140 @@ fn tasks_mount_the_trusted_ca_config_map_as_git_clone_oci_ta_does() {
     assert_eq!(mounted, 5, "fetch, export, index, release-number and commit");
 }
 
+/// Every Task we ship and every Pipeline, with their files.
+fn shipped_tasks() -> Vec<(String, Value)> {
+    rhdh_catalog::pipeline::definitions::TASKS.iter().map(|(file, _)| ((*file).to_string(), yaml(file))).collect()
+}
+
+/// Every pipeline task (`tasks` and `finally`) of every Pipeline we ship, with the Pipeline's file.
+fn every_pipeline_task() -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for file in [
+        "tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml",
+        "tekton/pipeline/rhdh-catalog-release/0.1/rhdh-catalog-release.yaml",
+    ] {
+        let pipeline = yaml(file);
+        for section in ["tasks", "finally"] {
+            for entry in pipeline["spec"][section].as_array().into_iter().flatten() {
+                found.push((file.to_string(), entry.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// What is wrong with the expiry of one Task's artifacts: a step running `artifact create` must
+/// pass `--expires-after=$(params.ociArtifactExpiresAfter)`, and the Task must declare that param.
+fn expiry_problems(file: &str, task: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for step in task["spec"]["steps"].as_array().into_iter().flatten() {
+        let args: Vec<&str> = step["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if args.get(..2) != Some(&["artifact", "create"][..]) {
+            continue;
+        }
+        if !args.contains(&"--expires-after=$(params.ociArtifactExpiresAfter)") {
+            problems.push(format!("{file}: step {} runs artifact create without the expiry", step["name"]));
+        }
+        if param(&task["spec"]["params"], "ociArtifactExpiresAfter").is_none() {
+            problems.push(format!("{file}: no ociArtifactExpiresAfter param"));
+        }
+    }
+    problems
+}
+
+/// What is wrong with the CA trust of one Task: a Task with a step whose subcommand reaches a
+/// registry, a git remote over https or the Kubernetes API must mount the optional `trusted-ca`
+/// ConfigMap at /mnt/trusted-ca and point `RHDH_CATALOG_EXTRA_CA` at it, as git-clone-oci-ta mounts it.
+fn trusted_ca_problems(file: &str, task: &Value) -> Vec<String> {
+    let spec = &task["spec"];
+    let registry_steps: Vec<String> = spec["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|step| {
+            let args: Vec<&str> = step["args"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let subcommand = args.first().copied().unwrap_or_default();
+            // Steps whose subcommand reaches a registry, a git remote over https or the Kubernetes API.
+            [
+                "artifact",
+                "fetch",
+                "export",
+                "index",
+                "release-number",
+                "commit",
+                "publish",
+                "validate",
+                "promote",
+                "await-build",
+                "verify-install",
+                "diff",
+            ]
+            .contains(&subcommand)
+        })
+        .map(|step| step["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    if registry_steps.is_empty() {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    let volume = param(&spec["volumes"], "trusted-ca");
+    let ok = volume.is_some_and(|volume| {
+        volume["configMap"]["name"] == "$(params.caTrustConfigMapName)"
+            && volume["configMap"]["optional"] == true
+            && volume["configMap"]["items"][0]["key"] == "$(params.caTrustConfigMapKey)"
+            && volume["configMap"]["items"][0]["path"] == "ca-bundle.crt"
+    }) && param(&spec["params"], "caTrustConfigMapName").is_some_and(|param| param["default"] == "trusted-ca")
+        && param(&spec["params"], "caTrustConfigMapKey").is_some_and(|param| param["default"] == "ca-bundle.crt")
+        && param(&spec["stepTemplate"]["volumeMounts"], "trusted-ca")
+            .is_some_and(|mount| mount["mountPath"] == "/mnt/trusted-ca" && mount["readOnly"] == true)
+        && param(&spec["stepTemplate"]["env"], "RHDH_CATALOG_EXTRA_CA")
+            .is_some_and(|env| env["value"] == "/mnt/trusted-ca/ca-bundle.crt");
+    if !ok {
+        problems.push(format!(
+            "{file}: steps {registry_steps:?} reach a registry or an API, but the Task does not mount the optional trusted-ca ConfigMap as git-clone-oci-ta does"
+        ));
+    }
+    problems
+}
+
+#[test]
+fn every_artifact_expires_and_every_registry_step_trusts_the_ca() {
+    let mut problems = Vec::new();
+    let tasks = shipped_tasks();
+    assert_eq!(tasks.len(), 10);
+    for (file, task) in &tasks {
+        problems.extend(expiry_problems(file, task));
+        problems.extend(trusted_ca_problems(file, task));
+    }
+    // Every pipeline task that passes ociStorage (finally included) passes the Pipeline's expiry.
+    let mut storing = 0;
+    for (file, entry) in every_pipeline_task() {
+        if param(&entry["params"], "ociStorage").is_none() {
+            continue;
+        }
+        storing += 1;
+        if param(&entry["params"], "ociArtifactExpiresAfter").map(|value| &value["value"])
+            != Some(&Value::from("$(params.image-expires-after)"))
+        {
+            problems.push(format!("{file}: {} passes ociStorage without ociArtifactExpiresAfter", entry["name"]));
+        }
+    }
+    assert!(storing >= 6, "clone, fetch, export, index, release-number and the finally report");
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // The checks themselves, on the report Task as it was: an artifact without expiry, no CA.
+    let old = serde_saphyr::from_str::<Value>(
+        "spec:\n  params: [{name: ociStorage}]\n  steps:\n    - name: create-trusted-artifact\n      args: [artifact, create, --store, $(params.ociStorage), --result, x, /var/workdir/report]\n",
+    )
+    .unwrap();
+    let found = [expiry_problems("old", &old), trusted_ca_problems("old", &old)].concat();
+    assert!(found.iter().any(|problem| problem.contains("runs artifact create without the expiry")), "{found:?}");
+    assert!(
+        found.iter().any(|problem| problem.contains("does not mount the optional trusted-ca ConfigMap")),
+        "{found:?}"
+    );
+}
+
 // ------------------------------------------------------------------------------------------------
 // 2. The extra CA bundle.
 
@@ -390,6 +524,9 @@ fn the_kubernetes_client_trusts_the_extra_ca() {
 const USER: &str = "sync-bot";
 const PASSWORD: &str = "pw-3f1c9e-never-logged";
 const TOKEN: &str = "tok-8a7b6c-never-logged";
+/// A GitHub App installation token as Pipelines-as-Code's per-run secret holds it on GitHub: the
+/// remote accepts it, but GitHub expires it an hour after it is issued.
+const APP_TOKEN: &str = "ghs_9Kf2Lq8Zp1Xw4Rt7Yb3Nc6Vm0Hd5Js1Ga2Eu";
 
 /// Which requests of the git server need credentials.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -435,7 +572,9 @@ fn http_backend(root: &Path, request: &Request, private: Private) -> Reply {
     let query = request.target.split_once('?').map_or("", |(_, query)| query);
     let push = request.path().ends_with("/git-receive-pack") || query.contains("service=git-receive-pack");
     let authorized = request.basic_credentials().is_some_and(|(user, password)| {
-        (user == USER && password == PASSWORD) || (user == "x-access-token" && password == TOKEN)
+        (user == USER && password == PASSWORD)
+            || (user == "x-access-token" && password == TOKEN)
+            || (["x-access-token", "git"].contains(&user.as_str()) && password == APP_TOKEN)
     });
     if (push || private == Private::Everything) && !authorized {
         return Reply::new(401).header("WWW-Authenticate", "Basic realm=\"git\"");
@@ -519,7 +658,7 @@ fn git_credentials_folder(root: &Path, server: &GitServer) -> PathBuf {
 }
 
 fn assert_no_secret(text: &str, what: &str) {
-    for secret in [PASSWORD, TOKEN] {
+    for secret in [PASSWORD, TOKEN, APP_TOKEN] {
         assert!(!text.contains(secret), "{what} shows a credential:\n{text}");
     }
 }
@@ -597,6 +736,93 @@ fn the_push_check_authenticates_with_a_token_or_a_basic_auth_folder_over_tls_wit
         git(&root.path().join("midstream.git"), &["for-each-ref", "--format=%(refname) %(objectname)"]),
         format!("refs/heads/main {head}\nrefs/tags/v1 {head}")
     );
+}
+
+/// The per-run secret Pipelines-as-Code binds to the git-auth workspace
+/// (`pkg/secrets/basic_auth.go`, `MakeBasicAuthSecret`): `.git-credentials` with user `git` and the
+/// query-escaped token, `.gitconfig`, and `git-provider-token`.
+fn pac_secret_folder(root: &Path, server: &GitServer, token: &str) -> PathBuf {
+    let dir = root.join("pac-gitauth-abc123");
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = server.url("midstream.git").replacen("://", &format!("://git:{token}@"), 1);
+    std::fs::write(dir.join(".git-credentials"), url).unwrap();
+    std::fs::write(dir.join(".gitconfig"), "[credential]\n\thelper=store\n").unwrap();
+    std::fs::write(dir.join("git-provider-token"), token).unwrap();
+    dir
+}
+
+#[test]
+fn the_push_check_refuses_a_token_that_expires_before_the_run_can_push() {
+    let root = tempfile::tempdir().unwrap();
+    let head = bare_midstream(root.path());
+    let server = GitServer::start(root.path(), None, Private::Push);
+    let url = server.url("midstream.git");
+    let home = root.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let check = |token: &str, flags: &[&str]| {
+        let output = rhdh_catalog(&home)
+            .env("GIT_TOKEN", token)
+            .args(["commit", "--check-push", "--remote", &url, "--branch", "main"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert_no_secret(&format!("{}{}", stdout_of(&output), stderr_of(&output)), "the push check");
+        output
+    };
+    let pushes =
+        || server.server.requests().iter().filter(|request| request.target.contains("git-receive-pack")).count();
+
+    // The remote takes the installation token: without --push-within the check passes.
+    let output = check(APP_TOKEN, &[]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let asked = pushes();
+    assert!(asked > 0);
+
+    // With the run's timeout it is refused before the remote is asked, naming the Secret to create.
+    let output = check(APP_TOKEN, &["--push-within", "5h20m", "--push-secret", "sync-push"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(&format!(
+            "the push check failed: the token in GIT_TOKEN (the `password` of the Secret `sync-push`) for {url} is a GitHub App installation token (ghs_…), which expires at most 1h after it is issued, and this run may push to `main` up to 5h20m after this check; nothing was written"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .contains("create the Secret `sync-push` with a token that may push to `main` and lasts longer than 5h20m")
+            && stderr.contains("kubectl create secret generic sync-push --from-literal=password=<token>"),
+        "{stderr}"
+    );
+    assert_eq!(pushes(), asked, "nothing was asked of the remote");
+
+    // PaC's per-run secret in the git-auth workspace, the Secret's password left empty: the same.
+    let folder = pac_secret_folder(root.path(), &server, APP_TOKEN);
+    let flag = format!("--credentials-dir={}", folder.display());
+    let output = check("", &[&flag, "--push-within=5h20m"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(&format!(
+            "the push check failed: the credentials in {} for {url} is a GitHub App installation token",
+            folder.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("create the Secret `git-auth`"), "the default Secret name: {stderr}");
+    // A run that pushes within the hour, or no lifetime check (an empty Tekton param), passes.
+    for flags in [vec![flag.as_str(), "--push-within=45m"], vec![flag.as_str(), "--push-within="]] {
+        let output = check("", &flags);
+        assert!(output.status.success(), "{flags:?}: {}", stderr_of(&output));
+    }
+    // A token whose form says nothing of its lifetime passes on to the remote's own check.
+    let output = check(TOKEN, &["--push-within", "5h20m"]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    // A duration Tekton would not write is bad input.
+    let output = check(TOKEN, &["--push-within", "5 hours"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr_of(&output).contains("--push-within `5 hours` is not a duration"), "{}", stderr_of(&output));
+    assert_eq!(git(&root.path().join("midstream.git"), &["rev-parse", "main"]), head, "nothing was pushed");
 }
 
 #[test]
@@ -749,4 +975,143 @@ fn sync_fails_before_fetching_without_push_credentials_and_runs_a_private_midstr
     let expected: BTreeSet<String> =
         batches.iter().map(|batch| format!("export-{}", batch.as_str().unwrap())).collect();
     assert_eq!(exports, expected, "one tag per export TaskRun");
+}
+
+// ------------------------------------------------------------------------------------------------
+// 5. The local runner keeps Konflux's clone and Trusted Artifact formats.
+
+#[test]
+fn sync_clones_the_midstream_with_depth_one_as_git_clone_oci_ta_does() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    // History the cluster's clone does not have: two more commits on main.
+    for round in ["one", "two"] {
+        std::fs::write(midstream.join("NOTES.md"), format!("{round}\n")).unwrap();
+        git(&midstream, &["add", "NOTES.md"]);
+        git(&midstream, &["-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-q", "-m", round]);
+    }
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    let head = git(&midstream, &["rev-parse", "HEAD"]);
+    let output = sync(root, &midstream, &["--allow-local-repos"]);
+    assert!(output.status.success(), "{}\n{}", stdout_of(&output), stderr_of(&output));
+    let clone = root.join("out/sync/runs/clone-repository/workdir/source");
+    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]), "true");
+    assert_eq!(git(&clone, &["rev-list", "--count", "HEAD"]), "1", "only the revision, no history");
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), head);
+    // The sync's commit was made on that checkout and pushed on top of the full history.
+    let remote = root.join("midstream.git");
+    assert_eq!(git(&remote, &["rev-parse", "main~1"]), head, "{}", stdout_of(&output));
+    // The next run brings the kept checkout to the new revision, still with no history.
+    git(&midstream, &["pull", "-q", "--ff-only", "origin", "main"]);
+    std::fs::write(midstream.join("NOTES.md"), "three\n").unwrap();
+    git(&midstream, &["-c", "user.name=t", "-c", "user.email=t@example.test", "commit", "-q", "-am", "three"]);
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    let head = git(&midstream, &["rev-parse", "HEAD"]);
+    let output = sync(root, &midstream, &["--allow-local-repos"]);
+    assert!(output.status.success(), "{}\n{}", stdout_of(&output), stderr_of(&output));
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), head);
+    assert_eq!(git(&clone, &["rev-list", "--count", "HEAD"]), "1");
+}
+
+#[test]
+fn an_artifact_made_like_create_oci_sh_is_restored() {
+    let registry = Registry::shared();
+    let home = tempfile::tempdir().unwrap();
+    // A folder with what a checkout holds: nested folders, an empty one, an executable, a link
+    // inside the tree, a name with spaces.
+    let source = home.path().join("source");
+    std::fs::create_dir_all(source.join("dir/deeper")).unwrap();
+    std::fs::create_dir_all(source.join("empty")).unwrap();
+    std::fs::write(source.join("plan.json"), "{}\n").unwrap();
+    std::fs::write(source.join("dir/deeper/file with spaces.txt"), "spaces\n").unwrap();
+    std::fs::write(source.join("run.sh"), "#!/bin/sh\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(source.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::os::unix::fs::symlink("dir/deeper/file with spaces.txt", source.join("link")).unwrap();
+    // create-oci.sh: `tar --create --use-compress-program='gzip -n' --file <archive> --directory=<path> .`
+    // (konflux-ci/build-trusted-artifacts f274f98), so every entry starts with `./`.
+    let archive = home.path().join("SOURCE_ARTIFACT");
+    let tar = std::process::Command::new("tar")
+        .args(["--create", "--use-compress-program=gzip -n", "--file"])
+        .arg(&archive)
+        .arg(format!("--directory={}", source.display()))
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(tar.status.success(), "{}", String::from_utf8_lossy(&tar.stderr));
+    let listing = std::process::Command::new("tar").arg("-tzf").arg(&archive).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(listing.lines().all(|entry| entry.starts_with("./")), "{listing}");
+    assert!(listing.lines().any(|entry| entry == "./"), "{listing}");
+    // Pushed as oras pushes it: one layer, the archive, in an image manifest of the store's repository.
+    let bytes = std::fs::read(&archive).unwrap();
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&bytes).iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+    };
+    let layout = home.path().join("layout");
+    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    std::fs::write(layout.join("blobs/sha256").join(&digest), &bytes).unwrap();
+    let empty = b"{}";
+    let empty_digest = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    std::fs::write(layout.join("blobs/sha256").join(empty_digest), empty).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.unknown.artifact.v1",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": format!("sha256:{empty_digest}"), "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": format!("sha256:{digest}"), "size": bytes.len(),
+                    "annotations": {"org.opencontainers.image.title": "SOURCE_ARTIFACT"}}],
+    })
+    .to_string();
+    let manifest_digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(manifest.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+    };
+    std::fs::write(layout.join("blobs/sha256").join(&manifest_digest), &manifest).unwrap();
+    std::fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{manifest_digest}"), "size": manifest.len()}]})
+        .to_string(),
+    )
+    .unwrap();
+    let repository = format!("{}/{}/rhdh-catalog-sync", registry.host, unique_namespace());
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}", layout.display()),
+        &format!("docker://{repository}:run.git"),
+    ]);
+
+    let destination = home.path().join("restored");
+    let output = rhdh_catalog(home.path())
+        .args(["artifact", "--insecure-registry", &registry.host, "use"])
+        .arg(format!("oci:{repository}@sha256:{digest}={}", destination.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(std::fs::read_to_string(destination.join("plan.json")).unwrap(), "{}\n");
+    assert_eq!(std::fs::read_to_string(destination.join("dir/deeper/file with spaces.txt")).unwrap(), "spaces\n");
+    assert!(destination.join("empty").is_dir(), "the empty folder");
+    assert_eq!(std::fs::read_link(destination.join("link")).unwrap(), Path::new("dir/deeper/file with spaces.txt"));
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(destination.join("run.sh")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "the executable stays executable: {mode:o}");
+    }
+    // And into a folder that holds an older copy, with --exact as the local runner uses it.
+    std::fs::write(destination.join("stale.txt"), "from an older run\n").unwrap();
+    let output = rhdh_catalog(home.path())
+        .env("RHDH_CATALOG_ARTIFACT_EXACT", "true")
+        .args(["artifact", "--insecure-registry", &registry.host, "use"])
+        .arg(format!("oci:{repository}@sha256:{digest}={}", destination.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(!destination.join("stale.txt").exists(), "an exact restore leaves only the artifact's files");
 }

@@ -583,6 +583,12 @@ pub struct CommitArgs {
     /// Folder of git credentials in the git-clone-oci-ta basic-auth layout (.git-credentials, or username and password), used when GIT_TOKEN is empty; an empty value means none.
     #[arg(long, value_name = "DIR", env = "RHDH_CATALOG_GIT_CREDENTIALS_DIR")]
     pub credentials_dir: Option<String>,
+    /// With --check-push: how long after the check the push may happen (the run's timeout, e.g. 5h20m); push credentials that expire sooner (a GitHub App token) are refused. Empty means no such check.
+    #[arg(long, value_name = "DURATION", env = "RHDH_CATALOG_PUSH_WITHIN")]
+    pub push_within: Option<String>,
+    /// The Secret whose password key holds the push token, named in what --check-push says to do.
+    #[arg(long, value_name = "NAME", default_value = "git-auth", env = "RHDH_CATALOG_PUSH_SECRET")]
+    pub push_secret: String,
     /// Directory for Tekton results (commit, pushed).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,

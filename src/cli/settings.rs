@@ -484,9 +484,18 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         no_push,
         check_push,
         credentials_dir,
+        push_within,
+        push_secret,
         results_dir,
         output_format: format,
     } = args;
+    let push_within = match optional(push_within) {
+        None => None,
+        Some(text) => Some(crate::domain::push_token::parse_duration(&text).map_err(|problem| {
+            InputError::usage(format!("--push-within {problem}"))
+                .with_hint("give the run's timeout as Tekton writes it, e.g. --push-within 5h20m")
+        })?),
+    };
     let mut checked_paths = Vec::new();
     for path in non_empty(paths) {
         checked_paths.push(
@@ -508,6 +517,8 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         author_email: email.trim().to_string(),
         push: !no_push,
         check_push,
+        push_within,
+        push_secret,
         token,
         credentials_dir: optional(credentials_dir).map(PathBuf::from),
         results_dir,

@@ -2,11 +2,12 @@
 //! beside the code. [`catalog`] is the index (which plugins, pinned how, rendered into which files,
 //! what changed); [`workspace`] is the export side (plans, batches, preparing sources);
 //! [`validate`] the installer's rules; [`run_report`] and [`status`] the run's summary and status
-//! page; [`text`] small wording helpers.
+//! page; [`push_token`] how long push credentials live; [`text`] small wording helpers.
 
 pub mod catalog;
 pub mod install_verification;
 pub mod overlay;
+pub mod push_token;
 pub mod run_report;
 pub mod status;
 pub mod text;

@@ -126,6 +126,27 @@ impl GitAuth {
         }
     }
 
+    /// The secret git would send to `url` with these credentials (the token, or the password of
+    /// the first `.git-credentials` line for the remote's scheme and host, as git's `store` helper
+    /// picks it), for checks of its form; never logged.
+    pub(crate) fn secret_for(&self, url: &str) -> Option<String> {
+        match self {
+            GitAuth::None => None,
+            GitAuth::Token(token) => Some(token.clone()),
+            GitAuth::Store { file, .. } => {
+                let (scheme, host) = http_origin(url)?;
+                let text = std::fs::read_to_string(file).ok()?;
+                text.lines().find_map(|line| {
+                    let (line_scheme, rest) = line.trim().split_once("://")?;
+                    let authority = rest.split('/').next()?;
+                    let (user_information, line_host) = authority.rsplit_once('@')?;
+                    let (_, password) = user_information.split_once(':')?;
+                    (line_scheme == scheme && line_host == host).then(|| percent_decode(password))
+                })
+            }
+        }
+    }
+
     /// Where the credentials come from, for logs and messages (never the credentials).
     pub(crate) fn describe(&self) -> String {
         match self {
@@ -151,6 +172,35 @@ fn http_origin(url: &str) -> Option<(&str, &str)> {
     let authority = rest.split('/').next()?;
     let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     (!host.is_empty()).then_some((scheme, host))
+}
+
+/// The inverse of [`percent_encode`] (and of Go's `url.QueryEscape`, which Pipelines-as-Code uses
+/// for the token of its `.git-credentials`): `%XX` decoded, `+` a space; malformed escapes kept.
+fn percent_decode(text: &str) -> String {
+    let hex = |byte: u8| char::from(byte).to_digit(16).and_then(|value| u8::try_from(value).ok());
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| Some(hex(*bytes.get(index + 1)?)? * 16 + hex(*bytes.get(index + 2)?)?))
+            .flatten();
+        match (escaped, bytes[index]) {
+            (Some(byte), _) => {
+                out.push(byte);
+                index += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                index += 1;
+            }
+            (None, byte) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encoding of everything but unreserved characters (user information of a URL).
@@ -385,69 +435,37 @@ pub(crate) async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> 
     run(Some(dir), args, "").await
 }
 
-/// A full clone of `url` into `dest` with `auth` (the local runner's stand-in for Konflux's
-/// git-clone task).
-pub(crate) async fn clone(url: &str, dest: &Path, auth: &GitAuth) -> Result<(), GitError> {
-    let dest_text = dest.to_string_lossy();
-    let mut command = command(None);
-    command.envs(auth.environment()).args(["clone", "--quiet", url, &dest_text]);
-    let output = command.output().await.map_err(|error| GitError::Local {
-        dir: dest.display().to_string(),
-        problem: format!("cannot run git: {error}"),
-    })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let problem = String::from_utf8_lossy(&output.stderr).replace(url, &strip_credentials(url)).trim().to_string();
-    Err(classify(url, "HEAD", problem))
-}
-
-/// Brings an earlier [`clone`] of `url` in `dest` to `revision` (a branch, tag or commit): its
-/// branches and tags fetched again with `auth`, `revision` checked out with every local change
-/// and untracked file dropped — what a fresh clone and checkout would give, writing only the
-/// files that differ. An error means the caller should clone afresh.
-pub(crate) async fn update_clone(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
+/// The checkout Konflux's `git-clone-oci-ta` makes (its `depth` param, 1 by default): `revision`
+/// (a branch, tag or commit) of `url` fetched alone with `--depth 1` into `dest` and checked out
+/// detached, every local change and untracked file dropped. `dest` may hold such a checkout from
+/// before: only the files that differ are written. `auth` reaches git through its environment.
+pub(crate) async fn shallow_checkout(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
     let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
-    let environment = auth.environment();
-    run(Some(dest), &["remote", "set-url", "origin", url], url).await.map_err(local)?;
+    if !dest.join(".git").is_dir() {
+        fs_err::create_dir_all(dest).map_err(|error| local(error.to_string()))?;
+        run(Some(dest), &["init", "--quiet"], url).await.map_err(local)?;
+    }
+    if run(Some(dest), &["remote", "set-url", "origin", url], url).await.is_err() {
+        run(Some(dest), &["remote", "add", "origin", url], url).await.map_err(local)?;
+    }
     run_with_env(
         dest,
-        &[
-            "fetch",
-            "--quiet",
-            "--prune",
-            "--prune-tags",
-            "--force",
-            "origin",
-            "+refs/heads/*:refs/remotes/origin/*",
-            "+refs/tags/*:refs/tags/*",
-        ],
+        &["fetch", "--quiet", "--depth", "1", "--force", "--no-tags", "origin", revision],
         url,
-        &environment,
+        &auth.environment(),
     )
     .await
     .map_err(|problem| classify(url, revision, problem))?;
-    // Local branches are what the first clone saw: dropped (HEAD detached first), so a revision
-    // naming a branch resolves to the remote's branch now, or fails as a fresh clone would.
-    run(Some(dest), &["checkout", "--quiet", "--force", "--detach"], url).await.map_err(local)?;
-    let branches =
-        run(Some(dest), &["for-each-ref", "--format=%(refname)", "refs/heads/"], url).await.map_err(local)?;
-    for branch in branches.lines().filter(|line| !line.is_empty()) {
-        run(Some(dest), &["update-ref", "-d", branch], url).await.map_err(local)?;
-    }
-    let branch = revision.strip_prefix("refs/heads/").unwrap_or(revision);
-    let remote_branch = format!("refs/remotes/origin/{branch}");
-    let target = if run(Some(dest), &["rev-parse", "--verify", "--quiet", &format!("{remote_branch}^{{commit}}")], url)
-        .await
-        .is_ok()
-    {
-        remote_branch
-    } else {
-        revision.to_string()
-    };
-    run(Some(dest), &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", &target], url)
-        .await
-        .map_err(local)?;
+    run(
+        Some(dest),
+        &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"],
+        url,
+    )
+    .await
+    .map_err(local)?;
+    // A detached checkout of a commit leaves .git/refs holding only empty folders, which an archive
+    // without empty folders would drop, and git does not take a .git without refs/ for a repository.
+    run(Some(dest), &["update-ref", "refs/rhdh-catalog/checkout", "HEAD"], url).await.map_err(local)?;
     run(Some(dest), &["clean", "-ffdxq"], url).await.map_err(local)?;
     Ok(())
 }
@@ -655,6 +673,24 @@ mod tests {
         assert!(matches!(GitAuth::resolve(Some("t"), Some(dir.path()), "https://h/x").unwrap(), GitAuth::Token(_)));
         assert!(matches!(GitAuth::resolve(Some(""), Some(dir.path()), "https://h/x").unwrap(), GitAuth::Store { .. }));
         assert!(matches!(GitAuth::resolve(None, None, "https://h/x").unwrap(), GitAuth::None));
+    }
+
+    #[test]
+    fn the_secret_git_would_send_is_the_one_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        // What Pipelines-as-Code writes (user `git`, the token query-escaped), after another host's line.
+        std::fs::write(
+            dir.path().join(".git-credentials"),
+            "https://x:other@gitlab.example/a\nhttps://git:ghs_a%2Bb%2Fc+d@github.com/org/repo\n",
+        )
+        .unwrap();
+        let auth = GitAuth::from_basic_auth_dir(dir.path(), "https://github.com/org/repo").unwrap();
+        assert_eq!(auth.secret_for("https://github.com/org/repo.git").as_deref(), Some("ghs_a+b/c d"));
+        assert_eq!(auth.secret_for("http://github.com/org/repo").as_deref(), None, "another scheme");
+        assert_eq!(auth.secret_for("https://bitbucket.example/x").as_deref(), None);
+        assert_eq!(GitAuth::Token("t".into()).secret_for("https://h/x").as_deref(), Some("t"));
+        assert_eq!(GitAuth::None.secret_for("https://h/x"), None);
+        assert_eq!(percent_decode("%4g%%41%e2%82%ac%"), "%4g%A€%");
     }
 
     #[test]

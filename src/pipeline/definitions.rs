@@ -2,6 +2,8 @@
 //! local runner and the consistency tests use. Only the Tekton features our own Tasks and
 //! Pipeline use are modelled; anything else is a clear error naming the file and the field.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::error::InputError;
@@ -59,6 +61,13 @@ pub const RELEASE_PIPELINE: (&str, &str) = (
 pub const PIPELINE: (&str, &str) = (
     "tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml",
     include_str!("../../tekton/pipeline/rhdh-catalog-sync/0.1/rhdh-catalog-sync.yaml"),
+);
+
+/// The sample `PipelineRun` of the sync Pipeline: its `spec.timeouts` are the ones the Pipelines-as-Code runs set
+/// and the ones `sync` keeps.
+pub const SAMPLE_RUN: (&str, &str) = (
+    "tekton/pipelinerun/rhdh-catalog-sync-run.yaml",
+    include_str!("../../tekton/pipelinerun/rhdh-catalog-sync-run.yaml"),
 );
 
 /// Repositories of the images whose steps run this tool.
@@ -124,6 +133,8 @@ pub struct WorkspaceSpec {
 pub struct Step {
     pub name: String,
     pub image: String,
+    /// `steps[].timeout`: the step is killed after it (Tekton's step timeout).
+    pub timeout: Option<Duration>,
     /// Only for a step of another project's image, named by a param (the RHDH installer in
     /// verify-install); the tool's own steps run with args only.
     pub command: Option<Vec<String>>,
@@ -164,6 +175,9 @@ pub struct PipelineTask {
     pub run_after: Vec<String>,
     pub when: Vec<When>,
     pub retries: u32,
+    /// `timeout`: the limit of each attempt (a retry gets the whole timeout again); `None`: none
+    /// (absent, or `0` as Tekton reads it).
+    pub timeout: Option<Duration>,
     /// `(task workspace, pipeline workspace)` bindings.
     pub workspaces: Vec<(String, String)>,
 }
@@ -175,6 +189,81 @@ pub struct Pipeline {
     pub workspaces: Vec<WorkspaceSpec>,
     pub tasks: Vec<PipelineTask>,
     pub finally: Vec<PipelineTask>,
+}
+
+/// A Go duration (`time.ParseDuration`, how Tekton reads every timeout): decimal numbers, each
+/// with a unit of ns, us, µs, ms, s, m or h (`1h30m`, `1.5h`, `90s`), or `0` alone.
+pub fn go_duration(text: &str) -> Result<Duration, String> {
+    let wrong = || format!("`{text}` is not a Go duration (e.g. 1h30m, 20m, 90s)");
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(wrong());
+    }
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(wrong)?;
+        let (number, after) = rest.split_at(number_end);
+        if number.is_empty() || number == "." {
+            return Err(wrong());
+        }
+        let value: f64 = number.parse().map_err(|_| wrong())?;
+        let unit_end = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, remaining) = after.split_at(unit_end);
+        let seconds = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(wrong()),
+        };
+        total += value * seconds;
+        rest = remaining;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| wrong())
+}
+
+/// A duration field of a Task or Pipeline; `0` is no limit, as Tekton reads it.
+fn duration_field(value: &Value, file: &str, what: &str) -> Result<Option<Duration>, InputError> {
+    let Some(text) = value.as_str() else {
+        return if value.is_null() { Ok(None) } else { Err(bad(file, format!("`{what}` must be a string"))) };
+    };
+    let duration = go_duration(text).map_err(|problem| bad(file, format!("`{what}`: {problem}")))?;
+    Ok((!duration.is_zero()).then_some(duration))
+}
+
+/// `spec.timeouts` of a PipelineRun: the whole run, the `tasks` section and the `finally`
+/// section (each `None` when unset or `0`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    pub pipeline: Option<Duration>,
+    pub tasks: Option<Duration>,
+    pub finally: Option<Duration>,
+}
+
+/// The timeouts of a PipelineRun, checked as Tekton's admission checks them: `pipeline` at least
+/// `tasks` plus `finally`.
+pub fn run_timeouts(file: &str, text: &str) -> Result<Timeouts, InputError> {
+    let value = document(file, text, "PipelineRun")?;
+    let timeouts = &value["spec"]["timeouts"];
+    let read = |key: &str| duration_field(&timeouts[key], file, &format!("spec.timeouts.{key}"));
+    let found = Timeouts { pipeline: read("pipeline")?, tasks: read("tasks")?, finally: read("finally")? };
+    if let Some(pipeline) = found.pipeline {
+        let sections = found.tasks.unwrap_or_default() + found.finally.unwrap_or_default();
+        if sections > pipeline {
+            return Err(bad(file, "spec.timeouts: tasks plus finally exceed pipeline, which Tekton refuses"));
+        }
+    }
+    Ok(found)
+}
+
+/// The timeouts of the embedded sample PipelineRun ([`SAMPLE_RUN`]).
+pub fn sample_run_timeouts() -> Result<Timeouts, InputError> {
+    run_timeouts(SAMPLE_RUN.0, SAMPLE_RUN.1)
 }
 
 fn bad(file: &str, problem: impl Into<String>) -> InputError {
@@ -270,7 +359,8 @@ pub fn parse_task(file: &str, text: &str) -> Result<Task, InputError> {
             .collect::<Result<_, _>>()?;
         let mut env = template_env.clone();
         env.extend(env_of(&step["env"], file)?);
-        steps.push(Step { name, image, command, args, env });
+        let timeout = duration_field(&step["timeout"], file, &format!("steps[{name}].timeout"))?;
+        steps.push(Step { name, image, timeout, command, args, env });
     }
     Ok(Task {
         name: text_of(&value["metadata"]["name"], file, "metadata.name")?,
@@ -348,6 +438,7 @@ fn pipeline_tasks(value: &Value, file: &str) -> Result<Vec<PipelineTask>, InputE
                 })
             })
             .collect::<Result<Vec<_>, InputError>>()?;
+        let timeout = duration_field(&task["timeout"], file, &format!("tasks[{name}].timeout"))?;
         tasks.push(PipelineTask {
             name,
             task_ref,
@@ -362,6 +453,7 @@ fn pipeline_tasks(value: &Value, file: &str) -> Result<Vec<PipelineTask>, InputE
                 .collect::<Result<_, _>>()?,
             when,
             retries: u32::try_from(task["retries"].as_u64().unwrap_or(0)).unwrap_or(0),
+            timeout,
             workspaces: task["workspaces"]
                 .as_array()
                 .map(Vec::as_slice)
@@ -425,6 +517,42 @@ mod tests {
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);
         assert_eq!(pipeline.finally.len(), 1);
+    }
+
+    #[test]
+    fn timeouts_read_as_tekton_reads_them() {
+        use std::time::Duration;
+        assert_eq!(super::go_duration("5h20m"), Ok(Duration::from_secs(5 * 3600 + 20 * 60)));
+        assert_eq!(super::go_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        assert_eq!(super::go_duration("0h1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(super::go_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(super::go_duration("0"), Ok(Duration::ZERO));
+        for wrong in ["", "5", "1d", "h", "1 h", "-1h", "1h-", ".h"] {
+            assert!(super::go_duration(wrong).unwrap_err().contains("is not a Go duration"), "{wrong:?}");
+        }
+        assert_eq!(
+            super::sample_run_timeouts().unwrap(),
+            super::Timeouts {
+                pipeline: Some(Duration::from_secs(5 * 3600 + 20 * 60)),
+                tasks: Some(Duration::from_secs(5 * 3600 + 10 * 60)),
+                finally: Some(Duration::from_secs(600)),
+            }
+        );
+        let pipeline = super::pipeline().unwrap();
+        let export = pipeline.tasks.iter().find(|task| task.name == "export").unwrap();
+        assert_eq!((export.timeout, export.retries), (Some(Duration::from_secs(7200)), 1));
+        let run = "apiVersion: tekton.dev/v1\nkind: PipelineRun\nmetadata: {name: r}\nspec:\n  timeouts: {pipeline: 1h, tasks: 50m, finally: 20m}\n";
+        let error = super::run_timeouts("r.yaml", run).unwrap_err().to_string();
+        assert!(error.contains("tasks plus finally exceed pipeline"), "{error}");
+        let none = super::run_timeouts(
+            "r.yaml",
+            &run.replace("{pipeline: 1h, tasks: 50m, finally: 20m}", "{pipeline: \"0\"}"),
+        )
+        .unwrap();
+        assert_eq!(none, super::Timeouts::default());
+        let task = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps:\n    - {name: s, image: x, timeout: 10 minutes}\n";
+        let error = super::parse_task("t.yaml", task).unwrap_err().to_string();
+        assert!(error.contains("`steps[s].timeout`: `10 minutes` is not a Go duration"), "{error}");
     }
 
     #[test]

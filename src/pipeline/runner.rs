@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use crate::domain::run_report::TaskStatus;
 use crate::error::InputError;
-use crate::pipeline::definitions::{Pipeline, PipelineTask, Task, TaskRef, WorkspaceSpec, tool_image};
+use crate::pipeline::definitions::{Pipeline, PipelineTask, Task, TaskRef, Timeouts, WorkspaceSpec, tool_image};
 
 /// The results of one TaskRun, or why it failed.
 type TaskRunResult = Result<BTreeMap<String, Value>, String>;
@@ -45,6 +45,8 @@ pub(crate) struct RunOptions {
     pub(crate) env: Vec<(String, String)>,
     /// Pipeline workspace → the local folder bound to it.
     pub(crate) workspaces: BTreeMap<String, PathBuf>,
+    /// The `PipelineRun`'s `spec.timeouts` (`sync` takes the sample run's, as the Pipelines-as-Code runs set them).
+    pub(crate) timeouts: Timeouts,
 }
 
 /// The workspaces of Konflux's `git-clone-oci-ta` the emulation reads.
@@ -222,6 +224,46 @@ struct Run<'a> {
     trash: crate::pipeline::workdirs::Trash,
     /// This run, for the steps' shared artifact extractions (`artifact use --read-only`).
     id: String,
+    /// The section (`tasks` or `finally`) running now and when its time is up.
+    section: Section,
+}
+
+/// The time limit of the section of the run that is running: the earlier of its own timeout
+/// (`timeouts.tasks` or `timeouts.finally`, from the section's start) and `timeouts.pipeline`
+/// (from the run's start), as Tekton applies them.
+#[derive(Clone, Debug, Default)]
+struct Section {
+    deadline: Option<Instant>,
+    /// Which timeout sets the deadline, for messages: `timeouts.tasks (5h10m)`.
+    limit: String,
+}
+
+impl Section {
+    fn new(name: &str, own: Option<std::time::Duration>, pipeline: Option<(Instant, std::time::Duration)>) -> Section {
+        let now = Instant::now();
+        let show = |duration: std::time::Duration| crate::domain::push_token::show_duration(duration);
+        let own = own.map(|duration| (now + duration, format!("timeouts.{name} ({})", show(duration))));
+        let whole =
+            pipeline.map(|(started, duration)| (started + duration, format!("timeouts.pipeline ({})", show(duration))));
+        match (own, whole) {
+            (Some(own), Some(whole)) => {
+                let (deadline, limit) = if whole.0 < own.0 { whole } else { own };
+                Section { deadline: Some(deadline), limit }
+            }
+            (Some((deadline, limit)), None) | (None, Some((deadline, limit))) => {
+                Section { deadline: Some(deadline), limit }
+            }
+            (None, None) => Section::default(),
+        }
+    }
+
+    fn remaining(&self) -> Option<std::time::Duration> {
+        self.deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    fn expired(&self) -> bool {
+        self.remaining().is_some_and(|remaining| remaining.is_zero())
+    }
 }
 
 impl Run<'_> {
@@ -347,14 +389,19 @@ impl Run<'_> {
         if !task.matrix.is_empty() && combinations.is_empty() {
             return skipped("the matrix is empty".into());
         }
+        if self.section.expired() {
+            return skipped(format!("not started: {} had elapsed", self.section.limit));
+        }
         let count = combinations.len();
         let runs: Vec<(usize, TaskRunResult)> = futures::stream::iter(combinations.into_iter().enumerate())
             .map(|(index, params)| async move {
                 let name = if count > 1 { format!("{}-{index}", task.name) } else { task.name.clone() };
                 let mut attempt = 0;
                 loop {
-                    let result = self.run_task(task, &name, &params).await;
-                    if result.is_ok() || attempt >= task.retries {
+                    let result = self.run_attempt(task, &name, &params).await;
+                    // Tekton retries an attempt that failed or timed out, not one its section's
+                    // time cut short.
+                    if result.is_ok() || attempt >= task.retries || self.section.expired() {
                         break (index, result);
                     }
                     attempt += 1;
@@ -415,6 +462,52 @@ impl Run<'_> {
             bound.insert(workspace.name.clone(), folder);
         }
         Ok(bound)
+    }
+
+    /// One attempt of a TaskRun within Tekton's limits: the pipeline task's `timeout` (each attempt
+    /// gets all of it) and what is left of the section's time. A TaskRun cut short has its steps'
+    /// processes killed.
+    async fn run_attempt(
+        &self,
+        task: &PipelineTask,
+        run_name: &str,
+        params: &BTreeMap<String, Resolved>,
+    ) -> Result<BTreeMap<String, Value>, String> {
+        let show = crate::domain::push_token::show_duration;
+        let own = task.timeout.map(|timeout| (timeout, format!("the task's timeout ({}, per attempt)", show(timeout))));
+        let section = self.section.remaining().map(|remaining| (remaining, format!("{} elapsed", self.section.limit)));
+        let limit = match (own, section) {
+            (Some(own), Some(section)) => Some(if section.0 < own.0 { section } else { own }),
+            (own, section) => own.or(section),
+        };
+        let Some((limit, why)) = limit else { return self.run_task(task, run_name, params).await };
+        let started = Instant::now();
+        tokio::time::timeout(limit, self.run_task(task, run_name, params)).await.unwrap_or_else(|_| {
+            tracing::error!(task = run_name, elapsed_ms = elapsed(started), "timed out");
+            Err(format!(
+                "TaskRun {run_name} timed out after {}: {why}; its steps were stopped",
+                show(std::time::Duration::from_millis(elapsed(started)))
+            ))
+        })
+    }
+
+    /// One step of a TaskRun, within the step's own `timeout` when it has one.
+    async fn run_step_within(
+        &self,
+        run_name: &str,
+        step: &crate::pipeline::definitions::Step,
+        args: &[String],
+        env: &[(String, String)],
+        dir: &Path,
+    ) -> Result<(), String> {
+        let Some(limit) = step.timeout else { return self.run_step(run_name, &step.name, args, env, dir).await };
+        tokio::time::timeout(limit, self.run_step(run_name, &step.name, args, env, dir)).await.unwrap_or_else(|_| {
+            Err(format!(
+                "step {} timed out after {} (its timeout); it was stopped",
+                step.name,
+                crate::domain::push_token::show_duration(limit)
+            ))
+        })
     }
 
     /// One TaskRun: its steps in order; returns the results.
@@ -541,7 +634,8 @@ impl Run<'_> {
                     env.push(("RHDH_CATALOG_ARTIFACT_EXACT".into(), "true".into()));
                     env.push(("RHDH_CATALOG_ARTIFACT_RUN".into(), self.id.clone()));
                     env.extend(self.options.env.iter().cloned());
-                    self.run_step(run_name, &step.name, &args, &env, &dir).await?;
+                    self.run_step_within(run_name, step, &args, &env, &dir).await?;
+                    check_termination_message(definition, &step.name, results)?;
                 }
             }
         }
@@ -580,7 +674,7 @@ impl Run<'_> {
         let file = std::fs::File::create(&log).map_err(|error| error.to_string())?;
         let stderr = file.try_clone().map_err(|error| error.to_string())?;
         tracing::debug!(task = run_name, step, ?args, "step");
-        let status = tokio::process::Command::new(&self.options.tool)
+        let mut child = tokio::process::Command::new(&self.options.tool)
             .args(args)
             .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
             .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
@@ -588,9 +682,13 @@ impl Run<'_> {
             .stdout(file)
             .stderr(stderr)
             .kill_on_drop(true)
-            .status()
-            .await
+            .spawn()
             .map_err(|error| format!("cannot run {}: {error}", self.options.tool.display()))?;
+        // Declared after the child, so dropped before it: a step cut short by a timeout has its
+        // whole process tree killed, as a container's end kills every process in it.
+        let mut guard = StopTreeOnDrop(child.id());
+        let status = child.wait().await.map_err(|error| format!("waiting for step {step}: {error}"))?;
+        guard.0 = None;
         if status.success() {
             Ok(())
         } else {
@@ -599,10 +697,11 @@ impl Run<'_> {
         }
     }
 
-    /// Konflux's git-clone-oci-ta, locally: `git clone` (with the credentials of the bound
-    /// `basic-auth` workspace), check out the revision, archive. The clone of the previous run is
-    /// brought to the revision instead when it is there; a commit archived before to the same
-    /// storage is not archived again (and a revision that is that commit is not even fetched).
+    /// Konflux's git-clone-oci-ta, locally: the revision fetched `--depth 1` (with the credentials
+    /// of the bound `basic-auth` workspace) and checked out, then archived. The clone of the
+    /// previous run is brought to the revision in place when it is there; a commit archived before
+    /// to the same storage is not archived again (and a revision that is that commit is not even
+    /// fetched).
     async fn git_clone(
         &self,
         params: &BTreeMap<String, Resolved>,
@@ -656,21 +755,17 @@ impl Run<'_> {
             }
         }
         let source = workdir.join("source");
-        let updated = source.join(".git").is_dir()
-            && match crate::io::git::update_clone(&url, &source, &revision, &auth).await {
-                Ok(()) => true,
-                Err(error) => {
-                    tracing::info!(%error, "the previous clone cannot be brought up to date; cloning afresh");
-                    false
-                }
-            };
-        if !updated {
-            if source.exists() {
-                self.trash.discard(&source).map_err(|error| error.to_string())?;
+        // As git-clone-oci-ta does (`depth` 1): the revision alone, no history. The checkout of the
+        // previous run is brought to it in place; one that cannot be is replaced.
+        if let Err(error) = crate::io::git::shallow_checkout(&url, &source, &revision, &auth).await {
+            if !source.join(".git").is_dir() {
+                return Err(error.to_string());
             }
-            crate::io::git::clone(&url, &source, &auth).await.map_err(|error| error.to_string())?;
-            crate::io::git::run_in(&source, &["-c", "advice.detachedHead=false", "checkout", "--quiet", &revision])
-                .await?;
+            tracing::info!(%error, "the previous clone cannot be brought up to date; cloning afresh");
+            self.trash.discard(&source).map_err(|error| error.to_string())?;
+            crate::io::git::shallow_checkout(&url, &source, &revision, &auth)
+                .await
+                .map_err(|error| error.to_string())?;
         }
         let commit = crate::io::git::run_in(&source, &["rev-parse", "HEAD"]).await?;
         if let Some(cache) = cached.as_ref().filter(|cache| cache.commit == commit) {
@@ -722,6 +817,49 @@ impl Run<'_> {
     }
 }
 
+/// Kills a step's process and every process below it when dropped while the step still runs (a
+/// timeout dropped the step's future). Processes are found through /proc (Linux); elsewhere only
+/// the step's own process is killed, by `kill_on_drop`.
+struct StopTreeOnDrop(Option<u32>);
+
+impl Drop for StopTreeOnDrop {
+    fn drop(&mut self) {
+        let Some(root) = self.0.take() else { return };
+        let mut tree = vec![root];
+        let parents = process_parents();
+        let mut index = 0;
+        while index < tree.len() {
+            let parent = tree[index];
+            tree.extend(parents.iter().filter(|(_, ppid)| *ppid == parent).map(|(pid, _)| *pid));
+            index += 1;
+        }
+        let pids: Vec<String> = tree.iter().map(u32::to_string).collect();
+        let killed = std::process::Command::new("kill")
+            .arg("-KILL")
+            .args(&pids)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        tracing::debug!(?pids, ?killed, "stopped the step's processes");
+    }
+}
+
+/// `(pid, parent pid)` of every process /proc shows.
+fn process_parents() -> Vec<(u32, u32)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let process: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (comm) state ppid …`; comm may hold spaces and parentheses.
+            let after = &stat[stat.rfind(')')? + 1..];
+            let parent: u32 = after.split_whitespace().nth(1)?.parse().ok()?;
+            Some((process, parent))
+        })
+        .collect()
+}
+
 /// What the local git-clone-oci-ta archived last: the commit of `url` and its artifact.
 #[derive(Debug, Serialize, Deserialize)]
 struct CloneCache {
@@ -748,6 +886,30 @@ pub(crate) async fn run_tool_step(tool: &Path, args: &[String]) -> anyhow::Resul
         Some(2) => crate::error::ExitStatus::BadInput,
         _ => crate::error::ExitStatus::Infrastructure,
     })
+}
+
+/// What Tekton would make of the step's results: its entrypoint writes every declared result file
+/// present (not only this step's) into the container's termination message, which must fit the
+/// container's share of the pod's messages (`io::tekton_results`): over it, the TaskRun fails.
+fn check_termination_message(task: &Task, step: &str, results: &Path) -> Result<(), String> {
+    let declared: Vec<String> = task.results.iter().map(|result| result.name.clone()).collect();
+    let present = crate::io::tekton_results::present_results(results, &declared);
+    if present.is_empty() {
+        return Ok(());
+    }
+    let size = crate::io::tekton_results::termination_message_len(&present);
+    let share = crate::io::tekton_results::container_share(task.steps.len());
+    if size > share {
+        return Err(format!(
+            "step {step}: its termination message would be {size} bytes (the results {} as Tekton encodes them), over the {share} bytes a container of Task {} gets ({} bytes per container, {} per pod shared by its {} steps); Tekton would fail the TaskRun",
+            present.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", "),
+            task.name,
+            crate::io::tekton_results::CONTAINER_MESSAGE_BYTES,
+            crate::io::tekton_results::POD_MESSAGE_BYTES,
+            task.steps.len(),
+        ));
+    }
+    Ok(())
 }
 
 fn references_task(task: &PipelineTask, dependency: &str) -> bool {
@@ -798,6 +960,7 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
             .into());
         }
     }
+    check_params(pipeline, &tasks, options)?;
     let order = execution_order(pipeline)?;
     let trash = crate::pipeline::workdirs::Trash::open(&options.out)?;
     let id = format!(
@@ -812,7 +975,11 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         outcomes: Vec::new(),
         trash,
         id,
+        section: Section::default(),
     };
+    let started = Instant::now();
+    let whole = options.timeouts.pipeline.map(|duration| (started, duration));
+    run.section = Section::new("tasks", options.timeouts.tasks, whole);
     let state = options.out.join("state");
     fs_err::create_dir_all(&state)?;
     let mut reusing = options.from.is_some();
@@ -855,6 +1022,8 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         Some(Resolved::One(status)) => TaskStatus::parse(&status),
         _ => TaskStatus::Failed,
     };
+    // The finally section has its own time from now, within what is left of the whole run's.
+    run.section = Section::new("finally", options.timeouts.finally, whole);
     for task in &pipeline.finally {
         tracing::info!(task = %task.name, "▶ running (finally)");
         progress.working_on(&task.name);
@@ -864,6 +1033,51 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         progress.advance();
     }
     Ok(RunOutcome { status, tasks: run.outcomes })
+}
+
+/// Tekton's checks of a PipelineRun's params when it is created, before any task runs: every
+/// Pipeline param without a default has a value, and every pipeline task gives its Task each param
+/// the Task declares without a default (in `params` or `matrix`).
+fn check_params(pipeline: &Pipeline, tasks: &[Task], options: &RunOptions) -> Result<(), InputError> {
+    let missing: Vec<&str> = pipeline
+        .params
+        .iter()
+        .filter(|param| param.default.is_none() && !options.params.contains_key(&param.name))
+        .map(|param| param.name.as_str())
+        .collect();
+    if !missing.is_empty() {
+        let names = missing.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+        return Err(InputError::usage(format!(
+            "the pipeline {} has no default and was given no value; no task was started",
+            if missing.len() == 1 { format!("param {names}") } else { format!("params {names}") }
+        ))
+        .with_hint(format!("pass it: --param {}=VALUE", missing[0])));
+    }
+    for entry in pipeline.tasks.iter().chain(&pipeline.finally) {
+        let TaskRef::Named(name) = &entry.task_ref else { continue };
+        let Some(task) = tasks.iter().find(|task| &task.name == name) else {
+            return Err(InputError::in_file(
+                crate::pipeline::definitions::PIPELINE.0,
+                format!(
+                    "pipeline task `{}` names the Task `{name}`, which is not embedded; no task was started",
+                    entry.name
+                ),
+            ));
+        };
+        for param in task.params.iter().filter(|param| param.default.is_none()) {
+            let given = entry.params.iter().chain(&entry.matrix).any(|(given, _)| given == &param.name);
+            if !given {
+                return Err(InputError::in_file(
+                    crate::pipeline::definitions::PIPELINE.0,
+                    format!(
+                        "pipeline task `{}` gives its Task `{name}` no value for the param `{}`, which has no default; no task was started",
+                        entry.name, param.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn log_outcome(name: &str, outcome: &TaskOutcome) {
@@ -942,7 +1156,204 @@ spec:
             tool: PathBuf::from("/bin/sh"),
             env: vec![("RHDH_CATALOG_STORE".into(), "from-the-runner".into())],
             workspaces,
+            timeouts: Timeouts::default(),
         }
+    }
+
+    /// A Task whose one step runs `script` with `sh -c` (the shell stands in for the tool),
+    /// `$0` being its `arg` param; it declares the result `out`.
+    fn shell_task(name: &str, script: &str) -> Task {
+        let text = format!(
+            "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: {name}}}\nspec:\n  params:\n    - {{name: arg, default: ''}}\n  results:\n    - {{name: out}}\n  steps:\n    - name: s\n      image: quay.io/rhdh-community/rhdh-catalog@sha256:{}\n      args: [-c, '{}', $(params.arg), $(results.out.path)]\n",
+            "0".repeat(64),
+            script.replace('\'', "''")
+        );
+        crate::pipeline::definitions::parse_task(&format!("{name}.yaml"), &text).unwrap()
+    }
+
+    fn pipeline_of(text: &str) -> Pipeline {
+        crate::pipeline::definitions::parse_pipeline(
+            "p.yaml",
+            &format!("apiVersion: tekton.dev/v1\nkind: Pipeline\nmetadata: {{name: p}}\nspec:\n{text}"),
+        )
+        .unwrap()
+    }
+
+    /// Whether process `pid` is gone (or a zombie nobody reaped: it runs nothing).
+    fn stopped(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+    }
+
+    #[tokio::test]
+    async fn a_step_that_sleeps_past_its_timeout_is_stopped_and_retried_with_the_whole_timeout() {
+        let scratch = tempfile::tempdir().unwrap();
+        let pids = scratch.path().join("pids");
+        // Each attempt records the shell and a child it starts, then sleeps far past the timeout.
+        let task = shell_task("sleeper", "sleep 30 & echo \"$$ $!\" >> \"$0\"; wait");
+        let pipeline = pipeline_of(&format!(
+            "  tasks:\n    - name: slow\n      taskRef: {{name: sleeper}}\n      timeout: 1s\n      retries: 1\n      params:\n        - {{name: arg, value: {}}}\n",
+            pids.display()
+        ));
+        let out = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let outcome = run(&pipeline, vec![task], &options(out.path(), BTreeMap::new())).await.unwrap();
+        let took = started.elapsed();
+        let slow = outcome.outcome("slow").unwrap();
+        assert_eq!(slow.status, TaskStatus::Failed, "{slow:?}");
+        assert_eq!(outcome.status, TaskStatus::Failed);
+        let reason = slow.reason.as_deref().unwrap();
+        assert!(
+            reason.starts_with(
+                "TaskRun slow timed out after 1s: the task's timeout (1s, per attempt); its steps were stopped"
+            ),
+            "{reason}"
+        );
+        // Two attempts (retries: 1), each given the whole second, not one second for both.
+        let recorded = std::fs::read_to_string(&pids).unwrap();
+        assert_eq!(recorded.lines().count(), 2, "{recorded}");
+        assert!(took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(20), "{took:?}");
+        // Every process of both attempts was stopped, the shell's child too.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for pid in recorded.split_whitespace() {
+            assert!(stopped(pid), "process {pid} still runs");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_tasks_and_finally_timeouts_cut_the_run_as_tekton_does() {
+        let task = shell_task("t", "sleep \"$0\"; printf done > \"$1\"");
+        let pipeline = pipeline_of(
+            "  tasks:\n    - {name: long, taskRef: {name: t}, params: [{name: arg, value: '5'}]}\n    - {name: later, taskRef: {name: t}, params: [{name: arg, value: '0'}]}\n  finally:\n    - {name: report, taskRef: {name: t}, params: [{name: arg, value: '0'}]}\n",
+        );
+        let out = tempfile::tempdir().unwrap();
+        let mut cut = options(out.path(), BTreeMap::new());
+        cut.timeouts = Timeouts {
+            pipeline: Some(std::time::Duration::from_secs(30)),
+            tasks: Some(std::time::Duration::from_secs(1)),
+            finally: Some(std::time::Duration::from_secs(10)),
+        };
+        let outcome = run(&pipeline, vec![task.clone()], &cut).await.unwrap();
+        assert_eq!(outcome.status, TaskStatus::Failed);
+        let long = outcome.outcome("long").unwrap();
+        assert_eq!(long.status, TaskStatus::Failed);
+        assert!(
+            long.reason.as_deref().unwrap().contains(": timeouts.tasks (1s) elapsed; its steps were stopped"),
+            "{long:?}"
+        );
+        let later = outcome.outcome("later").unwrap();
+        assert_eq!(later.status, TaskStatus::None);
+        assert_eq!(later.reason.as_deref(), Some("not started: timeouts.tasks (1s) had elapsed"));
+        // finally gets its own time.
+        assert_eq!(out_of(&outcome, "report"), "done");
+
+        // timeouts.pipeline bounds finally too: what is left of the whole run.
+        let slow_finally = pipeline_of(
+            "  tasks:\n    - {name: quick, taskRef: {name: t}, params: [{name: arg, value: '0'}]}\n  finally:\n    - {name: report, taskRef: {name: t}, params: [{name: arg, value: '5'}]}\n",
+        );
+        let out = tempfile::tempdir().unwrap();
+        let mut whole = options(out.path(), BTreeMap::new());
+        whole.timeouts = Timeouts {
+            pipeline: Some(std::time::Duration::from_secs(1)),
+            tasks: None,
+            finally: Some(std::time::Duration::from_secs(10)),
+        };
+        let outcome = run(&slow_finally, vec![task], &whole).await.unwrap();
+        assert_eq!(out_of(&outcome, "quick"), "done");
+        let report = outcome.outcome("report").unwrap();
+        assert_eq!(report.status, TaskStatus::Failed);
+        assert!(report.reason.as_deref().unwrap().contains("timeouts.pipeline (1s) elapsed"), "{report:?}");
+    }
+
+    #[tokio::test]
+    async fn required_params_are_checked_before_the_first_task() {
+        let scratch = tempfile::tempdir().unwrap();
+        let marker = scratch.path().join("ran");
+        let task = shell_task("t", "touch \"$0\"");
+        let pipeline = pipeline_of(&format!(
+            "  params:\n    - {{name: needed}}\n    - {{name: optional, default: x}}\n  tasks:\n    - {{name: first, taskRef: {{name: t}}, params: [{{name: arg, value: {}}}]}}\n    - {{name: second, taskRef: {{name: t}}, params: [{{name: arg, value: $(params.needed)}}]}}\n",
+            marker.display()
+        ));
+        let out = tempfile::tempdir().unwrap();
+        let error = run(&pipeline, vec![task.clone()], &options(out.path(), BTreeMap::new())).await.unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.contains("the pipeline param `needed` has no default and was given no value; no task was started"),
+            "{text}"
+        );
+        assert_eq!(
+            error.downcast_ref::<InputError>().and_then(|error| error.hint.as_deref()),
+            Some("pass it: --param needed=VALUE")
+        );
+        assert!(!marker.exists(), "the first task did not run");
+        assert!(!out.path().join("state/first.json").exists());
+        // A Task param without a default that the pipeline task does not give: the same, before anything.
+        let strict = crate::pipeline::definitions::parse_task(
+            "t.yaml",
+            &format!("apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {{name: strict}}\nspec:\n  params: [{{name: must}}]\n  steps:\n    - {{name: s, image: quay.io/rhdh-community/rhdh-catalog@sha256:{}, args: [-c, 'true']}}\n", "0".repeat(64)),
+        )
+        .unwrap();
+        let pipeline = pipeline_of(&format!(
+            "  tasks:\n    - {{name: first, taskRef: {{name: t}}, params: [{{name: arg, value: {}}}]}}\n    - {{name: last, taskRef: {{name: strict}}}}\n",
+            marker.display()
+        ));
+        let error = run(&pipeline, vec![task, strict], &options(out.path(), BTreeMap::new())).await.unwrap_err();
+        let text = format!("{error:#}");
+        assert!(
+            text.contains("pipeline task `last` gives its Task `strict` no value for the param `must`, which has no default; no task was started"),
+            "{text}"
+        );
+        assert!(!marker.exists());
+    }
+
+    #[tokio::test]
+    async fn results_must_fit_the_termination_message_as_tekton_encodes_it() {
+        // 2100 quotes: 2100 bytes raw, over 4200 as JSON. One step: refused by the encoded size.
+        let quotes = shell_task("quotes", "printf %2100s \"\" | tr \" \" \"\\\"\" > \"$1\"");
+        let pipeline = pipeline_of("  tasks:\n    - {name: q, taskRef: {name: quotes}}\n");
+        let out = tempfile::tempdir().unwrap();
+        let outcome = run(&pipeline, vec![quotes], &options(out.path(), BTreeMap::new())).await.unwrap();
+        let q = outcome.outcome("q").unwrap();
+        assert_eq!(q.status, TaskStatus::Failed, "{q:?}");
+        let reason = q.reason.as_deref().unwrap();
+        assert!(reason.contains("step s: its termination message would be 42"), "{reason}");
+        assert!(reason.contains("over the 4096 bytes a container of Task quotes gets"), "{reason}");
+        // 3000 plain bytes fit one container's 4096, not the 3072 each of four steps gets of 12 KiB.
+        let mut four_steps = "apiVersion: tekton.dev/v1\nkind: Task\nmetadata: {name: four}\nspec:\n  results: [{name: out}]\n  steps:\n".to_string();
+        for index in 0..4 {
+            let script = if index == 0 { "printf %3000s x > \"$0\"" } else { "true" };
+            let digest = "0".repeat(64);
+            four_steps.extend([
+                "    - {name: s",
+                &index.to_string(),
+                ", image: quay.io/rhdh-community/rhdh-catalog@sha256:",
+                &digest,
+                ", args: [-c, '",
+                script,
+                "', $(results.out.path)]}\n",
+            ]);
+        }
+        let four = crate::pipeline::definitions::parse_task("four.yaml", &four_steps).unwrap();
+        let pipeline = pipeline_of("  tasks:\n    - {name: f, taskRef: {name: four}}\n");
+        let out = tempfile::tempdir().unwrap();
+        let outcome = run(&pipeline, vec![four.clone()], &options(out.path(), BTreeMap::new())).await.unwrap();
+        let f = outcome.outcome("f").unwrap();
+        assert_eq!(f.status, TaskStatus::Failed, "{f:?}");
+        assert!(
+            f.reason.as_deref().unwrap().contains("over the 3072 bytes a container of Task four gets (4096 bytes per container, 12288 per pod shared by its 4 steps)"),
+            "{f:?}"
+        );
+        // The same value from a Task of three steps fits.
+        let three = crate::pipeline::definitions::parse_task(
+            "three.yaml",
+            &four_steps.replace("name: four", "name: three").replace(&format!("    - {{name: s3, image: quay.io/rhdh-community/rhdh-catalog@sha256:{}, args: [-c, 'true', $(results.out.path)]}}\n", "0".repeat(64)), ""),
+        )
+        .unwrap();
+        assert_eq!(three.steps.len(), 3);
+        let pipeline = pipeline_of("  tasks:\n    - {name: f, taskRef: {name: three}}\n");
+        let out = tempfile::tempdir().unwrap();
+        let outcome = run(&pipeline, vec![three], &options(out.path(), BTreeMap::new())).await.unwrap();
+        assert_eq!(out_of(&outcome, "f").len(), 3000);
     }
 
     fn out_of(outcome: &RunOutcome, task: &str) -> String {

@@ -8,7 +8,9 @@
 //!
 //! `--check-push` commits nothing: it checks that the remote accepts a push to the branch with
 //! those credentials (`git push --dry-run` of the branch's own tip, which authenticates), so a
-//! pipeline can fail in its first minutes instead of at its last task.
+//! pipeline can fail in its first minutes instead of at its last task. With `--push-within`, it
+//! first refuses credentials that cannot last until the push: a GitHub App token (Pipelines-as-Code's
+//! per-run secret on GitHub) expires an hour after it is issued, hours before a sync commits.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -46,6 +48,11 @@ pub struct CommitSettings {
     pub(crate) push: bool,
     /// Check that a push would be accepted; commit nothing.
     pub(crate) check_push: bool,
+    /// With `check_push`: the push may come this long after the check; credentials whose form
+    /// says they expire sooner are refused.
+    pub(crate) push_within: Option<std::time::Duration>,
+    /// The Secret (key `password`) the push token comes from, for what to do.
+    pub(crate) push_secret: String,
     /// For https remotes, from `GIT_TOKEN` or `GITHUB_TOKEN`; never in arguments or logs.
     pub(crate) token: Option<String>,
     /// A basic-auth folder (`.git-credentials`, or `username` and `password`), used without a token.
@@ -85,6 +92,9 @@ async fn check_push(args: &CommitSettings) -> anyhow::Result<ExitStatus> {
     let url = remote_url(&args.tree, &args.remote).await?;
     let shown = strip_credentials(&url);
     let auth = GitAuth::resolve(args.token.as_deref(), args.credentials_dir.as_deref(), &url)?;
+    if let Some(within) = args.push_within {
+        refuse_short_lived(args, &auth, &url, &branch, within)?;
+    }
     tracing::info!(remote = %shown, branch, credentials = %auth.describe(), "checking that the remote accepts a push");
     match crate::io::git::check_push(&url, &branch, &auth).await {
         Ok(()) => {
@@ -105,6 +115,36 @@ async fn check_push(args: &CommitSettings) -> anyhow::Result<ExitStatus> {
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// `--push-within`: the credentials that would push must be able to outlive the run. Only the
+/// form of the secret is read (`domain/push_token.rs`); it is never shown.
+fn refuse_short_lived(
+    args: &CommitSettings,
+    auth: &GitAuth,
+    url: &str,
+    branch: &str,
+    within: std::time::Duration,
+) -> Result<(), InputError> {
+    let Some(secret) = auth.secret_for(url) else { return Ok(()) };
+    let Some(bound) = crate::domain::push_token::expires_too_soon(&secret, within) else { return Ok(()) };
+    let show = crate::domain::push_token::show_duration;
+    let secret_name = &args.push_secret;
+    let source = match auth {
+        GitAuth::Token(_) => format!("the token in GIT_TOKEN (the `password` of the Secret `{secret_name}`)"),
+        other => other.describe(),
+    };
+    Err(InputError::usage(format!(
+        "the push check failed: {source} for {} is {}, which expires at most {} after it is issued, and this run may push to `{branch}` up to {} after this check; nothing was written",
+        strip_credentials(url),
+        bound.kind,
+        show(bound.longest),
+        show(within),
+    ))
+    .with_hint(format!(
+        "create the Secret `{secret_name}` with a token that may push to `{branch}` and lasts longer than {} (a fine-grained personal access token or a bot's token) under the key `password`: kubectl create secret generic {secret_name} --from-literal=password=<token> (locally: GIT_TOKEN=<token>)",
+        show(within)
+    )))
 }
 
 fn print_check(args: &CommitSettings, what: &str, remote: &str, branch: &str) {

@@ -122,6 +122,8 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
         tool,
         env,
         workspaces: with_package_cache(&args.workspace_dirs, &out)?,
+        // The PaC runs' and the sample PipelineRun's limits: a run Tekton would stop stops here too.
+        timeouts: crate::pipeline::definitions::sample_run_timeouts()?,
     };
     let started = std::time::Instant::now();
     let outcome = crate::pipeline::runner::run(&pipeline, tasks, &options).await?;
