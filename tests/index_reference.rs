@@ -43,7 +43,7 @@ use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_
 use rhdh_catalog::io::registry::{ClientOptions, Digest, ImageReference, Store};
 use serde_json::Value;
 
-use crate::support::{Registry, files_under, reference_data, rhdh_catalog};
+use crate::support::{Registry, copy_dir, files_under, reference_data, rhdh_catalog};
 
 const PREFIX: &str = "ghcr.io/redhat-developer/rhdh-plugin-export-overlays";
 
@@ -104,15 +104,20 @@ fn run_index(registry: &Registry, work: &Path) {
 }
 
 fn run_index_with(registry: &Registry, work: &Path, extra: &[&str]) {
-    let overlay = reference_data().join("overlays-main");
-    let commit = std::fs::read_to_string(overlay.join("SOURCE_COMMIT")).unwrap();
+    let output = index_output(registry, work, &reference_data().join("overlays-main"), extra);
+    assert!(output.status.success(), "index failed:\n{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// `index` of `overlay` (the real overlay or a changed copy) against `registry`, in `work`.
+fn index_output(registry: &Registry, work: &Path, overlay: &Path, extra: &[&str]) -> std::process::Output {
+    let commit = std::fs::read_to_string(reference_data().join("overlays-main/SOURCE_COMMIT")).unwrap();
     rhdh_catalog(work)
         .current_dir(work)
         .args(["index", "--registry", PREFIX, "--insecure-registry", &registry.host])
         .arg("--store")
         .arg(format!("docker://{}", registry.host))
         .arg("--overlay")
-        .arg(&overlay)
+        .arg(overlay)
         .args(["--overlay-commit", commit.split_whitespace().next().unwrap()])
         .args([
             "--source-repo",
@@ -121,8 +126,8 @@ fn run_index_with(registry: &Registry, work: &Path, extra: &[&str]) {
             "report.json",
         ])
         .args(extra)
-        .assert()
-        .success();
+        .output()
+        .unwrap()
 }
 
 /// The `dynamicArtifact` of every metadata package of the real overlay, by npm name.
@@ -363,4 +368,100 @@ fn index_of_real_overlay_matches_the_upstream_generator() {
     let report = read_json(&work.path().join("report.json"));
     assert_eq!(report["changed"], false);
     assert_eq!(report["summary"]["pinned"], 54);
+}
+
+// --- forward-compatible reading of the overlay's files (issue 21)
+
+fn edit(path: &Path, edit: impl FnOnce(&str) -> String) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let edited = edit(&text);
+    assert_ne!(edited, text, "{} unchanged", path.display());
+    std::fs::write(path, edited).unwrap();
+}
+
+/// The real overlay as its files evolve without asking us: `default.packages.yaml` entries with a
+/// `status:` (the overlay's `main`, late June to early July 2026), `release-1.9`'s
+/// `workspaces/gitlab/source.json` with `"repo-flat": "true"`, a key no version knows deep in a
+/// metadata file and at the top of `versions.json`. Each is a warning naming file and line, in the
+/// log and in the report, and the index is the one the unchanged overlay gives.
+#[test]
+fn evolving_overlay_files_warn_with_file_and_line_and_index_the_same() {
+    let registry = Registry::start();
+    populate(&registry);
+    let plain = tempfile::tempdir().unwrap();
+    run_index(&registry, plain.path());
+
+    let work = tempfile::tempdir().unwrap();
+    let overlay = work.path().join("overlay");
+    copy_dir(&reference_data().join("overlays-main"), &overlay);
+    let mut status_lines = Vec::new();
+    edit(&overlay.join("default.packages.yaml"), |text| {
+        let mut out = String::new();
+        for line in text.lines() {
+            out.push_str(line);
+            out.push('\n');
+            if line.trim_start().starts_with("- package:") {
+                out.push_str("    status: active\n");
+                status_lines.push(out.lines().count());
+            }
+        }
+        out
+    });
+    assert_eq!(status_lines.len(), 53);
+    edit(&overlay.join("workspaces/gitlab/source.json"), |text| {
+        text.replace("\"repo-flat\":true", "\"repo-flat\":\"true\"")
+    });
+    let argocd = overlay.join("workspaces/argocd/metadata/backstage-community-plugin-argocd.yaml");
+    edit(&argocd, |text| text.replacen("  lifecycle: active\n", "  lifecycle: active\n  maturity: beta\n", 1));
+    edit(&overlay.join("versions.json"), |text| text.replacen("{", "{\n    \"yarn\": \"4.9.1\",", 1));
+
+    let output = index_output(&registry, work.path(), &overlay, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let first_disabled = status_lines[17];
+    let expected = [
+        format!(
+            "default.packages.yaml:{}: unknown key `status` in `packages.enabled[]` (17 times, lines {}",
+            status_lines[0],
+            status_lines[..8].iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ),
+        format!("default.packages.yaml:{first_disabled}: unknown key `status` in `packages.disabled[]` (36 times"),
+        "workspaces/gitlab/source.json:1: `repo-flat` is the string \"true\", read as the boolean true".to_string(),
+        "backstage-community-plugin-argocd.yaml:27: unknown key `maturity` in `spec`".to_string(),
+        "versions.json:2: unknown key `yarn` at the top of the file".to_string(),
+        // Already in the real overlay: a key the Package kind does not define.
+        "roadiehq-scaffolder-backend-module-http-request.yaml:25: unknown key `author` in `spec.backstage`".to_string(),
+    ];
+    for warning in &expected {
+        assert!(stderr.contains(warning.as_str()), "the log lacks {warning:?}:\n{stderr}");
+    }
+    let report = read_json(&work.path().join("report.json"));
+    let warnings: Vec<&str> =
+        report["input-warnings"].as_array().unwrap().iter().map(|warning| warning.as_str().unwrap()).collect();
+    assert_eq!(warnings.len(), 6, "{warnings:#?}");
+    for warning in &expected {
+        assert!(warnings.iter().any(|listed| listed.contains(warning.as_str())), "the report lacks {warning:?}");
+    }
+
+    // The same index: only the copies of the changed files (default.packages.yaml, the argocd
+    // Package, which the catalog carries as written) and the digest build-info.json records differ.
+    for folder in ["catalog-index", "plugin_builds"] {
+        let files = files_under(&plain.path().join(folder));
+        assert_eq!(files, files_under(&work.path().join(folder)), "{folder}");
+        for file in files {
+            let copies = [
+                "default.packages.yaml",
+                "build-info.json",
+                "catalog-entities/extensions/packages/backstage-community-plugin-argocd.yaml",
+            ];
+            if copies.contains(&file.as_str()) {
+                continue;
+            }
+            let (left, right) = (
+                std::fs::read(plain.path().join(folder).join(&file)),
+                std::fs::read(work.path().join(folder).join(&file)),
+            );
+            assert!(left.unwrap() == right.unwrap(), "{folder}/{file} differs");
+        }
+    }
 }

@@ -79,11 +79,12 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
     symlink_free(&source_path)?;
     let source = SourceJson::read(&source_path)?;
     let backstage_path = dir.join("backstage.json");
-    let backstage_override = if backstage_path.exists() {
+    let (backstage_override, backstage_notes) = if backstage_path.exists() {
         symlink_free(&backstage_path)?;
-        Some(BackstageJson::read(&backstage_path)?.version)
+        let backstage = BackstageJson::read(&backstage_path)?;
+        (Some(backstage.version), backstage.notes)
     } else {
-        None
+        (None, Vec::new())
     };
     let plugins_list = if plugins_list_path.exists() {
         symlink_free(&plugins_list_path)?;
@@ -106,7 +107,15 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
         }
     }
     check_unique_package_names(&packages)?;
-    Ok(Some(Workspace { name, dir: dir.to_path_buf(), source, backstage_override, plugins_list, packages }))
+    Ok(Some(Workspace {
+        name,
+        dir: dir.to_path_buf(),
+        source,
+        backstage_override,
+        plugins_list,
+        packages,
+        backstage_notes,
+    }))
 }
 
 fn check_unique_package_names(packages: &[Package]) -> Result<(), InputError> {

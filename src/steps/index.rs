@@ -215,11 +215,9 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
         let text = crate::io::fs::read_text(&path)?;
         let is_yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
         selection.push(if is_yaml {
-            SelectionFile::DefaultPackages {
-                packages: DefaultPackages::parse(&path, &text)?,
-                bytes: text.into_bytes(),
-                path,
-            }
+            let packages = DefaultPackages::parse(&path, &text)?;
+            crate::formats::foreign::warn(&packages.notes);
+            SelectionFile::DefaultPackages { packages, bytes: text.into_bytes(), path }
         } else {
             SelectionFile::PackageList { entries: package_list::parse(&path, &text)?, bytes: text.into_bytes(), path }
         });
@@ -286,6 +284,15 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
         Some(tree) => read_export_records(tree, &overlay),
         None => ExportRecords::new(),
     };
+    let mut notes = overlay.notes();
+    for file in &selection {
+        if let SelectionFile::DefaultPackages { packages, .. } = file {
+            notes.extend(packages.notes.iter().cloned());
+        }
+    }
+    if let Some(versions) = &versions {
+        notes.extend(versions.notes.iter().cloned());
+    }
     Ok(IndexInputs {
         overlay,
         selection,
@@ -294,6 +301,7 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
         known,
         build_info,
         export_records,
+        notes,
     })
 }
 

@@ -63,6 +63,9 @@ pub(crate) struct IndexInputs {
     pub(crate) build_info: BuildInfo,
     /// What the last exports recorded (empty without `--export-records`).
     pub(crate) export_records: ExportRecords,
+    /// What the forward-compatible reads of the inputs passed over (unknown keys, stringly
+    /// booleans), for the report.
+    pub(crate) notes: Vec<crate::formats::foreign::ReadNote>,
 }
 
 /// One plugin the index will pin.

@@ -67,6 +67,10 @@ pub(crate) struct IndexReport {
     /// default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image).
     #[serde(rename = "dynamic-plugins-left-out", skip_serializing_if = "Vec::is_empty")]
     pub(crate) dynamic_plugins_left_out: Vec<String>,
+    /// What the reads of the overlay's files passed over (`file:line: unknown key …`): the run
+    /// went on, a person may want to know.
+    #[serde(rename = "input-warnings", skip_serializing_if = "Vec::is_empty")]
+    pub(crate) input_warnings: Vec<String>,
 }
 
 /// Every output as bytes, before anything is written.
@@ -184,6 +188,7 @@ pub(crate) fn render(
             .as_ref()
             .map(|rendered| rendered.left_out.clone())
             .unwrap_or_default(),
+        input_warnings: inputs.notes.iter().map(ToString::to_string).collect(),
         ..IndexReport::default()
     };
     report.actions = report.plugins.iter().filter_map(|plugin| plugin.action.clone()).collect();
