@@ -55,48 +55,78 @@ fn read_yaml(path: &Path) -> Value {
     serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Pushes one image per upstream plugin build, carrying that build's metadata; returns the
-/// digest pushed for each image name.
+/// Pushes one image per upstream plugin build of the supported catalog, carrying that build's
+/// metadata; returns the digest pushed for each image name.
 fn populate(registry: &Registry) -> BTreeMap<String, Digest> {
-    let store = Store::parse(
+    populate_tier(registry, "supported", &|build| Some(build["registryReference"].as_str().unwrap().to_string()))
+}
+
+/// The upstream plugin builds of `tier` (`supported`, `community`): image name → build.
+fn upstream_builds(tier: &str) -> BTreeMap<String, Value> {
+    let builds = reference_data().join("catalog-index-main/plugin_builds").join(tier);
+    files_under(&builds)
+        .into_iter()
+        .map(|file| {
+            let document = read_json(&builds.join(&file));
+            let (image, build) = document.as_object().unwrap().iter().next().unwrap();
+            (image.clone(), build.clone())
+        })
+        .collect()
+}
+
+fn store_of(registry: &Registry) -> Store {
+    Store::parse(
         Some(&format!("docker://{}", registry.host)),
         &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
     )
-    .unwrap();
-    let builds = reference_data().join("catalog-index-main/plugin_builds/supported");
+    .unwrap()
+}
+
+/// Pushes one image per upstream plugin build of `tier`, carrying that build's metadata, under the
+/// reference `reference_of` gives it (none: not pushed); returns the digest pushed for each image.
+fn populate_tier(
+    registry: &Registry,
+    tier: &str,
+    reference_of: &dyn Fn(&Value) -> Option<String>,
+) -> BTreeMap<String, Digest> {
+    let store = store_of(registry);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut pushed = BTreeMap::new();
-    for file in files_under(&builds) {
-        let document = read_json(&builds.join(&file));
-        let (image, build) = document.as_object().unwrap().iter().next().unwrap();
-        let field = |key: &str| build.get(key).and_then(Value::as_str).map(str::to_string);
-        let mut spec = ImageSpec {
-            files: vec![LayerFile {
-                path: format!("{image}/package.json"),
-                contents: format!("{{\"name\":\"{image}\"}}").into_bytes(),
-                ..LayerFile::default()
-            }],
-            ..ImageSpec::default()
-        };
-        for (label, key) in [("build-date", "build-date"), ("vcs-ref", "vcs-ref")] {
-            if let Some(value) = field(key) {
-                spec.labels.insert(label.to_string(), value);
-            }
-        }
-        for (variable, key) in [("UPSTREAM_REPO", "upstream"), ("MIDSTREAM_REPO", "midstream")] {
-            if let Some(value) = field(key) {
-                spec.env.push(format!("{variable}={value}"));
-            }
-        }
-        if let Some(value) = field("io.backstage.dynamic-packages") {
-            spec.annotations.insert("io.backstage.dynamic-packages".into(), value);
-        }
-        let reference = ImageReference::parse(&field("registryReference").unwrap()).unwrap();
-        let image_bytes = build_image(&spec).unwrap();
-        let digest = runtime.block_on(push_image(&store, &reference, &image_bytes)).unwrap();
-        pushed.insert(image.clone(), digest);
+    for (image, build) in upstream_builds(tier) {
+        let Some(reference) = reference_of(&build) else { continue };
+        let digest = runtime.block_on(push_build(&store, &image, &build, &reference));
+        pushed.insert(image, digest);
     }
     pushed
+}
+
+/// One image standing in for an upstream plugin build: its labels, environment and annotation.
+async fn push_build(store: &Store, image: &str, build: &Value, reference: &str) -> Digest {
+    let field = |key: &str| build.get(key).and_then(Value::as_str).map(str::to_string);
+    let mut spec = ImageSpec {
+        files: vec![LayerFile {
+            path: format!("{image}/package.json"),
+            contents: format!("{{\"name\":\"{image}\"}}").into_bytes(),
+            ..LayerFile::default()
+        }],
+        ..ImageSpec::default()
+    };
+    for (label, key) in [("build-date", "build-date"), ("vcs-ref", "vcs-ref")] {
+        if let Some(value) = field(key) {
+            spec.labels.insert(label.to_string(), value);
+        }
+    }
+    for (variable, key) in [("UPSTREAM_REPO", "upstream"), ("MIDSTREAM_REPO", "midstream")] {
+        if let Some(value) = field(key) {
+            spec.env.push(format!("{variable}={value}"));
+        }
+    }
+    if let Some(value) = field("io.backstage.dynamic-packages") {
+        spec.annotations.insert("io.backstage.dynamic-packages".into(), value);
+    }
+    let reference = ImageReference::parse(reference).unwrap();
+    let image_bytes = build_image(&spec).unwrap();
+    push_image(store, &reference, &image_bytes).await.unwrap()
 }
 
 fn run_index(registry: &Registry, work: &Path) {
@@ -464,4 +494,138 @@ fn evolving_overlay_files_warn_with_file_and_line_and_index_the_same() {
             assert!(left.unwrap() == right.unwrap(), "{folder}/{file} differs");
         }
     }
+}
+
+// --- two registries, two tag schemes (issue 21)
+
+/// `spec.packageName` → its metadata file, for every Package of `overlay`.
+fn metadata_files(overlay: &Path) -> BTreeMap<String, std::path::PathBuf> {
+    let mut files = BTreeMap::new();
+    for workspace in std::fs::read_dir(overlay.join("workspaces")).unwrap() {
+        for file in std::fs::read_dir(workspace.unwrap().path().join("metadata")).into_iter().flatten() {
+            let path = file.unwrap().path();
+            if let Some(name) = read_yaml(&path)["spec"]["packageName"].as_str() {
+                files.insert(name.to_string(), path);
+            }
+        }
+    }
+    files
+}
+
+/// The image name of an npm package (`@scope/name` → `scope-name`).
+fn image_of(package: &str) -> String {
+    package.trim_start_matches('@').replacen('/', "-", 1)
+}
+
+/// The May 2026 shape, built from the real overlay: six plugins of the supported catalog say
+/// `support: community` and come from one registry with `bs_<backstage>__<version>` tags, the
+/// other 48 from another with `<rhdh x.y>--<version>` tags. Every reference, pin and older-tag
+/// fallback follows the scheme of the registry the plugin comes from; a tag of the other scheme
+/// in the same repository is never taken.
+#[test]
+fn may_2026_shape_mixes_two_registries_each_with_its_own_tag_scheme() {
+    let registry = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let overlay = work.path().join("overlay");
+    copy_dir(&reference_data().join("overlays-main"), &overlay);
+    let builds = upstream_builds("supported");
+    let version_of = |build: &Value| {
+        let reference = build["registryReference"].as_str().unwrap();
+        reference.rsplit_once("__").unwrap().1.to_string()
+    };
+    let community: Vec<String> = builds
+        .iter()
+        .filter(|(_, build)| build["registryReference"].as_str().unwrap().contains(":bs_1.52.0__"))
+        .map(|(image, _)| image.clone())
+        .take(6)
+        .collect();
+    let files = metadata_files(&overlay);
+    for (package, file) in &files {
+        if community.contains(&image_of(package)) {
+            edit(file, |text| {
+                text.replace("support: generally-available", "support: community")
+                    .replace("support: tech-preview", "support: community")
+            });
+        }
+    }
+    // One plugin of each registry has only an older tag of its scheme; its repository also holds
+    // the requested version under the other scheme, which must not be taken.
+    let community_fallback = community[0].clone();
+    let rhdh_fallback = builds.keys().find(|image| !community.contains(image)).unwrap().clone();
+    let (overlays, rhdh) = (format!("{}/overlays", registry.host), format!("{}/rhdh", registry.host));
+    let store = store_of(&registry);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (image, build) in &builds {
+        let version = version_of(build);
+        let references: Vec<String> = if *image == community_fallback {
+            vec![format!("{overlays}/{image}:bs_1.52.0__0.0.1"), format!("{overlays}/{image}:1.10--{version}")]
+        } else if *image == rhdh_fallback {
+            vec![format!("{rhdh}/{image}:1.10--0.0.1"), format!("{rhdh}/{image}:bs_1.52.0__{version}")]
+        } else if community.contains(image) {
+            vec![format!("{overlays}/{image}:bs_1.52.0__{version}")]
+        } else {
+            let backstage = build["registryReference"].as_str().unwrap().split("bs_").nth(1).unwrap();
+            assert!(backstage.starts_with("1.52.0__") || backstage.starts_with("1.49.4__"), "{backstage}");
+            vec![format!("{rhdh}/{image}:1.10--{version}")]
+        };
+        for reference in references {
+            runtime.block_on(push_build(&store, image, build, &reference));
+        }
+    }
+
+    let output = rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .args(["index", "--registry", &rhdh, "--tag-scheme", "rhdh", "--rhdh-version", "1.10"])
+        .args(["--community-registry", &overlays, "--community-tag-scheme", "backstage"])
+        .args(["--on-missing", "older-tag", "--insecure-registry", &registry.host, "--report", "report.json"])
+        .args(["--store", &format!("docker://{}", registry.host)])
+        .arg("--overlay")
+        .arg(&overlay)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let report = read_json(&work.path().join("report.json"));
+    assert_eq!(report["summary"]["plugins"], 54, "{report:#}");
+    assert_eq!(report["summary"]["pinned"], 52, "{report:#}");
+    assert_eq!(report["summary"]["fallback"], 2, "{report:#}");
+
+    let index = read_json(&work.path().join("catalog-index/index.json"));
+    assert_eq!(index.as_object().unwrap().len(), 54);
+    for (image, entry) in index.as_object().unwrap() {
+        let version = version_of(&builds[image]);
+        let reference = entry["registryReference"].as_str().unwrap();
+        let tag = entry["imageTag"].as_str().unwrap();
+        if community.contains(image) {
+            assert!(reference.starts_with(&format!("{overlays}/{image}@sha256:")), "{image}: {reference}");
+            assert!(tag.starts_with("bs_1.52.0__"), "{image}: {tag}");
+        } else {
+            assert!(reference.starts_with(&format!("{rhdh}/{image}@sha256:")), "{image}: {reference}");
+            assert!(tag.starts_with("1.10--"), "{image}: {tag}");
+        }
+        if *image == community_fallback {
+            assert_eq!(tag, "bs_1.52.0__0.0.1");
+            assert_eq!(entry["requestedTag"], format!("bs_1.52.0__{version}"));
+        } else if *image == rhdh_fallback {
+            assert_eq!(tag, "1.10--0.0.1");
+            assert_eq!(entry["requestedTag"], format!("1.10--{version}"));
+        } else {
+            assert!(tag.ends_with(&format!("--{version}")) || tag.ends_with(&format!("__{version}")), "{image}: {tag}");
+            assert!(entry.get("fallback").is_none(), "{image}: {entry}");
+        }
+    }
+    // The plugin_builds and the DPDY's tag comments say the same.
+    let dpdy = std::fs::read_to_string(work.path().join("catalog-index/dynamic-plugins.default.yaml")).unwrap();
+    for image in &community {
+        let build = read_json(&work.path().join("plugin_builds").join(format!(
+            "{}/{image}.json",
+            index[image]["workspacePath"].as_str().unwrap().split('/').next().unwrap()
+        )));
+        assert!(build[image]["registryReference"].as_str().unwrap().starts_with(&format!("{overlays}/")), "{build}");
+    }
+    assert!(dpdy.contains("# Tag: 1.10--"), "{dpdy}");
+    assert!(dpdy.lines().any(|line| line.contains(&format!("{overlays}/"))), "a community plugin in the DPDY: {dpdy}");
+    let info = read_json(&work.path().join("catalog-index/build-info.json"));
+    assert_eq!(info["registry"], rhdh);
+    assert_eq!(info["community-registry"], overlays);
 }

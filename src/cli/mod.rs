@@ -684,8 +684,12 @@ pub struct IndexArgs {
     /// Registry prefix for packages whose metadata says `support: community`.
     #[arg(long, env = "RHDH_CATALOG_COMMUNITY_REGISTRY")]
     pub community_registry: Option<String>,
+    /// Tag scheme of the images under --registry.
     #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
     pub tag_scheme: TagSchemeArg,
+    /// Tag scheme of the images under --community-registry (its own; auto chooses by that registry's host).
+    #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_COMMUNITY_TAG_SCHEME")]
+    pub community_tag_scheme: TagSchemeArg,
     /// Output folder of the catalog index.
     #[arg(long, default_value = "catalog-index", env = "RHDH_CATALOG_OUTPUT")]
     pub output: PathBuf,

@@ -341,6 +341,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         registry,
         community_registry,
         tag_scheme: scheme,
+        community_tag_scheme,
         output,
         plugin_builds,
         dpdy_style,
@@ -401,6 +402,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
             .map(|text| registry_prefix("--community-registry", &text))
             .transpose()?,
         tag_scheme: tag_scheme(scheme),
+        community_tag_scheme: tag_scheme(community_tag_scheme),
         output,
         plugin_builds,
         dpdy_style: match dpdy_style {

@@ -345,9 +345,7 @@ impl<'de> Deserializer<'de> for Probe<'_> {
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ProbeError> {
         // Scalars people write unquoted (`version: 1.10`) are text to these readers.
         match (&self.node.value, self.node.scalar_text()) {
-            (NodeValue::Null | NodeValue::List(_) | NodeValue::Map(_), _) | (_, None) => {
-                self.deserialize_any(visitor)
-            }
+            (NodeValue::Null | NodeValue::List(_) | NodeValue::Map(_), _) | (_, None) => self.deserialize_any(visitor),
             (_, Some(text)) => visitor.visit_string(text),
         }
     }

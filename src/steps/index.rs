@@ -17,7 +17,9 @@ use super::{OutputFormat, StoreSettings};
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
 use crate::domain::catalog::pin::{OnMissing, PluginStatus};
-use crate::domain::catalog::plan::{ExportRecords, IndexConfig, IndexInputs, PlannedPlugin, SelectionFile, plan};
+use crate::domain::catalog::plan::{
+    ExportRecords, IndexConfig, IndexInputs, PlannedPlugin, Registries, SelectionFile, TaggedRegistry, plan,
+};
 use crate::domain::catalog::render::{IndexReport, PluginReport, render};
 use crate::error::{ExitStatus, FindingsError, InputError};
 use crate::formats::build_info::{BuildInfo, format_epoch};
@@ -47,7 +49,10 @@ pub struct IndexSettings {
     pub(crate) registry: RegistryPrefix,
     /// The prefix for packages whose metadata says `support: community`.
     pub(crate) community_registry: Option<RegistryPrefix>,
+    /// The tag scheme of `registry`.
     pub(crate) tag_scheme: TagSchemeChoice,
+    /// The tag scheme of `community_registry` (its own: by default chosen by its host).
+    pub(crate) community_tag_scheme: TagSchemeChoice,
     /// The catalog-index output folder.
     pub(crate) output: PathBuf,
     /// The `plugin_builds` output folder.
@@ -236,16 +241,27 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
         return Err(InputError::usage(format!("Backstage version `{backstage_version}` is not a version like 1.52.0")));
     }
     let registry = args.registry.clone();
-    let community_registry = args.community_registry.clone();
-    let tagging =
-        TagScheme::choose(args.tag_scheme, &registry.registry, args.rhdh_version.as_deref(), &backstage_version)
+    let tagged = |prefix: &RegistryPrefix, choice: TagSchemeChoice, flag: &str| {
+        TagScheme::choose(choice, &prefix.registry, args.rhdh_version.as_deref(), &backstage_version)
+            .map(|scheme| TaggedRegistry { prefix: prefix.clone(), scheme })
             .map_err(|error| {
                 InputError::usage(format!(
                     "tags in {} are `<rhdh version>--<plugin version>`, so --rhdh-version is required",
                     error.registry
                 ))
-                .with_hint("pass --rhdh-version 1.10.0, or --tag-scheme backstage for bs_<backstage>__<version> tags")
-            })?;
+                .with_hint(format!(
+                    "pass --rhdh-version 1.10.0, or `{flag} backstage` for bs_<backstage>__<version> tags"
+                ))
+            })
+    };
+    let registries = Registries {
+        default: tagged(&registry, args.tag_scheme, "--tag-scheme")?,
+        community: args
+            .community_registry
+            .as_ref()
+            .map(|prefix| tagged(prefix, args.community_tag_scheme, "--community-tag-scheme"))
+            .transpose()?,
+    };
     let platforms = args.platforms.clone();
 
     let previous_path = args.output.join("index.json");
@@ -271,6 +287,7 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
         rhdh_version: args.rhdh_version.clone(),
         overlay_commit,
         registry: registry.to_string(),
+        community_registry: args.community_registry.as_ref().map(ToString::to_string),
         package_files: selection
             .iter()
             .map(|file| {
@@ -296,7 +313,7 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
     Ok(IndexInputs {
         overlay,
         selection,
-        config: IndexConfig { registry, community_registry, tagging, dpdy_style: args.dpdy_style, platforms },
+        config: IndexConfig { registries, dpdy_style: args.dpdy_style, platforms },
         previous_index,
         known,
         build_info,

@@ -42,12 +42,39 @@ impl SelectionFile {
     }
 }
 
+/// A registry prefix and the tag scheme of the images under it: each registry names its images
+/// its own way (`quay.io/rhdh` `<rhdh>--<version>`, `ghcr.io/…` `bs_<backstage>__<version>`), so a
+/// plugin's reference, its pin and any older tag standing in for it follow the registry it comes
+/// from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TaggedRegistry {
+    pub(crate) prefix: RegistryPrefix,
+    pub(crate) scheme: TagScheme,
+}
+
+/// Where plugin images come from: those whose metadata says `support: community` from the
+/// community registry when there is one (the upstream generator's `--community-registry`), every
+/// other one from the default registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Registries {
+    pub(crate) default: TaggedRegistry,
+    pub(crate) community: Option<TaggedRegistry>,
+}
+
+impl Registries {
+    /// The registry a plugin with `support` comes from.
+    pub(crate) fn for_support(&self, support: Option<&SupportLevel>) -> &TaggedRegistry {
+        match (&self.community, support) {
+            (Some(community), Some(SupportLevel::Community)) => community,
+            _ => &self.default,
+        }
+    }
+}
+
 /// Settings of one index run, validated.
 #[derive(Clone, Debug)]
 pub(crate) struct IndexConfig {
-    pub(crate) registry: RegistryPrefix,
-    pub(crate) community_registry: Option<RegistryPrefix>,
-    pub(crate) tagging: TagScheme,
+    pub(crate) registries: Registries,
     pub(crate) dpdy_style: DpdyStyle,
     pub(crate) platforms: Vec<String>,
 }
@@ -261,12 +288,9 @@ pub(crate) fn plan(
                 return Err(InputError::in_file(&package.file, "`spec.version` is missing; the image tag needs it")
                     .at_line(crate::formats::package::line_of(&package.text, "spec:")));
             };
-            let tag = config.tagging.tag(version, workspace.backstage_version());
-            let prefix = match (&config.community_registry, &package.support) {
-                (Some(community), Some(SupportLevel::Community)) => community,
-                _ => &config.registry,
-            };
-            let reference = prefix.image(&image, &tag).map_err(|problem| {
+            let registry = config.registries.for_support(package.support.as_ref());
+            let tag = registry.scheme.tag(version, workspace.backstage_version());
+            let reference = registry.prefix.image(&image, &tag).map_err(|problem| {
                 InputError::in_file(&package.file, format!("cannot form an image reference: {problem}"))
                     .at_line(crate::formats::package::line_of(&package.text, "version:"))
             })?;
@@ -284,4 +308,34 @@ pub(crate) fn plan(
 
 fn line_containing(text: &str, needle: &str) -> Option<u64> {
     text.lines().position(|line| line.contains(needle)).map(|index| index as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn community_plugins_come_from_the_community_registry_with_its_own_scheme() {
+        let registries = Registries {
+            default: TaggedRegistry {
+                prefix: RegistryPrefix::parse("quay.io/rhdh").unwrap(),
+                scheme: TagScheme::Rhdh { rhdh_version: "1.10".into() },
+            },
+            community: Some(TaggedRegistry {
+                prefix: RegistryPrefix::parse("ghcr.io/redhat-developer/rhdh-plugin-export-overlays").unwrap(),
+                scheme: TagScheme::Backstage { backstage_version: "1.45.3".into() },
+            }),
+        };
+        let community = registries.for_support(Some(&SupportLevel::Community));
+        assert_eq!(community.scheme.tag("1.14.0", None), "bs_1.45.3__1.14.0");
+        assert_eq!(
+            community.prefix.image("x", "t").unwrap().to_string(),
+            "ghcr.io/redhat-developer/rhdh-plugin-export-overlays/x:t"
+        );
+        for support in [None, Some(&SupportLevel::GenerallyAvailable), Some(&SupportLevel::DevPreview)] {
+            assert_eq!(registries.for_support(support).scheme.tag("1.14.0", None), "1.10--1.14.0");
+        }
+        let single = Registries { community: None, ..registries.clone() };
+        assert_eq!(single.for_support(Some(&SupportLevel::Community)).scheme.tag("2.0.0", None), "1.10--2.0.0");
+    }
 }
