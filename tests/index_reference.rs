@@ -629,3 +629,125 @@ fn may_2026_shape_mixes_two_registries_each_with_its_own_tag_scheme() {
     assert_eq!(info["registry"], rhdh);
     assert_eq!(info["community-registry"], overlays);
 }
+
+// --- the community catalog (issue 21)
+
+/// The images of the community catalog the upstream left out of its `index.json` although its
+/// `plugin_builds` record each with a digest (the image existed): the four plugins of the two
+/// workspaces that build against another Backstage minor without a `backstage.json` (argocd
+/// 1.49.2, sonarqube 1.49.3), whose tags carry that version (`bs_1.49.2__…`, `bs_1.49.3__…`).
+const LEFT_OUT_UPSTREAM: [&str; 4] = [
+    "backstage-community-plugin-argocd",
+    "backstage-community-plugin-argocd-backend",
+    "backstage-community-plugin-sonarqube",
+    "backstage-community-plugin-sonarqube-backend",
+];
+
+/// The same run builds both catalogs of the real overlay; the community one is compared with the
+/// upstream's entry by entry: every upstream entry equal (digests normalised: ours are the ones
+/// pushed), every plugin_builds file equal, and four entries more, each accounted for.
+#[test]
+fn community_catalog_of_the_real_overlay_matches_the_upstream_entry_by_entry() {
+    let registry = Registry::start();
+    populate(&registry);
+    let pushed =
+        populate_tier(&registry, "community", &|build| Some(build["registryReference"].as_str().unwrap().to_string()));
+    assert_eq!(pushed.len(), 48, "every upstream community plugin build was pushed");
+    let work = tempfile::tempdir().unwrap();
+    run_index_with(
+        &registry,
+        work.path(),
+        &["--community-output", "catalog-index-community", "--community-report", "community-report.json"],
+    );
+    let ours = work.path().join("catalog-index-community");
+    let upstream = reference_data().join("catalog-index-main/catalog-index/community");
+
+    let our_index = read_json(&ours.join("index.json"));
+    let their_index = read_json(&upstream.join("index.json"));
+    let (our_entries, their_entries) = (our_index.as_object().unwrap(), their_index.as_object().unwrap());
+    let mut equal = 0;
+    for (image, theirs) in their_entries {
+        let mine = our_entries.get(image).unwrap_or_else(|| panic!("{image} is missing from ours"));
+        let (our_name, our_digest) = split_pinned(mine["registryReference"].as_str().unwrap());
+        let (their_name, _) = split_pinned(theirs["registryReference"].as_str().unwrap());
+        assert_eq!(our_name, their_name, "{image}");
+        assert_eq!(our_digest, pushed[image].as_str(), "{image} is pinned to the digest the registry holds");
+        let strip = |entry: &Value| {
+            let mut entry = entry.as_object().unwrap().clone();
+            entry.remove("registryReference");
+            entry
+        };
+        assert_eq!(strip(mine), strip(theirs), "{image}");
+        let our_order: Vec<&String> = mine.as_object().unwrap().keys().collect();
+        let their_order: Vec<&String> = theirs.as_object().unwrap().keys().collect();
+        assert_eq!(our_order, their_order, "{image}: key order");
+        equal += 1;
+    }
+    let extra: Vec<&str> =
+        our_entries.keys().filter(|image| !their_entries.contains_key(*image)).map(String::as_str).collect();
+    assert_eq!(extra, LEFT_OUT_UPSTREAM, "ours has exactly the upstream's left-out plugins more");
+    let builds = upstream_builds("community");
+    for image in LEFT_OUT_UPSTREAM {
+        let reference = builds[image]["registryReference"].as_str().unwrap();
+        assert!(builds[image]["digest"].as_str().is_some_and(|digest| digest.starts_with("sha256:")), "{image}");
+        let (name, tag) = reference.rsplit_once(':').unwrap();
+        assert_eq!(our_entries[image]["imageTag"], tag, "{image}: the tag the upstream build names");
+        assert!(our_entries[image]["registryReference"].as_str().unwrap().starts_with(&format!("{name}@")), "{image}");
+        assert!(tag.starts_with("bs_1.49.2__") || tag.starts_with("bs_1.49.3__"), "{image}: {tag}");
+    }
+    eprintln!(
+        "community catalog of the real overlay: {equal} of the upstream's {} entries equal, {} more in ours ({})",
+        their_entries.len(),
+        extra.len(),
+        extra.join(", ")
+    );
+    assert_eq!(equal, 44);
+
+    // plugin_builds: the same 48 files, every field equal but the digest.
+    let our_builds = work.path().join("plugin_builds-community");
+    let their_builds = reference_data().join("catalog-index-main/plugin_builds/community");
+    assert_eq!(files_under(&our_builds), files_under(&their_builds));
+    for file in files_under(&their_builds) {
+        let mut mine = read_json(&our_builds.join(&file));
+        let mut theirs = read_json(&their_builds.join(&file));
+        let image = mine.as_object().unwrap().keys().next().unwrap().clone();
+        assert_eq!(mine[&image]["digest"].as_str(), Some(pushed[&image].as_str()), "{file}");
+        mine[&image].as_object_mut().unwrap().remove("digest");
+        theirs[&image].as_object_mut().unwrap().remove("digest");
+        assert_eq!(mine, theirs, "{file}");
+    }
+
+    // An extra catalog: no dynamic-plugins.default.yaml, the entities and packages as in the
+    // supported catalog, its own reports.
+    assert!(!ours.join("dynamic-plugins.default.yaml").exists());
+    assert!(!ours.join("default.packages.yaml").exists());
+    assert_eq!(
+        files_under(&ours.join("catalog-entities")),
+        files_under(&work.path().join("catalog-index/catalog-entities")),
+        "both catalogs carry every Plugin entity and every Package file, as the upstream's do"
+    );
+    let info = read_json(&ours.join("build-info.json"));
+    assert_eq!(info["package-files"].as_object().unwrap().keys().collect::<Vec<_>>(), ["rhdh-community-packages.txt"]);
+    let report = read_json(&work.path().join("community-report.json"));
+    assert_eq!(report["summary"]["plugins"], 48);
+    assert_eq!(report["summary"]["pinned"], 48);
+    assert!(ours.join("build-report.json").is_file());
+    assert_eq!(read_json(&work.path().join("report.json"))["summary"]["pinned"], 54, "the supported catalog");
+
+    // A run without the images of one catalog writes neither.
+    let empty = Registry::start();
+    populate(&empty);
+    let fresh = tempfile::tempdir().unwrap();
+    let output = index_output(
+        &empty,
+        fresh.path(),
+        &reference_data().join("overlays-main"),
+        &["--community-output", "catalog-index-community"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("48 plugin image(s) not found") && stderr.contains("community: "), "{stderr}");
+    for folder in ["catalog-index", "plugin_builds", "catalog-index-community", "plugin_builds-community"] {
+        assert!(!fresh.path().join(folder).exists(), "{folder} written");
+    }
+}

@@ -268,6 +268,9 @@ pub struct PublishArgs {
     /// Directory for Tekton results (IMAGE_URL, IMAGE_DIGEST).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
+    /// Publish an extra catalog index image (RHDH reads it through EXTRA_CATALOG_INDEX_IMAGES): no dynamic-plugins.default.yaml needed, catalog-entities/extensions/ required.
+    #[arg(long, env = "RHDH_CATALOG_EXTRA_CATALOG")]
+    pub extra_catalog: bool,
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
     pub output_format: OutputFormatArg,
     #[command(flatten)]
@@ -297,6 +300,9 @@ pub struct VerifyInstallArgs {
     /// The index image to install from, e.g. quay.io/rhdh/plugin-catalog-index@sha256:…
     #[arg(env = "RHDH_CATALOG_IMAGE")]
     pub image: String,
+    /// Extra catalog index images, as RHDH's EXTRA_CATALOG_INDEX_IMAGES names them (`name=image`, comma-separated); the installer gets them and their entities must land where it extracts them.
+    #[arg(long, env = "RHDH_CATALOG_EXTRA_CATALOG_INDEX_IMAGES", default_value = "")]
+    pub extra_catalog_images: String,
     /// Installer command, run as `<command> <plugin root>` in a folder holding dynamic-plugins.yaml (repeatable), e.g. "python3 install-dynamic-plugins.py".
     #[arg(long = "installer")]
     pub installers: Vec<String>,
@@ -342,8 +348,8 @@ pub struct PromoteArgs {
     /// Restore the tags recorded in a rollback file (or the `rollback` result's JSON, given inline) instead of promoting.
     #[arg(long, env = "RHDH_CATALOG_ROLLBACK")]
     pub rollback: Option<String>,
-    /// Promote without validating the image first.
-    #[arg(long)]
+    /// Promote without validating the image first (an extra catalog index image has no dynamic-plugins.default.yaml to validate).
+    #[arg(long, env = "RHDH_CATALOG_SKIP_VALIDATION")]
     pub skip_validation: bool,
     /// The index released before; default: the image the first --to tag points at now.
     #[arg(long, env = "RHDH_CATALOG_PREVIOUS")]
@@ -696,6 +702,18 @@ pub struct IndexArgs {
     /// Folder of plugin_builds/<workspace>/<image>.json.
     #[arg(long, default_value = "plugin_builds", env = "RHDH_CATALOG_PLUGIN_BUILDS")]
     pub plugin_builds: PathBuf,
+    /// Also build the community catalog (the extra catalog index RHDH reads through EXTRA_CATALOG_INDEX_IMAGES) into this folder.
+    #[arg(long, env = "RHDH_CATALOG_COMMUNITY_OUTPUT")]
+    pub community_output: Option<PathBuf>,
+    /// Package lists of the community catalog; repeatable. Default: the overlay's rhdh-community-packages.txt (without it no community catalog is built).
+    #[arg(long = "community-packages", env = "RHDH_CATALOG_COMMUNITY_PACKAGES", value_delimiter = ',')]
+    pub community_packages: Vec<PathBuf>,
+    /// Folder of the community catalog's plugin_builds/<workspace>/<image>.json.
+    #[arg(long, default_value = "plugin_builds-community", env = "RHDH_CATALOG_COMMUNITY_PLUGIN_BUILDS")]
+    pub community_plugin_builds: PathBuf,
+    /// Also write the community catalog's JSON report here.
+    #[arg(long, env = "RHDH_CATALOG_COMMUNITY_REPORT")]
+    pub community_report: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DpdyStyleArg::Oci, env = "RHDH_CATALOG_DPDY_STYLE")]
     pub dpdy_style: DpdyStyleArg,
     /// Concurrent registry probes.

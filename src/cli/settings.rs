@@ -344,6 +344,10 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         community_tag_scheme,
         output,
         plugin_builds,
+        community_output,
+        community_packages,
+        community_plugin_builds,
+        community_report,
         dpdy_style,
         jobs,
         on_missing,
@@ -386,9 +390,31 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
     if let Some(dir) = &records_dir {
         inputs.push(("--export-records", dir));
     }
+    let community = community_output.map(|community_output| {
+        let packages_given = !community_packages.is_empty();
+        let packages =
+            if packages_given { community_packages } else { vec![overlay.join("rhdh-community-packages.txt")] };
+        index::CommunityCatalogSettings {
+            packages,
+            packages_given,
+            output: community_output,
+            plugin_builds: community_plugin_builds,
+            report: community_report,
+        }
+    });
+    if let Some(community) = &community {
+        inputs.extend(community.packages.iter().map(|path| ("--community-packages", path.as_path())));
+    }
     let mut outputs: Vec<Output<'_>> = vec![("--output", &output), ("--plugin-builds", &plugin_builds)];
     if let Some(path) = &report {
         outputs.push(("--report", path));
+    }
+    if let Some(community) = &community {
+        outputs.push(("--community-output", &community.output));
+        outputs.push(("--community-plugin-builds", &community.plugin_builds));
+        if let Some(path) = &community.report {
+            outputs.push(("--community-report", path));
+        }
     }
     refuse_overlaps(&outputs, &inputs)?;
     Ok(index::IndexSettings {
@@ -405,6 +431,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         community_tag_scheme: tag_scheme(community_tag_scheme),
         output,
         plugin_builds,
+        community,
         dpdy_style: match dpdy_style {
             DpdyStyleArg::Oci => DpdyStyle::Oci,
             DpdyStyleArg::Wrapper => DpdyStyle::Wrapper,
@@ -718,6 +745,7 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         previous,
         allow_removals,
         results_dir,
+        extra_catalog,
         output_format: format,
         store,
     } = args;
@@ -734,6 +762,7 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         related_images,
         gate: release_gate(previous, allow_removals),
         results_dir,
+        extra_catalog,
         output_format: output_format(format),
         store: store_settings(store),
         created: source_date_epoch()?,
@@ -758,7 +787,24 @@ fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, I
 }
 
 fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::VerifyInstallSettings, InputError> {
-    let VerifyInstallArgs { image, installers, stage, work_dir, timeout, report, results_dir, store } = args;
+    let VerifyInstallArgs {
+        image,
+        extra_catalog_images,
+        installers,
+        stage,
+        work_dir,
+        timeout,
+        report,
+        results_dir,
+        store,
+    } = args;
+    let extra_catalogs = crate::domain::install_verification::parse_extra_catalogs(&extra_catalog_images)
+        .map_err(|problem| InputError::usage(format!("--extra-catalog-images {problem}")))?;
+    for catalog in &extra_catalogs {
+        ImageReference::parse(&catalog.image).map_err(|problem| {
+            InputError::usage(format!("--extra-catalog-images `{}`: image {problem}", catalog.name))
+        })?;
+    }
     let stage = match stage {
         VerifyStageArg::All => verify_install::Stage::All,
         VerifyStageArg::Prepare => verify_install::Stage::Prepare,
@@ -777,6 +823,7 @@ fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::Ve
     }
     Ok(verify_install::VerifyInstallSettings {
         image: ImageReference::parse(&image).map_err(|problem| InputError::usage(format!("image {problem}")))?,
+        extra_catalogs,
         installers,
         stage,
         work: work_dir,

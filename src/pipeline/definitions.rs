@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::error::InputError;
 
 /// `(path in the repository, contents)` of every Task and Pipeline we ship.
-pub const TASKS: [(&str, &str); 10] = [
+pub const TASKS: [(&str, &str); 11] = [
     (
         "tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml",
         include_str!("../../tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml"),
@@ -47,6 +47,10 @@ pub const TASKS: [(&str, &str); 10] = [
     (
         "tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml",
         include_str!("../../tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-publish/0.1/rhdh-catalog-publish.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-publish/0.1/rhdh-catalog-publish.yaml"),
     ),
 ];
 

@@ -21,7 +21,15 @@ use crate::formats::relative_path::RelativePath;
 use crate::io::git::{GitAuth, GitError, run_with_env, strip_credentials};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
-pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
+pub const MANAGED_PATHS: [&str; 7] = [
+    "workspaces",
+    "build",
+    "plugin_builds",
+    "upstream_repos.yml",
+    "catalog-index",
+    "catalog-index-community",
+    "plugin_builds-community",
+];
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The commit the tree is at afterwards.

@@ -3,12 +3,18 @@
 //! `dynamic-plugins.default.yaml`, `catalog-entities/extensions/`, `build-info.json` and
 //! `related-images.txt`, every image pinned by digest.
 //!
-//! Flow: [`load_inputs`] (I/O) → [`plan`] (pure: which plugins, which tags) → [`resolve`] (registry
+//! With `--community-output`, the same run also builds the community catalog (the
+//! `rhdh-community-packages.txt` plugins, which RHDH reads from an extra catalog index image) into
+//! folders of its own, with the same reports; every distinct image is probed once and all output
+//! folders are swapped in as one transaction.
+//!
+//! Flow: [`load_shared`] and [`catalog_inputs`] (I/O) → [`plan`] (pure: which plugins, which tags) → [`resolve`] (registry
 //! probes, bounded concurrency, tri-state) → [`render`] (pure: every output file as bytes) →
 //! atomic directory swaps. An image the registry does not have is *missing* and reported per
 //! plugin; an image whose state is *unknown* after retries fails the step (exit 3) and is never
 //! treated as missing.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -16,7 +22,7 @@ use anyhow::Context;
 use super::{OutputFormat, StoreSettings};
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::{TagScheme, TagSchemeChoice};
-use crate::domain::catalog::pin::{OnMissing, PluginStatus};
+use crate::domain::catalog::pin::{OnMissing, PluginStatus, Resolution};
 use crate::domain::catalog::plan::{
     ExportRecords, IndexConfig, IndexInputs, PlannedPlugin, Registries, SelectionFile, TaggedRegistry, plan,
 };
@@ -57,6 +63,8 @@ pub struct IndexSettings {
     pub(crate) output: PathBuf,
     /// The `plugin_builds` output folder.
     pub(crate) plugin_builds: PathBuf,
+    /// The community catalog, when asked for (`--community-output`).
+    pub(crate) community: Option<CommunityCatalogSettings>,
     pub(crate) dpdy_style: DpdyStyle,
     /// Concurrent registry probes.
     pub(crate) jobs: usize,
@@ -77,40 +85,107 @@ pub struct IndexSettings {
     pub(crate) source_date_epoch: Option<i64>,
 }
 
+/// The second catalog RHDH consumes (`EXTRA_CATALOG_INDEX_IMAGES`): the community packages, in
+/// folders of their own, with the same reports as the supported catalog.
+#[derive(Debug)]
+pub struct CommunityCatalogSettings {
+    /// The package lists (`rhdh-community-packages.txt`); the overlay's when none was given.
+    pub(crate) packages: Vec<PathBuf>,
+    /// Whether `packages` was given (a missing default list only means there is no community
+    /// catalog on this branch).
+    pub(crate) packages_given: bool,
+    pub(crate) output: PathBuf,
+    pub(crate) plugin_builds: PathBuf,
+    pub(crate) report: Option<PathBuf>,
+}
+
 /// The Tekton results this step writes (`--results-dir`).
 /// `true` when any output file changed.
 pub(crate) const RESULT_CHANGED: &str = "changed";
 /// One line of counts.
 pub(crate) const RESULT_SUMMARY: &str = "summary";
-pub const RESULTS: [&str; 2] = [RESULT_CHANGED, RESULT_SUMMARY];
+/// `true` when the community catalog was built (`--community-output` and a package list).
+pub(crate) const RESULT_COMMUNITY: &str = "community";
+pub const RESULTS: [&str; 3] = [RESULT_CHANGED, RESULT_SUMMARY, RESULT_COMMUNITY];
+
+/// One catalog of the run: its name (for messages and the plan), inputs and outputs.
+struct Catalog<'a> {
+    name: &'static str,
+    inputs: IndexInputs,
+    output: &'a Path,
+    plugin_builds: &'a Path,
+    report: Option<&'a Path>,
+}
 
 pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.overlay);
     if let Some(tree) = &args.export_records {
         crate::io::fs::add_content_tree(tree);
     }
-    let inputs = load_inputs(&args)?;
-    let plugins = plan(&inputs.overlay, &inputs.selection, &inputs.config, args.all_packages, &inputs.export_records)?;
+    let shared = load_shared(&args)?;
+    let mut catalogs = vec![Catalog {
+        name: SUPPORTED,
+        inputs: catalog_inputs(&shared, &args.packages, &args.output, &args.plugin_builds)?,
+        output: &args.output,
+        plugin_builds: &args.plugin_builds,
+        report: args.report.as_deref(),
+    }];
+    if let Some(community) = &args.community {
+        let present: Vec<PathBuf> =
+            community.packages.iter().filter(|path| path.exists() || path.is_symlink()).cloned().collect();
+        if community.packages_given || !present.is_empty() {
+            catalogs.push(Catalog {
+                name: COMMUNITY,
+                inputs: catalog_inputs(&shared, &community.packages, &community.output, &community.plugin_builds)?,
+                output: &community.output,
+                plugin_builds: &community.plugin_builds,
+                report: community.report.as_deref(),
+            });
+        } else {
+            tracing::warn!(
+                packages = %community.packages.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "),
+                "the overlay has no community package list: no community catalog is built, {} is left as it is",
+                community.output.display()
+            );
+        }
+    }
+    let mut plans = Vec::new();
+    for catalog in &catalogs {
+        let inputs = &catalog.inputs;
+        plans.push(plan(
+            &inputs.overlay,
+            &inputs.selection,
+            &inputs.config,
+            args.all_packages,
+            &inputs.export_records,
+        )?);
+    }
     if args.dry_run {
-        print_plan(&plugins, args.output_format);
+        print_plan(&catalogs, &plans, args.output_format);
         return Ok(ExitStatus::Success);
     }
     let store = args.store.open_existing()?;
-    tracing::info!(plugins = plugins.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
-    let started = std::time::Instant::now();
-    let older_tags = args.on_missing == OnMissing::OlderTag;
-    let resolutions = resolve(&store, &plugins, args.jobs, &inputs.config.platforms, &inputs.known, older_tags).await?;
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "resolved");
-    let rendered = render(&inputs, &plugins, &resolutions)?;
+    let resolutions = resolve_every_catalog(&store, &args, &catalogs, &plans).await?;
+    let mut rendered = Vec::new();
+    for ((catalog, plugins), resolutions) in catalogs.iter().zip(&plans).zip(&resolutions) {
+        rendered.push(render(&catalog.inputs, plugins, resolutions)?);
+    }
 
-    let problems: Vec<PluginReport> =
-        rendered.report.plugins.iter().filter(|plugin| plugin.status != PluginStatus::Pinned).cloned().collect();
-    for problem in &problems {
-        tracing::warn!(image = %problem.image, reference = %problem.reference, status = ?problem.status, detail = problem.detail.as_deref().unwrap_or(""), "plugin not pinned from its requested tag");
+    let mut problems: Vec<(&str, PluginReport)> = Vec::new();
+    for (catalog, rendered) in catalogs.iter().zip(&rendered) {
+        for plugin in rendered.report.plugins.iter().filter(|plugin| plugin.status != PluginStatus::Pinned) {
+            tracing::warn!(catalog = catalog.name, image = %plugin.image, reference = %plugin.reference, status = ?plugin.status, detail = plugin.detail.as_deref().unwrap_or(""), "plugin not pinned from its requested tag");
+            problems.push((catalog.name, plugin.clone()));
+        }
     }
     if !problems.is_empty() && args.on_missing == OnMissing::Fail {
-        let list: Vec<String> =
-            problems.iter().map(|problem| format!("{} ({})", problem.reference, problem.status.describe())).collect();
+        let list: Vec<String> = problems
+            .iter()
+            .map(|(catalog, problem)| {
+                let which = if catalogs.len() > 1 { format!("{catalog}: ") } else { String::new() };
+                format!("{which}{} ({})", problem.reference, problem.status.describe())
+            })
+            .collect();
         return Err(FindingsError(format!(
             "{} plugin image(s) not found in {}: {}; nothing was written (pass `--on-missing previous` or `--on-missing older-tag` to write the index without them)",
             problems.len(),
@@ -120,69 +195,139 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         .into());
     }
 
-    let previous_view = if args.output.join("index.json").exists() {
-        crate::io::catalog_source::read_folder(&args.output).ok()
-    } else {
-        None
-    };
-    // Both output folders or neither: one transaction.
-    let changed = crate::io::fs::replace_trees(&[
-        (args.plugin_builds.as_path(), &rendered.plugin_builds),
-        (args.output.as_path(), &rendered.catalog),
-    ])
-    .with_context(|| format!("writing {} and {}", args.plugin_builds.display(), args.output.display()))?;
-    let (builds_changed, catalog_changed) = (changed[0], changed[1]);
-    let new_view = rendered.view()?;
-    let mut report = rendered.report;
-    report.changed = builds_changed || catalog_changed;
-    report.diff = crate::domain::catalog::diff::diff(&previous_view.unwrap_or_default(), &new_view);
-    if !report.diff.is_empty() {
-        tracing::info!(
-            added = report.diff.added.len(),
-            removed = report.diff.removed.len(),
-            changed = report.diff.changed.len(),
-            "index changes"
-        );
+    let previous_views: Vec<Option<crate::domain::catalog::view::CatalogView>> = catalogs
+        .iter()
+        .map(|catalog| {
+            catalog
+                .output
+                .join("index.json")
+                .exists()
+                .then(|| crate::io::catalog_source::read_folder(catalog.output).ok())
+                .flatten()
+        })
+        .collect();
+    // Every output folder of every catalog or none: one transaction.
+    let mut trees: Vec<(&Path, &std::collections::BTreeMap<PathBuf, Vec<u8>>)> = Vec::new();
+    for (catalog, rendered) in catalogs.iter().zip(&rendered) {
+        trees.push((catalog.plugin_builds, &rendered.plugin_builds));
+        trees.push((catalog.output, &rendered.catalog));
     }
-    if let Some(path) = &args.report {
-        crate::io::fs::write_atomic(path, &crate::formats::json::to_pretty(&report))
-            .with_context(|| format!("writing {}", path.display()))?;
+    let written: Vec<String> = trees.iter().map(|(path, _)| path.display().to_string()).collect();
+    let changed = crate::io::fs::replace_trees(&trees).with_context(|| format!("writing {}", written.join(", ")))?;
+    let mut reports = Vec::new();
+    for (position, ((catalog, rendered), previous)) in catalogs.iter().zip(rendered).zip(previous_views).enumerate() {
+        let new_view = rendered.view()?;
+        let mut report = rendered.report;
+        report.changed = changed[2 * position] || changed[2 * position + 1];
+        report.diff = crate::domain::catalog::diff::diff(&previous.unwrap_or_default(), &new_view);
+        if !report.diff.is_empty() {
+            tracing::info!(
+                catalog = catalog.name,
+                added = report.diff.added.len(),
+                removed = report.diff.removed.len(),
+                changed = report.diff.changed.len(),
+                "index changes"
+            );
+        }
+        if let Some(path) = catalog.report {
+            crate::io::fs::write_atomic(path, &crate::formats::json::to_pretty(&report))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        reports.push(report);
     }
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
-    results.write(RESULT_CHANGED, if report.changed { "true" } else { "false" })?;
-    let summary = &report.summary;
-    results.write(
-        RESULT_SUMMARY,
-        &format!(
+    results.write(RESULT_CHANGED, if reports.iter().any(|report| report.changed) { "true" } else { "false" })?;
+    let counts = |summary: &crate::domain::catalog::render::IndexSummary| {
+        format!(
             "{} plugins: {} pinned, {} fallback, {} stale, {} missing",
             summary.plugins, summary.pinned, summary.fallback, summary.stale, summary.missing
-        ),
-    )?;
-    print_summary(&report, &args);
+        )
+    };
+    let mut summary = counts(&reports[0].summary);
+    for (catalog, report) in catalogs.iter().zip(&reports).skip(1) {
+        let _ = write!(summary, "; {}: {}", catalog.name, counts(&report.summary));
+    }
+    results.write(RESULT_SUMMARY, &summary)?;
+    results.write(RESULT_COMMUNITY, if catalogs.len() > 1 { "true" } else { "false" })?;
+    print_summary(&catalogs, &reports, args.output_format);
     // Reaching here with problems means --on-missing previous or older-tag: each one has its
     // ACTION REQUIRED line here, in the report and in build-report.json.
-    for action in &report.actions {
-        tracing::warn!("{action}");
+    for report in &reports {
+        for action in &report.actions {
+            tracing::warn!("{action}");
+        }
     }
     Ok(ExitStatus::Success)
 }
 
-fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
+/// Probes every distinct reference of every catalog once; the resolutions of each catalog's
+/// plugins, in plan order.
+async fn resolve_every_catalog(
+    store: &crate::io::registry::Store,
+    args: &IndexSettings,
+    catalogs: &[Catalog<'_>],
+    plans: &[Vec<PlannedPlugin>],
+) -> anyhow::Result<Vec<Vec<Resolution>>> {
+    let mut unique: Vec<PlannedPlugin> = Vec::new();
+    let mut known = KnownFacts::new();
+    for (catalog, plugins) in catalogs.iter().zip(plans) {
+        known.extend(catalog.inputs.known.iter().map(|(digest, facts)| (digest.clone(), facts.clone())));
+        for plugin in plugins {
+            if !unique.iter().any(|seen| seen.reference == plugin.reference) {
+                unique.push(plugin.clone());
+            }
+        }
+    }
+    tracing::info!(plugins = unique.len(), store = %store.describe(), jobs = args.jobs, "resolving plugin images");
+    let started = std::time::Instant::now();
+    let older_tags = args.on_missing == OnMissing::OlderTag;
+    let platforms = &catalogs[0].inputs.config.platforms;
+    let resolved = resolve(store, &unique, args.jobs, platforms, &known, older_tags).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "resolved");
+    Ok(plans
+        .iter()
+        .map(|plugins| {
+            plugins
+                .iter()
+                .map(|plugin| {
+                    let position =
+                        unique.iter().position(|seen| seen.reference == plugin.reference).unwrap_or_default();
+                    resolved[position].clone()
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// The catalogs' names, as the plan and the messages say them.
+const SUPPORTED: &str = "supported";
+const COMMUNITY: &str = "community";
+
+fn print_plan(catalogs: &[Catalog<'_>], plans: &[Vec<PlannedPlugin>], format: OutputFormat) {
     match format {
         OutputFormat::Text => {
-            for plugin in plugins {
-                println!("{} {} {}", plugin.image, plugin.workspace_path(), plugin.reference);
+            for (catalog, plugins) in catalogs.iter().zip(plans) {
+                if catalogs.len() > 1 {
+                    println!("# {} catalog: {}", catalog.name, catalog.output.display());
+                }
+                for plugin in plugins {
+                    println!("{} {} {}", plugin.image, plugin.workspace_path(), plugin.reference);
+                }
             }
         }
         OutputFormat::Json => {
-            let plan: Vec<serde_json::Value> = plugins
+            let plan: Vec<serde_json::Value> = catalogs
                 .iter()
-                .map(|plugin| {
-                    serde_json::json!({
-                        "image": plugin.image,
-                        "workspacePath": plugin.workspace_path(),
-                        "package": plugin.package_name(),
-                        "reference": plugin.reference.to_string(),
+                .zip(plans)
+                .flat_map(|(catalog, plugins)| {
+                    plugins.iter().map(|plugin| {
+                        serde_json::json!({
+                            "catalog": catalog.name,
+                            "image": plugin.image,
+                            "workspacePath": plugin.workspace_path(),
+                            "package": plugin.package_name(),
+                            "reference": plugin.reference.to_string(),
+                        })
                     })
                 })
                 .collect();
@@ -191,42 +336,57 @@ fn print_plan(plugins: &[PlannedPlugin], format: OutputFormat) {
     }
 }
 
-fn print_summary(report: &IndexReport, args: &IndexSettings) {
-    match args.output_format {
-        OutputFormat::Json => println!("{}", serde_json::to_string(&report.summary).unwrap_or_default()),
+fn print_summary(catalogs: &[Catalog<'_>], reports: &[IndexReport], format: OutputFormat) {
+    match format {
+        OutputFormat::Json => {
+            if let [report] = reports {
+                println!("{}", serde_json::to_string(&report.summary).unwrap_or_default());
+            } else {
+                let summaries: serde_json::Map<String, serde_json::Value> = catalogs
+                    .iter()
+                    .zip(reports)
+                    .map(|(catalog, report)| {
+                        (catalog.name.to_string(), serde_json::to_value(&report.summary).unwrap_or_default())
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Object(summaries));
+            }
+        }
         OutputFormat::Text => {
-            let summary = &report.summary;
-            println!(
-                "{} plugins: {} pinned, {} fallback, {} stale, {} missing; {} dynamic-plugins entries; {} in {} and {}",
-                summary.plugins,
-                summary.pinned,
-                summary.fallback,
-                summary.stale,
-                summary.missing,
-                summary.dynamic_plugins_entries,
-                if report.changed { "written" } else { "unchanged" },
-                args.output.display(),
-                args.plugin_builds.display()
-            );
+            for (catalog, report) in catalogs.iter().zip(reports) {
+                let summary = &report.summary;
+                let which = if catalogs.len() > 1 { format!("{}: ", catalog.name) } else { String::new() };
+                println!(
+                    "{which}{} plugins: {} pinned, {} fallback, {} stale, {} missing; {} dynamic-plugins entries; {} in {} and {}",
+                    summary.plugins,
+                    summary.pinned,
+                    summary.fallback,
+                    summary.stale,
+                    summary.missing,
+                    summary.dynamic_plugins_entries,
+                    if report.changed { "written" } else { "unchanged" },
+                    catalog.output.display(),
+                    catalog.plugin_builds.display()
+                );
+            }
         }
     }
 }
 
-/// Reads the overlay, the selection files, versions and the previous index.
-pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputError> {
+/// What every catalog of the run shares: the overlay, the settings, versions and provenance.
+struct SharedInputs {
+    overlay: crate::domain::overlay::Overlay,
+    config: IndexConfig,
+    /// The build facts without the package files (each catalog has its own).
+    build_info: BuildInfo,
+    export_records: ExportRecords,
+    /// The notes of the overlay and versions.json.
+    notes: Vec<crate::formats::foreign::ReadNote>,
+}
+
+/// Reads the overlay, versions and provenance, and settles the registries.
+fn load_shared(args: &IndexSettings) -> Result<SharedInputs, InputError> {
     let overlay = crate::io::overlay_tree::load(&args.overlay)?;
-    let mut selection = Vec::new();
-    for path in args.packages.clone() {
-        let text = crate::io::fs::read_text(&path)?;
-        let is_yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
-        selection.push(if is_yaml {
-            let packages = DefaultPackages::parse(&path, &text)?;
-            crate::formats::foreign::warn(&packages.notes);
-            SelectionFile::DefaultPackages { packages, bytes: text.into_bytes(), path }
-        } else {
-            SelectionFile::PackageList { entries: package_list::parse(&path, &text)?, bytes: text.into_bytes(), path }
-        });
-    }
     let versions_path = args.versions.clone();
     let versions = if versions_path.exists() { Some(VersionsJson::read(&versions_path)?) } else { None };
     let backstage_version = match (&args.backstage_version, &versions) {
@@ -262,9 +422,62 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
             .map(|prefix| tagged(prefix, args.community_tag_scheme, "--community-tag-scheme"))
             .transpose()?,
     };
-    let platforms = args.platforms.clone();
+    let (found_repo, found_commit) = overlay_provenance(&args.overlay);
+    let overlay_commit = args.overlay_commit.clone().or(found_commit).unwrap_or_else(|| "unknown".to_string());
+    let source_repo = args.source_repo.clone().or(found_repo).unwrap_or_else(|| "unknown".to_string());
+    let build_info = BuildInfo {
+        source_repo: format!("{source_repo} @ {overlay_commit}"),
+        build_date: args.source_date_epoch.map(format_epoch),
+        backstage_version: backstage_version.clone(),
+        rhdh_version: args.rhdh_version.clone(),
+        overlay_commit,
+        registry: registry.to_string(),
+        community_registry: args.community_registry.as_ref().map(ToString::to_string),
+        package_files: indexmap::IndexMap::new(),
+        tool_version: crate::TOOL_VERSION.to_string(),
+    };
+    let export_records = match &args.export_records {
+        Some(tree) => read_export_records(tree, &overlay),
+        None => ExportRecords::new(),
+    };
+    let mut notes = overlay.notes();
+    if let Some(versions) = &versions {
+        notes.extend(versions.notes.iter().cloned());
+    }
+    Ok(SharedInputs {
+        overlay,
+        config: IndexConfig { registries, dpdy_style: args.dpdy_style, platforms: args.platforms.clone() },
+        build_info,
+        export_records,
+        notes,
+    })
+}
 
-    let previous_path = args.output.join("index.json");
+/// One catalog's inputs: its selection files, the previous index in `output` and what the
+/// previous run recorded in `plugin_builds`.
+fn catalog_inputs(
+    shared: &SharedInputs,
+    packages: &[PathBuf],
+    output: &Path,
+    plugin_builds: &Path,
+) -> Result<IndexInputs, InputError> {
+    let mut selection = Vec::new();
+    for path in packages {
+        let text = crate::io::fs::read_text(path)?;
+        let is_yaml = path.extension().is_some_and(|extension| extension == "yaml" || extension == "yml");
+        selection.push(if is_yaml {
+            let packages = DefaultPackages::parse(path, &text)?;
+            crate::formats::foreign::warn(&packages.notes);
+            SelectionFile::DefaultPackages { packages, bytes: text.into_bytes(), path: path.clone() }
+        } else {
+            SelectionFile::PackageList {
+                entries: package_list::parse(path, &text)?,
+                bytes: text.into_bytes(),
+                path: path.clone(),
+            }
+        });
+    }
+    let previous_path = output.join("index.json");
     let previous_index = if previous_path.exists() {
         crate::formats::index_json::read(&previous_path).unwrap_or_else(|error| {
             tracing::warn!(%error, "ignoring the previous index.json; no stale entries can be kept");
@@ -273,51 +486,29 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
     } else {
         IndexJson::new()
     };
-
-    let known = known_facts(&args.plugin_builds, &previous_index);
-
-    let (found_repo, found_commit) = overlay_provenance(&args.overlay);
-    let overlay_commit = args.overlay_commit.clone().or(found_commit).unwrap_or_else(|| "unknown".to_string());
-    let source_repo = args.source_repo.clone().or(found_repo).unwrap_or_else(|| "unknown".to_string());
-    let build_date = args.source_date_epoch.map(format_epoch);
-    let build_info = BuildInfo {
-        source_repo: format!("{source_repo} @ {overlay_commit}"),
-        build_date,
-        backstage_version: backstage_version.clone(),
-        rhdh_version: args.rhdh_version.clone(),
-        overlay_commit,
-        registry: registry.to_string(),
-        community_registry: args.community_registry.as_ref().map(ToString::to_string),
-        package_files: selection
-            .iter()
-            .map(|file| {
-                let name = file.path().file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-                (name, Digest::of(file.bytes()).to_string())
-            })
-            .collect(),
-        tool_version: crate::TOOL_VERSION.to_string(),
-    };
-    let export_records = match &args.export_records {
-        Some(tree) => read_export_records(tree, &overlay),
-        None => ExportRecords::new(),
-    };
-    let mut notes = overlay.notes();
+    let known = known_facts(plugin_builds, &previous_index);
+    let mut build_info = shared.build_info.clone();
+    build_info.package_files = selection
+        .iter()
+        .map(|file| {
+            let name = file.path().file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            (name, Digest::of(file.bytes()).to_string())
+        })
+        .collect();
+    let mut notes = shared.notes.clone();
     for file in &selection {
         if let SelectionFile::DefaultPackages { packages, .. } = file {
             notes.extend(packages.notes.iter().cloned());
         }
     }
-    if let Some(versions) = &versions {
-        notes.extend(versions.notes.iter().cloned());
-    }
     Ok(IndexInputs {
-        overlay,
+        overlay: shared.overlay.clone(),
         selection,
-        config: IndexConfig { registries, dpdy_style: args.dpdy_style, platforms },
+        config: shared.config.clone(),
         previous_index,
         known,
         build_info,
-        export_records,
+        export_records: shared.export_records.clone(),
         notes,
     })
 }
