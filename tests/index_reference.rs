@@ -443,7 +443,7 @@ fn evolving_overlay_files_warn_with_file_and_line_and_index_the_same() {
     });
     let argocd = overlay.join("workspaces/argocd/metadata/backstage-community-plugin-argocd.yaml");
     edit(&argocd, |text| text.replacen("  lifecycle: active\n", "  lifecycle: active\n  maturity: beta\n", 1));
-    edit(&overlay.join("versions.json"), |text| text.replacen("{", "{\n    \"yarn\": \"4.9.1\",", 1));
+    edit(&overlay.join("versions.json"), |text| text.replacen('{', "{\n    \"yarn\": \"4.9.1\",", 1));
 
     let output = index_output(&registry, work.path(), &overlay, &[]);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -645,7 +645,7 @@ const LEFT_OUT_UPSTREAM: [&str; 4] = [
 
 /// The same run builds both catalogs of the real overlay; the community one is compared with the
 /// upstream's entry by entry: every upstream entry equal (digests normalised: ours are the ones
-/// pushed), every plugin_builds file equal, and four entries more, each accounted for.
+/// pushed), every `plugin_builds` file equal, and four entries more, each accounted for.
 #[test]
 fn community_catalog_of_the_real_overlay_matches_the_upstream_entry_by_entry() {
     let registry = Registry::start();
@@ -734,6 +734,8 @@ fn community_catalog_of_the_real_overlay_matches_the_upstream_entry_by_entry() {
     assert!(ours.join("build-report.json").is_file());
     assert_eq!(read_json(&work.path().join("report.json"))["summary"]["pinned"], 54, "the supported catalog");
 
+    docs_tables_match_the_index(work.path());
+
     // A run without the images of one catalog writes neither.
     let empty = Registry::start();
     populate(&empty);
@@ -750,4 +752,122 @@ fn community_catalog_of_the_real_overlay_matches_the_upstream_entry_by_entry() {
     for folder in ["catalog-index", "plugin_builds", "catalog-index-community", "plugin_builds-community"] {
         assert!(!fresh.path().join(folder).exists(), "{folder} written");
     }
+}
+
+/// The documentation's reference tables in the supported catalog, checked against the facts the
+/// index itself holds: one CSV row per `dynamic-plugins.default.yaml` entry (`TechDocs` aside) with
+/// its path, default, support level, version and variables; the GA, technology preview and
+/// preinstalled lists; the community table with every pinned community plugin.
+fn docs_tables_match_the_index(work: &Path) {
+    let docs = work.join("catalog-index/extend_dynamic-plugins-reference");
+    assert_eq!(
+        files_under(&docs),
+        [
+            "con-preinstalled-dynamic-plugins.adoc",
+            "ref-community-supported-plugins.adoc",
+            "ref-deprecated-plugins.adoc",
+            "ref-ga-plugins.adoc",
+            "ref-technology-preview-plugins.adoc",
+            "rhdh-supported-plugins.csv",
+        ]
+    );
+    let text = |name: &str| std::fs::read_to_string(docs.join(name)).unwrap();
+    let csv = text("rhdh-supported-plugins.csv");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "\"Name\",\"Plugin\",\"Role\",\"Version\",\"Support Level\",\"Lifecycle\",\"Path\",\"Required Variables\",\"Default\""
+        )
+    );
+    let rows: Vec<Vec<String>> = lines
+        .map(|line| {
+            line.strip_prefix('"')
+                .and_then(|line| line.strip_suffix('"'))
+                .unwrap()
+                .split("\",\"")
+                .map(|field| field.replace("\"\"", "\""))
+                .collect()
+        })
+        .collect();
+    let dpdy = read_yaml(&work.join("catalog-index/dynamic-plugins.default.yaml"));
+    let entries = dpdy["plugins"].as_array().unwrap();
+    let index = read_json(&work.join("catalog-index/index.json"));
+    let metadata = metadata_files(&reference_data().join("overlays-main"));
+    let mut checked = 0;
+    let (mut ga, mut tech_preview, mut preinstalled) = (0, 0, Vec::new());
+    for entry in entries {
+        let path = entry["package"].as_str().unwrap();
+        // The entry's package: the one whose image (or wrapper) the entry names.
+        let last = path.split('@').next().unwrap().rsplit('/').next().unwrap();
+        let named = last.strip_suffix("-dynamic").unwrap_or(last);
+        let package =
+            metadata.keys().find(|package| image_of(package) == named).unwrap_or_else(|| panic!("{path}")).clone();
+        let document = read_yaml(&metadata[&package]);
+        let spec = &document["spec"];
+        let support = spec["support"].as_str().unwrap();
+        let enabled = entry["disabled"] == false;
+        if spec["lifecycle"] != "deprecated" {
+            match support {
+                "generally-available" => ga += 1,
+                "tech-preview" => tech_preview += 1,
+                _ => {}
+            }
+            if enabled && ["generally-available", "tech-preview"].contains(&support) {
+                preinstalled.push(package.clone());
+            }
+        }
+        let Some(row) = rows.iter().find(|row| row[6] == path) else {
+            assert!(package.contains("techdocs"), "no CSV row for {path}");
+            continue;
+        };
+        assert_eq!(row[1], package, "{path}");
+        assert_eq!(row[8], if enabled { "Enabled" } else { "Disabled" }, "{package}");
+        let expected_level = match support {
+            "generally-available" => "Production",
+            "tech-preview" => "Red Hat Tech Preview",
+            _ => "Community Support",
+        };
+        assert_eq!(row[4], expected_level, "{package}");
+        assert_eq!(row[5], spec["lifecycle"].as_str().unwrap(), "{package}");
+        let image = image_of(&package);
+        let tag = index[&image]["imageTag"].as_str().unwrap();
+        assert!(tag.ends_with(&format!("__{}", row[3])), "{package}: version {} vs tag {tag}", row[3]);
+        let role = spec["backstage"]["role"].as_str().unwrap();
+        assert_eq!(row[2], if role.starts_with("frontend") { "Frontend" } else { "Backend" }, "{package}");
+        let content = serde_json::to_string(&spec["appConfigExamples"][0]["content"]).unwrap_or_default();
+        let mut variables: Vec<&str> = content.split("${").skip(1).filter_map(|rest| rest.split('}').next()).collect();
+        variables.sort_unstable();
+        variables.dedup();
+        let expected: String =
+            if variables.is_empty() { ";".into() } else { variables.iter().map(|name| format!("`{name}`;")).collect() };
+        assert_eq!(row[7], expected, "{package}");
+        checked += 1;
+    }
+    assert_eq!(checked, rows.len(), "one CSV row per entry");
+    assert!(checked >= 50, "{checked} rows");
+    assert!(text("ref-ga-plugins.adoc").contains(&format!("full support for the following {ga} dynamic plugins.")));
+    assert!(
+        text("ref-technology-preview-plugins.adoc")
+            .contains(&format!("support for the following {tech_preview} dynamic plugins."))
+    );
+    let listed = text("con-preinstalled-dynamic-plugins.adoc");
+    for package in &preinstalled {
+        assert!(listed.contains(&format!("* `{package}`\n")), "{package} is enabled by default: {listed}");
+    }
+    let community = text("ref-community-supported-plugins.adoc");
+    let community_index = read_json(&work.join("catalog-index-community/index.json"));
+    assert!(
+        community.contains(&format!("the following {} dynamic plugins", community_index.as_object().unwrap().len()))
+    );
+    for entry in community_index.as_object().unwrap().values() {
+        let reference = format!("`oci://{}`", entry["registryReference"].as_str().unwrap());
+        assert!(community.contains(&reference), "{reference} in the community table");
+    }
+    eprintln!(
+        "docs tables of the real overlay: {} CSV rows, {ga} GA, {tech_preview} technology preview, {} preinstalled, {} community",
+        rows.len(),
+        preinstalled.len(),
+        community_index.as_object().unwrap().len()
+    );
 }

@@ -674,6 +674,13 @@ fn example_sync_publishes_both_catalogs_and_both_installers_install_them_togethe
     assert_eq!(community_labels["release"], "1", "{community_labels}");
     assert!(community_labels["summary"].as_str().unwrap().contains("EXTRA_CATALOG_INDEX_IMAGES"));
     assert_eq!(inspect(&index)["Labels"]["name"], "rhdh/plugin-catalog-index");
+    // The documentation team extracts `extend_dynamic-plugins-reference/` from the index image.
+    let files = image_files(&index);
+    for name in ["rhdh-supported-plugins.csv", "ref-ga-plugins.adoc", "ref-community-supported-plugins.adoc"] {
+        let path = format!("extend_dynamic-plugins-reference/{name}");
+        assert!(files.contains(&path), "{index} lacks {path}: {files:?}");
+    }
+    assert!(!image_files(&community).iter().any(|file| file.starts_with("extend_")), "only in the supported image");
 
     let work = tempfile::tempdir().unwrap();
     let report_path = work.path().join("verify-install.json");
@@ -707,4 +714,28 @@ fn example_sync_publishes_both_catalogs_and_both_installers_install_them_togethe
     }
     assert!(stdout.contains("extra catalogs 1/1 extracted"), "{stdout}");
     eprintln!("example sync, both catalogs, both installers: {stdout}");
+}
+
+/// The files of an image's layers (what `tar -t` lists), from the loopback registry.
+fn image_files(image: &str) -> Vec<String> {
+    let scratch = tempfile::tempdir().unwrap();
+    let copied = scratch.path().join("image");
+    crate::support::skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{image}"),
+        &format!("dir:{}", copied.display()),
+    ]);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+    let mut files = Vec::new();
+    for layer in manifest["layers"].as_array().unwrap() {
+        let blob = copied.join(layer["digest"].as_str().unwrap().split_once(':').unwrap().1);
+        let output = std::process::Command::new("tar").arg("-tf").arg(&blob).output().unwrap();
+        assert!(output.status.success());
+        files.extend(
+            String::from_utf8_lossy(&output.stdout).lines().map(|line| line.trim_start_matches("./").to_string()),
+        );
+    }
+    files
 }

@@ -170,6 +170,12 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     for ((catalog, plugins), resolutions) in catalogs.iter().zip(&plans).zip(&resolutions) {
         rendered.push(render(&catalog.inputs, plugins, resolutions)?);
     }
+    // The documentation's reference tables, in the primary (supported) catalog, with the
+    // community catalog's rows for its table.
+    let community_rows = rendered.get(1).map(|community| community.docs_rows.clone()).unwrap_or_default();
+    if let Some(supported) = rendered.first_mut().filter(|supported| supported.has_dynamic_plugins()) {
+        supported.add_docs_tables(&community_rows);
+    }
 
     let mut problems: Vec<(&str, PluginReport)> = Vec::new();
     for (catalog, rendered) in catalogs.iter().zip(&rendered) {
