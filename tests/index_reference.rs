@@ -871,3 +871,149 @@ fn docs_tables_match_the_index(work: &Path) {
         community_index.as_object().unwrap().len()
     );
 }
+
+// --- branches of every age (issue 21)
+
+/// A `release-1.9`-shaped tree built from the real overlay: no `default.packages.yaml` in the
+/// overlay (RHDH kept it then, `- package:` lines only, also naming a plugin the overlay has no
+/// metadata for), `"repo-flat": "true"` in gitlab's source.json. Without a source the index has no
+/// `dynamic-plugins.default.yaml` (and says so); with `--default-packages`, or read from the RHDH
+/// repository at the branch `upstream_repos.yml` names, it has the same entries as an overlay that
+/// holds the file, leaves the unknown plugin out with a warning, and publishes.
+#[test]
+fn release_1_9_shaped_tree_takes_default_packages_from_where_the_branch_kept_it() {
+    use crate::support::upstreams::{git, repository, url};
+
+    let registry = Registry::start();
+    populate(&registry);
+    let root = tempfile::tempdir().unwrap();
+    let overlay = root.path().join("overlay-repo");
+    copy_dir(&reference_data().join("overlays-main"), &overlay);
+    std::fs::remove_file(overlay.join("default.packages.yaml")).unwrap();
+    edit(&overlay.join("workspaces/gitlab/source.json"), |text| {
+        text.replace("\"repo-flat\":true", "\"repo-flat\":\"true\"")
+    });
+    // RHDH's file of the time: `- package:` lines only.
+    let real = std::fs::read_to_string(reference_data().join("overlays-main/default.packages.yaml")).unwrap();
+    let mut old_style = String::from("packages:\n");
+    for section in ["enabled", "disabled"] {
+        old_style.push_str(&format!("  {section}:\n"));
+        let document = read_yaml(&reference_data().join("overlays-main/default.packages.yaml"));
+        for entry in document["packages"][section].as_array().unwrap() {
+            old_style.push_str(&format!("    - package: '{}'\n", entry["package"].as_str().unwrap()));
+        }
+        if section == "disabled" {
+            old_style.push_str("    - package: '@janus-idp/backstage-plugin-built-in-rhdh'\n");
+        }
+    }
+    assert!(real.contains("support:") && !old_style.contains("support:"));
+    let rhdh = root.path().join("rhdh");
+    repository(&rhdh, &[("default.packages.yaml", &old_style), ("README.md", "rhdh\n")], "v1.9.0");
+    git(&rhdh, &["branch", "release-1.9"]);
+    std::fs::write(
+        root.path().join("upstream_repos.yml"),
+        "rhdh:\n  branch: release-1.9\n  version: 1.9.7\nbackstage:\n  version: 1.52.0\nrepos:\n  - repo: https://github.com/redhat-developer/rhdh-plugin-export-overlays\n    branch: release-1.9\n    destination_folder: overlay-repo\n",
+    )
+    .unwrap();
+    let dpdy_plugins =
+        |work: &Path| read_yaml(&work.join("catalog-index/dynamic-plugins.default.yaml"))["plugins"].clone();
+
+    // What an overlay holding the file gives.
+    let reference = tempfile::tempdir().unwrap();
+    run_index(&registry, reference.path());
+
+    // No source: no dynamic-plugins.default.yaml, and the log says why.
+    let plain = tempfile::tempdir().unwrap();
+    let output = index_output(&registry, plain.path(), &overlay, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("no default.packages.yaml") && stderr.contains("cannot be published"), "{stderr}");
+    assert!(!plain.path().join("catalog-index/dynamic-plugins.default.yaml").exists());
+
+    // From the RHDH repository, at the branch upstream_repos.yml names.
+    let fetched = tempfile::tempdir().unwrap();
+    let upstream_repos = root.path().join("upstream_repos.yml");
+    let output = index_output(
+        &registry,
+        fetched.path(),
+        &overlay,
+        &[
+            "--rhdh-repository",
+            &url(&rhdh),
+            "--allow-local-repos",
+            "--upstream-repos",
+            upstream_repos.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "package `@janus-idp/backstage-plugin-built-in-rhdh` has no metadata file in the overlay: left out"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(dpdy_plugins(fetched.path()), dpdy_plugins(reference.path()), "the same entries");
+    assert_eq!(std::fs::read_to_string(fetched.path().join("catalog-index/default.packages.yaml")).unwrap(), old_style);
+    let info = read_json(&fetched.path().join("catalog-index/build-info.json"));
+    let commit = git(&rhdh, &["rev-parse", "release-1.9"]);
+    assert_eq!(info["default-packages-source"], format!("{} @ {commit}", url(&rhdh)), "{info}");
+    let report = read_json(&fetched.path().join("report.json"));
+    assert_eq!(report["dynamic-plugins-left-out"], serde_json::json!(["@janus-idp/backstage-plugin-built-in-rhdh"]));
+
+    // The same from a file given with --default-packages; the tree publishes.
+    let given = tempfile::tempdir().unwrap();
+    let file = root.path().join("rhdh-default.packages.yaml");
+    std::fs::write(&file, &old_style).unwrap();
+    let output = index_output(&registry, given.path(), &overlay, &["--default-packages", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(dpdy_plugins(given.path()), dpdy_plugins(reference.path()));
+    let layout = given.path().join("layout");
+    let output = rhdh_catalog(given.path())
+        .arg("publish")
+        .arg(given.path().join("catalog-index"))
+        .args(["--tag", "quay.io/rhdh/plugin-catalog-index:1.9.7-1"])
+        .arg("--store")
+        .arg(format!("oci-layout:{}", layout.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "publish: {}", String::from_utf8_lossy(&output.stderr));
+
+    // A branch the RHDH repository does not have: bad input, naming it.
+    let other = root.path().join("other-upstream_repos.yml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&upstream_repos)
+            .unwrap()
+            .replace("branch: release-1.9\n  version", "branch: release-1.8\n  version"),
+    )
+    .unwrap();
+    let failed = tempfile::tempdir().unwrap();
+    let output = index_output(
+        &registry,
+        failed.path(),
+        &overlay,
+        &["--rhdh-repository", &url(&rhdh), "--allow-local-repos", "--upstream-repos", other.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("release-1.8"), "{stderr}");
+    assert!(!failed.path().join("catalog-index").exists());
+    // A remote that is not https:// without --allow-local-repos: refused before anything runs.
+    let commit = std::fs::read_to_string(reference_data().join("overlays-main/SOURCE_COMMIT")).unwrap();
+    let output = rhdh_catalog(failed.path())
+        .env_remove("RHDH_CATALOG_ALLOW_LOCAL_REPOS")
+        .current_dir(failed.path())
+        .args(["index", "--registry", PREFIX, "--insecure-registry", &registry.host])
+        .arg("--store")
+        .arg(format!("docker://{}", registry.host))
+        .arg("--overlay")
+        .arg(&overlay)
+        .args(["--overlay-commit", commit.split_whitespace().next().unwrap()])
+        .args(["--rhdh-repository", &url(&rhdh)])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not an https:// URL"), "{stderr}");
+}

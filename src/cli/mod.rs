@@ -672,6 +672,11 @@ pub struct IndexArgs {
     /// Package selection files (default.packages.yaml, rhdh-*-packages.txt); repeatable. Default: the overlay's default.packages.yaml and rhdh-supported-packages.txt.
     #[arg(long = "packages", env = "RHDH_CATALOG_PACKAGES", value_delimiter = ',')]
     pub packages: Vec<PathBuf>,
+    /// The default.packages.yaml to use instead of the overlay's (older branches kept it in the RHDH repository).
+    #[arg(long, env = "RHDH_CATALOG_DEFAULT_PACKAGES", conflicts_with = "packages")]
+    pub default_packages: Option<PathBuf>,
+    #[command(flatten)]
+    pub rhdh_repository: RhdhRepositoryArgs,
     /// Index every Package in the overlay, not only the selected ones (dynamic-plugins.default.yaml still follows the default.packages.yaml given or found).
     #[arg(long, env = "RHDH_CATALOG_ALL_PACKAGES")]
     pub all_packages: bool,
@@ -751,6 +756,20 @@ pub struct IndexArgs {
     pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// Where an older branch's default.packages.yaml is read from (index).
+#[derive(Debug, Args)]
+pub struct RhdhRepositoryArgs {
+    /// When the overlay has no default.packages.yaml and --default-packages is not given: the RHDH repository to read it from, at the branch `rhdh.branch` of --upstream-repos names.
+    #[arg(long, env = "RHDH_CATALOG_RHDH_REPOSITORY")]
+    pub rhdh_repository: Option<String>,
+    /// The upstream_repos.yml naming the RHDH branch (for --rhdh-repository). Default: upstream_repos.yml beside the overlay folder.
+    #[arg(long, env = "RHDH_CATALOG_UPSTREAM_REPOS")]
+    pub upstream_repos: Option<PathBuf>,
+    /// Allow a file:// or git:// --rhdh-repository (local fixtures and mirrors); without it only https:// is read.
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
+    pub allow_local_repos: bool,
 }
 
 #[derive(Debug, Args)]

@@ -64,7 +64,13 @@ pub struct IndexSettings {
     /// The `plugin_builds` output folder.
     pub(crate) plugin_builds: PathBuf,
     /// The community catalog, when asked for (`--community-output`).
-    pub(crate) community: Option<CommunityCatalogSettings>,
+    pub(crate) community: Option<Box<CommunityCatalogSettings>>,
+    /// Where `default.packages.yaml` is read from when the overlay has none and none was given
+    /// (older branches kept it in the RHDH repository).
+    pub(crate) rhdh_default_packages: Option<Box<RhdhDefaultPackages>>,
+    /// The `default.packages.yaml` in `packages` was given with `--default-packages` (another
+    /// repository's file): an entry with no metadata in the overlay is left out with a warning.
+    pub(crate) lenient_default_packages: bool,
     pub(crate) dpdy_style: DpdyStyle,
     /// Concurrent registry probes.
     pub(crate) jobs: usize,
@@ -99,6 +105,14 @@ pub struct CommunityCatalogSettings {
     pub(crate) report: Option<PathBuf>,
 }
 
+/// The RHDH repository's `default.packages.yaml`, at the branch `rhdh.branch` of
+/// `upstream_repos.yml` names.
+#[derive(Debug)]
+pub struct RhdhDefaultPackages {
+    pub(crate) repository: String,
+    pub(crate) upstream_repos: PathBuf,
+}
+
 /// The Tekton results this step writes (`--results-dir`).
 /// `true` when any output file changed.
 pub(crate) const RESULT_CHANGED: &str = "changed";
@@ -123,32 +137,7 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         crate::io::fs::add_content_tree(tree);
     }
     let shared = load_shared(&args)?;
-    let mut catalogs = vec![Catalog {
-        name: SUPPORTED,
-        inputs: catalog_inputs(&shared, &args.packages, &args.output, &args.plugin_builds)?,
-        output: &args.output,
-        plugin_builds: &args.plugin_builds,
-        report: args.report.as_deref(),
-    }];
-    if let Some(community) = &args.community {
-        let present: Vec<PathBuf> =
-            community.packages.iter().filter(|path| path.exists() || path.is_symlink()).cloned().collect();
-        if community.packages_given || !present.is_empty() {
-            catalogs.push(Catalog {
-                name: COMMUNITY,
-                inputs: catalog_inputs(&shared, &community.packages, &community.output, &community.plugin_builds)?,
-                output: &community.output,
-                plugin_builds: &community.plugin_builds,
-                report: community.report.as_deref(),
-            });
-        } else {
-            tracing::warn!(
-                packages = %community.packages.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "),
-                "the overlay has no community package list: no community catalog is built, {} is left as it is",
-                community.output.display()
-            );
-        }
-    }
+    let catalogs = assemble_catalogs(&args, &shared).await?;
     let mut plans = Vec::new();
     for catalog in &catalogs {
         let inputs = &catalog.inputs;
@@ -264,6 +253,59 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// The catalogs of the run: the supported one (with the RHDH repository's default.packages.yaml
+/// on an older branch), and the community one when asked for and listed.
+async fn assemble_catalogs<'a>(args: &'a IndexSettings, shared: &SharedInputs) -> anyhow::Result<Vec<Catalog<'a>>> {
+    let fetched = match &args.rhdh_default_packages {
+        Some(source) => Some(rhdh_default_packages(source).await?),
+        None => None,
+    };
+    let mut supported =
+        catalog_inputs(shared, &args.packages, &args.output, &args.plugin_builds, args.lenient_default_packages)?;
+    if let Some(fetched) = fetched {
+        add_fetched_default_packages(&mut supported, fetched)?;
+    }
+    if !supported.selection.iter().any(|file| matches!(file, SelectionFile::DefaultPackages { .. })) {
+        tracing::warn!(
+            "no default.packages.yaml (not in the overlay, and neither --default-packages nor --rhdh-repository given): \
+             no dynamic-plugins.default.yaml is written, so this catalog cannot be published as the primary index"
+        );
+    }
+    let mut catalogs = vec![Catalog {
+        name: SUPPORTED,
+        inputs: supported,
+        output: &args.output,
+        plugin_builds: &args.plugin_builds,
+        report: args.report.as_deref(),
+    }];
+    if let Some(community) = &args.community {
+        let present: Vec<PathBuf> =
+            community.packages.iter().filter(|path| path.exists() || path.is_symlink()).cloned().collect();
+        if community.packages_given || !present.is_empty() {
+            catalogs.push(Catalog {
+                name: COMMUNITY,
+                inputs: catalog_inputs(
+                    shared,
+                    &community.packages,
+                    &community.output,
+                    &community.plugin_builds,
+                    false,
+                )?,
+                output: &community.output,
+                plugin_builds: &community.plugin_builds,
+                report: community.report.as_deref(),
+            });
+        } else {
+            tracing::warn!(
+                packages = %community.packages.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "),
+                "the overlay has no community package list: no community catalog is built, {} is left as it is",
+                community.output.display()
+            );
+        }
+    }
+    Ok(catalogs)
 }
 
 /// Probes every distinct reference of every catalog once; the resolutions of each catalog's
@@ -439,6 +481,7 @@ fn load_shared(args: &IndexSettings) -> Result<SharedInputs, InputError> {
         overlay_commit,
         registry: registry.to_string(),
         community_registry: args.community_registry.as_ref().map(ToString::to_string),
+        default_packages_source: None,
         package_files: indexmap::IndexMap::new(),
         tool_version: crate::TOOL_VERSION.to_string(),
     };
@@ -466,6 +509,7 @@ fn catalog_inputs(
     packages: &[PathBuf],
     output: &Path,
     plugin_builds: &Path,
+    lenient: bool,
 ) -> Result<IndexInputs, InputError> {
     let mut selection = Vec::new();
     for path in packages {
@@ -474,7 +518,7 @@ fn catalog_inputs(
         selection.push(if is_yaml {
             let packages = DefaultPackages::parse(path, &text)?;
             crate::formats::foreign::warn(&packages.notes);
-            SelectionFile::DefaultPackages { packages, bytes: text.into_bytes(), path: path.clone() }
+            SelectionFile::DefaultPackages { packages, bytes: text.into_bytes(), path: path.clone(), lenient }
         } else {
             SelectionFile::PackageList {
                 entries: package_list::parse(path, &text)?,
@@ -503,9 +547,7 @@ fn catalog_inputs(
         .collect();
     let mut notes = shared.notes.clone();
     for file in &selection {
-        if let SelectionFile::DefaultPackages { packages, .. } = file {
-            notes.extend(packages.notes.iter().cloned());
-        }
+        notes.extend(selection_notes(&shared.overlay, file));
     }
     Ok(IndexInputs {
         overlay: shared.overlay.clone(),
@@ -517,6 +559,118 @@ fn catalog_inputs(
         export_records: shared.export_records.clone(),
         notes,
     })
+}
+
+/// The notes of a selection file: what its forward-compatible read passed over, and, in another
+/// repository's `default.packages.yaml`, each entry with no metadata in the overlay (left out).
+fn selection_notes(
+    overlay: &crate::domain::overlay::Overlay,
+    file: &SelectionFile,
+) -> Vec<crate::formats::foreign::ReadNote> {
+    let SelectionFile::DefaultPackages { packages, lenient, path, bytes } = file else { return Vec::new() };
+    let mut notes = packages.notes.clone();
+    if *lenient {
+        let lookup = crate::domain::catalog::plan::PackageLookup::new(overlay);
+        let text = String::from_utf8_lossy(bytes);
+        for entry in packages.entries.iter().filter(|entry| lookup.find(&entry.package).is_none()) {
+            let note = crate::formats::foreign::ReadNote {
+                file: path.clone(),
+                line: text.lines().position(|line| line.contains(entry.package.as_str())).map(|index| index as u64 + 1),
+                message: format!(
+                    "package `{}` has no metadata file in the overlay: left out of dynamic-plugins.default.yaml",
+                    crate::formats::shown::shown(&entry.package)
+                ),
+            };
+            tracing::warn!("{note}");
+            notes.push(note);
+        }
+    }
+    notes
+}
+
+/// `default.packages.yaml` as read from the RHDH repository.
+struct FetchedDefaultPackages {
+    /// `<repository>@<branch>/default.packages.yaml`, as messages name it.
+    path: PathBuf,
+    text: String,
+    /// `<repository> @ <commit>`.
+    source: String,
+}
+
+/// Reads `default.packages.yaml` from the RHDH repository at the branch `rhdh.branch` of
+/// `upstream_repos.yml` names: one blob of a depth-1, blob-less fetch, retried while the remote
+/// fails (then exit 3); a branch or file that is not there is bad input (exit 2).
+async fn rhdh_default_packages(source: &RhdhDefaultPackages) -> anyhow::Result<FetchedDefaultPackages> {
+    if !source.upstream_repos.is_file() {
+        return Err(InputError::in_file(
+            &source.upstream_repos,
+            "is missing; it names the RHDH branch whose default.packages.yaml the overlay lacks",
+        )
+        .with_hint("give --upstream-repos, or the file with --default-packages")
+        .into());
+    }
+    let upstream = crate::formats::upstream_repos::UpstreamRepos::read(&source.upstream_repos)?;
+    let branch = upstream.rhdh_branch;
+    let url = &source.repository;
+    let shown_url = crate::io::git::strip_credentials(url);
+    let mut attempt = 0;
+    let found = loop {
+        attempt += 1;
+        match crate::io::git::file_at(url, &branch, "default.packages.yaml", crate::io::fs::MAX_INPUT_BYTES).await {
+            Ok(found) => break found,
+            Err(error @ crate::io::git::GitError::Remote { .. }) if attempt < 3 => {
+                tracing::warn!(%error, attempt, "reading default.packages.yaml from the RHDH repository failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(2 * attempt)).await;
+            }
+            Err(crate::io::git::GitError::Local { problem, .. }) => {
+                return Err(
+                    InputError::usage(format!("{shown_url} `{branch}`: default.packages.yaml: {problem}")).into()
+                );
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!(
+                    "reading default.packages.yaml of {shown_url} at `{branch}` (rhdh.branch of {})",
+                    source.upstream_repos.display()
+                )));
+            }
+        }
+    };
+    let Some((text, commit)) = found else {
+        return Err(InputError::in_file(
+            &source.upstream_repos,
+            format!("names the RHDH branch `{branch}`, and {shown_url} has no default.packages.yaml there"),
+        )
+        .with_hint("give the branch's default.packages.yaml with --default-packages")
+        .into());
+    };
+    tracing::info!(repository = %shown_url, branch = %branch, commit = %commit, "default.packages.yaml read from the RHDH repository");
+    Ok(FetchedDefaultPackages {
+        path: PathBuf::from(format!("{shown_url}@{branch}/default.packages.yaml")),
+        text,
+        source: format!("{shown_url} @ {commit}"),
+    })
+}
+
+/// Adds the RHDH repository's `default.packages.yaml` to the supported catalog's selection (first,
+/// as the overlay's would be), with its provenance in `build-info.json`.
+fn add_fetched_default_packages(inputs: &mut IndexInputs, fetched: FetchedDefaultPackages) -> Result<(), InputError> {
+    let packages = DefaultPackages::parse(&fetched.path, &fetched.text)?;
+    crate::formats::foreign::warn(&packages.notes);
+    let file = SelectionFile::DefaultPackages {
+        path: fetched.path,
+        bytes: fetched.text.into_bytes(),
+        packages,
+        lenient: true,
+    };
+    inputs.notes.extend(selection_notes(&inputs.overlay, &file));
+    inputs.build_info.package_files.shift_insert(
+        0,
+        "default.packages.yaml".to_string(),
+        Digest::of(file.bytes()).to_string(),
+    );
+    inputs.build_info.default_packages_source = Some(fetched.source);
+    inputs.selection.insert(0, file);
+    Ok(())
 }
 
 /// Where the overlay came from: the source `fetch` recorded for this folder in the tree's

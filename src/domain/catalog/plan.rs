@@ -24,8 +24,19 @@ use crate::formats::relative_path::RelativePath;
 /// A package selection file given with `--packages`.
 #[derive(Clone, Debug)]
 pub(crate) enum SelectionFile {
-    DefaultPackages { path: PathBuf, bytes: Vec<u8>, packages: DefaultPackages },
-    PackageList { path: PathBuf, bytes: Vec<u8>, entries: Vec<PackageListEntry> },
+    /// `lenient`: another repository's file (the RHDH repository's, on older branches), whose
+    /// entries with no metadata in the overlay are left out of the index instead of refused.
+    DefaultPackages {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        packages: DefaultPackages,
+        lenient: bool,
+    },
+    PackageList {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        entries: Vec<PackageListEntry>,
+    },
 }
 
 impl SelectionFile {
@@ -226,10 +237,14 @@ pub(crate) fn plan(
     for file in selection {
         let chosen = selected.get_or_insert_with(BTreeSet::new);
         match file {
-            SelectionFile::DefaultPackages { path, packages, bytes } => {
+            SelectionFile::DefaultPackages { path, packages, bytes, lenient } => {
                 let text = String::from_utf8_lossy(bytes);
                 for entry in &packages.entries {
-                    let Some((_, package)) = lookup.find(&entry.package) else {
+                    let found = lookup.find(&entry.package);
+                    if found.is_none() && *lenient {
+                        continue;
+                    }
+                    let Some((_, package)) = found else {
                         return Err(InputError::in_file(
                             path,
                             format!("package `{}` has no metadata file in any workspace", entry.package),

@@ -365,7 +365,11 @@ fn render_dynamic_plugins(inputs: &IndexInputs, pins: &HashMap<&str, &Pin>) -> O
     let mut left_out = Vec::new();
     let mut rows = Vec::new();
     for entry in &packages.entries {
-        let Some((_, package)) = lookup.find(&entry.package) else { continue };
+        // No metadata: only in another repository's file (an error otherwise, found by the plan).
+        let Some((_, package)) = lookup.find(&entry.package) else {
+            left_out.push(entry.package.clone());
+            continue;
+        };
         let pin = pins.get(package.package_name.as_str()).copied();
         match dpdy_entry(package, pin, !entry.enabled, inputs.config.dpdy_style) {
             Some(rendered) => {
