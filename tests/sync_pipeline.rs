@@ -91,7 +91,7 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         stdout.starts_with(
-            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: publish, publish-community, report"
+            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: report, publish, publish-community"
         ),
         "{stdout}"
     );

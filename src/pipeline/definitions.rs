@@ -424,11 +424,12 @@ mod tests {
     #[test]
     fn embedded_definitions_parse() {
         let tasks = super::tasks().unwrap();
-        assert_eq!(tasks.len(), 10);
+        assert_eq!(tasks.len(), 11);
         super::parse_pipeline(super::RELEASE_PIPELINE.0, super::RELEASE_PIPELINE.1).unwrap();
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);
-        assert_eq!(pipeline.finally.len(), 1);
+        // publish, publish-community (issue 21), report.
+        assert_eq!(pipeline.finally.len(), 3);
     }
 
     #[test]
