@@ -5,7 +5,9 @@
 # overlay repository, a midstream repository with a bare remote), then runs the whole sync
 # pipeline with `rhdh-catalog sync`: fetch, export every workspace (the recorded exporter stands in
 # for rhdh-cli, so no npm downloads), package the plugin images into an OCI layout
-# (out/registry), build the digest-pinned index, bump the release number, commit and push.
+# (out/registry), build the digest-pinned index (the supported catalog, and the community catalog,
+# whose plugin images stand in for the upstream overlay's registry), bump the release number, commit
+# and push, and publish both catalog index images into the same store.
 # Running it again is a no-op sync. `hack/example.sh --fresh` starts over. It ends by saying where
 # the status page is (out/sync/status.html).
 set -euo pipefail
@@ -61,8 +63,13 @@ YAML
   git -C "$example/midstream" push -q origin main
 fi
 
+# The community catalog's plugins come from the upstream overlay's registry (ghcr.io), which its own
+# CI fills: stand them in, in the same local store (idempotent: same bytes, same digests).
+examples/community-images.sh "$tool" "$example/overlay" oci-layout:out/registry >/dev/null
+
 status=0
 "$tool" sync --allow-local-repos --tree "$example/midstream" --out out/sync --store oci-layout:out/registry \
-  --exporter "$root/examples/recorded-exporter.sh" --install-command true --tsc-command true || status=$?
+  --exporter "$root/examples/recorded-exporter.sh" --install-command true --tsc-command true \
+  --param publish=true || status=$?
 echo "status page: $root/out/sync/status.html (open it in a browser; status.md beside it has the same facts)"
 exit "$status"

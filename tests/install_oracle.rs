@@ -328,14 +328,17 @@ fn verify_install_installs_the_example_with_both_installers() {
     assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(report["passed"], true, "{report:#}");
     let installers = report["installers"].as_array().unwrap();
-    assert_eq!(installers.len(), 2);
+    // Both installers, each twice: the active entries, then the commented OCI alternatives.
+    assert_eq!(installers.len(), 4, "{report:#}");
     for installer in installers {
         let plugins = installer["plugins"].as_object().unwrap();
-        assert_eq!(plugins.len(), 4, "the example's four active OCI entries: {installer:#}");
+        let expected = if installer["pass"] == "active" { 4 } else { 3 };
+        assert_eq!(plugins.len(), expected, "the example's four active OCI entries, three alternatives: {installer:#}");
         assert!(plugins.values().all(|verdict| verdict == "installed"), "{installer:#}");
         assert_eq!(installer["entities-extracted"], true);
     }
     assert!(stdout.contains("4/4 plugins installed"), "{stdout}");
+    assert!(stdout.contains("(commented OCI alternatives): 3/3 plugins installed"), "{stdout}");
 }
 
 /// `verify-install` on the real overlay data, both flavours, both installers: every active OCI
@@ -355,10 +358,13 @@ fn verify_install_installs_the_real_overlay_in_both_flavours() {
         assert!(output.status.success(), "{style}: {stdout}{}", String::from_utf8_lossy(&output.stderr));
         for installer in report["installers"].as_array().unwrap() {
             let plugins = installer["plugins"].as_object().unwrap();
-            assert_eq!(plugins.len(), active, "{style}: every active OCI entry: {installer:#}");
+            // The second pass: the three extensions wrappers' commented OCI lines.
+            let expected = if installer["pass"] == "active" { active } else { 3 };
+            assert_eq!(plugins.len(), expected, "{style}: every active OCI entry, every alternative: {installer:#}");
             assert!(plugins.values().all(|verdict| verdict == "installed"), "{style}: {installer:#}");
-            eprintln!("  {}: {} ms", installer["installer"], installer["elapsed-ms"]);
+            eprintln!("  {} ({}): {} ms", installer["installer"], installer["pass"], installer["elapsed-ms"]);
         }
+        assert_eq!(report["installers"].as_array().unwrap().len(), 4, "{style}: two installers, two passes");
     }
 }
 
@@ -399,7 +405,7 @@ fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("not installed: backstage-community-plugin-tech-radar"), "{stderr}");
     assert_eq!(report["passed"], false);
-    for installer in report["installers"].as_array().unwrap() {
+    for installer in report["installers"].as_array().unwrap().iter().filter(|installer| installer["pass"] == "active") {
         let verdict = &installer["plugins"]["backstage-community-plugin-tech-radar"];
         assert!(
             verdict["not-installed"]["missing"]
@@ -409,6 +415,71 @@ fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
                 .any(|path| path == "backstage-community-plugin-tech-radar/package.json"),
             "{installer:#}"
         );
+    }
+}
+
+/// The second pass installs what users are told to switch to: a commented OCI alternative whose
+/// image lacks its plugin folder fails verify-install, named with the pass, although every active
+/// entry installs.
+#[test]
+fn verify_install_fails_naming_a_commented_alternative_that_does_not_install() {
+    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
+
+    let work = tempfile::tempdir().unwrap();
+    let (registry, image) = published_example(work.path(), |registry, tech_radar| {
+        let prefix = tech_radar.rsplit_once('/').unwrap().0;
+        let reference = format!("{prefix}/red-hat-developer-hub-backstage-plugin-extensions:1.10.0--0.19.1");
+        let annotation = serde_json::json!([{"red-hat-developer-hub-backstage-plugin-extensions": {
+            "name": "@red-hat-developer-hub/backstage-plugin-extensions-dynamic", "version": "0.19.1"}}]);
+        let spec = ImageSpec {
+            files: vec![LayerFile {
+                path: "some-other-folder/package.json".into(),
+                contents: br#"{"name":"some-other-folder","version":"1.0.0"}"#.to_vec(),
+                ..LayerFile::default()
+            }],
+            annotations: [(
+                "io.backstage.dynamic-packages".to_string(),
+                base64::engine::general_purpose::STANDARD.encode(annotation.to_string()),
+            )]
+            .into_iter()
+            .collect(),
+            ..ImageSpec::default()
+        };
+        let store = Store::parse(
+            Some(&format!("docker://{}", registry.host)),
+            &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+        )
+        .unwrap();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(push_image(&store, &ImageReference::parse(&reference).unwrap(), &build_image(&spec).unwrap()))
+            .unwrap();
+    });
+    let (output, report) = verify_install(work.path(), &registry, &image);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for installer in [Installer::Python, Installer::Node] {
+        let expected = format!(
+            "{} (commented OCI alternatives): not installed: red-hat-developer-hub-backstage-plugin-extensions",
+            installer.shell_command()
+        );
+        assert!(stderr.contains(&expected), "stderr lacks {expected:?}:\n{stderr}");
+    }
+    let installers = report["installers"].as_array().unwrap();
+    for installer in installers {
+        let failed: Vec<&String> = installer["plugins"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, verdict)| **verdict != "installed")
+            .map(|(image, _)| image)
+            .collect();
+        if installer["pass"] == "active" {
+            assert!(failed.is_empty(), "every active entry installs: {installer:#}");
+        } else {
+            assert_eq!(failed, ["red-hat-developer-hub-backstage-plugin-extensions"], "{installer:#}");
+        }
     }
 }
 
@@ -541,4 +612,130 @@ fn a_layer_without_its_plugin_folder_is_reported_not_installed() {
         message.contains("backstage-community-plugin-tech-radar@sha256:") && message.contains("no package.json"),
         "the assertion message names the plugin and what is missing: {message}"
     );
+}
+
+// --- both catalogs, end to end (issue 21)
+
+/// The example's `sync`, against a real registry, builds and publishes both catalogs (the
+/// community one from the plugins the upstream's registry holds, with that registry's tag scheme),
+/// and `verify-install` with both real installers installs the index with the community image as
+/// `EXTRA_CATALOG_INDEX_IMAGES`: every plugin of both passes, and every community entity where the
+/// installers extract it.
+#[test]
+fn example_sync_publishes_both_catalogs_and_both_installers_install_them_together() {
+    let registry = Registry::shared();
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    let prefix = format!("{}/{}", registry.host, unique_namespace());
+    let overlays = format!("{prefix}/overlays");
+    let pushed = crate::support::community_images(
+        root,
+        &root.join("overlay"),
+        &format!("docker://{}", registry.host),
+        Some(&overlays),
+        Some(&registry.host),
+    );
+    assert_eq!(pushed.len(), 3, "{pushed:?}");
+    let index_image = format!("{prefix}/plugin-catalog-index");
+    let community_image = format!("{prefix}/plugin-catalog-index-community");
+    let output = rhdh_catalog(root)
+        .env("GIT_AUTHOR_NAME", "sync")
+        .env("GIT_AUTHOR_EMAIL", "sync@example.test")
+        .env("GIT_COMMITTER_NAME", "sync")
+        .env("GIT_COMMITTER_EMAIL", "sync@example.test")
+        .env("RHDH_CATALOG_INSECURE_REGISTRIES", &registry.host)
+        .arg("sync")
+        .arg("--tree")
+        .arg(&midstream)
+        .arg("--out")
+        .arg(root.join("out/sync"))
+        .args(["--store", "docker://", "--registry", &format!("{prefix}/rhdh"), "--index-image", &index_image])
+        .arg("--exporter")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/recorded-exporter.sh"))
+        .args(["--install-command", "true", "--tsc-command", "true"])
+        .args(["--param", "publish=true", "--param", &format!("community-registry={overlays}")])
+        .args(["--param", "community-tag-scheme=backstage"])
+        .args(["--param", &format!("community-index-image={community_image}")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    for task in ["publish ", "publish-community "] {
+        let line = stdout.lines().find(|line| line.trim_start().starts_with(task)).unwrap_or_default();
+        assert!(line.contains("Succeeded"), "{task}: {stdout}");
+    }
+    let (index, community) = (format!("{index_image}:1.10.0-1"), format!("{community_image}:1.10.0-1"));
+    let inspect = |image: &str| -> Value {
+        serde_json::from_str(&crate::support::skopeo(&["inspect", "--tls-verify=false", &format!("docker://{image}")]))
+            .unwrap()
+    };
+    let community_labels = inspect(&community)["Labels"].clone();
+    assert_eq!(community_labels["release"], "1", "{community_labels}");
+    assert!(community_labels["summary"].as_str().unwrap().contains("EXTRA_CATALOG_INDEX_IMAGES"));
+    assert_eq!(inspect(&index)["Labels"]["name"], "rhdh/plugin-catalog-index");
+    // The documentation team extracts `extend_dynamic-plugins-reference/` from the index image.
+    let files = image_files(&index);
+    for name in ["rhdh-supported-plugins.csv", "ref-ga-plugins.adoc", "ref-community-supported-plugins.adoc"] {
+        let path = format!("extend_dynamic-plugins-reference/{name}");
+        assert!(files.contains(&path), "{index} lacks {path}: {files:?}");
+    }
+    assert!(!image_files(&community).iter().any(|file| file.starts_with("extend_")), "only in the supported image");
+
+    let work = tempfile::tempdir().unwrap();
+    let report_path = work.path().join("verify-install.json");
+    let output = rhdh_catalog(work.path())
+        .args(["verify-install", &index, "--extra-catalog-images", &format!("community={community}")])
+        .arg("--report")
+        .arg(&report_path)
+        .args(["--installer", &Installer::Python.shell_command(), "--installer", &Installer::Node.shell_command()])
+        .args(["--store", &format!("docker://{}", registry.host), "--insecure-registry", &registry.host])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let installers = report["installers"].as_array().unwrap();
+    assert_eq!(installers.len(), 4, "{report:#}");
+    let entity_files =
+        crate::support::files_under(&midstream.join("catalog-index-community/catalog-entities/extensions"));
+    for installer in installers {
+        assert!(
+            installer["plugins"].as_object().unwrap().values().all(|verdict| verdict == "installed"),
+            "{installer:#}"
+        );
+        if installer["pass"] == "active" {
+            assert_eq!(
+                installer["extra-catalogs"]["community"]["extracted"]["files"],
+                entity_files.len(),
+                "{installer:#}"
+            );
+        }
+    }
+    assert!(stdout.contains("extra catalogs 1/1 extracted"), "{stdout}");
+    eprintln!("example sync, both catalogs, both installers: {stdout}");
+}
+
+/// The files of an image's layers (what `tar -t` lists), from the loopback registry.
+fn image_files(image: &str) -> Vec<String> {
+    let scratch = tempfile::tempdir().unwrap();
+    let copied = scratch.path().join("image");
+    crate::support::skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{image}"),
+        &format!("dir:{}", copied.display()),
+    ]);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+    let mut files = Vec::new();
+    for layer in manifest["layers"].as_array().unwrap() {
+        let blob = copied.join(layer["digest"].as_str().unwrap().split_once(':').unwrap().1);
+        let output = std::process::Command::new("tar").arg("-tf").arg(&blob).output().unwrap();
+        assert!(output.status.success());
+        files.extend(
+            String::from_utf8_lossy(&output.stdout).lines().map(|line| line.trim_start_matches("./").to_string()),
+        );
+    }
+    files
 }

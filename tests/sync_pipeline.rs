@@ -39,6 +39,9 @@ pub fn example_with(root: &Path, served: &dyn Fn(&Path) -> Option<String>) -> Pa
         std::fs::write(&source, value.to_string()).unwrap();
     }
     repository(&overlay, &[], "overlay-v1");
+    // The community catalog's plugin images, as the upstream overlay's registry holds them.
+    let store = format!("oci-layout:{}", root.join("out/registry").display());
+    crate::support::community_images(root, &overlay, &store, None, None);
     let remote = root.join("midstream.git");
     git(root, &["init", "-q", "--bare", "-b", "main", remote.to_str().unwrap()]);
     let midstream = root.join("midstream");
@@ -88,7 +91,7 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         stdout.starts_with(
-            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: report"
+            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: report, publish, publish-community"
         ),
         "{stdout}"
     );
@@ -99,6 +102,7 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.starts_with("sync Succeeded"), "{stdout}");
     assert!(stdout.contains("index:     7 plugins: 7 pinned, 0 fallback, 0 stale, 0 missing"), "{stdout}");
+    assert!(stdout.contains("; community: 3 plugins: 3 pinned, 0 fallback, 0 stale, 0 missing"), "{stdout}");
     assert!(stdout.contains("commit:    true"), "{stdout}");
 
     // The checkout was brought to the pushed commit, which holds the index and the release bump.
@@ -117,6 +121,24 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
         std::fs::read_to_string(midstream.join("build/containerfiles/index.Containerfile"))
             .unwrap()
             .contains("release=\"1\"")
+    );
+    // The community catalog, committed beside the supported one: no dynamic-plugins.default.yaml
+    // (RHDH reads it as an extra catalog index), its plugins pinned in the upstream's registry.
+    let community: Value =
+        serde_json::from_slice(&std::fs::read(midstream.join("catalog-index-community/index.json")).unwrap()).unwrap();
+    assert_eq!(community.as_object().unwrap().len(), 3, "{community}");
+    for entry in community.as_object().unwrap().values() {
+        let reference = entry["registryReference"].as_str().unwrap();
+        assert!(reference.starts_with("ghcr.io/redhat-developer/rhdh-plugin-export-overlays/"), "{entry}");
+        assert!(entry["imageTag"].as_str().unwrap().starts_with("bs_1.52.0__"), "{entry}");
+    }
+    assert!(!midstream.join("catalog-index-community/dynamic-plugins.default.yaml").exists());
+    assert!(midstream.join("catalog-index-community/catalog-entities/extensions/packages/all.yaml").is_file());
+    assert!(midstream.join("catalog-index-community/build-report.json").is_file());
+    assert!(
+        midstream
+            .join("plugin_builds-community/analytics/backstage-community-plugin-analytics-module-ga4.json")
+            .is_file()
     );
     assert!(midstream.join("workspaces/tech-radar/.rhdh-catalog-export.json").is_file());
     assert!(midstream.join("plugin_builds/tech-radar/backstage-community-plugin-tech-radar.json").is_file());

@@ -65,14 +65,17 @@ fn sync_draws_a_progress_bar_on_a_terminal() {
     assert!(last.contains("EXIT=0"), "sync did not finish well:\n{last}");
     let bars: Vec<&String> = frames.iter().filter(|frame| frame.contains("pipeline tasks [")).collect();
     assert!(!bars.is_empty(), "no frame showed the bar; last screen:\n{last}");
+    // Every task and finally task of the Pipeline counts (issue 21 added two finally tasks).
+    let pipeline = rhdh_catalog::pipeline::definitions::pipeline().unwrap();
+    let total = pipeline.tasks.len() + pipeline.finally.len();
     assert!(
-        bars.iter().any(|frame| frame
-            .lines()
-            .any(|line| line.contains("pipeline tasks [") && line.contains("/7") && line.contains("export"))),
+        bars.iter().any(|frame| frame.lines().any(|line| line.contains("pipeline tasks [")
+            && line.contains(&format!("/{total}"))
+            && line.contains("export"))),
         "a bar with done/total and the task at work (export): {:?}",
         bars.last()
     );
-    assert!(last.contains("progress: pipeline tasks 7/7 (done)"), "{last}");
+    assert!(last.contains(&format!("progress: pipeline tasks {total}/{total} (done)")), "{last}");
     let stdout = std::fs::read_to_string(root.join("stdout.txt")).unwrap();
     assert!(stdout.starts_with("sync Succeeded") && !stdout.contains("progress"), "stdout unchanged: {stdout}");
 }

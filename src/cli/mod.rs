@@ -268,6 +268,9 @@ pub struct PublishArgs {
     /// Directory for Tekton results (IMAGE_URL, IMAGE_DIGEST).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
+    /// Publish an extra catalog index image (RHDH reads it through EXTRA_CATALOG_INDEX_IMAGES): no dynamic-plugins.default.yaml needed, catalog-entities/extensions/ required.
+    #[arg(long, env = "RHDH_CATALOG_EXTRA_CATALOG")]
+    pub extra_catalog: bool,
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
     pub output_format: OutputFormatArg,
     #[command(flatten)]
@@ -297,6 +300,9 @@ pub struct VerifyInstallArgs {
     /// The index image to install from, e.g. quay.io/rhdh/plugin-catalog-index@sha256:…
     #[arg(env = "RHDH_CATALOG_IMAGE")]
     pub image: String,
+    /// Extra catalog index images, as RHDH's EXTRA_CATALOG_INDEX_IMAGES names them (`name=image`, comma-separated); the installer gets them and their entities must land where it extracts them.
+    #[arg(long, env = "RHDH_CATALOG_EXTRA_CATALOG_INDEX_IMAGES", default_value = "")]
+    pub extra_catalog_images: String,
     /// Installer command, run as `<command> <plugin root>` in a folder holding dynamic-plugins.yaml (repeatable), e.g. "python3 install-dynamic-plugins.py".
     #[arg(long = "installer")]
     pub installers: Vec<String>,
@@ -342,8 +348,8 @@ pub struct PromoteArgs {
     /// Restore the tags recorded in a rollback file (or the `rollback` result's JSON, given inline) instead of promoting.
     #[arg(long, env = "RHDH_CATALOG_ROLLBACK")]
     pub rollback: Option<String>,
-    /// Promote without validating the image first.
-    #[arg(long)]
+    /// Promote without validating the image first (an extra catalog index image has no dynamic-plugins.default.yaml to validate).
+    #[arg(long, env = "RHDH_CATALOG_SKIP_VALIDATION")]
     pub skip_validation: bool,
     /// The index released before; default: the image the first --to tag points at now.
     #[arg(long, env = "RHDH_CATALOG_PREVIOUS")]
@@ -674,6 +680,11 @@ pub struct IndexArgs {
     /// Package selection files (default.packages.yaml, rhdh-*-packages.txt); repeatable. Default: the overlay's default.packages.yaml and rhdh-supported-packages.txt.
     #[arg(long = "packages", env = "RHDH_CATALOG_PACKAGES", value_delimiter = ',')]
     pub packages: Vec<PathBuf>,
+    /// The default.packages.yaml to use instead of the overlay's (older branches kept it in the RHDH repository).
+    #[arg(long, env = "RHDH_CATALOG_DEFAULT_PACKAGES", conflicts_with = "packages")]
+    pub default_packages: Option<PathBuf>,
+    #[command(flatten)]
+    pub rhdh_repository: RhdhRepositoryArgs,
     /// Index every Package in the overlay, not only the selected ones (dynamic-plugins.default.yaml still follows the default.packages.yaml given or found).
     #[arg(long, env = "RHDH_CATALOG_ALL_PACKAGES")]
     pub all_packages: bool,
@@ -692,14 +703,30 @@ pub struct IndexArgs {
     /// Registry prefix for packages whose metadata says `support: community`.
     #[arg(long, env = "RHDH_CATALOG_COMMUNITY_REGISTRY")]
     pub community_registry: Option<String>,
+    /// Tag scheme of the images under --registry.
     #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
     pub tag_scheme: TagSchemeArg,
+    /// Tag scheme of the images under --community-registry (its own; auto chooses by that registry's host).
+    #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_COMMUNITY_TAG_SCHEME")]
+    pub community_tag_scheme: TagSchemeArg,
     /// Output folder of the catalog index.
     #[arg(long, default_value = "catalog-index", env = "RHDH_CATALOG_OUTPUT")]
     pub output: PathBuf,
     /// Folder of plugin_builds/<workspace>/<image>.json.
     #[arg(long, default_value = "plugin_builds", env = "RHDH_CATALOG_PLUGIN_BUILDS")]
     pub plugin_builds: PathBuf,
+    /// Also build the community catalog (the extra catalog index RHDH reads through EXTRA_CATALOG_INDEX_IMAGES) into this folder.
+    #[arg(long, env = "RHDH_CATALOG_COMMUNITY_OUTPUT")]
+    pub community_output: Option<PathBuf>,
+    /// Package lists of the community catalog; repeatable. Default: the overlay's rhdh-community-packages.txt (without it no community catalog is built).
+    #[arg(long = "community-packages", env = "RHDH_CATALOG_COMMUNITY_PACKAGES", value_delimiter = ',')]
+    pub community_packages: Vec<PathBuf>,
+    /// Folder of the community catalog's plugin_builds/<workspace>/<image>.json.
+    #[arg(long, default_value = "plugin_builds-community", env = "RHDH_CATALOG_COMMUNITY_PLUGIN_BUILDS")]
+    pub community_plugin_builds: PathBuf,
+    /// Also write the community catalog's JSON report here.
+    #[arg(long, env = "RHDH_CATALOG_COMMUNITY_REPORT")]
+    pub community_report: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = DpdyStyleArg::Oci, env = "RHDH_CATALOG_DPDY_STYLE")]
     pub dpdy_style: DpdyStyleArg,
     /// Concurrent registry probes.
@@ -737,9 +764,20 @@ pub struct IndexArgs {
     pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Allow file:// and git:// repositories in source.json (local fixtures and mirrors), as fetch and export do; without it only https:// is accepted.
+    /// Allow file:// and git:// repositories in source.json and as --rhdh-repository (local fixtures and mirrors), as fetch and export do; without it only https:// is accepted.
     #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
     pub allow_local_repos: bool,
+}
+
+/// Where an older branch's default.packages.yaml is read from (index).
+#[derive(Debug, Args)]
+pub struct RhdhRepositoryArgs {
+    /// When the overlay has no default.packages.yaml and --default-packages is not given: the RHDH repository to read it from, at the branch `rhdh.branch` of --upstream-repos names.
+    #[arg(long, env = "RHDH_CATALOG_RHDH_REPOSITORY")]
+    pub rhdh_repository: Option<String>,
+    /// The upstream_repos.yml naming the RHDH branch (for --rhdh-repository). Default: upstream_repos.yml beside the overlay folder.
+    #[arg(long, env = "RHDH_CATALOG_UPSTREAM_REPOS")]
+    pub upstream_repos: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

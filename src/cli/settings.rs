@@ -11,7 +11,8 @@ use std::time::Duration;
 use super::{
     ArtifactArgs, ArtifactCommand, AwaitBuildArgs, ClientArgs, Command, CommitArgs, DiffArgs, DpdyStyleArg, ExportArgs,
     FetchArgs, IndexArgs, OnMissingArg, OutputFormatArg, PackageArgs, PromoteArgs, PublishArgs, ReleaseNumberArgs,
-    ReleaseSourceArg, ReportArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs, VerifyInstallArgs, VerifyStageArg,
+    ReleaseSourceArg, ReportArgs, RhdhRepositoryArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs,
+    VerifyInstallArgs, VerifyStageArg,
 };
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::TagSchemeChoice;
@@ -166,6 +167,11 @@ fn registry_prefix(flag: &str, text: &str) -> Result<RegistryPrefix, InputError>
 
 /// `path` made absolute (relative paths keep working when a step changes folders), refused when it
 /// lies inside a `.git` folder: files written or copied there become repository machinery.
+/// A path given as an empty string (an unset Tekton param) is no path.
+fn optional_path(path: Option<PathBuf>) -> Option<PathBuf> {
+    path.filter(|path| !path.as_os_str().is_empty())
+}
+
 fn tree_path(flag: &str, path: &Path, must_exist: bool) -> Result<PathBuf, InputError> {
     let absolute = std::path::absolute(path)
         .map_err(|error| InputError::usage(format!("{flag} `{}`: {error}", path.display())))?;
@@ -334,6 +340,8 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
     let IndexArgs {
         overlay,
         packages,
+        default_packages,
+        rhdh_repository: RhdhRepositoryArgs { rhdh_repository, upstream_repos },
         all_packages,
         versions,
         backstage_version,
@@ -341,8 +349,13 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         registry,
         community_registry,
         tag_scheme: scheme,
+        community_tag_scheme,
         output,
         plugin_builds,
+        community_output,
+        community_packages,
+        community_plugin_builds,
+        community_report,
         dpdy_style,
         jobs,
         on_missing,
@@ -359,12 +372,39 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         allow_local_repos,
     } = args;
     let overlay = tree_path("--overlay", &overlay, false)?;
+    let present = |path: &PathBuf| path.exists() || path.is_symlink();
+    let overlay_default = overlay.join("default.packages.yaml");
+    let default_packages = optional_path(default_packages);
+    // Older branches (release-1.9) kept default.packages.yaml in the RHDH repository: given with
+    // --default-packages, or read from --rhdh-repository when the overlay has none.
+    let rhdh_default_packages = match (&default_packages, optional(rhdh_repository)) {
+        (None, Some(url)) if packages.is_empty() && !present(&overlay_default) => {
+            if !crate::io::git::remote_allowed(&url, allow_local_repos) {
+                return Err(InputError::usage(format!(
+                    "--rhdh-repository `{}` is not an https:// URL",
+                    crate::io::git::strip_credentials(&url)
+                ))
+                .with_hint("give the https:// URL of the RHDH repository; local ones need --allow-local-repos"));
+            }
+            let upstream_repos = upstream_repos.unwrap_or_else(|| {
+                overlay
+                    .parent()
+                    .map_or_else(|| PathBuf::from("upstream_repos.yml"), |tree| tree.join("upstream_repos.yml"))
+            });
+            Some(Box::new(index::RhdhDefaultPackages { repository: url, upstream_repos }))
+        }
+        _ => None,
+    };
+    let lenient_default_packages = default_packages.is_some();
     let packages = if packages.is_empty() {
-        ["default.packages.yaml", "rhdh-supported-packages.txt"]
-            .iter()
-            .map(|name| overlay.join(name))
-            .filter(|path| path.exists() || path.is_symlink())
-            .collect()
+        let mut defaults: Vec<PathBuf> = Vec::new();
+        match default_packages {
+            Some(file) => defaults.push(file),
+            None if present(&overlay_default) => defaults.push(overlay_default),
+            None => {}
+        }
+        defaults.extend(Some(overlay.join("rhdh-supported-packages.txt")).filter(present));
+        defaults
     } else {
         packages
     };
@@ -386,9 +426,31 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
     if let Some(dir) = &records_dir {
         inputs.push(("--export-records", dir));
     }
+    let community = community_output.map(|community_output| {
+        let packages_given = !community_packages.is_empty();
+        let packages =
+            if packages_given { community_packages } else { vec![overlay.join("rhdh-community-packages.txt")] };
+        Box::new(index::CommunityCatalogSettings {
+            packages,
+            packages_given,
+            output: community_output,
+            plugin_builds: community_plugin_builds,
+            report: community_report,
+        })
+    });
+    if let Some(community) = &community {
+        inputs.extend(community.packages.iter().map(|path| ("--community-packages", path.as_path())));
+    }
     let mut outputs: Vec<Output<'_>> = vec![("--output", &output), ("--plugin-builds", &plugin_builds)];
     if let Some(path) = &report {
         outputs.push(("--report", path));
+    }
+    if let Some(community) = &community {
+        outputs.push(("--community-output", &community.output));
+        outputs.push(("--community-plugin-builds", &community.plugin_builds));
+        if let Some(path) = &community.report {
+            outputs.push(("--community-report", path));
+        }
     }
     refuse_overlaps(&outputs, &inputs)?;
     Ok(index::IndexSettings {
@@ -402,8 +464,12 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
             .map(|text| registry_prefix("--community-registry", &text))
             .transpose()?,
         tag_scheme: tag_scheme(scheme),
+        community_tag_scheme: tag_scheme(community_tag_scheme),
         output,
         plugin_builds,
+        community,
+        rhdh_default_packages,
+        lenient_default_packages,
         dpdy_style: match dpdy_style {
             DpdyStyleArg::Oci => DpdyStyle::Oci,
             DpdyStyleArg::Wrapper => DpdyStyle::Wrapper,
@@ -729,6 +795,7 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         previous,
         allow_removals,
         results_dir,
+        extra_catalog,
         output_format: format,
         store,
     } = args;
@@ -750,6 +817,7 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         related_images,
         gate: release_gate(previous, allow_removals),
         results_dir,
+        extra_catalog,
         output_format: output_format(format),
         store: store_settings(store),
         created: source_date_epoch()?,
@@ -801,7 +869,24 @@ fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, I
 }
 
 fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::VerifyInstallSettings, InputError> {
-    let VerifyInstallArgs { image, installers, stage, work_dir, timeout, report, results_dir, store } = args;
+    let VerifyInstallArgs {
+        image,
+        extra_catalog_images,
+        installers,
+        stage,
+        work_dir,
+        timeout,
+        report,
+        results_dir,
+        store,
+    } = args;
+    let extra_catalogs = crate::domain::install_verification::parse_extra_catalogs(&extra_catalog_images)
+        .map_err(|problem| InputError::usage(format!("--extra-catalog-images {problem}")))?;
+    for catalog in &extra_catalogs {
+        ImageReference::parse(&catalog.image).map_err(|problem| {
+            InputError::usage(format!("--extra-catalog-images `{}`: image {problem}", catalog.name))
+        })?;
+    }
     let stage = match stage {
         VerifyStageArg::All => verify_install::Stage::All,
         VerifyStageArg::Prepare => verify_install::Stage::Prepare,
@@ -820,6 +905,7 @@ fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::Ve
     }
     Ok(verify_install::VerifyInstallSettings {
         image: ImageReference::parse(&image).map_err(|problem| InputError::usage(format!("image {problem}")))?,
+        extra_catalogs,
         installers,
         stage,
         work: work_dir,

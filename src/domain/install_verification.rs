@@ -1,7 +1,11 @@
 //! Installing a release candidate the way an RHDH pod does, decided and judged here, run by the
-//! `verify-install` step: a `dynamic-plugins.yaml` that enables every OCI plugin of the index
-//! (wrappers exist only inside the RHDH image, so they are listed disabled), the folder each OCI
-//! plugin must land in, and the verdict on what an installer left behind. Pure.
+//! `verify-install` step, in two passes: first a `dynamic-plugins.yaml` that enables every active
+//! OCI plugin of the index (wrappers exist only inside the RHDH image, so they are listed
+//! disabled), with the extra catalog index images (`EXTRA_CATALOG_INDEX_IMAGES`) whose entities
+//! must land where the installer puts them; then one that enables every commented OCI
+//! alternative of `dynamic-plugins.default.yaml` (the lines users are told to switch to) and
+//! nothing else. For each: the folder each OCI plugin must land in, and the verdict on what an
+//! installer left behind. Pure.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::domain::catalog::identity::image_of_dynamic_plugin;
-use crate::formats::dynamic_plugins::DynamicPluginsFile;
+use crate::formats::dynamic_plugins::{CommentedAlternative, DynamicPluginsFile};
 
 /// The file the installer reads from its working folder.
 pub(crate) const DYNAMIC_PLUGINS_FILE: &str = "dynamic-plugins.yaml";
@@ -34,6 +38,144 @@ pub(crate) struct ExpectedPlugin {
 pub(crate) struct InstallPlan {
     pub(crate) dynamic_plugins_yaml: String,
     pub(crate) expected: Vec<ExpectedPlugin>,
+}
+
+/// Which installation a result is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Pass {
+    /// The active OCI entries, with the extra catalogs.
+    #[default]
+    Active,
+    /// The commented OCI alternatives.
+    Alternatives,
+}
+
+impl Pass {
+    pub(crate) const BOTH: [Pass; 2] = [Pass::Active, Pass::Alternatives];
+
+    /// The pass's folder inside a work folder.
+    pub(crate) fn folder(self) -> &'static str {
+        match self {
+            Pass::Active => "active",
+            Pass::Alternatives => "alternatives",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Pass::Active => "active entries",
+            Pass::Alternatives => "commented OCI alternatives",
+        }
+    }
+}
+
+/// An extra catalog index image, as `EXTRA_CATALOG_INDEX_IMAGES` names it: the installer extracts
+/// its `catalog-entities/extensions/` into `<CATALOG_ENTITIES_EXTRACT_DIR>/extra/<name>/catalog-entities/`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ExtraCatalog {
+    pub(crate) name: String,
+    pub(crate) image: String,
+}
+
+/// Reads an `EXTRA_CATALOG_INDEX_IMAGES` value as both installers do: comma-separated
+/// `name=image` entries, or a bare image named after itself (`/`, `:`, `@` → `_`); blank entries
+/// are skipped. A name the installers would refuse or that would leave the extract folder is an
+/// error here (the installers only warn and skip it).
+pub(crate) fn parse_extra_catalogs(text: &str) -> Result<Vec<ExtraCatalog>, String> {
+    let mut catalogs: Vec<ExtraCatalog> = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let (name, image) = match entry.split_once('=') {
+            Some((name, image)) => (name.trim().to_string(), image.trim().to_string()),
+            None => (entry.replace(['/', ':', '@'], "_"), entry.to_string()),
+        };
+        if image.is_empty() {
+            return Err(format!("`{}` names no image", crate::formats::shown::shown(entry)));
+        }
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+            return Err(format!(
+                "`{}`: the name must be a folder name (no `/`, `\\`, `.` or `..`)",
+                crate::formats::shown::shown(entry)
+            ));
+        }
+        if catalogs.iter().any(|catalog| catalog.name == name) {
+            return Err(format!(
+                "the name `{}` is given twice; each extra catalog needs its own",
+                crate::formats::shown::shown(&name)
+            ));
+        }
+        catalogs.push(ExtraCatalog { name, image });
+    }
+    Ok(catalogs)
+}
+
+/// The `EXTRA_CATALOG_INDEX_IMAGES` value for `catalogs`.
+pub(crate) fn extra_catalogs_env(catalogs: &[ExtraCatalog]) -> String {
+    catalogs.iter().map(|catalog| format!("{}={}", catalog.name, catalog.image)).collect::<Vec<_>>().join(",")
+}
+
+/// Where the installer extracts the entities of the extra catalog `name`, inside its
+/// `CATALOG_ENTITIES_EXTRACT_DIR`.
+pub(crate) fn extra_entities_folder(name: &str) -> String {
+    format!("extra/{name}/catalog-entities")
+}
+
+/// What one installer left of one extra catalog's entities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ExtraCatalogVerdict {
+    /// Every file of the image's `catalog-entities/extensions/` is in the installer's folder.
+    Extracted { files: usize },
+    /// Files the installer did not put where RHDH reads them.
+    NotExtracted { folder: String, missing: Vec<String> },
+    /// The image holds no `catalog-entities/extensions/` to extract.
+    Empty,
+}
+
+/// The verdict on an extra catalog whose image holds `expected` files (relative to its
+/// `catalog-entities/extensions/`), given which are present in the installer's folder.
+pub(crate) fn extra_catalog_verdict(
+    name: &str,
+    expected: &[String],
+    present: impl Fn(&str) -> bool,
+) -> ExtraCatalogVerdict {
+    if expected.is_empty() {
+        return ExtraCatalogVerdict::Empty;
+    }
+    let missing: Vec<String> = expected.iter().filter(|file| !present(file)).cloned().collect();
+    if missing.is_empty() {
+        ExtraCatalogVerdict::Extracted { files: expected.len() }
+    } else {
+        ExtraCatalogVerdict::NotExtracted { folder: extra_entities_folder(name), missing }
+    }
+}
+
+/// The second pass for an index whose `dynamic-plugins.default.yaml` is `index` with the
+/// commented OCI alternatives `alternatives`: each alternative enabled (once; one that is also an
+/// active entry was installed by the first pass), every entry of the index disabled, so that the
+/// installation holds exactly the alternatives.
+pub(crate) fn alternatives_plan(index: &DynamicPluginsFile, alternatives: &[CommentedAlternative]) -> InstallPlan {
+    let mut plugins = Vec::new();
+    let mut expected: Vec<ExpectedPlugin> = Vec::new();
+    for entry in &index.plugins {
+        plugins.push(json!({"package": entry.package, "disabled": true}));
+    }
+    for alternative in alternatives {
+        let package = &alternative.package;
+        if index.plugins.iter().any(|entry| entry.package == *package)
+            || expected.iter().any(|seen| seen.package == *package)
+        {
+            continue;
+        }
+        plugins.push(json!({"package": package, "disabled": false}));
+        expected.push(ExpectedPlugin {
+            package: package.clone(),
+            image: image_of_dynamic_plugin(package),
+            folder: package.split_once('!').map(|(_, path)| path.to_string()),
+        });
+    }
+    let document = json!({"includes": ["dynamic-plugins.default.yaml"], "plugins": plugins});
+    InstallPlan { dynamic_plugins_yaml: crate::formats::yaml::to_string(&document), expected }
 }
 
 /// The plan for an index whose `dynamic-plugins.default.yaml` is `index`: every OCI entry enabled
@@ -77,6 +219,7 @@ pub(crate) enum PluginVerdict {
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct InstallerResult {
     pub(crate) installer: String,
+    pub(crate) pass: Pass,
     /// The installer's own verdict (exit 0).
     #[serde(rename = "installer-succeeded")]
     pub(crate) installer_succeeded: bool,
@@ -85,6 +228,9 @@ pub(crate) struct InstallerResult {
     #[serde(rename = "entities-extracted")]
     pub(crate) entities_extracted: bool,
     pub(crate) plugins: BTreeMap<String, PluginVerdict>,
+    /// The extra catalogs' entities, by name (first pass only).
+    #[serde(rename = "extra-catalogs", skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) extra_catalogs: BTreeMap<String, ExtraCatalogVerdict>,
     #[serde(rename = "log-tail", skip_serializing_if = "Vec::is_empty")]
     pub(crate) log_tail: Vec<String>,
     #[serde(rename = "elapsed-ms")]
@@ -92,11 +238,31 @@ pub(crate) struct InstallerResult {
 }
 
 impl InstallerResult {
-    /// Every plugin installed, the entities extracted, and the installer content with it.
+    /// Every plugin installed, the entities (and every extra catalog's) extracted, and the
+    /// installer content with it.
     pub(crate) fn passed(&self) -> bool {
         self.installer_succeeded
             && self.entities_extracted
             && self.plugins.values().all(|verdict| *verdict == PluginVerdict::Installed)
+            && self.failed_extra_catalogs().is_empty()
+    }
+
+    /// The extra catalogs whose entities are not where RHDH reads them.
+    pub(crate) fn failed_extra_catalogs(&self) -> Vec<&str> {
+        self.extra_catalogs
+            .iter()
+            .filter(|(_, verdict)| matches!(verdict, ExtraCatalogVerdict::NotExtracted { .. }))
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+
+    /// Who ran, on what: `python3 install-dynamic-plugins.py` or, for the second pass,
+    /// `python3 install-dynamic-plugins.py (commented OCI alternatives)`.
+    pub(crate) fn label(&self) -> String {
+        match self.pass {
+            Pass::Active => self.installer.clone(),
+            Pass::Alternatives => format!("{} ({})", self.installer, self.pass.describe()),
+        }
     }
 
     pub(crate) fn failed_plugins(&self) -> Vec<&str> {
@@ -110,9 +276,15 @@ impl InstallerResult {
     /// One line for logs and results.
     pub(crate) fn summary(&self) -> String {
         let installed = self.plugins.values().filter(|verdict| **verdict == PluginVerdict::Installed).count();
+        let extra = if self.extra_catalogs.is_empty() {
+            String::new()
+        } else {
+            let extracted = self.extra_catalogs.len() - self.failed_extra_catalogs().len();
+            format!(", extra catalogs {extracted}/{} extracted", self.extra_catalogs.len())
+        };
         format!(
-            "{}: {installed}/{} plugins installed, entities {}, installer {}",
-            self.installer,
+            "{}: {installed}/{} plugins installed, entities {}{extra}, installer {}",
+            self.label(),
             self.plugins.len(),
             if self.entities_extracted { "extracted" } else { "NOT extracted" },
             self.installer_outcome.as_deref().unwrap_or("succeeded"),
@@ -162,6 +334,42 @@ mod tests {
         let disabled: Vec<bool> =
             written.plugins.iter().map(crate::formats::dynamic_plugins::DynamicPluginEntry::is_disabled).collect();
         assert_eq!(disabled, [false, true, false]);
+    }
+
+    #[test]
+    fn the_second_pass_installs_only_the_commented_alternatives() {
+        let text = "plugins:\n  # - package: oci://quay.io/rhdh/a@sha256:0000000000000000000000000000000000000000000000000000000000000000\n  - package: ./dynamic-plugins/dist/a\n  - package: oci://quay.io/rhdh/b:1!b\n  # - package: oci://quay.io/rhdh/b:1!b\n  - package: ./dynamic-plugins/dist/c\n";
+        let index = DynamicPluginsFile::parse(Path::new("dynamic-plugins.default.yaml"), text).unwrap();
+        let alternatives = crate::formats::dynamic_plugins::commented_alternatives(text);
+        let plan = alternatives_plan(&index, &alternatives);
+        assert_eq!(plan.expected.len(), 1, "b is an active entry, installed by the first pass");
+        assert_eq!(plan.expected[0].image, "a");
+        let written = DynamicPluginsFile::parse(Path::new("dynamic-plugins.yaml"), &plan.dynamic_plugins_yaml).unwrap();
+        let enabled: Vec<&str> =
+            written.plugins.iter().filter(|entry| !entry.is_disabled()).map(|entry| entry.package.as_str()).collect();
+        assert_eq!(enabled, [alternatives[0].package.as_str()]);
+        assert_eq!(written.plugins.len(), 4, "every index entry listed, disabled");
+    }
+
+    #[test]
+    fn extra_catalogs_are_read_as_the_installers_read_them() {
+        let catalogs = parse_extra_catalogs(" community=quay.io/rhdh/c@sha256:aa , ,quay.io/x/y:1").unwrap();
+        assert_eq!(catalogs[0], ExtraCatalog { name: "community".into(), image: "quay.io/rhdh/c@sha256:aa".into() });
+        assert_eq!(catalogs[1].name, "quay.io_x_y_1");
+        assert_eq!(extra_catalogs_env(&catalogs), "community=quay.io/rhdh/c@sha256:aa,quay.io_x_y_1=quay.io/x/y:1");
+        assert!(parse_extra_catalogs("../up=quay.io/x/y:1").unwrap_err().contains("folder name"));
+        assert!(parse_extra_catalogs("a=").unwrap_err().contains("names no image"));
+        assert!(parse_extra_catalogs("a=q/x:1,a=q/y:1").unwrap_err().contains("given twice"));
+        let expected = vec!["plugins/a.yaml".to_string(), "packages/b.yaml".to_string()];
+        assert_eq!(extra_catalog_verdict("c", &expected, |_| true), ExtraCatalogVerdict::Extracted { files: 2 });
+        assert_eq!(
+            extra_catalog_verdict("c", &expected, |file| file != "packages/b.yaml"),
+            ExtraCatalogVerdict::NotExtracted {
+                folder: "extra/c/catalog-entities".into(),
+                missing: vec!["packages/b.yaml".into()]
+            }
+        );
+        assert_eq!(extra_catalog_verdict("c", &[], |_| false), ExtraCatalogVerdict::Empty);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::formats::foreign::ReadNote;
 use crate::formats::package::Package;
 use crate::formats::plugins_list::PluginsList;
 use crate::formats::source_json::SourceJson;
@@ -26,6 +27,25 @@ pub(crate) struct Workspace {
     pub(crate) plugins_list: Option<PluginsList>,
     /// `metadata/*.yaml`, sorted by file name.
     pub(crate) packages: Vec<Package>,
+    /// What the forward-compatible reads of `backstage.json` passed over (those of `source.json`
+    /// and the metadata files are on them).
+    pub(crate) backstage_notes: Vec<ReadNote>,
+}
+
+impl Overlay {
+    /// Everything the forward-compatible reads of the overlay's files passed over, in workspace
+    /// and file order.
+    pub(crate) fn notes(&self) -> Vec<ReadNote> {
+        let mut notes = Vec::new();
+        for workspace in &self.workspaces {
+            notes.extend(workspace.source.notes.iter().cloned());
+            notes.extend(workspace.backstage_notes.iter().cloned());
+            for package in &workspace.packages {
+                notes.extend(package.notes.iter().cloned());
+            }
+        }
+        notes
+    }
 }
 
 impl Workspace {

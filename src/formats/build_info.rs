@@ -18,6 +18,13 @@ pub(crate) struct BuildInfo {
     pub(crate) overlay_commit: String,
     /// The registry prefix plugin references point at.
     pub(crate) registry: String,
+    /// The registry prefix of the plugins whose metadata says `support: community`, when another.
+    #[serde(rename = "community-registry", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) community_registry: Option<String>,
+    /// Where `default.packages.yaml` came from when not from the overlay: `<repository> @ <commit>`
+    /// (the RHDH repository, on older branches).
+    #[serde(rename = "default-packages-source", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) default_packages_source: Option<String>,
     /// `sha256:` of each package selection file (`default.packages.yaml`, tier lists), by name.
     #[serde(rename = "package-files")]
     pub(crate) package_files: indexmap::IndexMap<String, String>,

@@ -1,19 +1,21 @@
 //! `default.packages.yaml`: the packages an RHDH installation lists by default, enabled first.
+//! The overlay (or, on older branches, the RHDH repository) owns the file: it is read
+//! forward-compatibly ([`crate::formats::foreign`]), so an entry's `status:` or any other key this
+//! version does not know is a note, not an error.
 
 use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::error::InputError;
+use crate::formats::foreign::{Read, ReadNote};
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DefaultPackagesFile {
     packages: Sections,
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Sections {
     #[serde(default)]
     enabled: Option<Vec<DefaultPackageEntry>>,
@@ -22,7 +24,6 @@ struct Sections {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DefaultPackageEntry {
     #[serde(deserialize_with = "crate::formats::scalar::string")]
     package: String,
@@ -42,11 +43,13 @@ pub(crate) struct DefaultPackage {
 #[derive(Clone, Debug)]
 pub(crate) struct DefaultPackages {
     pub(crate) entries: Vec<DefaultPackage>,
+    /// What the forward-compatible read passed over (unknown keys, stringly booleans).
+    pub(crate) notes: Vec<ReadNote>,
 }
 
 impl DefaultPackages {
     pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
-        let parsed: DefaultPackagesFile = crate::formats::yaml::from_str(file, text)?;
+        let Read { value: parsed, notes } = crate::formats::foreign::from_yaml::<DefaultPackagesFile>(file, text)?;
         let mut entries = Vec::new();
         for (enabled, section) in [(true, parsed.packages.enabled), (false, parsed.packages.disabled)] {
             for entry in section.unwrap_or_default() {
@@ -65,7 +68,7 @@ impl DefaultPackages {
                 entries.push(DefaultPackage { package: entry.package, enabled, support: entry.support });
             }
         }
-        Ok(DefaultPackages { entries })
+        Ok(DefaultPackages { entries, notes })
     }
 }
 
@@ -91,11 +94,29 @@ mod tests {
     }
 
     #[test]
-    fn duplicates_and_unknown_keys_fail() {
+    fn duplicates_and_misspelt_keys_fail() {
         let text = "packages:\n  enabled:\n  - package: '@a/b'\n  disabled:\n  - package: '@a/b'\n";
         let error = DefaultPackages::parse(Path::new("d.yaml"), text).unwrap_err();
         assert_eq!(error.line, Some(5));
         let text = "packages:\n  enabled:\n  - pakage: '@a/b'\n";
-        assert!(DefaultPackages::parse(Path::new("d.yaml"), text).is_err());
+        let error = DefaultPackages::parse(Path::new("d.yaml"), text).unwrap_err();
+        assert!(error.to_string().contains("missing field `package`"), "{error}");
+        assert!(error.to_string().contains("unknown field `pakage`"), "{error}");
+    }
+
+    /// The overlay's `main` of late June to early July 2026: entries with a `status:`.
+    #[test]
+    fn a_status_key_is_a_note_and_the_entries_are_read() {
+        let text = "packages:\n  enabled:\n  - package: '@a/b'\n    support: generally-available\n    status: active\n  disabled:\n  - package: '@c/d'\n    status: deprecated\n";
+        let parsed = DefaultPackages::parse(Path::new("d.yaml"), text).unwrap();
+        assert_eq!(parsed.entries.len(), 2);
+        assert_eq!(parsed.notes.len(), 2, "{:?}", parsed.notes);
+        assert_eq!(parsed.notes[0].line, Some(5));
+        assert!(
+            parsed.notes[0].message.starts_with("unknown key `status` in `packages.enabled[]`"),
+            "{:?}",
+            parsed.notes
+        );
+        assert_eq!(parsed.notes[1].line, Some(8));
     }
 }

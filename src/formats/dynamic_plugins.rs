@@ -295,6 +295,53 @@ fn boolean(item: &Node, key: &str, path: &str, problems: &mut Vec<ShapeProblem>)
     }
 }
 
+/// A commented OCI alternative of a `dynamic-plugins.default.yaml`: a comment line holding a
+/// `package: oci://…` (`# - package: oci://…@sha256:…` above a wrapper entry, the line users are
+/// told to uncomment), with its 1-based line and the package of the next active entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommentedAlternative {
+    pub package: String,
+    pub line: u64,
+    /// The `package` of the entry the comment sits above (`None` after the last entry).
+    pub instead_of: Option<String>,
+}
+
+/// Every commented OCI alternative of `text`, in file order. A comment counts when, without its
+/// `#` and the whitespace after it, it reads `- package: oci://…` or `package: oci://…` (quotes
+/// allowed, anything after the reference dropped); prose that mentions `oci://` does not.
+pub fn commented_alternatives(text: &str) -> Vec<CommentedAlternative> {
+    let mut found: Vec<CommentedAlternative> = Vec::new();
+    let mut pending: Vec<usize> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            let body = comment.trim_start();
+            let body = body.strip_prefix("- ").map_or(body, str::trim_start);
+            if let Some(value) = body.strip_prefix("package:") {
+                let value = value.split_whitespace().next().unwrap_or_default();
+                let value = value.trim_matches(['"', '\'']);
+                if value.starts_with("oci://") {
+                    pending.push(found.len());
+                    found.push(CommentedAlternative {
+                        package: value.to_string(),
+                        line: index as u64 + 1,
+                        instead_of: None,
+                    });
+                }
+            }
+            continue;
+        }
+        let entry = trimmed.strip_prefix("- ").map(str::trim_start).and_then(|rest| rest.strip_prefix("package:"));
+        if let Some(value) = entry {
+            let value = value.trim().trim_matches(['"', '\'']).to_string();
+            for position in pending.drain(..) {
+                found[position].instead_of = Some(value.clone());
+            }
+        }
+    }
+    found
+}
+
 /// One entry to write: comment lines above it, then `package`, `disabled`, `pluginConfig`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RenderedEntry {
@@ -343,6 +390,27 @@ pub fn render(header: &[&str], entries: &[RenderedEntry]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The midstream shape (`rhdh:release-1.9`'s file and our wrapper flavour): the pinned OCI line
+    /// commented above the wrapper it replaces.
+    #[test]
+    fn commented_oci_alternatives_are_found_with_the_entry_they_replace() {
+        let text = "plugins:\n  # - package: oci://registry.access.redhat.com/rhdh/a@sha256:aa   (1.9)\n  # Tag: 1.9.7--1.22.2, Build date: 2026-06-25T18:34:12Z\n  # new approach using oci images: to switch, uncomment the 'package' line above (oci://x is an example)\n  # disabled: true\n  - package: ./dynamic-plugins/dist/a\n    disabled: false\n  - package: oci://quay.io/rhdh/b@sha256:bb\n  #package: 'oci://quay.io/rhdh/c:1.0!c' # note\n  - package: \"./dynamic-plugins/dist/c-dynamic\"\n# - package: oci://quay.io/rhdh/d@sha256:dd\n";
+        let found = commented_alternatives(text);
+        let packages: Vec<&str> = found.iter().map(|found| found.package.as_str()).collect();
+        assert_eq!(
+            packages,
+            [
+                "oci://registry.access.redhat.com/rhdh/a@sha256:aa",
+                "oci://quay.io/rhdh/c:1.0!c",
+                "oci://quay.io/rhdh/d@sha256:dd"
+            ]
+        );
+        assert_eq!(found[0].line, 2);
+        assert_eq!(found[0].instead_of.as_deref(), Some("./dynamic-plugins/dist/a"));
+        assert_eq!(found[1].instead_of.as_deref(), Some("./dynamic-plugins/dist/c-dynamic"));
+        assert_eq!(found[2].instead_of, None);
+    }
 
     #[test]
     fn entries_with_comments_read_back() {

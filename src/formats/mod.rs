@@ -7,6 +7,7 @@ pub mod catalog_entity;
 pub mod containerfile;
 pub mod default_packages;
 pub mod dynamic_plugins;
+pub mod foreign;
 pub mod image_reference;
 pub mod index_json;
 pub mod json;

@@ -1,5 +1,8 @@
 //! `workspaces/<ws>/metadata/*.yaml`: the `kind: Package` entity of one plugin package, the
 //! source of image names, versions, default configuration and the catalog's `packages/` files.
+//! The overlay owns these files: they are read forward-compatibly ([`crate::formats::foreign`])
+//! against the keys a Backstage entity envelope and the extensions `Package` kind define, so a key
+//! neither defines is a note, never an error.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,10 @@ use crate::error::InputError;
 
 pub(crate) const PACKAGE_API_VERSION: &str = "extensions.backstage.io/v1alpha1";
 
+/// Keys the reader knows but does not use are `IgnoredAny`: listed, so that they are not noted as
+/// unknown, and not looked into.
+type Known = Option<serde::de::IgnoredAny>;
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PackageEntity {
@@ -18,12 +25,45 @@ pub(crate) struct PackageEntity {
     pub(crate) kind: String,
     pub(crate) metadata: PackageMetadata,
     pub(crate) spec: PackageSpec,
+    #[serde(default, rename = "relations")]
+    _relations: Known,
+    #[serde(default, rename = "status")]
+    _status: Known,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub(crate) struct PackageMetadata {
     #[serde(deserialize_with = "crate::formats::scalar::string")]
     pub(crate) name: String,
+    /// The display name (`ArgoCD Backend`).
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub(crate) title: Option<String>,
+    #[serde(default, rename = "namespace")]
+    _namespace: Known,
+    #[serde(default, rename = "description")]
+    _description: Known,
+    #[serde(default, rename = "labels")]
+    _labels: Known,
+    #[serde(default, rename = "annotations")]
+    _annotations: Known,
+    #[serde(default, rename = "tags")]
+    _tags: Known,
+    #[serde(default, rename = "links")]
+    _links: Known,
+    #[serde(default, rename = "uid")]
+    _uid: Known,
+    #[serde(default, rename = "etag")]
+    _etag: Known,
+}
+
+/// `spec.backstage` (deprecated upstream in favour of `spec.role` and `spec.supportedVersions`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PackageBackstage {
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub(crate) role: Option<String>,
+    #[serde(default, rename = "supportedVersions")]
+    _supported_versions: Known,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -41,12 +81,36 @@ pub(crate) struct PackageSpec {
     pub(crate) support: Option<String>,
     #[serde(default)]
     pub(crate) app_config_examples: Option<Vec<AppConfigExample>>,
+    /// `active`, `deprecated`, ….
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub(crate) lifecycle: Option<String>,
+    /// The Backstage role (`frontend-plugin`, …), newer files.
+    #[serde(default, deserialize_with = "crate::formats::scalar::optional_string")]
+    pub(crate) role: Option<String>,
+    #[serde(default)]
+    pub(crate) backstage: Option<PackageBackstage>,
+    #[serde(default, rename = "supportedVersions")]
+    _supported_versions: Known,
+    #[serde(default, rename = "author")]
+    _author: Known,
+    #[serde(default, rename = "owner")]
+    _owner: Known,
+    #[serde(default, rename = "partOf")]
+    _part_of: Known,
+    #[serde(default, rename = "integrity")]
+    _integrity: Known,
+    #[serde(default, rename = "installStatus")]
+    _install_status: Known,
+    #[serde(default, rename = "appConfigNotRequired")]
+    _app_config_not_required: Known,
 }
 
 #[derive(Clone, Debug, Deserialize)]
 pub(crate) struct AppConfigExample {
     #[serde(default)]
     pub(crate) content: Option<Value>,
+    #[serde(default, rename = "title")]
+    _title: Known,
 }
 
 /// A parsed metadata file with the facts later steps need, checked.
@@ -64,11 +128,20 @@ pub(crate) struct Package {
     pub(crate) support: Option<SupportLevel>,
     /// `appConfigExamples[0].content`: the default `pluginConfig`.
     pub(crate) default_config: Option<Value>,
+    /// `metadata.title`.
+    pub(crate) title: Option<String>,
+    /// `spec.lifecycle`.
+    pub(crate) lifecycle: Option<String>,
+    /// `spec.role`, else `spec.backstage.role`.
+    pub(crate) role: Option<PluginRole>,
+    /// What the forward-compatible read passed over.
+    pub(crate) notes: Vec<crate::formats::foreign::ReadNote>,
 }
 
 impl Package {
     pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
-        let entity: PackageEntity = crate::formats::yaml::from_str(file, text)?;
+        let crate::formats::foreign::Read { value: entity, notes } =
+            crate::formats::foreign::from_yaml::<PackageEntity>(file, text)?;
         if entity.kind != "Package" {
             return Err(InputError::in_file(file, format!("`kind` is `{}`, expected `Package`", entity.kind))
                 .at_line(line_of(text, "kind:"))
@@ -119,6 +192,12 @@ impl Package {
             .and_then(|examples| examples.into_iter().next())
             .and_then(|example| example.content)
             .filter(|content| !content.is_null());
+        let role = entity
+            .spec
+            .role
+            .or_else(|| entity.spec.backstage.and_then(|backstage| backstage.role))
+            .filter(|role| !role.trim().is_empty())
+            .map(|role| PluginRole::parse(&role));
         Ok(Package {
             file: file.to_path_buf(),
             file_name,
@@ -129,6 +208,10 @@ impl Package {
             version: entity.spec.version,
             support: entity.spec.support.as_deref().map(SupportLevel::parse),
             default_config,
+            title: entity.metadata.title.filter(|title| !title.trim().is_empty()),
+            lifecycle: entity.spec.lifecycle.filter(|lifecycle| !lifecycle.trim().is_empty()),
+            role,
+            notes,
         })
     }
 
@@ -349,6 +432,22 @@ mod tests {
         assert_eq!(package.image_name(), "backstage-community-plugin-argocd-backend");
         assert_eq!(package.version.as_deref(), Some("1.4.0"));
         assert_eq!(package.default_config.unwrap()["argocd"]["username"], "${ARGOCD_USERNAME}");
+    }
+
+    #[test]
+    fn keys_of_the_entity_envelope_and_the_package_kind_are_known_others_are_notes() {
+        let package = Package::parse(Path::new("metadata/argocd.yaml"), ARGOCD).unwrap();
+        assert!(package.notes.is_empty(), "{:?}", package.notes);
+        let text = ARGOCD.replace("  version: 1.4.0\n", "  version: 1.4.0\n  lifecycle: active\n  backstage:\n    role: backend-plugin\n    author: x\n  maturity: beta\n");
+        let package = Package::parse(Path::new("m.yaml"), &text).unwrap();
+        assert_eq!(package.lifecycle.as_deref(), Some("active"));
+        assert_eq!(package.role, Some(PluginRole::BackendPlugin));
+        let notes: Vec<String> = package.notes.iter().map(ToString::to_string).collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("m.yaml:13: unknown key `author` in `spec.backstage`"), "{notes:?}");
+        assert!(notes[1].starts_with("m.yaml:14: unknown key `maturity` in `spec`"), "{notes:?}");
+        let error = Package::parse(Path::new("m.yaml"), &ARGOCD.replace("version: 1.4.0", "version: [1]")).unwrap_err();
+        assert!(error.problem.contains("wrong type at `spec.version`"), "{error}");
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! `workspaces/<ws>/source.json`: where a workspace's plugins come from upstream.
+//! `workspaces/<ws>/source.json`: where a workspace's plugins come from upstream. The overlay owns
+//! it: read forward-compatibly ([`crate::formats::foreign`]), so `"repo-flat": "true"` (a string,
+//! as on `release-1.9`) is the boolean with a note, and an unknown key is a note.
 
 use std::path::Path;
 
@@ -8,7 +10,6 @@ use crate::error::InputError;
 use crate::formats::shown::shown;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct SourceJson {
     /// Upstream repository URL, `https://github.com/<owner>/<name>`.
     pub(crate) repo: String,
@@ -21,11 +22,16 @@ pub(crate) struct SourceJson {
     /// Backstage version of the upstream sources.
     #[serde(rename = "repo-backstage-version", default, skip_serializing_if = "Option::is_none")]
     pub(crate) repo_backstage_version: Option<String>,
+    /// What the forward-compatible read passed over.
+    #[serde(skip)]
+    pub(crate) notes: Vec<crate::formats::foreign::ReadNote>,
 }
 
 impl SourceJson {
+    /// Parses the text of `path`, checked; unknown keys and stringly booleans end up in `notes`.
     pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
-        let source: SourceJson = crate::formats::json::from_str(path, text)?;
+        let read = crate::formats::foreign::from_json::<SourceJson>(path, text)?;
+        let source = SourceJson { notes: read.notes, ..read.value };
         source.validate(path)?;
         Ok(source)
     }
@@ -87,9 +93,24 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_is_an_error() {
+    fn a_misspelt_key_is_named_with_the_missing_one() {
         let text = r#"{"repo":"https://github.com/a/b","repo_ref":"v1","repo-flat":true}"#;
-        let error = crate::formats::json::from_str::<SourceJson>(Path::new("s.json"), text).unwrap_err();
-        assert!(error.problem.contains("repo_ref"), "{error}");
+        let error = SourceJson::parse(Path::new("s.json"), text).unwrap_err();
+        assert!(error.problem.contains("missing field `repo-ref`"), "{error}");
+        assert!(error.problem.contains("unknown field `repo_ref`"), "{error}");
+    }
+
+    /// `release-1.9`'s `workspaces/gitlab/source.json` says `"repo-flat": "true"`.
+    #[test]
+    fn release_1_9_stringly_repo_flat_and_new_keys_are_notes() {
+        let text = r#"{"repo":"https://github.com/immobiliare/backstage-plugin-gitlab","repo-ref":"7c92d278fc01a8d2635aa2058f82c1b9ea6a6b36","repo-flat":"true","repo-backstage-version":"1.48.3","repo-mirror":"x"}"#;
+        let source = SourceJson::parse(Path::new("gitlab/source.json"), text).unwrap();
+        assert!(source.repo_flat);
+        let notes: Vec<String> = source.notes.iter().map(ToString::to_string).collect();
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes.iter().any(|note| note.contains("unknown key `repo-mirror`")), "{notes:?}");
+        assert!(notes.iter().any(|note| note.contains("`repo-flat` is the string \"true\"")), "{notes:?}");
+        let error = SourceJson::parse(Path::new("s.json"), &text.replace("\"true\"", "\"yes\"")).unwrap_err();
+        assert!(error.problem.contains("wrong type at `repo-flat`"), "{error}");
     }
 }

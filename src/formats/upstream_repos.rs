@@ -13,6 +13,9 @@
 //!     destination_folder: overlay-repo
 //!     exclude: [.github, smoke-tests]  # paths inside the repo not copied (optional)
 //! ```
+//!
+//! Read forward-compatibly ([`crate::formats::foreign`]): a key this version does not know is a
+//! note, not an error.
 
 use std::path::Path;
 
@@ -26,7 +29,6 @@ use crate::formats::source_json::is_git_ref;
 use crate::formats::versions::is_version;
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct UpstreamReposFile {
     rhdh: RhdhSection,
     backstage: BackstageSection,
@@ -34,7 +36,6 @@ struct UpstreamReposFile {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RhdhSection {
     #[serde(deserialize_with = "crate::formats::scalar::string")]
     branch: String,
@@ -43,7 +44,6 @@ struct RhdhSection {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct BackstageSection {
     #[serde(deserialize_with = "crate::formats::scalar::string")]
     version: String,
@@ -57,7 +57,6 @@ enum Branches {
 }
 
 #[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RepoEntry {
     repo: String,
     branch: Branches,
@@ -73,6 +72,8 @@ pub(crate) struct UpstreamRepos {
     pub(crate) rhdh_version: String,
     pub(crate) backstage_version: String,
     pub(crate) repos: Vec<UpstreamRepo>,
+    /// What the forward-compatible read passed over.
+    pub(crate) notes: Vec<crate::formats::foreign::ReadNote>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +88,8 @@ pub(crate) struct UpstreamRepo {
 
 impl UpstreamRepos {
     pub(crate) fn parse(file: &Path, text: &str) -> Result<Self, InputError> {
-        let parsed: UpstreamReposFile = crate::formats::yaml::from_str(file, text)?;
+        let crate::formats::foreign::Read { value: parsed, notes } =
+            crate::formats::foreign::from_yaml::<UpstreamReposFile>(file, text)?;
         let line = |needle: &str| line_of(text, needle);
         // Lines of each repository entry and its keys, from the YAML tree.
         let tree = crate::formats::yaml::parse_tree(file, text).ok();
@@ -187,6 +189,7 @@ impl UpstreamRepos {
             rhdh_version: parsed.rhdh.version,
             backstage_version: parsed.backstage.version,
             repos,
+            notes,
         })
     }
 }
@@ -203,6 +206,20 @@ mod tests {
         assert_eq!(repos.rhdh_version, "1.10.0");
         assert_eq!(repos.repos[0].branches, ["release-1.10", "main"]);
         assert_eq!(repos.repos[0].destination.as_str(), "overlay-repo");
+    }
+
+    #[test]
+    fn unknown_keys_are_notes_and_a_misspelt_required_key_is_named() {
+        let text = EXAMPLE.replace("  version: 1.10.0\n", "  version: 1.10.0\n  channel: fast\n")
+            + "    shallow: true\nmirrors: []\n";
+        let repos = UpstreamRepos::parse(Path::new("u.yml"), &text).unwrap();
+        let notes: Vec<String> = repos.notes.iter().map(ToString::to_string).collect();
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes[0].starts_with("u.yml:4: unknown key `channel` in `rhdh`"), "{notes:?}");
+        let text = EXAMPLE.replace("destination_folder", "destination");
+        let error = UpstreamRepos::parse(Path::new("u.yml"), &text).unwrap_err();
+        assert!(error.problem.contains("missing field `destination_folder`"), "{error}");
+        assert!(error.problem.contains("unknown field `destination`"), "{error}");
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! `versions.json` (target versions of a branch) and the per-workspace `backstage.json` override.
+//! The overlay owns both: read forward-compatibly ([`crate::formats::foreign`]), a key this version
+//! does not know is a note.
 
 use std::path::Path;
 
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
+use crate::formats::foreign::ReadNote;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub(crate) struct VersionsJson {
@@ -16,14 +18,16 @@ pub(crate) struct VersionsJson {
     pub(crate) cli: Option<String>,
     #[serde(rename = "cliPackage", default, skip_serializing_if = "Option::is_none")]
     pub(crate) cli_package: Option<String>,
-    /// Keys we do not use are kept.
-    #[serde(flatten)]
-    pub(crate) other: IndexMap<String, serde_json::Value>,
+    /// What the forward-compatible read passed over.
+    #[serde(skip)]
+    pub(crate) notes: Vec<ReadNote>,
 }
 
 impl VersionsJson {
+    /// Parses the text of `path`; unknown keys and stringly booleans end up in `notes`.
     pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
-        let versions: VersionsJson = crate::formats::json::from_str(path, text)?;
+        let read = crate::formats::foreign::from_json::<VersionsJson>(path, text)?;
+        let versions = VersionsJson { notes: read.notes, ..read.value };
         if !is_version(&versions.backstage) {
             return Err(InputError::in_file(
                 path,
@@ -37,13 +41,16 @@ impl VersionsJson {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub(crate) struct BackstageJson {
     pub(crate) version: String,
-    #[serde(flatten)]
-    pub(crate) other: IndexMap<String, serde_json::Value>,
+    /// What the forward-compatible read passed over.
+    #[serde(skip)]
+    pub(crate) notes: Vec<ReadNote>,
 }
 
 impl BackstageJson {
+    /// Parses the text of `path`; unknown keys and stringly booleans end up in `notes`.
     pub(crate) fn parse(path: &Path, text: &str) -> Result<Self, InputError> {
-        let backstage: BackstageJson = crate::formats::json::from_str(path, text)?;
+        let read = crate::formats::foreign::from_json::<BackstageJson>(path, text)?;
+        let backstage = BackstageJson { notes: read.notes, ..read.value };
         if !is_version(&backstage.version) {
             return Err(InputError::in_file(
                 path,

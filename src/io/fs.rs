@@ -265,6 +265,17 @@ pub(crate) fn read_parsed<T>(
     parse(path, &read_text(path)?)
 }
 
+/// Reads and parses a file another repository owns, read forward-compatibly: what the read
+/// passed over (unknown keys, stringly booleans) is logged as a warning naming file and line.
+pub(crate) fn read_foreign<T: crate::formats::foreign::Noted>(
+    path: &Path,
+    parse: impl FnOnce(&Path, &str) -> Result<T, InputError>,
+) -> Result<T, InputError> {
+    let value = read_parsed(path, parse)?;
+    crate::formats::foreign::warn(value.notes());
+    Ok(value)
+}
+
 /// Reads and parses a JSON input (see [`crate::formats::json::from_str`]).
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
     read_parsed(path, crate::formats::json::from_str)

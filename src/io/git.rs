@@ -424,6 +424,63 @@ pub(crate) async fn sparse_checkout(
     head(dest).await
 }
 
+/// The text of the file `path` at the tip of `reference` (a branch or tag) of `url`, with that
+/// commit: a depth-1, blob-less fetch into a scratch repository, then only that file's blob, at
+/// most `max_bytes` of it. `Ok(None)` when the commit holds no such file. A file that is not UTF-8
+/// or is larger is a [`GitError::Local`] naming it (never quoted).
+pub(crate) async fn file_at(
+    url: &str,
+    reference: &str,
+    path: &str,
+    max_bytes: u64,
+) -> Result<Option<(String, String)>, GitError> {
+    let scratch = tempfile::tempdir().map_err(|error| GitError::Local {
+        dir: std::env::temp_dir().display().to_string(),
+        problem: error.to_string(),
+    })?;
+    let dir = scratch.path();
+    let local =
+        |problem: String| GitError::Local { dir: format!("{}:{reference}:{path}", strip_credentials(url)), problem };
+    run(Some(dir), &["init", "--quiet"], url).await.map_err(local)?;
+    run(Some(dir), &["remote", "add", "origin", url], url).await.map_err(local)?;
+    run(Some(dir), &["fetch", "--quiet", "--depth", "1", "--filter=blob:none", "--no-tags", "origin", reference], url)
+        .await
+        .map_err(|problem| classify(url, reference, problem))?;
+    let commit = run(Some(dir), &["rev-parse", "FETCH_HEAD"], url).await.map_err(local)?;
+    let object = format!("{commit}:{path}");
+    let Ok(size) = run(Some(dir), &["cat-file", "-s", &object], url).await else {
+        // Either no such file, or its blob could not be fetched: tell them apart.
+        let listed = run(Some(dir), &["ls-tree", "--name-only", &commit, "--", path], url).await.map_err(local)?;
+        if listed.trim().is_empty() {
+            return Ok(None);
+        }
+        return Err(GitError::Remote {
+            url: strip_credentials(url),
+            problem: format!("the blob of {path} could not be fetched"),
+        });
+    };
+    let size: u64 = size.trim().parse().map_err(|_| local(format!("git reported the size `{size}`")))?;
+    if size > max_bytes {
+        return Err(local(format!(
+            "the file is {size} bytes, more than the {max_bytes} a file of this kind may be; it was not read"
+        )));
+    }
+    let output = command(Some(dir))
+        .args(["cat-file", "blob", &object])
+        .output()
+        .await
+        .map_err(|error| local(format!("cannot run git: {error}")))?;
+    if !output.status.success() {
+        return Err(GitError::Remote {
+            url: strip_credentials(url),
+            problem: format!("the blob of {path} could not be read"),
+        });
+    }
+    let text =
+        String::from_utf8(output.stdout).map_err(|_| local("the file is not UTF-8; it was not read".to_string()))?;
+    Ok(Some((text, commit)))
+}
+
 async fn head(dir: &Path) -> Result<String, GitError> {
     run(Some(dir), &["rev-parse", "HEAD"], "")
         .await

@@ -77,13 +77,14 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
         return Ok(None);
     }
     symlink_free(&source_path)?;
-    let source = crate::io::fs::read_parsed(&source_path, SourceJson::parse)?;
+    let source = crate::io::fs::read_foreign(&source_path, SourceJson::parse)?;
     let backstage_path = dir.join("backstage.json");
-    let backstage_override = if backstage_path.exists() {
+    let (backstage_override, backstage_notes) = if backstage_path.exists() {
         symlink_free(&backstage_path)?;
-        Some(crate::io::fs::read_parsed(&backstage_path, BackstageJson::parse)?.version)
+        let backstage = crate::io::fs::read_foreign(&backstage_path, BackstageJson::parse)?;
+        (Some(backstage.version), backstage.notes)
     } else {
-        None
+        (None, Vec::new())
     };
     let plugins_list = if plugins_list_path.exists() {
         symlink_free(&plugins_list_path)?;
@@ -102,11 +103,19 @@ fn load_workspace(dir: &Path) -> Result<Option<Workspace>, InputError> {
             if !symlink_free(&file)?.is_file() {
                 continue;
             }
-            packages.push(crate::io::fs::read_parsed(&file, Package::parse)?);
+            packages.push(crate::io::fs::read_foreign(&file, Package::parse)?);
         }
     }
     check_unique_package_names(&packages)?;
-    Ok(Some(Workspace { name, dir: dir.to_path_buf(), source, backstage_override, plugins_list, packages }))
+    Ok(Some(Workspace {
+        name,
+        dir: dir.to_path_buf(),
+        source,
+        backstage_override,
+        plugins_list,
+        packages,
+        backstage_notes,
+    }))
 }
 
 fn check_unique_package_names(packages: &[Package]) -> Result<(), InputError> {

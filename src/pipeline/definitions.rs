@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::InputError;
 
 /// `(path in the repository, contents)` of every Task and Pipeline we ship.
-pub const TASKS: [(&str, &str); 10] = [
+pub const TASKS: [(&str, &str); 11] = [
     (
         "tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml",
         include_str!("../../tekton/task/rhdh-catalog-await-build/0.1/rhdh-catalog-await-build.yaml"),
@@ -49,6 +49,10 @@ pub const TASKS: [(&str, &str); 10] = [
     (
         "tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml",
         include_str!("../../tekton/task/rhdh-catalog-report/0.1/rhdh-catalog-report.yaml"),
+    ),
+    (
+        "tekton/task/rhdh-catalog-publish/0.1/rhdh-catalog-publish.yaml",
+        include_str!("../../tekton/task/rhdh-catalog-publish/0.1/rhdh-catalog-publish.yaml"),
     ),
 ];
 
@@ -512,11 +516,12 @@ mod tests {
     #[test]
     fn embedded_definitions_parse() {
         let tasks = super::tasks().unwrap();
-        assert_eq!(tasks.len(), 10);
+        assert_eq!(tasks.len(), 11);
         super::parse_pipeline(super::RELEASE_PIPELINE.0, super::RELEASE_PIPELINE.1).unwrap();
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);
-        assert_eq!(pipeline.finally.len(), 1);
+        // publish, publish-community (issue 21), report.
+        assert_eq!(pipeline.finally.len(), 3);
     }
 
     #[test]

@@ -23,7 +23,15 @@ use crate::formats::relative_path::RelativePath;
 use crate::io::git::{GitAuth, GitError, run_with_env, strip_credentials};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
-pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
+pub const MANAGED_PATHS: [&str; 7] = [
+    "workspaces",
+    "build",
+    "plugin_builds",
+    "upstream_repos.yml",
+    "catalog-index",
+    "catalog-index-community",
+    "plugin_builds-community",
+];
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The commit the tree is at afterwards.
@@ -293,7 +301,7 @@ fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
     let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
     if upstream.exists() {
-        for repo in crate::io::fs::read_parsed(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos {
+        for repo in crate::io::fs::read_foreign(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos {
             paths.push(repo.destination.as_str().to_string());
         }
     }

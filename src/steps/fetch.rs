@@ -57,7 +57,7 @@ pub struct FetchSettings {
 pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.tree);
     let tree = args.tree.clone();
-    let upstream = crate::io::fs::read_parsed(&args.upstream_repos, UpstreamRepos::parse)?;
+    let upstream = crate::io::fs::read_foreign(&args.upstream_repos, UpstreamRepos::parse)?;
     for repo in &upstream.repos {
         if !crate::io::git::remote_allowed(&repo.repo, args.allow_local_repos) {
             return Err(crate::io::git::refused_remote(&args.upstream_repos, &repo.repo).into());

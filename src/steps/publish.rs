@@ -3,6 +3,10 @@
 //! `index.json`, `build-info.json` (and the rest of the folder) at the image root, one layer,
 //! non-root user, labels naming version, release and source commit. The same folder and labels
 //! always give the same digest.
+//!
+//! `--extra-catalog` publishes a catalog RHDH reads through `EXTRA_CATALOG_INDEX_IMAGES` (the
+//! community catalog): the installer extracts only its `catalog-entities/extensions/`, so that is
+//! required and `dynamic-plugins.default.yaml` is not; same layout rules, labels and gate.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -33,6 +37,8 @@ pub struct PublishSettings {
     pub(crate) store: StoreSettings,
     /// `SOURCE_DATE_EPOCH`: the image's `created` time.
     pub(crate) created: Option<i64>,
+    /// An extra catalog index image (`EXTRA_CATALOG_INDEX_IMAGES`), not the primary one.
+    pub(crate) extra_catalog: bool,
 }
 
 pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
@@ -44,9 +50,24 @@ pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
             .into());
     }
     let dpdy = args.catalog_index.join("dynamic-plugins.default.yaml");
-    if !dpdy.is_file() {
+    let entities = args.catalog_index.join(crate::domain::overlay::EXTENSIONS_DIR);
+    if args.extra_catalog {
+        if !entities.is_dir() {
+            return Err(InputError::in_file(
+                &entities,
+                "is missing; RHDH takes nothing but catalog-entities/extensions/ from an extra catalog index image",
+            )
+            .with_hint("publish the folder `rhdh-catalog index --community-output` wrote")
+            .into());
+        }
+    } else if !dpdy.is_file() {
+        let hint = if entities.is_dir() && args.catalog_index.join("index.json").is_file() {
+            "a catalog without dynamic-plugins.default.yaml (the community catalog) is an extra catalog index: publish it with `--extra-catalog`"
+        } else {
+            "publish the folder `rhdh-catalog index --output` wrote"
+        };
         return Err(InputError::in_file(&dpdy, "is missing; the RHDH installer requires it at the image root")
-            .with_hint("publish the folder `rhdh-catalog index --output` wrote")
+            .with_hint(hint)
             .into());
     }
     // The index as the installer will read it (a file that does not parse is bad input), then
@@ -107,8 +128,18 @@ fn image_spec(args: &PublishSettings) -> Result<ImageSpec, InputError> {
         files.push(LayerFile { path: text, contents, ..LayerFile::default() });
     }
     let mut labels = std::collections::BTreeMap::new();
-    labels.insert("name".to_string(), "rhdh/plugin-catalog-index".to_string());
-    labels.insert("summary".to_string(), "Red Hat Developer Hub plugin catalog index".to_string());
+    if args.extra_catalog {
+        // The repository it is pushed to names it (`rhdh/plugin-catalog-index-community`).
+        let name = args.tag.repository.clone();
+        labels.insert("name".to_string(), name);
+        labels.insert(
+            "summary".to_string(),
+            "Red Hat Developer Hub extra plugin catalog index (EXTRA_CATALOG_INDEX_IMAGES)".to_string(),
+        );
+    } else {
+        labels.insert("name".to_string(), "rhdh/plugin-catalog-index".to_string());
+        labels.insert("summary".to_string(), "Red Hat Developer Hub plugin catalog index".to_string());
+    }
     for (key, value) in [("version", &args.version), ("release", &args.release), ("vcs-ref", &args.source_commit)] {
         if let Some(value) = value {
             labels.insert(key.to_string(), value.clone());

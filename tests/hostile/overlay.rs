@@ -412,10 +412,12 @@ fn hostile_source_json() {
             source("github.com", "g\u{0456}thub.com"),
             named(SOURCE, "not an https:// repository URL"),
         ),
+        // `"false"` (a string) is read as the boolean with a warning (issue 21: forward-compatible
+        // overlay files); any other string stays bad input.
         (
-            "repo-flat a string",
-            source("false", "\"false\""),
-            at(SOURCE, 1, "wrong type at `repo-flat`: expected a boolean (`true` or `false`), found the string false"),
+            "repo-flat a word",
+            source("false", "\"no\""),
+            at(SOURCE, 1, "wrong type at `repo-flat`: expected a boolean (`true` or `false`), found the string no"),
         ),
         (
             "repo a number",

@@ -150,6 +150,37 @@ pub fn publish_example_images(
     pinned
 }
 
+/// Packages the example overlay's community plugins (`rhdh-community-packages.txt`) into `store`
+/// under `prefix` (default: the upstream overlay's ghcr.io registry) with `examples/community-images.sh`,
+/// as the upstream registry holds them; returns the references pushed.
+pub fn community_images(
+    home: &Path,
+    overlay: &Path,
+    store: &str,
+    prefix: Option<&str>,
+    insecure: Option<&str>,
+) -> Vec<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/community-images.sh");
+    let mut command = std::process::Command::new(script);
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("DOCKER_CONFIG", home.join(".docker"))
+        .arg(assert_cmd::cargo::cargo_bin("rhdh-catalog"))
+        .arg(overlay)
+        .arg(store);
+    if let Some(prefix) = prefix {
+        command.arg(prefix);
+        if let Some(host) = insecure {
+            command.arg(host);
+        }
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "community-images.sh: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
 /// The binary under test, with logs as plain text and no credentials from the developer's home.
 pub fn rhdh_catalog(home: &Path) -> assert_cmd::Command {
     let mut command = assert_cmd::Command::cargo_bin("rhdh-catalog").expect("binary");

@@ -1,8 +1,10 @@
 //! The catalog index as values: which folder a metadata file describes ([`workspace_paths`]), the
-//! index as consumers see it ([`view`]) and the per-plugin difference of two indexes ([`diff`]).
+//! index as consumers see it ([`view`]), the per-plugin difference of two indexes ([`diff`]) and
+//! the documentation's reference tables ([`docs_tables`]).
 
 pub mod build_report;
 pub mod diff;
+pub mod docs_tables;
 pub mod fallback;
 pub mod gate;
 pub mod identity;

@@ -24,8 +24,19 @@ use crate::formats::relative_path::RelativePath;
 /// A package selection file given with `--packages`.
 #[derive(Clone, Debug)]
 pub(crate) enum SelectionFile {
-    DefaultPackages { path: PathBuf, bytes: Vec<u8>, packages: DefaultPackages },
-    PackageList { path: PathBuf, bytes: Vec<u8>, entries: Vec<PackageListEntry> },
+    /// `lenient`: another repository's file (the RHDH repository's, on older branches), whose
+    /// entries with no metadata in the overlay are left out of the index instead of refused.
+    DefaultPackages {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        packages: DefaultPackages,
+        lenient: bool,
+    },
+    PackageList {
+        path: PathBuf,
+        bytes: Vec<u8>,
+        entries: Vec<PackageListEntry>,
+    },
 }
 
 impl SelectionFile {
@@ -42,12 +53,39 @@ impl SelectionFile {
     }
 }
 
+/// A registry prefix and the tag scheme of the images under it: each registry names its images
+/// its own way (`quay.io/rhdh` `<rhdh>--<version>`, `ghcr.io/…` `bs_<backstage>__<version>`), so a
+/// plugin's reference, its pin and any older tag standing in for it follow the registry it comes
+/// from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TaggedRegistry {
+    pub(crate) prefix: RegistryPrefix,
+    pub(crate) scheme: TagScheme,
+}
+
+/// Where plugin images come from: those whose metadata says `support: community` from the
+/// community registry when there is one (the upstream generator's `--community-registry`), every
+/// other one from the default registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Registries {
+    pub(crate) default: TaggedRegistry,
+    pub(crate) community: Option<TaggedRegistry>,
+}
+
+impl Registries {
+    /// The registry a plugin with `support` comes from.
+    pub(crate) fn for_support(&self, support: Option<&SupportLevel>) -> &TaggedRegistry {
+        match (&self.community, support) {
+            (Some(community), Some(SupportLevel::Community)) => community,
+            _ => &self.default,
+        }
+    }
+}
+
 /// Settings of one index run, validated.
 #[derive(Clone, Debug)]
 pub(crate) struct IndexConfig {
-    pub(crate) registry: RegistryPrefix,
-    pub(crate) community_registry: Option<RegistryPrefix>,
-    pub(crate) tagging: TagScheme,
+    pub(crate) registries: Registries,
     pub(crate) dpdy_style: DpdyStyle,
     pub(crate) platforms: Vec<String>,
 }
@@ -63,6 +101,9 @@ pub(crate) struct IndexInputs {
     pub(crate) build_info: BuildInfo,
     /// What the last exports recorded (empty without `--export-records`).
     pub(crate) export_records: ExportRecords,
+    /// What the forward-compatible reads of the inputs passed over (unknown keys, stringly
+    /// booleans), for the report.
+    pub(crate) notes: Vec<crate::formats::foreign::ReadNote>,
 }
 
 /// One plugin the index will pin.
@@ -196,10 +237,14 @@ pub(crate) fn plan(
     for file in selection {
         let chosen = selected.get_or_insert_with(BTreeSet::new);
         match file {
-            SelectionFile::DefaultPackages { path, packages, bytes } => {
+            SelectionFile::DefaultPackages { path, packages, bytes, lenient } => {
                 let text = String::from_utf8_lossy(bytes);
                 for entry in &packages.entries {
-                    let Some((_, package)) = lookup.find(&entry.package) else {
+                    let found = lookup.find(&entry.package);
+                    if found.is_none() && *lenient {
+                        continue;
+                    }
+                    let Some((_, package)) = found else {
                         return Err(InputError::in_file(
                             path,
                             format!("package `{}` has no metadata file in any workspace", entry.package),
@@ -258,12 +303,9 @@ pub(crate) fn plan(
                 return Err(InputError::in_file(&package.file, "`spec.version` is missing; the image tag needs it")
                     .at_line(crate::formats::package::line_of(&package.text, "spec:")));
             };
-            let tag = config.tagging.tag(version, workspace.backstage_version());
-            let prefix = match (&config.community_registry, &package.support) {
-                (Some(community), Some(SupportLevel::Community)) => community,
-                _ => &config.registry,
-            };
-            let reference = prefix.image(&image, &tag).map_err(|problem| {
+            let registry = config.registries.for_support(package.support.as_ref());
+            let tag = registry.scheme.tag(version, workspace.backstage_version());
+            let reference = registry.prefix.image(&image, &tag).map_err(|problem| {
                 InputError::in_file(&package.file, format!("cannot form an image reference: {problem}"))
                     .at_line(crate::formats::package::line_of(&package.text, "version:"))
             })?;
@@ -281,4 +323,34 @@ pub(crate) fn plan(
 
 fn line_containing(text: &str, needle: &str) -> Option<u64> {
     text.lines().position(|line| line.contains(needle)).map(|index| index as u64 + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn community_plugins_come_from_the_community_registry_with_its_own_scheme() {
+        let registries = Registries {
+            default: TaggedRegistry {
+                prefix: RegistryPrefix::parse("quay.io/rhdh").unwrap(),
+                scheme: TagScheme::Rhdh { rhdh_version: "1.10".into() },
+            },
+            community: Some(TaggedRegistry {
+                prefix: RegistryPrefix::parse("ghcr.io/redhat-developer/rhdh-plugin-export-overlays").unwrap(),
+                scheme: TagScheme::Backstage { backstage_version: "1.45.3".into() },
+            }),
+        };
+        let community = registries.for_support(Some(&SupportLevel::Community));
+        assert_eq!(community.scheme.tag("1.14.0", None), "bs_1.45.3__1.14.0");
+        assert_eq!(
+            community.prefix.image("x", "t").unwrap().to_string(),
+            "ghcr.io/redhat-developer/rhdh-plugin-export-overlays/x:t"
+        );
+        for support in [None, Some(&SupportLevel::GenerallyAvailable), Some(&SupportLevel::DevPreview)] {
+            assert_eq!(registries.for_support(support).scheme.tag("1.14.0", None), "1.10--1.14.0");
+        }
+        let single = Registries { community: None, ..registries.clone() };
+        assert_eq!(single.for_support(Some(&SupportLevel::Community)).scheme.tag("2.0.0", None), "1.10--2.0.0");
+    }
 }

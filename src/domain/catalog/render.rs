@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::DpdyStyle;
+use super::docs_tables::DocsRow;
 use super::pin::{Pin, PluginStatus, Resolution, pin_from_facts, pin_from_previous};
 use super::plan::{IndexInputs, PackageLookup, PlannedPlugin, SelectionFile};
 use crate::error::InputError;
@@ -67,6 +68,10 @@ pub(crate) struct IndexReport {
     /// default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image).
     #[serde(rename = "dynamic-plugins-left-out", skip_serializing_if = "Vec::is_empty")]
     pub(crate) dynamic_plugins_left_out: Vec<String>,
+    /// What the reads of the overlay's files passed over (`file:line: unknown key …`): the run
+    /// went on, a person may want to know.
+    #[serde(rename = "input-warnings", skip_serializing_if = "Vec::is_empty")]
+    pub(crate) input_warnings: Vec<String>,
 }
 
 /// Every output as bytes, before anything is written.
@@ -76,6 +81,22 @@ pub(crate) struct RenderedIndex {
     /// Relative to the catalog-index folder.
     pub(crate) catalog: BTreeMap<PathBuf, Vec<u8>>,
     pub(crate) report: IndexReport,
+    /// The catalog's plugins as the documentation tables show them: the entries of
+    /// `dynamic-plugins.default.yaml` when the catalog has one, else every pinned plugin.
+    pub(crate) docs_rows: Vec<DocsRow>,
+}
+
+impl RenderedIndex {
+    /// Whether this is a primary catalog (it has a `dynamic-plugins.default.yaml`).
+    pub(crate) fn has_dynamic_plugins(&self) -> bool {
+        self.catalog.contains_key(Path::new("dynamic-plugins.default.yaml"))
+    }
+
+    /// Writes the documentation tables ([`super::docs_tables`]) into this catalog, with the
+    /// community catalog's rows for its table.
+    pub(crate) fn add_docs_tables(&mut self, community: &[DocsRow]) {
+        self.catalog.extend(super::docs_tables::render(&self.docs_rows, community));
+    }
 }
 
 /// Files of the catalog-index folder that stay out of the published index image.
@@ -184,6 +205,7 @@ pub(crate) fn render(
             .as_ref()
             .map(|rendered| rendered.left_out.clone())
             .unwrap_or_default(),
+        input_warnings: inputs.notes.iter().map(ToString::to_string).collect(),
         ..IndexReport::default()
     };
     report.actions = report.plugins.iter().filter_map(|plugin| plugin.action.clone()).collect();
@@ -196,7 +218,20 @@ pub(crate) fn render(
         missing: count(PluginStatus::Missing),
         dynamic_plugins_entries: dynamic_plugins.as_ref().map_or(0, |rendered| rendered.entries),
     };
-    Ok(RenderedIndex { plugin_builds: render_plugin_builds(&outcomes), catalog, report })
+    let docs_rows = if let Some(rendered) = &dynamic_plugins {
+        rendered.rows.clone()
+    } else {
+        let lookup = PackageLookup::new(&inputs.overlay);
+        outcomes
+            .iter()
+            .filter_map(|outcome| {
+                let pin = outcome.pin.as_ref()?;
+                let (_, package) = lookup.find(outcome.plugin.package_name())?;
+                Some(docs_row(package, Some(pin), format!("oci://{}", pin.pinned_reference()), false))
+            })
+            .collect()
+    };
+    Ok(RenderedIndex { plugin_builds: render_plugin_builds(&outcomes), catalog, report, docs_rows })
 }
 
 /// What the registry's answer (or the previous index) makes of one plugin.
@@ -313,6 +348,8 @@ struct RenderedDynamicPlugins {
     packages: Vec<String>,
     /// `default.packages.yaml` entries left out (no image to point at).
     left_out: Vec<String>,
+    /// Each entry as the documentation tables show it.
+    rows: Vec<DocsRow>,
 }
 
 /// The DPDY, when a `default.packages.yaml` was selected: its entries in that file's order.
@@ -326,11 +363,17 @@ fn render_dynamic_plugins(inputs: &IndexInputs, pins: &HashMap<&str, &Pin>) -> O
     let mut entries = Vec::new();
     let mut with_entry = Vec::new();
     let mut left_out = Vec::new();
+    let mut rows = Vec::new();
     for entry in &packages.entries {
-        let Some((_, package)) = lookup.find(&entry.package) else { continue };
+        // No metadata: only in another repository's file (an error otherwise, found by the plan).
+        let Some((_, package)) = lookup.find(&entry.package) else {
+            left_out.push(entry.package.clone());
+            continue;
+        };
         let pin = pins.get(package.package_name.as_str()).copied();
         match dpdy_entry(package, pin, !entry.enabled, inputs.config.dpdy_style) {
             Some(rendered) => {
+                rows.push(docs_row(package, pin, rendered.package.clone(), entry.enabled));
                 entries.push(rendered);
                 with_entry.push(package.package_name.clone());
             }
@@ -343,7 +386,28 @@ fn render_dynamic_plugins(inputs: &IndexInputs, pins: &HashMap<&str, &Pin>) -> O
         entries: entries.len(),
         packages: with_entry,
         left_out,
+        rows,
     })
+}
+
+/// One plugin as the documentation tables show it: `path` is what a `dynamic-plugins.yaml` names
+/// (the wrapper or the pinned reference); the version is the one of the pinned tag.
+fn docs_row(package: &Package, pin: Option<&Pin>, path: String, enabled: bool) -> DocsRow {
+    let pinned_version = pin.and_then(|pin| {
+        let tag = pin.tag();
+        tag.rsplit_once("__").or_else(|| tag.rsplit_once("--")).map(|(_, version)| version.to_string())
+    });
+    DocsRow {
+        name: super::docs_tables::display_name(package.title.as_deref(), &package.package_name),
+        package: package.package_name.clone(),
+        role: package.role.clone(),
+        version: pinned_version.or_else(|| package.version.clone()).unwrap_or_default(),
+        support: package.support.clone(),
+        lifecycle: package.lifecycle.clone(),
+        path,
+        variables: super::docs_tables::required_variables(package.default_config.as_ref()),
+        enabled,
+    }
 }
 
 /// `catalog-entities/extensions/`: copied entities, packages from metadata with their pinned
