@@ -13,6 +13,9 @@ mod bad_input_corpus;
 mod cli_help;
 /// `commit` and `release-number`.
 mod commit_release;
+/// Registries that cannot work as configured (plain HTTP, TLS trust and name, no such host) are
+/// bad input named by their flag; `sync` takes its steps' flags.
+mod configuration_errors;
 /// `sync` killed at random points, then resumed.
 mod crash_resume;
 /// Faults injected between the tool and the registry or git remote.

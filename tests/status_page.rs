@@ -290,6 +290,12 @@ fn assert_no_external_request(page: &Path) {
     assert_eq!(page_requests(page), Vec::<String>::new(), "the page made requests");
 }
 
+/// The `<tr>` of `image` in a DOM.
+fn row_of<'a>(dom: &'a str, image: &str) -> &'a str {
+    let start = dom.find(&format!("<tr id=\"plugin-{image}\"")).unwrap_or_else(|| panic!("no row for {image}"));
+    &dom[start..start + dom[start..].find("</tr>").unwrap()]
+}
+
 /// Every plugin row, the action list and the change groups, as Chromium built the DOM.
 fn assert_page(dom: &str, images: &[String], actions: &[&str], groups: &[(&str, &[&str])]) {
     assert_eq!(dom.matches("<tr id=\"plugin-").count(), images.len(), "one row per plugin");
@@ -363,10 +369,28 @@ fn status_page_of_the_example_sync_in_chromium() {
 
     let dom = dump_dom(&page, 1280);
     let added: Vec<&str> = images.iter().map(String::as_str).collect();
-    assert_page(&dom, &images, &[], &[("added", &added)]);
-    assert!(dom.contains("7 of 7 plugins shown"));
+    // Every plugin the overlay lists has a row: the seven in the index, and the three analytics
+    // modules the supported list leaves out, each saying so.
+    let outside = [
+        "backstage-community-plugin-analytics-module-ga4",
+        "backstage-community-plugin-analytics-module-matomo",
+        "backstage-community-plugin-analytics-module-newrelic-browser",
+    ];
+    let mut rows: Vec<String> =
+        images.iter().cloned().chain(outside.iter().map(|image| (*image).to_string())).collect();
+    rows.sort();
+    assert_page(&dom, &rows, &[], &[("added", &added)]);
+    assert!(dom.contains("10 of 10 plugins shown"));
+    for image in outside {
+        let row = row_of(&dom, image);
+        assert!(
+            row.contains("not supported")
+                && row.contains("the supported package list does not name analytics/plugins/"),
+            "{row}"
+        );
+    }
     let markdown = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
-    for image in &images {
+    for image in &rows {
         assert!(markdown.contains(image.as_str()), "status.md names {image}");
     }
     let head = git(&midstream, &["rev-parse", "HEAD"]);
@@ -385,7 +409,7 @@ fn status_page_of_the_example_sync_in_chromium() {
     );
     assert_eq!(std::fs::read_to_string(task.join("results/summary")).unwrap(), "Succeeded");
     assert_fits(&page, 360);
-    assert_reads_without_scripts(&page, images.len());
+    assert_reads_without_scripts(&page, rows.len());
     assert_no_external_request(&page);
     keep(&page, "example.html");
     screenshot(&page, 1280, "example-1280.png");
@@ -407,10 +431,31 @@ fn status_page_of_the_example_sync_in_chromium() {
     let actions = &dom[dom.find("<section id=\"actions\"").unwrap()..dom.find("<section id=\"changes\"").unwrap()];
     assert!(actions.contains("@backstage-community/plugin-tech-radar"), "{actions}");
     assert!(actions.contains("export failed"), "{actions}");
-    assert!(actions.contains("rhdh-catalog export --workspace tech-radar"), "{actions}");
+    // The fix is this sync again (a lone `export` needs the plan the sync keeps in its folder).
+    assert!(actions.contains("rhdh-catalog sync") && actions.contains("--tree"), "{actions}");
+    assert!(actions.contains("this run made no index"), "no previous index is promised: {actions}");
+    assert!(!actions.contains("keeps the previous one"), "{actions}");
     assert!(actions.contains("<pre>"), "the log excerpt: {actions}");
     assert!(dom.contains("Catalog status <span class=\"badge fail\">✗ Failed</span>"), "the run failed");
     assert!(dom.contains("title=\"skipped: unchanged since its last export"), "the workspaces the plan skipped say so");
+    // What failed comes first, with its log; the index did not run, so no row claims a pin from
+    // the checkout's previous catalog.
+    let failures =
+        &dom[dom.find("<section id=\"failures\"").expect("what failed")..dom.find("<section id=\"actions\"").unwrap()];
+    assert!(failures.contains("<code>export</code>") && failures.contains("failed to export"), "{failures}");
+    assert!(failures.contains(&root.join("out/sync/runs/export/export.log").display().to_string()), "{failures}");
+    assert!(dom.contains("The run failed at <code>export</code>"), "the lede says so first");
+    assert!(!dom.contains("data-state=\"pinned\""), "no row is pinned by a catalog this run did not make");
+    assert!(!dom.contains("Every plugin in the catalog is pinned"));
+    for image in ["backstage-community-plugin-tech-radar-backend", "red-hat-developer-hub-backstage-plugin-extensions"]
+    {
+        assert!(row_of(&dom, image).contains("index did not run"), "{}", row_of(&dom, image));
+    }
+    assert!(stdout.contains("index            skipped"), "skipped tasks say so: {stdout}");
+    assert!(stdout.contains("catalog:   none from this run"), "{stdout}");
+    assert!(!stdout.contains("None"), "{stdout}");
+    let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
+    assert!(report.contains("### Why") && report.contains("failed to export"), "report.md carries the cause: {report}");
 }
 
 // --- the real overlay data ----------------------------------------------------------------------
@@ -687,7 +732,8 @@ fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
         |needle: &str| comment.find(needle).unwrap_or_else(|| panic!("{needle} not in the comment:\n{comment}"));
     assert!(position("ACTION REQUIRED (3)") < position("Changes since the previous index"));
     assert!(comment.contains("error TS2307"), "the log excerpt is in the comment");
-    assert!(comment.contains("| Downgraded | @backstage-community/plugin-topology"), "{comment}");
+    // npm scopes are live @mentions on GitHub: names are code spans (issue 20).
+    assert!(comment.contains("| Downgraded | `@backstage-community/plugin-topology`"), "{comment}");
     assert!(
         comment.contains("Cut to fit 8192 bytes") && comment.contains("https://konflux.example/runs/42/status.html"),
         "{comment}"
@@ -789,7 +835,7 @@ fn status_page_reads_a_build_report_fixture() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let markdown = std::fs::read_to_string(work.path().join("page/status.md")).unwrap();
-    assert!(markdown.contains("⚠ fallback tag **@scope/plugin**"), "{markdown}");
+    assert!(markdown.contains("⚠ fallback tag `@scope/plugin`"), "{markdown}");
     assert!(
         markdown.contains("tag 1.10.0--2.0.0 of the same image was pinned instead. ACTION REQUIRED: build and push"),
         "{markdown}"

@@ -93,6 +93,10 @@ pub(crate) struct ExportState {
     /// `package.json` (the record `index` prefers to matching metadata names to folders).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) exported: Vec<ExportedPlugin>,
+    /// Where the export pushed its images (`domain::workspace::plan::image_destination`); absent
+    /// when it pushed none. A fetch told of another destination exports the workspace again.
+    #[serde(rename = "image-destination", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image_destination: Option<String>,
 }
 
 /// One plugin an export built: its folder, the npm name of its `package.json`, and its image name.

@@ -101,6 +101,7 @@ fn inputs() -> StatusInputs {
             index_image: None,
             inputs_epoch: Some(crate::domain::status::page::parse_time("2026-05-21T00:00:00Z").unwrap()),
             page_url: Some("https://ci.example/run/1/status.html".into()),
+            rerun_command: None,
         },
         index_report: Some(index_report()),
         build_report: Some(build_report()),
@@ -126,6 +127,8 @@ fn inputs() -> StatusInputs {
         enabled: BTreeMap::from([("scope-pinned".to_string(), true), ("scope-kept".to_string(), false)]),
         has_dynamic_plugins: true,
         unreadable: Vec::new(),
+        overlay: Vec::new(),
+        failed_tasks: Vec::new(),
     }
 }
 
@@ -256,7 +259,8 @@ fn markdown_has_the_same_facts_and_fits_any_budget_in_whole_rows() {
     for row in &page.rows {
         assert!(full.contains(&row.name), "{}", row.name);
     }
-    assert!(full.contains("| Re-pinned | @scope/broken (`scope-broken`) |"), "{full}");
+    // An npm scope is a live @mention on GitHub: names are code spans.
+    assert!(full.contains("| Re-pinned | `@scope/broken` (`scope-broken`) |"), "{full}");
     assert!(full.contains("| fetch | Succeeded ✅ |"), "the task table is kept");
     assert_eq!(markdown::render_within(&page, markdown::DEFAULT_MAX_BYTES), full, "small pages are not cut");
 
