@@ -330,3 +330,45 @@ fn sync_checks_its_store_first_and_takes_the_flags_of_its_steps() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr_of(&output).contains("--param `on-missing=fail` contradicts --on-missing `previous`"));
 }
+
+/// An index whose overlay's origin nobody gave says so at the step, not only in build-info.json.
+#[test]
+fn build_info_without_a_known_source_warns_at_the_step() {
+    let home = tempfile::tempdir().unwrap();
+    let overlay = crate::support::example_overlay(home.path());
+    let store = format!("oci-layout:{}", home.path().join("empty-store").display());
+    std::fs::create_dir_all(home.path().join("empty-store")).unwrap();
+    let index = |extra: &[&str]| {
+        rhdh_catalog(home.path())
+            .arg("index")
+            .arg("--overlay")
+            .arg(&overlay)
+            .args([
+                "--registry",
+                "quay.io/rhdh",
+                "--rhdh-version",
+                "1.10.0",
+                "--on-missing",
+                "previous",
+                "--store",
+                &store,
+            ])
+            .arg("--output")
+            .arg(home.path().join("catalog-index"))
+            .arg("--plugin-builds")
+            .arg(home.path().join("plugin_builds"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = index(&[]);
+    let stderr = stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("build-info.json records the overlay repository and commit as `unknown`: pass --source-repo and --overlay-commit"),
+        "{stderr}"
+    );
+    let output = index(&["--source-repo", "https://github.com/example/overlay", "--overlay-commit", "abc1234"]);
+    assert!(output.status.success());
+    assert!(!stderr_of(&output).contains("as `unknown`"), "{}", stderr_of(&output));
+}

@@ -104,8 +104,11 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         tracing::warn!(image = %problem.image, reference = %problem.reference, status = ?problem.status, detail = problem.detail.as_deref().unwrap_or(""), "plugin not pinned from its requested tag");
     }
     if !problems.is_empty() && args.on_missing == OnMissing::Fail {
-        let list: Vec<String> =
-            problems.iter().map(|problem| format!("{} ({})", problem.reference, problem.status.describe())).collect();
+        // Only what happened: under `fail` nothing was kept or left out, nothing was written.
+        let list: Vec<String> = problems
+            .iter()
+            .map(|problem| format!("{} ({})", problem.reference, problem.detail.as_deref().unwrap_or("not found")))
+            .collect();
         return Err(FindingsError(format!(
             "{} plugin image(s) not found in {}: {}; nothing was written (pass `--on-missing previous` or `--on-missing older-tag` to write the index without them)",
             problems.len(),
@@ -263,8 +266,20 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
     let known = known_facts(&args.plugin_builds, &previous_index);
 
     let (found_repo, found_commit) = overlay_provenance(&args.overlay);
-    let overlay_commit = args.overlay_commit.clone().or(found_commit).unwrap_or_else(|| "unknown".to_string());
-    let source_repo = args.source_repo.clone().or(found_repo).unwrap_or_else(|| "unknown".to_string());
+    let overlay_commit = args.overlay_commit.clone().or(found_commit);
+    let source_repo = args.source_repo.clone().or(found_repo);
+    if overlay_commit.is_none() || source_repo.is_none() {
+        let missing = match (&source_repo, &overlay_commit) {
+            (None, None) => "the overlay repository and commit",
+            (None, Some(_)) => "the overlay repository",
+            _ => "the overlay commit",
+        };
+        tracing::warn!(
+            "build-info.json records {missing} as `unknown`: pass --source-repo and --overlay-commit, or index an overlay checkout (or a tree fetch wrote)"
+        );
+    }
+    let overlay_commit = overlay_commit.unwrap_or_else(|| "unknown".to_string());
+    let source_repo = source_repo.unwrap_or_else(|| "unknown".to_string());
     let build_date = args.source_date_epoch.map(format_epoch);
     let build_info = BuildInfo {
         source_repo: format!("{source_repo} @ {overlay_commit}"),
