@@ -22,7 +22,8 @@ pub mod settings;
 const EXIT_CODES: &str = "Exit codes:
   0  success
   1  the step ran and found a problem (missing images, failed plugins, validation findings)
-  2  bad input or usage: a malformed file or flag, or a registry that cannot work as configured; the message names the file, flag or variable
+  2  bad input or usage: a malformed file or flag, or a registry that cannot work as configured
+     (plain HTTP, TLS trust or name, no such host); the message names the file, flag or variable
   3  infrastructure failure a retry may fix (registry, git remote, API server)";
 
 /// Boolean flags that also read an environment variable take the words people write there.
@@ -102,12 +103,19 @@ pub struct FetchArgs {
     #[arg(long, env = "RHDH_CATALOG_UPSTREAM_REPOS")]
     pub upstream_repos: Option<PathBuf>,
     /// Folder of the overlay tree inside --tree: the destination folder of the overlay repository.
-    #[arg(long = "overlay-dir", alias = "overlay", default_value = "overlay-repo", env = "RHDH_CATALOG_OVERLAY_DIR")]
+    #[arg(
+        long = "overlay-dir",
+        alias = "overlay",
+        value_name = "DIR",
+        default_value = "overlay-repo",
+        env = "RHDH_CATALOG_OVERLAY_DIR"
+    )]
     pub overlay: PathBuf,
     /// Supported package lists: `<workspace>/<plugin path>` per line (repeatable). Default: <overlay>/rhdh-supported-packages.txt; without any, every plugin is supported.
     #[arg(
         long = "supported-packages",
         alias = "packages",
+        value_name = "FILE",
         env = "RHDH_CATALOG_SUPPORTED_PACKAGES",
         value_delimiter = ','
     )]
@@ -153,7 +161,13 @@ pub struct ExportArgs {
     #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
     pub tree: PathBuf,
     /// Folder of the overlay tree inside --tree: the destination folder of the overlay repository.
-    #[arg(long = "overlay-dir", alias = "overlay", default_value = "overlay-repo", env = "RHDH_CATALOG_OVERLAY_DIR")]
+    #[arg(
+        long = "overlay-dir",
+        alias = "overlay",
+        value_name = "DIR",
+        default_value = "overlay-repo",
+        env = "RHDH_CATALOG_OVERLAY_DIR"
+    )]
     pub overlay: PathBuf,
     /// plan.json: the plan fetch wrote. Default: <tree>/plan.json.
     #[arg(long, env = "RHDH_CATALOG_PLAN")]
@@ -197,7 +211,7 @@ pub struct ExportArgs {
     /// Registry prefix the plugin images are named under, e.g. quay.io/rhdh: with it, every exported plugin is pushed as an image (to --store).
     #[arg(long, env = "RHDH_CATALOG_REGISTRY")]
     pub registry: Option<String>,
-    /// How image tags are formed from the plugin version and the plan's RHDH and Backstage versions.
+    /// How image tags are formed from the plugin version and the RHDH and Backstage versions: those of the plan.
     #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
     pub tag_scheme: TagSchemeArg,
     /// Where to write this step's JSON report: every workspace's and plugin's outcome. Default: <tree>/export-report.json.
@@ -294,7 +308,7 @@ pub struct PublishArgs {
     #[arg(long, short = 't', env = "RHDH_CATALOG_TAG")]
     pub tag: String,
     /// RHDH version x.y.z: the `version` label.
-    #[arg(long = "rhdh-version", alias = "version", env = "RHDH_CATALOG_RHDH_VERSION")]
+    #[arg(long = "rhdh-version", alias = "version", value_name = "VERSION", env = "RHDH_CATALOG_RHDH_VERSION")]
     pub version: Option<String>,
     /// Release number: the `release` label.
     #[arg(long, env = "RHDH_CATALOG_RELEASE")]
@@ -360,6 +374,7 @@ pub struct VerifyInstallArgs {
     #[arg(
         long = "installer-timeout",
         alias = "timeout",
+        value_name = "SECONDS",
         default_value_t = 1800,
         env = "RHDH_CATALOG_INSTALLER_TIMEOUT"
     )]
@@ -459,7 +474,7 @@ pub struct ReportArgs {
     /// `name=status` of each task, e.g. `export=$(tasks.export.status)`.
     pub tasks: Vec<String>,
     /// Also write the markdown printed on stdout (cut to --max-bytes, a pull-request comment) to this file.
-    #[arg(long = "comment-file", alias = "output")]
+    #[arg(long = "comment-file", alias = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Directory for Tekton results (summary).
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
@@ -483,7 +498,12 @@ pub struct ReportArgs {
     #[arg(long)]
     pub overlay: Option<PathBuf>,
     /// Supported package lists: `<workspace>/<plugin path>` per line (repeatable). Default: <overlay>/rhdh-supported-packages.txt; without any, every plugin is supported.
-    #[arg(long = "supported-packages", env = "RHDH_CATALOG_SUPPORTED_PACKAGES", value_delimiter = ',')]
+    #[arg(
+        long = "supported-packages",
+        value_name = "FILE",
+        env = "RHDH_CATALOG_SUPPORTED_PACKAGES",
+        value_delimiter = ','
+    )]
     pub supported_packages: Vec<PathBuf>,
     /// An export report, or a folder of them (its *.json and export-reports/*.json files); repeatable.
     #[arg(long = "export-report")]
@@ -510,7 +530,7 @@ pub struct ReportArgs {
     #[arg(long)]
     pub revision: Option<String>,
     /// The catalog index image this run published, <repository>[:tag][@sha256:...] (default: the build report's).
-    #[arg(long = "published-image", alias = "index-image")]
+    #[arg(long = "published-image", alias = "index-image", value_name = "REFERENCE")]
     pub index_image: Option<String>,
     /// When the inputs were made, in seconds since the epoch (default: SOURCE_DATE_EPOCH, else build-info.json's build-date); ages count from it.
     #[arg(long)]
@@ -533,7 +553,7 @@ pub enum ArtifactCommand {
     /// Pack SOURCE into a blob of the repository --oci-storage; write `oci:<repository>@sha256:<digest>` to --result (or stdout).
     Create {
         /// Repository for the blob and tag for its manifest, e.g. `$(params.ociStorage)` = quay.io/org/app:<revision>.fetch; without a tag the manifest is tagged sha256-<digest>.
-        #[arg(long = "oci-storage", alias = "store")]
+        #[arg(long = "oci-storage", alias = "store", value_name = "REPOSITORY")]
         store: String,
         /// Lifetime of the tag on registries that honour the `quay.expires-after` annotation, e.g. 1d or 5h; empty means no expiry.
         #[arg(long, env = "RHDH_CATALOG_ARTIFACT_EXPIRES_AFTER")]
@@ -556,7 +576,7 @@ pub enum ArtifactCommand {
     /// Unpack artifacts: `oci:<ref>@sha256:<digest>=<folder>` pairs, or plain URIs into --into. Empty URIs are skipped.
     Use {
         /// Folder for URIs given without `=<folder>`.
-        #[arg(long = "into", alias = "to")]
+        #[arg(long = "into", alias = "to", value_name = "FOLDER")]
         to: Option<PathBuf>,
         /// Unpack only what these paths name (repeatable; `*` matches within one path segment).
         #[arg(long)]
@@ -586,7 +606,7 @@ pub struct ReleaseNumberArgs {
     #[arg(long, default_value = ".", env = "RHDH_CATALOG_TREE")]
     pub tree: PathBuf,
     /// RHDH version x.y.z: the builds of this version count. Default: rhdh.version of <tree>/upstream_repos.yml.
-    #[arg(long = "rhdh-version", alias = "version", env = "RHDH_CATALOG_RHDH_VERSION")]
+    #[arg(long = "rhdh-version", alias = "version", value_name = "VERSION", env = "RHDH_CATALOG_RHDH_VERSION")]
     pub version: Option<String>,
     /// Folder of builder.Containerfile and index.Containerfile, relative to the tree.
     #[arg(long, default_value = "build/containerfiles", env = "RHDH_CATALOG_CONTAINERFILES")]
@@ -595,10 +615,10 @@ pub struct ReleaseNumberArgs {
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, env = "RHDH_CATALOG_CHANGED", value_parser = boolish())]
     pub changed: bool,
     /// Where the builds are counted: the index image repository's tags and labels, or Konflux Snapshots.
-    #[arg(long, value_enum, default_value_t = ReleaseSourceArg::Registry, env = "RHDH_CATALOG_RELEASE_SOURCE")]
+    #[arg(long = "release-source", alias = "source", value_name = "SOURCE", value_enum, default_value_t = ReleaseSourceArg::Registry, env = "RHDH_CATALOG_RELEASE_SOURCE")]
     pub source: ReleaseSourceArg,
     /// Repository of the catalog index image, e.g. quay.io/rhdh/plugin-catalog-index: its builds count (registry source).
-    #[arg(long = "index-image", alias = "image", env = "RHDH_CATALOG_INDEX_IMAGE")]
+    #[arg(long = "index-image", alias = "image", value_name = "INDEX_IMAGE", env = "RHDH_CATALOG_INDEX_IMAGE")]
     pub image: Option<String>,
     /// Also count the release already in the Containerfiles (for repositories whose builds are not all in the registry yet).
     #[arg(long, env = "RHDH_CATALOG_COUNT_CONTAINERFILE", value_parser = boolish())]

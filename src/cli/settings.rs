@@ -576,7 +576,7 @@ fn release_number_settings(
             (Some(namespace), Some(component)) => {
                 release_number::ReleaseSource::Konflux { namespace, component, store }
             }
-            _ => return Err(InputError::usage("--source konflux needs --namespace and --component")),
+            _ => return Err(InputError::usage("--release-source konflux needs --namespace and --component")),
         },
     };
     Ok(release_number::ReleaseNumberSettings {
