@@ -151,6 +151,7 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
             task: task.clone(),
             lines: crate::domain::run_report::cause_lines(&crate::io::shell::tail(log)),
             log: Some(log.display().to_string()),
+            fix: None,
         })
         .collect();
     StatusInputs {

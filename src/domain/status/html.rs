@@ -46,7 +46,8 @@ ul.totals b{font-size:1.15rem;margin-right:4px}
 .action{border:1px solid var(--fail-edge);border-left-width:6px;border-radius:6px;padding:6px 12px;margin:10px 0}
 .action.warn-action{border-color:var(--warn-edge)}
 .action h3{margin:4px 0}
-.action p{margin:4px 0}
+.action p{margin:4px 0;overflow-wrap:anywhere}
+.action h3,.notes li,.lede{overflow-wrap:anywhere}
 .ok-box{border:1px solid var(--pass-edge);background:var(--pass);border-radius:6px;padding:6px 12px}
 .muted{color:var(--muted)}
 .diff-summary{margin:4px 0 8px}
@@ -324,6 +325,13 @@ fn failures(out: &mut String, page: &Page) {
         if let Some(log) = &failure.log {
             let _ = writeln!(out, "<p class=\"muted\">Log: <code>{}</code></p>", escape(log));
         }
+        if let Some(fix) = &failure.fix {
+            let _ = writeln!(
+                out,
+                "<p><strong>Fix:</strong> when images the plan skipped are missing from the store (it changed, or lost them), export every workspace again: <code>{}</code></p>",
+                escape(fix)
+            );
+        }
         out.push_str("</article>\n");
     }
     out.push_str("</section>\n");
@@ -452,6 +460,7 @@ fn plugin_row(row: &Row) -> String {
     out.push_str(&cell("support", "", None, &optional(row.support.as_deref())));
     out.push_str(&cell("version", "mono", None, &optional(row.version.as_deref())));
     let tag = match (&row.requested_tag, &row.resolved_tag) {
+        (None, None) => optional(None),
         (Some(requested), Some(resolved)) if resolved == requested => breakable(requested),
         (requested, resolved) => format!(
             "{}<br><span class=\"resolved\">⚠ → {}</span>",

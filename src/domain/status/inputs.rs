@@ -217,6 +217,8 @@ pub(crate) struct FailedTask {
     /// The log's lines that hold the error ([`crate::domain::run_report::cause_lines`]).
     pub(crate) lines: Vec<String>,
     pub(crate) log: Option<String>,
+    /// A command that may fix it (made by the page, not read from any file).
+    pub(crate) fix: Option<String>,
 }
 
 /// Everything one status page is made from. Each file is optional; `unreadable` names the

@@ -92,6 +92,13 @@ fn header(page: &Page) -> String {
         } else {
             out.push_str(&markdown_block(&failure.lines));
         }
+        if let Some(fix) = &failure.fix {
+            let _ = writeln!(
+                out,
+                "\n**Fix:** when images the plan skipped are missing from the store (it changed, or lost them), export every workspace again: {}",
+                code(fix)
+            );
+        }
     }
     out
 }

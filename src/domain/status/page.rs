@@ -692,7 +692,14 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
     let mut failures = inputs.failed_tasks.clone();
     for task in inputs.run.tasks.iter().filter(|task| task.status == TaskStatus::Failed) {
         if !failures.iter().any(|failure| failure.task == task.name) {
-            failures.push(FailedTask { task: task.name.clone(), lines: Vec::new(), log: None });
+            failures.push(FailedTask { task: task.name.clone(), lines: Vec::new(), log: None, fix: None });
+        }
+    }
+    // An index that failed on images the store does not have (a store that lost them, a plan
+    // that skipped their workspaces) is fixed by exporting again.
+    if let Some(rerun) = rerun {
+        for failure in failures.iter_mut().filter(|failure| failure.task == "index") {
+            failure.fix = Some(format!("{rerun} --force-export"));
         }
     }
     let order = |name: &str| inputs.run.tasks.iter().position(|task| task.name == name).unwrap_or(usize::MAX);
@@ -962,8 +969,13 @@ fn row(
         facts.overlay.and_then(|plugin| plugin.enabled_by_default)
     };
 
+    // A plugin outside every catalog by the overlay's choice is not exported with its workspace.
+    let workspace_report = workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside());
     let stages = vec![
-        export_stage(facts, workspaces.get(workspace.as_str()).copied(), planned),
+        match (&why, state.is_outside() && facts.export.is_none()) {
+            (Some(why), true) => Stage::new(Outcome::Skip, Some(why.clone())),
+            _ => export_stage(facts, workspace_report, planned),
+        },
         package_stage(facts, planned),
         resolve_stage(facts, fetch),
         build_stage(facts.build.and_then(|build| build.stages.dpdy.as_ref())).unwrap_or_else(|| {
