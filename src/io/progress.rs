@@ -192,7 +192,9 @@ impl Drop for Progress {
             // The bar goes; one line stays, so the screen keeps how the work ended, once.
             bar.finish_and_clear();
             bars().remove(&bar);
-            let _ = writeln!(std::io::stderr(), "{}", line(&self.shared, "done"));
+            let (done, total) = (self.shared.done.load(Ordering::Relaxed), self.shared.total.load(Ordering::Relaxed));
+            let end = if done >= total { "done" } else { "stopped" };
+            let _ = writeln!(std::io::stderr(), "{}", line(&self.shared, end));
         }
     }
 }
