@@ -41,6 +41,8 @@ mod konflux_runtime;
 mod package_image;
 /// Property tests of the grammars and the YAML emitter.
 mod properties;
+/// The README's "Your own overlay" section, run as written against a real registry.
+mod readme_overlay;
 /// The real `@red-hat-developer-hub/cli` exporter end to end (ignored unless hack/test.sh installed it).
 mod real_exporter;
 /// The registry layer against misbehaving registries and the real distribution token flow.

@@ -116,8 +116,10 @@ fn run_in_tmux(script: &Path, mut act: impl FnMut(&str, &dyn Fn(&str)) -> bool) 
         std::process::id(),
         SESSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let started =
-        tmux(&socket, &["new-session", "-d", "-s", "sync", "-x", "200", "-y", "50", &format!("bash {}", quote(script))]);
+    let started = tmux(
+        &socket,
+        &["new-session", "-d", "-s", "sync", "-x", "200", "-y", "50", &format!("bash {}", quote(script))],
+    );
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
     let send = |keys: &str| {
         tmux(&socket, &["send-keys", "-t", "sync", keys]);
@@ -155,8 +157,13 @@ fn the_export_shows_batches_workspaces_and_the_current_one() {
         .flat_map(|frame| frame.lines())
         .filter(|line| line.contains("pipeline tasks [") && line.contains("export: batches"))
         .collect();
-    assert!(!export_lines.is_empty(), "no frame showed the export's batches: {:?}", frames.iter().rev().take(3).collect::<Vec<_>>());
-    let pattern = regex::Regex::new(r"export: batches (\d)/4 · exporting workspaces (\d+)/(\d+)(?: · ([a-z-]+))?").unwrap();
+    assert!(
+        !export_lines.is_empty(),
+        "no frame showed the export's batches: {:?}",
+        frames.iter().rev().take(3).collect::<Vec<_>>()
+    );
+    let pattern =
+        regex::Regex::new(r"export: batches (\d)/4 · exporting workspaces (\d+)/(\d+)(?: · ([a-z-]+))?").unwrap();
     let seen: Vec<(u32, Option<String>)> = export_lines
         .iter()
         .filter_map(|line| pattern.captures(line))

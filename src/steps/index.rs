@@ -268,7 +268,7 @@ pub(crate) fn load_inputs(args: &IndexSettings) -> Result<IndexInputs, InputErro
     let (found_repo, found_commit) = overlay_provenance(&args.overlay);
     let overlay_commit = args.overlay_commit.clone().or(found_commit);
     let source_repo = args.source_repo.clone().or(found_repo);
-    if overlay_commit.is_none() || source_repo.is_none() {
+    if !args.dry_run && (overlay_commit.is_none() || source_repo.is_none()) {
         let missing = match (&source_repo, &overlay_commit) {
             (None, None) => "the overlay repository and commit",
             (None, Some(_)) => "the overlay repository",
