@@ -12,6 +12,7 @@ use crate::support::rhdh_catalog;
 
 mod dynamic_plugins;
 mod io;
+mod markdown;
 mod overlay;
 mod upstream;
 
