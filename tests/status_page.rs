@@ -806,6 +806,41 @@ fn inject_failed_export(work: &Path) {
     std::fs::write(exports.join("batch-3.json"), serde_json::to_vec_pretty(&failed).unwrap()).unwrap();
 }
 
+/// With the overlay given, every plugin of every plugins-list.yaml has a row, findable by its
+/// folder in status.md, each in the catalog or saying why not.
+fn assert_every_listed_plugin_has_a_row(work: &Path) {
+    let output = rhdh_catalog(work)
+        .current_dir(work)
+        .args(["report", "--status", "Failed", "fetch=Succeeded", "export=Failed", "index=Succeeded"])
+        .args(["--index-report", "index-report.json", "--catalog-index", "catalog-index", "--export-report", "export"])
+        .args(["--overlay", "overlay", "--output-dir", "page-overlay"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let with_overlay = std::fs::read_to_string(work.join("page-overlay/status.md")).unwrap();
+    let mut listed = 0;
+    for workspace in std::fs::read_dir(work.join("overlay/workspaces")).unwrap() {
+        let workspace = workspace.unwrap().path();
+        let Ok(list) = std::fs::read_to_string(workspace.join("plugins-list.yaml")) else { continue };
+        let name = workspace.file_name().unwrap().to_string_lossy().into_owned();
+        for line in
+            list.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#') && *line != "---")
+        {
+            let folder = line.split(':').next().unwrap().trim();
+            let row = with_overlay
+                .lines()
+                .find(|row| row.contains(&format!("`{name}/{folder}`")))
+                .unwrap_or_else(|| panic!("no row for {name}/{folder}"));
+            assert!(
+                row.contains(" | ✓ pinned") || row.contains("<br>") || row.contains("✗") || row.contains("⚠"),
+                "{row}"
+            );
+            listed += 1;
+        }
+    }
+    assert!(listed > 53, "{listed} plugins-list entries");
+}
+
 #[test]
 fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
     let registry = Registry::shared();
@@ -953,6 +988,7 @@ th('state').click();out.push(shown()[0]);th('state').click();out.push(shown()[0]
     assert_fits(&page, 360);
     assert_reads_without_scripts(&page, images.len());
     assert_no_external_request(&page);
+    assert_every_listed_plugin_has_a_row(work);
     keep(&page, "overlay.html");
     keep(&work.join("page/status.md"), "overlay.md");
     keep(&work.join("page/comment.md"), "overlay-comment.md");

@@ -232,6 +232,36 @@ mod tests {
     }
 
     #[test]
+    fn causes_are_text_whatever_the_log_says() {
+        let causes = [
+            TaskCause {
+                task: "index".into(),
+                skipped: false,
+                head: "step index exited with exit status: 1".into(),
+                lines: vec!["error: <img src=x> @octocat".into(), "```".into(), "### injected".into()],
+                log: Some("/out/runs/index/index.log".into()),
+            },
+            TaskCause {
+                task: "commit".into(),
+                skipped: true,
+                head: "index did not succeed".into(),
+                lines: Vec::new(),
+                log: None,
+            },
+        ];
+        let markdown =
+            render_markdown_with_causes(&TaskStatus::Failed, &lines(&["index=Failed", "commit=None"]), &causes);
+        assert!(markdown.contains("**index** failed: `step index exited with exit status: 1`"), "{markdown}");
+        assert!(markdown.contains("log: `/out/runs/index/index.log`"), "{markdown}");
+        assert!(
+            markdown.contains("````text\nerror: <img src=x> @octocat\n```\n### injected\n````\n"),
+            "a fence no line closes: {markdown}"
+        );
+        assert!(markdown.contains("### Not run\n\n- **commit**: `index did not succeed`"), "{markdown}");
+        assert_eq!(causes[0].summary(), "error: <img src=x> @octocat");
+    }
+
+    #[test]
     fn lines_need_a_name_and_cells_cannot_break_the_table() {
         assert!(TaskLine::parse("fetch").is_err());
         assert!(TaskLine::parse("=Failed").is_err());

@@ -208,3 +208,33 @@ pub(crate) fn render_table(plan: &Plan) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_compare_stores_and_prefixes() {
+        assert_eq!(image_destination(None, "quay.io/rhdh"), "docker:// quay.io/rhdh");
+        assert_eq!(image_destination(Some("docker://"), "quay.io/rhdh/"), "docker:// quay.io/rhdh");
+        assert_eq!(
+            image_destination(Some("docker://127.0.0.1:5000/"), "quay.io/rhdh"),
+            "docker://127.0.0.1:5000 quay.io/rhdh"
+        );
+        assert_ne!(
+            image_destination(Some("oci-layout:/a"), "quay.io/rhdh"),
+            image_destination(Some("oci-layout:/b"), "quay.io/rhdh")
+        );
+    }
+
+    #[test]
+    fn force_export_names_workspaces_or_all() {
+        assert_eq!(ForceExport::from_values(&[]), ForceExport::None);
+        assert_eq!(ForceExport::from_values(&["*".into()]), ForceExport::All);
+        let named = ForceExport::from_values(&["a".into(), " b ".into(), String::new()]);
+        assert!(named.covers("a") && named.covers("b") && !named.covers("c"));
+        assert_eq!(named.unknown(&["a"].into_iter().collect()), ["b"]);
+        assert_eq!(named.values(), ["a", "b"]);
+        assert!(ForceExport::All.covers("anything"));
+    }
+}
