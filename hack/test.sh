@@ -15,6 +15,8 @@ command -v git >/dev/null || missing+=(git)
 command -v patch >/dev/null || missing+=(patch)
 # The terminal progress test runs sync inside a real terminal.
 command -v tmux >/dev/null || missing+=(tmux)
+# GitHub's markdown renderer: the markdown outputs are rendered by it in the hostile-input tests.
+command -v cmark-gfm >/dev/null || missing+=(cmark-gfm)
 # Headless Chromium for the status page tests (tests/status_page.rs), with a font to render.
 command -v chromium >/dev/null || [ -x /usr/lib/chromium/chromium ] || missing+=(chromium fonts-dejavu-core)
 # The Python RHDH installer of the oracle tests (checked and completed below).

@@ -14,6 +14,8 @@ pub enum ExitStatus {
     BadInput = 2,
     /// A registry, git remote or API server failed; a retry may fix it.
     Infrastructure = 3,
+    /// Stopped by Ctrl-C (128 + SIGINT, as shells report it); what was stopped was said.
+    Interrupted = 130,
 }
 
 impl ExitStatus {
@@ -93,6 +95,10 @@ pub fn exit_status_of(error: &anyhow::Error) -> ExitStatus {
         }
         if cause.is::<FindingsError>() {
             return ExitStatus::Findings;
+        }
+        if let Some(crate::io::registry::RegistryError::Misconfigured { .. }) = cause.downcast_ref() {
+            // A registry that cannot work as configured here: a retry will not help.
+            return ExitStatus::BadInput;
         }
         if let Some(crate::io::registry::RegistryError::Layout { .. }) = cause.downcast_ref() {
             // A local OCI layout folder that does not read is a wrong or corrupt input.

@@ -14,6 +14,11 @@ pub enum LogFormat {
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The certificate verifier logs each failure itself; the registry client says it once, with the fix.
+    let filter = match "rustls_platform_verifier=off".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(crate::io::progress::log_writer)

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
-use rhdh_catalog::cli::{Cli, LogFormatArg};
+use rhdh_catalog::cli::{Cli, LogFormatArg, ValueSources};
 use rhdh_catalog::error::{ExitStatus, exit_status_of};
 use rhdh_catalog::logging::LogFormat;
 
@@ -32,8 +32,12 @@ fn end_quietly_when_stdout_closes() {
 
 fn main() -> ExitCode {
     end_quietly_when_stdout_closes();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command().try_get_matches().and_then(|matches| {
+        let cli = Cli::from_arg_matches(&matches)?;
+        Ok((cli, ValueSources::of(&matches)))
+    });
+    let (cli, sources) = match parsed {
+        Ok(parsed) => parsed,
         Err(error) => {
             let status = if error.use_stderr() { ExitStatus::BadInput } else { ExitStatus::Success };
             let _ = error.print();
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
         LogFormatArg::Text => LogFormat::Text,
         LogFormatArg::Json => LogFormat::Json,
     });
-    let step = match rhdh_catalog::cli::settings::resolve(cli.command) {
+    let step = match rhdh_catalog::cli::settings::resolve(cli.command, &sources) {
         Ok(step) => step,
         Err(error) => {
             eprintln!("error: {error}");

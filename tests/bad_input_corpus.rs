@@ -204,7 +204,7 @@ fn containerfiles_and_versions_for_release_number() {
         dir.path(),
         Case {
             args: strings(&["release-number", "--tree", "{dir}", "--version", "latest"]),
-            expected: strings(&["--version `latest` is not a version"]),
+            expected: strings(&["--rhdh-version `latest` is not a version"]),
             not_written: vec![],
         },
     );

@@ -53,9 +53,11 @@ fn missing_image_fails_the_run_and_writes_nothing() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(&format!("{prefix}/backstage-community-plugin-tech-radar:1.10.0--1.21.0 (missing; left out)")),
+        stderr.contains(&format!("{prefix}/backstage-community-plugin-tech-radar:1.10.0--1.21.0 (tag not found)")),
         "{stderr}"
     );
+    // Only what happened: under `fail` nothing was kept or left out.
+    assert!(!stderr.contains("previous digest kept") && !stderr.contains("left out"), "{stderr}");
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert!(!work.path().join("catalog-index").exists());
 

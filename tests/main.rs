@@ -13,6 +13,9 @@ mod bad_input_corpus;
 mod cli_help;
 /// `commit` and `release-number`.
 mod commit_release;
+/// Registries that cannot work as configured (plain HTTP, TLS trust and name, no such host) are
+/// bad input named by their flag; `sync` takes its steps' flags.
+mod configuration_errors;
 /// `sync` killed at random points, then resumed.
 mod crash_resume;
 /// Faults injected between the tool and the registry or git remote.
@@ -38,6 +41,8 @@ mod konflux_runtime;
 mod package_image;
 /// Property tests of the grammars and the YAML emitter.
 mod properties;
+/// The README's "Your own overlay" section, run as written against a real registry.
+mod readme_overlay;
 /// The real `@red-hat-developer-hub/cli` exporter end to end (ignored unless hack/test.sh installed it).
 mod real_exporter;
 /// The registry layer against misbehaving registries and the real distribution token flow.

@@ -290,6 +290,12 @@ fn assert_no_external_request(page: &Path) {
     assert_eq!(page_requests(page), Vec::<String>::new(), "the page made requests");
 }
 
+/// The `<tr>` of `image` in a DOM.
+fn row_of<'a>(dom: &'a str, image: &str) -> &'a str {
+    let start = dom.find(&format!("<tr id=\"plugin-{image}\"")).unwrap_or_else(|| panic!("no row for {image}"));
+    &dom[start..start + dom[start..].find("</tr>").unwrap()]
+}
+
 /// Every plugin row, the action list and the change groups, as Chromium built the DOM.
 fn assert_page(dom: &str, images: &[String], actions: &[&str], groups: &[(&str, &[&str])]) {
     assert_eq!(dom.matches("<tr id=\"plugin-").count(), images.len(), "one row per plugin");
@@ -363,10 +369,28 @@ fn status_page_of_the_example_sync_in_chromium() {
 
     let dom = dump_dom(&page, 1280);
     let added: Vec<&str> = images.iter().map(String::as_str).collect();
-    assert_page(&dom, &images, &[], &[("added", &added)]);
-    assert!(dom.contains("7 of 7 plugins shown"));
+    // Every plugin the overlay lists has a row: the seven in the index, and the three analytics
+    // modules the supported list leaves out, each saying so.
+    let outside = [
+        "backstage-community-plugin-analytics-module-ga4",
+        "backstage-community-plugin-analytics-module-matomo",
+        "backstage-community-plugin-analytics-module-newrelic-browser",
+    ];
+    let mut rows: Vec<String> =
+        images.iter().cloned().chain(outside.iter().map(|image| (*image).to_string())).collect();
+    rows.sort();
+    assert_page(&dom, &rows, &[], &[("added", &added)]);
+    assert!(dom.contains("10 of 10 plugins shown"));
+    for image in outside {
+        let row = row_of(&dom, image);
+        assert!(
+            row.contains("not supported")
+                && row.contains("the supported package list does not name analytics/plugins/"),
+            "{row}"
+        );
+    }
     let markdown = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
-    for image in &images {
+    for image in &rows {
         assert!(markdown.contains(image.as_str()), "status.md names {image}");
     }
     let head = git(&midstream, &["rev-parse", "HEAD"]);
@@ -385,11 +409,32 @@ fn status_page_of_the_example_sync_in_chromium() {
     );
     assert_eq!(std::fs::read_to_string(task.join("results/summary")).unwrap(), "Succeeded");
     assert_fits(&page, 360);
-    assert_reads_without_scripts(&page, images.len());
+    assert_reads_without_scripts(&page, rows.len());
     assert_no_external_request(&page);
     keep(&page, "example.html");
     screenshot(&page, 1280, "example-1280.png");
     screenshot(&page, 360, "example-360.png");
+    // A plugin maintainer finds a plugin by its npm name or by its folder with the filter at the top.
+    let probed = probe_script(
+        &page,
+        "t.value='@backstage-community/plugin-analytics-module-matomo';t.dispatchEvent(new Event('input'));out.push(shown().join(','));\
+t.value='analytics/plugins/analytics-module-ga4';t.dispatchEvent(new Event('input'));out.push(shown().join(','));",
+    );
+    assert_eq!(
+        probed,
+        "plugin-backstage-community-plugin-analytics-module-matomo | plugin-backstage-community-plugin-analytics-module-ga4"
+    );
+    let header = &dom[..dom.find("</header>").unwrap()];
+    assert!(header.contains("id=\"controls\"") && header.contains("href=\"#plugins\""), "the filter is at the top");
+    // The page as a maintainer sees it with the filter set to the plugins the supported list leaves out.
+    let filtered = variant(&page, "not-supported.html", |text| {
+        without_policy(text).replace(
+            "</body>",
+            "<script>var s=document.getElementById('filter-state');s.value='not-supported';s.dispatchEvent(new Event('change'));</script></body>",
+        )
+    });
+    assert!(dump_dom(&filtered, 1280).contains("3 of 10 plugins shown"));
+    screenshot(&filtered, 1280, "not-supported-1280.png");
 
     // An export that fails: the page says which plugin, why, with the log, and how to fix it,
     // from the report the failed TaskRun left in the runner's folder.
@@ -407,10 +452,197 @@ fn status_page_of_the_example_sync_in_chromium() {
     let actions = &dom[dom.find("<section id=\"actions\"").unwrap()..dom.find("<section id=\"changes\"").unwrap()];
     assert!(actions.contains("@backstage-community/plugin-tech-radar"), "{actions}");
     assert!(actions.contains("export failed"), "{actions}");
-    assert!(actions.contains("rhdh-catalog export --workspace tech-radar"), "{actions}");
+    // The fix is this sync again (a lone `export` needs the plan the sync keeps in its folder).
+    assert!(actions.contains("rhdh-catalog sync") && actions.contains("--tree"), "{actions}");
+    assert!(actions.contains("this run made no index"), "no previous index is promised: {actions}");
+    assert!(!actions.contains("keeps the previous one"), "{actions}");
     assert!(actions.contains("<pre>"), "the log excerpt: {actions}");
     assert!(dom.contains("Catalog status <span class=\"badge fail\">✗ Failed</span>"), "the run failed");
     assert!(dom.contains("title=\"skipped: unchanged since its last export"), "the workspaces the plan skipped say so");
+    // What failed comes first, with its log; the index did not run, so no row claims a pin from
+    // the checkout's previous catalog.
+    let failures =
+        &dom[dom.find("<section id=\"failures\"").expect("what failed")..dom.find("<section id=\"actions\"").unwrap()];
+    assert!(failures.contains("<code>export</code>") && failures.contains("failed to export"), "{failures}");
+    assert!(failures.contains(&root.join("out/sync/runs/export/export.log").display().to_string()), "{failures}");
+    assert!(dom.contains("The run failed at <code>export</code>"), "the lede says so first");
+    assert!(!dom.contains("data-state=\"pinned\""), "no row is pinned by a catalog this run did not make");
+    assert!(!dom.contains("Every plugin in the catalog is pinned"));
+    for image in ["backstage-community-plugin-tech-radar-backend", "red-hat-developer-hub-backstage-plugin-extensions"]
+    {
+        assert!(row_of(&dom, image).contains("index did not run"), "{}", row_of(&dom, image));
+    }
+    assert!(stdout.contains("index            skipped"), "skipped tasks say so: {stdout}");
+    assert!(stdout.contains("catalog:   none from this run"), "{stdout}");
+    assert!(!stdout.contains("None"), "{stdout}");
+    let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
+    assert!(report.contains("### Why") && report.contains("failed to export"), "report.md carries the cause: {report}");
+    keep(&page, "export-failed.html");
+    screenshot(&page, 1280, "export-failed-1280.png");
+    screenshot(&page, 360, "export-failed-360.png");
+}
+
+// --- the page when a run fails ------------------------------------------------------------------
+
+/// `sync` of the example with `store` and extra flags; returns the output and stdout.
+fn sync_with(root: &Path, midstream: &Path, store: &str, extra: &[&str]) -> (std::process::Output, String) {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let output = rhdh_catalog(root)
+        .env("GIT_AUTHOR_NAME", "sync")
+        .env("GIT_AUTHOR_EMAIL", "sync@example.test")
+        .env("GIT_COMMITTER_NAME", "sync")
+        .env("GIT_COMMITTER_EMAIL", "sync@example.test")
+        .arg("sync")
+        .arg("--tree")
+        .arg(midstream)
+        .arg("--out")
+        .arg(root.join("out/sync"))
+        .args(["--store", store])
+        .arg("--exporter")
+        .arg(examples.join("recorded-exporter.sh"))
+        .args(["--install-command", "true", "--tsc-command", "true"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+/// The decision and reason `fetch` planned for every workspace of the last sync.
+fn planned(root: &Path) -> BTreeMap<String, (String, String)> {
+    let plan = read_json(&root.join("out/sync/runs/fetch/workdir/source/plan.json"));
+    plan["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|workspace| {
+            (
+                workspace["name"].as_str().unwrap().to_string(),
+                (
+                    workspace["decision"].as_str().unwrap().to_string(),
+                    workspace["reason"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn section<'a>(dom: &'a str, id: &str, next: &str) -> &'a str {
+    let start = dom.find(&format!("<section id=\"{id}\"")).unwrap_or_else(|| panic!("no section {id}"));
+    let end = start + dom[start..].find(&format!("id=\"{next}\"")).unwrap_or_else(|| panic!("no {next} after {id}"));
+    &dom[start..end]
+}
+
+/// A store that changed between runs exports every workspace again (its images are not there);
+/// an image the store lost makes the index fail, and the page says so first, with the index's
+/// error and log, rows whose state is unknown, and the `--force-export` that fixes it, which does.
+#[test]
+fn a_changed_store_exports_again_and_an_index_that_failed_is_what_the_page_says_first() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    let store = |name: &str| format!("oci-layout:{}", root.join(name).display());
+    let (output, stdout) = sync_with(root, &midstream, &store("store-a"), &[]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+
+    // Another store: nothing is skipped, each workspace says why, the index pins them there.
+    let (output, stdout) = sync_with(root, &midstream, &store("store-b"), &[]);
+    assert!(
+        output.status.success(),
+        "a changed store never yields a silent skip: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for (workspace, (decision, reason)) in planned(root) {
+        if decision == "drop" {
+            continue;
+        }
+        assert_eq!(decision, "export", "{workspace}: {reason}");
+        assert!(
+            reason.contains("store-a") && reason.contains("store-b") && reason.contains("now"),
+            "{workspace}: {reason}"
+        );
+    }
+    assert!(stdout.contains("index:     7 plugins: 7 pinned"), "{stdout}");
+
+    // The store loses one image: the plan skips its workspace (nothing changed), the index fails.
+    std::fs::remove_dir_all(root.join("store-b/quay.io/rhdh/backstage-community-plugin-tech-radar")).unwrap();
+    let (output, stdout) = sync_with(root, &midstream, &store("store-b"), &[]);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed:    index:") && stdout.contains("tag not found"), "{stdout}");
+    let page = root.join("out/sync/status.html");
+    let dom = dump_dom(&page, 1280);
+    assert!(dom.contains("The run failed at <code>index</code>"), "the lede says what failed first");
+    let failures = section(&dom, "failures", "notes");
+    assert!(failures.contains("backstage-community-plugin-tech-radar:1.10.0--1.20.0 (tag not found)"), "{failures}");
+    assert!(
+        failures.contains(&root.join("out/sync/runs/index/index.log").display().to_string()),
+        "the log: {failures}"
+    );
+    assert!(failures.contains("--force-export</code>"), "the fix: {failures}");
+    assert!(dom.find("id=\"failures\"").unwrap() < dom.find("id=\"actions\"").unwrap(), "what failed comes first");
+    assert!(!dom.contains("data-state=\"pinned\""), "the checkout's previous catalog is not this run's");
+    assert!(!dom.contains("Every plugin in the catalog is pinned"));
+    assert!(row_of(&dom, "backstage-community-plugin-tech-radar").contains("unknown: index failed"));
+    let markdown = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
+    assert!(markdown.contains("### ❌ `index` failed") && markdown.contains("tag not found"), "{markdown}");
+    let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
+    assert!(report.contains("**index** failed") && report.contains("tag not found"), "report.md says why: {report}");
+    assert_fits(&page, 360);
+    keep(&page, "index-failed.html");
+    screenshot(&page, 1280, "index-failed-1280.png");
+    screenshot(&page, 360, "index-failed-360.png");
+
+    // The fix the page names: the workspace exported again, the index whole.
+    let (output, stdout) = sync_with(root, &midstream, &store("store-b"), &["--force-export", "tech-radar"]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let plan = planned(root);
+    assert_eq!(plan["tech-radar"], ("export".to_string(), "forced with --force-export".to_string()));
+    assert_eq!(plan["extensions"].0, "skip", "only the named workspace: {plan:?}");
+    assert!(stdout.contains("index:     7 plugins: 7 pinned"), "{stdout}");
+}
+
+/// A registry that refuses connections on a first run: one ACTION REQUIRED item naming the
+/// registry, the cause, the plugins and the command to retry; no advice about the overlay or a
+/// previous index that does not exist.
+#[test]
+fn an_unreachable_registry_on_a_first_run_is_one_item() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    let closed = format!("127.0.0.1:{}", crate::support::free_port());
+    let (output, stdout) = sync_with(
+        root,
+        &midstream,
+        &format!("docker://{closed}"),
+        &["--insecure-registry", &closed, "--registry-attempts", "1"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let page = root.join("out/sync/status.html");
+    let dom = dump_dom(&page, 1280);
+    let actions = section(&dom, "actions", "changes");
+    assert_eq!(actions.matches("<article class=\"action").count(), 1, "one item for one outage: {actions}");
+    assert!(actions.contains(&format!("registry {closed} refuses connections")), "{actions}");
+    assert!(actions.contains("7 plugins in 4 workspaces failed for this one cause"), "{actions}");
+    assert!(actions.contains("Plugins (7)"), "{actions}");
+    assert!(dom.contains("<b>7</b>failed exports"), "the three the supported list leaves out were not exported");
+    assert!(
+        actions.contains("rhdh-catalog sync") && actions.contains(&format!("--store docker://{closed}")),
+        "the retry: {actions}"
+    );
+    for untrue in ["fix the cause in the overlay", "keeps the previous", "keeps the one it has"] {
+        assert!(!actions.contains(untrue), "`{untrue}` is not true here: {actions}");
+    }
+    assert!(section(&dom, "failures", "notes").contains("<code>export</code>"));
+    // The rows keep their npm names and versions (from the metadata) and say the index did not run.
+    let row = row_of(&dom, "backstage-community-plugin-tech-radar-backend");
+    assert!(row.contains("@backstage-community/plugin-tech-radar-backend") && row.contains("1.19.0"), "{row}");
+    assert!(dom.find("id=\"plugins\"").is_some() && dom.contains("href=\"#plugins\""), "the table is a link away");
+    let markdown = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
+    assert_eq!(markdown.matches("\n- ✗ export failed").count(), 1, "{markdown}");
+    assert_fits(&page, 360);
+    keep(&page, "registry-unreachable.html");
+    screenshot(&page, 1280, "registry-unreachable-1280.png");
+    screenshot(&page, 360, "registry-unreachable-360.png");
 }
 
 // --- the real overlay data ----------------------------------------------------------------------
@@ -574,6 +806,41 @@ fn inject_failed_export(work: &Path) {
     std::fs::write(exports.join("batch-3.json"), serde_json::to_vec_pretty(&failed).unwrap()).unwrap();
 }
 
+/// With the overlay given, every plugin of every plugins-list.yaml has a row, findable by its
+/// folder in status.md, each in the catalog or saying why not.
+fn assert_every_listed_plugin_has_a_row(work: &Path) {
+    let output = rhdh_catalog(work)
+        .current_dir(work)
+        .args(["report", "--status", "Failed", "fetch=Succeeded", "export=Failed", "index=Succeeded"])
+        .args(["--index-report", "index-report.json", "--catalog-index", "catalog-index", "--export-report", "export"])
+        .args(["--overlay", "overlay", "--output-dir", "page-overlay"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let with_overlay = std::fs::read_to_string(work.join("page-overlay/status.md")).unwrap();
+    let mut listed = 0;
+    for workspace in std::fs::read_dir(work.join("overlay/workspaces")).unwrap() {
+        let workspace = workspace.unwrap().path();
+        let Ok(list) = std::fs::read_to_string(workspace.join("plugins-list.yaml")) else { continue };
+        let name = workspace.file_name().unwrap().to_string_lossy().into_owned();
+        for line in
+            list.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#') && *line != "---")
+        {
+            let folder = line.split(':').next().unwrap().trim();
+            let row = with_overlay
+                .lines()
+                .find(|row| row.contains(&format!("`{name}/{folder}`")))
+                .unwrap_or_else(|| panic!("no row for {name}/{folder}"));
+            assert!(
+                row.contains(" | ✓ pinned") || row.contains("<br>") || row.contains("✗") || row.contains("⚠"),
+                "{row}"
+            );
+            listed += 1;
+        }
+    }
+    assert!(listed > 53, "{listed} plugins-list entries");
+}
+
 #[test]
 fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
     let registry = Registry::shared();
@@ -687,7 +954,8 @@ fn status_page_of_the_real_overlay_with_a_missing_tag_and_a_failed_export() {
         |needle: &str| comment.find(needle).unwrap_or_else(|| panic!("{needle} not in the comment:\n{comment}"));
     assert!(position("ACTION REQUIRED (3)") < position("Changes since the previous index"));
     assert!(comment.contains("error TS2307"), "the log excerpt is in the comment");
-    assert!(comment.contains("| Downgraded | @backstage-community/plugin-topology"), "{comment}");
+    // npm scopes are live @mentions on GitHub: names are code spans (issue 20).
+    assert!(comment.contains("| Downgraded | `@backstage-community/plugin-topology`"), "{comment}");
     assert!(
         comment.contains("Cut to fit 8192 bytes") && comment.contains("https://konflux.example/runs/42/status.html"),
         "{comment}"
@@ -720,6 +988,7 @@ th('state').click();out.push(shown()[0]);th('state').click();out.push(shown()[0]
     assert_fits(&page, 360);
     assert_reads_without_scripts(&page, images.len());
     assert_no_external_request(&page);
+    assert_every_listed_plugin_has_a_row(work);
     keep(&page, "overlay.html");
     keep(&work.join("page/status.md"), "overlay.md");
     keep(&work.join("page/comment.md"), "overlay-comment.md");
@@ -789,7 +1058,7 @@ fn status_page_reads_a_build_report_fixture() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let markdown = std::fs::read_to_string(work.path().join("page/status.md")).unwrap();
-    assert!(markdown.contains("⚠ fallback tag **@scope/plugin**"), "{markdown}");
+    assert!(markdown.contains("⚠ fallback tag `@scope/plugin`"), "{markdown}");
     assert!(
         markdown.contains("tag 1.10.0--2.0.0 of the same image was pinned instead. ACTION REQUIRED: build and push"),
         "{markdown}"

@@ -11,13 +11,14 @@ use std::time::Duration;
 use super::{
     ArtifactArgs, ArtifactCommand, AwaitBuildArgs, ClientArgs, Command, CommitArgs, DiffArgs, DpdyStyleArg, ExportArgs,
     FetchArgs, IndexArgs, OnMissingArg, OutputFormatArg, PackageArgs, PromoteArgs, PublishArgs, ReleaseNumberArgs,
-    ReleaseSourceArg, ReportArgs, RhdhRepositoryArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs,
+    ReleaseSourceArg, ReportArgs, RhdhRepositoryArgs, StoreArgs, SyncArgs, TagSchemeArg, ValidateArgs, ValueSources,
     VerifyInstallArgs, VerifyStageArg,
 };
 use crate::domain::catalog::DpdyStyle;
 use crate::domain::catalog::identity::TagSchemeChoice;
 use crate::domain::catalog::pin::OnMissing;
 use crate::domain::run_report::{TaskLine, TaskStatus};
+use crate::domain::workspace::plan::{ExportPolicy, ForceExport, image_destination};
 use crate::error::InputError;
 use crate::formats::relative_path::RelativePath;
 use crate::formats::versions::is_version;
@@ -30,8 +31,8 @@ use crate::steps::{
     validate, verify_install,
 };
 
-/// The settings of the subcommand on the command line.
-pub fn resolve(command: Command) -> Result<Step, InputError> {
+/// The settings of the subcommand on the command line; `sources` says where each value came from.
+pub fn resolve(command: Command, sources: &ValueSources) -> Result<Step, InputError> {
     // The extra CA bundle is ambient trust for every registry, git remote and API server a step
     // talks to: a file that is there but holds no certificate stops every step before it starts.
     crate::io::registry::client::extra_ca().map_err(|problem| {
@@ -41,21 +42,21 @@ pub fn resolve(command: Command) -> Result<Step, InputError> {
         ))
     })?;
     Ok(match command {
-        Command::Artifact(args) => Step::Artifact(artifact_settings(args)?),
+        Command::Artifact(args) => Step::Artifact(artifact_settings(args, sources)?),
         Command::AwaitBuild(args) => Step::AwaitBuild(await_build_settings(args)?),
         Command::Commit(args) => Step::Commit(commit_settings(args)?),
-        Command::Diff(args) => Step::Diff(diff_settings(args)),
-        Command::Export(args) => Step::Export(export_settings(args)?),
+        Command::Diff(args) => Step::Diff(diff_settings(args, sources)),
+        Command::Export(args) => Step::Export(export_settings(args, sources)?),
         Command::Fetch(args) => Step::Fetch(fetch_settings(args)?),
-        Command::Index(args) => Step::Index(index_settings(args)?),
-        Command::Package(args) => Step::Package(package_settings(args)?),
-        Command::Promote(args) => Step::Promote(promote_settings(args)?),
-        Command::Publish(args) => Step::Publish(publish_settings(args)?),
-        Command::ReleaseNumber(args) => Step::ReleaseNumber(release_number_settings(args)?),
+        Command::Index(args) => Step::Index(index_settings(args, sources)?),
+        Command::Package(args) => Step::Package(package_settings(args, sources)?),
+        Command::Promote(args) => Step::Promote(promote_settings(args, sources)?),
+        Command::Publish(args) => Step::Publish(publish_settings(args, sources)?),
+        Command::ReleaseNumber(args) => Step::ReleaseNumber(release_number_settings(args, sources)?),
         Command::Report(args) => Step::Report(report_settings(args)?),
-        Command::Sync(args) => Step::Sync(sync_settings(args)?),
-        Command::Validate(args) => Step::Validate(validate_settings(args)?),
-        Command::VerifyInstall(args) => Step::VerifyInstall(verify_install_settings(args)?),
+        Command::Sync(args) => Step::Sync(sync_settings(args, sources)?),
+        Command::Validate(args) => Step::Validate(validate_settings(args, sources)?),
+        Command::VerifyInstall(args) => Step::VerifyInstall(verify_install_settings(args, sources)?),
     })
 }
 
@@ -80,9 +81,78 @@ fn client_options(args: ClientArgs) -> ClientOptions {
     }
 }
 
-fn store_settings(args: StoreArgs) -> StoreSettings {
+/// A value that names a registry host: a registry prefix or an image reference, by flag.
+struct Named<'a> {
+    /// clap's id of the argument.
+    id: &'a str,
+    flag: &'a str,
+    env: Option<&'a str>,
+    value: &'a str,
+}
+
+impl<'a> Named<'a> {
+    fn new(id: &'a str, flag: &'a str, env: Option<&'a str>, value: &'a str) -> Named<'a> {
+        Named { id, flag, env, value }
+    }
+}
+
+/// The registry host (`host[:port]`) a prefix, a reference or a `docker://HOST` names.
+fn host_of(value: &str) -> Option<String> {
+    let value = value.trim().trim_start_matches("oci:");
+    if let Some(host) = value.strip_prefix("docker://") {
+        let host = host.trim_end_matches('/');
+        return (!host.is_empty()).then(|| host.to_string());
+    }
+    ImageReference::parse(value)
+        .map(|reference| reference.registry)
+        .or_else(|_| RegistryPrefix::parse(value).map(|prefix| prefix.registry))
+        .ok()
+}
+
+/// Where the user named each registry host a step talks to: the `docker://HOST` mirror of
+/// `--store` when there is one (every image is read there), else the hosts of `named`.
+fn origins(sources: &ValueSources, store: Option<&str>, named: &[Named<'_>]) -> Vec<(String, String)> {
+    if let Some(spec) = store.filter(|spec| spec.trim().starts_with("docker://"))
+        && let Some(host) = host_of(spec)
+    {
+        return vec![(host, sources.describe("store", "--store", Some("RHDH_CATALOG_STORE"), spec.trim()))];
+    }
+    let mut found: Vec<(String, String)> = Vec::new();
+    for name in named {
+        if let Some(host) = host_of(name.value)
+            && !found.iter().any(|(known, _)| *known == host)
+        {
+            found.push((host, sources.describe(name.id, name.flag, name.env, name.value.trim())));
+        }
+    }
+    found
+}
+
+fn store_settings(args: StoreArgs, sources: &ValueSources, named: &[Named<'_>]) -> StoreSettings {
     let StoreArgs { store, client } = args;
-    StoreSettings { spec: store.filter(|spec| !spec.trim().is_empty()), client: client_options(client) }
+    let spec = store.filter(|spec| !spec.trim().is_empty());
+    let mut client = client_options(client);
+    client.origins = origins(sources, spec.as_deref(), named);
+    StoreSettings { spec, client }
+}
+
+/// `--jobs`, or for one release the old shared `RHDH_CATALOG_JOBS` when the step's own variable
+/// and flag are not set (it meant a different thing in each step, so it is read with a warning).
+fn jobs(sources: &ValueSources, value: usize, variable: &str) -> Result<usize, InputError> {
+    if sources.is_default("jobs")
+        && let Ok(text) = std::env::var("RHDH_CATALOG_JOBS")
+        && !text.trim().is_empty()
+    {
+        let parsed = text
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| InputError::usage(format!("RHDH_CATALOG_JOBS `{text}` is not a number")))?;
+        tracing::warn!(
+            "RHDH_CATALOG_JOBS is deprecated (it meant something else in each step): set {variable} instead"
+        );
+        return at_least_one("RHDH_CATALOG_JOBS", parsed);
+    }
+    at_least_one("--jobs", value)
 }
 
 /// Values of a repeatable flag, without the empty ones an empty Tekton param produces.
@@ -234,9 +304,19 @@ fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
         results_dir,
         output_format: format,
         allow_local_repos,
+        force_export,
+        store,
+        registry,
     } = args;
     let tree = tree_path("--tree", &tree, true)?;
-    let overlay = tree_path("--overlay", &tree.join(overlay), false)?;
+    let overlay = tree_path("--overlay-dir", &tree.join(overlay), false)?;
+    let image_destination = match optional(registry) {
+        Some(prefix) => {
+            let prefix = registry_prefix("--registry", &prefix)?;
+            Some(image_destination(absolute_store(optional(store))?.as_deref(), &prefix.to_string()))
+        }
+        None => None,
+    };
     let upstream_repos = upstream_repos.unwrap_or_else(|| tree.join("upstream_repos.yml"));
     let plan = plan.unwrap_or_else(|| tree.join("plan.json"));
     refuse_overlaps(&[("--plan", &plan)], &[("--upstream-repos", &upstream_repos)])?;
@@ -253,10 +333,27 @@ fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
         results_dir,
         output_format: output_format(format),
         tree,
+        policy: ExportPolicy { force: ForceExport::from_values(&force_export), image_destination },
     })
 }
 
-fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputError> {
+/// A `--store` value with an `oci-layout:` folder made absolute (so that steps run from other
+/// folders name the same store).
+fn absolute_store(store: Option<String>) -> Result<Option<String>, InputError> {
+    match store {
+        Some(spec) => match spec.trim().strip_prefix("oci-layout:") {
+            Some(dir) if !dir.is_empty() => {
+                let absolute = std::path::absolute(dir)
+                    .map_err(|error| InputError::usage(format!("--store `{spec}`: {error}")))?;
+                Ok(Some(format!("oci-layout:{}", absolute.display())))
+            }
+            _ => Ok(Some(spec)),
+        },
+        None => Ok(None),
+    }
+}
+
+fn export_settings(args: ExportArgs, sources: &ValueSources) -> Result<export::ExportSettings, InputError> {
     let ExportArgs {
         tree,
         overlay,
@@ -282,18 +379,24 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         allow_local_repos,
     } = args;
     let tree = tree_path("--tree", &tree, true)?;
-    let overlay = tree_path("--overlay", &tree.join(overlay), false)?;
+    let overlay = tree_path("--overlay-dir", &tree.join(overlay), false)?;
     let workspaces = non_empty(workspaces);
     let batches = non_empty(batches);
+    let jobs = self::jobs(sources, jobs, "RHDH_CATALOG_EXPORT_JOBS")?;
     if workspaces.is_empty() && batches.is_empty() {
         return Err(InputError::usage("name what to export with --workspace or --batch (`--batch none` for nothing)"));
     }
     let images = match optional(registry) {
-        Some(prefix) => Some(export::ImageTarget {
-            registry: registry_prefix("--registry", &prefix)?,
-            tag_scheme: tag_scheme(scheme),
-            store: store_settings(store),
-        }),
+        Some(prefix) => {
+            let named = [Named::new("registry", "--registry", Some("RHDH_CATALOG_REGISTRY"), &prefix)];
+            let mut store = store_settings(store, sources, &named);
+            store.spec = absolute_store(store.spec)?;
+            Some(export::ImageTarget {
+                registry: registry_prefix("--registry", &prefix)?,
+                tag_scheme: tag_scheme(scheme),
+                store,
+            })
+        }
         None => None,
     };
     let output_tree = output_tree.unwrap_or_else(|| tree.clone());
@@ -321,7 +424,7 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
         plan,
         workspaces,
         batches,
-        jobs: at_least_one("--jobs", jobs)?,
+        jobs,
         work_dir,
         report,
         output_tree,
@@ -336,7 +439,7 @@ fn export_settings(args: ExportArgs) -> Result<export::ExportSettings, InputErro
     })
 }
 
-fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
+fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::IndexSettings, InputError> {
     let IndexArgs {
         overlay,
         packages,
@@ -460,7 +563,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         backstage_version,
         rhdh_version: version("--rhdh-version", rhdh_version)?,
         registry: registry_prefix("--registry", &registry)?,
-        community_registry: optional(community_registry)
+        community_registry: optional(community_registry.clone())
             .map(|text| registry_prefix("--community-registry", &text))
             .transpose()?,
         tag_scheme: tag_scheme(scheme),
@@ -474,7 +577,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
             DpdyStyleArg::Oci => DpdyStyle::Oci,
             DpdyStyleArg::Wrapper => DpdyStyle::Wrapper,
         },
-        jobs: at_least_one("--jobs", jobs)?,
+        jobs: self::jobs(sources, jobs, "RHDH_CATALOG_INDEX_JOBS")?,
         on_missing: match (on_missing, allow_missing) {
             (_, true) | (OnMissingArg::Previous, _) => OnMissing::Previous,
             (OnMissingArg::Fail, false) => OnMissing::Fail,
@@ -487,7 +590,19 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         results_dir,
         dry_run,
         output_format: output_format(format),
-        store: store_settings(store),
+        store: store_settings(
+            store,
+            sources,
+            &[
+                Named::new("registry", "--registry", Some("RHDH_CATALOG_REGISTRY"), &registry),
+                Named::new(
+                    "community_registry",
+                    "--community-registry",
+                    Some("RHDH_CATALOG_COMMUNITY_REGISTRY"),
+                    community_registry.as_deref().unwrap_or_default(),
+                ),
+            ],
+        ),
         source_date_epoch: source_date_epoch()?,
         export_records,
         overlay,
@@ -495,7 +610,10 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
     })
 }
 
-fn release_number_settings(args: ReleaseNumberArgs) -> Result<release_number::ReleaseNumberSettings, InputError> {
+fn release_number_settings(
+    args: ReleaseNumberArgs,
+    sources: &ValueSources,
+) -> Result<release_number::ReleaseNumberSettings, InputError> {
     let ReleaseNumberArgs {
         tree,
         version: rhdh_version,
@@ -510,20 +628,22 @@ fn release_number_settings(args: ReleaseNumberArgs) -> Result<release_number::Re
         output_format: format,
         store,
     } = args;
-    let rhdh_version = version("--version", rhdh_version)?;
+    let rhdh_version = version("--rhdh-version", rhdh_version)?;
     if let Some(version) = rhdh_version.as_deref().filter(|version| version.split('.').count() != 3) {
-        return Err(InputError::usage(format!("--version `{version}` is not a full x.y.z version"))
-            .with_hint("release numbers count builds of one RHDH release, e.g. --version 1.10.0"));
+        return Err(InputError::usage(format!("--rhdh-version `{version}` is not a full x.y.z version"))
+            .with_hint("release numbers count builds of one RHDH release, e.g. --rhdh-version 1.10.0"));
     }
+    let image = optional(image);
+    let named =
+        [Named::new("image", "--index-image", Some("RHDH_CATALOG_INDEX_IMAGE"), image.as_deref().unwrap_or_default())];
+    let store = store_settings(store, sources, &named);
     let source = match source {
-        ReleaseSourceArg::Registry => {
-            release_number::ReleaseSource::Registry { image: optional(image), store: store_settings(store) }
-        }
+        ReleaseSourceArg::Registry => release_number::ReleaseSource::Registry { image, store },
         ReleaseSourceArg::Konflux => match (optional(namespace), optional(component)) {
             (Some(namespace), Some(component)) => {
-                release_number::ReleaseSource::Konflux { namespace, component, store: store_settings(store) }
+                release_number::ReleaseSource::Konflux { namespace, component, store }
             }
-            _ => return Err(InputError::usage("--source konflux needs --namespace and --component")),
+            _ => return Err(InputError::usage("--release-source konflux needs --namespace and --component")),
         },
     };
     Ok(release_number::ReleaseNumberSettings {
@@ -600,10 +720,12 @@ fn git_token() -> Option<String> {
         .or_else(|| std::env::var("GITHUB_TOKEN").ok().filter(|token| !token.is_empty()))
 }
 
-fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, InputError> {
+fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artifact::ArtifactSettings, InputError> {
     let ArtifactArgs { command, artifact_store, client } = args;
+    let mut named_repositories: Vec<(String, String)> = Vec::new();
     let action = match command {
         ArtifactCommand::Create { store, expires_after, result, include, exclude, whole, source } => {
+            named_repositories.push(("store".to_string(), store.clone()));
             artifact::ArtifactAction::Create {
                 store: store.trim_start_matches("oci:").to_string(),
                 expires_after: expires_after_setting(expires_after)?,
@@ -660,10 +782,37 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
             artifact::ArtifactAction::Use { artifacts: pairs, options }
         }
     };
-    Ok(artifact::ArtifactSettings {
-        store: StoreSettings { spec: optional(artifact_store), client: client_options(client) },
-        action,
-    })
+    if let artifact::ArtifactAction::Use { artifacts, .. } = &action {
+        for (uri, _) in artifacts {
+            named_repositories.push(("artifacts".to_string(), uri.clone()));
+        }
+    }
+    let spec = optional(artifact_store);
+    let mut client = client_options(client);
+    let store_spec = spec.as_deref();
+    client.origins = match store_spec.filter(|spec| spec.starts_with("docker://")).and_then(host_of) {
+        Some(host) => vec![(
+            host,
+            sources.describe(
+                "artifact_store",
+                "--artifact-store",
+                Some("RHDH_CATALOG_ARTIFACT_STORE"),
+                store_spec.unwrap_or_default(),
+            ),
+        )],
+        None => origins(
+            sources,
+            None,
+            &named_repositories
+                .iter()
+                .map(|(id, value)| {
+                    let flag = if id == "store" { "--oci-storage" } else { "the artifact" };
+                    Named::new(id, flag, None, value)
+                })
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Ok(artifact::ArtifactSettings { store: StoreSettings { spec, client }, action })
 }
 
 /// Path patterns of `artifact` (`--include`, `--exclude`, `--whole`, `--only`): relative paths
@@ -703,7 +852,7 @@ fn expires_after_setting(value: Option<String>) -> Result<Option<String>, InputE
     }
 }
 
-fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
+fn sync_settings(args: SyncArgs, sources: &ValueSources) -> Result<sync::SyncSettings, InputError> {
     let SyncArgs {
         tree,
         out,
@@ -714,24 +863,46 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         install_command,
         tsc_command,
         workspaces,
+        force_export,
+        on_missing,
+        dpdy_style,
+        max_failed,
         jobs,
         from,
         dry_run,
         params,
         allow_local_repos,
+        credentials_dir,
+        registry_auth_file,
         workspace_dirs,
+        client,
     } = args;
     let absolute = |path: &Path, flag: &str| {
         std::path::absolute(path).map_err(|error| InputError::usage(format!("{flag} {}: {error}", path.display())))
     };
-    let store = match store.strip_prefix("oci-layout:") {
-        Some(dir) => format!("oci-layout:{}", absolute(Path::new(dir), "--store")?.display()),
-        None => store,
-    };
+    let store = absolute_store(Some(store))?.unwrap_or_default();
+    let registry_prefix = registry_prefix("--registry", &registry)?;
     let mut parsed_params = BTreeMap::new();
+    // The policy flags are the Pipeline's params; `--param` may set them too, but not to something else.
+    let flag_params = [
+        ("on_missing", "on-missing", "--on-missing", on_missing.param().to_string()),
+        ("dpdy_style", "dpdy-style", "--dpdy-style", dpdy_style.param().to_string()),
+        ("max_failed", "max-failed", "--max-failed", max_failed.to_string()),
+    ];
+    for (id, name, _, value) in &flag_params {
+        if !sources.is_default(id) {
+            parsed_params.insert((*name).to_string(), value.clone());
+        }
+    }
     for pair in params {
         let (name, value) =
             pair.split_once('=').ok_or_else(|| InputError::usage(format!("--param `{pair}` is not name=value")))?;
+        if let Some((_, _, flag, given)) =
+            flag_params.iter().find(|(id, param, _, given)| *param == name && !sources.is_default(id) && given != value)
+        {
+            return Err(InputError::usage(format!("--param `{pair}` contradicts {flag} `{given}`; nothing was run"))
+                .with_hint(format!("give {flag} alone")));
+        }
         parsed_params.insert(name.to_string(), value.to_string());
     }
     let mut bound = BTreeMap::new();
@@ -749,6 +920,38 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         }
         bound.insert(name.to_string(), dir);
     }
+    if let Some(dir) = credentials_dir.filter(|dir| !dir.as_os_str().is_empty()) {
+        let dir = absolute(&dir, "--credentials-dir")?;
+        if !dir.is_dir() {
+            return Err(InputError::usage(format!(
+                "--credentials-dir `{}` is not a folder; nothing was run",
+                dir.display()
+            ))
+            .with_hint("give a folder holding .git-credentials, or username and password"));
+        }
+        if bound.get(sync::GIT_AUTH_WORKSPACE).is_some_and(|other| *other != dir) {
+            return Err(InputError::usage(format!(
+                "--credentials-dir and --workspace-dir {}=… name different folders; nothing was run",
+                sync::GIT_AUTH_WORKSPACE
+            ))
+            .with_hint("give one of them"));
+        }
+        bound.insert(sync::GIT_AUTH_WORKSPACE.to_string(), dir);
+    }
+    let registry_auth_file = match registry_auth_file.filter(|file| !file.as_os_str().is_empty()) {
+        Some(file) => {
+            let file = absolute(&file, "--registry-auth-file")?;
+            if !file.is_file() {
+                return Err(InputError::usage(format!(
+                    "--registry-auth-file `{}` is not a file; nothing was run",
+                    file.display()
+                ))
+                .with_hint("give the auth.json (or docker config.json) that holds the registry's credentials"));
+            }
+            Some(file)
+        }
+        None => None,
+    };
     let (tree, out) = (tree_path("--tree", &tree, true)?, absolute(&out, "--out")?);
     if crate::io::fs::resolved(&tree).starts_with(crate::io::fs::resolved(&out)) {
         return Err(InputError::usage(format!(
@@ -758,32 +961,44 @@ fn sync_settings(args: SyncArgs) -> Result<sync::SyncSettings, InputError> {
         ))
         .with_hint("give --out a folder outside the midstream checkout, or inside it (e.g. out/sync)"));
     }
+    let mut client = client_options(client);
+    client.origins = origins(
+        sources,
+        Some(&store),
+        &[Named::new("registry", "--registry", Some("RHDH_CATALOG_REGISTRY"), &registry)],
+    );
     Ok(sync::SyncSettings {
         allow_local_repos,
         tree,
         out,
         store,
+        registry_prefix,
         registry,
         index_image,
         exporter,
         install_command,
         tsc_command,
         workspaces: non_empty(workspaces),
-        jobs: at_least_one("--jobs", jobs)?,
+        force_export: ForceExport::from_values(&force_export),
+        jobs: self::jobs(sources, jobs, "RHDH_CATALOG_SYNC_JOBS")?,
         from: optional(from),
         dry_run,
         params: parsed_params,
         workspace_dirs: bound,
+        registry_auth_file,
+        client,
         token: git_token(),
     })
 }
 
-fn diff_settings(args: DiffArgs) -> diff::DiffSettings {
+fn diff_settings(args: DiffArgs, sources: &ValueSources) -> diff::DiffSettings {
     let DiffArgs { old, new, output_format: format, store } = args;
-    diff::DiffSettings { old, new, output_format: output_format(format), store: store_settings(store) }
+    let named = [Named::new("old", "the older index", None, &old), Named::new("new", "the newer index", None, &new)];
+    let store = store_settings(store, sources, &named);
+    diff::DiffSettings { old, new, output_format: output_format(format), store }
 }
 
-fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, InputError> {
+fn publish_settings(args: PublishArgs, sources: &ValueSources) -> Result<publish::PublishSettings, InputError> {
     let PublishArgs {
         catalog_index,
         tag,
@@ -805,7 +1020,7 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
     Ok(publish::PublishSettings {
         catalog_index,
         tag: image_with_tag("--tag", &tag)?,
-        version: label_value("--version", optional(rhdh_version), "a version like 1.10.0", is_label_version)?,
+        version: label_value("--rhdh-version", optional(rhdh_version), "a version like 1.10.0", is_label_version)?,
         release: label_value("--release", optional(release), "a release like 3", |value| {
             value.len() <= 64
                 && value.chars().all(|character| character.is_ascii_alphanumeric() || "._".contains(character))
@@ -815,11 +1030,23 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
         })?,
         labels: pairs("--label", &labels)?,
         related_images,
+        store: store_settings(
+            store,
+            sources,
+            &[
+                Named::new("tag", "--tag", Some("RHDH_CATALOG_TAG"), &tag),
+                Named::new(
+                    "previous",
+                    "--previous",
+                    Some("RHDH_CATALOG_PREVIOUS"),
+                    previous.as_deref().unwrap_or_default(),
+                ),
+            ],
+        ),
         gate: release_gate(previous, allow_removals),
         results_dir,
         extra_catalog,
         output_format: output_format(format),
-        store: store_settings(store),
         created: source_date_epoch()?,
     })
 }
@@ -851,8 +1078,13 @@ fn is_label_version(value: &str) -> bool {
     crate::formats::versions::is_version(core) && !core.contains('-') && pre.is_none_or(word) && build.is_none_or(word)
 }
 
-fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, InputError> {
+fn validate_settings(args: ValidateArgs, sources: &ValueSources) -> Result<validate::ValidateSettings, InputError> {
     let ValidateArgs { file, image, no_registry, output_format: format, store } = args;
+    let store = store_settings(
+        store,
+        sources,
+        &[Named::new("image", "--image", Some("RHDH_CATALOG_IMAGE"), image.as_deref().unwrap_or_default())],
+    );
     let target = match (file, optional(image)) {
         (Some(file), None) => validate::ValidateTarget::File(file),
         (None, Some(image)) => validate::ValidateTarget::Image(
@@ -864,11 +1096,14 @@ fn validate_settings(args: ValidateArgs) -> Result<validate::ValidateSettings, I
         target,
         registry_checks: !no_registry,
         output_format: output_format(format),
-        store: store_settings(store),
+        store,
     })
 }
 
-fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::VerifyInstallSettings, InputError> {
+fn verify_install_settings(
+    args: VerifyInstallArgs,
+    sources: &ValueSources,
+) -> Result<verify_install::VerifyInstallSettings, InputError> {
     let VerifyInstallArgs {
         image,
         extra_catalog_images,
@@ -880,6 +1115,7 @@ fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::Ve
         results_dir,
         store,
     } = args;
+    let store = store_settings(store, sources, &[Named::new("image", "the image", Some("RHDH_CATALOG_IMAGE"), &image)]);
     let extra_catalogs = crate::domain::install_verification::parse_extra_catalogs(&extra_catalog_images)
         .map_err(|problem| InputError::usage(format!("--extra-catalog-images {problem}")))?;
     for catalog in &extra_catalogs {
@@ -912,11 +1148,11 @@ fn verify_install_settings(args: VerifyInstallArgs) -> Result<verify_install::Ve
         timeout: Duration::from_secs(timeout.max(1)),
         report,
         results_dir,
-        store: store_settings(store),
+        store,
     })
 }
 
-fn promote_settings(args: PromoteArgs) -> Result<promote::PromoteSettings, InputError> {
+fn promote_settings(args: PromoteArgs, sources: &ValueSources) -> Result<promote::PromoteSettings, InputError> {
     let PromoteArgs {
         image,
         tags,
@@ -929,6 +1165,8 @@ fn promote_settings(args: PromoteArgs) -> Result<promote::PromoteSettings, Input
         store,
     } = args;
     let tags = non_empty(tags);
+    let store =
+        store_settings(store, sources, &[Named::new("image", "the image", None, image.as_deref().unwrap_or_default())]);
     let action = match (optional(rollback), optional(image)) {
         (Some(_), Some(_)) => {
             return Err(InputError::usage("--rollback restores tags; do not also give an image or --to"));
@@ -960,7 +1198,7 @@ fn promote_settings(args: PromoteArgs) -> Result<promote::PromoteSettings, Input
         skip_validation,
         gate: release_gate(previous, allow_removals),
         results_dir,
-        store: store_settings(store),
+        store,
     })
 }
 
@@ -991,7 +1229,11 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
         build_report,
         build_info,
         plan,
+        overlay,
+        supported_packages,
         export_reports,
+        task_logs,
+        rerun_command,
         output_dir,
         max_bytes,
         page_url,
@@ -1014,6 +1256,14 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
     }
     // Tekton passes unset params as empty strings.
     let path = |value: Option<PathBuf>| value.filter(|path| !path.as_os_str().is_empty());
+    let mut logs = Vec::new();
+    for pair in non_empty(task_logs) {
+        let Some((task, file)) = pair.split_once('=').filter(|(task, file)| !task.is_empty() && !file.is_empty())
+        else {
+            return Err(InputError::usage(format!("--task-log `{pair}` is not task=FILE")));
+        };
+        logs.push((task.to_string(), PathBuf::from(file)));
+    }
     Ok(report::ReportSettings {
         status: TaskStatus::parse(&status),
         tasks: lines,
@@ -1024,6 +1274,10 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
         build_report: path(build_report),
         build_info: path(build_info),
         plan: path(plan),
+        overlay: path(overlay),
+        supported_packages: supported_packages.into_iter().filter(|path| !path.as_os_str().is_empty()).collect(),
+        task_logs: logs,
+        rerun_command: optional(rerun_command),
         export_reports: export_reports.into_iter().filter(|path| !path.as_os_str().is_empty()).collect(),
         output_dir: path(output_dir),
         max_bytes,
@@ -1038,7 +1292,7 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
     })
 }
 
-fn package_settings(args: PackageArgs) -> Result<package::PackageSettings, InputError> {
+fn package_settings(args: PackageArgs, sources: &ValueSources) -> Result<package::PackageSettings, InputError> {
     let PackageArgs { dist_dynamic, tag, labels, annotations, env, output_format: format, store } = args;
     for pair in &env {
         if !pair.contains('=') || pair.starts_with('=') {
@@ -1052,6 +1306,6 @@ fn package_settings(args: PackageArgs) -> Result<package::PackageSettings, Input
         annotations: pairs("--annotation", &annotations)?,
         env,
         output_format: output_format(format),
-        store: store_settings(store),
+        store: store_settings(store, sources, &[Named::new("tag", "--tag", Some("RHDH_CATALOG_TAG"), &tag)]),
     })
 }

@@ -3,6 +3,9 @@
 //! status page, [`crate::domain::status`]). Pure.
 
 use std::fmt;
+use std::fmt::Write as _;
+
+use crate::domain::text::{markdown_block, markdown_code, markdown_text};
 
 use serde::{Deserialize, Serialize};
 
@@ -91,7 +94,7 @@ impl TaskLine {
 
 /// The heading of a run's summary: `## rhdh-catalog sync: <status> <mark>`.
 pub(crate) fn heading(status: &TaskStatus) -> String {
-    format!("## rhdh-catalog sync: {} {}", table_cell(status.as_str()), status.mark())
+    format!("## rhdh-catalog sync: {} {}", markdown_text(status.as_str()), status.mark())
 }
 
 /// The rows of the task table, after its head (`| task | status |`).
@@ -99,7 +102,12 @@ pub(crate) fn task_rows(tasks: &[TaskLine]) -> Vec<String> {
     tasks
         .iter()
         .map(|task| {
-            format!("| {} | {} {} |\n", table_cell(&task.name), table_cell(task.status.as_str()), task.status.mark())
+            format!(
+                "| {} | {} {} |\n",
+                markdown_text(&task.name),
+                markdown_text(task.status.as_str()),
+                task.status.mark()
+            )
         })
         .collect()
 }
@@ -116,6 +124,78 @@ pub(crate) fn render_markdown(status: &TaskStatus, tasks: &[TaskLine]) -> String
     out
 }
 
+/// Why a task failed, or why it did not run: what the runner said, the lines of its log that
+/// hold the error, and the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TaskCause {
+    pub(crate) task: String,
+    /// The task did not run (skipped by `when`, or after a failure).
+    pub(crate) skipped: bool,
+    /// The runner's one line: `step export exited with exit status: 1`, `export did not succeed`.
+    pub(crate) head: String,
+    /// The log lines that say what went wrong ([`cause_lines`]).
+    pub(crate) lines: Vec<String>,
+    pub(crate) log: Option<std::path::PathBuf>,
+}
+
+impl TaskCause {
+    /// One line: the error the log ends with, else the runner's line.
+    pub(crate) fn summary(&self) -> String {
+        let error = self.lines.iter().find(|line| line.trim_start().starts_with("error:"));
+        error.or(self.lines.last()).map_or_else(|| self.head.clone(), |line| line.trim().to_string())
+    }
+}
+
+/// Lines of a log's tail that hold the error: from the first `error:` line on (the chain and its
+/// hint), else the last ten lines. Each line at most 300 characters, at most 20 lines.
+pub(crate) fn cause_lines(tail: &[String]) -> Vec<String> {
+    let start = tail
+        .iter()
+        .position(|line| line.trim_start().starts_with("error:"))
+        .unwrap_or_else(|| tail.len().saturating_sub(10));
+    tail[start..]
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .take(20)
+        .map(|line| match line.char_indices().nth(300) {
+            Some((end, _)) => format!("{}…", &line[..end]),
+            None => line.clone(),
+        })
+        .collect()
+}
+
+/// The task table, then why each failed task failed (its error lines as text, its log) and why
+/// each skipped task was skipped.
+pub(crate) fn render_markdown_with_causes(status: &TaskStatus, tasks: &[TaskLine], causes: &[TaskCause]) -> String {
+    let mut out = render_markdown(status, tasks);
+    let failed: Vec<&TaskCause> = causes.iter().filter(|cause| !cause.skipped).collect();
+    if !failed.is_empty() {
+        out.push_str("\n### Why\n\n");
+    }
+    for cause in failed {
+        let _ = writeln!(out, "**{}** failed: {}", markdown_text(&cause.task), markdown_code(&cause.head));
+        if let Some(log) = &cause.log {
+            let _ = writeln!(out, "log: {}", markdown_code(&log.display().to_string()));
+        }
+        if !cause.lines.is_empty() {
+            out.push_str(&markdown_block(&cause.lines));
+        }
+        out.push('\n');
+    }
+    let skipped: Vec<String> = causes
+        .iter()
+        .filter(|cause| cause.skipped)
+        .map(|cause| format!("- **{}**: {}\n", markdown_text(&cause.task), markdown_code(&cause.head)))
+        .collect();
+    if !skipped.is_empty() {
+        out.push_str("\n### Not run\n\n");
+        for line in skipped {
+            out.push_str(&line);
+        }
+    }
+    out
+}
+
 /// One line for a Tekton result: the aggregate, and the failed tasks when there are any.
 pub(crate) fn summary_line(status: &TaskStatus, tasks: &[TaskLine]) -> String {
     let failed: Vec<&str> =
@@ -123,7 +203,8 @@ pub(crate) fn summary_line(status: &TaskStatus, tasks: &[TaskLine]) -> String {
     if failed.is_empty() { status.to_string() } else { format!("{status}: failed {}", failed.join(", ")) }
 }
 
-/// Text safe inside a markdown table cell: `|` escaped, line breaks as spaces.
+/// A code span (or other markdown of ours) safe inside a table cell: `|` escaped, line breaks as
+/// spaces. Text from content goes through [`markdown_text`], which escapes `|` itself.
 pub(crate) fn table_cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
@@ -148,6 +229,36 @@ mod tests {
             summary_line(&TaskStatus::Failed, &lines(&["fetch=Succeeded", "export=Failed"])),
             "Failed: failed export"
         );
+    }
+
+    #[test]
+    fn causes_are_text_whatever_the_log_says() {
+        let causes = [
+            TaskCause {
+                task: "index".into(),
+                skipped: false,
+                head: "step index exited with exit status: 1".into(),
+                lines: vec!["error: <img src=x> @octocat".into(), "```".into(), "### injected".into()],
+                log: Some("/out/runs/index/index.log".into()),
+            },
+            TaskCause {
+                task: "commit".into(),
+                skipped: true,
+                head: "index did not succeed".into(),
+                lines: Vec::new(),
+                log: None,
+            },
+        ];
+        let markdown =
+            render_markdown_with_causes(&TaskStatus::Failed, &lines(&["index=Failed", "commit=None"]), &causes);
+        assert!(markdown.contains("**index** failed: `step index exited with exit status: 1`"), "{markdown}");
+        assert!(markdown.contains("log: `/out/runs/index/index.log`"), "{markdown}");
+        assert!(
+            markdown.contains("````text\nerror: <img src=x> @octocat\n```\n### injected\n````\n"),
+            "a fence no line closes: {markdown}"
+        );
+        assert!(markdown.contains("### Not run\n\n- **commit**: `index did not succeed`"), "{markdown}");
+        assert_eq!(causes[0].summary(), "error: <img src=x> @octocat");
     }
 
     #[test]

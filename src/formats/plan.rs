@@ -97,6 +97,10 @@ pub(crate) struct ExportState {
     /// of the workspace takes it back only when it still has exactly that content.
     #[serde(rename = "kept-install", default, skip_serializing_if = "Option::is_none")]
     pub(crate) kept_install: Option<String>,
+    /// Where the export pushed its images (`domain::workspace::plan::image_destination`); absent
+    /// when it pushed none. A fetch told of another destination exports the workspace again.
+    #[serde(rename = "image-destination", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image_destination: Option<String>,
 }
 
 /// One plugin an export built: its folder, the npm name of its `package.json`, and its image name.

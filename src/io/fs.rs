@@ -340,10 +340,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     }
     let parent = parent_dir(path);
     fs_err::create_dir_all(parent)?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".rhdh-catalog-")
-        .tempfile_in(parent)
-        .with_context(|| format!("creating a temporary file in {}", parent.display()))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".rhdh-catalog-");
+    // Readable as any file the process writes (0666 less the umask), not a temporary file's 0600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut temporary =
+        builder.tempfile_in(parent).with_context(|| format!("creating a temporary file in {}", parent.display()))?;
     temporary.write_all(bytes).with_context(|| format!("writing {}", temporary.path().display()))?;
     temporary.persist(path).with_context(|| format!("renaming into {}", path.display()))?;
     Ok(())

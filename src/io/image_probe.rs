@@ -54,15 +54,39 @@ pub(crate) async fn resolve(
     }
     if !failures.is_empty() {
         failures.sort_by_key(|(position, _)| *position);
+        // One line per cause, not one per image: an outage or a misconfigured registry fails
+        // every probe the same way.
+        let mut causes: Vec<(String, usize, usize)> = Vec::new();
         for (position, error) in &failures {
-            tracing::error!(image = %plugins[*position].reference, %error, "image state unknown");
+            let key = error.outage().unwrap_or_else(|| error.to_string());
+            match causes.iter_mut().find(|(known, _, _)| *known == key) {
+                Some((_, count, _)) => *count += 1,
+                None => causes.push((key, 1, *position)),
+            }
+        }
+        if causes.len() > 1 {
+            for (_, count, position) in &causes {
+                let error = &failures
+                    .iter()
+                    .find(|(at, _)| at == position)
+                    .map(|(_, error)| error.to_string())
+                    .unwrap_or_default();
+                tracing::error!(images = count, first = %plugins[*position].reference, %error, "image state unknown");
+            }
         }
         let (position, first) = failures.remove(0);
-        return Err(anyhow::Error::new(first).context(format!(
-            "could not tell whether {} plugin image(s) exist (first: {}); nothing was written",
-            failures.len() + 1,
-            plugins[position].reference
-        )));
+        if matches!(first, RegistryError::Misconfigured { .. }) {
+            return Err(
+                anyhow::Error::new(first).context("the image store cannot work as configured; nothing was written")
+            );
+        }
+        let count = failures.len() + 1;
+        let affected = if count == 1 {
+            format!("whether {} exists", plugins[position].reference)
+        } else {
+            format!("whether {count} plugin images exist (first: {})", plugins[position].reference)
+        };
+        return Err(anyhow::Error::new(first).context(format!("could not tell {affected}; nothing was written")));
     }
     Ok(resolutions.into_iter().map(|resolution| resolution.unwrap_or(Resolution::Missing)).collect())
 }

@@ -226,6 +226,8 @@ struct Run<'a> {
     id: String,
     /// The section (`tasks` or `finally`) running now and when its time is up.
     section: Section,
+    /// The run's progress, which shows a task's TaskRuns and what their steps report.
+    progress: &'a crate::io::progress::Progress,
 }
 
 /// The time limit of the section of the run that is running: the earlier of its own timeout
@@ -393,15 +395,20 @@ impl Run<'_> {
             return skipped(format!("not started: {} had elapsed", self.section.limit));
         }
         let count = combinations.len();
+        let run_name = |index: usize| if count > 1 { format!("{}-{index}", task.name) } else { task.name.clone() };
+        let files =
+            (0..count).map(|index| self.options.out.join("runs").join(run_name(index)).join("progress")).collect();
+        self.progress.working_on_runs(&task.name, count as u64, files);
         let runs: Vec<(usize, TaskRunResult)> = futures::stream::iter(combinations.into_iter().enumerate())
             .map(|(index, params)| async move {
-                let name = if count > 1 { format!("{}-{index}", task.name) } else { task.name.clone() };
+                let name = run_name(index);
                 let mut attempt = 0;
                 loop {
                     let result = self.run_attempt(task, &name, &params).await;
                     // Tekton retries an attempt that failed or timed out, not one its section's
                     // time cut short.
                     if result.is_ok() || attempt >= task.retries || self.section.expired() {
+                        self.progress.run_finished();
                         break (index, result);
                     }
                     attempt += 1;
@@ -632,6 +639,10 @@ impl Run<'_> {
                         }
                     }
                     env.push(("RHDH_CATALOG_ARTIFACT_EXACT".into(), "true".into()));
+                    env.push((
+                        crate::io::progress::PROGRESS_FILE_ENV.into(),
+                        dir.join("progress").display().to_string(),
+                    ));
                     env.push(("RHDH_CATALOG_ARTIFACT_RUN".into(), self.id.clone()));
                     env.extend(self.options.env.iter().cloned());
                     self.run_step_within(run_name, step, &args, &env, &dir).await?;
@@ -912,6 +923,32 @@ fn check_termination_message(task: &Task, step: &str, results: &Path) -> Result<
     Ok(())
 }
 
+/// [`run_tool_step`] with extra environment and its stderr captured (for the caller to show,
+/// e.g. with a scratch folder's path replaced by the folder it stands for).
+pub(crate) async fn run_tool_step_captured(
+    tool: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> anyhow::Result<(crate::error::ExitStatus, String)> {
+    let output = tokio::process::Command::new(tool)
+        .args(args)
+        .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|error| anyhow::anyhow!("cannot run {}: {error}", tool.display()))?;
+    let status = match output.status.code() {
+        Some(0) => crate::error::ExitStatus::Success,
+        Some(1) => crate::error::ExitStatus::Findings,
+        Some(2) => crate::error::ExitStatus::BadInput,
+        _ => crate::error::ExitStatus::Infrastructure,
+    };
+    Ok((status, String::from_utf8_lossy(&output.stderr).into_owned()))
+}
+
 fn references_task(task: &PipelineTask, dependency: &str) -> bool {
     let mut texts = Vec::new();
     for (_, value) in task.params.iter().chain(&task.matrix) {
@@ -934,11 +971,17 @@ fn elapsed(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Runs the pipeline; the outcome says what happened to every task.
-pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) -> anyhow::Result<RunOutcome> {
+/// Refuses params and workspaces the Pipeline does not declare, and a `--from` that is not one
+/// of its tasks, naming the ones it has.
+pub(crate) fn check_options(pipeline: &Pipeline, options: &RunOptions) -> Result<(), InputError> {
     for name in options.params.keys() {
         if !pipeline.params.iter().any(|param| &param.name == name) {
-            return Err(InputError::usage(format!("the pipeline has no param `{name}`")).into());
+            let declared: Vec<&str> = pipeline.params.iter().map(|param| param.name.as_str()).collect();
+            return Err(InputError::usage(format!(
+                "--param `{name}`: the pipeline has no param `{name}` (its params: {})",
+                declared.join(", ")
+            ))
+            .with_hint("give one of the pipeline's params, e.g. --param on-missing=previous"));
         }
     }
     for name in options.workspaces.keys() {
@@ -947,8 +990,7 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
             return Err(InputError::usage(format!(
                 "the pipeline has no workspace `{name}` (it declares: {})",
                 if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
-            ))
-            .into());
+            )));
         }
     }
     for workspace in &pipeline.workspaces {
@@ -956,10 +998,24 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
             return Err(InputError::usage(format!(
                 "the pipeline's workspace `{}` is not optional: bind a folder to it",
                 workspace.name
-            ))
-            .into());
+            )));
         }
     }
+    if let Some(from) = &options.from {
+        let order = execution_order(pipeline)?;
+        if !order.iter().any(|task| &task.name == from) {
+            return Err(InputError::usage(format!(
+                "--from `{from}` is not a task of the pipeline ({})",
+                order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Runs the pipeline; the outcome says what happened to every task.
+pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOptions) -> anyhow::Result<RunOutcome> {
+    check_options(pipeline, options)?;
     check_params(pipeline, &tasks, options)?;
     let order = execution_order(pipeline)?;
     let trash = crate::pipeline::workdirs::Trash::open(&options.out)?;
@@ -968,6 +1024,8 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         std::process::id(),
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.as_nanos())
     );
+    let progress =
+        crate::io::progress::Progress::start("pipeline tasks", (order.len() + pipeline.finally.len()) as u64);
     let mut run = Run {
         options,
         pipeline,
@@ -976,6 +1034,7 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         trash,
         id,
         section: Section::default(),
+        progress: &progress,
     };
     let started = Instant::now();
     let whole = options.timeouts.pipeline.map(|duration| (started, duration));
@@ -992,8 +1051,6 @@ pub(crate) async fn run(pipeline: &Pipeline, tasks: Vec<Task>, options: &RunOpti
         ))
         .into());
     }
-    let progress =
-        crate::io::progress::Progress::start("pipeline tasks", (order.len() + pipeline.finally.len()) as u64);
     for task in order {
         progress.working_on(&task.name);
         if reusing && options.from.as_deref() == Some(task.name.as_str()) {

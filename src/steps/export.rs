@@ -87,6 +87,8 @@ struct RunContext {
     /// Per workspace, the content digest of the install its last export kept in the package
     /// cache (from its export record in the tree, read before anything runs).
     recorded_installs: BTreeMap<String, String>,
+    /// Where the images go, recorded so that a fetch told of another store exports again.
+    image_destination: Option<String>,
 }
 
 impl RunContext {
@@ -119,6 +121,13 @@ pub(crate) struct PluginReport {
     /// The overlay is wrong about this plugin (its folder does not exist upstream): bad input.
     #[serde(rename = "bad-input", skip_serializing_if = "Option::is_none")]
     pub(crate) bad_input: Option<String>,
+    /// The infrastructure cause when a registry or git remote failed, the same words for every
+    /// plugin it failed (the status page makes one item of them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) outage: Option<String>,
+    /// A registry that cannot work as configured (not written: the step stops with it, exit 2).
+    #[serde(skip)]
+    pub(crate) misconfiguration: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -234,7 +243,11 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
             }
         }
     }
+    let image_destination = args.images.as_ref().map(|target| {
+        crate::domain::workspace::plan::image_destination(target.store.spec.as_deref(), &target.registry.to_string())
+    });
     let settings = RunContext {
+        image_destination,
         output_tree: args.output_tree.clone(),
         work,
         commands: args.commands.clone(),
@@ -305,6 +318,14 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         for plugin in workspace.plugins.iter().filter(|plugin| plugin.status == Status::Failed) {
             tracing::error!(workspace = %name, plugin = %plugin.path, cause = plugin.cause.as_deref().unwrap_or(""), "plugin failed");
         }
+    }
+    if let Some(problem) = report
+        .workspaces
+        .values()
+        .flat_map(|workspace| &workspace.plugins)
+        .find_map(|plugin| plugin.misconfiguration.clone())
+    {
+        return Err(InputError::usage(format!("{problem}; report in {}", report_path.display())).into());
     }
     if let Some((name, workspace)) = report.workspaces.iter().find(|(_, workspace)| workspace.infrastructure) {
         return Err(InfrastructureError {
@@ -391,6 +412,8 @@ fn failed_workspace(
                 cause: Some(cause.clone()),
                 log_tail: Vec::new(),
                 bad_input: None,
+                outage: None,
+                misconfiguration: None,
             })
             .collect(),
         cause: Some(cause),
@@ -492,7 +515,16 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
             Ok(commit) => commit,
             Err(error) => {
                 let infrastructure = !error.is_bad_input();
-                return failed_workspace(planned, None, error.to_string(), infrastructure);
+                let mut report = failed_workspace(planned, None, error.to_string(), infrastructure);
+                if infrastructure {
+                    // A git remote that failed fails every workspace cloned from it the same way.
+                    let outage =
+                        format!("git remote {} could not be read", crate::io::git::strip_credentials(&planned.repo));
+                    for plugin in &mut report.plugins {
+                        plugin.outage = Some(outage.clone());
+                    }
+                }
+                return report;
             }
         };
     let root = clone.join(&plan.plugins_root);
@@ -684,6 +716,8 @@ async fn export_plugins(
             cause: None,
             log_tail: Vec::new(),
             bad_input: None,
+            outage: None,
+            misconfiguration: None,
         };
         if !folder.join("package.json").is_file() {
             let what = if folder.is_file() || folder.is_symlink() {
@@ -786,7 +820,17 @@ async fn export_plugins(
                         report.image = image;
                         report.status = Status::Exported;
                     }
-                    Err(error) => report.cause = Some(format!("packaging the image: {error:#}")),
+                    Err(error) => {
+                        let registry_error =
+                            error.chain().find_map(|cause| cause.downcast_ref::<crate::io::registry::RegistryError>());
+                        report.outage = registry_error.and_then(crate::io::registry::RegistryError::outage);
+                        if let Some(misconfigured @ crate::io::registry::RegistryError::Misconfigured { .. }) =
+                            registry_error
+                        {
+                            report.misconfiguration = Some(misconfigured.to_string());
+                        }
+                        report.cause = Some(format!("packaging the image: {error:#}"));
+                    }
                 }
             }
         }
@@ -794,11 +838,13 @@ async fn export_plugins(
     }
     let status =
         if plugins.iter().all(|plugin| plugin.status == Status::Exported) { Status::Exported } else { Status::Failed };
+    // Images that could not be pushed because a registry failed: an outage a retry may fix.
+    let outage = plugins.iter().find_map(|plugin| plugin.outage.clone());
     WorkspaceReport {
         status,
         upstream_commit: Some(commit.to_string()),
-        cause: None,
-        infrastructure: false,
+        cause: outage.as_ref().map(|outage| format!("images could not be pushed: {outage}")),
+        infrastructure: outage.is_some(),
         patches_applied: Vec::new(),
         warnings: Vec::new(),
         plugins,
@@ -866,6 +912,7 @@ fn write_midstream_copy(
             })
             .collect(),
         kept_install,
+        image_destination: settings.image_destination.clone(),
     };
     let plugins_list = workspace.plugins_list.as_ref().map(|list| {
         let supported: BTreeSet<&str> = planned.plugins.iter().map(|plugin| plugin.path.as_str()).collect();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::OutputFormat;
-use crate::domain::workspace::plan::{WorkspaceFacts, plan_workspaces, render_table};
+use crate::domain::workspace::plan::{ExportPolicy, WorkspaceFacts, plan_workspaces, render_table};
 use crate::error::{ExitStatus, InputError};
 use crate::formats::package_list;
 use crate::formats::plan::{
@@ -52,6 +52,8 @@ pub struct FetchSettings {
     pub(crate) output_format: OutputFormat,
     /// Clone `file://` and `git://` repositories too (fixtures, mirrors).
     pub(crate) allow_local_repos: bool,
+    /// `--force-export` and where the images go now: what besides the cache key re-exports.
+    pub(crate) policy: ExportPolicy,
 }
 
 pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
@@ -93,7 +95,19 @@ pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
             .into());
         }
     }
-    let workspaces = plan_workspaces(&facts, supported.as_ref(), &upstream.backstage_version, crate::TOOL_VERSION);
+    let known: BTreeSet<&str> = overlay.workspaces.iter().map(|workspace| workspace.name.as_str()).collect();
+    if let Some(unknown) = args.policy.force.unknown(&known).first() {
+        return Err(InputError::usage(format!(
+            "--force-export `{unknown}` is not a workspace of {}",
+            overlay_dir.join("workspaces").display()
+        ))
+        .with_hint(
+            "name a folder of the overlay's workspaces/, or give --force-export without a name for every workspace",
+        )
+        .into());
+    }
+    let workspaces =
+        plan_workspaces(&facts, supported.as_ref(), &upstream.backstage_version, crate::TOOL_VERSION, &args.policy);
     let exported: Vec<String> = workspaces
         .iter()
         .filter(|workspace| workspace.decision == Decision::Export)

@@ -188,11 +188,12 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         }
     }
     if !problems.is_empty() && args.on_missing == OnMissing::Fail {
+        // Only what happened: under `fail` nothing was kept or left out, nothing was written.
         let list: Vec<String> = problems
             .iter()
             .map(|(catalog, problem)| {
                 let which = if catalogs.len() > 1 { format!("{catalog}: ") } else { String::new() };
-                format!("{which}{} ({})", problem.reference, problem.status.describe())
+                format!("{which}{} ({})", problem.reference, problem.detail.as_deref().unwrap_or("not found"))
             })
             .collect();
         return Err(FindingsError(format!(
@@ -533,8 +534,20 @@ fn load_shared(args: &IndexSettings) -> Result<SharedInputs, InputError> {
             .transpose()?,
     };
     let (found_repo, found_commit) = overlay_provenance(&args.overlay);
-    let overlay_commit = args.overlay_commit.clone().or(found_commit).unwrap_or_else(|| "unknown".to_string());
-    let source_repo = args.source_repo.clone().or(found_repo).unwrap_or_else(|| "unknown".to_string());
+    let overlay_commit = args.overlay_commit.clone().or(found_commit);
+    let source_repo = args.source_repo.clone().or(found_repo);
+    if !args.dry_run && (overlay_commit.is_none() || source_repo.is_none()) {
+        let missing = match (&source_repo, &overlay_commit) {
+            (None, None) => "the overlay repository and commit",
+            (None, Some(_)) => "the overlay repository",
+            _ => "the overlay commit",
+        };
+        tracing::warn!(
+            "build-info.json records {missing} as `unknown`: pass --source-repo and --overlay-commit, or index an overlay checkout (or a tree fetch wrote)"
+        );
+    }
+    let overlay_commit = overlay_commit.unwrap_or_else(|| "unknown".to_string());
+    let source_repo = source_repo.unwrap_or_else(|| "unknown".to_string());
     let build_info = BuildInfo {
         source_repo: format!("{source_repo} @ {overlay_commit}"),
         build_date: args.source_date_epoch.map(format_epoch),

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::domain::run_report::{TaskLine, TaskStatus};
-use crate::domain::status::inputs::{ExportReportFile, RunContext, StatusInputs};
+use crate::domain::status::inputs::{ExportReportFile, FailedTask, RunContext, StatusInputs};
+use crate::domain::status::overlay::{OverlayPlugin, overlay_plugins};
 use crate::domain::status::{html, markdown, page};
 use crate::error::ExitStatus;
 
@@ -44,6 +45,14 @@ pub struct ReportSettings {
     pub(crate) build_info: Option<PathBuf>,
     /// `plan.json` of the run (`fetch`).
     pub(crate) plan: Option<PathBuf>,
+    /// The overlay tree: every plugin of every `plugins-list.yaml` gets a row.
+    pub(crate) overlay: Option<PathBuf>,
+    /// Supported package lists; empty: the overlay's `rhdh-supported-packages.txt` if any.
+    pub(crate) supported_packages: Vec<PathBuf>,
+    /// `(task, log)` of each task that failed: the page quotes the log's error lines.
+    pub(crate) task_logs: Vec<(String, PathBuf)>,
+    /// The command that runs the pipeline again (the page's fix commands are made from it).
+    pub(crate) rerun_command: Option<String>,
     /// Files, or folders of `*.json` (and `export-reports/*.json`).
     pub(crate) export_reports: Vec<PathBuf>,
     /// Where `status.html` and `status.md` go.
@@ -130,8 +139,26 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
             }
         }
     }
+    let overlay = settings
+        .overlay
+        .as_ref()
+        .map(|dir| read_overlay(dir, &settings.supported_packages, &mut notes))
+        .unwrap_or_default();
+    let failed_tasks = settings
+        .task_logs
+        .iter()
+        .map(|(task, log)| FailedTask {
+            task: task.clone(),
+            lines: crate::domain::run_report::cause_lines(&crate::io::shell::tail(log)),
+            log: Some(log.display().to_string()),
+            fix: None,
+        })
+        .collect();
     StatusInputs {
+        overlay,
+        failed_tasks,
         run: RunContext {
+            rerun_command: settings.rerun_command.clone(),
             status: settings.status.clone(),
             tasks: settings.tasks.clone(),
             branch: settings.branch.clone(),
@@ -150,6 +177,53 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
         has_dynamic_plugins,
         unreadable: notes.into_lines(),
     }
+}
+
+/// Every plugins-list entry of the overlay at `dir`, with its metadata, whether the supported
+/// lists name it and whether default.packages.yaml enables it. An overlay that cannot be read is
+/// noted, not fatal (the rest of the page still says what it knows).
+fn read_overlay(dir: &Path, supported_lists: &[PathBuf], notes: &mut Notes) -> Vec<OverlayPlugin> {
+    crate::io::fs::add_content_tree(dir);
+    let overlay = match crate::io::overlay_tree::load(dir) {
+        Ok(overlay) => overlay,
+        Err(error) => {
+            notes
+                .unreadable
+                .push(format!("the overlay could not be read, so plugins no step reached are not listed: {error}"));
+            return Vec::new();
+        }
+    };
+    let lists: Vec<PathBuf> = if supported_lists.is_empty() {
+        let default = dir.join("rhdh-supported-packages.txt");
+        if default.exists() { vec![default] } else { Vec::new() }
+    } else {
+        supported_lists.to_vec()
+    };
+    let mut supported: Option<std::collections::BTreeSet<(String, String)>> = None;
+    for list in &lists {
+        match crate::io::fs::read_text(list).and_then(|text| crate::formats::package_list::parse(list, &text)) {
+            Ok(entries) => {
+                let set = supported.get_or_insert_with(Default::default);
+                set.extend(entries.into_iter().map(|entry| (entry.workspace, entry.path.as_str().to_string())));
+            }
+            Err(error) => notes.unreadable.push(error.to_string()),
+        }
+    }
+    let defaults_path = dir.join("default.packages.yaml");
+    let defaults = if defaults_path.exists() {
+        match crate::io::fs::read_text(&defaults_path)
+            .and_then(|text| crate::formats::default_packages::DefaultPackages::parse(&defaults_path, &text))
+        {
+            Ok(defaults) => Some(defaults),
+            Err(error) => {
+                notes.unreadable.push(error.to_string());
+                None
+            }
+        }
+    } else {
+        None
+    };
+    overlay_plugins(&overlay, supported.as_ref(), defaults.as_ref())
 }
 
 /// A JSON input, or `None` with the reason noted: a file the caller named that does not exist

@@ -2,13 +2,22 @@
 //! with the local runner (so the graph exists once, and every local run tests it), with images
 //! and artifacts in OCI layout folders, then brings the checkout up to the new commit and says
 //! where the index and the report are.
+//!
+//! Before anything runs, a registry store is asked once whether it can work as configured (plain
+//! HTTP, TLS trust and name, a host that exists): a mistake there is bad input (exit 2) naming the
+//! flag, not an hour of exports that fail at their push. `--dry-run` takes every flag a real run
+//! takes and plans through the real `fetch` on a scratch copy; its messages name the checkout's
+//! files, not the copy's. Ctrl-C stops the run and says which task it stopped and that running
+//! the same command again goes on from there.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::domain::run_report::{TaskLine, TaskStatus};
+use crate::domain::run_report::{TaskCause, TaskLine, TaskStatus};
+use crate::domain::workspace::plan::ForceExport;
 use crate::error::{ExitStatus, FindingsError, InputError};
-use crate::pipeline::runner::{RunOptions, RunOutcome};
+use crate::io::registry::{ClientOptions, RegistryClient, RegistryError, RegistryPrefix};
+use crate::pipeline::runner::{RunOptions, RunOutcome, TaskOutcome};
 
 #[derive(Debug)]
 pub struct SyncSettings {
@@ -18,124 +27,89 @@ pub struct SyncSettings {
     pub(crate) out: PathBuf,
     /// Where plugin images are pushed and read (`oci-layout:` paths absolute).
     pub(crate) store: String,
+    /// `--registry`, parsed.
+    pub(crate) registry_prefix: RegistryPrefix,
     pub(crate) registry: String,
     pub(crate) index_image: String,
     pub(crate) exporter: String,
     pub(crate) install_command: String,
     pub(crate) tsc_command: String,
     pub(crate) workspaces: Vec<String>,
+    /// `--force-export`: exported even when unchanged.
+    pub(crate) force_export: ForceExport,
     /// Export TaskRuns at the same time.
     pub(crate) jobs: usize,
     pub(crate) from: Option<String>,
     pub(crate) dry_run: bool,
-    /// Pipeline params given with `--param name=value`.
+    /// Pipeline params given with `--param name=value` (and the policy flags).
     pub(crate) params: BTreeMap<String, String>,
     /// Let the steps clone `file://` and `git://` repositories (the bundled example's upstreams).
     pub(crate) allow_local_repos: bool,
-    /// Pipeline workspace → folder (`--workspace-dir name=DIR`, absolute, existing).
+    /// Pipeline workspace → folder (`--workspace-dir name=DIR`, `--credentials-dir`, absolute, existing).
     pub(crate) workspace_dirs: BTreeMap<String, PathBuf>,
+    /// `--registry-auth-file`: `REGISTRY_AUTH_FILE` of the steps.
+    pub(crate) registry_auth_file: Option<PathBuf>,
+    /// How the steps talk to registries (`--insecure-registry`, timeouts, attempts), and where
+    /// the user named the store's hosts.
+    pub(crate) client: ClientOptions,
     /// `GIT_TOKEN`: for the steps (their secret) and the final pull of the checkout.
     pub(crate) token: Option<String>,
 }
 
 /// The Pipeline workspace with the midstream's git credentials.
-const GIT_AUTH_WORKSPACE: &str = "git-auth";
+pub(crate) const GIT_AUTH_WORKSPACE: &str = "git-auth";
 
 pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
     let tree = args.tree.clone();
     let pipeline = crate::pipeline::definitions::pipeline()?;
     let tasks = crate::pipeline::definitions::tasks()?;
     let tool = std::env::current_exe()?;
+    let origin = crate::io::git::origin_url(&tree);
+    let branch = crate::io::git::current_branch(&tree).unwrap_or_else(|| "main".to_string());
+    let out = args.out.clone();
+    let mut options = RunOptions {
+        out: out.clone(),
+        params: pipeline_params(&args, origin.as_deref(), "", &branch),
+        jobs: args.jobs,
+        from: args.from.clone(),
+        tool,
+        env: step_environment(&args, origin.is_some()),
+        workspaces: args.workspace_dirs.clone(),
+        // The PaC runs' and the sample PipelineRun's limits: a run Tekton would stop stops here too.
+        timeouts: crate::pipeline::definitions::sample_run_timeouts()?,
+    };
+    crate::pipeline::runner::check_options(&pipeline, &options)?;
+    check_store(&args).await?;
     if args.dry_run {
-        let order = crate::pipeline::runner::execution_order(&pipeline)?;
-        println!(
-            "tasks: {} → finally: {}",
-            order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(" → "),
-            pipeline.finally.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(", ")
-        );
-        // Plan on a scratch copy, with the upstreams fetched, so the checkout stays untouched.
-        let scratch = tempfile::tempdir()?;
-        crate::io::fs::copy_additively(&tree, scratch.path(), &[])?;
-        let plan_path = scratch.path().join("plan.json");
-        let mut fetch = vec!["fetch".to_string(), "--tree".into(), scratch.path().display().to_string()];
-        fetch.extend(["--plan".into(), plan_path.display().to_string(), "--output-format".into(), "json".into()]);
-        for workspace in &args.workspaces {
-            fetch.extend(["--workspace".to_string(), workspace.clone()]);
-        }
-        let status = crate::pipeline::runner::run_tool_step(&tool, &fetch).await?;
-        if status != ExitStatus::Success {
-            return Ok(status);
-        }
-        print!(
-            "{}",
-            crate::domain::workspace::plan::render_table(&crate::io::fs::read_parsed(
-                &plan_path,
-                crate::formats::plan::Plan::parse
-            )?)
-        );
-        return Ok(ExitStatus::Success);
+        return dry_run(&args, &pipeline, &options).await;
     }
     let Some(revision) = crate::io::git::head_commit(&tree) else {
         return Err(InputError::in_file(&tree, "is not a git work tree with a commit")
             .with_hint("sync runs on a midstream checkout")
             .into());
     };
-    let origin = crate::io::git::origin_url(&tree);
-    let branch = crate::io::git::current_branch(&tree).unwrap_or_else(|| "main".to_string());
-    let out = args.out.clone();
-    let store = args.store.clone();
-
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
-    params.insert("git-url".into(), origin.clone().unwrap_or_else(|| tree.display().to_string()));
-    params.insert("revision".into(), revision.clone());
-    params.insert("branch".into(), branch.clone());
-    // As Konflux names it (`<repository>:{{revision}}`): every task's artifact is a tag of this
-    // one repository (`<revision>.git`, `<revision>.fetch`, …).
-    params.insert("output-image".into(), format!("localhost/rhdh-catalog-sync:{revision}"));
-    params.insert("registry".into(), args.registry.clone());
-    params.insert("index-image".into(), args.index_image.clone());
-    params.insert("exporter".into(), args.exporter.clone());
-    params.insert("workspaces".into(), args.workspaces.join(","));
-    params.extend(args.params.clone());
-    let mut env = vec![
-        ("RHDH_CATALOG_STORE".to_string(), store.clone()),
-        ("RHDH_CATALOG_ARTIFACT_STORE".to_string(), format!("oci-layout:{}", out.join("artifacts").display())),
-        ("RHDH_CATALOG_INSTALL_COMMAND".to_string(), args.install_command.clone()),
-        ("RHDH_CATALOG_TSC_COMMAND".to_string(), args.tsc_command.clone()),
-    ];
-    if args.allow_local_repos {
-        env.push(("RHDH_CATALOG_ALLOW_LOCAL_REPOS".to_string(), "true".to_string()));
-    }
-    if origin.is_none() {
-        // Nothing to push to: the checkout itself is brought to the new commit below.
-        env.push(("RHDH_CATALOG_NO_PUSH".to_string(), "true".to_string()));
-    }
-    // This machine's extra CA stands in for the trusted-ca ConfigMap the Tasks mount.
-    if let Some(extra_ca) = std::env::var_os(crate::io::registry::client::EXTRA_CA_ENV) {
-        env.push((crate::io::registry::client::EXTRA_CA_ENV.to_string(), extra_ca.to_string_lossy().into_owned()));
-    }
-    let options = RunOptions {
-        out: out.clone(),
-        params,
-        jobs: args.jobs,
-        from: args.from.clone(),
-        tool,
-        env,
-        workspaces: with_package_cache(&args.workspace_dirs, &out)?,
-        // The PaC runs' and the sample PipelineRun's limits: a run Tekton would stop stops here too.
-        timeouts: crate::pipeline::definitions::sample_run_timeouts()?,
-    };
+    options.params = pipeline_params(&args, origin.as_deref(), &revision, &branch);
+    options.workspaces = with_package_cache(&args.workspace_dirs, &out)?;
     let started = std::time::Instant::now();
-    let outcome = crate::pipeline::runner::run(&pipeline, tasks, &options).await?;
+    let since = std::time::SystemTime::now();
+    let outcome = tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => {
+            interrupted(&pipeline, &out, since);
+            return Ok(ExitStatus::Interrupted);
+        }
+        outcome = crate::pipeline::runner::run(&pipeline, tasks, &options) => outcome?,
+    };
     let statuses: Vec<TaskLine> = outcome
         .tasks
         .iter()
         .filter(|(name, _)| name != "report")
         .map(|(name, task)| TaskLine { name: name.clone(), status: task.status.clone() })
         .collect();
-    let markdown = crate::domain::run_report::render_markdown(&outcome.status, &statuses);
+    let causes = causes(&outcome);
+    let markdown = crate::domain::run_report::render_markdown_with_causes(&outcome.status, &statuses, &causes);
     crate::io::fs::write_atomic(&out.join("report.md"), markdown.as_bytes())?;
-    status_page(&options.tool, &outcome, &statuses, &out, &tree, &branch).await;
+    let page_written = status_page(&options.tool, &outcome, &statuses, &causes, &out, &tree, &branch).await;
 
     let updated = if outcome.outcome("commit").is_some_and(|commit| commit.status == TaskStatus::Succeeded) {
         let auth = crate::io::git::GitAuth::resolve(
@@ -147,23 +121,198 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
     } else {
         Err("the commit task did not succeed".to_string())
     };
-    print_summary(&outcome, &tree, &out, &store, &updated, started.elapsed());
+    print_summary(&outcome, &causes, &tree, &out, &args.store, &updated, page_written, started.elapsed());
     if outcome.status == TaskStatus::Failed {
-        let failed: Vec<String> = outcome
-            .tasks
-            .iter()
-            .filter(|(_, task)| task.status == TaskStatus::Failed)
-            .map(|(name, task)| format!("{name}: {}", task.reason.as_deref().unwrap_or("failed")))
-            .collect();
+        let failed: Vec<String> =
+            causes.iter().map(|cause| format!("{}: {}", cause.task, cause.summary())).collect::<Vec<_>>();
         return Err(FindingsError(format!("the sync failed:\n{}", failed.join("\n"))).into());
     }
     Ok(ExitStatus::Success)
 }
 
+/// The Pipeline's params for this run: the checkout's, then the flags, then `--param`.
+fn pipeline_params(
+    args: &SyncSettings,
+    origin: Option<&str>,
+    revision: &str,
+    branch: &str,
+) -> BTreeMap<String, String> {
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    params.insert("git-url".into(), origin.map_or_else(|| args.tree.display().to_string(), str::to_string));
+    params.insert("revision".into(), revision.to_string());
+    params.insert("branch".into(), branch.to_string());
+    // As Konflux names it (`<repository>:{{revision}}`): every task's artifact is a tag of this
+    // one repository (`<revision>.git`, `<revision>.fetch`, …).
+    params.insert("output-image".into(), format!("localhost/rhdh-catalog-sync:{revision}"));
+    params.insert("registry".into(), args.registry.clone());
+    params.insert("index-image".into(), args.index_image.clone());
+    params.insert("exporter".into(), args.exporter.clone());
+    params.insert("workspaces".into(), args.workspaces.join(","));
+    params.extend(args.params.clone());
+    params
+}
+
+/// The environment every step of the run gets (it stands for the cluster's configuration, so it
+/// wins over a step's own `env`).
+fn step_environment(args: &SyncSettings, has_origin: bool) -> Vec<(String, String)> {
+    let registry = args.params.get("registry").cloned().unwrap_or_else(|| args.registry.clone());
+    let mut env = vec![
+        ("RHDH_CATALOG_STORE".to_string(), args.store.clone()),
+        // Fetch compares it with where each workspace's last export pushed.
+        ("RHDH_CATALOG_REGISTRY".to_string(), registry),
+        ("RHDH_CATALOG_ARTIFACT_STORE".to_string(), format!("oci-layout:{}", args.out.join("artifacts").display())),
+        ("RHDH_CATALOG_INSTALL_COMMAND".to_string(), args.install_command.clone()),
+        ("RHDH_CATALOG_TSC_COMMAND".to_string(), args.tsc_command.clone()),
+        ("RHDH_CATALOG_FORCE_EXPORT".to_string(), args.force_export.values().join(",")),
+        ("RHDH_CATALOG_INSECURE_REGISTRIES".to_string(), args.client.insecure_registries.join(",")),
+        ("RHDH_CATALOG_REGISTRY_TIMEOUT".to_string(), args.client.timeout.as_secs().to_string()),
+        ("RHDH_CATALOG_REGISTRY_ATTEMPTS".to_string(), args.client.attempts.to_string()),
+        // A step's message about a value from this environment names the sync flag it came from.
+        (crate::cli::SET_BY_ENV.to_string(), "rhdh-catalog sync".to_string()),
+    ];
+    if args.allow_local_repos {
+        env.push(("RHDH_CATALOG_ALLOW_LOCAL_REPOS".to_string(), "true".to_string()));
+    }
+    if !has_origin {
+        // Nothing to push to: the checkout itself is brought to the new commit below.
+        env.push(("RHDH_CATALOG_NO_PUSH".to_string(), "true".to_string()));
+    }
+    if let Some(file) = &args.registry_auth_file {
+        env.push(("REGISTRY_AUTH_FILE".to_string(), file.display().to_string()));
+    }
+    // This machine's extra CA stands in for the trusted-ca ConfigMap the Tasks mount.
+    if let Some(extra_ca) = std::env::var_os(crate::io::registry::client::EXTRA_CA_ENV) {
+        env.push((crate::io::registry::client::EXTRA_CA_ENV.to_string(), extra_ca.to_string_lossy().into_owned()));
+    }
+    env
+}
+
+/// Asks a registry store once whether it can work as configured: a registry that answers plain
+/// HTTP, a certificate that is not trusted or not for its name, a host that does not exist stop
+/// the run here (exit 2, naming the flag). One that does not answer now is left to the tasks,
+/// which retry, and whose failure the status page reports.
+async fn check_store(args: &SyncSettings) -> anyhow::Result<()> {
+    let Some(mirror) = args.store.trim().strip_prefix("docker://") else { return Ok(()) };
+    let mirror = mirror.trim_end_matches('/');
+    let host = if mirror.is_empty() { args.registry_prefix.registry.clone() } else { mirror.to_string() };
+    let client = RegistryClient::new(ClientOptions { attempts: 1, ..args.client.clone() })?;
+    match client.check_reachable(&host).await {
+        Ok(()) => Ok(()),
+        Err(error @ RegistryError::Misconfigured { .. }) => {
+            Err(anyhow::Error::new(error).context("the image store cannot work as configured; nothing was run"))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the image store did not answer; the tasks try again and retry");
+            Ok(())
+        }
+    }
+}
+
+/// `--dry-run`: the task order, then the plan `fetch` makes on a scratch copy of the checkout with
+/// the upstreams fetched (the checkout stays untouched), with the same environment a real run
+/// gives it. What fetch says about the copy's files is said about the checkout's.
+async fn dry_run(
+    args: &SyncSettings,
+    pipeline: &crate::pipeline::definitions::Pipeline,
+    options: &RunOptions,
+) -> anyhow::Result<ExitStatus> {
+    let order = crate::pipeline::runner::execution_order(pipeline)?;
+    println!(
+        "tasks: {} → finally: {}",
+        order.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(" → "),
+        pipeline.finally.iter().map(|task| task.name.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let scratch = tempfile::tempdir()?;
+    crate::io::fs::copy_additively(&args.tree, scratch.path(), &[])?;
+    let plan_path = scratch.path().join("plan.json");
+    let mut fetch = vec!["fetch".to_string(), "--tree".into(), scratch.path().display().to_string()];
+    fetch.extend(["--plan".into(), plan_path.display().to_string(), "--output-format".into(), "json".into()]);
+    for workspace in &args.workspaces {
+        fetch.extend(["--workspace".to_string(), workspace.clone()]);
+    }
+    let (status, stderr) = crate::pipeline::runner::run_tool_step_captured(&options.tool, &fetch, &options.env).await?;
+    let scratch_text = scratch.path().display().to_string();
+    let resolved = crate::io::fs::resolved(scratch.path()).display().to_string();
+    eprint!(
+        "{}",
+        stderr
+            .replace(&resolved, &args.tree.display().to_string())
+            .replace(&scratch_text, &args.tree.display().to_string())
+    );
+    if status != ExitStatus::Success {
+        return Ok(status);
+    }
+    print!("{}", crate::domain::workspace::plan::render_table(&crate::io::fs::read_parsed(&plan_path, crate::formats::plan::Plan::parse)?));
+    Ok(ExitStatus::Success)
+}
+
+/// What a Ctrl-C stopped, said once: the task that was running (from the outcomes saved since
+/// the run started), what that means for the remote, and that the same command goes on.
+fn interrupted(pipeline: &crate::pipeline::definitions::Pipeline, out: &Path, since: std::time::SystemTime) {
+    let state = out.join("state");
+    let finished = |name: &str| {
+        std::fs::metadata(state.join(format!("{name}.json")))
+            .and_then(|metadata| metadata.modified())
+            .is_ok_and(|modified| modified >= since)
+    };
+    let order = crate::pipeline::runner::execution_order(pipeline).unwrap_or_default();
+    let done: Vec<&str> = order.iter().map(|task| task.name.as_str()).filter(|name| finished(name)).collect();
+    let running = order.iter().map(|task| task.name.as_str()).find(|name| !finished(name));
+    let remote = match running {
+        Some("commit") => "the commit task was stopped: the push may or may not have happened",
+        Some(_) => "nothing was committed or pushed",
+        None => "every task had finished; only the report was stopped",
+    };
+    eprintln!(
+        "\ninterrupted: the sync stopped while {} ran ({}); {remote}.\n  hint: run the same command again to go on: it starts from the checkout again and reuses what this run kept in {} (clones, unpacked artifacts, the package cache), so unchanged work is quick",
+        running.map_or_else(|| "the report".to_string(), |name| format!("`{name}`")),
+        if done.is_empty() { "no task had finished".to_string() } else { format!("finished: {}", done.join(", ")) },
+        out.display()
+    );
+}
+
+/// Why each task that failed failed, and why each skipped task was skipped: the cause lines of
+/// its log and the log's path.
+fn causes(outcome: &RunOutcome) -> Vec<TaskCause> {
+    outcome
+        .tasks
+        .iter()
+        .filter(|(_, task)| matches!(task.status, TaskStatus::Failed | TaskStatus::None))
+        .map(|(name, task)| cause_of(name, task))
+        .collect()
+}
+
+fn cause_of(name: &str, task: &TaskOutcome) -> TaskCause {
+    let reason = task.reason.clone().unwrap_or_default();
+    // The runner says `step <step> exited with <status>; log <path>:` and the log's last lines.
+    let (head, tail) = reason.split_once('\n').unwrap_or((reason.as_str(), ""));
+    let (head, log) = match head.split_once("; log ") {
+        Some((head, log)) => (head.to_string(), Some(PathBuf::from(log.trim_end_matches(':')))),
+        None => (head.to_string(), None),
+    };
+    let lines: Vec<String> = tail.lines().map(str::to_string).collect();
+    TaskCause {
+        task: name.to_string(),
+        skipped: task.status == TaskStatus::None,
+        head,
+        lines: crate::domain::run_report::cause_lines(&lines),
+        log,
+    }
+}
+
 /// The status page of the run (`status.html`, `status.md` in `out`): `report` run as a step, on
 /// the reports the tasks left in their folders (the runner keeps them; Tekton would not). Never
-/// fails the sync: a page that cannot be made is a warning.
-async fn status_page(tool: &Path, outcome: &RunOutcome, statuses: &[TaskLine], out: &Path, tree: &Path, branch: &str) {
+/// fails the sync: a page that cannot be made is a warning. Returns whether it was written.
+async fn status_page(
+    tool: &Path,
+    outcome: &RunOutcome,
+    statuses: &[TaskLine],
+    causes: &[TaskCause],
+    out: &Path,
+    tree: &Path,
+    branch: &str,
+) -> bool {
+    let succeeded = |name: &str| outcome.outcome(name).is_some_and(|task| task.status == TaskStatus::Succeeded);
     let ran = |name: &str| outcome.outcome(name).is_some_and(|task| task.status != TaskStatus::None);
     let runs = out.join("runs");
     let path = |path: PathBuf| path.display().to_string();
@@ -179,32 +328,100 @@ async fn status_page(tool: &Path, outcome: &RunOutcome, statuses: &[TaskLine], o
             args.extend(["--source-date-epoch".into(), seconds]);
         }
     }
-    if ran("fetch") {
-        args.extend(["--plan".into(), path(runs.join("fetch/workdir/source/plan.json"))]);
+    let fetched = runs.join("fetch/workdir/source");
+    let plan_path = fetched.join("plan.json");
+    if ran("fetch") && plan_path.is_file() {
+        args.extend(["--plan".into(), path(plan_path.clone())]);
     }
-    if ran("index") {
+    // Every plugin of the overlay gets a row: the overlay this run fetched, else the checkout's.
+    let overlay_root = if plan_path.is_file() { fetched.clone() } else { tree.to_path_buf() };
+    if let Some(overlay) = overlay_of(&overlay_root, &plan_path) {
+        args.extend(["--overlay".into(), path(overlay)]);
+    }
+    // Only an index this run made is this run's catalog: never the checkout's previous one.
+    if succeeded("index") {
         args.extend(["--index-report".into(), path(runs.join("index/workdir/index-report.json"))]);
         args.extend(["--catalog-index".into(), path(runs.join("index/workdir/source/catalog-index"))]);
-    } else {
-        args.extend(["--catalog-index".into(), path(tree.join("catalog-index"))]);
     }
+    if ran("export") {
+        for folder in export_runs(outcome, out) {
+            args.extend(["--export-report".into(), path(folder.join("workdir/export"))]);
+        }
+    }
+    for cause in causes.iter().filter(|cause| !cause.skipped) {
+        if let Some(log) = &cause.log {
+            args.extend(["--task-log".into(), format!("{}={}", cause.task, log.display())]);
+        }
+    }
+    args.extend(["--rerun-command".into(), rerun_command()]);
+    match crate::pipeline::runner::run_tool_step(tool, &args).await {
+        Ok(ExitStatus::Success) => true,
+        Ok(status) => {
+            tracing::warn!(?status, "the status page was not written");
+            false
+        }
+        Err(error) => {
+            tracing::warn!(error = %error, "the status page was not written");
+            false
+        }
+    }
+}
+
+/// The folders of this run's export TaskRuns (one per batch the fetch task planned; folders of
+/// earlier runs with more batches are not this run's).
+fn export_runs(outcome: &RunOutcome, out: &Path) -> Vec<PathBuf> {
     let batches = outcome
         .outcome("fetch")
         .and_then(|fetch| fetch.results.get("batches"))
         .and_then(|values| values.first())
         .and_then(serde_json::Value::as_array)
         .map_or(0, Vec::len);
-    if ran("export") {
-        for batch in 0..batches {
-            let run = if batches > 1 { format!("export-{batch}") } else { "export".to_string() };
-            args.extend(["--export-report".into(), path(runs.join(run).join("workdir/export"))]);
+    let runs = out.join("runs");
+    match batches {
+        0 => Vec::new(),
+        1 => vec![runs.join("export")],
+        count => (0..count).map(|batch| runs.join(format!("export-{batch}"))).collect(),
+    }
+    .into_iter()
+    .filter(|folder| folder.join("workdir/export").is_dir())
+    .collect()
+}
+
+/// The overlay tree under `root`: the destination `fetch` recorded that holds `workspaces/`, else
+/// `overlay-repo`.
+fn overlay_of(root: &Path, plan: &Path) -> Option<PathBuf> {
+    let recorded = crate::io::fs::read_parsed(plan, crate::formats::plan::Plan::parse).ok().into_iter().flat_map(|plan| plan.sources);
+    recorded
+        .map(|source| root.join(source.destination))
+        .chain(std::iter::once(root.join("overlay-repo")))
+        .find(|candidate| candidate.join("workspaces").is_dir())
+}
+
+/// This sync's command line as it can be run again: `rhdh-catalog sync` and the arguments it was
+/// given, without `--force-export`, `--from` and `--dry-run` (the page adds what a fix needs).
+fn rerun_command() -> String {
+    let mut words = vec!["rhdh-catalog".to_string()];
+    let mut arguments = std::env::args().skip(1).peekable();
+    while let Some(argument) = arguments.next() {
+        let name = argument.split('=').next().unwrap_or_default();
+        if matches!(name, "--force-export" | "--dry-run") {
+            if name == "--force-export"
+                && !argument.contains('=')
+                && arguments.peek().is_some_and(|next| !next.starts_with('-'))
+            {
+                arguments.next();
+            }
+            continue;
         }
+        if name == "--from" {
+            if !argument.contains('=') {
+                arguments.next();
+            }
+            continue;
+        }
+        words.push(crate::io::shell::shell_quote(&argument));
     }
-    match crate::pipeline::runner::run_tool_step(tool, &args).await {
-        Ok(ExitStatus::Success) => {}
-        Ok(status) => tracing::warn!(?status, "the status page was not written"),
-        Err(error) => tracing::warn!(error = %error, "the status page was not written"),
-    }
+    words.join(" ")
 }
 
 /// Brings the checkout to the commit the pipeline made: a fast-forward pull from the remote it
@@ -239,26 +456,39 @@ async fn update_checkout(
     git(vec!["rev-parse".into(), "HEAD".into()]).await
 }
 
+/// The end of a run on stdout: every task (a task that did not run says `skipped` and why), the
+/// cause of each failure with its log, then only the files that exist.
+#[allow(clippy::too_many_arguments)]
 fn print_summary(
     outcome: &RunOutcome,
+    causes: &[TaskCause],
     tree: &Path,
     out: &Path,
     store: &str,
     updated: &Result<String, String>,
+    page_written: bool,
     elapsed: std::time::Duration,
 ) {
     println!("sync {} in {:.1}s", outcome.status, elapsed.as_secs_f64());
     for (name, task) in &outcome.tasks {
-        let detail = task
-            .reason
-            .as_deref()
-            .map(|reason| format!(" ({})", reason.lines().next().unwrap_or(reason)))
+        let word = if task.status == TaskStatus::None { "skipped".to_string() } else { task.status.to_string() };
+        let detail = causes
+            .iter()
+            .find(|cause| cause.task == *name)
+            .map(|cause| format!(" ({})", cause.head))
             .unwrap_or_default();
-        println!(
-            "  {name:16} {:9} {:>7.1}s{detail}",
-            task.status,
-            std::time::Duration::from_millis(task.millis).as_secs_f64()
-        );
+        let time = if task.status == TaskStatus::None {
+            String::new()
+        } else {
+            format!("{:.1}s", std::time::Duration::from_millis(task.millis).as_secs_f64())
+        };
+        println!("  {name:16} {word:9} {time:>7}{detail}");
+    }
+    for cause in causes.iter().filter(|cause| !cause.skipped) {
+        println!("failed:    {}: {}", cause.task, cause.summary());
+        if let Some(log) = cause.log.as_ref().filter(|log| log.is_file()) {
+            println!("           log {}", log.display());
+        }
     }
     match updated {
         Ok(commit) => println!("checkout:  {} at {commit}", tree.display()),
@@ -266,6 +496,7 @@ fn print_summary(
     }
     if let Some(summary) = outcome
         .outcome("index")
+        .filter(|index| index.status == TaskStatus::Succeeded)
         .and_then(|index| index.results.get("summary"))
         .and_then(|values| values.first())
         .and_then(|value| value.as_str())
@@ -280,14 +511,38 @@ fn print_summary(
     {
         println!("commit:    {commit}");
     }
-    println!("catalog:   {}", tree.join("catalog-index").display());
-    println!("report:    {}", out.join("report.md").display());
-    println!("status:    {} (and status.md)", out.join("status.html").display());
-    println!(
-        "details:   {} (index-report.json), {} (export-reports/)",
-        out.join("runs/index/workdir").display(),
-        out.join("runs/export*/workdir/export").display()
-    );
+    let index_ran = outcome.outcome("index").is_some_and(|index| index.status == TaskStatus::Succeeded);
+    let catalog =
+        if updated.is_ok() { tree.join("catalog-index") } else { out.join("runs/index/workdir/source/catalog-index") };
+    if index_ran && catalog.is_dir() {
+        println!("catalog:   {}", catalog.display());
+    } else {
+        println!("catalog:   none from this run (the index task did not succeed)");
+    }
+    let exists = |path: PathBuf| path.exists().then_some(path);
+    if let Some(report) = exists(out.join("report.md")) {
+        println!("report:    {}", report.display());
+    }
+    if page_written && let Some(page) = exists(out.join("status.html")) {
+        println!("status:    {} (and status.md)", page.display());
+    }
+    let mut details = Vec::new();
+    if index_ran && let Some(report) = exists(out.join("runs/index/workdir/index-report.json")) {
+        details.push(report.display().to_string());
+    }
+    let ran_export = outcome.outcome("export").is_some_and(|export| export.status != TaskStatus::None);
+    if ran_export {
+        details.extend(
+            export_runs(outcome, out)
+                .into_iter()
+                .map(|folder| folder.join("workdir/export/export-reports"))
+                .filter(|folder| folder.is_dir())
+                .map(|folder| folder.display().to_string()),
+        );
+    }
+    if !details.is_empty() {
+        println!("details:   {}", details.join(", "));
+    }
     println!("images:    {store}");
 }
 

@@ -435,7 +435,8 @@ fn hostile_flags_of_the_release_side() {
                 "release-number --version 1.10",
                 |work| std::fs::create_dir_all(work.join("build/containerfiles")).unwrap(),
                 strings(&["release-number", "--tree", ".", "--version", "1.10", "--image", "quay.io/rhdh/index"]),
-                &["--version", "1.10", "x.y.z"],
+                // --version is the old spelling of --rhdh-version, which the message names.
+                &["--rhdh-version", "1.10", "x.y.z"],
             ),
             case(
                 "--registry with a scheme",

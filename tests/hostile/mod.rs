@@ -19,6 +19,7 @@ mod links;
 mod measure;
 mod memory;
 mod outputs;
+mod markdown;
 mod overlay;
 mod package_cache;
 mod reads;

@@ -109,8 +109,10 @@ fn show<T: ToString>(value: Option<&T>) -> String {
     value.map_or_else(|| "none".to_string(), ToString::to_string)
 }
 
-/// The markdown rendering (a table, one row per plugin).
+/// The markdown rendering (a table, one row per plugin). Names, tags and keys come from the
+/// indexes (an image or a pull request may set them): rendered as text, never as markup.
 pub(crate) fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
+    use crate::domain::text::markdown_text as text;
     if diff.is_empty() {
         return "## Catalog index changes\n\nNo changes.\n".to_string();
     }
@@ -124,18 +126,19 @@ pub(crate) fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
         let view = new.get(plugin).cloned().unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {plugin} | added ({}, {}) |",
-            show(view.tag.as_ref()),
+            "| {} | added ({}, {}) |",
+            text(plugin),
+            text(&show(view.tag.as_ref())),
             view.digest.as_ref().map_or_else(|| "no digest".to_string(), Digest::short)
         );
     }
     for plugin in &diff.removed {
-        let _ = writeln!(out, "| {plugin} | removed |");
+        let _ = writeln!(out, "| {} | removed |", text(plugin));
     }
     for change in &diff.changed {
         let mut parts = Vec::new();
         if let Some(tag) = &change.tag {
-            parts.push(format!("tag {} → {}", show(tag.old.as_ref()), show(tag.new.as_ref())));
+            parts.push(format!("tag {} → {}", text(&show(tag.old.as_ref())), text(&show(tag.new.as_ref()))));
         }
         if let Some(digest) = &change.digest {
             parts.push(format!(
@@ -153,9 +156,10 @@ pub(crate) fn to_markdown(diff: &CatalogDiff, new: &CatalogView) -> String {
             parts.push(format!("{} → {}", state(enabled.old), state(enabled.new)));
         }
         if !change.plugin_config.is_empty() {
-            parts.push(format!("pluginConfig: {}", crate::domain::text::first_items(&change.plugin_config, 8)));
+            let keys: Vec<String> = change.plugin_config.iter().map(|key| text(key)).collect();
+            parts.push(format!("pluginConfig: {}", crate::domain::text::first_items(&keys, 8)));
         }
-        let _ = writeln!(out, "| {} | {} |", change.plugin, parts.join("; "));
+        let _ = writeln!(out, "| {} | {} |", text(&change.plugin), parts.join("; "));
     }
     out
 }

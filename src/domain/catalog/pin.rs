@@ -47,17 +47,6 @@ pub(crate) enum PluginStatus {
     Missing,
 }
 
-impl PluginStatus {
-    pub(crate) fn describe(self) -> &'static str {
-        match self {
-            PluginStatus::Pinned => "pinned",
-            PluginStatus::Fallback => "missing; an older tag pinned",
-            PluginStatus::Stale => "missing; previous digest kept",
-            PluginStatus::Missing => "missing; left out",
-        }
-    }
-}
-
 /// How one plugin ends up pinned: the reference, digest and facts written everywhere.
 pub(crate) struct Pin {
     /// The reference as pinned: the requested tag, or the tag that stood in for it.

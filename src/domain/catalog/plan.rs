@@ -139,7 +139,7 @@ pub(crate) type ExportRecords = BTreeMap<String, Vec<ExportedPlugin>>;
 /// The workspace path (`<workspace>/<folder>`) of each metadata package of `workspace`, in
 /// metadata order: the folder the export recorded for the package's npm name where there is one,
 /// else the best name match among the `plugins-list.yaml` folders no record claims.
-fn workspace_paths(workspace: &Workspace, recorded: &[ExportedPlugin]) -> Vec<String> {
+pub(crate) fn workspace_paths(workspace: &Workspace, recorded: &[ExportedPlugin]) -> Vec<String> {
     let recorded_folder: HashMap<&str, &str> =
         recorded.iter().map(|plugin| (plugin.package.as_str(), plugin.path.as_str())).collect();
     let claimed: BTreeSet<&str> = recorded.iter().map(|plugin| plugin.path.as_str()).collect();

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use sha2::Digest as _;
 
-use super::page::{Action, Outcome, Page, Row, STAGES, plural, states_present};
+use super::page::{IndexOutcome, Outcome, Page, Row, STAGES, plural, states_present};
 use crate::domain::run_report::TaskStatus;
 
 const STYLE: &str = r#"
@@ -46,7 +46,8 @@ ul.totals b{font-size:1.15rem;margin-right:4px}
 .action{border:1px solid var(--fail-edge);border-left-width:6px;border-radius:6px;padding:6px 12px;margin:10px 0}
 .action.warn-action{border-color:var(--warn-edge)}
 .action h3{margin:4px 0}
-.action p{margin:4px 0}
+.action p{margin:4px 0;overflow-wrap:anywhere}
+.action h3,.notes li,.lede{overflow-wrap:anywhere}
 .ok-box{border:1px solid var(--pass-edge);background:var(--pass);border-radius:6px;padding:6px 12px}
 .muted{color:var(--muted)}
 .diff-summary{margin:4px 0 8px}
@@ -74,6 +75,8 @@ th[aria-sort=descending] button::after{content:" ▼"}
 #plugin-table td[data-label^="tag"]{white-space:normal;min-width:8em}
 #plugin-table tr.row-export-failed,#plugin-table tr.row-missing{box-shadow:inset 4px 0 var(--fail-edge)}
 #plugin-table tr.row-kept,#plugin-table tr.row-fallback{box-shadow:inset 4px 0 var(--warn-edge)}
+.jump{margin:6px 0;font-size:.9rem}
+#plugin-table .why{display:block;color:var(--muted);font-size:.72rem;white-space:normal;min-width:10em}
 .controls{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:8px 0}
 .controls input,.controls select{font:inherit;padding:4px 6px;border:1px solid var(--line);border-radius:6px;max-width:100%}
 footer{color:var(--muted);font-size:.82rem;padding-top:16px;padding-bottom:24px}
@@ -194,6 +197,7 @@ pub(crate) fn render(page: &Page) -> String {
     );
     header(&mut out, page, class, mark);
     out.push_str("<main>\n");
+    failures(&mut out, page);
     if !page.notes.is_empty() {
         out.push_str("<div class=\"notes\" id=\"notes\"><strong>⚠ Note</strong><ul>\n");
         for note in &page.notes {
@@ -201,7 +205,7 @@ pub(crate) fn render(page: &Page) -> String {
         }
         out.push_str("</ul></div>\n");
     }
-    actions(&mut out, &page.actions, !page.rows.is_empty());
+    actions(&mut out, page);
     diff(&mut out, page);
     plugins(&mut out, page);
     tasks(&mut out, page);
@@ -225,14 +229,27 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
         "<header>\n<p class=\"kicker\">RHDH dynamic-plugin catalog index</p>\n<h1>Catalog status {}</h1>\n",
         badge(class, mark, page.header.status.as_str())
     );
-    let lede = if totals.actions > 0 {
+    let need = if totals.actions > 0 {
         format!(
-            "{} {} need a person: see <a href=\"#actions\">ACTION REQUIRED</a>.",
+            " {} {} a person: see <a href=\"#actions\">ACTION REQUIRED</a>.",
             totals.actions,
-            if totals.actions == 1 { "thing" } else { "things" }
+            if totals.actions == 1 { "thing needs" } else { "things need" }
         )
+    } else {
+        String::new()
+    };
+    let lede = if !page.failures.is_empty() {
+        let tasks: Vec<String> =
+            page.failures.iter().map(|failure| format!("<code>{}</code>", escape(&failure.task))).collect();
+        format!("The run failed at {}: see <a href=\"#failures\">what failed</a>.{need}", tasks.join(", "))
+    } else if matches!(page.index, IndexOutcome::Failed | IndexOutcome::NotRun) {
+        format!("The index did not run in this run: no plugin below is in a catalog it made.{need}")
+    } else if totals.actions > 0 {
+        need.trim_start().to_string()
+    } else if totals.plugins > 0 && page.index == IndexOutcome::Succeeded && totals.unknown == 0 {
+        "Every plugin in the catalog is pinned at its requested tag; nothing needs a person.".to_string()
     } else if totals.plugins > 0 {
-        "Every plugin is pinned at its requested tag; nothing needs a person.".to_string()
+        "Nothing needs a person among the plugins whose state is known.".to_string()
     } else {
         "No plugin facts were given to this report.".to_string()
     };
@@ -262,19 +279,75 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
         (totals.kept, "kept from the previous index", "warn"),
         (totals.missing, "missing", "fail"),
         (totals.failed_exports, plural(totals.failed_exports, "failed export", "failed exports"), "fail"),
+        (totals.unknown, "unknown (no index of this run)", "none"),
+        (totals.outside, "not in the catalog by the overlay's choice", "skip"),
     ] {
+        if count == 0 && matches!(class, "none" | "skip") {
+            continue;
+        }
         let class = if count == 0 || class.is_empty() { String::new() } else { format!(" class=\"{class}\"") };
         let _ = writeln!(out, "<li{class}><b>{count}</b>{label}</li>");
     }
-    out.push_str("</ul>\n</header>\n");
+    out.push_str("</ul>\n");
+    let _ = writeln!(
+        out,
+        "<nav class=\"jump\">{}<a href=\"#actions\">ACTION REQUIRED ({})</a> · <a href=\"#changes\">Changes</a> · <a href=\"#plugins\">Plugins ({})</a> · <a href=\"#tasks\">Tasks</a></nav>",
+        if page.failures.is_empty() { String::new() } else { "<a href=\"#failures\">What failed</a> · ".to_string() },
+        totals.actions,
+        page.rows.len()
+    );
+    if !page.rows.is_empty() {
+        filter_controls(out, page);
+    }
+    out.push_str("</header>\n");
 }
 
-fn actions(out: &mut String, actions: &[Action], known: bool) {
+/// What failed in this run, first: each failed task, the lines of its log that say why, the log.
+fn failures(out: &mut String, page: &Page) {
+    if page.failures.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"failures\" class=\"failures\">\n<h2>What failed</h2>\n");
+    for failure in &page.failures {
+        let _ = writeln!(
+            out,
+            "<article class=\"action\">\n<h3>{} <code>{}</code></h3>",
+            badge("fail", "✗", "failed"),
+            escape(&failure.task)
+        );
+        if failure.lines.is_empty() {
+            out.push_str(
+                "<p class=\"muted\">Its log was not given to this report; the task table has its status.</p>\n",
+            );
+        } else {
+            let _ = writeln!(out, "<pre>{}</pre>", escape(&failure.lines.join("\n")));
+        }
+        if let Some(log) = &failure.log {
+            let _ = writeln!(out, "<p class=\"muted\">Log: <code>{}</code></p>", escape(log));
+        }
+        if let Some(fix) = &failure.fix {
+            let _ = writeln!(
+                out,
+                "<p><strong>Fix:</strong> when images the plan skipped are missing from the store (it changed, or lost them), export every workspace again: <code>{}</code></p>",
+                escape(fix)
+            );
+        }
+        out.push_str("</article>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+fn actions(out: &mut String, page: &Page) {
+    let actions = &page.actions;
     let _ = writeln!(out, "<section id=\"actions\">\n<h2>ACTION REQUIRED ({})</h2>", actions.len());
-    if actions.is_empty() && known {
-        out.push_str("<p class=\"ok-box\">✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.</p>\n");
-    } else if actions.is_empty() {
+    if actions.is_empty() && page.rows.is_empty() {
         out.push_str("<p class=\"muted\">○ Unknown: no index, build or export report was read.</p>\n");
+    } else if actions.is_empty() && matches!(page.index, IndexOutcome::Failed | IndexOutcome::NotRun) {
+        out.push_str("<p class=\"muted\">○ None found, but this run made no index: see what failed above.</p>\n");
+    } else if actions.is_empty() && page.totals.unknown > 0 {
+        out.push_str("<p class=\"muted\">○ None found among the plugins whose state is known.</p>\n");
+    } else if actions.is_empty() {
+        out.push_str("<p class=\"ok-box\">✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.</p>\n");
     }
     for action in actions {
         let warn = if action.state.outcome() == Outcome::Warn { " warn-action" } else { "" };
@@ -285,12 +358,18 @@ fn actions(out: &mut String, actions: &[Action], known: bool) {
             badge(action.state.outcome().class(), action.state.mark(), action.state.word()),
             escape(&action.name)
         );
-        let mut facts = format!("workspace <code>{}</code>", escape(&action.workspace));
+        let label = if action.workspace.contains(", ") { "workspaces" } else { "workspace" };
+        let mut facts = format!("{label} <code>{}</code>", escape(&action.workspace));
         if let Some(image) = &action.image {
             let _ = write!(facts, " · image <code>{}</code>", escape(image));
         }
         let _ =
             writeln!(out, "<p class=\"muted\">{facts}</p>\n<p><strong>Cause:</strong> {}</p>", prose(&action.cause));
+        if !action.plugins.is_empty() {
+            let plugins: Vec<String> =
+                action.plugins.iter().map(|plugin| format!("<code>{}</code>", escape(plugin))).collect();
+            let _ = writeln!(out, "<p><strong>Plugins ({}):</strong> {}</p>", plugins.len(), plugins.join(", "));
+        }
         if !action.log.is_empty() {
             let _ = writeln!(
                 out,
@@ -302,9 +381,9 @@ fn actions(out: &mut String, actions: &[Action], known: bool) {
         let _ = writeln!(
             out,
             "<p><strong>Fix:</strong> {} <code>{}</code></p>\n<p class=\"muted\">{}</p>\n</article>",
-            escape(action.before),
+            escape(&action.before),
             escape(&action.command),
-            prose(action.then)
+            prose(&action.then)
         );
     }
     out.push_str("</section>\n");
@@ -364,22 +443,24 @@ fn plugin_row(row: &Row) -> String {
         row.state.key(),
         row.state.key()
     );
-    let name = if row.name == row.image {
-        format!("<span class=\"name\">{}</span>", escape(&row.name))
-    } else {
-        format!("<span class=\"name\">{}</span><span class=\"image\">{}</span>", escape(&row.name), escape(&row.image))
-    };
+    let mut name = format!("<span class=\"name\">{}</span>", escape(&row.name));
+    if row.name != row.image {
+        let _ = write!(name, "<span class=\"image\">{}</span>", escape(&row.image));
+    }
+    if let Some(folder) = &row.folder {
+        let _ = write!(name, "<span class=\"image\">{}</span>", escape(folder));
+    }
     out.push_str(&cell("plugin", "plugin", Some(&row.name), &name));
-    out.push_str(&cell(
-        "state",
-        "state",
-        Some(&format!("{}", row.state as u8)),
-        &badge(row.state.outcome().class(), row.state.mark(), row.state.short()),
-    ));
+    let mut state = badge(row.state.outcome().class(), row.state.mark(), row.state.short());
+    if let Some(why) = &row.why {
+        let _ = write!(state, "<span class=\"why\">{}</span>", escape(why));
+    }
+    out.push_str(&cell("state", "state", Some(&format!("{:02}", row.state as u8)), &state));
     out.push_str(&cell("workspace", "", None, &escape(&row.workspace)));
     out.push_str(&cell("support", "", None, &optional(row.support.as_deref())));
     out.push_str(&cell("version", "mono", None, &optional(row.version.as_deref())));
     let tag = match (&row.requested_tag, &row.resolved_tag) {
+        (None, None) => optional(None),
         (Some(requested), Some(resolved)) if resolved == requested => breakable(requested),
         (requested, resolved) => format!(
             "{}<br><span class=\"resolved\">⚠ → {}</span>",
@@ -442,14 +523,6 @@ fn plugins(out: &mut String, page: &Page) {
 <span class=\"badge fail\">✗</span> failed, <span class=\"badge skip\">–</span> skipped, <span class=\"badge none\">○</span> not run \
 (no input says it ran). Hover a stage for its detail. Ages count from the time the inputs were made.</p>\n",
     );
-    out.push_str(
-        "<div class=\"controls\" id=\"controls\" hidden>\n<label>Filter <input id=\"filter-text\" type=\"search\" placeholder=\"name, workspace, tag…\"></label>\n\
-<label>State <select id=\"filter-state\"><option value=\"\">all</option>",
-    );
-    for state in states_present(&page.rows) {
-        let _ = write!(out, "<option value=\"{}\">{}</option>", state.key(), escape(state.word()));
-    }
-    out.push_str("</select></label>\n<span id=\"filter-count\" class=\"muted\"></span>\n</div>\n");
     out.push_str("<div class=\"table-wrap\">\n<table id=\"plugin-table\">\n<thead><tr>");
     for heading in [
         "plugin",
@@ -472,6 +545,18 @@ fn plugins(out: &mut String, page: &Page) {
         out.push_str(&plugin_row(row));
     }
     out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+/// The filter of the plugin table, at the top of the page (shown where scripts run).
+fn filter_controls(out: &mut String, page: &Page) {
+    out.push_str(
+        "<div class=\"controls\" id=\"controls\" hidden>\n<label>Find a plugin <input id=\"filter-text\" type=\"search\" placeholder=\"npm name, folder, workspace, tag…\"></label>\n\
+<label>State <select id=\"filter-state\"><option value=\"\">all</option>",
+    );
+    for state in states_present(&page.rows) {
+        let _ = write!(out, "<option value=\"{}\">{}</option>", state.key(), escape(state.word()));
+    }
+    out.push_str("</select></label>\n<a id=\"filter-count\" class=\"muted\" href=\"#plugins\"></a>\n</div>\n");
 }
 
 fn tasks(out: &mut String, page: &Page) {

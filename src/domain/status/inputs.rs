@@ -163,6 +163,9 @@ pub(crate) struct ExportPlugin {
     pub(crate) log_tail: Vec<String>,
     #[serde(rename = "bad-input")]
     pub(crate) bad_input: Option<String>,
+    /// The infrastructure cause when a registry or git remote failed (`registry X refuses
+    /// connections`): the same text for every plugin that failed for the same reason.
+    pub(crate) outage: Option<String>,
 }
 
 /// `plan.json` (written by `fetch`): which workspaces this run exported, skipped or dropped.
@@ -203,6 +206,19 @@ pub(crate) struct RunContext {
     pub(crate) inputs_epoch: Option<i64>,
     /// Where the full page can be read, named in a cut markdown summary.
     pub(crate) page_url: Option<String>,
+    /// The command that runs the pipeline again; fix commands are made from it.
+    pub(crate) rerun_command: Option<String>,
+}
+
+/// A task that failed, as its log tells it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FailedTask {
+    pub(crate) task: String,
+    /// The log's lines that hold the error ([`crate::domain::run_report::cause_lines`]).
+    pub(crate) lines: Vec<String>,
+    pub(crate) log: Option<String>,
+    /// A command that may fix it (made by the page, not read from any file).
+    pub(crate) fix: Option<String>,
 }
 
 /// Everything one status page is made from. Each file is optional; `unreadable` names the
@@ -222,5 +238,9 @@ pub(crate) struct StatusInputs {
     pub(crate) enabled: BTreeMap<String, bool>,
     /// Whether a `dynamic-plugins.default.yaml` was read at all.
     pub(crate) has_dynamic_plugins: bool,
+    /// Every plugins-list entry of the overlay, when the overlay was given.
+    pub(crate) overlay: Vec<super::overlay::OverlayPlugin>,
+    /// The tasks that failed, with their logs' error lines.
+    pub(crate) failed_tasks: Vec<FailedTask>,
     pub(crate) unreadable: Vec<String>,
 }

@@ -1,13 +1,18 @@
 //! `status.md` and the markdown summary for a pull-request comment or a job summary: the same
-//! facts as the HTML page, ACTION REQUIRED and the change since the previous index first. With a
-//! budget (GitHub and GitLab cap a comment at 65 536 characters; we count bytes, which is never
-//! less) whole rows are dropped from the end and a pointer to the full page says so: a row, an
-//! action or a character is never cut in half.
+//! facts as the HTML page, what failed, ACTION REQUIRED and the change since the previous index
+//! first. With a budget (GitHub and GitLab cap a comment at 65 536 characters; we count bytes,
+//! which is never less) whole rows are dropped from the end and a pointer to the full page says
+//! so: a row, an action or a character is never cut in half.
+//!
+//! Everything that comes from content (plugin names, causes, log lines, branch names, the diff) is
+//! rendered as text: names in code spans, prose escaped ([`markdown_text`]), logs in fenced
+//! blocks. No HTML, link, image, `<details open>` or `@mention` of a plugin's making gets through.
 
 use std::fmt::Write as _;
 
-use super::page::{Action, Outcome, Page, PluginState, Row, STAGES, plural};
+use super::page::{Action, IndexOutcome, NOT_PUBLISHED, Outcome, Page, PluginState, Row, STAGES, plural};
 use crate::domain::run_report::{TASK_TABLE_HEAD, heading, table_cell, task_rows};
+use crate::domain::text::{markdown_block, markdown_code, markdown_prose, markdown_text};
 
 /// The comment limit of GitHub and GitLab.
 pub(crate) const DEFAULT_MAX_BYTES: usize = 65_536;
@@ -22,10 +27,7 @@ struct Section {
 
 /// Inline code that survives backticks in `text`.
 fn code(text: &str) -> String {
-    let text = text.replace(['\n', '\r'], " ");
-    let longest = text.split(|character| character != '`').map(str::len).max().unwrap_or(0);
-    let fence = "`".repeat(longest + 1);
-    if longest == 0 { format!("`{text}`") } else { format!("{fence} {text} {fence}") }
+    markdown_code(text)
 }
 
 fn cell_code(text: &str) -> String {
@@ -52,11 +54,7 @@ fn header(page: &Page) -> String {
         .facts
         .iter()
         .map(|(label, value)| {
-            if label.contains("commit") || label.contains("digest") || label.contains("image") {
-                format!("**{label}** {}", code(value))
-            } else {
-                format!("**{label}** {}", value.replace(['\n', '\r'], " "))
-            }
+            if value == NOT_PUBLISHED { format!("**{label}** {value}") } else { format!("**{label}** {}", code(value)) }
         })
         .collect();
     facts.push(format!("**inputs made** {}", page.header.inputs_time.as_deref().unwrap_or("unknown")));
@@ -74,29 +72,65 @@ fn header(page: &Page) -> String {
         totals.failed_exports,
         plural(totals.failed_exports, "failed export", "failed exports")
     );
+    if totals.unknown > 0 || totals.outside > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} unknown (no index of this run) · {} not in the catalog by the overlay's choice (not supported, workspace dropped, no metadata, not selected)",
+            totals.unknown, totals.outside
+        );
+    }
     for note in &page.notes {
-        let _ = writeln!(out, "\n> ⚠️ {}", note.replace(['\n', '\r'], " "));
+        let _ = writeln!(out, "\n> ⚠️ {}", markdown_prose(note));
+    }
+    for failure in &page.failures {
+        let _ = write!(out, "\n### ❌ {} failed\n\n", code(&failure.task));
+        if let Some(log) = &failure.log {
+            let _ = writeln!(out, "Log: {}\n", code(log));
+        }
+        if failure.lines.is_empty() {
+            out.push_str("Its log says nothing more here; the task table below has its status.\n");
+        } else {
+            out.push_str(&markdown_block(&failure.lines));
+        }
+        if let Some(fix) = &failure.fix {
+            let _ = writeln!(
+                out,
+                "\n**Fix:** when images the plan skipped are missing from the store (it changed, or lost them), export every workspace again: {}",
+                code(fix)
+            );
+        }
     }
     out
 }
 
 fn action_item(action: &Action) -> String {
+    let name = if action.outage.is_some() { markdown_text(&action.name) } else { code(&action.name) };
     let mut out = format!(
-        "- {} **{}** (workspace {}{})\n  **Cause:** {}\n  **Fix:** {} {}. {}\n",
+        "- {} {name} ({} {}{})\n  **Cause:** {}\n",
         state_word(action.state),
-        action.name.replace(['\n', '\r'], " "),
+        if action.workspace.contains(", ") { "workspaces" } else { "workspace" },
         code(&action.workspace),
         action.image.as_deref().map(|image| format!(", image {}", code(image))).unwrap_or_default(),
-        action.cause.replace(['\n', '\r'], " "),
-        action.before,
+        markdown_prose(&action.cause),
+    );
+    if !action.plugins.is_empty() {
+        let plugins: Vec<String> = action.plugins.iter().map(|plugin| code(plugin)).collect();
+        let _ = writeln!(out, "  **Plugins ({}):** {}", plugins.len(), crate::domain::text::first_items(&plugins, 30));
+    }
+    let _ = writeln!(
+        out,
+        "  **Fix:** {} {}. {}",
+        markdown_prose(&action.before),
         code(&action.command),
-        action.then
+        markdown_prose(&action.then)
     );
     if !action.log.is_empty() {
         let longest = action.log.iter().map(|line| line.matches('`').count()).max().unwrap_or(0);
         let fence = "`".repeat(3.max(longest + 1));
         let _ = write!(out, "  <details><summary>Log (last {} lines)</summary>\n\n  {fence}text\n", action.log.len());
         for line in &action.log {
+            let line: String =
+                line.chars().map(|character| if character.is_control() { ' ' } else { character }).collect();
             let _ = writeln!(out, "  {line}");
         }
         let _ = write!(out, "  {fence}\n\n  </details>\n");
@@ -105,10 +139,16 @@ fn action_item(action: &Action) -> String {
 }
 
 fn plugin_row(row: &Row) -> String {
-    let name = if row.name == row.image {
-        format!("**{}**", table_cell(&row.name))
-    } else {
-        format!("**{}**<br>{}", table_cell(&row.name), cell_code(&row.image))
+    let mut name = cell_code(&row.name);
+    if row.name != row.image {
+        let _ = write!(name, "<br>{}", cell_code(&row.image));
+    }
+    if let Some(folder) = &row.folder {
+        let _ = write!(name, "<br>{}", cell_code(folder));
+    }
+    let state = match &row.why {
+        Some(why) => format!("{}<br>{}", state_word(row.state), markdown_text(why)),
+        None => state_word(row.state),
     };
     let optional_code = |value: Option<&str>| value.map_or_else(|| "–".to_string(), cell_code);
     let built = match (&row.build_date, row.age()) {
@@ -118,9 +158,9 @@ fn plugin_row(row: &Row) -> String {
     };
     let mut cells = vec![
         name,
-        state_word(row.state),
-        table_cell(&row.workspace),
-        row.support.as_deref().map_or_else(|| "–".to_string(), table_cell),
+        state,
+        markdown_text(&row.workspace),
+        row.support.as_deref().map_or_else(|| "–".to_string(), markdown_text),
         optional_code(row.version.as_deref()),
         optional_code(row.requested_tag.as_deref()),
         optional_code(row.resolved_tag.as_deref()),
@@ -140,6 +180,10 @@ fn sections(page: &Page) -> Vec<Section> {
         empty: Some(
             if page.rows.is_empty() {
                 "○ Unknown: no index, build or export report was read.\n"
+            } else if matches!(page.index, IndexOutcome::Failed | IndexOutcome::NotRun) {
+                "○ None found, but this run made no index: see what failed above.\n"
+            } else if page.totals.unknown > 0 {
+                "○ None found among the plugins whose state is known.\n"
             } else {
                 "✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.\n"
             }
@@ -167,7 +211,7 @@ fn sections(page: &Page) -> Vec<Section> {
                     let detail = if line.detail.is_empty() { String::new() } else { cell_code(&line.detail) };
                     let image =
                         line.image.as_deref().map(|image| format!(" ({})", cell_code(image))).unwrap_or_default();
-                    changes.rows.push(format!("| {short} | {}{image} | {detail} |\n", table_cell(&line.plugin)));
+                    changes.rows.push(format!("| {short} | {}{image} | {detail} |\n", cell_code(&line.plugin)));
                 }
             }
         }
@@ -185,7 +229,7 @@ fn sections(page: &Page) -> Vec<Section> {
         sections[last].empty = Some("○ No task statuses were given.\n".to_string());
     }
     let mut head = format!(
-        "\n### Plugins ({})\n\n| plugin | state | workspace | support | version | requested tag | resolved tag | digest | built (age) |",
+        "\n### Plugins ({})\n\n| plugin (npm name, image, folder) | state | workspace | support | version | requested tag | resolved tag | digest | built (age) |",
         page.rows.len()
     );
     for stage in STAGES {

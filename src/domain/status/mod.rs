@@ -7,6 +7,7 @@
 pub mod html;
 pub mod inputs;
 pub mod markdown;
+pub mod overlay;
 pub mod page;
 
 #[cfg(test)]

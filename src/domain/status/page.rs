@@ -10,8 +10,10 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 use super::inputs::{
-    BuildPlugin, BuildStage, ExportPlugin, ExportWorkspace, IndexPlugin, PlanWorkspace, StatusInputs, ValueChange,
+    BuildPlugin, BuildStage, ExportPlugin, ExportWorkspace, FailedTask, IndexPlugin, PlanWorkspace, StatusInputs,
+    ValueChange,
 };
+use super::overlay::OverlayPlugin;
 use crate::domain::catalog::identity::image_name;
 use crate::domain::run_report::{TaskLine, TaskStatus};
 use crate::formats::build_info::format_epoch;
@@ -99,7 +101,7 @@ impl Stage {
 /// The stages every row shows, in pipeline order.
 pub(crate) const STAGES: [&str; 6] = ["export", "package", "resolve", "DPDY", "catalog entities", "install check"];
 
-/// Where a plugin stands in this index.
+/// Where a plugin stands in this index (or why it is in none).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum PluginState {
     ExportFailed,
@@ -107,8 +109,20 @@ pub(crate) enum PluginState {
     Kept,
     Fallback,
     Pinned,
+    /// The index task failed in this run: where the plugin would stand is unknown.
+    IndexFailed,
+    /// The index task did not run in this run.
+    IndexNotRun,
     /// No index report says how it was pinned.
     Unknown,
+    /// The index ran and does not list it: nothing selects it (default.packages.yaml, package lists).
+    NotSelected,
+    /// No metadata file describes its folder, so no index lists it.
+    NoMetadata,
+    /// The supported package list does not name it.
+    NotSupported,
+    /// `fetch` dropped its workspace.
+    WorkspaceDropped,
 }
 
 impl PluginState {
@@ -119,7 +133,13 @@ impl PluginState {
             PluginState::Kept => "kept from previous index",
             PluginState::Missing => "missing",
             PluginState::ExportFailed => "export failed",
+            PluginState::IndexFailed => "unknown: index failed",
+            PluginState::IndexNotRun => "unknown: index did not run",
             PluginState::Unknown => "not checked",
+            PluginState::NotSelected => "not selected for the index",
+            PluginState::NoMetadata => "no metadata",
+            PluginState::NotSupported => "not in the supported list",
+            PluginState::WorkspaceDropped => "workspace dropped",
         }
     }
 
@@ -128,6 +148,8 @@ impl PluginState {
         match self {
             PluginState::Kept => "kept",
             PluginState::Fallback => "fallback",
+            PluginState::NotSelected => "not selected",
+            PluginState::NotSupported => "not supported",
             other => other.word(),
         }
     }
@@ -137,7 +159,11 @@ impl PluginState {
             PluginState::Pinned => "✓",
             PluginState::Fallback | PluginState::Kept => "⚠",
             PluginState::Missing | PluginState::ExportFailed => "✗",
-            PluginState::Unknown => "○",
+            PluginState::IndexFailed | PluginState::IndexNotRun | PluginState::Unknown => "○",
+            PluginState::NotSelected
+            | PluginState::NoMetadata
+            | PluginState::NotSupported
+            | PluginState::WorkspaceDropped => "–",
         }
     }
 
@@ -149,7 +175,13 @@ impl PluginState {
             PluginState::Kept => "kept",
             PluginState::Missing => "missing",
             PluginState::ExportFailed => "export-failed",
+            PluginState::IndexFailed => "index-failed",
+            PluginState::IndexNotRun => "index-not-run",
             PluginState::Unknown => "unknown",
+            PluginState::NotSelected => "not-selected",
+            PluginState::NoMetadata => "no-metadata",
+            PluginState::NotSupported => "not-supported",
+            PluginState::WorkspaceDropped => "workspace-dropped",
         }
     }
 
@@ -158,9 +190,41 @@ impl PluginState {
             PluginState::Pinned => Outcome::Pass,
             PluginState::Fallback | PluginState::Kept => Outcome::Warn,
             PluginState::Missing | PluginState::ExportFailed => Outcome::Fail,
-            PluginState::Unknown => Outcome::NotRun,
+            PluginState::IndexFailed | PluginState::IndexNotRun | PluginState::Unknown => Outcome::NotRun,
+            PluginState::NotSelected
+            | PluginState::NoMetadata
+            | PluginState::NotSupported
+            | PluginState::WorkspaceDropped => Outcome::Skip,
         }
     }
+
+    /// Whether the plugin is outside every catalog for a reason of the overlay (not a failure).
+    pub(crate) fn is_outside(self) -> bool {
+        matches!(
+            self,
+            PluginState::NotSelected
+                | PluginState::NoMetadata
+                | PluginState::NotSupported
+                | PluginState::WorkspaceDropped
+        )
+    }
+
+    /// Whether this run's index would say, and did not.
+    pub(crate) fn is_unknown(self) -> bool {
+        matches!(self, PluginState::IndexFailed | PluginState::IndexNotRun | PluginState::Unknown)
+    }
+}
+
+/// What this run's `index` task did, as far as the inputs tell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum IndexOutcome {
+    /// Its report was read: the plugin states are this run's.
+    Succeeded,
+    Failed,
+    NotRun,
+    /// No report, and no task status says why.
+    #[default]
+    Unknown,
 }
 
 /// One plugin of the page.
@@ -180,6 +244,10 @@ pub(crate) struct Row {
     pub(crate) age_days: Option<i64>,
     /// In [`STAGES`] order.
     pub(crate) stages: Vec<Stage>,
+    /// `<workspace>/<folder>`: where its plugins-list.yaml names it, when known.
+    pub(crate) folder: Option<String>,
+    /// Why it is in no catalog of this run, when it is not.
+    pub(crate) why: Option<String>,
     /// `Some` when dynamic-plugins.default.yaml lists the plugin.
     pub(crate) enabled: Option<bool>,
     pub(crate) state: PluginState,
@@ -219,11 +287,15 @@ pub(crate) struct Action {
     /// The last lines of the log that shows it.
     pub(crate) log: Vec<String>,
     /// What to do before the command (`run`, `fix the cause …, then run`).
-    pub(crate) before: &'static str,
+    pub(crate) before: String,
     /// The command that fixes it.
     pub(crate) command: String,
     /// What happens after the command, a sentence.
-    pub(crate) then: &'static str,
+    pub(crate) then: String,
+    /// The plugins one infrastructure cause failed (an outage is one item, not one per plugin).
+    pub(crate) plugins: Vec<String>,
+    /// The infrastructure cause (`registry X refuses connections`), when that is what failed.
+    pub(crate) outage: Option<String>,
 }
 
 /// One line of the change since the previous index.
@@ -267,6 +339,9 @@ impl DiffGroups {
     }
 }
 
+/// The header's index image when the run published none.
+pub(crate) const NOT_PUBLISHED: &str = "not published by this run";
+
 /// The header: what was built, from what, when.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Header {
@@ -286,6 +361,11 @@ pub(crate) struct Totals {
     pub(crate) missing: usize,
     pub(crate) failed_exports: usize,
     pub(crate) actions: usize,
+    /// Plugins whose state this run's index would have given, and did not (it failed or did not run).
+    pub(crate) unknown: usize,
+    /// Plugins the overlay lists that no catalog lists, by the overlay's choice (not supported, no
+    /// metadata, not selected, workspace dropped).
+    pub(crate) outside: usize,
 }
 
 /// The whole page.
@@ -302,6 +382,10 @@ pub(crate) struct Page {
     pub(crate) notes: Vec<String>,
     /// Where the full page can be read (named by a cut markdown summary).
     pub(crate) page_url: Option<String>,
+    /// What this run's index task did.
+    pub(crate) index: IndexOutcome,
+    /// The tasks that failed, with the lines of their logs that say why: shown first.
+    pub(crate) failures: Vec<FailedTask>,
 }
 
 impl Page {
@@ -322,6 +406,12 @@ impl Page {
                 totals.failed_exports,
                 plural(totals.failed_exports, "failed export", "failed exports")
             );
+        }
+        if totals.unknown > 0 {
+            let _ = write!(line, "; {} unknown (no index of this run)", totals.unknown);
+        }
+        if totals.outside > 0 {
+            let _ = write!(line, "; {} not in the catalog by the overlay's choice", totals.outside);
         }
         if totals.actions > 0 {
             let _ = write!(line, "; ACTION REQUIRED: {}", totals.actions);
@@ -435,6 +525,7 @@ struct Joined<'a> {
     build: Option<&'a BuildPlugin>,
     export: Option<(&'a str, &'a ExportWorkspace, &'a ExportPlugin)>,
     entry: Option<&'a IndexEntry>,
+    overlay: Option<&'a OverlayPlugin>,
 }
 
 /// The image an export report's plugin was (or would have been) published as.
@@ -445,6 +536,19 @@ fn export_key(workspace: &str, plugin: &ExportPlugin) -> String {
     match &plugin.package {
         Some(package) => image_name(package),
         None => format!("{workspace}/{}", plugin.path),
+    }
+}
+
+/// What this run's index task did: its report was read, or the task statuses say it failed or
+/// did not run.
+fn index_outcome(inputs: &StatusInputs) -> IndexOutcome {
+    if inputs.index_report.is_some() {
+        return IndexOutcome::Succeeded;
+    }
+    match inputs.run.tasks.iter().find(|task| task.name == "index").map(|task| &task.status) {
+        Some(TaskStatus::Failed) => IndexOutcome::Failed,
+        Some(TaskStatus::None) => IndexOutcome::NotRun,
+        _ => IndexOutcome::Unknown,
     }
 }
 
@@ -467,9 +571,12 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
             workspaces.insert(name, workspace);
         }
     }
+    let mut export_keys: BTreeMap<(&str, &str), String> = BTreeMap::new();
     for (name, workspace) in &workspaces {
         for plugin in &workspace.plugins {
-            joined.entry(export_key(name, plugin)).or_default().export = Some((name, workspace, plugin));
+            let key = export_key(name, plugin);
+            export_keys.insert((name, plugin.path.as_str()), key.clone());
+            joined.entry(key).or_default().export = Some((name, workspace, plugin));
         }
     }
     if let Some(index) = &inputs.index {
@@ -477,12 +584,25 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
             joined.entry(image.clone()).or_default().entry = Some(entry);
         }
     }
+    // Every plugin the overlay lists: by the image its metadata names, else as the export named
+    // it, else by its folder.
+    for plugin in &inputs.overlay {
+        let key = plugin
+            .package
+            .as_deref()
+            .map(image_name)
+            .or_else(|| export_keys.get(&(plugin.workspace.as_str(), plugin.folder.as_str())).cloned())
+            .unwrap_or_else(|| plugin.workspace_path());
+        joined.entry(key).or_default().overlay = Some(plugin);
+    }
 
+    let index = index_outcome(inputs);
     let inputs_epoch = inputs
         .run
         .inputs_epoch
         .or_else(|| inputs.build_info.as_ref().and_then(|info| info.build_date.as_deref()).and_then(parse_time));
     let registry = inputs.build_info.as_ref().map(|info| info.registry.clone()).filter(|text| !text.is_empty());
+    let rerun = inputs.run.rerun_command.as_deref();
 
     // npm names the index report gives for plugins left out of the index.
     let left_out: BTreeMap<String, &str> = inputs
@@ -494,13 +614,13 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
     let mut rows = Vec::new();
     let mut actions = Vec::new();
     for (image, facts) in &joined {
-        let mut row = row(image, facts, inputs, &workspaces, inputs_epoch);
+        let mut row = row(image, facts, inputs, &workspaces, inputs_epoch, index);
         if row.name == *image
             && let Some(name) = left_out.get(image)
         {
             row.name = (*name).to_string();
         }
-        if let Some(action) = action(&row, facts, registry.as_deref()) {
+        if let Some(action) = action(&row, facts, registry.as_deref(), rerun, index) {
             actions.push(action);
         }
         rows.push(row);
@@ -515,16 +635,24 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
                 state: PluginState::ExportFailed,
                 cause: workspace_cause(workspace),
                 log: Vec::new(),
-                before: "fix the cause, then run",
-                command: export_command(name, registry.as_deref()),
-                then: "Until then its plugins keep their previous images.",
+                before: "fix the cause, then run".to_string(),
+                command: rerun.map_or_else(|| export_command(name, registry.as_deref()), str::to_string),
+                then: "Until then its plugins keep the images of their last export, where an index has them."
+                    .to_string(),
+                plugins: Vec::new(),
+                outage: None,
             });
         }
     }
+    let mut actions = group_outages(actions, rerun, registry.as_deref(), index);
     actions.sort_by(|a, b| (a.state, &a.workspace, &a.name).cmp(&(b.state, &b.workspace, &b.name)));
 
-    let failed_workspaces =
-        actions.iter().filter(|action| action.image.is_none() && action.state == PluginState::ExportFailed).count();
+    let failed_workspaces = actions
+        .iter()
+        .filter(|action| {
+            action.image.is_none() && action.plugins.is_empty() && action.state == PluginState::ExportFailed
+        })
+        .count();
     let count = |state: PluginState| rows.iter().filter(|row| row.state == state).count();
     let totals = Totals {
         plugins: rows.len(),
@@ -534,6 +662,8 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         missing: count(PluginState::Missing),
         failed_exports: rows.iter().filter(|row| row.stages[0].outcome == Outcome::Fail).count() + failed_workspaces,
         actions: actions.len(),
+        unknown: rows.iter().filter(|row| row.state.is_unknown()).count(),
+        outside: rows.iter().filter(|row| row.state.is_outside()).count(),
     };
 
     let names: BTreeMap<&str, &str> = rows.iter().map(|row| (row.image.as_str(), row.name.as_str())).collect();
@@ -548,9 +678,32 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
             report.dynamic_plugins_left_out.join(", ")
         ));
     }
-    if inputs.index_report.is_none() {
-        notes.push("no index report was read: how each plugin was pinned, and the change since the previous index, are unknown".to_string());
+    match index {
+        IndexOutcome::Succeeded => {}
+        IndexOutcome::Failed | IndexOutcome::NotRun => notes.push(format!(
+            "the index task {} in this run: no plugin below is in a catalog this run made, and no earlier catalog is shown as this run's; each plugin's state comes from the plan, the export reports and the overlay's metadata",
+            if index == IndexOutcome::Failed { "failed" } else { "did not run" }
+        )),
+        IndexOutcome::Unknown => notes.push(
+            "no index report was read: how each plugin was pinned, and the change since the previous index, are unknown"
+                .to_string(),
+        ),
     }
+    let mut failures = inputs.failed_tasks.clone();
+    for task in inputs.run.tasks.iter().filter(|task| task.status == TaskStatus::Failed) {
+        if !failures.iter().any(|failure| failure.task == task.name) {
+            failures.push(FailedTask { task: task.name.clone(), lines: Vec::new(), log: None, fix: None });
+        }
+    }
+    // An index that failed on images the store does not have (a store that lost them, a plan
+    // that skipped their workspaces) is fixed by exporting again.
+    if let Some(rerun) = rerun {
+        for failure in failures.iter_mut().filter(|failure| failure.task == "index") {
+            failure.fix = Some(format!("{rerun} --force-export"));
+        }
+    }
+    let order = |name: &str| inputs.run.tasks.iter().position(|task| task.name == name).unwrap_or(usize::MAX);
+    failures.sort_by_key(|failure| order(&failure.task));
 
     Page {
         header: header(inputs, inputs_epoch),
@@ -561,7 +714,73 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         tasks: inputs.run.tasks.clone(),
         notes,
         page_url: inputs.run.page_url.clone(),
+        index,
+        failures,
     }
+}
+
+/// Plugins that failed for one infrastructure cause (a registry or git remote that did not
+/// answer) become one item naming the cause, the plugins and the command to retry; the others
+/// stay as they are.
+fn group_outages(
+    actions: Vec<Action>,
+    rerun: Option<&str>,
+    registry: Option<&str>,
+    index: IndexOutcome,
+) -> Vec<Action> {
+    let mut kept = Vec::new();
+    let mut outages: BTreeMap<String, Vec<Action>> = BTreeMap::new();
+    for action in actions {
+        match action.outage.clone() {
+            Some(outage) => outages.entry(outage).or_default().push(action),
+            None => kept.push(action),
+        }
+    }
+    for (outage, members) in outages {
+        let workspaces: BTreeSet<&str> = members.iter().map(|action| action.workspace.as_str()).collect();
+        let plugins: Vec<String> = members.iter().map(|action| action.name.clone()).collect();
+        let first = &members[0];
+        let names: Vec<&str> = workspaces.iter().copied().collect();
+        let command = match (rerun, registry) {
+            (Some(command), _) => command.to_string(),
+            (None, Some(registry)) => {
+                format!("rhdh-catalog export --workspace {} --registry {registry}", names.join(","))
+            }
+            (None, None) => format!("rhdh-catalog export --workspace {}", names.join(",")),
+        };
+        let then = match index {
+            IndexOutcome::Succeeded => {
+                "Nothing in the overlay needs a change; the index of that run pins what it pushes."
+            }
+            _ => {
+                "Nothing in the overlay needs a change; the index of that run pins what it pushes (this run made no index)."
+            }
+        };
+        kept.push(Action {
+            name: outage.clone(),
+            image: None,
+            workspace: names.join(", "),
+            state: PluginState::ExportFailed,
+            cause: clip(
+                &format!(
+                    "{} {} in {} {} failed for this one cause. The first: {}",
+                    members.len(),
+                    plural(members.len(), "plugin", "plugins"),
+                    workspaces.len(),
+                    plural(workspaces.len(), "workspace", "workspaces"),
+                    first.cause
+                ),
+                CAUSE_CHARS,
+            ),
+            log: first.log.clone(),
+            before: "when it answers again (or once the host in --store or --registry is corrected), run".to_string(),
+            command,
+            then: then.to_string(),
+            plugins,
+            outage: Some(outage),
+        });
+    }
+    kept
 }
 
 fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
@@ -597,7 +816,7 @@ fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
         Some(Some((name, digest))) => (Some(name.to_string()), Some(digest.to_string())),
         _ => (image, None),
     };
-    push("index image", Some(image.unwrap_or_else(|| "not published by this run".to_string())));
+    push("index image", Some(image.unwrap_or_else(|| NOT_PUBLISHED.to_string())));
     push("index digest", digest);
     push(
         "last successful publish",
@@ -607,12 +826,37 @@ fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
     Header { status: run.status.clone(), facts, inputs_time: inputs_epoch.map(format_epoch) }
 }
 
+/// Why a plugin of the overlay is in no catalog by the overlay's own choice, if it is not.
+fn outside(plugin: Option<&OverlayPlugin>, planned: Option<&PlanWorkspace>) -> Option<(PluginState, String)> {
+    let plugin = plugin?;
+    if let Some(planned) = planned.filter(|planned| planned.decision == "drop") {
+        return Some((
+            PluginState::WorkspaceDropped,
+            format!("fetch dropped workspace {}: {}", plugin.workspace, planned.reason),
+        ));
+    }
+    if !plugin.supported {
+        return Some((
+            PluginState::NotSupported,
+            format!("the supported package list does not name {}", plugin.workspace_path()),
+        ));
+    }
+    if plugin.package.is_none() {
+        return Some((
+            PluginState::NoMetadata,
+            format!("no metadata/*.yaml of workspace {} describes this folder, so no index lists it", plugin.workspace),
+        ));
+    }
+    None
+}
+
 fn row(
     image: &str,
     facts: &Joined<'_>,
     inputs: &StatusInputs,
     workspaces: &BTreeMap<&str, &ExportWorkspace>,
     inputs_epoch: Option<i64>,
+    index: IndexOutcome,
 ) -> Row {
     let fetch = facts.build.and_then(|build| build.stages.image_metadata_fetch.as_ref());
     let annotated = facts.entry.and_then(dynamic_package);
@@ -623,12 +867,19 @@ fn row(
         .or_else(|| facts.build.and_then(|build| build.workspace.clone()))
         .or_else(|| facts.export.map(|(workspace, _, _)| workspace.to_string()))
         .or_else(|| facts.entry.and_then(|entry| entry.workspace_path.split('/').next().map(str::to_string)))
+        .or_else(|| facts.overlay.map(|plugin| plugin.workspace.clone()))
         .unwrap_or_default();
+    let folder = facts
+        .overlay
+        .map(OverlayPlugin::workspace_path)
+        .or_else(|| facts.export.map(|(workspace, _, plugin)| format!("{workspace}/{}", plugin.path)))
+        .or_else(|| facts.entry.map(|entry| entry.workspace_path.clone()).filter(|path| !path.is_empty()));
     let name = facts
         .build
         .and_then(|build| build.package.clone())
         .or_else(|| facts.export.and_then(|(_, _, plugin)| plugin.package.clone()))
         .or_else(|| annotated.as_ref().map(|(name, _)| name.clone()))
+        .or_else(|| facts.overlay.and_then(|plugin| plugin.package.clone()))
         .unwrap_or_else(|| image.to_string());
     let requested_tag = fetch
         .and_then(|stage| stage.requested_tag.clone())
@@ -642,8 +893,14 @@ fn row(
         });
     let index_status = facts.index.map(|plugin| plugin.status.as_str());
     let fallback = fetch.is_some_and(|stage| stage.fallback) || index_status == Some("fallback");
+    let planned =
+        inputs.plan.as_ref().and_then(|plan| plan.workspaces.iter().find(|planned| planned.name == workspace));
+    let outside = outside(facts.overlay, planned);
     let export_failed = facts.export.is_some_and(|(_, _, plugin)| plugin.status == "failed")
-        || (facts.export.is_none() && workspaces.get(workspace.as_str()).is_some_and(|ws| ws.status == "failed"));
+        || (facts.export.is_none()
+            && outside.is_none()
+            && workspaces.get(workspace.as_str()).is_some_and(|ws| ws.status == "failed"));
+    let mut why = None;
     let state = if export_failed {
         PluginState::ExportFailed
     } else if fallback {
@@ -657,7 +914,28 @@ fn row(
             None => match fetch.map(|stage| Outcome::from_word(&stage.status)) {
                 Some(Outcome::Pass) => PluginState::Pinned,
                 Some(Outcome::Fail) => PluginState::Missing,
-                _ => PluginState::Unknown,
+                _ => match (outside, index) {
+                    (Some((state, reason)), _) => {
+                        why = Some(reason);
+                        state
+                    }
+                    (None, IndexOutcome::Succeeded) if facts.overlay.is_some() => {
+                        why = Some(
+                            "the index ran and nothing selects it (default.packages.yaml, the package lists)"
+                                .to_string(),
+                        );
+                        PluginState::NotSelected
+                    }
+                    (None, IndexOutcome::Failed) => {
+                        why = Some("the index task failed in this run".to_string());
+                        PluginState::IndexFailed
+                    }
+                    (None, IndexOutcome::NotRun) => {
+                        why = Some("the index task did not run in this run".to_string());
+                        PluginState::IndexNotRun
+                    }
+                    _ => PluginState::Unknown,
+                },
             },
         }
     };
@@ -670,6 +948,7 @@ fn row(
         .and_then(|build| build.version.clone())
         .or_else(|| facts.export.and_then(|(_, _, plugin)| plugin.version.clone()))
         .or_else(|| annotated.and_then(|(_, version)| version))
+        .or_else(|| facts.overlay.and_then(|plugin| plugin.version.clone()))
         .or_else(|| requested_tag.as_deref().and_then(version_of_tag).map(str::to_string));
     let digest = facts
         .index
@@ -683,16 +962,24 @@ fn row(
         (Some(built), Some(inputs)) => Some((inputs - built).div_euclid(86_400)),
         _ => None,
     };
-    let enabled = inputs.enabled.get(image).copied();
-    let planned =
-        inputs.plan.as_ref().and_then(|plan| plan.workspaces.iter().find(|planned| planned.name == workspace));
+    // dynamic-plugins.default.yaml of this run's index when it was read, else default.packages.yaml.
+    let enabled = if inputs.has_dynamic_plugins {
+        inputs.enabled.get(image).copied()
+    } else {
+        facts.overlay.and_then(|plugin| plugin.enabled_by_default)
+    };
 
+    // A plugin outside every catalog by the overlay's choice is not exported with its workspace.
+    let workspace_report = workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside());
     let stages = vec![
-        export_stage(facts, workspaces.get(workspace.as_str()).copied(), planned),
+        match (&why, state.is_outside() && facts.export.is_none()) {
+            (Some(why), true) => Stage::new(Outcome::Skip, Some(why.clone())),
+            _ => export_stage(facts, workspace_report, planned),
+        },
         package_stage(facts, planned),
         resolve_stage(facts, fetch),
         build_stage(facts.build.and_then(|build| build.stages.dpdy.as_ref())).unwrap_or_else(|| {
-            if inputs.has_dynamic_plugins {
+            if inputs.has_dynamic_plugins && !state.is_outside() {
                 match enabled {
                     Some(enabled) => {
                         Stage::new(Outcome::Pass, Some(if enabled { "enabled" } else { "disabled" }.to_string()))
@@ -710,7 +997,11 @@ fn row(
         image: image.to_string(),
         name,
         workspace,
-        support: facts.entry.and_then(|entry| entry.support.as_ref()).map(|support| support.as_str().to_string()),
+        support: facts
+            .entry
+            .and_then(|entry| entry.support.as_ref())
+            .map(|support| support.as_str().to_string())
+            .or_else(|| facts.overlay.and_then(|plugin| plugin.support.clone())),
         version,
         requested_tag,
         resolved_tag,
@@ -720,6 +1011,8 @@ fn row(
         stages,
         enabled,
         state,
+        folder,
+        why,
     }
 }
 
@@ -815,8 +1108,17 @@ fn export_command(workspace: &str, registry: Option<&str>) -> String {
     }
 }
 
-fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Action> {
-    if matches!(row.state, PluginState::Pinned | PluginState::Unknown) {
+fn action(
+    row: &Row,
+    facts: &Joined<'_>,
+    registry: Option<&str>,
+    rerun: Option<&str>,
+    index: IndexOutcome,
+) -> Option<Action> {
+    if !matches!(
+        row.state,
+        PluginState::ExportFailed | PluginState::Missing | PluginState::Kept | PluginState::Fallback
+    ) {
         return None;
     }
     let registry = registry
@@ -841,7 +1143,7 @@ fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Actio
             "no image for tag {requested}; tag {} of the same image was pinned instead",
             row.resolved_tag.as_deref().unwrap_or("(unknown)")
         ),
-        PluginState::Pinned | PluginState::Unknown => String::new(),
+        _ => String::new(),
     };
     if let Some(line) = facts.build.and_then(|build| build.action.as_deref()) {
         cause = format!("{cause}. {line}");
@@ -851,12 +1153,43 @@ fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Actio
         log.drain(..log.len() - LOG_LINES);
     }
     let log = log.iter().map(|line| clip(line, LOG_LINE_CHARS)).collect();
-    let (before, then) = match row.state {
-        PluginState::ExportFailed => (
-            "fix the cause in the overlay or upstream, then run",
-            "The next sync pins the new image; until then the index keeps the previous one.",
-        ),
-        _ => ("run", "It pushes the image for the requested tag; the next sync, or an index run, pins it."),
+    let outage = facts
+        .export
+        .and_then(|(_, _, plugin)| plugin.outage.clone())
+        .filter(|_| row.state == PluginState::ExportFailed);
+    // What stands in the index until the fix lands: only what this run's index says.
+    let in_index = matches!(facts.index.map(|plugin| plugin.status.as_str()), Some("pinned" | "stale" | "fallback"));
+    let (before, command, then) = match row.state {
+        PluginState::ExportFailed => {
+            let then = match index {
+                IndexOutcome::Succeeded if in_index => format!(
+                    "The next sync pins the new image; until then the index keeps the one it has ({}).",
+                    row.short_digest().unwrap_or_else(|| "its previous digest".to_string())
+                ),
+                IndexOutcome::Succeeded => {
+                    "The next sync pins the new image; until then the plugin is not in the index.".to_string()
+                }
+                _ => "The next sync exports it again and pins the new image (this run made no index).".to_string(),
+            };
+            (
+                "fix the cause in the overlay or upstream, then run".to_string(),
+                rerun.map_or_else(|| export_command(&row.workspace, registry.as_deref()), str::to_string),
+                then,
+            )
+        }
+        _ => match rerun {
+            Some(rerun) => (
+                "run".to_string(),
+                format!("{rerun} --force-export {}", row.workspace),
+                "It exports the workspace again, pushes the image for the requested tag, and its index pins it."
+                    .to_string(),
+            ),
+            None => (
+                "run".to_string(),
+                export_command(&row.workspace, registry.as_deref()),
+                "It pushes the image for the requested tag; the next sync, or an index run, pins it.".to_string(),
+            ),
+        },
     };
     Some(Action {
         name: row.name.clone(),
@@ -866,8 +1199,10 @@ fn action(row: &Row, facts: &Joined<'_>, registry: Option<&str>) -> Option<Actio
         cause: clip(&cause, CAUSE_CHARS),
         log,
         before,
-        command: export_command(&row.workspace, registry.as_deref()),
+        command,
         then,
+        plugins: Vec::new(),
+        outage,
     })
 }
 

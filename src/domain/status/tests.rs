@@ -101,6 +101,7 @@ fn inputs() -> StatusInputs {
             index_image: None,
             inputs_epoch: Some(crate::domain::status::page::parse_time("2026-05-21T00:00:00Z").unwrap()),
             page_url: Some("https://ci.example/run/1/status.html".into()),
+            rerun_command: None,
         },
         index_report: Some(index_report()),
         build_report: Some(build_report()),
@@ -126,6 +127,8 @@ fn inputs() -> StatusInputs {
         enabled: BTreeMap::from([("scope-pinned".to_string(), true), ("scope-kept".to_string(), false)]),
         has_dynamic_plugins: true,
         unreadable: Vec::new(),
+        overlay: Vec::new(),
+        failed_tasks: Vec::new(),
     }
 }
 
@@ -256,7 +259,8 @@ fn markdown_has_the_same_facts_and_fits_any_budget_in_whole_rows() {
     for row in &page.rows {
         assert!(full.contains(&row.name), "{}", row.name);
     }
-    assert!(full.contains("| Re-pinned | @scope/broken (`scope-broken`) |"), "{full}");
+    // An npm scope is a live @mention on GitHub: names are code spans.
+    assert!(full.contains("| Re-pinned | `@scope/broken` (`scope-broken`) |"), "{full}");
     assert!(full.contains("| fetch | Succeeded ✅ |"), "the task table is kept");
     assert_eq!(markdown::render_within(&page, markdown::DEFAULT_MAX_BYTES), full, "small pages are not cut");
 
@@ -314,4 +318,97 @@ fn summary_line_fits_a_result() {
         "Failed: failed export; 5 plugins: 1 pinned, 1 fallback, 1 kept, 1 missing, 2 failed exports; ACTION REQUIRED: 5"
     );
     assert!(line.len() < 4096);
+}
+
+fn overlay_plugin(
+    workspace: &str,
+    folder: &str,
+    package: Option<&str>,
+    supported: bool,
+) -> super::overlay::OverlayPlugin {
+    super::overlay::OverlayPlugin {
+        workspace: workspace.into(),
+        folder: folder.into(),
+        package: package.map(str::to_string),
+        version: package.map(|_| "1.0.0".to_string()),
+        support: None,
+        supported,
+        enabled_by_default: Some(false),
+    }
+}
+
+#[test]
+fn every_plugin_of_the_overlay_has_a_row_and_a_reason() {
+    let mut inputs = inputs();
+    inputs.overlay = vec![
+        overlay_plugin("alpha", "plugins/pinned", Some("@scope/pinned"), true),
+        overlay_plugin("alpha", "plugins/unlisted", Some("@scope/unlisted"), false),
+        overlay_plugin("alpha", "plugins/bare", None, true),
+        overlay_plugin("delta", "plugins/dropped", Some("@scope/dropped"), false),
+        overlay_plugin("alpha", "plugins/unselected", Some("@scope/unselected"), true),
+    ];
+    inputs.plan.as_mut().unwrap().workspaces.push(
+        serde_json::from_value(serde_json::json!({"name": "delta", "decision": "drop", "reason": "no plugin of plugins-list.yaml is in the supported package list"})).unwrap(),
+    );
+    let page = build(&inputs);
+    let row = |image: &str| page.rows.iter().find(|row| row.image == image).unwrap_or_else(|| panic!("no row {image}"));
+    assert_eq!(row("scope-pinned").state, PluginState::Pinned, "joined with the index's row");
+    assert_eq!(row("scope-pinned").folder.as_deref(), Some("alpha/plugins/pinned"));
+    assert_eq!(row("scope-unlisted").state, PluginState::NotSupported);
+    assert_eq!(row("scope-unlisted").name, "@scope/unlisted");
+    assert_eq!(row("scope-unlisted").version.as_deref(), Some("1.0.0"), "from the metadata");
+    assert_eq!(row("scope-unlisted").enabled, None, "dynamic-plugins.default.yaml of this run does not list it");
+    assert_eq!(row("alpha/plugins/bare").state, PluginState::NoMetadata);
+    assert_eq!(row("scope-dropped").state, PluginState::WorkspaceDropped);
+    assert!(row("scope-dropped").why.as_deref().unwrap().contains("fetch dropped workspace delta"));
+    assert_eq!(row("scope-unselected").state, PluginState::NotSelected);
+    assert_eq!(page.totals.outside, 4);
+    let markdown = markdown::render(&page);
+    for needle in ["`@scope/unlisted`", "`alpha/plugins/bare`", "not in the supported list", "workspace dropped"] {
+        assert!(markdown.contains(needle), "{needle}: {markdown}");
+    }
+
+    // Without this run's index, the plugins it would list are unknown, not pinned.
+    inputs.index_report = None;
+    inputs.build_report = None;
+    inputs.index = None;
+    inputs.has_dynamic_plugins = false;
+    inputs.run.tasks.push(TaskLine { name: "index".into(), status: TaskStatus::None });
+    let page = build(&inputs);
+    let row = |image: &str| page.rows.iter().find(|row| row.image == image).unwrap_or_else(|| panic!("no row {image}"));
+    assert_eq!(row("scope-unselected").state, PluginState::IndexNotRun);
+    assert_eq!(row("scope-unselected").enabled, Some(false), "from default.packages.yaml");
+    assert_eq!(row("scope-unlisted").state, PluginState::NotSupported);
+    assert!(!page.rows.iter().any(|row| row.state == PluginState::Pinned));
+    assert!(html::render(&page).contains("the index task did not run in this run"), "the note says so");
+}
+
+#[test]
+fn an_outage_is_one_item_with_every_plugin_and_the_retry() {
+    let mut inputs = inputs();
+    inputs.index_report = None;
+    inputs.build_report = None;
+    inputs.index = None;
+    inputs.run.rerun_command = Some("rhdh-catalog sync --store docker://127.0.0.1:5999".into());
+    let outage = "registry 127.0.0.1:5999 refuses connections";
+    inputs.exports = vec![serde_json::from_value(serde_json::json!({"workspaces": {
+        "alpha": {"status": "failed", "infrastructure": true, "cause": "images could not be pushed", "plugins": [
+            {"path": "plugins/a", "status": "failed", "package": "@scope/a", "cause": "packaging the image: …", "outage": outage},
+            {"path": "plugins/b", "status": "failed", "package": "@scope/b", "cause": "packaging the image: …", "outage": outage}]},
+        "beta": {"status": "failed", "infrastructure": true, "plugins": [
+            {"path": "plugins/c", "status": "failed", "package": "@scope/c", "cause": "packaging the image: …", "outage": outage}]},
+        "gamma": {"status": "failed", "plugins": [
+            {"path": "plugins/d", "status": "failed", "package": "@scope/d", "cause": "`yarn tsc` exited with status 2"}]}
+    }})).unwrap()];
+    let page = build(&inputs);
+    let outages: Vec<_> = page.actions.iter().filter(|action| action.outage.is_some()).collect();
+    assert_eq!(outages.len(), 1, "{:#?}", page.actions);
+    assert_eq!(outages[0].name, outage);
+    assert_eq!(outages[0].plugins, ["@scope/a", "@scope/b", "@scope/c"]);
+    assert_eq!(outages[0].workspace, "alpha, beta");
+    assert_eq!(outages[0].command, "rhdh-catalog sync --store docker://127.0.0.1:5999");
+    assert!(!outages[0].then.contains("previous") && !outages[0].before.contains("overlay"), "{:?}", outages[0]);
+    let other = page.actions.iter().find(|action| action.name == "@scope/d").unwrap();
+    assert!(other.before.contains("fix the cause in the overlay or upstream"));
+    assert!(other.then.contains("this run made no index"), "no previous index is promised: {}", other.then);
 }

@@ -62,6 +62,8 @@ pub struct ClientOptions {
     pub max_manifest_bytes: usize,
     /// Largest blob fetched, whatever a manifest declares.
     pub max_blob_bytes: u64,
+    /// `host[:port]` → where the user named it (`` `--store docker://…` ``), for messages about it.
+    pub origins: Vec<(String, String)>,
 }
 
 impl Default for ClientOptions {
@@ -74,6 +76,7 @@ impl Default for ClientOptions {
             backoff_max: Duration::from_secs(10),
             max_manifest_bytes: MAX_MANIFEST_BYTES,
             max_blob_bytes: MAX_BLOB_BYTES,
+            origins: Vec::new(),
         }
     }
 }
@@ -94,6 +97,9 @@ pub struct RegistryClient {
     challenges: Mutex<HashMap<String, String>>,
     /// One token request at a time per `registry|scope`.
     token_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Registries found unusable as configured (`host[:port]` → problem, fix): later requests
+    /// fail at once with the same error instead of asking again.
+    misconfigured: Mutex<HashMap<String, (String, String)>>,
 }
 
 #[derive(Clone)]
@@ -259,6 +265,7 @@ impl RegistryClient {
                 what: "the HTTP client".into(),
                 attempts: 0,
                 problem: error.to_string(),
+                origin: None,
             })?;
         Ok(RegistryClient {
             http,
@@ -266,7 +273,32 @@ impl RegistryClient {
             authorizations: Mutex::new(HashMap::new()),
             challenges: Mutex::new(HashMap::new()),
             token_locks: Mutex::new(HashMap::new()),
+            misconfigured: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Where the user named `authority`, when known.
+    fn origin(&self, authority: &str) -> Option<String> {
+        self.options.origins.iter().find(|(host, _)| host == authority).map(|(_, origin)| origin.clone())
+    }
+
+    /// One request to the registry's API root (`GET /v2/`), no retry: `Ok` for any HTTP answer
+    /// (an authentication challenge too), [`RegistryError::Misconfigured`] when it cannot work as
+    /// configured, [`RegistryError::Unavailable`] when it did not answer. What a run checks
+    /// before it spends an hour exporting.
+    pub async fn check_reachable(&self, authority: &str) -> Result<(), RegistryError> {
+        let url = format!("{}/v2/", self.base_url(authority));
+        match self.execute::<()>(self.http.get(&url)).await {
+            Err(Attempt::Failed(error)) => Err(error),
+            Err(Attempt::Unknown { problem, .. }) => Err(RegistryError::Unavailable {
+                registry: authority.to_string(),
+                what: "its API root".into(),
+                attempts: 1,
+                problem,
+                origin: self.origin(authority),
+            }),
+            Ok(_) | Err(_) => Ok(()),
+        }
     }
 
     fn is_insecure(&self, authority: &str) -> bool {
@@ -758,6 +790,7 @@ impl RegistryClient {
             what: what.to_string(),
             attempts,
             problem: last_problem,
+            origin: self.origin(&reference.registry),
         })
     }
 
@@ -816,8 +849,36 @@ impl RegistryClient {
         Ok(response)
     }
 
+    /// Sends one request. A failure whose cause is this machine's configuration (see
+    /// [`misconfiguration`]) fails at once, and so does every later request to that registry;
+    /// any other failure is an unknown answer, retried by the caller.
     async fn execute<T>(&self, request: RequestBuilder) -> Result<Response, Attempt<T>> {
-        request.send().await.map_err(|error| Attempt::Unknown { problem: error_text(&error), retry_after: None })
+        let (client, request) = request.build_split();
+        let request = request.map_err(|error| unknown(error_text(&error)))?;
+        let authority = authority_of(request.url());
+        let insecure = request.url().scheme() == "http";
+        if let Some((problem, fix)) = self.misconfigured.lock().ok().and_then(|known| known.get(&authority).cloned()) {
+            return Err(Attempt::Failed(RegistryError::Misconfigured {
+                registry: authority.clone(),
+                problem,
+                fix,
+                origin: self.origin(&authority),
+            }));
+        }
+        match client.execute(request).await {
+            Ok(response) => Ok(response),
+            Err(error) => match misconfiguration(&error, &authority, insecure) {
+                Some((problem, fix)) => {
+                    tracing::debug!(registry = %authority, %problem, "the registry cannot work as configured");
+                    if let Ok(mut known) = self.misconfigured.lock() {
+                        known.insert(authority.clone(), (problem.clone(), fix.clone()));
+                    }
+                    let origin = self.origin(&authority);
+                    Err(Attempt::Failed(RegistryError::Misconfigured { registry: authority, problem, fix, origin }))
+                }
+                None => Err(Attempt::Unknown { problem: error_text(&error), retry_after: None }),
+            },
+        }
     }
 
     fn cached_authorization(&self, key: &str) -> Option<String> {
@@ -1111,13 +1172,108 @@ pub(super) fn error_text(error: &reqwest::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    // rustls reading an HTTP answer where a TLS record should be: the registry speaks plain HTTP.
-    if text.contains("InvalidContentType") || text.contains("corrupt message") {
-        text.push_str(
-            " (the registry answers in plain HTTP: add `--insecure-registry <host:port>` if that is intended)",
-        );
-    }
     text
+}
+
+/// Why a request failed when the cause is how the registry is configured on this machine, so a
+/// retry cannot help: `(problem, fix)`. A registry answering plain HTTP to HTTPS, a certificate
+/// this machine does not trust or that is for another name (or expired), a host that does not
+/// exist (NXDOMAIN: "Name or service not known"). A refused connection, a timeout or a DNS
+/// server that did not answer ("Temporary failure") is not: those may pass.
+fn misconfiguration(error: &reqwest::Error, authority: &str, plain_http: bool) -> Option<(String, String)> {
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        causes.push(cause);
+        if let Some(inner) = cause.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            causes.push(inner);
+        }
+        source = cause.source();
+    }
+    for cause in &causes {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return tls_misconfiguration(tls, authority, host);
+        }
+    }
+    // The TLS error as text where a layer between reqwest and rustls hides its type.
+    let text: String = causes.iter().map(ToString::to_string).collect::<Vec<_>>().join(": ");
+    if !plain_http && (text.contains("InvalidContentType") || text.contains("corrupt message")) {
+        return Some(plain_http_answer(authority));
+    }
+    let certificate = [
+        ("UnknownIssuer", rustls::CertificateError::UnknownIssuer),
+        ("unknown issuer", rustls::CertificateError::UnknownIssuer),
+        ("BadSignature", rustls::CertificateError::BadSignature),
+        ("not valid for name", rustls::CertificateError::NotValidForName),
+        ("NotValidForName", rustls::CertificateError::NotValidForName),
+        ("Expired", rustls::CertificateError::Expired),
+        ("certificate expired", rustls::CertificateError::Expired),
+        ("NotValidYet", rustls::CertificateError::NotValidYet),
+        ("not valid yet", rustls::CertificateError::NotValidYet),
+    ];
+    if let Some((_, error)) = certificate.into_iter().find(|(words, _)| text.contains(words)) {
+        return tls_misconfiguration(&rustls::Error::InvalidCertificate(error), authority, host);
+    }
+    if text.contains("invalid peer certificate") {
+        return Some((
+            format!("its TLS certificate is not accepted ({})", text.rsplit(": ").next().unwrap_or(&text)),
+            trust_fix(),
+        ));
+    }
+    let no_such_host =
+        ["Name or service not known", "No address associated with hostname", "nodename nor servname provided"];
+    if no_such_host.iter().any(|words| text.contains(words)) {
+        return Some((
+            format!("the host `{host}` does not exist (DNS knows no such name)"),
+            "check the spelling of the host, or the network's DNS settings".to_string(),
+        ));
+    }
+    None
+}
+
+fn plain_http_answer(authority: &str) -> (String, String) {
+    (
+        "it answers in plain HTTP, not HTTPS".to_string(),
+        format!(
+            "if it is a registry you trust on this machine or network, add `--insecure-registry {authority}` (or list it in RHDH_CATALOG_INSECURE_REGISTRIES)"
+        ),
+    )
+}
+
+fn trust_fix() -> String {
+    format!(
+        "if the certificate is right, point {EXTRA_CA_ENV} at a PEM file of the CA that signed it (or add that CA to this machine's trust store)"
+    )
+}
+
+fn tls_misconfiguration(error: &rustls::Error, authority: &str, host: &str) -> Option<(String, String)> {
+    use rustls::{CertificateError, Error, InvalidMessage};
+    match error {
+        Error::InvalidMessage(InvalidMessage::InvalidContentType) => Some(plain_http_answer(authority)),
+        Error::InvalidCertificate(certificate) => Some(match certificate {
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => {
+                ("its TLS certificate is signed by a CA this machine does not trust".to_string(), trust_fix())
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => (
+                format!("its TLS certificate is not valid for the name `{host}`"),
+                "use the host name the certificate was issued for, or give the registry a certificate for this name"
+                    .to_string(),
+            ),
+            CertificateError::Expired
+            | CertificateError::ExpiredContext { .. }
+            | CertificateError::NotValidYet
+            | CertificateError::NotValidYetContext { .. } => (
+                "its TLS certificate has expired or is not valid yet".to_string(),
+                "renew the registry's certificate, or check this machine's clock".to_string(),
+            ),
+            other => (format!("its TLS certificate is not accepted ({other:?})"), trust_fix()),
+        }),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

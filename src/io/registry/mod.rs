@@ -50,13 +50,20 @@ pub struct Manifest {
 }
 
 /// Failures of a registry or layout store. All of them may go away on a retry (exit 3), except
-/// that the caller turns an absent image into a per-plugin report instead of an error.
+/// a registry that cannot work as configured here ([`RegistryError::Misconfigured`], exit 2) and
+/// an absent image, which the caller turns into a per-plugin report instead of an error.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(
-        "registry {registry} gave no usable answer for {what} after {attempts} attempts: {problem} (a retry may help; if it persists, check that registry or the --store mirror)"
+        "registry {registry} gave no usable answer for {what} after {attempts} attempts: {problem}{}",
+        unavailable_hint(.problem, .origin)
     )]
-    Unavailable { registry: String, what: String, attempts: u32, problem: String },
+    Unavailable { registry: String, what: String, attempts: u32, problem: String, origin: Option<String> },
+    /// The registry cannot work as it is configured on this machine: it answers plain HTTP to
+    /// HTTPS, its certificate is not trusted or not for its name, its host does not exist. A
+    /// retry cannot help (exit 2); `fix` is the concrete change.
+    #[error("registry {registry}{}: {problem}; {fix}", named_by(.origin))]
+    Misconfigured { registry: String, problem: String, fix: String, origin: Option<String> },
     #[error(
         "registry {registry} refused access to {what}: {problem} (check the credentials in REGISTRY_AUTH_FILE or ~/.docker/config.json)"
     )]
@@ -69,4 +76,57 @@ pub enum RegistryError {
     Untrusted { registry: String, what: String, problem: String },
     #[error("OCI layout {path}: {problem}")]
     Layout { path: String, problem: String },
+}
+
+/// ` (named by …)` when the place the host came from is known.
+// thiserror hands the field over as `&Option<String>`.
+#[allow(clippy::ref_option)]
+fn named_by(origin: &Option<String>) -> String {
+    origin.as_ref().map(|origin| format!(" (named by {origin})")).unwrap_or_default()
+}
+
+/// What to do about a registry that did not answer, by what went wrong.
+#[allow(clippy::ref_option)]
+fn unavailable_hint(problem: &str, origin: &Option<String>) -> String {
+    let lower = problem.to_ascii_lowercase();
+    let what = if lower.contains("connection refused") {
+        "nothing accepts connections there (is it running?): "
+    } else if lower.contains("timed out") || lower.contains("timeout") {
+        "it did not answer in time: "
+    } else {
+        ""
+    };
+    let named = origin.as_ref().map(|origin| format!("; its host is named by {origin}")).unwrap_or_default();
+    format!(" ({what}a retry may help; if it persists, check that registry or the --store mirror{named})")
+}
+
+impl RegistryError {
+    /// One short phrase for an outage: which service and what happened, the same for every
+    /// request that failed for the same reason (the status page groups plugins by it).
+    pub fn outage(&self) -> Option<String> {
+        match self {
+            RegistryError::Unavailable { registry, problem, .. } => {
+                let lower = problem.to_ascii_lowercase();
+                let kind = if lower.contains("connection refused") {
+                    "refuses connections"
+                } else if lower.contains("timed out") || lower.contains("timeout") {
+                    "does not answer in time"
+                } else if lower.contains("dns") || lower.contains("lookup") {
+                    "cannot be resolved right now (DNS)"
+                } else if lower.starts_with("http 5") {
+                    "answers with server errors"
+                } else if lower.starts_with("http 429") {
+                    "rate-limits the requests"
+                } else {
+                    "gives no usable answer"
+                };
+                Some(format!("registry {registry} {kind}"))
+            }
+            RegistryError::Misconfigured { registry, problem, .. } => Some(format!("registry {registry}: {problem}")),
+            RegistryError::Unauthorized { registry, .. } => {
+                Some(format!("registry {registry} refuses the credentials"))
+            }
+            _ => None,
+        }
+    }
 }
