@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$tool" index --overlay "$overlay" --packages "$overlay/rhdh-community-packages.txt" \
   --registry quay.io/rhdh --rhdh-version 1.10.0 \
-  --community-registry "$prefix" --community-tag-scheme backstage --dry-run >"$work/plan"
+  --community-registry "$prefix" --community-tag-scheme backstage --allow-local-repos --dry-run >"$work/plan"
 while read -r image _ reference; do
   version=${reference##*__}
   mkdir -p "$work/$image/dist"
