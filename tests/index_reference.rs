@@ -548,19 +548,32 @@ fn may_2026_shape_mixes_two_registries_each_with_its_own_tag_scheme() {
             });
         }
     }
-    // One plugin of each registry has only an older tag of its scheme; its repository also holds
-    // the requested version under the other scheme, which must not be taken.
-    let community_fallback = community[0].clone();
-    let rhdh_fallback = builds.keys().find(|image| !community.contains(image)).unwrap().clone();
+    // One plugin of each registry has only an older tag of its scheme, on its release line (the
+    // same major version: an older tag of another line never stands in); its repository also
+    // holds the requested version under the other scheme, which must not be taken.
+    let older_on_the_line = |image: &String| {
+        let version = version_of(&builds[image]);
+        let parts: Vec<u64> = version.split('.').map(|part| part.parse().unwrap()).collect();
+        (parts.len() == 3 && parts[2] > 0).then(|| format!("{}.{}.{}", parts[0], parts[1], parts[2] - 1))
+    };
+    let community_fallback =
+        community.iter().find(|image| older_on_the_line(image).is_some()).expect("a community plugin with a patch version").clone();
+    let rhdh_fallback = builds
+        .keys()
+        .find(|image| !community.contains(image) && older_on_the_line(image).is_some())
+        .unwrap()
+        .clone();
+    let (community_older, rhdh_older) =
+        (older_on_the_line(&community_fallback).unwrap(), older_on_the_line(&rhdh_fallback).unwrap());
     let (overlays, rhdh) = (format!("{}/overlays", registry.host), format!("{}/rhdh", registry.host));
     let store = store_of(&registry);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for (image, build) in &builds {
         let version = version_of(build);
         let references: Vec<String> = if *image == community_fallback {
-            vec![format!("{overlays}/{image}:bs_1.52.0__0.0.1"), format!("{overlays}/{image}:1.10--{version}")]
+            vec![format!("{overlays}/{image}:bs_1.52.0__{community_older}"), format!("{overlays}/{image}:1.10--{version}")]
         } else if *image == rhdh_fallback {
-            vec![format!("{rhdh}/{image}:1.10--0.0.1"), format!("{rhdh}/{image}:bs_1.52.0__{version}")]
+            vec![format!("{rhdh}/{image}:1.10--{rhdh_older}"), format!("{rhdh}/{image}:bs_1.52.0__{version}")]
         } else if community.contains(image) {
             vec![format!("{overlays}/{image}:bs_1.52.0__{version}")]
         } else {
@@ -604,10 +617,10 @@ fn may_2026_shape_mixes_two_registries_each_with_its_own_tag_scheme() {
             assert!(tag.starts_with("1.10--"), "{image}: {tag}");
         }
         if *image == community_fallback {
-            assert_eq!(tag, "bs_1.52.0__0.0.1");
+            assert_eq!(tag, format!("bs_1.52.0__{community_older}"));
             assert_eq!(entry["requestedTag"], format!("bs_1.52.0__{version}"));
         } else if *image == rhdh_fallback {
-            assert_eq!(tag, "1.10--0.0.1");
+            assert_eq!(tag, format!("1.10--{rhdh_older}"));
             assert_eq!(entry["requestedTag"], format!("1.10--{version}"));
         } else {
             assert!(tag.ends_with(&format!("--{version}")) || tag.ends_with(&format!("__{version}")), "{image}: {tag}");

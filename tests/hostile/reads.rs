@@ -253,7 +253,7 @@ fn hostile_files_of_the_release_and_export_side() {
             ),
             case(
                 "verify-install --stage check with a FIFO for its expected plugins",
-                |work| mkfifo(&work.join("verify/expected-plugins.json")),
+                |work| mkfifo(&work.join("verify/active/expected-plugins.json")),
                 strings(&["verify-install", "quay.io/rhdh/index:1", "--stage", "check", "--work-dir", "verify"]),
                 &["expected-plugins.json", "FIFO"],
             ),
