@@ -556,13 +556,13 @@ fn may_2026_shape_mixes_two_registries_each_with_its_own_tag_scheme() {
         let parts: Vec<u64> = version.split('.').map(|part| part.parse().unwrap()).collect();
         (parts.len() == 3 && parts[2] > 0).then(|| format!("{}.{}.{}", parts[0], parts[1], parts[2] - 1))
     };
-    let community_fallback =
-        community.iter().find(|image| older_on_the_line(image).is_some()).expect("a community plugin with a patch version").clone();
-    let rhdh_fallback = builds
-        .keys()
-        .find(|image| !community.contains(image) && older_on_the_line(image).is_some())
-        .unwrap()
+    let community_fallback = community
+        .iter()
+        .find(|image| older_on_the_line(image).is_some())
+        .expect("a community plugin with a patch version")
         .clone();
+    let rhdh_fallback =
+        builds.keys().find(|image| !community.contains(image) && older_on_the_line(image).is_some()).unwrap().clone();
     let (community_older, rhdh_older) =
         (older_on_the_line(&community_fallback).unwrap(), older_on_the_line(&rhdh_fallback).unwrap());
     let (overlays, rhdh) = (format!("{}/overlays", registry.host), format!("{}/rhdh", registry.host));
@@ -571,7 +571,10 @@ fn may_2026_shape_mixes_two_registries_each_with_its_own_tag_scheme() {
     for (image, build) in &builds {
         let version = version_of(build);
         let references: Vec<String> = if *image == community_fallback {
-            vec![format!("{overlays}/{image}:bs_1.52.0__{community_older}"), format!("{overlays}/{image}:1.10--{version}")]
+            vec![
+                format!("{overlays}/{image}:bs_1.52.0__{community_older}"),
+                format!("{overlays}/{image}:1.10--{version}"),
+            ]
         } else if *image == rhdh_fallback {
             vec![format!("{rhdh}/{image}:1.10--{rhdh_older}"), format!("{rhdh}/{image}:bs_1.52.0__{version}")]
         } else if community.contains(image) {

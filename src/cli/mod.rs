@@ -812,7 +812,7 @@ pub struct IndexArgs {
     /// Registry prefix for packages whose metadata says `support: community`.
     #[arg(long, env = "RHDH_CATALOG_COMMUNITY_REGISTRY")]
     pub community_registry: Option<String>,
-    /// How the tags of the images under --registry are formed from the plugin version and the RHDH and Backstage versions.
+    /// How image tags are formed from the plugin version and the RHDH and Backstage versions: those of the images under --registry (--community-tag-scheme for --community-registry).
     #[arg(long, value_enum, default_value_t = TagSchemeArg::Auto, env = "RHDH_CATALOG_TAG_SCHEME")]
     pub tag_scheme: TagSchemeArg,
     /// Tag scheme of the images under --community-registry (its own; auto chooses by that registry's host).
@@ -874,7 +874,7 @@ pub struct IndexArgs {
     pub output_format: OutputFormatArg,
     #[command(flatten)]
     pub store: StoreArgs,
-    /// Allow file:// and git:// repositories in source.json and as --rhdh-repository (local fixtures and mirrors), as fetch and export do; without it only https:// is accepted.
+    /// Allow file:// and git:// repositories in upstream_repos.yml and source.json (local fixtures and mirrors); index reads them in source.json and as --rhdh-repository; without it only https:// is accepted.
     #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
     pub allow_local_repos: bool,
 }
@@ -885,7 +885,7 @@ pub struct RhdhRepositoryArgs {
     /// When the overlay has no default.packages.yaml and --default-packages is not given: the RHDH repository to read it from, at the branch `rhdh.branch` of --upstream-repos names.
     #[arg(long, env = "RHDH_CATALOG_RHDH_REPOSITORY")]
     pub rhdh_repository: Option<String>,
-    /// The upstream_repos.yml naming the RHDH branch (for --rhdh-repository). Default: upstream_repos.yml beside the overlay folder.
+    /// upstream_repos.yml: its rhdh.branch is where --rhdh-repository is read. Default: upstream_repos.yml beside the overlay folder.
     #[arg(long, env = "RHDH_CATALOG_UPSTREAM_REPOS")]
     pub upstream_repos: Option<PathBuf>,
 }

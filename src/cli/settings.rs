@@ -439,6 +439,37 @@ fn export_settings(args: ExportArgs, sources: &ValueSources) -> Result<export::E
     })
 }
 
+/// Older branches (release-1.9) kept default.packages.yaml in the RHDH repository: given with
+/// --default-packages, or read from --rhdh-repository when the overlay has none.
+fn rhdh_default_packages(
+    overlay: &Path,
+    default_packages: Option<&PathBuf>,
+    no_packages_given: bool,
+    RhdhRepositoryArgs { rhdh_repository, upstream_repos }: RhdhRepositoryArgs,
+    allow_local_repos: bool,
+) -> Result<Option<Box<index::RhdhDefaultPackages>>, InputError> {
+    let overlay_default = overlay.join("default.packages.yaml");
+    let overlay_has_one = overlay_default.exists() || overlay_default.is_symlink();
+    Ok(match (default_packages, optional(rhdh_repository)) {
+        (None, Some(url)) if no_packages_given && !overlay_has_one => {
+            if !crate::io::git::remote_allowed(&url, allow_local_repos) {
+                return Err(InputError::usage(format!(
+                    "--rhdh-repository `{}` is not an https:// URL",
+                    crate::io::git::strip_credentials(&url)
+                ))
+                .with_hint("give the https:// URL of the RHDH repository; local ones need --allow-local-repos"));
+            }
+            let upstream_repos = upstream_repos.unwrap_or_else(|| {
+                overlay
+                    .parent()
+                    .map_or_else(|| PathBuf::from("upstream_repos.yml"), |tree| tree.join("upstream_repos.yml"))
+            });
+            Some(Box::new(index::RhdhDefaultPackages { repository: url, upstream_repos }))
+        }
+        _ => None,
+    })
+}
+
 fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::IndexSettings, InputError> {
     let IndexArgs {
         overlay,
@@ -478,26 +509,13 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
     let present = |path: &PathBuf| path.exists() || path.is_symlink();
     let overlay_default = overlay.join("default.packages.yaml");
     let default_packages = optional_path(default_packages);
-    // Older branches (release-1.9) kept default.packages.yaml in the RHDH repository: given with
-    // --default-packages, or read from --rhdh-repository when the overlay has none.
-    let rhdh_default_packages = match (&default_packages, optional(rhdh_repository)) {
-        (None, Some(url)) if packages.is_empty() && !present(&overlay_default) => {
-            if !crate::io::git::remote_allowed(&url, allow_local_repos) {
-                return Err(InputError::usage(format!(
-                    "--rhdh-repository `{}` is not an https:// URL",
-                    crate::io::git::strip_credentials(&url)
-                ))
-                .with_hint("give the https:// URL of the RHDH repository; local ones need --allow-local-repos"));
-            }
-            let upstream_repos = upstream_repos.unwrap_or_else(|| {
-                overlay
-                    .parent()
-                    .map_or_else(|| PathBuf::from("upstream_repos.yml"), |tree| tree.join("upstream_repos.yml"))
-            });
-            Some(Box::new(index::RhdhDefaultPackages { repository: url, upstream_repos }))
-        }
-        _ => None,
-    };
+    let rhdh_default_packages = rhdh_default_packages(
+        &overlay,
+        default_packages.as_ref(),
+        packages.is_empty(),
+        RhdhRepositoryArgs { rhdh_repository, upstream_repos },
+        allow_local_repos,
+    )?;
     let lenient_default_packages = default_packages.is_some();
     let packages = if packages.is_empty() {
         let mut defaults: Vec<PathBuf> = Vec::new();

@@ -301,7 +301,8 @@ fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
     let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
     if upstream.exists() {
-        for repo in crate::io::fs::read_foreign(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos {
+        for repo in crate::io::fs::read_foreign(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos
+        {
             paths.push(repo.destination.as_str().to_string());
         }
     }

@@ -192,6 +192,26 @@ impl ExportReport {
 pub(crate) const RESULT_STATUS: &str = "status";
 pub const RESULTS: [&str; 1] = [RESULT_STATUS];
 
+/// The records the tree carries (the output tree, then the plan's folder), read before any
+/// install runs: per workspace, the digest of the install its last export kept in the package
+/// cache.
+fn recorded_installs(names: &[String], output_tree: &Path, plan_path: &Path) -> BTreeMap<String, String> {
+    let mut recorded = BTreeMap::new();
+    let plan_tree = plan_path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    for name in names {
+        for tree in [output_tree, plan_tree] {
+            let record = tree.join("workspaces").join(name).join(EXPORT_STATE_FILE);
+            if let Ok(state) = crate::io::fs::read_json::<ExportState>(&record)
+                && let Some(digest) = state.kept_install
+            {
+                recorded.insert(name.clone(), digest);
+                break;
+            }
+        }
+    }
+    recorded
+}
+
 pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.overlay);
     let plan_path = args.plan.clone();
@@ -226,23 +246,11 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         None => None,
     };
     let env = package_cache.as_ref().map(PackageCache::environment).unwrap_or_default();
-    // The records the tree carries (the plan's folder, then the output tree), read before any
-    // install runs: what a workspace's last export kept in the package cache.
-    let mut recorded_installs = BTreeMap::new();
-    if package_cache.is_some() {
-        let plan_tree = plan_path.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        for name in &names {
-            for tree in [args.output_tree.as_path(), plan_tree] {
-                let record = tree.join("workspaces").join(name).join(EXPORT_STATE_FILE);
-                if let Ok(state) = crate::io::fs::read_json::<ExportState>(&record)
-                    && let Some(digest) = state.kept_install
-                {
-                    recorded_installs.insert(name.clone(), digest);
-                    break;
-                }
-            }
-        }
-    }
+    let recorded_installs = if package_cache.is_some() {
+        recorded_installs(&names, &args.output_tree, &plan_path)
+    } else {
+        BTreeMap::new()
+    };
     let image_destination = args.images.as_ref().map(|target| {
         crate::domain::workspace::plan::image_destination(target.store.spec.as_deref(), &target.registry.to_string())
     });

@@ -307,7 +307,6 @@ fn is_plugin_builds_file(relative: &Path) -> bool {
     relative.extension().is_some_and(|extension| extension == "json")
 }
 
-
 /// The catalogs of the run: the supported one (with the RHDH repository's default.packages.yaml
 /// on an older branch), and the community one when asked for and listed.
 async fn assemble_catalogs<'a>(args: &'a IndexSettings, shared: &SharedInputs) -> anyhow::Result<Vec<Catalog<'a>>> {
@@ -684,7 +683,8 @@ async fn rhdh_default_packages(source: &RhdhDefaultPackages) -> anyhow::Result<F
         .with_hint("give --upstream-repos, or the file with --default-packages")
         .into());
     }
-    let upstream = crate::io::fs::read_foreign(&source.upstream_repos, crate::formats::upstream_repos::UpstreamRepos::parse)?;
+    let upstream =
+        crate::io::fs::read_foreign(&source.upstream_repos, crate::formats::upstream_repos::UpstreamRepos::parse)?;
     let branch = upstream.rhdh_branch;
     let url = &source.repository;
     let shown_url = crate::io::git::strip_credentials(url);

@@ -242,7 +242,13 @@ async fn dry_run(
     if status != ExitStatus::Success {
         return Ok(status);
     }
-    print!("{}", crate::domain::workspace::plan::render_table(&crate::io::fs::read_parsed(&plan_path, crate::formats::plan::Plan::parse)?));
+    print!(
+        "{}",
+        crate::domain::workspace::plan::render_table(&crate::io::fs::read_parsed(
+            &plan_path,
+            crate::formats::plan::Plan::parse
+        )?)
+    );
     Ok(ExitStatus::Success)
 }
 
@@ -390,7 +396,10 @@ fn export_runs(outcome: &RunOutcome, out: &Path) -> Vec<PathBuf> {
 /// The overlay tree under `root`: the destination `fetch` recorded that holds `workspaces/`, else
 /// `overlay-repo`.
 fn overlay_of(root: &Path, plan: &Path) -> Option<PathBuf> {
-    let recorded = crate::io::fs::read_parsed(plan, crate::formats::plan::Plan::parse).ok().into_iter().flat_map(|plan| plan.sources);
+    let recorded = crate::io::fs::read_parsed(plan, crate::formats::plan::Plan::parse)
+        .ok()
+        .into_iter()
+        .flat_map(|plan| plan.sources);
     recorded
         .map(|source| root.join(source.destination))
         .chain(std::iter::once(root.join("overlay-repo")))

@@ -456,6 +456,7 @@ impl RegistryClient {
                 what: what.clone(),
                 attempts: 1,
                 problem: format!("writing the blob to a temporary file: {error}"),
+                origin: None,
             })
         };
         let found = self

@@ -118,6 +118,7 @@ impl Store {
                     what: format!("blob {digest} of {}", located.name()),
                     attempts: 1,
                     problem: format!("creating a temporary file: {error}"),
+                    origin: None,
                 })?;
                 client.fetch_blob_into(&located, digest, size, &file).await?;
                 Ok(file)
