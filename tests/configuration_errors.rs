@@ -338,6 +338,8 @@ fn build_info_without_a_known_source_warns_at_the_step() {
     let overlay = crate::support::example_overlay(home.path());
     let store = format!("oci-layout:{}", home.path().join("empty-store").display());
     std::fs::create_dir_all(home.path().join("empty-store")).unwrap();
+    // The images exist: the index succeeds, and only the missing provenance is worth a warning.
+    crate::support::publish_example_images(home.path(), &overlay, "quay.io/rhdh", &store, None);
     let index = |extra: &[&str]| {
         rhdh_catalog(home.path())
             .arg("index")

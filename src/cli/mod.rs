@@ -332,7 +332,7 @@ pub struct PublishArgs {
     #[arg(long, env = "RHDH_CATALOG_RESULTS_DIR")]
     pub results_dir: Option<PathBuf>,
     /// Publish an extra catalog index image (RHDH reads it through EXTRA_CATALOG_INDEX_IMAGES): no dynamic-plugins.default.yaml needed, catalog-entities/extensions/ required.
-    #[arg(long, env = "RHDH_CATALOG_EXTRA_CATALOG")]
+    #[arg(long, env = "RHDH_CATALOG_EXTRA_CATALOG", value_parser = boolish())]
     pub extra_catalog: bool,
     /// Stdout as text or JSON: the pushed reference.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
@@ -419,7 +419,7 @@ pub struct PromoteArgs {
     #[arg(long, env = "RHDH_CATALOG_ROLLBACK")]
     pub rollback: Option<String>,
     /// Promote without validating the image first (an extra catalog index image has no dynamic-plugins.default.yaml to validate).
-    #[arg(long, env = "RHDH_CATALOG_SKIP_VALIDATION")]
+    #[arg(long, env = "RHDH_CATALOG_SKIP_VALIDATION", value_parser = boolish())]
     pub skip_validation: bool,
     /// The index released before: a catalog-index folder or an image; default: the image the first --to tag points at now.
     #[arg(long, env = "RHDH_CATALOG_PREVIOUS")]
@@ -875,7 +875,7 @@ pub struct IndexArgs {
     #[command(flatten)]
     pub store: StoreArgs,
     /// Allow file:// and git:// repositories in upstream_repos.yml and source.json (local fixtures and mirrors); index reads them in source.json and as --rhdh-repository; without it only https:// is accepted.
-    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS")]
+    #[arg(long, env = "RHDH_CATALOG_ALLOW_LOCAL_REPOS", value_parser = boolish())]
     pub allow_local_repos: bool,
 }
 

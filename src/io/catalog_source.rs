@@ -54,6 +54,25 @@ pub(crate) fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
     Ok(view_of(&index, Some(&dpdy)))
 }
 
+/// Reads `index.json` of an extra catalog index folder (the community catalog RHDH reads through
+/// `EXTRA_CATALOG_INDEX_IMAGES`), as a content tree: it has no `dynamic-plugins.default.yaml`, so
+/// no plugin of it is enabled by default; `index.json` must be there.
+pub(crate) fn read_extra_catalog_folder(dir: &Path) -> Result<CatalogView, InputError> {
+    if !dir.is_dir() {
+        return Err(
+            InputError::in_file(dir, "is not a folder").with_hint("give the folder `index --community-output` wrote")
+        );
+    }
+    crate::io::fs::add_content_tree(dir);
+    let index_path = dir.join("index.json");
+    if !(index_path.exists() || index_path.is_symlink()) {
+        return Err(InputError::in_file(dir, "is not a catalog index: it has no index.json")
+            .with_hint("give the folder `rhdh-catalog index --community-output` wrote"));
+    }
+    let index = crate::io::fs::read_parsed(&index_path, crate::formats::index_json::parse)?;
+    Ok(view_of(&index, None))
+}
+
 /// Most bytes one layer of a catalog index image may have: a real index image is a few MiB; this
 /// keeps what `validate --image`, `diff` and `verify-install` hold in memory far below their
 /// Tasks' 512 MiB.

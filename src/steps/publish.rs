@@ -72,7 +72,11 @@ pub(crate) async fn run(args: PublishSettings) -> anyhow::Result<ExitStatus> {
     }
     // The index as the installer will read it (a file that does not parse is bad input), then
     // the gate: never an empty index, never a lost plugin nobody allowed.
-    let view = crate::io::catalog_source::read_folder(&args.catalog_index)?;
+    let view = if args.extra_catalog {
+        crate::io::catalog_source::read_extra_catalog_folder(&args.catalog_index)?
+    } else {
+        crate::io::catalog_source::read_folder(&args.catalog_index)?
+    };
     let store = args.store.open()?;
     args.gate.check(&store, args.gate.previous.as_deref(), &view).await?;
     // Every input read before anything is pushed.

@@ -3,7 +3,7 @@
 //! another local path (`index`, exit 2 naming the file and line); a local package in a
 //! `dynamic-plugins*.yaml` that leaves the installer's folder (`validate`, exit 1 with the
 //! `local-path` finding); one tag naming two images in an OCI layout (exit 2 naming
-//! `index.json`); release facts that would become labels (`publish --version 'x; y'`, exit 2
+//! `index.json`); release facts that would become labels (`publish --rhdh-version 'x; y'`, exit 2
 //! naming the flag).
 
 use super::images::{Entry, put_image, repository_dir, tar_gz};
@@ -160,9 +160,9 @@ fn a_layout_tag_naming_two_images_is_refused() {
 #[test]
 fn hostile_publish_facts() {
     let cases: Vec<(&str, &str, &str)> = vec![
-        ("--version", "x; y", "is not a version like 1.10.0"),
-        ("--version", "1.10.0; touch pwned-marker", "is not a version like 1.10.0"),
-        ("--version", "1.10.0\nrelease=9", "U+000A"),
+        ("--rhdh-version", "x; y", "is not a version like 1.10.0"),
+        ("--rhdh-version", "1.10.0; touch pwned-marker", "is not a version like 1.10.0"),
+        ("--rhdh-version", "1.10.0\nrelease=9", "U+000A"),
         ("--release", "3 4", "is not a release like 3"),
         ("--release", "$(id)", "is not a release like 3"),
         ("--source-commit", "abc1234\"", "is not a git commit id"),
