@@ -827,6 +827,9 @@ pub struct IndexArgs {
     /// Also build the community catalog (the extra catalog index RHDH reads through EXTRA_CATALOG_INDEX_IMAGES) into this folder.
     #[arg(long, env = "RHDH_CATALOG_COMMUNITY_OUTPUT")]
     pub community_output: Option<PathBuf>,
+    /// Whether --community-output is built: false skips the community catalog (its images live in --community-registry, which a local mirror may not hold).
+    #[arg(long, env = "RHDH_CATALOG_COMMUNITY_CATALOG", value_parser = boolish(), default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub community_catalog: bool,
     /// Package lists of the community catalog; repeatable. Default: the overlay's rhdh-community-packages.txt (without it no community catalog is built).
     #[arg(long = "community-packages", env = "RHDH_CATALOG_COMMUNITY_PACKAGES", value_delimiter = ',')]
     pub community_packages: Vec<PathBuf>,

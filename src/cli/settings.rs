@@ -470,6 +470,19 @@ fn rhdh_default_packages(
     })
 }
 
+/// `--platform` values: each `os/architecture`.
+fn checked_platforms(platforms: Vec<String>) -> Result<Vec<String>, InputError> {
+    let mut checked = Vec::new();
+    for platform in non_empty(platforms) {
+        let parts: Vec<&str> = platform.split('/').collect();
+        if parts.len() != 2 || parts.iter().any(|part| part.is_empty()) {
+            return Err(InputError::usage(format!("--platform `{platform}` is not `os/architecture`")));
+        }
+        checked.push(platform);
+    }
+    Ok(checked)
+}
+
 fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::IndexSettings, InputError> {
     let IndexArgs {
         overlay,
@@ -487,6 +500,7 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
         output,
         plugin_builds,
         community_output,
+        community_catalog,
         community_packages,
         community_plugin_builds,
         community_report,
@@ -529,14 +543,7 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
     } else {
         packages
     };
-    let mut checked_platforms = Vec::new();
-    for platform in non_empty(platforms) {
-        let parts: Vec<&str> = platform.split('/').collect();
-        if parts.len() != 2 || parts.iter().any(|part| part.is_empty()) {
-            return Err(InputError::usage(format!("--platform `{platform}` is not `os/architecture`")));
-        }
-        checked_platforms.push(platform);
-    }
+    let checked_platforms = checked_platforms(platforms)?;
     let backstage_version = version("--backstage-version", backstage_version)?;
     let versions = versions.unwrap_or_else(|| overlay.join("versions.json"));
     let (workspaces_dir, entities_dir) = (overlay.join("workspaces"), overlay.join("catalog-entities"));
@@ -547,7 +554,7 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
     if let Some(dir) = &records_dir {
         inputs.push(("--export-records", dir));
     }
-    let community = community_output.map(|community_output| {
+    let community = community_output.filter(|_| community_catalog).map(|community_output| {
         let packages_given = !community_packages.is_empty();
         let packages =
             if packages_given { community_packages } else { vec![overlay.join("rhdh-community-packages.txt")] };

@@ -196,8 +196,15 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
                 format!("{which}{} ({})", problem.reference, problem.detail.as_deref().unwrap_or("not found"))
             })
             .collect();
+        // The community catalog's images are built elsewhere (the upstream overlay's registry):
+        // a store that mirrors only this pipeline's images lacks them.
+        let community_hint = if problems.iter().any(|(catalog, _)| *catalog == COMMUNITY) {
+            "; the community catalog's images come from --community-registry: copy them into the store, or pass `--community-catalog false` (sync: `--param community-catalog=false`) to build the supported catalog alone"
+        } else {
+            ""
+        };
         return Err(FindingsError(format!(
-            "{} plugin image(s) not found in {}: {}; nothing was written (pass `--on-missing previous` or `--on-missing older-tag` to write the index without them)",
+            "{} plugin image(s) not found in {}: {}; nothing was written (pass `--on-missing previous` or `--on-missing older-tag` to write the index without them){community_hint}",
             problems.len(),
             store.describe(),
             crate::domain::text::first_items(&list, 10)
