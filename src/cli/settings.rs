@@ -84,6 +84,13 @@ fn store_settings(args: StoreArgs) -> StoreSettings {
     StoreSettings { spec: store.filter(|spec| !spec.trim().is_empty()), client: client_options(client) }
 }
 
+/// The folder of an `oci-layout:` store: the images a step reads (and pushes), which no output
+/// of the step may overlap (a `--report` written over a repository's `index.json` loses its tags).
+fn layout_store_dir(store: &StoreArgs) -> Option<PathBuf> {
+    let dir = store.store.as_deref()?.trim().strip_prefix("oci-layout:")?;
+    (!dir.is_empty()).then(|| PathBuf::from(dir))
+}
+
 /// Values of a repeatable flag, without the empty ones an empty Tekton param produces.
 fn non_empty(values: Vec<String>) -> Vec<String> {
     values.into_iter().map(|value| value.trim().to_string()).filter(|value| !value.is_empty()).collect()
@@ -389,6 +396,13 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
     let mut outputs: Vec<Output<'_>> = vec![("--output", &output), ("--plugin-builds", &plugin_builds)];
     if let Some(path) = &report {
         outputs.push(("--report", path));
+    }
+    if let Some(dir) = &results_dir {
+        outputs.push(("--results-dir", dir));
+    }
+    let store_dir = layout_store_dir(&store);
+    if let Some(dir) = &store_dir {
+        inputs.push(("--store", dir));
     }
     refuse_overlaps(&outputs, &inputs)?;
     Ok(index::IndexSettings {
@@ -723,6 +737,9 @@ fn publish_settings(args: PublishArgs) -> Result<publish::PublishSettings, Input
     } = args;
     if let Some(path) = &related_images {
         refuse_overlaps(&[("--related-images", path)], &[("the catalog-index folder", &catalog_index)])?;
+        if let Some(dir) = layout_store_dir(&store) {
+            refuse_overlaps(&[("--related-images", path)], &[("--store", &dir)])?;
+        }
     }
     Ok(publish::PublishSettings {
         catalog_index,
@@ -857,6 +874,9 @@ fn promote_settings(args: PromoteArgs) -> Result<promote::PromoteSettings, Input
         }
         (None, None) => return Err(InputError::usage("give the image to promote (or --rollback)")),
     };
+    if let Some(dir) = layout_store_dir(&store) {
+        refuse_overlaps(&[("--rollback-file", &rollback_file)], &[("--store", &dir)])?;
+    }
     Ok(promote::PromoteSettings {
         action,
         rollback_file,

@@ -45,6 +45,21 @@ pub(crate) async fn validate_file(store: &Store, file: &Path, registry: bool) ->
     let folder = file.parent().unwrap_or(Path::new("."));
     let mut all = Vec::new();
     for (include, line) in includes {
+        // Includes are read only from the file's folder (its content tree): a `..` that climbs
+        // out, or a link, is refused when the file is opened; an absolute path names a file of
+        // the installer's machine, never one of this machine to read.
+        if Path::new(&include).is_absolute() {
+            return Err(InputError::in_file(
+                file,
+                format!(
+                    "includes `{}`, an absolute path: validate reads includes only from the folder of the file",
+                    crate::formats::shown::shown(&include)
+                ),
+            )
+            .at_line(line)
+            .with_hint("copy the included file beside this one and include it by its name")
+            .into());
+        }
         let path = folder.join(&include);
         if !path.exists() {
             findings.push(Finding {
