@@ -512,3 +512,173 @@ fn outputs_never_overlap_the_store_or_each_other() {
         .collect();
     report("outputs overlapping the store", results);
 }
+
+/// Fetches the fixture's tree, then exports `workspace` with the recorded exporter.
+fn fetch_and_export(fixture: &crate::support::upstreams::Upstreams, workspace: &str) -> std::process::Output {
+    let fetched =
+        crate::support::rhdh_catalog(&fixture.root).arg("fetch").arg("--tree").arg(&fixture.tree).output().unwrap();
+    assert!(fetched.status.success(), "{}", String::from_utf8_lossy(&fetched.stderr));
+    crate::support::rhdh_catalog(&fixture.root)
+        .arg("export")
+        .arg("--tree")
+        .arg(&fixture.tree)
+        .args(["--exporter", &crate::support::upstreams::recorded_exporter()])
+        .args(["--install-command", "test -f package.json", "--tsc-command", ""])
+        .args(["--workspace", workspace])
+        .output()
+        .unwrap()
+}
+
+/// Every file under `dir` with its bytes (links by their target), for before/after comparisons.
+fn contents(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else { continue };
+        for entry in entries.flatten() {
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_symlink() {
+                found.push((
+                    entry.path(),
+                    std::fs::read_link(entry.path()).unwrap().into_os_string().into_encoded_bytes(),
+                ));
+            } else {
+                found.push((entry.path(), std::fs::read(entry.path()).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// An upstream repository (which an overlay pull request chooses) holding links that lead out of
+/// the checkout never makes export read, write or remove a file of this machine: a `packages`
+/// link to another folder (export prunes `packages/app`, `packages/backend`, `packages/app-*`),
+/// a plugin folder or a `package.json` linked out (export reads and rewrites package.json files),
+/// a dangling `.yarnrc.yml` link (export writes `yarnPath` into it). The folder outside is
+/// byte-identical afterwards; reads are refused naming the file, `outside`.
+#[test]
+fn export_never_reads_writes_or_removes_through_upstream_links() {
+    use crate::support::upstreams::{commit, create};
+    type Plant = fn(&Path, &Path);
+    let cases: Vec<(&str, Plant, Option<&[&str]>)> = vec![
+        (
+            "packages linked to another folder",
+            |flat, victim| std::os::unix::fs::symlink(victim, flat.join("packages")).unwrap(),
+            None,
+        ),
+        (
+            "a plugin's package.json linked out",
+            |flat, victim| {
+                std::fs::remove_file(flat.join("plugins/sign/package.json")).unwrap();
+                std::os::unix::fs::symlink(victim.join("package.json"), flat.join("plugins/sign/package.json"))
+                    .unwrap();
+            },
+            Some(&["plugins/sign/package.json", "outside"]),
+        ),
+        (
+            "a plugin folder linked out",
+            |flat, victim| {
+                std::fs::remove_dir_all(flat.join("plugins/sign")).unwrap();
+                std::os::unix::fs::symlink(victim, flat.join("plugins/sign")).unwrap();
+            },
+            Some(&["outside"]),
+        ),
+        (
+            "a dangling .yarnrc.yml link",
+            |flat, victim| {
+                std::fs::create_dir_all(flat.join(".yarn/releases")).unwrap();
+                std::fs::write(flat.join(".yarn/releases/yarn-4.4.1.cjs"), "// stand-in\n").unwrap();
+                std::os::unix::fs::symlink(victim.join("created-by-export"), flat.join(".yarnrc.yml")).unwrap();
+            },
+            None,
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (name, plant, refusal) in cases {
+        let scratch = tempfile::tempdir().unwrap();
+        let fixture = create(scratch.path());
+        let victim = scratch.path().join("victim");
+        write_files(
+            &victim,
+            &[
+                ("backend/keep.txt", b"kept".to_vec()),
+                ("app/keep.txt", b"kept".to_vec()),
+                ("app-shell/keep.txt", b"kept".to_vec()),
+                ("package.json", b"{\"name\": \"@flat/plugin-sign\", \"version\": \"0.3.0\", \"main\": \"src/index.ts\", \"backstage\": {\"role\": \"backend-plugin\"}, \"dependencies\": {\"@flat/x\": \"workspace:^\"}}\n".to_vec()),
+                ("src/index.ts", b"export const sign = 1;\n".to_vec()),
+            ],
+        );
+        plant(&fixture.flat, &victim);
+        let flat_commit = commit(&fixture.flat, name);
+        let source = std::fs::read_to_string(fixture.overlay.join("workspaces/flat/source.json"))
+            .unwrap()
+            .replace("v0.3.0", &flat_commit);
+        std::fs::write(fixture.overlay.join("workspaces/flat/source.json"), source).unwrap();
+        commit(&fixture.overlay, "flat: the linked commit");
+        let before = contents(&victim);
+        let output = fetch_and_export(&fixture, "flat");
+        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        let mut wrong = Vec::new();
+        if contents(&victim) != before {
+            wrong.push("the folder outside changed".to_string());
+        }
+        if let Some(fragments) = refusal {
+            if output.status.code() == Some(0) {
+                wrong.push("exit 0".into());
+            }
+            wrong.extend(
+                fragments
+                    .iter()
+                    .filter(|fragment| !all.contains(*fragment))
+                    .map(|fragment| format!("lacks {fragment:?}")),
+            );
+        }
+        if output.status.code() == Some(101) || all.contains("panicked") {
+            wrong.push("panicked".into());
+        }
+        if !wrong.is_empty() {
+            problems.push(format!("{name}: {} (exit {:?}):\n{all}", wrong.join("; "), output.status.code()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The midstream copy replaces `workspaces/<name>` of `--output-tree` whole: a folder there that
+/// holds a git repository (`.git`) or a link is refused before anything runs, and kept.
+#[test]
+fn export_replaces_only_a_midstream_copy_it_may_replace() {
+    let mut problems = Vec::new();
+    for (name, plant) in [
+        (
+            "a nested checkout",
+            (|dir: &Path| {
+                write_files(
+                    dir,
+                    &[(".git/HEAD", b"ref: refs/heads/main\n".to_vec()), ("work.txt", b"uncommitted".to_vec())],
+                );
+            }) as fn(&Path),
+        ),
+        ("a link", |dir: &Path| std::os::unix::fs::symlink("/etc", dir.join("etc")).unwrap()),
+    ] {
+        let scratch = tempfile::tempdir().unwrap();
+        let fixture = crate::support::upstreams::create(scratch.path());
+        let copy = fixture.tree.join("workspaces/flat");
+        std::fs::create_dir_all(&copy).unwrap();
+        plant(&copy);
+        let before = contents(&copy);
+        let output = fetch_and_export(&fixture, "flat");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let ok = output.status.code() == Some(2)
+            && stderr.contains("--output-tree")
+            && stderr.contains("workspaces/flat")
+            && stderr.contains("nothing was written")
+            && contents(&copy) == before;
+        if !ok {
+            problems.push(format!("{name}: exit {:?}: {stderr}", output.status.code()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
