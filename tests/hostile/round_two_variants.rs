@@ -682,3 +682,34 @@ fn export_replaces_only_a_midstream_copy_it_may_replace() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// `package` builds a plugin image in memory: exported files that add up to more than one image
+/// may hold (five files of 250 MB, sparse on disk, each under the per-file limit) are refused
+/// naming the file that passes the bound, before a byte is read — far below the export Task's
+/// memory, which `package` shares (the whole set was read, tarred and gzipped in memory before).
+#[test]
+fn package_sizes_a_plugin_image_before_reading_it() {
+    let work = tempfile::tempdir().unwrap();
+    let dist = work.path().join("dist-dynamic");
+    write_files(
+        &dist,
+        &[(
+            "package.json",
+            b"{\"name\": \"@acme/plugin-big-dynamic\", \"version\": \"1.0.0\", \"backstage\": {\"role\": \"frontend-plugin\"}}".to_vec(),
+        )],
+    );
+    for number in 0..5 {
+        std::fs::File::create(dist.join(format!("chunk-{number}.bin"))).unwrap().set_len(250 * 1024 * 1024).unwrap();
+    }
+    let args =
+        strings(&["package", "dist-dynamic", "--tag", "quay.io/acme/plugin-big:1", "--store", "oci-layout:store"]);
+    let (output, peak) = run_measured(work.path(), &args, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let limit = task_limit("export", "export");
+    eprintln!("package of 1.25 GB of files: peak {peak} KiB (the export Task allows {limit} KiB)");
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("chunk-4.bin") && stderr.contains("is one file too many"), "{stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(!work.path().join("store").exists(), "nothing pushed");
+    assert!(peak < 256 * 1024, "peak {peak} KiB: nothing of the files was held");
+}
