@@ -713,3 +713,49 @@ fn package_sizes_a_plugin_image_before_reading_it() {
     assert!(!work.path().join("store").exists(), "nothing pushed");
     assert!(peak < 256 * 1024, "peak {peak} KiB: nothing of the files was held");
 }
+
+/// The auth files are read through `io::fs`, and the docker credential-helper lookup (which reads
+/// the docker `config.json` itself) only runs when that file is one `io::fs` reads: a FIFO as
+/// `REGISTRY_AUTH_FILE` or as `$DOCKER_CONFIG/config.json` against a registry that asks for
+/// credentials is said by name (it hung the step, or was silently taken for no credentials).
+#[test]
+fn auth_files_that_are_no_files_are_said_and_never_hang() {
+    let server = crate::support::loopback_http::Server::start(|_| {
+        crate::support::loopback_http::Reply::new(401).header("WWW-Authenticate", "Basic realm=\"test\"")
+    });
+    let host = server.host.clone();
+    let mut problems = Vec::new();
+    for variable in ["REGISTRY_AUTH_FILE", "DOCKER_CONFIG"] {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::create_dir(work.path().join("docker")).unwrap();
+        mkfifo(&work.path().join("docker/config.json"));
+        let value = if variable == "DOCKER_CONFIG" {
+            work.path().join("docker")
+        } else {
+            work.path().join("docker/config.json")
+        };
+        let output = crate::support::rhdh_catalog(work.path())
+            .current_dir(work.path())
+            .args([
+                "validate",
+                "--image",
+                &format!("{host}/x/y:1"),
+                "--insecure-registry",
+                &host,
+                "--registry-attempts",
+                "1",
+            ])
+            .env(variable, &value)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let said = stderr.contains("skipping an unreadable auth file")
+            && stderr.contains("docker/config.json")
+            && stderr.contains("FIFO");
+        if !(matches!(output.status.code(), Some(2 | 3)) && said) {
+            problems.push(format!("{variable}: exit {:?}: {stderr}", output.status.code()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
