@@ -365,7 +365,7 @@ fn index_settings(args: IndexArgs) -> Result<index::IndexSettings, InputError> {
         store,
         allow_local_repos,
     } = args;
-    let overlay = tree_path("--overlay", &overlay, false)?;
+    let overlay = tree_path("--overlay", &overlay, true)?;
     let packages = if packages.is_empty() {
         ["default.packages.yaml", "rhdh-supported-packages.txt"]
             .iter()
@@ -474,6 +474,8 @@ fn release_number_settings(args: ReleaseNumberArgs) -> Result<release_number::Re
             _ => return Err(InputError::usage("--source konflux needs --namespace and --component")),
         },
     };
+    // A missing tree is named as such, not as a folder inside it that is missing too.
+    let tree = tree_path("--tree", &tree, true)?;
     Ok(release_number::ReleaseNumberSettings {
         version: rhdh_version,
         containerfiles: tree.join(containerfiles),

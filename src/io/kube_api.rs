@@ -19,9 +19,12 @@ pub(crate) async fn client() -> anyhow::Result<kube::Client> {
     let default = std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".kube/config"));
     crate::io::fs::check_library_input("KUBECONFIG", default, crate::io::fs::MAX_INPUT_BYTES)?;
     crate::io::fs::check_library_input("SSL_CERT_FILE", None, crate::io::registry::client::MAX_CA_BUNDLE_BYTES)?;
-    let unusable = |problem: String| InfrastructureError {
-        service: "Kubernetes API".into(),
-        problem: format!("no usable configuration (in-cluster or KUBECONFIG): {problem}"),
+    // No configuration (or one that does not load) is no failure a retry fixes: bad input.
+    let unusable = |problem: String| {
+        crate::error::InputError::usage(format!(
+            "Kubernetes API: no usable configuration (in-cluster or KUBECONFIG): {problem}"
+        ))
+        .with_hint("run in a pod whose service account may read the namespace, or point KUBECONFIG at a kubeconfig")
     };
     let mut config = kube::Config::infer().await.map_err(|error| unusable(error.to_string()))?;
     if let Some(extra) = crate::io::registry::client::extra_ca().map_err(unusable)? {

@@ -54,11 +54,11 @@ pub struct PromoteSettings {
 }
 
 pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
-    let store = args.store.open()?;
     let (reference, targets) = match &args.action {
-        PromoteAction::Rollback { source } => return rollback(&store, source).await,
+        PromoteAction::Rollback { source } => return rollback(&args.store, source).await,
         PromoteAction::Promote { image, targets } => (image, targets),
     };
+    let store = args.store.open_existing()?;
     let Some(manifest) = store.fetch_manifest(reference).await? else {
         return Err(FindingsError(format!("{reference} does not exist; nothing promoted")).into());
     };
@@ -114,7 +114,7 @@ pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
+async fn rollback(store: &StoreSettings, source: &str) -> anyhow::Result<ExitStatus> {
     // A Tekton result is passed inline (any JSON value: `[]` is JSON too, not a file name);
     // people pass the file.
     let trimmed = source.trim_start();
@@ -141,7 +141,8 @@ async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
     };
     let source_name = if from_file { path.display().to_string() } else { "--rollback".to_string() };
     check_record(&record, &source_name)?;
-    let left = restore(store, &record).await?;
+    let store = store.open_existing()?;
+    let left = restore(&store, &record).await?;
     if !left.is_empty() {
         return Err(FindingsError(format!(
             "{} tag(s) did not exist before and still point at {}: {} (the registry API cannot remove a tag; delete it in the registry's UI or leave it)",

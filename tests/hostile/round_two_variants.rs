@@ -759,3 +759,62 @@ fn auth_files_that_are_no_files_are_said_and_never_hang() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// Leftovers of the same kind as the first round's: a missing folder is named as such (not as a
+/// file inside it that is missing too), a missing OCI-layout store that images are read from is
+/// named (validate, diff and promote said the image does not exist), and no Kubernetes
+/// configuration at all is bad input,
+/// not a failure a retry fixes (exit 3). Exit 2 naming the flag or folder, nothing written.
+#[test]
+fn missing_inputs_are_named_as_missing() {
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    let cases: Vec<(&str, Vec<String>, Vec<&str>)> = vec![
+        (
+            "release-number --tree missing",
+            strings(&["release-number", "--tree", "missing", "--version", "1.10.0"]),
+            vec!["--tree `missing` is not an existing folder"],
+        ),
+        (
+            "index --overlay missing",
+            strings(&["index", "--overlay", "missing", "--registry", "quay.io/rhdh", "--rhdh-version", "1.10.0"]),
+            vec!["--overlay `missing` is not an existing folder"],
+        ),
+        (
+            "package of a missing folder",
+            strings(&["package", "missing", "--tag", "quay.io/rhdh/x:1", "--store", "oci-layout:store"]),
+            vec!["missing: is not an existing folder"],
+        ),
+        (
+            "validate --image from a missing store",
+            strings(&["validate", "--image", "quay.io/rhdh/x:1", "--store", "oci-layout:missing"]),
+            vec!["--store `oci-layout:missing`", "does not exist"],
+        ),
+        (
+            "diff from a missing store",
+            strings(&["diff", "quay.io/rhdh/x:1", "quay.io/rhdh/x:2", "--store", "oci-layout:missing"]),
+            vec!["--store `oci-layout:missing`", "does not exist"],
+        ),
+        (
+            "promote from a missing store",
+            strings(&["promote", "quay.io/rhdh/x:1", "--to", "next", "--store", "oci-layout:missing"]),
+            vec!["--store `oci-layout:missing`", "does not exist"],
+        ),
+        (
+            "await-build with no Kubernetes configuration",
+            strings(&["await-build", "--sha", sha, "--namespace", "n", "--component", "c", "--timeout", "1"]),
+            vec!["no usable configuration", "KUBECONFIG"],
+        ),
+    ];
+    let results = cases
+        .into_iter()
+        .map(|(name, args, fragments)| {
+            let work = tempfile::tempdir().unwrap();
+            write_files(
+                work.path(),
+                &[("cf/index.Containerfile", b"FROM x\nLABEL version=\"1.10.0\" release=\"3\"\n".to_vec())],
+            );
+            check(name, work.path(), &args, &Expect::bad_input(&fragments))
+        })
+        .collect();
+    report("missing inputs", results);
+}

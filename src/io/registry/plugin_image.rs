@@ -48,6 +48,11 @@ pub(crate) fn plugin_image_spec(
     let mut metadata = Vec::new();
     let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
     for dir in dist_dynamic {
+        // A missing folder is named as such, not as a file inside it that is missing too.
+        if !dir.is_dir() {
+            return Err(InputError::in_file(dir, "is not an existing folder")
+                .with_hint("give the dist-dynamic folders `rhdh-cli plugin export` wrote"));
+        }
         let manifest_path = dir.join("package.json");
         let manifest: Map<String, Value> = crate::io::fs::read_json(&manifest_path)?;
         let Some(name) = manifest.get("name").and_then(Value::as_str) else {
