@@ -849,3 +849,47 @@ fn validate_keeps_no_names_of_the_layers_it_checks() {
     assert!(!stdout.contains("`p/`"), "{stdout}");
     assert!(peak < limit / 2, "peak {peak} KiB, the validate Task allows {limit} KiB");
 }
+
+/// A git remote that an upstream list (or an overlay's `source.json`) names and that answers one
+/// byte every few seconds is given up as stalled (git's low-speed limit, set on every git
+/// command) instead of holding the step until its Task times out: `fetch` ends with a failure
+/// naming the repository in well under two minutes.
+#[test]
+fn a_stalled_git_remote_is_given_up() {
+    use crate::support::loopback_http::{Body, Reply, Server, Tls};
+    let tls = Tls::for_loopback();
+    let server = Server::start_tls(&tls, |_| {
+        Reply::new(200).header("Content-Type", "application/x-git-upload-pack-advertisement").with_body(Body::Drip {
+            bytes: b"001e# service=git-upload-pack\n0000".repeat(20),
+            delay: Duration::from_secs(5),
+        })
+    });
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("ca.crt"), &tls.ca_pem).unwrap();
+    write_files(
+        work.path(),
+        &[(
+            "upstream_repos.yml",
+            format!(
+                "rhdh: {{branch: main, version: 1.10.0}}\nbackstage: {{version: 1.49.4}}\nrepos:\n  - repo: https://{}/acme/overlays.git\n    branch: main\n    destination_folder: overlay-repo\n",
+                server.host
+            )
+            .into_bytes(),
+        )],
+    );
+    let started = std::time::Instant::now();
+    let output = crate::support::rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .args(["fetch", "--tree", "."])
+        .env("RHDH_CATALOG_EXTRA_CA", work.path().join("ca.crt"))
+        .env_remove("RHDH_CATALOG_ALLOW_LOCAL_REPOS")
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("fetch from a stalled remote ended after {elapsed:?}");
+    assert!(matches!(output.status.code(), Some(2 | 3)), "exit {:?}: {stderr}", output.status.code());
+    assert!(stderr.contains(&server.host) && stderr.contains("acme/overlays"), "{stderr}");
+    assert!(elapsed < Duration::from_secs(120), "{elapsed:?}: {stderr}");
+}
