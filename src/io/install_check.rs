@@ -19,7 +19,19 @@ type Include = (String, Option<u64>);
 
 fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<Include>), InputError> {
     let text = crate::io::fs::read_text(file)?;
-    let parsed = DynamicPluginsFile::parse(file, &text)?;
+    entries_of_text(file, &text, level)
+}
+
+/// The installer's static rules applied to a `dynamic-plugins*.yaml` not written yet (`file`
+/// names it in messages): what a step is about to write, checked before it is written. Only
+/// findings that the installer refuses (errors).
+pub(crate) fn static_errors(file: &Path, text: &str) -> Result<Vec<Finding>, InputError> {
+    let (entries, _) = entries_of_text(file, text, 1)?;
+    Ok(static_findings(&entries).into_iter().filter(|finding| finding.severity == Severity::Error).collect())
+}
+
+fn entries_of_text(file: &Path, text: &str, level: u8) -> Result<(Vec<Entry>, Vec<Include>), InputError> {
+    let parsed = DynamicPluginsFile::parse(file, text)?;
     let entries = parsed
         .plugins
         .iter()

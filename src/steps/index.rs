@@ -81,6 +81,9 @@ pub(crate) const RESULT_CHANGED: &str = "changed";
 pub(crate) const RESULT_SUMMARY: &str = "summary";
 pub const RESULTS: [&str; 2] = [RESULT_CHANGED, RESULT_SUMMARY];
 
+/// The installer's file in the catalog index.
+const DPDY_FILE: &str = "dynamic-plugins.default.yaml";
+
 pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.overlay);
     if let Some(tree) = &args.export_records {
@@ -131,6 +134,26 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
             if older_tags { "neither its tag nor an older tag of its release line exists" } else { "its tag does not exist and the previous index has no entry" }
         ))
         .into());
+    }
+    // What the installer would refuse at pod start (two enabled plugins setting one key to two
+    // values, one plugin listed twice) is never written: the metadata behind it is bad input.
+    if let Some(bytes) = rendered.catalog.get(Path::new(DPDY_FILE)) {
+        let shown = args.output.join(DPDY_FILE);
+        let errors = crate::io::install_check::static_errors(&shown, &String::from_utf8_lossy(bytes))?;
+        if let Some(first) = errors.first() {
+            return Err(InputError::in_file(
+                &shown,
+                format!(
+                    "would break the RHDH installer's rules, so nothing was written: {} problem(s), the first: `{}`: {} [{}]",
+                    errors.len(),
+                    crate::formats::shown::shown(&first.package),
+                    first.message,
+                    first.rule
+                ),
+            )
+            .with_hint("fix the metadata (`spec.appConfigExamples`, `spec.dynamicArtifact`) of the packages named, or list them once in default.packages.yaml")
+            .into());
+        }
     }
     let previous_view = if args.output.join("index.json").exists() {
         crate::io::catalog_source::read_folder(&args.output).ok()

@@ -893,3 +893,56 @@ fn a_stalled_git_remote_is_given_up() {
     assert!(stderr.contains(&server.host) && stderr.contains("acme/overlays"), "{stderr}");
     assert!(elapsed < Duration::from_secs(120), "{elapsed:?}: {stderr}");
 }
+
+/// An index the installer would refuse at pod start is never written: two enabled default
+/// plugins whose metadata set one configuration key to two values (the installer's
+/// "config-conflict", which stops every RHDH pod that installs the index) are bad input naming the
+/// key, with nothing written (index wrote it and exited 0).
+#[test]
+fn index_never_writes_what_the_installer_refuses() {
+    let work = tempfile::tempdir().unwrap();
+    let overlay = example_overlay(work.path());
+    let store = work.path().join("registry");
+    std::fs::create_dir_all(&store).unwrap();
+    crate::support::publish_example_images(
+        work.path(),
+        &overlay,
+        "quay.io/rhdh",
+        &format!("oci-layout:{}", store.display()),
+        None,
+    );
+    let metadata = overlay.join("workspaces/extensions/metadata/rhdh-bsp-extensions.yaml");
+    let text = std::fs::read_to_string(&metadata).unwrap();
+    let conflicting = text.replacen(
+        "      content:\n        dynamicPlugins:",
+        "      content:\n        app:\n          analytics:\n            segment:\n              maskIP: false\n        dynamicPlugins:",
+        1,
+    );
+    assert_ne!(text, conflicting);
+    std::fs::write(&metadata, conflicting).unwrap();
+    let args = strings(&[
+        "index",
+        "--registry",
+        "quay.io/rhdh",
+        "--rhdh-version",
+        "1.10.0",
+        "--store",
+        "oci-layout:registry",
+        "--overlay",
+        "overlay",
+    ]);
+    report(
+        "index output the installer refuses",
+        vec![check(
+            "two enabled plugins setting one key to two values",
+            work.path(),
+            &args,
+            &Expect::bad_input(&[
+                "dynamic-plugins.default.yaml",
+                "would break the RHDH installer's rules, so nothing was written",
+                "app.analytics.segment.maskIP",
+                "[config-conflict]",
+            ]),
+        )],
+    );
+}
