@@ -269,6 +269,19 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
             .with_hint("give --work-dir a folder of its own (by default export uses a temporary one)")
             .into());
         }
+        // A patch whose name is no text would be applied under another name (or not found, the
+        // error blaming a file that does not exist): refused by name, as escaped bytes.
+        let patches_dir = workspace.dir.join("patches");
+        if let Ok(entries) = std::fs::read_dir(&patches_dir)
+            && let Some(bad) = entries.filter_map(Result::ok).find(|entry| entry.file_name().to_str().is_none())
+        {
+            return Err(InputError::in_file(
+                &patches_dir,
+                format!("holds `{}`, whose name is not valid UTF-8", bad.file_name().as_encoded_bytes().escape_ascii()),
+            )
+            .with_hint("rename it with letters, digits, `-`, `_` and `.` only")
+            .into());
+        }
         // The midstream copy replaces `workspaces/<name>` whole: only a folder an export (or the
         // script before it) left there, never one holding `.git`, a link or the working folder.
         crate::io::fs::check_replaceable(

@@ -946,3 +946,26 @@ fn index_never_writes_what_the_installer_refuses() {
         )],
     );
 }
+
+/// A patch in an overlay whose file name is not UTF-8 is refused naming the patches folder and
+/// the name as escaped bytes, before anything runs (it was looked up under a mangled name, the
+/// error blaming a file that does not exist).
+#[test]
+fn export_names_a_patch_whose_name_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let fixture = crate::support::upstreams::create(scratch.path());
+    let name = std::ffi::OsStr::from_bytes(b"0002-\xff\xfe.patch");
+    std::fs::write(
+        fixture.overlay.join("workspaces/hello/patches").join(name),
+        crate::support::upstreams::OFFSET_PATCH,
+    )
+    .unwrap();
+    crate::support::upstreams::commit(&fixture.overlay, "a patch whose name is not UTF-8");
+    let output = fetch_and_export(&fixture, "hello");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("workspaces/hello/patches") && stderr.contains("0002-\\xff\\xfe.patch"), "{stderr}");
+    assert!(stderr.contains("not valid UTF-8") && stderr.contains("hint: "), "{stderr}");
+    assert!(!fixture.tree.join("workspaces/hello").exists(), "nothing written");
+}
