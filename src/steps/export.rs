@@ -258,37 +258,7 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         if !crate::io::git::remote_allowed(&planned.repo, args.allow_local_repos) {
             return Err(crate::io::git::refused_remote(&workspace.dir.join("source.json"), &planned.repo).into());
         }
-        // Each workspace's folder under --work-dir is started afresh: only one an export made.
-        let dir = settings.work.join(&planned.name);
-        if (dir.exists() || dir.is_symlink()) && !dir.join(WORK_MARKER).is_file() {
-            return Err(InputError::usage(format!(
-                "--work-dir {}: the folder {} was not made by export, and export starts it afresh; nothing was removed",
-                settings.work.display(),
-                dir.display()
-            ))
-            .with_hint("give --work-dir a folder of its own (by default export uses a temporary one)")
-            .into());
-        }
-        // A patch whose name is no text would be applied under another name (or not found, the
-        // error blaming a file that does not exist): refused by name, as escaped bytes.
-        let patches_dir = workspace.dir.join("patches");
-        if let Ok(entries) = std::fs::read_dir(&patches_dir)
-            && let Some(bad) = entries.filter_map(Result::ok).find(|entry| entry.file_name().to_str().is_none())
-        {
-            return Err(InputError::in_file(
-                &patches_dir,
-                format!("holds `{}`, whose name is not valid UTF-8", bad.file_name().as_encoded_bytes().escape_ascii()),
-            )
-            .with_hint("rename it with letters, digits, `-`, `_` and `.` only")
-            .into());
-        }
-        // The midstream copy replaces `workspaces/<name>` whole: only a folder an export (or the
-        // script before it) left there, never one holding `.git`, a link or the working folder.
-        crate::io::fs::check_replaceable(
-            &settings.output_tree.join("workspaces").join(&planned.name),
-            "--output-tree",
-            |_| true,
-        )?;
+        check_before_export(planned, workspace, &settings)?;
         jobs.push((planned, workspace));
     }
     let settings = &settings;
@@ -443,6 +413,46 @@ enum PrepareError {
     PackageJson { path: PathBuf, problem: String },
     #[error("{0:#}")]
     Copy(anyhow::Error),
+}
+
+/// What is refused about one workspace before any workspace is exported: a folder under
+/// `--work-dir` export did not make, a patch whose name is no text, a midstream copy that may not
+/// be replaced.
+fn check_before_export(
+    planned: &PlannedWorkspace,
+    workspace: &Workspace,
+    settings: &RunContext,
+) -> Result<(), InputError> {
+    // Each workspace's folder under --work-dir is started afresh: only one an export made.
+    let dir = settings.work.join(&planned.name);
+    if (dir.exists() || dir.is_symlink()) && !dir.join(WORK_MARKER).is_file() {
+        return Err(InputError::usage(format!(
+            "--work-dir {}: the folder {} was not made by export, and export starts it afresh; nothing was removed",
+            settings.work.display(),
+            dir.display()
+        ))
+        .with_hint("give --work-dir a folder of its own (by default export uses a temporary one)"));
+    }
+    // A patch whose name is no text would be applied under another name (or not found, the
+    // error blaming a file that does not exist): refused by name, as escaped bytes.
+    let patches_dir = workspace.dir.join("patches");
+    if let Ok(entries) = std::fs::read_dir(&patches_dir)
+        && let Some(bad) = entries.filter_map(Result::ok).find(|entry| entry.file_name().to_str().is_none())
+    {
+        return Err(InputError::in_file(
+            &patches_dir,
+            format!("holds `{}`, whose name is not valid UTF-8", bad.file_name().as_encoded_bytes().escape_ascii()),
+        )
+        .with_hint("rename it with letters, digits, `-`, `_` and `.` only"));
+    }
+    // The midstream copy replaces `workspaces/<name>` whole: only a folder an export (or the
+    // script before it) left there, never one holding `.git`, a link or the working folder.
+    crate::io::fs::check_replaceable(
+        &settings.output_tree.join("workspaces").join(&planned.name),
+        "--output-tree",
+        |_| true,
+    )?;
+    Ok(())
 }
 
 /// Refuses `path` (what export is about to write in the upstream checkout `clone`) when a link in
