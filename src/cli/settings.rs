@@ -155,6 +155,18 @@ fn jobs(sources: &ValueSources, value: usize, variable: &str) -> Result<usize, I
     at_least_one("--jobs", value)
 }
 
+/// The folder of an `oci-layout:` store: the images a step reads (and pushes), which no output
+/// of the step may overlap (a `--report` written over a repository's `index.json` loses its tags).
+fn layout_store_dir(store: &StoreArgs) -> Option<PathBuf> {
+    layout_dir(store.store.as_deref()?)
+}
+
+/// The folder an `oci-layout:DIR` store spec names.
+fn layout_dir(spec: &str) -> Option<PathBuf> {
+    let dir = spec.trim().strip_prefix("oci-layout:")?;
+    (!dir.is_empty()).then(|| PathBuf::from(dir))
+}
+
 /// Values of a repeatable flag, without the empty ones an empty Tekton param produces.
 fn non_empty(values: Vec<String>) -> Vec<String> {
     values.into_iter().map(|value| value.trim().to_string()).filter(|value| !value.is_empty()).collect()
@@ -519,7 +531,7 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
         store,
         allow_local_repos,
     } = args;
-    let overlay = tree_path("--overlay", &overlay, false)?;
+    let overlay = tree_path("--overlay", &overlay, true)?;
     let present = |path: &PathBuf| path.exists() || path.is_symlink();
     let overlay_default = overlay.join("default.packages.yaml");
     let default_packages = optional_path(default_packages);
@@ -579,6 +591,13 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
         if let Some(path) = &community.report {
             outputs.push(("--community-report", path));
         }
+    }
+    if let Some(dir) = &results_dir {
+        outputs.push(("--results-dir", dir));
+    }
+    let store_dir = layout_store_dir(&store);
+    if let Some(dir) = &store_dir {
+        inputs.push(("--store", dir));
     }
     refuse_overlaps(&outputs, &inputs)?;
     Ok(index::IndexSettings {
@@ -671,6 +690,8 @@ fn release_number_settings(
             _ => return Err(InputError::usage("--release-source konflux needs --namespace and --component")),
         },
     };
+    // A missing tree is named as such, not as a folder inside it that is missing too.
+    let tree = tree_path("--tree", &tree, true)?;
     Ok(release_number::ReleaseNumberSettings {
         version: rhdh_version,
         containerfiles: tree.join(containerfiles),
@@ -1041,6 +1062,9 @@ fn publish_settings(args: PublishArgs, sources: &ValueSources) -> Result<publish
     } = args;
     if let Some(path) = &related_images {
         refuse_overlaps(&[("--related-images", path)], &[("the catalog-index folder", &catalog_index)])?;
+        if let Some(dir) = layout_store_dir(&store) {
+            refuse_overlaps(&[("--related-images", path)], &[("--store", &dir)])?;
+        }
     }
     Ok(publish::PublishSettings {
         catalog_index,
@@ -1217,6 +1241,9 @@ fn promote_settings(args: PromoteArgs, sources: &ValueSources) -> Result<promote
         }
         (None, None) => return Err(InputError::usage("give the image to promote (or --rollback)")),
     };
+    if let Some(dir) = store.spec.as_deref().and_then(layout_dir) {
+        refuse_overlaps(&[("--rollback-file", &rollback_file)], &[("--store", &dir)])?;
+    }
     Ok(promote::PromoteSettings {
         action,
         rollback_file,

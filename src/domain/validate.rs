@@ -90,6 +90,17 @@ fn is_local(package: &str) -> bool {
     package.starts_with("./") || package.starts_with("../") || package.starts_with('/')
 }
 
+/// Whether npm reads `package` as a path on the installer's disk rather than a registry package:
+/// npm-package-arg's file specs (starting with `.`, `~/`, `/`, `\` or a drive letter) and `file:`
+/// specs. The installer hands every package that does not start with `./` to `npm pack`.
+fn npm_reads_as_path(package: &str) -> bool {
+    let bytes = package.as_bytes();
+    package.starts_with(['.', '/', '\\'])
+        || package.starts_with("~/")
+        || package.get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"))
+        || (bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':')
+}
+
 /// Whether a local package is `./<path>` with no `..` (or empty) component: inside the folder the
 /// installer runs in.
 fn stays_in_working_folder(package: &str) -> bool {
@@ -225,6 +236,16 @@ pub(crate) fn static_findings(entries: &[Entry]) -> Vec<Finding> {
                     "local-path",
                     format!(
                         "local package `{}` leaves the folder the installer runs in; it would pack whatever folder that names",
+                        shown(&entry.package)
+                    ),
+                ));
+            } else if !is_local(&entry.package) && npm_reads_as_path(&entry.package) {
+                findings.push(finding(
+                    entry,
+                    Severity::Error,
+                    "local-path",
+                    format!(
+                        "package `{}` is no `./` path, yet npm reads it as a folder of the installer's disk; it would pack whatever folder that names",
                         shown(&entry.package)
                     ),
                 ));
@@ -496,6 +517,16 @@ mod tests {
         }
         assert!(rules(&[entry(1, "./dynamic-plugins/dist/backstage-plugin-x-dynamic")]).is_empty());
         assert!(rules(&[entry(1, "oci://quay.io/rhdh/x:1!x")]).is_empty());
+        // What npm reads as a folder of the installer's disk, even with an integrity to satisfy
+        // the installer's own check.
+        for path_to_npm in ["~/../../etc", ".hidden/../../../etc", "file:../../../etc", "FILE:/etc", "c:/x", "\\etc"] {
+            let with_integrity =
+                Entry { integrity: Some(format!("sha512-{}", "A".repeat(86) + "==")), ..entry(1, path_to_npm) };
+            assert_eq!(rules(&[with_integrity]), ["local-path"], "{path_to_npm}");
+        }
+        let registry_package =
+            Entry { integrity: Some(format!("sha512-{}", "A".repeat(86) + "==")), ..entry(1, "@scope/x@1.0.0") };
+        assert!(rules(&[registry_package]).is_empty());
     }
 
     #[test]

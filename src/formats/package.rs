@@ -291,6 +291,10 @@ pub(crate) fn check_dynamic_artifact(artifact: &str) -> Result<(), String> {
     if let Some(character) = artifact.chars().find(|character| character.is_control() || character.is_whitespace()) {
         return Err(format!("contains {}; a package reference has none", crate::formats::shown::code_point(character)));
     }
+    // A look-alike or a bidirectional override names another folder or package than it shows.
+    if let Some(note) = crate::formats::shown::unusual_character_note(artifact) {
+        return Err(format!("holds a character no package reference holds: {note}"));
+    }
     if let Some(reference) = artifact.strip_prefix("oci://") {
         let (image, path) = reference.split_once('!').map_or((reference, None), |(image, path)| (image, Some(path)));
         crate::formats::image_reference::ImageReference::parse(image)
@@ -310,7 +314,14 @@ pub(crate) fn check_dynamic_artifact(artifact: &str) -> Result<(), String> {
             Err(format!("is not `{WRAPPER_PREFIX}<folder>` with one plain folder name"))
         };
     }
-    if artifact.starts_with('.') || artifact.starts_with('/') || artifact.starts_with('~') {
+    // What npm reads as a folder (a file spec, `file:`, or a path that climbs with `..`) packs
+    // whatever that folder is on the installer's disk.
+    let is_file_spec = artifact.get(..5).is_some_and(|scheme| scheme.eq_ignore_ascii_case("file:"))
+        || (artifact.as_bytes().get(1) == Some(&b':') && artifact.as_bytes()[0].is_ascii_alphabetic());
+    if artifact.starts_with(['.', '/', '~', '\\'])
+        || is_file_spec
+        || artifact.split(['/', '\\']).any(|part| part == "..")
+    {
         return Err(format!("is a local path outside `{WRAPPER_PREFIX}`, where the RHDH image keeps its plugins"));
     }
     if let Some(character) = artifact.chars().find(|character| "$`;|&<>\"'(){}*?!\\".contains(*character)) {

@@ -51,6 +51,24 @@ pub(crate) fn read_folder(dir: &Path) -> Result<CatalogView, InputError> {
             "give the folder `rhdh-catalog index --output` wrote (it writes both), or an index image reference",
         ));
     };
+    // Two halves that share no plugin (one of them empty, or each from another index) would
+    // read as every plugin gone from one and added in the other.
+    let listed: std::collections::BTreeSet<String> = dpdy
+        .plugins
+        .iter()
+        .map(|entry| crate::domain::catalog::identity::image_of_dynamic_plugin(&entry.package))
+        .collect();
+    if (!index.is_empty() || !listed.is_empty()) && !index.keys().any(|image| listed.contains(image)) {
+        return Err(InputError::in_file(
+            dir,
+            format!(
+                "is not a whole catalog index: index.json names {} plugin(s), dynamic-plugins.default.yaml lists {}, and not one plugin is in both, so every plugin would read as changed",
+                index.len(),
+                dpdy.plugins.len()
+            ),
+        )
+        .with_hint("give the folder `rhdh-catalog index --output` wrote (both files describe the same plugins), or an index image reference"));
+    }
     Ok(view_of(&index, Some(&dpdy)))
 }
 
@@ -83,10 +101,11 @@ pub(crate) async fn unpack_image(store: &Store, reference: &ImageReference, dest
     let Some(facts) = inspect(store, reference, &KnownFacts::new()).await? else {
         return Err(InputError::usage(format!("image {reference} does not exist")).into());
     };
-    if facts.layers.iter().map(|layer| layer.size).sum::<u64>() > MAX_INDEX_LAYER_BYTES {
+    // Sizes are what a registry declares: summed without overflowing (two of 2^63 are not 0).
+    let declared = facts.layers.iter().fold(0u64, |total, layer| total.saturating_add(layer.size));
+    if declared > MAX_INDEX_LAYER_BYTES {
         return Err(InputError::usage(format!(
-            "image {reference} has {} bytes of layers, more than the {MAX_INDEX_LAYER_BYTES} a catalog index image may have",
-            facts.layers.iter().map(|layer| layer.size).sum::<u64>()
+            "image {reference} declares {declared} bytes of layers, more than the {MAX_INDEX_LAYER_BYTES} a catalog index image may have"
         ))
         .with_hint("give the catalog index image `rhdh-catalog publish` pushed")
         .into());

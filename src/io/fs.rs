@@ -14,6 +14,20 @@ use std::collections::BTreeSet;
 /// Largest input file we read into memory; real metadata files are a few KiB.
 pub(crate) const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Most bytes of text inputs one process reads whole from its content trees, counting
+/// [`PER_FILE_CHARGE`] more for each file: a real overlay holds about 3 MiB in a few hundred
+/// files, a catalog index less. Without it, many files each under [`MAX_INPUT_BYTES`] would hold
+/// gigabytes (an overlay with a hundred 15 MB entity files), far past the Tasks' memory limits
+/// (`index` 1 Gi, `validate` 512 Mi): with it, what a step holds of a tree stays a fraction of them.
+pub(crate) const MAX_CONTENT_TREE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// What each file read whole from a content tree counts besides its bytes (its name, its value):
+/// a million empty files cost as much as a few large ones.
+const PER_FILE_CHARGE: u64 = 1024;
+
+/// Bytes of text inputs read whole from content trees so far (see [`MAX_CONTENT_TREE_BYTES`]).
+static CONTENT_TREE_BYTES_READ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The trees whose files are content (an overlay, a midstream checkout): a file read from inside
 /// one must resolve, every link followed, to a regular file inside the same tree. Each step names
 /// its trees once, at its start ([`add_content_tree`]); every read below applies the rule.
@@ -68,6 +82,15 @@ pub(crate) fn resolved(path: &Path) -> PathBuf {
     out
 }
 
+/// Whether `path` lies inside `tree` on disk: its folder, every link resolved, is `tree` or below
+/// it. Its last component is not followed: a rename or a removal replaces a link itself, never
+/// what it points at. What a step writes into or removes from a tree it did not make (an upstream
+/// checkout) must pass it, or a link such as `packages -> ../../..` would land the write, or the
+/// removal, outside.
+pub(crate) fn lies_inside(tree: &Path, path: &Path) -> bool {
+    resolved(parent_dir(path)).starts_with(resolved(tree))
+}
+
 /// Whether one path is the other or lies inside it.
 pub(crate) fn overlap(first: &Path, second: &Path) -> bool {
     let (first, second) = (resolved(first), resolved(second));
@@ -102,6 +125,8 @@ pub(crate) struct InputFile {
     size: u64,
     limit: u64,
     read: u64,
+    /// The content tree the file lies in, when it lies in one.
+    tree: Option<PathBuf>,
 }
 
 impl InputFile {
@@ -119,9 +144,35 @@ impl InputFile {
     /// says so, and without reading past the limit when it grows).
     pub(crate) fn read_all(mut self) -> Result<Vec<u8>, InputError> {
         use std::io::Read;
+        self.charge_content_tree(self.size.min(self.limit) + PER_FILE_CHARGE)?;
         let mut bytes = Vec::with_capacity(self.size.min(self.limit).min(64 * 1024 * 1024) as usize);
         self.read_to_end(&mut bytes).map_err(|error| self.read_error(&error))?;
+        // A file that grew after it was opened counts what was read.
+        self.charge_content_tree((bytes.len() as u64).saturating_sub(self.size))?;
         Ok(bytes)
+    }
+
+    /// Counts `bytes` of a text input read whole from a content tree against
+    /// [`MAX_CONTENT_TREE_BYTES`], refusing the file that would pass it. Streams (hashes, copies)
+    /// and reads with a limit of their own (a plugin's files, a blob) are not counted.
+    fn charge_content_tree(&self, bytes: u64) -> Result<(), InputError> {
+        use std::sync::atomic::Ordering;
+        let Some(tree) = &self.tree else { return Ok(()) };
+        if self.limit != MAX_INPUT_BYTES {
+            return Ok(());
+        }
+        let before = CONTENT_TREE_BYTES_READ.fetch_add(bytes, Ordering::Relaxed);
+        if before.saturating_add(bytes) > MAX_CONTENT_TREE_BYTES {
+            return Err(InputError::in_file(
+                &self.path,
+                format!(
+                    "is one file too many: the files read from {} come to more than the {MAX_CONTENT_TREE_BYTES} bytes (counting {PER_FILE_CHARGE} per file) a tree of inputs may hold",
+                    tree.display()
+                ),
+            )
+            .with_hint("a real overlay or catalog index holds a few MiB of text; remove the files that do not belong in it"));
+        }
+        Ok(())
     }
 
     /// An [`InputError`] for a failed read of this file: over the limit, or the OS error.
@@ -194,20 +245,21 @@ pub(crate) fn open_input(path: &Path, limit: u64) -> Result<InputFile, InputErro
     if !opened.is_file() {
         return Err(refused_kind(path, opened.file_type()));
     }
-    check_inside_content_tree(path, &file)?;
-    Ok(InputFile { file, path: path.to_path_buf(), size: opened.len(), limit, read: 0 })
+    let tree = check_inside_content_tree(path, &file)?;
+    Ok(InputFile { file, path: path.to_path_buf(), size: opened.len(), limit, read: 0, tree })
 }
 
 /// Refuses `file` (opened from `path`) when `path` lies in a content tree and the file opened
-/// does not: the place the kernel opened, not the spelling, decides.
-fn check_inside_content_tree(path: &Path, file: &std::fs::File) -> Result<(), InputError> {
-    let Ok(absolute) = std::path::absolute(path) else { return Ok(()) };
-    let absolute = normalize_absolute(&absolute);
+/// does not: the place the kernel opened, not the spelling, decides. A path lies in a tree when it
+/// is spelled inside it, before or after its `..` are resolved (`tree/../x` is a path of the tree
+/// that climbs out, and is refused like a link that does). Returns the tree.
+fn check_inside_content_tree(path: &Path, file: &std::fs::File) -> Result<Option<PathBuf>, InputError> {
+    let Ok(spelled) = std::path::absolute(path) else { return Ok(None) };
+    let absolute = normalize_absolute(&spelled);
     let trees = content_trees().lock().map(|trees| trees.clone()).unwrap_or_default();
-    let trees: Vec<&PathBuf> = trees.iter().filter(|tree| absolute.starts_with(tree)).collect();
-    if trees.is_empty() {
-        return Ok(());
-    }
+    let trees: Vec<&PathBuf> =
+        trees.iter().filter(|tree| absolute.starts_with(tree) || spelled.starts_with(tree)).collect();
+    let Some(first) = trees.first().map(|tree| (*tree).clone()) else { return Ok(None) };
     let opened = opened_path(file).or_else(|| std::fs::canonicalize(path).ok());
     for tree in trees {
         let root = std::fs::canonicalize(tree).unwrap_or_else(|_| tree.clone());
@@ -219,16 +271,42 @@ fn check_inside_content_tree(path: &Path, file: &std::fs::File) -> Result<(), In
                 path,
                 format!("resolves to {place}, outside {}; files of the tree must stay inside it", tree.display()),
             )
-            .with_hint("replace the symbolic link with the file itself"));
+            .with_hint("replace the symbolic link (or the `..`) with the file itself, inside the tree"));
         }
     }
-    Ok(())
+    Ok(Some(first))
 }
 
 /// Where the kernel says an open file is (`/proc/self/fd`), when it can say.
 fn opened_path(file: &std::fs::File) -> Option<PathBuf> {
     use std::os::fd::AsRawFd;
     std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok().filter(|path| path.is_absolute())
+}
+
+/// Checks the files that `variable` names (a `:`-separated list) for a library that opens them
+/// itself — rustls reads `SSL_CERT_FILE`, kube reads `KUBECONFIG` — before the library does: each
+/// that exists must be a regular file of at most `limit` bytes, checked through [`open_input`], so
+/// a FIFO cannot hang the step and a device cannot be read for ever. `default` is checked when
+/// the variable is unset.
+pub(crate) fn check_library_input(variable: &str, default: Option<PathBuf>, limit: u64) -> Result<(), InputError> {
+    let paths: Vec<PathBuf> = match std::env::var_os(variable).filter(|value| !value.is_empty()) {
+        Some(value) => std::env::split_paths(&value).collect(),
+        None => default.into_iter().collect(),
+    };
+    for path in paths {
+        if path.as_os_str().is_empty() || (!path.exists() && !path.is_symlink()) {
+            continue;
+        }
+        let named = |problem: String| {
+            InputError::in_file(&path, format!("(named by {variable}) {problem}"))
+                .with_hint(format!("point {variable} at a regular file, or unset it"))
+        };
+        let input = open_input(&path, limit).map_err(|error| named(error.problem))?;
+        if input.size() > limit {
+            return Err(named(format!("is larger than the {limit} bytes this file may have")));
+        }
+    }
+    Ok(())
 }
 
 /// Reads an input file: a regular file (see [`open_input`]), at most [`MAX_INPUT_BYTES`] bytes.
@@ -782,8 +860,20 @@ fn check_links_stay_inside(source: &Path, exclude: &[RelativePath]) -> anyhow::R
 }
 
 /// Copies the regular files of `source` that `destination` does not have yet (existing files win).
+/// A target whose folder is a link out of `destination` is refused before anything is copied.
 pub(crate) fn copy_missing(source: &Path, destination: &Path) -> anyhow::Result<()> {
-    for relative in list_files(source)? {
+    let files = list_files(source)?;
+    if let Some(outside) =
+        files.iter().map(|relative| destination.join(relative)).find(|target| !lies_inside(destination, target))
+    {
+        return Err(InputError::in_file(
+            &outside,
+            format!("lies in a folder that is a symbolic link out of {}; nothing was copied", destination.display()),
+        )
+        .with_hint("upstream content must stay inside its folder: replace the link with a folder")
+        .into());
+    }
+    for relative in files {
         let target = destination.join(&relative);
         if !target.exists() {
             if let Some(parent) = target.parent() {
@@ -927,6 +1017,43 @@ mod tests {
         assert!(error.problem.contains("outside"), "{error}");
         assert!(!error.to_string().contains("outside\n") && !error.to_string().contains(": outside"));
         assert_eq!(read_text(&tree.join("alias.yaml")).unwrap(), "inside");
+    }
+
+    /// A path spelled inside a tree that climbs out with `..` is the tree's path too: refused
+    /// whether the file it lands on exists or not, like a link that leaves.
+    #[test]
+    fn a_path_climbing_out_of_a_content_tree_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let tree = root.path().join("tree");
+        std::fs::create_dir_all(tree.join("d")).unwrap();
+        std::fs::write(root.path().join("secret"), "outside").unwrap();
+        std::fs::write(tree.join("d/inside.yaml"), "inside").unwrap();
+        add_content_tree(&tree);
+        let error = read_text(&tree.join("../secret")).unwrap_err();
+        assert!(error.problem.contains("outside") && error.problem.contains("secret"), "{error}");
+        assert!(!error.to_string().contains(": outside\n"));
+        assert_eq!(read_text(&tree.join("d/../d/inside.yaml")).unwrap(), "inside");
+    }
+
+    /// Text inputs read whole from content trees are counted: many files each under the
+    /// per-file limit cannot add up to more than [`MAX_CONTENT_TREE_BYTES`]; streams are not
+    /// counted.
+    #[test]
+    fn the_text_read_whole_from_content_trees_is_bounded_in_all() {
+        let root = tempfile::tempdir().unwrap();
+        let tree = root.path().join("many");
+        std::fs::create_dir_all(&tree).unwrap();
+        add_content_tree(&tree);
+        let each = MAX_INPUT_BYTES - 1;
+        let count = MAX_CONTENT_TREE_BYTES / each + 1;
+        for number in 0..count {
+            std::fs::File::create(tree.join(format!("{number}.yaml"))).unwrap().set_len(each).unwrap();
+        }
+        let last = tree.join(format!("{}.yaml", count - 1));
+        assert!(hash_file(&last, MAX_COPIED_FILE_BYTES, None).is_ok(), "a stream is not counted");
+        let refused = (0..count).find_map(|number| read_input(&tree.join(format!("{number}.yaml"))).err());
+        let error = refused.expect("one file too many");
+        assert!(error.problem.contains("one file too many") && error.problem.contains("many"), "{error}");
     }
 
     #[test]

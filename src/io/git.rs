@@ -269,11 +269,24 @@ fn ca_bundle() -> Option<&'static Path> {
         .as_deref()
 }
 
-/// The arguments every git invocation starts with.
-fn hygiene_args() -> [std::ffi::OsString; 2] {
+/// A transfer slower than this many bytes a second for [`STALLED_SECONDS`] is a stalled remote:
+/// git gives up on it instead of waiting for ever (git has no time limit of its own, and a remote
+/// that an overlay names may answer one byte a minute).
+const STALLED_BYTES_PER_SECOND: u32 = 1000;
+const STALLED_SECONDS: u32 = 30;
+
+/// The arguments every git invocation starts with: no hooks, and no transfer that stalls.
+fn hygiene_args() -> [std::ffi::OsString; 6] {
     let mut hooks = std::ffi::OsString::from("core.hooksPath=");
     hooks.push(empty_hooks_dir());
-    ["-c".into(), hooks]
+    [
+        "-c".into(),
+        hooks,
+        "-c".into(),
+        format!("http.lowSpeedLimit={STALLED_BYTES_PER_SECOND}").into(),
+        "-c".into(),
+        format!("http.lowSpeedTime={STALLED_SECONDS}").into(),
+    ]
 }
 
 fn command(dir: Option<&Path>) -> tokio::process::Command {

@@ -4,7 +4,7 @@
 //! with `io.backstage.dynamic-packages`, holding its plugin folder in its first layer and no entry
 //! over the installer's size limit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use crate::domain::validate::{Entry, Finding, Severity, parse_oci, static_findings};
@@ -19,7 +19,19 @@ type Include = (String, Option<u64>);
 
 fn entries_of(file: &Path, level: u8) -> Result<(Vec<Entry>, Vec<Include>), InputError> {
     let text = crate::io::fs::read_text(file)?;
-    let parsed = DynamicPluginsFile::parse(file, &text)?;
+    entries_of_text(file, &text, level)
+}
+
+/// The installer's static rules applied to a `dynamic-plugins*.yaml` not written yet (`file`
+/// names it in messages): what a step is about to write, checked before it is written. Only
+/// findings that the installer refuses (errors).
+pub(crate) fn static_errors(file: &Path, text: &str) -> Result<Vec<Finding>, InputError> {
+    let (entries, _) = entries_of_text(file, text, 1)?;
+    Ok(static_findings(&entries).into_iter().filter(|finding| finding.severity == Severity::Error).collect())
+}
+
+fn entries_of_text(file: &Path, text: &str, level: u8) -> Result<(Vec<Entry>, Vec<Include>), InputError> {
+    let parsed = DynamicPluginsFile::parse(file, text)?;
     let entries = parsed
         .plugins
         .iter()
@@ -45,6 +57,21 @@ pub(crate) async fn validate_file(store: &Store, file: &Path, registry: bool) ->
     let folder = file.parent().unwrap_or(Path::new("."));
     let mut all = Vec::new();
     for (include, line) in includes {
+        // Includes are read only from the file's folder (its content tree): a `..` that climbs
+        // out, or a link, is refused when the file is opened; an absolute path names a file of
+        // the installer's machine, never one of this machine to read.
+        if Path::new(&include).is_absolute() {
+            return Err(InputError::in_file(
+                file,
+                format!(
+                    "includes `{}`, an absolute path: validate reads includes only from the folder of the file",
+                    crate::formats::shown::shown(&include)
+                ),
+            )
+            .at_line(line)
+            .with_hint("copy the included file beside this one and include it by its name")
+            .into());
+        }
         let path = folder.join(&include);
         if !path.exists() {
             findings.push(Finding {
@@ -133,33 +160,50 @@ enum ImageState {
     Present { annotated: Option<Vec<String>>, listing: LayerListing },
 }
 
-/// What a first layer holds, as far as the installer's checks need: entry names, the entries
-/// over the installer's size limit, and why it could not be read to its end.
+/// What a first layer holds, as far as the installer's checks need — never its entry names,
+/// which a hostile layer makes tens of MB of per image (twenty such images took validate past its
+/// Task's 512 Mi): which of the plugin folders asked about it has entries, the first entries over
+/// the installer's size limit and their count, and why it could not be read to its end.
 #[derive(Clone, Debug, Default)]
 struct LayerListing {
-    names: Vec<String>,
+    folders: BTreeSet<String>,
     oversized: Vec<String>,
+    oversized_count: usize,
     unreadable: Option<String>,
+}
+
+/// Names of oversized entries kept for the message.
+const OVERSIZED_SHOWN: usize = 10;
+
+/// The image an OCI entry is checked against, with its plugin path: `{{inherit}}` resolved from
+/// the includes; `None` for anything else (not OCI, or an inherit without a match, which is a
+/// static finding already).
+fn check_target(entry: &Entry, entries: &[Entry]) -> Option<crate::domain::validate::OciPackage> {
+    let oci = parse_oci(&entry.package)?;
+    if !oci.is_inherit() {
+        return Some(oci);
+    }
+    let inherited = entries
+        .iter()
+        .filter(|other| other.level == 0)
+        .filter_map(|other| parse_oci(&other.package))
+        .find(|other| other.repository == oci.repository && (oci.path.is_none() || other.path == oci.path))?;
+    Some(crate::domain::validate::OciPackage { path: oci.path.clone().or(inherited.path.clone()), ..inherited })
 }
 
 /// Every OCI image present, annotated, and holding its plugin folder in its first layer.
 pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyhow::Result<Vec<Finding>> {
     let mut findings = Vec::new();
     let mut states: BTreeMap<String, ImageState> = BTreeMap::new();
+    // The plugin folders asked of each image, so that its first layer is read once and only
+    // whether each is there is kept.
+    let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for target in entries.iter().filter_map(|entry| check_target(entry, entries)) {
+        let paths = wanted.entry(target.image()).or_default();
+        paths.extend(target.path.clone());
+    }
     for entry in entries {
-        let Some(oci) = parse_oci(&entry.package) else { continue };
-        let target = if oci.is_inherit() {
-            let inherited = entries
-                .iter()
-                .filter(|other| other.level == 0)
-                .filter_map(|other| parse_oci(&other.package))
-                .find(|other| other.repository == oci.repository && (oci.path.is_none() || other.path == oci.path));
-            // No match is a static finding already.
-            let Some(inherited) = inherited else { continue };
-            crate::domain::validate::OciPackage { path: oci.path.clone().or(inherited.path.clone()), ..inherited }
-        } else {
-            oci
-        };
+        let Some(target) = check_target(entry, entries) else { continue };
         let image = target.image();
         let problem = |severity, rule, message: String| Finding {
             file: entry.file.clone(),
@@ -177,22 +221,22 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
             let state = match inspect(store, &reference, &KnownFacts::new()).await? {
                 None => ImageState::Missing,
                 Some(facts) => {
+                    let annotated =
+                        facts.annotations.get(DYNAMIC_PACKAGES_ANNOTATION).and_then(|value| plugin_paths(value));
+                    let mut asked = wanted.get(&image).cloned().unwrap_or_default();
+                    if let Some([single]) = annotated.as_deref() {
+                        asked.insert(single.clone());
+                    }
                     let listing = match facts.layers.first() {
                         Some(layer) => {
                             let digest = Digest::parse(&layer.digest).map_err(anyhow::Error::msg)?;
                             // Streamed from a file, never whole in memory: a small layer can unpack to gigabytes.
                             let file = store.open_blob(&reference, &digest, Some(layer.size)).await?;
-                            tokio::task::spawn_blocking(move || layer_listing(file, &LayerLimits::TASK)).await?
+                            tokio::task::spawn_blocking(move || layer_listing(file, &LayerLimits::TASK, &asked)).await?
                         }
                         None => LayerListing::default(),
                     };
-                    ImageState::Present {
-                        annotated: facts
-                            .annotations
-                            .get(DYNAMIC_PACKAGES_ANNOTATION)
-                            .and_then(|value| plugin_paths(value)),
-                        listing,
-                    }
+                    ImageState::Present { annotated, listing }
                 }
             };
             states.insert(image.clone(), state);
@@ -204,7 +248,7 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
                 format!("{image} does not exist in the registry"),
             )),
             ImageState::Present { annotated, listing } => {
-                let LayerListing { names: layer_names, oversized, unreadable } = listing;
+                let LayerListing { folders, oversized, oversized_count, unreadable } = listing;
                 if let Some(problem) = unreadable {
                     findings.push(problem_finding(
                         entry,
@@ -215,11 +259,13 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
                     continue;
                 }
                 if !oversized.is_empty() {
+                    let more = oversized_count.saturating_sub(oversized.len());
+                    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
                     findings.push(problem(
                         Severity::Error,
                         "entry-size",
                         format!(
-                            "{image} has files over the installer's {MAX_ENTRY_SIZE}-byte limit: {}",
+                            "{image} has files over the installer's {MAX_ENTRY_SIZE}-byte limit: {}{more}",
                             oversized.join(", ")
                         ),
                     ));
@@ -241,7 +287,7 @@ pub(crate) async fn registry_findings(store: &Store, entries: &[Entry]) -> anyho
                     }
                     (None, None) => continue,
                 };
-                if !layer_names.iter().any(|name| name.trim_start_matches("./").starts_with(&format!("{path}/"))) {
+                if !folders.contains(&path) {
                     findings.push(problem(
                         Severity::Error,
                         "layer-path",
@@ -274,10 +320,12 @@ impl LayerLimits {
     };
 }
 
-/// Names of the entries of a tar layer (gzipped or not) and the ones over the installer's size
-/// limit, read as a stream within `limits`.
-fn layer_listing(mut file: std::fs::File, limits: &LayerLimits) -> LayerListing {
+/// Which of the plugin folders `asked` a tar layer (gzipped or not) has entries under (the
+/// installer extracts the members whose name starts with `<folder>/`), and its entries over the
+/// installer's size limit, read as a stream within `limits`.
+fn layer_listing(mut file: std::fs::File, limits: &LayerLimits, asked: &BTreeSet<String>) -> LayerListing {
     use std::io::{Read, Seek};
+    let prefixes: Vec<(String, &String)> = asked.iter().map(|folder| (format!("{folder}/"), folder)).collect();
     let mut magic = [0u8; 2];
     let gzipped = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
     if file.rewind().is_err() {
@@ -292,7 +340,7 @@ fn layer_listing(mut file: std::fs::File, limits: &LayerLimits) -> LayerListing 
     let mut counted =
         CountingReader { inner: reader, read: 0, limit: limits.unpacked_bytes, exceeded: exceeded.clone() };
     let mut listing = LayerListing::default();
-    let mut name_bytes = 0usize;
+    let (mut name_bytes, mut entry_count) = (0usize, 0usize);
     let mut archive = tar::Archive::new(&mut counted);
     let entries = match archive.entries() {
         Ok(entries) => entries,
@@ -317,17 +365,26 @@ fn layer_listing(mut file: std::fs::File, limits: &LayerLimits) -> LayerListing 
         let Ok(path) = entry.path() else { continue };
         let name = path.to_string_lossy().into_owned();
         name_bytes += name.len();
-        if listing.names.len() >= limits.entries || name_bytes > limits.name_bytes {
+        if entry_count >= limits.entries || name_bytes > limits.name_bytes {
             listing.unreadable = Some(format!(
                 "holds more than {} entries (or {} bytes of names); a plugin layer holds a few thousand",
                 limits.entries, limits.name_bytes
             ));
             return listing;
         }
+        entry_count += 1;
         if entry.size() > MAX_ENTRY_SIZE {
-            listing.oversized.push(name.clone());
+            listing.oversized_count += 1;
+            if listing.oversized.len() < OVERSIZED_SHOWN {
+                listing.oversized.push(name.clone());
+            }
         }
-        listing.names.push(name);
+        let relative = name.trim_start_matches("./");
+        for (prefix, folder) in &prefixes {
+            if relative.starts_with(prefix.as_str()) && !listing.folders.contains(*folder) {
+                listing.folders.insert((*folder).clone());
+            }
+        }
     }
     listing
 }
@@ -383,17 +440,20 @@ mod tests {
     #[test]
     fn a_layer_is_listed_within_its_limits() {
         for gzipped in [true, false] {
-            let listing = layer_listing(layer(&[("p/a", 1), ("p/b", 2)], gzipped), &SMALL);
-            assert_eq!(listing.names, ["p/a", "p/b"]);
+            let asked: BTreeSet<String> = ["p", "q", "p/a"].iter().map(|folder| (*folder).to_string()).collect();
+            let listing = layer_listing(layer(&[("p/a", 1), ("./p/b", 2)], gzipped), &SMALL, &asked);
+            assert_eq!(listing.folders.iter().map(String::as_str).collect::<Vec<_>>(), ["p"]);
             assert!(listing.unreadable.is_none());
         }
-        let listing = layer_listing(layer(&[("a", 0), ("b", 0), ("c", 0), ("d", 0)], true), &SMALL);
+        let listing = layer_listing(layer(&[("a", 0), ("b", 0), ("c", 0), ("d", 0)], true), &SMALL, &BTreeSet::new());
         assert!(listing.unreadable.unwrap().contains("more than 3 entries"));
-        let listing = layer_listing(layer(&[("zeros", 100 * 1024)], true), &SMALL);
+        let listing = layer_listing(layer(&[("zeros", 100 * 1024)], true), &SMALL, &BTreeSet::new());
         assert!(listing.unreadable.unwrap().contains("unpacks to more than 65536 bytes"));
         let mut garbage = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut garbage, &[0x1f, 0x8b, 1, 2, 3]).unwrap();
         std::io::Seek::rewind(&mut garbage).unwrap();
-        assert!(layer_listing(garbage, &SMALL).unreadable.unwrap().contains("not a readable tar archive"));
+        assert!(
+            layer_listing(garbage, &SMALL, &BTreeSet::new()).unreadable.unwrap().contains("not a readable tar archive")
+        );
     }
 }

@@ -12,11 +12,19 @@ use crate::io::registry::image::{KnownFacts, inspect};
 /// A client from the ambient configuration. The extra CA certificates (`RHDH_CATALOG_EXTRA_CA`)
 /// are trusted besides the configuration's own CA, or besides the system roots when the
 /// configuration names none.
-pub(crate) async fn client() -> Result<kube::Client, InfrastructureError> {
+pub(crate) async fn client() -> anyhow::Result<kube::Client> {
     crate::install_crypto_provider();
-    let unusable = |problem: String| InfrastructureError {
-        service: "Kubernetes API".into(),
-        problem: format!("no usable configuration (in-cluster or KUBECONFIG): {problem}"),
+    // kube reads these files itself: checked first, so a FIFO or a device is bad input by name,
+    // never a hung step.
+    let default = std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".kube/config"));
+    crate::io::fs::check_library_input("KUBECONFIG", default, crate::io::fs::MAX_INPUT_BYTES)?;
+    crate::io::fs::check_library_input("SSL_CERT_FILE", None, crate::io::registry::client::MAX_CA_BUNDLE_BYTES)?;
+    // No configuration (or one that does not load) is no failure a retry fixes: bad input.
+    let unusable = |problem: String| {
+        crate::error::InputError::usage(format!(
+            "Kubernetes API: no usable configuration (in-cluster or KUBECONFIG): {problem}"
+        ))
+        .with_hint("run in a pod whose service account may read the namespace, or point KUBECONFIG at a kubeconfig")
     };
     let mut config = kube::Config::infer().await.map_err(|error| unusable(error.to_string()))?;
     if let Some(extra) = crate::io::registry::client::extra_ca().map_err(unusable)? {
@@ -26,7 +34,7 @@ pub(crate) async fn client() -> Result<kube::Client, InfrastructureError> {
         // certificates the roots read at start (that file's and the extra ones) are used instead.
         config.root_cert_file = None;
     }
-    kube::Client::try_from(config).map_err(|error| unusable(error.to_string()))
+    Ok(kube::Client::try_from(config).map_err(|error| unusable(error.to_string()))?)
 }
 
 /// The system roots as DER certificates (what kube trusts when its configuration names no CA).

@@ -103,7 +103,11 @@ impl PackageCache {
         for (number, relative) in folders.iter().enumerate() {
             let Some(relative) = confined(relative) else { continue };
             let target = root.join(&relative);
-            if target.exists() || !target.parent().is_some_and(Path::is_dir) {
+            // Never through a link of the fresh checkout that leads out of it.
+            if target.exists()
+                || !target.parent().is_some_and(Path::is_dir)
+                || !crate::io::fs::lies_inside(root, &target)
+            {
                 continue;
             }
             if fs_err::rename(taken.join(number.to_string()), &target).is_ok() {

@@ -16,7 +16,7 @@ pub struct DiffSettings {
 }
 
 pub(crate) async fn run(settings: DiffSettings) -> anyhow::Result<ExitStatus> {
-    let store = settings.store.open()?;
+    let store = settings.store.open_existing()?;
     let old = read_index(&store, &settings.old).await?;
     let new = read_index(&store, &settings.new).await?;
     let difference = crate::domain::catalog::diff::diff(&old, &new);

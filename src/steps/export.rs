@@ -279,17 +279,7 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
         if !crate::io::git::remote_allowed(&planned.repo, args.allow_local_repos) {
             return Err(crate::io::git::refused_remote(&workspace.dir.join("source.json"), &planned.repo).into());
         }
-        // Each workspace's folder under --work-dir is started afresh: only one an export made.
-        let dir = settings.work.join(&planned.name);
-        if (dir.exists() || dir.is_symlink()) && !dir.join(WORK_MARKER).is_file() {
-            return Err(InputError::usage(format!(
-                "--work-dir {}: the folder {} was not made by export, and export starts it afresh; nothing was removed",
-                settings.work.display(),
-                dir.display()
-            ))
-            .with_hint("give --work-dir a folder of its own (by default export uses a temporary one)")
-            .into());
-        }
+        check_before_export(planned, workspace, &settings)?;
         jobs.push((planned, workspace));
     }
     let settings = &settings;
@@ -456,6 +446,62 @@ enum PrepareError {
     Copy(anyhow::Error),
 }
 
+/// What is refused about one workspace before any workspace is exported: a folder under
+/// `--work-dir` export did not make, a patch whose name is no text, a midstream copy that may not
+/// be replaced.
+fn check_before_export(
+    planned: &PlannedWorkspace,
+    workspace: &Workspace,
+    settings: &RunContext,
+) -> Result<(), InputError> {
+    // Each workspace's folder under --work-dir is started afresh: only one an export made.
+    let dir = settings.work.join(&planned.name);
+    if (dir.exists() || dir.is_symlink()) && !dir.join(WORK_MARKER).is_file() {
+        return Err(InputError::usage(format!(
+            "--work-dir {}: the folder {} was not made by export, and export starts it afresh; nothing was removed",
+            settings.work.display(),
+            dir.display()
+        ))
+        .with_hint("give --work-dir a folder of its own (by default export uses a temporary one)"));
+    }
+    // A patch whose name is no text would be applied under another name (or not found, the
+    // error blaming a file that does not exist): refused by name, as escaped bytes.
+    let patches_dir = workspace.dir.join("patches");
+    if let Ok(entries) = std::fs::read_dir(&patches_dir)
+        && let Some(bad) = entries.filter_map(Result::ok).find(|entry| entry.file_name().to_str().is_none())
+    {
+        return Err(InputError::in_file(
+            &patches_dir,
+            format!("holds `{}`, whose name is not valid UTF-8", bad.file_name().as_encoded_bytes().escape_ascii()),
+        )
+        .with_hint("rename it with letters, digits, `-`, `_` and `.` only"));
+    }
+    // The midstream copy replaces `workspaces/<name>` whole: only a folder an export (or the
+    // script before it) left there, never one holding `.git`, a link or the working folder.
+    crate::io::fs::check_replaceable(
+        &settings.output_tree.join("workspaces").join(&planned.name),
+        "--output-tree",
+        |_| true,
+    )?;
+    Ok(())
+}
+
+/// Refuses `path` (what export is about to write in the upstream checkout `clone`) when a link in
+/// its folders leads out of the checkout.
+fn inside_checkout(clone: &Path, path: &Path) -> Result<(), PrepareError> {
+    if crate::io::fs::lies_inside(clone, path) {
+        return Ok(());
+    }
+    let folder = path.parent().unwrap_or(path);
+    Err(PrepareError::Input(
+        InputError::in_file(
+            folder,
+            "is a symbolic link that leads out of the upstream checkout; nothing was written there",
+        )
+        .with_hint("upstream content must stay inside its repository: replace the link with a folder"),
+    ))
+}
+
 /// The file that marks a workspace's folder under `--work-dir` as made by export (the only kind it
 /// removes to start afresh).
 const WORK_MARKER: &str = ".rhdh-catalog-work";
@@ -535,7 +581,21 @@ async fn export_workspace(planned: &PlannedWorkspace, workspace: &Workspace, set
                 return report;
             }
         };
+    // The checkout is upstream content: every file read from it stays inside it (links and all),
+    // and what export writes or removes in it never lands outside through a link.
+    crate::io::fs::add_content_tree(&clone);
     let root = clone.join(&plan.plugins_root);
+    if !crate::io::fs::resolved(&root).starts_with(crate::io::fs::resolved(&clone)) {
+        return failed_workspace(
+            planned,
+            Some(commit),
+            format!(
+                "`{}` in {} at {} is a symbolic link that leads out of the checkout; nothing was written there",
+                plan.plugins_root, planned.repo, planned.repo_ref
+            ),
+            false,
+        );
+    }
     if !root.join("package.json").is_file() {
         return failed_workspace(
             planned,
@@ -592,7 +652,9 @@ async fn prepare_sources(
             crate::io::fs::copy_file(&clone.join(".yarnrc.yml"), &yarnrc).map_err(PrepareError::Copy)?;
         }
         if clone.join(".yarn").is_dir() {
-            crate::io::fs::copy_missing(&clone.join(".yarn"), &root.join(".yarn")).map_err(PrepareError::Copy)?;
+            let yarn = root.join(".yarn");
+            inside_checkout(clone, &yarn.join("releases"))?;
+            crate::io::fs::copy_missing(&clone.join(".yarn"), &yarn).map_err(PrepareError::Copy)?;
         }
     }
     for name in &plan.patches {
@@ -602,16 +664,27 @@ async fn prepare_sources(
     }
     for folder in &plan.overlay_folders {
         let overlay = folder.join_to(&workspace.dir).join("overlay");
-        crate::io::fs::copy_additively(&overlay, &folder.join_to(root), &[]).map_err(PrepareError::Copy)?;
+        let destination = folder.join_to(root);
+        inside_checkout(clone, &destination.join("package.json"))?;
+        crate::io::fs::copy_additively(&overlay, &destination, &[]).map_err(PrepareError::Copy)?;
     }
     if let Some(text) = &plan.backstage_json {
         let path = root.join("backstage.json");
-        fs_err::write(&path, text).map_err(file_error(&path))?;
+        // Replaces a link of that name itself, never the file it points at.
+        crate::io::fs::write_atomic(&path, text.as_bytes()).map_err(PrepareError::Copy)?;
     }
+    // Removed only when the folder holding them is inside the checkout: `packages -> ../../..`
+    // upstream would otherwise remove folders of this machine.
     for unneeded in ALWAYS_PRUNED {
-        let _ = fs_err::remove_dir_all(root.join(unneeded));
+        let path = root.join(unneeded);
+        if crate::io::fs::lies_inside(clone, &path) {
+            let _ = fs_err::remove_dir_all(path);
+        }
     }
-    if let Ok(entries) = std::fs::read_dir(root.join("packages")) {
+    let packages = root.join("packages");
+    if crate::io::fs::lies_inside(clone, &packages.join("x"))
+        && let Ok(entries) = std::fs::read_dir(&packages)
+    {
         for entry in entries.filter_map(Result::ok) {
             if entry.file_name().to_string_lossy().starts_with(PRUNED_PACKAGE_PREFIX) {
                 let _ = fs_err::remove_dir_all(entry.path());
@@ -652,8 +725,11 @@ async fn prepare_sources(
     if let [release] = releases.as_slice() {
         let path = root.join(".yarnrc.yml");
         let yarnrc = if path.exists() { crate::io::fs::read_text(&path)? } else { String::new() };
-        fs_err::write(&path, prepare::with_yarn_path(&yarnrc, &format!(".yarn/releases/{release}")))
-            .map_err(file_error(&path))?;
+        crate::io::fs::write_atomic(
+            &path,
+            prepare::with_yarn_path(&yarnrc, &format!(".yarn/releases/{release}")).as_bytes(),
+        )
+        .map_err(PrepareError::Copy)?;
     }
     Ok((plan.patches.clone(), warnings))
 }
@@ -692,7 +768,10 @@ fn remove_unsupported_plugins(
             warnings.push(format!("kept unsupported `{path}`: a supported package depends on it"));
             continue;
         }
-        let _ = fs_err::remove_dir_all(path.join_to(root));
+        let path = path.join_to(root);
+        if crate::io::fs::lies_inside(root, &path) {
+            let _ = fs_err::remove_dir_all(path);
+        }
     }
 }
 

@@ -135,6 +135,9 @@ struct Catalog<'a> {
     report: Option<&'a Path>,
 }
 
+/// The installer's file in the catalog index.
+const DPDY_FILE: &str = "dynamic-plugins.default.yaml";
+
 pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     crate::io::fs::add_content_tree(&args.overlay);
     if let Some(tree) = &args.export_records {
@@ -225,6 +228,27 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
                 store.describe(),
                 if args.on_missing == OnMissing::OlderTag { "neither its tag nor an older tag of its release line exists" } else { "its tag does not exist and the previous index has no entry" }
             ))
+            .into());
+        }
+    }
+    // What the installer would refuse at pod start (two enabled plugins setting one key to two
+    // values, one plugin listed twice) is never written: the metadata behind it is bad input.
+    for (catalog, rendered) in catalogs.iter().zip(&rendered) {
+        let Some(bytes) = rendered.catalog.get(Path::new(DPDY_FILE)) else { continue };
+        let shown = catalog.output.join(DPDY_FILE);
+        let errors = crate::io::install_check::static_errors(&shown, &String::from_utf8_lossy(bytes))?;
+        if let Some(first) = errors.first() {
+            return Err(InputError::in_file(
+                &shown,
+                format!(
+                    "would break the RHDH installer's rules, so nothing was written: {} problem(s), the first: `{}`: {} [{}]",
+                    errors.len(),
+                    crate::formats::shown::shown(&first.package),
+                    first.message,
+                    first.rule
+                ),
+            )
+            .with_hint("fix the metadata (`spec.appConfigExamples`, `spec.dynamicArtifact`) of the packages named, or list them once in default.packages.yaml")
             .into());
         }
     }

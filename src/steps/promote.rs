@@ -54,11 +54,11 @@ pub struct PromoteSettings {
 }
 
 pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
-    let store = args.store.open()?;
     let (reference, targets) = match &args.action {
-        PromoteAction::Rollback { source } => return rollback(&store, source).await,
+        PromoteAction::Rollback { source } => return rollback(&args.store, source).await,
         PromoteAction::Promote { image, targets } => (image, targets),
     };
+    let store = args.store.open_existing()?;
     let Some(manifest) = store.fetch_manifest(reference).await? else {
         return Err(FindingsError(format!("{reference} does not exist; nothing promoted")).into());
     };
@@ -114,7 +114,7 @@ pub(crate) async fn run(args: PromoteSettings) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
+async fn rollback(store: &StoreSettings, source: &str) -> anyhow::Result<ExitStatus> {
     // A Tekton result is passed inline (any JSON value: `[]` is JSON too, not a file name);
     // people pass the file.
     let trimmed = source.trim_start();
@@ -122,7 +122,8 @@ async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
         || ["true", "false", "null"].contains(&trimmed.trim_end())
         || trimmed.starts_with(|character: char| character.is_ascii_digit() || character == '-');
     let path = Path::new(source);
-    let record: RollbackRecord = if path.exists() || path.is_symlink() {
+    let from_file = path.exists() || path.is_symlink();
+    let record: RollbackRecord = if from_file {
         crate::io::fs::read_json(path)?
     } else if looks_like_json {
         crate::formats::json::from_str(Path::new("--rollback"), source).map_err(|error| {
@@ -138,7 +139,10 @@ async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
         .with_hint("give the rollback file promote wrote (--rollback-file), or the JSON of its `rollback` result")
         .into());
     };
-    let left = restore(store, &record).await?;
+    let source_name = if from_file { path.display().to_string() } else { "--rollback".to_string() };
+    check_record(&record, &source_name)?;
+    let store = store.open_existing()?;
+    let left = restore(&store, &record).await?;
     if !left.is_empty() {
         return Err(FindingsError(format!(
             "{} tag(s) did not exist before and still point at {}: {} (the registry API cannot remove a tag; delete it in the registry's UI or leave it)",
@@ -149,6 +153,34 @@ async fn rollback(store: &Store, source: &str) -> anyhow::Result<ExitStatus> {
         .into());
     }
     Ok(ExitStatus::Success)
+}
+
+/// Refuses, before any tag moves, a rollback record promote never writes: no tag, or a
+/// repository, tag or digest that is no reference (a hand-edited or tampered record). `source`
+/// names where it came from (the file, or `--rollback`).
+fn check_record(record: &RollbackRecord, source: &str) -> Result<(), InputError> {
+    let refuse = |problem: String| {
+        InputError::usage(format!("{source}: {problem}; nothing was restored"))
+            .with_hint("give --rollback the rollback file promote wrote (--rollback-file), or the JSON of its `rollback` result, unedited")
+    };
+    if record.tags.is_empty() {
+        return Err(refuse("the rollback record names no tag to restore".to_string()));
+    }
+    ImageReference::parse(&format!("{}@{}", record.repository, record.promoted))
+        .map_err(|problem| refuse(format!("`repository` and `promoted` are no image reference: {problem}")))?;
+    for (tag, previous) in &record.tags {
+        ImageReference::parse(&format!("{}:{tag}", record.repository))
+            .map_err(|problem| refuse(format!("tag `{}` is no tag: {problem}", crate::formats::shown::shown(tag))))?;
+        if let Some(previous) = previous {
+            ImageReference::parse(&format!("{}@{previous}", record.repository)).map_err(|problem| {
+                refuse(format!(
+                    "the previous digest of `{}` is no digest: {problem}",
+                    crate::formats::shown::shown(tag)
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Points every recorded tag back at its previous digest; returns the tags that had none.

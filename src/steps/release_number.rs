@@ -90,7 +90,16 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
                     .await?
             }
         };
-        let next = highest.max(current.filter(|_| args.count_containerfile).unwrap_or(0)) + 1;
+        let base = highest.max(current.filter(|_| args.count_containerfile).unwrap_or(0));
+        // A registry (or a snapshot) may carry any number: the highest a u64 holds has no next.
+        let next = base.checked_add(1).ok_or_else(|| {
+            InputError::usage(format!(
+                "the highest release found for {version} is {base}, which has no next release number"
+            ))
+            .with_hint(
+                "remove the tag (or label) with that number from the index image repository; nothing was written",
+            )
+        })?;
         for (path, text) in &texts {
             let rewritten = crate::formats::containerfile::set_version_and_release(text, &version, &next.to_string());
             if rewritten.found == 0 {

@@ -37,7 +37,7 @@ pub(crate) async fn run(args: ValidateSettings) -> anyhow::Result<ExitStatus> {
             file.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new(".")),
         );
     }
-    let store = args.store.open()?;
+    let store = args.store.open_existing()?;
     let findings = match &args.target {
         ValidateTarget::File(file) => validate_file(&store, file, args.registry_checks).await?,
         ValidateTarget::Image(reference) => validate_image(&store, reference, args.registry_checks).await?,

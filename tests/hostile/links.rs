@@ -18,6 +18,9 @@ const IMAGE: &str = "quay.io/rhdh/plugin-catalog-index:1.10";
 const GOOD_DPDY: &str =
     "plugins:\n  - package: ./dynamic-plugins/dist/backstage-plugin-x-dynamic\n    disabled: true\n";
 
+/// The `index.json` that goes with [`GOOD_DPDY`] (both halves name the same plugin).
+const GOOD_INDEX: &str = "{\"backstage-plugin-x\": {\"workspacePath\": \"w/x\", \"registryReference\": \"quay.io/rhdh/backstage-plugin-x@sha256:e61e662e36b3676ad167056628fa022b5374dd87506f7e913f0aad8c11e98479\", \"imageTag\": \"1\"}}\n";
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|item| (*item).to_string()).collect()
 }
@@ -132,7 +135,7 @@ fn index_folders_are_read_as_content_trees() {
     let prepare = |work: &Path, name: &str| {
         let dir = work.join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("index.json"), "{}").unwrap();
+        std::fs::write(dir.join("index.json"), GOOD_INDEX).unwrap();
         dir
     };
     let mut results = Vec::new();

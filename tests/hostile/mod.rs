@@ -23,6 +23,7 @@ mod outputs;
 mod overlay;
 mod package_cache;
 mod reads;
+mod round_two_variants;
 mod silent;
 mod upstream;
 

@@ -43,11 +43,7 @@ fn auth_files() -> Vec<PathBuf> {
     if let Some(file) = var("REGISTRY_AUTH_FILE") {
         files.push(file);
     }
-    match (var("DOCKER_CONFIG"), var("HOME")) {
-        (Some(dir), _) => files.push(dir.join("config.json")),
-        (None, Some(home)) => files.push(home.join(".docker/config.json")),
-        (None, None) => {}
-    }
+    files.extend(docker_config_file());
     if let Some(runtime) = var("XDG_RUNTIME_DIR") {
         files.push(runtime.join("containers/auth.json"));
     }
@@ -57,6 +53,17 @@ fn auth_files() -> Vec<PathBuf> {
         (None, None) => {}
     }
     files
+}
+
+/// The docker `config.json` (under `DOCKER_CONFIG`, else `~/.docker`), which the credential
+/// helper lookup reads too.
+fn docker_config_file() -> Option<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    match (var("DOCKER_CONFIG"), var("HOME")) {
+        (Some(dir), _) => Some(dir.join("config.json")),
+        (None, Some(home)) => Some(home.join(".docker/config.json")),
+        (None, None) => None,
+    }
 }
 
 /// The keys tried for a repository, longest first: `host/a/b`, `host/a`, `host`.
@@ -133,14 +140,32 @@ fn decode(entry: &AuthEntry) -> Option<(String, String)> {
 /// one, else a docker credential helper for the host; `None` for anonymous access.
 pub(crate) fn credentials_for(reference: &ImageReference) -> Option<Credential> {
     for file in auth_files() {
-        let Ok(text) = crate::io::fs::read_text(&file) else { continue };
+        let text = match crate::io::fs::read_text(&file) {
+            Ok(text) => text,
+            Err(error) => {
+                // A missing file is the usual case; one that is there and cannot be read (a FIFO,
+                // a folder, a device, too large) is said, never silently taken for no credentials.
+                if file.exists() || file.is_symlink() {
+                    tracing::warn!(file = %file.display(), problem = %error.problem, "skipping an unreadable auth file");
+                }
+                continue;
+            }
+        };
         match lookup_in(&text, &file, reference) {
             Ok(Some(found)) => return Some(found),
             Ok(None) => {}
             Err(problem) => tracing::warn!(file = %file.display(), %problem, "skipping an unreadable auth file"),
         }
     }
-    // Helpers (`credHelpers`, `credsStore`) are keyed by host.
+    // Helpers (`credHelpers`, `credsStore`) are keyed by host. The helper lookup reads the docker
+    // config itself: only when it is a file `io::fs` reads (a FIFO there would hang the step).
+    if let Some(config) = docker_config_file()
+        && (config.exists() || config.is_symlink())
+        && !crate::io::fs::open_input(&config, crate::io::fs::MAX_INPUT_BYTES)
+            .is_ok_and(|input| input.size() <= crate::io::fs::MAX_INPUT_BYTES)
+    {
+        return None;
+    }
     match docker_credential::get_credential(&reference.registry) {
         Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => {
             Some(Credential { user, password, source: format!("credential helper for {}", reference.registry) })

@@ -44,10 +44,15 @@ pub(crate) fn plugin_image_spec(
         ))
         .with_hint("drop the flag; the annotation always names the plugin folders the image holds"));
     }
-    let mut files = Vec::new();
+    let mut found = Vec::new();
     let mut metadata = Vec::new();
     let mut folders: BTreeMap<String, &Path> = BTreeMap::new();
     for dir in dist_dynamic {
+        // A missing folder is named as such, not as a file inside it that is missing too.
+        if !dir.is_dir() {
+            return Err(InputError::in_file(dir, "is not an existing folder")
+                .with_hint("give the dist-dynamic folders `rhdh-cli plugin export` wrote"));
+        }
         let manifest_path = dir.join("package.json");
         let manifest: Map<String, Value> = crate::io::fs::read_json(&manifest_path)?;
         let Some(name) = manifest.get("name").and_then(Value::as_str) else {
@@ -70,7 +75,26 @@ pub(crate) fn plugin_image_spec(
             .filter_map(|field| manifest.get(*field).map(|value| ((*field).to_string(), value.clone())))
             .collect();
         metadata.push(Value::Object([(folder.clone(), Value::Object(fields))].into_iter().collect()));
-        collect_files(dir, dir, &folder, &mut files)?;
+        collect_files(dir, dir, &folder, &mut found)?;
+    }
+    // Sized before a byte is read: the image is built in memory.
+    let mut total = 0u64;
+    for file in &found {
+        total = total.saturating_add(file.size);
+        if total > MAX_PLUGIN_IMAGE_BYTES {
+            return Err(InputError::in_file(
+                &file.source,
+                format!(
+                    "is one file too many: the exported files come to more than the {MAX_PLUGIN_IMAGE_BYTES} bytes one plugin image may hold; nothing was read"
+                ),
+            )
+            .with_hint("export the plugin again without what it does not need at run time (tests, sources, caches)"));
+        }
+    }
+    let mut files = Vec::new();
+    for file in found {
+        let contents = crate::io::fs::read_bounded(&file.source, MAX_PLUGIN_FILE_BYTES)?;
+        files.push(LayerFile { path: file.path, executable: file.executable, contents, symlink: None });
     }
     let metadata = Value::Array(metadata);
     let pretty = serde_json::to_vec_pretty(&metadata).unwrap_or_default();
@@ -87,7 +111,21 @@ pub(crate) fn plugin_image_spec(
 /// refuses entries over 40 MB, which `validate` reports).
 const MAX_PLUGIN_FILE_BYTES: u64 = 1024 * 1024 * 1024;
 
-fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFile>) -> Result<(), InputError> {
+/// Most bytes all the files of one plugin image may have together: the image is built in memory
+/// (files, tar and gzip, about three times this), so this keeps `package` (and export, which runs
+/// it) well inside the export Task's memory; a real plugin image holds a few hundred MB at most.
+const MAX_PLUGIN_IMAGE_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// A file of a `dist-dynamic` folder, found but not read yet.
+struct FoundFile {
+    source: std::path::PathBuf,
+    /// Its path in the image.
+    path: String,
+    executable: bool,
+    size: u64,
+}
+
+fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<FoundFile>) -> Result<(), InputError> {
     let entries = std::fs::read_dir(dir).map_err(|error| InputError::in_file(dir, format!("cannot list: {error}")))?;
     let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|entry| entry.path()).collect();
     paths.sort();
@@ -109,13 +147,17 @@ fn collect_files(root: &Path, dir: &Path, folder: &str, files: &mut Vec<LayerFil
             }
             collect_files(root, &path, folder, files)?;
         } else if metadata.is_file() {
-            let contents = crate::io::fs::read_bounded(&path, MAX_PLUGIN_FILE_BYTES)?;
             #[cfg(unix)]
             let executable = std::os::unix::fs::PermissionsExt::mode(&metadata.permissions()) & 0o111 != 0;
             #[cfg(not(unix))]
             let executable = false;
             let relative = relative.to_string_lossy().replace('\\', "/");
-            files.push(LayerFile { path: format!("{folder}/{relative}"), executable, contents, symlink: None });
+            files.push(FoundFile {
+                source: path.clone(),
+                path: format!("{folder}/{relative}"),
+                executable,
+                size: metadata.len(),
+            });
         }
     }
     Ok(())

@@ -22,6 +22,8 @@ impl Store {
     /// Parses a `--store` value; `None` means the named registries themselves.
     pub fn parse(spec: Option<&str>, options: &ClientOptions) -> Result<Self, InputError> {
         let registry = |mirror: Option<String>| -> Result<Store, InputError> {
+            // The TLS stack reads the system's CA bundle itself: checked first (never a FIFO).
+            crate::io::fs::check_library_input("SSL_CERT_FILE", None, super::client::MAX_CA_BUNDLE_BYTES)?;
             let client = RegistryClient::new(options.clone()).map_err(|error| InputError::usage(error.to_string()))?;
             Ok(Store::Registry { client: Arc::new(client), mirror })
         };
