@@ -89,6 +89,11 @@ pub(crate) fn renew(dir: &Path, kept: &[PathBuf], trash: &Trash) -> std::io::Res
                 fs_err::create_dir_all(parent)?;
             }
             fs_err::rename(&old, &new)?;
+            // The record of what the folder holds (`io::archive::unpack_recorded`) goes with it.
+            let record = crate::io::archive::record_path(&old);
+            if record.is_file() {
+                fs_err::rename(&record, crate::io::archive::record_path(&new))?;
+            }
             moved.push(relative.clone());
         }
         trash.delete(previous);

@@ -21,7 +21,7 @@ use super::image::{build_tar, gzip_at};
 const ARTIFACT_GZIP_LEVEL: u32 = 1;
 use super::{Digest, ImageReference, Manifest, Store, media_type};
 use crate::error::InputError;
-use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, unpack_all};
+use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, record_path, unpack_all, unpack_recorded};
 
 /// A file in the source folder that means "do not archive this folder" (as in the TA image).
 pub(crate) const SKIP_MARKER: &str = ".skip-trusted-artifacts";
@@ -106,6 +106,9 @@ pub(crate) async fn restore(
     if destination == Path::new("/") {
         return Err(InputError::usage("refusing to unpack an artifact into /").into());
     }
+    if options.read_only && matches!(store, Store::Layout(_)) {
+        check_linkable(destination)?;
+    }
     let mut blobs = Vec::new();
     for uri in uris {
         let text = uri
@@ -132,6 +135,12 @@ pub(crate) async fn restore(
                 .with_context(|| format!("unpacking {shown} into {}", shared.display()))?;
             link_destination(destination, &folder)?;
             unpacked
+        }
+        // The local runner keeps the folders it unpacks into from run to run: a record beside
+        // each tells the next unpack what it holds.
+        None if options.run.is_some() && options.exact => {
+            unpack_recorded(&borrowed, destination, &options.only, existing, Some(&record_path(destination)))
+                .with_context(|| format!("unpacking {shown} into {}", destination.display()))?
         }
         None => unpack_all(&borrowed, destination, &options.only, existing)
             .with_context(|| format!("unpacking {shown} into {}", destination.display()))?,
@@ -163,12 +172,13 @@ fn restore_shared(
         crate::io::fs::write_atomic(&marker(&name), &crate::formats::json::to_pretty(&text))
     };
     if folder.is_dir() && marker(&name).is_file() {
-        let previous: serde_json::Value = serde_json::from_slice(&fs_err::read(marker(&name))?).unwrap_or_default();
-        let unpacked = Unpacked {
-            files: previous["files"].as_u64().unwrap_or(0),
-            bytes: previous["bytes"].as_u64().unwrap_or(0),
-            ..Unpacked::default()
-        };
+        // Served again only once checked: the record of the extraction says what it holds, and
+        // anything a step wrote into it since is put back (an untouched one costs one `lstat` per
+        // path, and no archive is read).
+        let unpacked = unpack_recorded(blobs, &folder, &options.only, Existing::Exact, Some(&record_path(&folder)))?;
+        if unpacked.written + unpacked.removed > 0 {
+            tracing::warn!(folder = %folder.display(), written = unpacked.written, removed = unpacked.removed, "the shared extraction had been changed since it was made; put back as its artifacts hold it");
+        }
         record(&unpacked)?;
         return Ok((unpacked, folder));
     }
@@ -200,22 +210,43 @@ fn restore_shared(
     if let Some(other) = free.as_ref().filter(|_| !partial.exists()) {
         fs_err::remove_file(marker(other))?;
         fs_err::rename(shared.join(other), &partial)?;
+        let _ = std::fs::rename(record_path(&shared.join(other)), record_path(&partial));
     }
-    let unpacked = unpack_all(blobs, &partial, &options.only, Existing::Exact)?;
+    let unpacked = unpack_recorded(blobs, &partial, &options.only, Existing::Exact, Some(&record_path(&partial)))?;
     fs_err::rename(&partial, &folder)?;
+    let _ = std::fs::rename(record_path(&partial), record_path(&folder));
     record(&unpacked)?;
     Ok((unpacked, folder))
+}
+
+/// Refuses, before anything is fetched or unpacked, a `--read-only` destination that cannot become
+/// a link: a file, or a folder that holds anything.
+fn check_linkable(destination: &Path) -> Result<(), InputError> {
+    let Ok(metadata) = std::fs::symlink_metadata(destination) else { return Ok(()) };
+    let refuse = |what: &str| {
+        InputError::in_file(destination, format!("{what}; a read-only artifact is linked into an empty place"))
+            .with_hint("give an empty or missing folder, or leave out --read-only; nothing was unpacked")
+    };
+    if metadata.file_type().is_symlink() {
+        return Ok(());
+    }
+    if !metadata.is_dir() {
+        return Err(refuse("is not a folder"));
+    }
+    if fs_err::read_dir(destination).map_err(|error| refuse(&format!("cannot be read ({error})")))?.next().is_some() {
+        return Err(refuse("holds files"));
+    }
+    Ok(())
 }
 
 /// Makes `destination` a link to the shared extraction `folder` (replacing a link or an empty
 /// folder there).
 fn link_destination(destination: &Path, folder: &Path) -> anyhow::Result<()> {
+    check_linkable(destination)?;
     if destination.is_symlink() {
         fs_err::remove_file(destination)?;
     } else if destination.is_dir() {
-        fs_err::remove_dir(destination).with_context(|| {
-            format!("{} holds files; a read-only artifact is linked into an empty place", destination.display())
-        })?;
+        fs_err::remove_dir(destination)?;
     }
     if let Some(parent) = destination.parent() {
         fs_err::create_dir_all(parent)?;
