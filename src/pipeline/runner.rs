@@ -47,6 +47,9 @@ pub(crate) struct RunOptions {
     pub(crate) workspaces: BTreeMap<String, PathBuf>,
 }
 
+/// The file (in a TaskRun's folder) its steps note what they observed in (`io::observed`).
+const OBSERVED_FILE: &str = "observed.jsonl";
+
 /// The workspaces of Konflux's `git-clone-oci-ta` the emulation reads.
 const GIT_CLONE_WORKSPACES: [&str; 1] = ["basic-auth"];
 
@@ -425,6 +428,15 @@ impl Run<'_> {
         params: &BTreeMap<String, Resolved>,
     ) -> Result<BTreeMap<String, Value>, String> {
         let dir = self.options.out.join("runs").join(run_name);
+        let state = self.options.out.join("state");
+        // A TaskRun whose inputs are those of its recorded run takes that run's results.
+        let reuse_key = self.reuse_key(task, params);
+        if let Some(key) = &reuse_key
+            && let Some(results) = self.recorded_results(run_name, key, &dir).await
+        {
+            return Ok(results);
+        }
+        crate::pipeline::reuse::forget(&state, run_name).map_err(|error| error.to_string())?;
         // The folders artifacts are unpacked into are kept from the previous run of this TaskRun:
         // `artifact use` brings them up to date (`--exact`, set below), writing only what differs.
         let kept: Vec<PathBuf> = match &task.task_ref {
@@ -540,6 +552,7 @@ impl Run<'_> {
                     }
                     env.push(("RHDH_CATALOG_ARTIFACT_EXACT".into(), "true".into()));
                     env.push(("RHDH_CATALOG_ARTIFACT_RUN".into(), self.id.clone()));
+                    env.push((crate::io::observed::OBSERVED_ENV.into(), dir.join(OBSERVED_FILE).display().to_string()));
                     env.extend(self.options.env.iter().cloned());
                     self.run_step(run_name, &step.name, &args, &env, &dir).await?;
                 }
@@ -565,7 +578,68 @@ impl Run<'_> {
             };
             results.insert(name, value);
         }
+        if let Some(key) = reuse_key
+            && let Some(observed) = crate::io::observed::read(&dir.join(OBSERVED_FILE))
+        {
+            let record = crate::pipeline::reuse::Record { key, results: results.clone(), observed };
+            crate::pipeline::reuse::save(&state, run_name, &record).map_err(|error| format!("{error:#}"))?;
+        }
         Ok(results)
+    }
+
+    /// The reuse key of a TaskRun of `task` with `params`, when its Task may be reused.
+    fn reuse_key(&self, task: &PipelineTask, params: &BTreeMap<String, Resolved>) -> Option<String> {
+        let TaskRef::Named(name) = &task.task_ref else { return None };
+        let definition = self.tasks.get(name)?;
+        let identity = crate::pipeline::reuse::definition(&definition.file);
+        if !identity.reusable {
+            return None;
+        }
+        let workspaces = self.task_workspaces(task, &definition.workspaces, name).ok()?;
+        let params = params
+            .iter()
+            .map(|(name, value)| {
+                let values = match value {
+                    Resolved::One(value) => vec![value.clone()],
+                    Resolved::Many(values) => values.clone(),
+                };
+                (name.clone(), values)
+            })
+            .collect();
+        Some(crate::pipeline::reuse::key(&crate::pipeline::reuse::Inputs {
+            definition: &identity,
+            params,
+            env: &self.options.env,
+            workspaces: &workspaces,
+            tool: &self.options.tool,
+        }))
+    }
+
+    /// The recorded results of TaskRun `run_name`, when its record has `key`, what its steps
+    /// observed still holds, every artifact it names is still stored and its folder is there.
+    async fn recorded_results(&self, run_name: &str, key: &str, dir: &Path) -> Option<BTreeMap<String, Value>> {
+        let record = crate::pipeline::reuse::load(&self.options.out.join("state"), run_name)?;
+        if record.key != key || !dir.join("workdir").is_dir() {
+            return None;
+        }
+        let missing = record
+            .results
+            .values()
+            .filter_map(Value::as_str)
+            .find(|value| value.starts_with("oci:") && !self.artifact_stored(value));
+        if let Some(uri) = missing {
+            tracing::info!(task = run_name, %uri, "the recorded run's artifact is gone; running again");
+            return None;
+        }
+        if let Some(why) = crate::pipeline::reuse::changed_since(&record.observed).await {
+            tracing::info!(task = run_name, why, "running again");
+            return None;
+        }
+        tracing::info!(
+            task = run_name,
+            "inputs unchanged since the recorded run: its results are reused, no step runs"
+        );
+        Some(record.results)
     }
 
     async fn run_step(

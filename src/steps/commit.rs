@@ -171,6 +171,7 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
         ("GIT_COMMITTER_EMAIL".to_string(), args.author_email.clone()),
     ];
     run_with_env(tree, &["commit", "--quiet", "--no-verify", "-m", &message], "", &author_env).await.map_err(local)?;
+    crate::io::observed::note(&crate::io::observed::Observed::Unrepeatable("a commit was made".into()));
     let branch = match &args.branch {
         Some(branch) => branch.clone(),
         None => git(vec!["rev-parse", "--abbrev-ref", "HEAD"]).await.map_err(local)?,

@@ -201,7 +201,14 @@ async fn fetch_sources(repos: &[UpstreamRepo], tree: &Path) -> anyhow::Result<Ve
 /// The branch (first candidate the remote has) and commit `repo` would be cloned at.
 async fn remote_head(repo: &UpstreamRepo) -> anyhow::Result<(String, String)> {
     let shown = crate::io::git::strip_credentials(&repo.repo);
-    match crate::io::git::remote_head(&repo.repo, &repo.branches, &crate::io::git::GitAuth::None).await? {
+    let head = crate::io::git::remote_head(&repo.repo, &repo.branches, &crate::io::git::GitAuth::None).await?;
+    // The plan follows from the tree and these heads: the local runner reuses it while they hold.
+    crate::io::observed::note(&crate::io::observed::Observed::GitHead {
+        url: repo.repo.clone(),
+        candidates: repo.branches.clone(),
+        head: head.clone(),
+    });
+    match head {
         Some(head) => Ok(head),
         None => {
             Err(anyhow::Error::new(GitError::RefNotFound { url: shown.clone(), reference: repo.branches.join(", ") })
