@@ -589,6 +589,9 @@ pub struct CommitArgs {
     /// Summary on stdout as text or JSON.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
     pub output_format: OutputFormatArg,
+    /// The commit the tree stands for when its HEAD is an earlier commit with the same managed paths (the local runner's clone serves both with one artifact): reported when nothing changed, committed on otherwise; empty means HEAD.
+    #[arg(long, value_name = "COMMIT")]
+    pub revision: Option<String>,
 }
 
 /// Where images live and how to reach them.

@@ -484,7 +484,14 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         credentials_dir,
         results_dir,
         output_format: format,
+        revision,
     } = args;
+    let revision = optional(revision);
+    if let Some(revision) = &revision
+        && !(revision.len() == 40 && revision.bytes().all(|byte| byte.is_ascii_hexdigit()))
+    {
+        return Err(InputError::usage(format!("--revision `{revision}` is not a commit (40 hexadecimal digits)")));
+    }
     let mut checked_paths = Vec::new();
     for path in non_empty(paths) {
         checked_paths.push(
@@ -510,6 +517,7 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         credentials_dir: optional(credentials_dir).map(PathBuf::from),
         results_dir,
         output_format: output_format(format),
+        revision,
     })
 }
 

@@ -94,7 +94,7 @@ pub(crate) fn key(inputs: &Inputs<'_>) -> String {
 }
 
 /// `registry/repository` of `registry/repository[:tag]`.
-fn repository_of(reference: &str) -> &str {
+pub(crate) fn repository_of(reference: &str) -> &str {
     match reference.rsplit_once(':') {
         Some((repository, tag)) if !tag.contains('/') => repository,
         _ => reference,

@@ -697,7 +697,11 @@ impl Run<'_> {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|cache: &CloneCache| {
-                cache.url == shown_url && cache.storage == storage && self.artifact_stored(&cache.uri)
+                // The storage's tag names the run (`<revision>.git`); the artifact is named by digest.
+                cache.url == shown_url
+                    && crate::pipeline::reuse::repository_of(&cache.storage)
+                        == crate::pipeline::reuse::repository_of(&storage)
+                    && self.artifact_stored(&cache.uri)
             });
         let write_results = |commit: &str, uri: Option<&str>| -> Result<(), String> {
             fs_err::write(results.join("commit"), commit).map_err(|error| error.to_string())?;
@@ -751,6 +755,17 @@ impl Run<'_> {
             tracing::info!(%commit, uri = %cache.uri, "this commit was archived before; not archived again");
             return write_results(&commit, Some(&cache.uri));
         }
+        // A commit that changed nothing the pipeline reads (a README, notes, CI files) is served by
+        // the artifact of the commit archived before: every task then sees the same input, and
+        // `commit` is told the new commit (its `revision` param).
+        let inputs = crate::io::git::managed_tree(&source, &commit).await.unwrap_or_default();
+        if let Some(cache) = cached.filter(|cache| !inputs.is_empty() && cache.inputs == inputs) {
+            tracing::info!(%commit, archived = %cache.commit, uri = %cache.uri, "the managed paths are those of the commit archived before; its artifact serves");
+            write_results(&commit, Some(&cache.uri))?;
+            let cache = CloneCache { commit: commit.clone(), ..cache };
+            return crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
+                .map_err(|error| format!("{error:#}"));
+        }
         write_results(&commit, None)?;
         let result = results.join("SOURCE_ARTIFACT");
         let args = vec![
@@ -765,7 +780,7 @@ impl Run<'_> {
         ];
         self.run_step("clone-repository", "create-trusted-artifact", &args, &self.options.env, dir).await?;
         let uri = fs_err::read_to_string(&result).map_err(|error| error.to_string())?;
-        let cache = CloneCache { url: shown_url.clone(), storage, commit, uri };
+        let cache = CloneCache { url: shown_url.clone(), storage, commit, uri, inputs };
         crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
             .map_err(|error| format!("{error:#}"))
     }
@@ -803,6 +818,10 @@ struct CloneCache {
     storage: String,
     commit: String,
     uri: String,
+    /// What the pipeline reads of that commit (`io::git::managed_tree`): a later commit with the
+    /// same is served by the same artifact.
+    #[serde(default)]
+    inputs: String,
 }
 
 /// Runs one step of the tool outside a pipeline (its stdout discarded, its log on stderr), as a

@@ -21,7 +21,7 @@ use crate::formats::relative_path::RelativePath;
 use crate::io::git::{GitAuth, GitError, run_with_env, strip_credentials};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
-pub const MANAGED_PATHS: [&str; 5] = ["workspaces", "build", "plugin_builds", "upstream_repos.yml", "catalog-index"];
+pub const MANAGED_PATHS: [&str; 5] = crate::domain::midstream::MANAGED_PATHS;
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The commit the tree is at afterwards.
@@ -52,6 +52,8 @@ pub struct CommitSettings {
     pub(crate) credentials_dir: Option<PathBuf>,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) output_format: OutputFormat,
+    /// The commit the tree stands for when its HEAD is an earlier one with the same managed paths.
+    pub(crate) revision: Option<String>,
 }
 
 /// The URL `--remote` stands for: a remote of the tree, else the value itself when it is a URL or
@@ -152,12 +154,38 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     let mut add = vec!["add", "--all", "--"];
     add.extend(existing.iter().copied());
     if !existing.is_empty() {
-        git(add).await.map_err(local)?;
+        git(add.clone()).await.map_err(local)?;
     }
-    let changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+    let mut changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+    let head = crate::io::git::head_commit(tree).unwrap_or_default();
+    // The tree is an earlier commit's checkout with the managed paths of `revision`: nothing to
+    // commit holds for `revision` too, and a commit is made on it (fetched, the index reset to it;
+    // the paths staged again).
+    let stands_for = args.revision.clone().unwrap_or_else(|| head.clone());
+    if !changes.trim().is_empty() && stands_for != head {
+        let branch = args.branch.clone().or_else(|| crate::io::git::current_branch(tree)).unwrap_or_default();
+        let url = remote_url(tree, &args.remote).await.unwrap_or_default();
+        let fetched = run_with_env(
+            tree,
+            &["fetch", "--quiet", &args.remote, &format!("refs/heads/{branch}")],
+            &url,
+            &environment,
+        )
+        .await;
+        let at = git(vec!["rev-parse", "FETCH_HEAD"]).await.unwrap_or_default();
+        if fetched.is_ok() && at == stands_for {
+            git(vec!["reset", "--quiet", &stands_for]).await.map_err(local)?;
+            if !existing.is_empty() {
+                git(add).await.map_err(local)?;
+            }
+            changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+        } else {
+            tracing::warn!(revision = %stands_for, %head, "the revision is not the remote branch's head; committing on the tree's HEAD");
+        }
+    }
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     if changes.trim().is_empty() {
-        let head = crate::io::git::head_commit(tree).unwrap_or_default();
+        let head = stands_for;
         results.write(RESULT_COMMIT, &head)?;
         results.write(RESULT_PUSHED, "unchanged")?;
         print(&args, "nothing to commit", &head, false);
@@ -242,14 +270,13 @@ fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
     if !args.paths.is_empty() {
         return Ok(args.paths.iter().map(|path| path.as_str().to_string()).collect());
     }
-    let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
-    if upstream.exists() {
-        for repo in crate::formats::upstream_repos::UpstreamRepos::read(&upstream)?.repos {
-            paths.push(repo.destination.as_str().to_string());
-        }
-    }
-    Ok(paths)
+    let repos = if upstream.exists() {
+        crate::formats::upstream_repos::UpstreamRepos::read(&upstream)?.repos
+    } else {
+        Vec::new()
+    };
+    Ok(crate::domain::midstream::managed_paths(repos.iter().map(|repo| repo.destination.as_str())))
 }
 
 /// `title`, a blank line, then one line per top-level path (workspaces by name), sorted.

@@ -79,7 +79,7 @@ pub(crate) async fn run(args: FetchSettings) -> anyhow::Result<ExitStatus> {
         if !args.workspaces.is_empty() && !args.workspaces.contains(&workspace.name) {
             continue;
         }
-        let content_id = crate::io::fs::content_id(&workspace.dir)
+        let content_id = crate::io::fetch_record::folder_id(&workspace.dir)
             .map_err(|error| InputError::in_file(&workspace.dir, format!("cannot read: {error}")))?;
         let state_path = tree.join("workspaces").join(&workspace.name).join(EXPORT_STATE_FILE);
         let state =
@@ -246,8 +246,13 @@ async fn fetch_destination(
             })
             .collect()
     };
+    // The record in the folder is committed content: it is believed only when the record this tool
+    // kept outside the tree after its own clone says the same (a forged one names the upstream
+    // commit over edited files).
+    let trusted = crate::io::fetch_record::read_trusted(&dir);
     if let Some(record) = crate::io::fetch_record::read(&dir)
         && record.sources == wanted
+        && trusted.as_ref() == Some(&record)
         && crate::io::fetch_record::content_id(&dir).is_ok_and(|id| id == record.content_id)
     {
         for source in &record.sources {
@@ -262,8 +267,10 @@ async fn fetch_destination(
     }
     let content_id = crate::io::fetch_record::content_id(&dir)
         .with_context(|| format!("reading {} after the copy", dir.display()))?;
-    crate::io::fetch_record::write(&dir, &FetchRecord { content_id, sources: fetched.clone() })
+    let record = FetchRecord { content_id, sources: fetched.clone() };
+    crate::io::fetch_record::write(&dir, &record)
         .with_context(|| format!("writing the fetch record of {}", dir.display()))?;
+    crate::io::fetch_record::write_trusted(&dir, &record);
     Ok(as_fetched(&fetched))
 }
 
