@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::rhdh_catalog;
 
+mod archive;
 mod dynamic_plugins;
 mod io;
 mod overlay;
