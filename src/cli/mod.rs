@@ -592,6 +592,14 @@ pub struct CommitArgs {
     /// The commit the tree stands for when its HEAD is an earlier commit with the same managed paths (the local runner's clone serves both with one artifact): reported when nothing changed, committed on otherwise; empty means HEAD.
     #[arg(long, value_name = "COMMIT")]
     pub revision: Option<String>,
+    /// Artifacts to unpack into the tree first, the checkout's then those laid over it in order (`oci:<repository>@sha256:<digest>`; empty ones skipped): the checkout's .git comes first, and when git's object ids show that nothing managed would change, nothing else is unpacked.
+    #[arg(long, num_args = 1.., value_name = "URI")]
+    pub artifacts: Vec<String>,
+    /// Where artifact blobs are kept: `oci-layout:DIR`, `docker://HOST[:PORT]`, or the registry each URI names (default).
+    #[arg(long, env = "RHDH_CATALOG_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Where images live and how to reach them.

@@ -485,8 +485,22 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         results_dir,
         output_format: format,
         revision,
+        artifacts,
+        artifact_store,
+        client,
     } = args;
     let revision = optional(revision);
+    let artifacts: Vec<String> = artifacts.into_iter().filter(|uri| !uri.trim().is_empty()).collect();
+    for uri in &artifacts {
+        let pinned = uri
+            .strip_prefix("oci:")
+            .and_then(|reference| ImageReference::parse(reference).ok())
+            .is_some_and(|reference| reference.digest.is_some());
+        if !pinned {
+            return Err(InputError::usage(format!("--artifacts `{uri}` is not `oci:<repository>@sha256:<digest>`"))
+                .with_hint("pass the URIs `artifact create` results hold"));
+        }
+    }
     if let Some(revision) = &revision
         && !(revision.len() == 40 && revision.bytes().all(|byte| byte.is_ascii_hexdigit()))
     {
@@ -518,6 +532,9 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         results_dir,
         output_format: output_format(format),
         revision,
+        artifacts,
+        artifact_store: StoreSettings { spec: optional(artifact_store), client: client_options(client) },
+        restore_run: std::env::var("RHDH_CATALOG_ARTIFACT_RUN").ok().filter(|run| !run.is_empty()),
     })
 }
 

@@ -242,7 +242,7 @@ pub(crate) fn unpack_recorded(
         return Ok(previous.unpacked);
     }
     // Pass 1: read and check every entry of every archive (nothing touches the disk).
-    let read = read_archives(blobs, only)?;
+    let read = read_archives(blobs, only, Hash::Sha256)?;
     // Pass 2: the union, in path order, checked as a whole.
     let union = union_of(read.entries, &read.whole)?;
     check_links(&union, destination, existing)?;
@@ -275,6 +275,43 @@ pub(crate) fn unpack_recorded(
         Record::write(record, destination, &blob_ids, only, &union, &plan, done)?;
     }
     Ok(done)
+}
+
+/// A file or link of what archives hold, as `git add` would stage it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct GitEntry {
+    /// Relative, `/`-separated.
+    pub(crate) path: String,
+    /// `100644`, `100755` or `120000`.
+    pub(crate) mode: &'static str,
+    /// git's blob object id (hex).
+    pub(crate) id: String,
+}
+
+/// What `blobs`, laid over a folder in order, hold at the paths `within` names (patterns as for
+/// `--only`), as git sees it: every file and link with its git mode and blob id, in path order,
+/// and the folders marked whole (whose other content the archives remove). Every entry is checked
+/// as for unpacking; nothing is written.
+pub(crate) fn git_view(blobs: &[&[u8]], within: &[String]) -> anyhow::Result<(Vec<GitEntry>, Vec<String>)> {
+    let read = read_archives(blobs, within, Hash::GitBlob)?;
+    let whole: Vec<String> =
+        read.whole.iter().map(|(folder, _)| key_path(folder).to_string_lossy().into_owned()).collect();
+    let union = union_of(read.entries, &read.whole)?;
+    let mut entries = Vec::new();
+    for entry in union {
+        let (mode, id) = match &entry.kind {
+            Kind::Dir => continue,
+            Kind::File { mode, digest, .. } => {
+                (if mode & 0o100 != 0 { "100755" } else { "100644" }, hex::encode(&digest[..20]))
+            }
+            Kind::Link(target) => {
+                let (_, digest) = Hash::GitBlob.of(&mut target.as_slice(), target.len() as u64)?;
+                ("120000", hex::encode(&digest[..20]))
+            }
+        };
+        entries.push(GitEntry { path: key_path(&entry.key).to_string_lossy().into_owned(), mode, id });
+    }
+    Ok((entries, whole))
 }
 
 /// Where [`unpack_recorded`] keeps the record of `destination`: beside it (`.<name>.unpacked`),
@@ -313,6 +350,48 @@ enum Kind {
     Dir,
     File { size: u64, mode: u32, digest: [u8; 32] },
     Link(Vec<u8>),
+}
+
+/// How a file's content is identified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hash {
+    /// sha256 of the bytes (what [`unpack_recorded`] records).
+    Sha256,
+    /// git's blob object id (sha1 of `blob <size>\0` and the bytes), in the first 20 bytes.
+    GitBlob,
+}
+
+impl Hash {
+    /// Reads `content` (`size` bytes, as its header says) to its end: how many bytes there were,
+    /// and their id.
+    fn of(self, content: &mut impl std::io::Read, size: u64) -> std::io::Result<(u64, [u8; 32])> {
+        let mut digest = [0u8; 32];
+        match self {
+            Hash::Sha256 => {
+                use sha2::Digest as _;
+                let mut hasher = sha2::Sha256::new();
+                let copied = std::io::copy(content, &mut hasher)?;
+                digest.copy_from_slice(&hasher.finalize());
+                Ok((copied, digest))
+            }
+            Hash::GitBlob => {
+                let mut context = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+                context.update(format!("blob {size}\0").as_bytes());
+                let mut buffer = vec![0u8; 1 << 16];
+                let mut copied: u64 = 0;
+                loop {
+                    let read = content.read(&mut buffer)?;
+                    if read == 0 {
+                        break;
+                    }
+                    context.update(&buffer[..read]);
+                    copied += read as u64;
+                }
+                digest[..20].copy_from_slice(context.finish().as_ref());
+                Ok((copied, digest))
+            }
+        }
+    }
 }
 
 /// One entry of one archive.
@@ -362,7 +441,7 @@ fn key_of(raw: &[u8]) -> anyhow::Result<Key> {
 
 /// Pass 1: every entry of every archive checked and hashed; the archives are not kept in memory
 /// beyond their compressed bytes.
-fn read_archives(blobs: &[&[u8]], only: &[String]) -> anyhow::Result<ReadArchives> {
+fn read_archives(blobs: &[&[u8]], only: &[String], hash: Hash) -> anyhow::Result<ReadArchives> {
     let mut entries = Vec::new();
     let mut whole = Vec::new();
     let mut total: u64 = 0;
@@ -406,6 +485,8 @@ fn read_archives(blobs: &[&[u8]], only: &[String]) -> anyhow::Result<ReadArchive
                     shown(&key)
                 )));
             }
+            let taken = only.is_empty()
+                || only.iter().any(|pattern| pattern_matches(pattern, &key_path(&key).to_string_lossy()));
             let kind = match entry.header().entry_type() {
                 tar::EntryType::Directory => Kind::Dir,
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -415,14 +496,16 @@ fn read_archives(blobs: &[&[u8]], only: &[String]) -> anyhow::Result<ReadArchive
                         whole.extend(manifest_folders(&text)?.into_iter().map(|folder| (folder, index)));
                         continue;
                     }
-                    use sha2::Digest as _;
-                    let mut hasher = sha2::Sha256::new();
-                    let copied = std::io::copy(&mut entry, &mut hasher).map_err(corrupt)?;
+                    if !taken {
+                        continue;
+                    }
+                    let size = entry.size();
+                    let (copied, digest) = hash.of(&mut entry, size).map_err(corrupt)?;
                     if copied != entry.size() {
                         return Err(refused(format!("{which} is truncated inside `{}`", shown(&key))));
                     }
                     let mode = entry.header().mode().map_err(corrupt)? & 0o777;
-                    Kind::File { size: copied, mode, digest: hasher.finalize().into() }
+                    Kind::File { size: copied, mode, digest }
                 }
                 tar::EntryType::Symlink => {
                     let target = entry.link_name_bytes().map(|target| target.into_owned()).unwrap_or_default();
@@ -433,11 +516,9 @@ fn read_archives(blobs: &[&[u8]], only: &[String]) -> anyhow::Result<ReadArchive
                     return Err(refused(format!("archive entry `{}` has unsupported type {other:?}", shown(&key))));
                 }
             };
-            let text = key_path(&key);
-            if !only.is_empty() && !only.iter().any(|pattern| pattern_matches(pattern, &text.to_string_lossy())) {
-                continue;
+            if taken {
+                entries.push(Archived { key, archive: index, ordinal, kind });
             }
-            entries.push(Archived { key, archive: index, ordinal, kind });
         }
     }
     // `--only` limits what a whole folder replaces too: one outside it is left alone.

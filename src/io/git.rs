@@ -386,6 +386,28 @@ pub(crate) async fn tree_entries(dir: &Path, revision: &str, paths: &[String]) -
     run(Some(dir), &args, "").await
 }
 
+/// Every blob (file or link) under `paths` in the tree of `revision`, recursively: path → (mode,
+/// object id), from git's objects alone.
+pub(crate) async fn tree_blobs(
+    dir: &Path,
+    revision: &str,
+    paths: &[String],
+) -> Result<std::collections::BTreeMap<String, (String, String)>, String> {
+    let mut args = vec!["ls-tree", "-r", "-z", "--full-tree", revision, "--"];
+    args.extend(paths.iter().map(String::as_str));
+    let listing = run(Some(dir), &args, "").await?;
+    let mut blobs = std::collections::BTreeMap::new();
+    for line in listing.split('\0').filter(|line| !line.is_empty()) {
+        let (meta, path) = line.split_once('\t').ok_or_else(|| format!("unexpected ls-tree line {line:?}"))?;
+        let mut fields = meta.split(' ');
+        let (Some(mode), Some(_kind), Some(id)) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(format!("unexpected ls-tree line {line:?}"));
+        };
+        blobs.insert(path.to_string(), (mode.to_string(), id.to_string()));
+    }
+    Ok(blobs)
+}
+
 /// The file `path` as committed at `revision` in the repository at `dir` (`git cat-file`), as
 /// text; `Ok(None)` when there is no such file, an error when it is over 16 MiB.
 pub(crate) async fn committed_text(dir: &Path, revision: &str, path: &str) -> Result<Option<String>, String> {

@@ -101,9 +101,23 @@ pub(crate) fn renew(dir: &Path, kept: &[PathBuf], trash: &Trash) -> std::io::Res
     Ok(moved)
 }
 
-/// The folders (relative to `/var/workdir`) an `artifact use` step unpacks into: each
-/// `<uri>=/var/workdir/<folder>` and the `--to` folder.
+/// The folders (relative to `/var/workdir`) a step unpacks artifacts into: an `artifact use`
+/// step's `<uri>=/var/workdir/<folder>` and `--to` folder, and the `--tree` of a `commit` step
+/// given `--artifacts`.
 pub(crate) fn artifact_destinations(args: &[String]) -> Vec<PathBuf> {
+    if args.first().is_some_and(|command| command == "commit") && args.iter().any(|arg| arg == "--artifacts") {
+        let tree = args.iter().position(|arg| arg == "--tree").and_then(|at| args.get(at + 1));
+        return tree
+            .and_then(|tree| tree.strip_prefix("/var/workdir/"))
+            .filter(|relative| {
+                !relative.is_empty()
+                    && Path::new(relative)
+                        .components()
+                        .all(|component| matches!(component, std::path::Component::Normal(_)))
+            })
+            .map(|relative| vec![PathBuf::from(relative)])
+            .unwrap_or_default();
+    }
     if args.get(..2) != Some(&["artifact".to_string(), "use".to_string()]) {
         return Vec::new();
     }
@@ -143,6 +157,11 @@ mod tests {
             [PathBuf::from("inputs")]
         );
         assert!(artifact_destinations(&args("artifact create --store x /var/workdir/source")).is_empty());
+        assert_eq!(
+            artifact_destinations(&args("commit --tree /var/workdir/source --artifacts $(params.A)")),
+            [PathBuf::from("source")]
+        );
+        assert!(artifact_destinations(&args("commit --tree /var/workdir/source")).is_empty());
         assert!(artifact_destinations(&args("artifact use $(params.A)=/var/workdir/../x")).is_empty());
     }
 

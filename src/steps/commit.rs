@@ -13,6 +13,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
+
 use std::path::PathBuf;
 
 use super::OutputFormat;
@@ -54,6 +56,12 @@ pub struct CommitSettings {
     pub(crate) output_format: OutputFormat,
     /// The commit the tree stands for when its HEAD is an earlier one with the same managed paths.
     pub(crate) revision: Option<String>,
+    /// Artifacts to unpack into the tree first (the checkout's, then those laid over it).
+    pub(crate) artifacts: Vec<String>,
+    /// Where their blobs are kept.
+    pub(crate) artifact_store: super::StoreSettings,
+    /// The local runner's run (`RHDH_CATALOG_ARTIFACT_RUN`): the tree is kept, with a record.
+    pub(crate) restore_run: Option<String>,
 }
 
 /// The URL `--remote` stands for: a remote of the tree, else the value itself when it is a URL or
@@ -124,6 +132,15 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     }
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
+    if !args.artifacts.is_empty() && restore_unless_unchanged(&args).await? {
+        let head = crate::io::git::head_commit(tree).unwrap_or_default();
+        let stands_for = args.revision.clone().unwrap_or(head);
+        let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
+        results.write(RESULT_COMMIT, &stands_for)?;
+        results.write(RESULT_PUSHED, "unchanged")?;
+        print(&args, "nothing to commit", &stands_for, false);
+        return Ok(ExitStatus::Success);
+    }
     if crate::io::git::head_commit(tree).is_none() {
         return Err(InputError::in_file(tree, "is not a git work tree with a commit")
             .with_hint("run commit in the midstream checkout")
@@ -251,6 +268,76 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
         }
     }
     Err(remote_failure("push attempts exhausted".into()).into())
+}
+
+/// `--artifacts`: the checkout's `.git` unpacked first; then, when git's object ids show that
+/// laying the other artifacts over HEAD would change no managed path, nothing else (returns true:
+/// nothing to commit, decided from the digests committed with HEAD instead of from tens of
+/// thousands of unpacked files and `git add`); else every artifact unpacked exactly (false).
+async fn restore_unless_unchanged(args: &CommitSettings) -> anyhow::Result<bool> {
+    use crate::io::registry::trusted_artifact::{RestoreOptions, fetch_blobs, unpack_fetched};
+    let tree = &args.tree;
+    let store = args.artifact_store.open()?;
+    let blobs = fetch_blobs(&store, &args.artifacts).await?;
+    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    crate::io::archive::unpack_all(&borrowed[..1], tree, &[".git".to_string()], crate::io::archive::Existing::Merge)
+        .with_context(|| format!("unpacking the checkout's .git into {}", tree.display()))?;
+    match unchanged_at_head(args, &borrowed[1..]).await {
+        Ok(None) => {
+            tracing::info!(
+                artifacts = args.artifacts.len(),
+                "git's object ids: the artifacts change no managed path of HEAD; nothing unpacked"
+            );
+            return Ok(true);
+        }
+        Ok(Some(why)) => tracing::info!(why, "the artifacts change the managed paths; unpacking them"),
+        Err(error) => {
+            tracing::info!(error = %format!("{error:#}"), "cannot tell from git's object ids; unpacking the artifacts")
+        }
+    }
+    let options = RestoreOptions { exact: true, run: args.restore_run.clone(), ..RestoreOptions::default() };
+    let unpacked = unpack_fetched(&borrowed, tree, &options)
+        .with_context(|| format!("unpacking {} into {}", args.artifacts.join(" "), tree.display()))?;
+    tracing::info!(uri = %args.artifacts.join(" "), destination = %tree.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
+    Ok(false)
+}
+
+/// `None` when `laid_over` (the artifacts after the checkout) hold, at every managed path of HEAD,
+/// exactly what HEAD holds (same git mode and blob id; under a folder they mark whole, nothing
+/// more); else what differs.
+async fn unchanged_at_head(args: &CommitSettings, laid_over: &[&[u8]]) -> anyhow::Result<Option<String>> {
+    let tree = &args.tree;
+    let paths: Vec<String> = if args.paths.is_empty() {
+        let text =
+            crate::io::git::committed_text(tree, "HEAD", "upstream_repos.yml").await.map_err(anyhow::Error::msg)?;
+        let repos = match text {
+            Some(text) => {
+                crate::formats::upstream_repos::UpstreamRepos::parse(std::path::Path::new("upstream_repos.yml"), &text)?
+                    .repos
+            }
+            None => Vec::new(),
+        };
+        crate::domain::midstream::managed_paths(repos.iter().map(|repo| repo.destination.as_str()))
+    } else {
+        args.paths.iter().map(|path| path.as_str().to_string()).collect()
+    };
+    let head = crate::io::git::tree_blobs(tree, "HEAD", &paths).await.map_err(anyhow::Error::msg)?;
+    let (entries, whole) = crate::io::archive::git_view(laid_over, &paths)?;
+    for entry in &entries {
+        match head.get(&entry.path) {
+            Some((mode, id)) if mode == entry.mode && *id == entry.id => {}
+            Some(_) => return Ok(Some(format!("{} differs", entry.path))),
+            None => return Ok(Some(format!("{} is new", entry.path))),
+        }
+    }
+    let held: std::collections::BTreeSet<&str> = entries.iter().map(|entry| entry.path.as_str()).collect();
+    for folder in &whole {
+        let prefix = format!("{folder}/");
+        if let Some(gone) = head.keys().find(|path| path.starts_with(&prefix) && !held.contains(path.as_str())) {
+            return Ok(Some(format!("{gone} goes (its folder {folder} is replaced whole)")));
+        }
+    }
+    Ok(None)
 }
 
 fn print(args: &CommitSettings, what: &str, commit: &str, pushed: bool) {

@@ -109,6 +109,29 @@ pub(crate) async fn restore(
     if options.read_only && matches!(store, Store::Layout(_)) {
         check_linkable(destination)?;
     }
+    let blobs = fetch_blobs(store, uris).await?;
+    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let shown = uris.join(" ");
+    let shared = match store {
+        Store::Layout(layout) if options.read_only => Some(layout.root().join(SHARED_FOLDER)),
+        _ => None,
+    };
+    let unpacked = match shared {
+        Some(shared) => {
+            let (unpacked, folder) = restore_shared(&shared, uris, &borrowed, options)
+                .with_context(|| format!("unpacking {shown} into {}", shared.display()))?;
+            link_destination(destination, &folder)?;
+            unpacked
+        }
+        None => unpack_fetched(&borrowed, destination, options)
+            .with_context(|| format!("unpacking {shown} into {}", destination.display()))?,
+    };
+    tracing::info!(uri = %shown, destination = %destination.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
+    Ok(unpacked)
+}
+
+/// The blobs `uris` name (`oci:<repository>@sha256:<digest>`), each checked against its digest.
+pub(crate) async fn fetch_blobs(store: &Store, uris: &[String]) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut blobs = Vec::new();
     for uri in uris {
         let text = uri
@@ -122,31 +145,23 @@ pub(crate) async fn restore(
             .ok_or_else(|| InputError::usage(format!("artifact `{uri}` is not pinned by digest")))?;
         blobs.push(store.fetch_blob(&reference, &digest).await?);
     }
-    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-    let shown = uris.join(" ");
+    Ok(blobs)
+}
+
+/// Unpacks fetched `blobs` into `destination` as `options` say (not `read_only`): the local
+/// runner keeps the folders it unpacks into exactly from run to run, and a record beside each
+/// tells the next unpack what it holds.
+pub(crate) fn unpack_fetched(
+    blobs: &[&[u8]],
+    destination: &Path,
+    options: &RestoreOptions,
+) -> anyhow::Result<Unpacked> {
     let existing = if options.exact { Existing::Exact } else { Existing::Merge };
-    let shared = match store {
-        Store::Layout(layout) if options.read_only => Some(layout.root().join(SHARED_FOLDER)),
-        _ => None,
-    };
-    let unpacked = match shared {
-        Some(shared) => {
-            let (unpacked, folder) = restore_shared(&shared, uris, &borrowed, options)
-                .with_context(|| format!("unpacking {shown} into {}", shared.display()))?;
-            link_destination(destination, &folder)?;
-            unpacked
-        }
-        // The local runner keeps the folders it unpacks into from run to run: a record beside
-        // each tells the next unpack what it holds.
-        None if options.run.is_some() && options.exact => {
-            unpack_recorded(&borrowed, destination, &options.only, existing, Some(&record_path(destination)))
-                .with_context(|| format!("unpacking {shown} into {}", destination.display()))?
-        }
-        None => unpack_all(&borrowed, destination, &options.only, existing)
-            .with_context(|| format!("unpacking {shown} into {}", destination.display()))?,
-    };
-    tracing::info!(uri = %shown, destination = %destination.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
-    Ok(unpacked)
+    if options.run.is_some() && options.exact {
+        unpack_recorded(blobs, destination, &options.only, existing, Some(&record_path(destination)))
+    } else {
+        unpack_all(blobs, destination, &options.only, existing)
+    }
 }
 
 /// The folder of an OCI layout store that holds its shared read-only extractions.
