@@ -148,6 +148,11 @@ pub(crate) fn collect_selected(root: &Path, selection: &Selection) -> anyhow::Re
             })
         })
         .collect();
+    if let Some(git) = whole.iter().find(|folder| folder.split('/').any(|part| part == ".git")) {
+        return Err(InputError::usage(format!("--whole names `{git}`: a .git folder is never marked whole"))
+            .with_hint("leave .git out of --whole; an artifact unpacked over a checkout must not replace its history")
+            .into());
+    }
     if !whole.is_empty() {
         let mut contents = serde_json::to_vec(&serde_json::json!({ "whole": whole }))?;
         contents.push(b'\n');
@@ -1690,6 +1695,9 @@ mod tests {
         let destination = tree(&[(".git/config", "[core]"), ("sub/.git/HEAD", "ref"), ("sub/x", "x"), ("y", "y")]);
         let error = unpack(&whole_git, destination.path()).unwrap_err();
         assert!(error.to_string().contains("never replaced whole"), "{error}");
+        let selection = Selection { whole: vec![".git".into()], ..Selection::default() };
+        let error = collect_selected(destination.path(), &selection).unwrap_err();
+        assert!(error.to_string().contains("never marked whole"), "and never packed as such: {error}");
         let plain = packed(tree(&[("z", "z")]).path(), &Selection::default());
         unpack_all(&[&plain], destination.path(), &[], Existing::Exact).unwrap();
         assert_eq!(listing(destination.path()), [".git/config", "sub/.git/HEAD", "z"]);
