@@ -491,9 +491,12 @@ pub enum ArtifactCommand {
         /// Folder for URIs given without `=<folder>`.
         #[arg(long)]
         to: Option<PathBuf>,
-        /// Unpack only what these paths name (repeatable; `*` matches within one path segment).
+        /// Unpack only what these paths name (repeatable; `*` matches within one path segment); with --exclude, they are unpacked even inside an excluded folder.
         #[arg(long)]
         only: Vec<String>,
+        /// Leave out what these paths name (repeatable; `*` matches within one path segment).
+        #[arg(long)]
+        exclude: Vec<String>,
         /// Make each folder exactly what its artifacts hold: files they do not hold are removed (files that already hold the right bytes are never written again).
         #[arg(long, env = "RHDH_CATALOG_ARTIFACT_EXACT")]
         exact: bool,

@@ -562,7 +562,7 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
                 },
             }
         }
-        ArtifactCommand::Use { to, only, exact, read_only, artifacts } => {
+        ArtifactCommand::Use { to, only, exclude, exact, read_only, artifacts } => {
             let mut pairs = Vec::new();
             for argument in artifacts {
                 let (uri, destination) = match argument.rsplit_once('=') {
@@ -598,6 +598,7 @@ fn artifact_settings(args: ArtifactArgs) -> Result<artifact::ArtifactSettings, I
             }
             let options = RestoreOptions {
                 only: path_patterns("--only", only)?,
+                exclude: path_patterns("--exclude", exclude)?,
                 exact,
                 read_only,
                 // The local runner's run (see `pipeline::runner`): its shared extractions.

@@ -221,7 +221,8 @@ pub(crate) fn unpack_all(
     only: &[String],
     existing: Existing,
 ) -> anyhow::Result<Unpacked> {
-    unpack_recorded(blobs, destination, only, existing, None)
+    let selection = Selection { include: only.to_vec(), ..Selection::default() };
+    unpack_recorded(blobs, destination, &selection, existing, None)
 }
 
 /// [`unpack_all`] with a record of what the destination holds afterwards kept at `record` (exact
@@ -232,7 +233,7 @@ pub(crate) fn unpack_all(
 pub(crate) fn unpack_recorded(
     blobs: &[&[u8]],
     destination: &Path,
-    only: &[String],
+    only: &Selection,
     existing: Existing,
     record: Option<&Path>,
 ) -> anyhow::Result<Unpacked> {
@@ -298,7 +299,7 @@ pub(crate) struct GitEntry {
 /// and the folders marked whole (whose other content the archives remove). Every entry is checked
 /// as for unpacking; nothing is written.
 pub(crate) fn git_view(blobs: &[&[u8]], within: &[String]) -> anyhow::Result<(Vec<GitEntry>, Vec<String>)> {
-    let read = read_archives(blobs, within, Hash::GitBlob)?;
+    let read = read_archives(blobs, &Selection { include: within.to_vec(), ..Selection::default() }, Hash::GitBlob)?;
     let whole: Vec<String> =
         read.whole.iter().map(|(folder, _)| key_path(folder).to_string_lossy().into_owned()).collect();
     let union = union_of(read.entries, &read.whole)?;
@@ -325,6 +326,13 @@ pub(crate) fn record_path(destination: &Path) -> PathBuf {
     let name = destination.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     destination.with_file_name(format!(".{name}.rhdh-catalog-unpacked"))
 }
+
+/// The environment variable naming a folder (on the destination's file system) removed folders
+/// may be moved to instead of deleted: the local runner's trash, emptied in the background.
+pub(crate) const TRASH_ENV: &str = "RHDH_CATALOG_TRASH";
+
+/// How the names of folders moved to the trash by an unpack start.
+pub(crate) const TRASH_PREFIX: &str = "unpacked-";
 
 /// A path as sort key: its bytes with `/` as 0, so that byte order is path order with every
 /// folder's content right after the folder (`a`, `a/x`, `a-b`).
@@ -446,7 +454,7 @@ fn key_of(raw: &[u8]) -> anyhow::Result<Key> {
 
 /// Pass 1: every entry of every archive checked and hashed; the archives are not kept in memory
 /// beyond their compressed bytes.
-fn read_archives(blobs: &[&[u8]], only: &[String], hash: Hash) -> anyhow::Result<ReadArchives> {
+fn read_archives(blobs: &[&[u8]], only: &Selection, hash: Hash) -> anyhow::Result<ReadArchives> {
     let mut entries = Vec::new();
     let mut whole = Vec::new();
     let mut total: u64 = 0;
@@ -490,8 +498,7 @@ fn read_archives(blobs: &[&[u8]], only: &[String], hash: Hash) -> anyhow::Result
                     shown(&key)
                 )));
             }
-            let taken = only.is_empty()
-                || only.iter().any(|pattern| pattern_matches(pattern, &key_path(&key).to_string_lossy()));
+            let taken = only.takes(&key_path(&key).to_string_lossy());
             let kind = match entry.header().entry_type() {
                 tar::EntryType::Directory => Kind::Dir,
                 tar::EntryType::Regular | tar::EntryType::Continuous => {
@@ -529,7 +536,7 @@ fn read_archives(blobs: &[&[u8]], only: &[String], hash: Hash) -> anyhow::Result
     // `--only` limits what a whole folder replaces too: one outside it is left alone.
     whole.retain(|(folder, _)| {
         let text = key_path(folder).to_string_lossy().into_owned();
-        only.is_empty() || only.iter().any(|pattern| pattern_reaches_into(pattern, &text))
+        only.may_take_inside(&text)
     });
     whole.sort();
     Ok(ReadArchives { entries, whole })
@@ -1022,8 +1029,22 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
 /// Files are never written into: an old file is removed and a new one created, so a hard link to
 /// a file outside (or a file of another tree) is replaced, not rewritten. Returns the removals.
 fn carry_out(blobs: &[&[u8]], destination: &Path, union: &[UnionEntry], plan: &Plan) -> anyhow::Result<u64> {
-    for key in &plan.removals {
-        remove_if_present(&destination.join(key_path(key)))?;
+    let trash = std::env::var_os(TRASH_ENV).filter(|dir| !dir.is_empty()).map(PathBuf::from);
+    for (number, key) in plan.removals.iter().enumerate() {
+        let path = destination.join(key_path(key));
+        // A folder goes to the runner's trash when there is one: a rename now, its files deleted
+        // in the background (on a small VM deleting thousands of files takes seconds).
+        if let Some(trash) = &trash
+            && std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_dir())
+        {
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.as_nanos());
+            let target = trash.join(format!("{TRASH_PREFIX}{}-{nanos}-{number}", std::process::id()));
+            if std::fs::create_dir_all(trash).is_ok() && std::fs::rename(&path, &target).is_ok() {
+                continue;
+            }
+        }
+        remove_if_present(&path)?;
     }
     for index in &plan.folders {
         let path = destination.join(key_path(&union[*index].key));
@@ -1139,18 +1160,21 @@ impl OnDisk {
     }
 }
 
-const RECORD_HEADER: &str = "rhdh-catalog unpack record 1";
+const RECORD_HEADER: &str = "rhdh-catalog unpack record 2";
 
 impl Record {
-    fn read(path: &Path, blob_ids: &[String], only: &[String]) -> Option<Record> {
+    fn read(path: &Path, blob_ids: &[String], only: &Selection) -> Option<Record> {
         let text = std::fs::read_to_string(path).ok()?;
         let mut lines = text.lines();
         if lines.next()? != RECORD_HEADER {
             return None;
         }
         let blobs: Vec<&str> = lines.next()?.strip_prefix("blobs\t")?.split('\t').filter(|id| !id.is_empty()).collect();
-        let recorded_only: Vec<String> =
-            lines.next()?.strip_prefix("only\t")?.split('\t').filter(|id| !id.is_empty()).map(unescape_text).collect();
+        let patterns = |line: &str| -> Vec<String> {
+            line.split('\t').filter(|pattern| !pattern.is_empty()).map(unescape_text).collect()
+        };
+        let recorded_include = patterns(lines.next()?.strip_prefix("only\t")?);
+        let recorded_exclude = patterns(lines.next()?.strip_prefix("exclude\t")?);
         let counts: Vec<u64> =
             lines.next()?.strip_prefix("counts\t")?.split('\t').filter_map(|number| number.parse().ok()).collect();
         let root = parse_stamp(lines.next()?.strip_prefix("root\t")?)?;
@@ -1176,7 +1200,9 @@ impl Record {
             return None;
         }
         Some(Record {
-            same_input: blobs == blob_ids.iter().map(String::as_str).collect::<Vec<_>>() && recorded_only == only,
+            same_input: blobs == blob_ids.iter().map(String::as_str).collect::<Vec<_>>()
+                && recorded_include == only.include
+                && recorded_exclude == only.exclude,
             unpacked: Unpacked { files: counts[0], bytes: counts[1], written: 0, removed: 0 },
             root,
             entries,
@@ -1242,7 +1268,7 @@ impl Record {
         path: &Path,
         destination: &Path,
         blob_ids: &[String],
-        only: &[String],
+        only: &Selection,
         union: &[UnionEntry],
         plan: &Plan,
         done: Unpacked,
@@ -1255,8 +1281,9 @@ impl Record {
         let mut text = String::with_capacity(union.len() * 160);
         let _ = writeln!(text, "{RECORD_HEADER}");
         let _ = writeln!(text, "blobs\t{}", blob_ids.join("\t"));
-        let _ =
-            writeln!(text, "only\t{}", only.iter().map(|pattern| escape_text(pattern)).collect::<Vec<_>>().join("\t"));
+        let patterns = |list: &[String]| list.iter().map(|pattern| escape_text(pattern)).collect::<Vec<_>>().join("\t");
+        let _ = writeln!(text, "only\t{}", patterns(&only.include));
+        let _ = writeln!(text, "exclude\t{}", patterns(&only.exclude));
         let _ = writeln!(text, "counts\t{}\t{}", done.files, done.bytes);
         let Some(root) = Stamp::of_path(destination) else { return Ok(()) };
         let _ = writeln!(text, "root\t{}", format_stamp(&root));
@@ -1641,7 +1668,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let destination = root.path().join("dest");
         let record = record_path(&destination);
-        let unpack = || unpack_recorded(&[&blob], &destination, &[], Existing::Exact, Some(&record)).unwrap();
+        let all = Selection::default();
+        let unpack = || unpack_recorded(&[&blob], &destination, &all, Existing::Exact, Some(&record)).unwrap();
         assert_eq!(unpack().written, 3);
         assert!(record.is_file() && !destination.join(".dest.rhdh-catalog-unpacked").exists(), "beside it");
         assert_eq!((unpack().written, unpack().removed), (0, 0), "nothing changed: nothing written");

@@ -553,6 +553,7 @@ impl Run<'_> {
                     env.push(("RHDH_CATALOG_ARTIFACT_EXACT".into(), "true".into()));
                     env.push(("RHDH_CATALOG_ARTIFACT_RUN".into(), self.id.clone()));
                     env.push((crate::io::observed::OBSERVED_ENV.into(), dir.join(OBSERVED_FILE).display().to_string()));
+                    env.push((crate::io::archive::TRASH_ENV.into(), self.trash.dir().display().to_string()));
                     env.extend(self.options.env.iter().cloned());
                     self.run_step(run_name, &step.name, &args, &env, &dir).await?;
                 }
@@ -578,6 +579,7 @@ impl Run<'_> {
             };
             results.insert(name, value);
         }
+        self.trash.collect_strays();
         if let Some(key) = reuse_key
             && let Some(observed) = crate::io::observed::read(&dir.join(OBSERVED_FILE))
         {

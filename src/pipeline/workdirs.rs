@@ -47,6 +47,26 @@ impl Trash {
         Ok(())
     }
 
+    /// The folder steps may move what they remove into (`io::archive::TRASH_ENV`).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Deletes, in the background, what steps moved into the trash since (their names start with
+    /// `io::archive::TRASH_PREFIX`; each is renamed to one of the trash's own names first, so it is
+    /// handed over once).
+    pub(crate) fn collect_strays(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with(crate::io::archive::TRASH_PREFIX) {
+                let target = self.reserve();
+                if std::fs::rename(entry.path(), &target).is_ok() {
+                    self.delete(target);
+                }
+            }
+        }
+    }
+
     /// A fresh name inside the trash.
     fn reserve(&self) -> PathBuf {
         let number = self.counter.fetch_add(1, Ordering::Relaxed);

@@ -21,7 +21,7 @@ use super::image::{build_tar, gzip_at};
 const ARTIFACT_GZIP_LEVEL: u32 = 1;
 use super::{Digest, ImageReference, Manifest, Store, media_type};
 use crate::error::InputError;
-use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, record_path, unpack_all, unpack_recorded};
+use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, record_path, unpack_recorded};
 
 /// A file in the source folder that means "do not archive this folder" (as in the TA image).
 pub(crate) const SKIP_MARKER: &str = ".skip-trusted-artifacts";
@@ -83,8 +83,10 @@ pub(crate) async fn create(
 /// How [`restore`] treats its destination.
 #[derive(Clone, Debug, Default)]
 pub struct RestoreOptions {
-    /// Unpack only the paths these patterns match.
+    /// Unpack only the paths these patterns match (inside an excluded folder too).
     pub(crate) only: Vec<String>,
+    /// Leave out the paths these patterns match (but what `only` names).
+    pub(crate) exclude: Vec<String>,
     /// Remove from the destination whatever the artifacts do not hold (see [`Existing::Exact`]).
     pub(crate) exact: bool,
     /// The steps after this one only read the destination: with an OCI layout store, one
@@ -157,10 +159,14 @@ pub(crate) fn unpack_fetched(
     options: &RestoreOptions,
 ) -> anyhow::Result<Unpacked> {
     let existing = if options.exact { Existing::Exact } else { Existing::Merge };
-    if options.run.is_some() && options.exact {
-        unpack_recorded(blobs, destination, &options.only, existing, Some(&record_path(destination)))
-    } else {
-        unpack_all(blobs, destination, &options.only, existing)
+    let record = (options.run.is_some() && options.exact).then(|| record_path(destination));
+    unpack_recorded(blobs, destination, &options.selection(), existing, record.as_deref())
+}
+
+impl RestoreOptions {
+    /// What of the artifacts is unpacked.
+    fn selection(&self) -> Selection {
+        Selection { include: self.only.clone(), exclude: self.exclude.clone(), whole: Vec::new() }
     }
 }
 
@@ -178,19 +184,22 @@ fn restore_shared(
     fs_err::create_dir_all(shared)?;
     let lock = fs_err::File::create(shared.join(".lock"))?;
     lock.file().lock()?;
-    let key = Digest::of(format!("{}\n{}", uris.join("\n"), options.only.join("\n")).as_bytes());
+    let key = Digest::of(
+        format!("{}\n{}\n{}", uris.join("\n"), options.only.join("\n"), options.exclude.join("\n")).as_bytes(),
+    );
     let name = key.hex().to_string();
     let folder = shared.join(&name);
     let marker = |name: &str| shared.join(format!("{name}.json"));
     let record = |unpacked: &Unpacked| -> anyhow::Result<()> {
-        let text = serde_json::json!({"run": options.run, "uris": uris, "only": options.only, "files": unpacked.files, "bytes": unpacked.bytes});
+        let text = serde_json::json!({"run": options.run, "uris": uris, "only": options.only, "exclude": options.exclude, "files": unpacked.files, "bytes": unpacked.bytes});
         crate::io::fs::write_atomic(&marker(&name), &crate::formats::json::to_pretty(&text))
     };
     if folder.is_dir() && marker(&name).is_file() {
         // Served again only once checked: the record of the extraction says what it holds, and
         // anything a step wrote into it since is put back (an untouched one costs one `lstat` per
         // path, and no archive is read).
-        let unpacked = unpack_recorded(blobs, &folder, &options.only, Existing::Exact, Some(&record_path(&folder)))?;
+        let unpacked =
+            unpack_recorded(blobs, &folder, &options.selection(), Existing::Exact, Some(&record_path(&folder)))?;
         if unpacked.written + unpacked.removed > 0 {
             tracing::warn!(folder = %folder.display(), written = unpacked.written, removed = unpacked.removed, "the shared extraction had been changed since it was made; put back as its artifacts hold it");
         }
@@ -227,7 +236,8 @@ fn restore_shared(
         fs_err::rename(shared.join(other), &partial)?;
         let _ = std::fs::rename(record_path(&shared.join(other)), record_path(&partial));
     }
-    let unpacked = unpack_recorded(blobs, &partial, &options.only, Existing::Exact, Some(&record_path(&partial)))?;
+    let unpacked =
+        unpack_recorded(blobs, &partial, &options.selection(), Existing::Exact, Some(&record_path(&partial)))?;
     fs_err::rename(&partial, &folder)?;
     let _ = std::fs::rename(record_path(&partial), record_path(&folder));
     record(&unpacked)?;
