@@ -656,6 +656,7 @@ impl Run<'_> {
         let file = std::fs::File::create(&log).map_err(|error| error.to_string())?;
         let stderr = file.try_clone().map_err(|error| error.to_string())?;
         tracing::debug!(task = run_name, step, ?args, "step");
+        let started = Instant::now();
         let status = tokio::process::Command::new(&self.options.tool)
             .args(args)
             .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
@@ -667,6 +668,7 @@ impl Run<'_> {
             .status()
             .await
             .map_err(|error| format!("cannot run {}: {error}", self.options.tool.display()))?;
+        tracing::debug!(task = run_name, step, millis = elapsed(started), "step finished");
         if status.success() {
             Ok(())
         } else {

@@ -322,18 +322,28 @@ async fn unchanged_at_head(args: &CommitSettings, laid_over: &[&[u8]]) -> anyhow
         args.paths.iter().map(|path| path.as_str().to_string()).collect()
     };
     let head = crate::io::git::tree_blobs(tree, "HEAD", &paths).await.map_err(anyhow::Error::msg)?;
-    let (entries, whole) = crate::io::archive::git_view(laid_over, &paths)?;
-    for entry in &entries {
-        match head.get(&entry.path) {
-            Some((mode, id)) if mode == entry.mode && *id == entry.id => {}
-            Some(_) => return Ok(Some(format!("{} differs", entry.path))),
-            None => return Ok(Some(format!("{} is new", entry.path))),
+    // The last artifact first: what it holds is final, so a change there (the index of a run that
+    // changed it) is found without reading the others.
+    let mut settled: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut whole_after: Vec<String> = Vec::new();
+    let inside = |folder: &str, path: &str| path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/'));
+    for blob in laid_over.iter().rev() {
+        let (entries, whole) = crate::io::archive::git_view(&[blob], &paths)?;
+        for entry in entries {
+            if settled.contains(&entry.path) || whole_after.iter().any(|folder| inside(folder, &entry.path)) {
+                continue;
+            }
+            match head.get(&entry.path) {
+                Some((mode, id)) if mode == entry.mode && *id == entry.id => {}
+                Some(_) => return Ok(Some(format!("{} differs", entry.path))),
+                None => return Ok(Some(format!("{} is new", entry.path))),
+            }
+            settled.insert(entry.path);
         }
+        whole_after.extend(whole);
     }
-    let held: std::collections::BTreeSet<&str> = entries.iter().map(|entry| entry.path.as_str()).collect();
-    for folder in &whole {
-        let prefix = format!("{folder}/");
-        if let Some(gone) = head.keys().find(|path| path.starts_with(&prefix) && !held.contains(path.as_str())) {
+    for folder in &whole_after {
+        if let Some(gone) = head.keys().find(|path| inside(folder, path) && !settled.contains(path.as_str())) {
             return Ok(Some(format!("{gone} goes (its folder {folder} is replaced whole)")));
         }
     }
