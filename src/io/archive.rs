@@ -388,8 +388,8 @@ impl Hash {
                 Ok((copied, digest))
             }
             Hash::GitBlob => {
-                let mut context = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
-                context.update(format!("blob {size}\0").as_bytes());
+                let mut sha1 = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+                sha1.update(format!("blob {size}\0").as_bytes());
                 let mut buffer = vec![0u8; 1 << 16];
                 let mut copied: u64 = 0;
                 loop {
@@ -397,10 +397,10 @@ impl Hash {
                     if read == 0 {
                         break;
                     }
-                    context.update(&buffer[..read]);
+                    sha1.update(&buffer[..read]);
                     copied += read as u64;
                 }
-                digest[..20].copy_from_slice(context.finish().as_ref());
+                digest[..20].copy_from_slice(sha1.finish().as_ref());
                 Ok((copied, digest))
             }
         }
@@ -520,7 +520,7 @@ fn read_archives(blobs: &[&[u8]], only: &Selection, hash: Hash) -> anyhow::Resul
                     Kind::File { size: copied, mode, digest }
                 }
                 tar::EntryType::Symlink => {
-                    let target = entry.link_name_bytes().map(|target| target.into_owned()).unwrap_or_default();
+                    let target = entry.link_name_bytes().map(std::borrow::Cow::into_owned).unwrap_or_default();
                     lexically_inside(&key, &target)?;
                     Kind::Link(target)
                 }
@@ -576,7 +576,7 @@ fn lexically_inside(key: &[u8], target: &[u8]) -> anyhow::Result<()> {
     if target.starts_with(b"/") {
         return Err(leaves());
     }
-    let mut depth = key.split(|byte| *byte == 0).count() as i64 - 1;
+    let mut depth = i64::try_from(key.split(|byte| *byte == 0).count()).unwrap_or(i64::MAX) - 1;
     for part in target.split(|byte| *byte == b'/') {
         match part {
             b"" | b"." => {}
@@ -737,7 +737,7 @@ fn present_entries(
 ) -> anyhow::Result<Vec<Present>> {
     let mut present = Vec::new();
     match existing {
-        Existing::Exact => walk(destination, Vec::new(), &mut present)?,
+        Existing::Exact => walk(destination, &[], &mut present)?,
         Existing::Merge => {
             for entry in union {
                 if let Ok(metadata) = std::fs::symlink_metadata(destination.join(key_path(&entry.key))) {
@@ -751,7 +751,7 @@ fn present_entries(
             for (folder, _) in whole {
                 let path = destination.join(key_path(folder));
                 if std::fs::symlink_metadata(&path).is_ok_and(|metadata| metadata.is_dir()) {
-                    walk(&path, folder.clone(), &mut present)?;
+                    walk(&path, folder, &mut present)?;
                 }
             }
             present.sort_unstable_by(|a, b| a.key.cmp(&b.key));
@@ -762,13 +762,13 @@ fn present_entries(
 }
 
 /// Every path under `dir` (whose key is `prefix`), folders before their content.
-fn walk(dir: &Path, prefix: Key, out: &mut Vec<Present>) -> anyhow::Result<()> {
+fn walk(dir: &Path, prefix: &[u8], out: &mut Vec<Present>) -> anyhow::Result<()> {
     use std::os::unix::ffi::OsStrExt as _;
     let Ok(listing) = std::fs::read_dir(dir) else { return Ok(()) };
     let mut children = Vec::new();
     for entry in listing {
         let entry = entry?;
-        let mut key = prefix.clone();
+        let mut key = prefix.to_vec();
         if !key.is_empty() {
             key.push(0);
         }
@@ -779,7 +779,7 @@ fn walk(dir: &Path, prefix: Key, out: &mut Vec<Present>) -> anyhow::Result<()> {
     for (key, kind, path) in children {
         out.push(Present { key: key.clone(), kind, known: None });
         if kind == PresentKind::Dir {
-            walk(&path, key, out)?;
+            walk(&path, &key, out)?;
         }
     }
     Ok(())
@@ -871,7 +871,6 @@ fn plan(
         }
         let path = || destination.join(key_path(&entry.key));
         let (same, stamp) = match (&entry.kind, &here) {
-            (_, None) => (false, None),
             (Kind::Dir, Some(present)) => (present.kind == PresentKind::Dir, None),
             (Kind::File { size, mode, digest }, Some(present)) if present.kind == PresentKind::File => {
                 match &present.known {
@@ -879,17 +878,15 @@ fn plan(
                     None => (file_holds(&path(), *size, *mode, digest)?, None),
                 }
             }
-            (Kind::Link(target), Some(present)) if present.kind == PresentKind::Link => match &present.known {
-                Some((known, stamp)) => (known == &entry.kind, Some(*stamp)),
-                None => {
+            (Kind::Link(target), Some(present)) if present.kind == PresentKind::Link => {
+                if let Some((known, stamp)) = &present.known {
+                    (known == &entry.kind, Some(*stamp))
+                } else {
                     use std::os::unix::ffi::OsStrExt as _;
-                    (
-                        std::fs::read_link(path())
-                            .is_ok_and(|existing| existing.as_os_str().as_bytes() == target.as_slice()),
-                        None,
-                    )
+                    let target_now = std::fs::read_link(path());
+                    (target_now.is_ok_and(|existing| existing.as_os_str().as_bytes() == target.as_slice()), None)
                 }
-            },
+            }
             _ => (false, None),
         };
         if same {
@@ -953,7 +950,7 @@ fn no_link_on_the_way(
     let parts: Vec<&[u8]> = key.split(|byte| *byte == 0).collect();
     for depth in 1..parts.len() {
         let folder = parts[..depth].join(&0u8);
-        if checked.iter().any(|known| *known == folder) {
+        if checked.contains(&folder) {
             continue;
         }
         if find(union, &folder).is_none() {
@@ -1251,7 +1248,7 @@ impl Record {
                     let kind = child.file_type().map_or(PresentKind::Other, PresentKind::of);
                     let mut inside = Vec::new();
                     if kind == PresentKind::Dir {
-                        let _ = walk(&child.path(), key.clone(), &mut inside);
+                        let _ = walk(&child.path(), &key, &mut inside);
                     }
                     entries.push(Present { key, kind, known: None });
                     entries.extend(inside);

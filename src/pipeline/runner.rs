@@ -428,7 +428,6 @@ impl Run<'_> {
         params: &BTreeMap<String, Resolved>,
     ) -> Result<BTreeMap<String, Value>, String> {
         let dir = self.options.out.join("runs").join(run_name);
-        let state = self.options.out.join("state");
         // A TaskRun whose inputs are those of its recorded run takes that run's results.
         let reuse_key = self.reuse_key(task, params);
         if let Some(key) = &reuse_key
@@ -436,7 +435,7 @@ impl Run<'_> {
         {
             return Ok(results);
         }
-        crate::pipeline::reuse::forget(&state, run_name).map_err(|error| error.to_string())?;
+        crate::pipeline::reuse::forget(&self.options.out.join("state"), run_name).map_err(|error| error.to_string())?;
         // The folders artifacts are unpacked into are kept from the previous run of this TaskRun:
         // `artifact use` brings them up to date (`--exact`, set below), writing only what differs.
         let kept: Vec<PathBuf> = match &task.task_ref {
@@ -579,14 +578,25 @@ impl Run<'_> {
             };
             results.insert(name, value);
         }
-        self.trash.collect_strays();
-        if let Some(key) = reuse_key
-            && let Some(observed) = crate::io::observed::read(&dir.join(OBSERVED_FILE))
-        {
-            let record = crate::pipeline::reuse::Record { key, results: results.clone(), observed };
-            crate::pipeline::reuse::save(&state, run_name, &record).map_err(|error| format!("{error:#}"))?;
-        }
+        self.record_run(run_name, &dir, reuse_key, &results)?;
         Ok(results)
+    }
+
+    /// After a TaskRun succeeded: what its steps moved to the trash is deleted in the background,
+    /// and, when its Task may be reused, the run is recorded with what its steps observed.
+    fn record_run(
+        &self,
+        run_name: &str,
+        dir: &Path,
+        key: Option<String>,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<(), String> {
+        self.trash.collect_strays();
+        let Some(key) = key else { return Ok(()) };
+        let Some(observed) = crate::io::observed::read(&dir.join(OBSERVED_FILE)) else { return Ok(()) };
+        let record = crate::pipeline::reuse::Record { key, results: results.clone(), observed };
+        crate::pipeline::reuse::save(&self.options.out.join("state"), run_name, &record)
+            .map_err(|error| format!("{error:#}"))
     }
 
     /// The reuse key of a TaskRun of `task` with `params`, when its Task may be reused.

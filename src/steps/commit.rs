@@ -292,7 +292,7 @@ async fn restore_unless_unchanged(args: &CommitSettings) -> anyhow::Result<bool>
         }
         Ok(Some(why)) => tracing::info!(why, "the artifacts change the managed paths; unpacking them"),
         Err(error) => {
-            tracing::info!(error = %format!("{error:#}"), "cannot tell from git's object ids; unpacking the artifacts")
+            tracing::info!(error = %format!("{error:#}"), "cannot tell from git's object ids; unpacking the artifacts");
         }
     }
     let options = RestoreOptions { exact: true, run: args.restore_run.clone(), ..RestoreOptions::default() };
