@@ -19,11 +19,12 @@
 #         sync after it, `index` alone, and digest resolution against a registry vs a sequential
 #         `skopeo inspect` loop; then how each grows from the first scale to the last.
 # tasks:  where the time goes, against a baseline binary built in the same run from BASELINE (a
-#         commit, default the one before the no-op work: dba2b38; built once into
+#         commit, default the one before the task-reuse work: 2c66045; built once into
 #         target/bench-baseline): the whole sync at TASK_SCALES (default "1 10") with each binary, a
-#         full sync, then an unrelated commit pushed to the midstream and the no-op sync that
-#         follows, TASK_RUNS times (default 3): the total, each
-#         task's time, and the files and bytes of the artifacts each task's `artifact use` restores.
+#         full sync, then the three no-op cases — the first no-op after it, a no-op after that no-op
+#         (nothing moved at all), and a no-op after an unrelated commit pushed to the midstream —
+#         TASK_RUNS times (default 3): the totals, each task's time, the files and bytes of the
+#         artifacts each task unpacks, and how each case grows from the first scale to the last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
@@ -290,10 +291,13 @@ bench_scale() {
   fi
 }
 
-# Per task, this tree's binary against BASELINE's, on the same synthetic catalogs in one run.
+# Per task, this tree's binary against BASELINE's, on the same synthetic catalogs in one run: the
+# three no-op cases of a sync (the first one after a full sync; one after another no-op, nothing
+# moved at all; one after a push that changes nothing the pipeline reads), at each scale, with
+# how each grows from the first scale to the last.
 bench_tasks() {
   local baseline_rev exporter=$PWD/examples/recorded-exporter.sh baseline_dir=$PWD/target/bench-baseline
-  baseline_rev=$(git rev-parse "${BASELINE:-dba2b38}^{commit}")
+  baseline_rev=$(git rev-parse "${BASELINE:-2c66045}^{commit}")
   if [ "$(cat "$baseline_dir/rev" 2>/dev/null)" != "$baseline_rev" ] || [ ! -x "$baseline_dir/release/rhdh-catalog" ]; then
     echo "building the baseline ${baseline_rev:0:12} into $baseline_dir (once)" >&2
     rm -rf "$scratch/baseline-src" && mkdir -p "$scratch/baseline-src"
@@ -304,9 +308,12 @@ bench_tasks() {
   local -A binaries=([new]=$tool [base]=$baseline_dir/release/rhdh-catalog)
   export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.test GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.test
   local scales scale which run kind start end elapsed
+  local kinds=(full first again push)
+  local -A label=([full]="full sync" [first]="first no-op after a full sync" [again]="no-op after a no-op (nothing moved)" [push]="no-op after an unrelated push")
+  local -A medians=()
   read -r -a scales <<<"${TASK_SCALES:-1 10}"
   echo
-  echo "Where the time goes: this tree against baseline ${baseline_rev:0:12} (\`sync --jobs 4\`, recorded exporter, OCI layout store, the catalogs of hack/synth_catalog.py)"
+  echo "Where the time goes: this tree against baseline ${baseline_rev:0:12} (\`sync --jobs 4\`, recorded exporter, OCI layout store, the catalogs of hack/synth_catalog.py); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
   for scale in "${scales[@]}"; do
     local dir=$scratch/tasks-$scale initial
     python3 hack/synth_catalog.py --scale "$scale" --out "$dir" >"$dir.json"
@@ -319,8 +326,8 @@ bench_tasks() {
         git -C "$dir/midstream" reset -q --hard "$initial" && git -C "$dir/midstream" clean -qfdx
         local sync=("${binaries[$which]}" sync --tree "$dir/midstream" --out "$dir/out" --registry "quay.io/rhdh-tasks$scale"
           --exporter "$exporter" --install-command "" --tsc-command "" --store "oci-layout:$dir/layout" --jobs 4)
-        for kind in full noop; do
-          if [ "$kind" = noop ]; then
+        for kind in "${kinds[@]}"; do
+          if [ "$kind" = push ]; then
             # What a push that changes nothing is: someone else's commit on the midstream that
             # touches no input of the catalog.
             echo "run $run" >>"$dir/midstream/NOTES.md"
@@ -337,16 +344,35 @@ bench_tasks() {
         done
       done
     done
-    local -A median=()
-    for which in new-full base-full new-noop base-noop; do
-      # shellcheck disable=SC2086
-      median[$which]=$(printf '%s\n' ${totals[$which]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+    for which in new base; do
+      for kind in "${kinds[@]}"; do
+        # shellcheck disable=SC2086
+        medians[$which-$kind-$scale]=$(printf '%s\n' ${totals[$which-$kind]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+      done
     done
     echo
-    echo "${scale}× ($(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["workspaces"], "workspaces /", s["plugins"], "plugins")' "$dir.json")), whole runs: full sync ${median[new-full]} ms vs ${median[base-full]} ms ($(ratio "${median[base-full]}" "${median[new-full]}") faster); no-op sync ${median[new-noop]} ms vs ${median[base-noop]} ms ($(ratio "${median[base-noop]}" "${median[new-noop]}") faster)"
-    python3 hack/bench_tasks.py table "Full sync at ${scale}×" "$dir"/base-full-*.json -- "$dir"/new-full-*.json
-    python3 hack/bench_tasks.py table "No-op sync at ${scale}× (after the full one, a push of an unrelated commit)" "$dir"/base-noop-*.json -- "$dir"/new-noop-*.json
+    echo "${scale}× ($(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["workspaces"], "workspaces /", s["plugins"], "plugins")' "$dir.json")), whole runs, median of ${TASK_RUNS:-3}:"
+    echo
+    echo "| run | this tree | baseline | vs baseline |"
+    echo "|---|---|---|---|"
+    for kind in "${kinds[@]}"; do
+      echo "| ${label[$kind]} | ${medians[new-$kind-$scale]} ms | ${medians[base-$kind-$scale]} ms | $(ratio "${medians[base-$kind-$scale]}" "${medians[new-$kind-$scale]}") faster |"
+    done
+    for kind in "${kinds[@]}"; do
+      python3 hack/bench_tasks.py table "${label[$kind]^} at ${scale}×" "$dir"/base-"$kind"-*.json -- "$dir"/new-"$kind"-*.json
+    done
   done
+  local first=${scales[0]} last=${scales[-1]}
+  if [ "$first" != "$last" ]; then
+    echo
+    echo "Growth from ${first}× to ${last}× ($((last / first))× the workspaces and plugins):"
+    echo
+    echo "| run | this tree ${first}× | this tree ${last}× | growth | baseline ${first}× | baseline ${last}× | growth |"
+    echo "|---|---|---|---|---|---|---|"
+    for kind in "${kinds[@]}"; do
+      echo "| ${label[$kind]} | ${medians[new-$kind-$first]} ms | ${medians[new-$kind-$last]} ms | $(ratio "${medians[new-$kind-$last]}" "${medians[new-$kind-$first]}") | ${medians[base-$kind-$first]} ms | ${medians[base-$kind-$last]} ms | $(ratio "${medians[base-$kind-$last]}" "${medians[base-$kind-$first]}") |"
+    done
+  fi
 }
 
 sections=("$@")

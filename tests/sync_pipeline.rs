@@ -218,3 +218,79 @@ fn a_no_op_sync_clones_no_upstream_repository() {
     assert!(stdout.contains("commit:    unchanged"), "{stdout}");
     assert_eq!(remote.packs(), first, "the no-op sync cloned or fetched a repository");
 }
+
+/// What did not move is not done again: after a sync that pushed, the next one plans afresh but
+/// decides "nothing to commit" from git's object ids without unpacking the artifacts; one after it
+/// (nothing moved) runs no step of fetch, export, release-number or commit; a push that changes
+/// no managed path is served by the artifact of the commit before it and reported as the commit
+/// the run stands for; an upstream that moved makes fetch run again. Every output stays the same.
+#[test]
+fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = example(root);
+    let remote = root.join("midstream.git");
+    let (output, stdout) = sync(root, &midstream, &[]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("commit:    true"), "{stdout}");
+    let pushed_tree = git(&remote, &["rev-parse", "main^{tree}"]);
+    let commit_log = || std::fs::read_to_string(root.join("out/sync/runs/commit/commit.log")).unwrap_or_default();
+
+    // The first run after the push: the checkout changed, so fetch plans again; commit decides from
+    // git's object ids and unpacks nothing but the checkout's .git.
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("commit:    unchanged"), "{stdout}");
+    assert!(commit_log().contains("nothing unpacked"), "{}", commit_log());
+    assert!(!commit_log().contains("artifact restored"), "{}", commit_log());
+
+    // Nothing moved: only index (which asks the registry) runs a step.
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("commit:    unchanged"), "{stdout}");
+    for task in ["fetch", "export", "release-number", "commit", "report"] {
+        assert!(
+            stderr.contains(&format!(
+                "inputs unchanged since the recorded run: its results are reused, no step runs task=\"{task}\""
+            )) || stderr.contains(&format!("task={task} inputs unchanged since the recorded run")),
+            "{task} ran again:\n{stderr}"
+        );
+    }
+    assert!(!stderr.contains("results are reused, no step runs task=\"index\""), "{stderr}");
+
+    // Someone else's commit that changes no managed path: the artifact of the commit before serves,
+    // and the run reports the new commit as the one it stands for.
+    std::fs::write(midstream.join("NOTES.md"), "an unrelated note\n").unwrap();
+    commit(&midstream, "an unrelated change");
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    let unrelated = git(&midstream, &["rev-parse", "HEAD"]);
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("its artifact serves"), "{stderr}");
+    assert!(stdout.contains("commit:    unchanged"), "{stdout}");
+    let outcome: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/sync/state/commit.json")).unwrap()).unwrap();
+    assert_eq!(outcome["results"]["commit"][0], unrelated.as_str(), "the commit the run stands for");
+    assert_eq!(git(&remote, &["rev-parse", "main"]), unrelated, "nothing pushed");
+
+    // The overlay moved upstream: fetch runs again and plans from its new commit.
+    let overlay = root.join("overlay");
+    std::fs::write(overlay.join("README.md"), "moved\n").unwrap();
+    let moved = commit(&overlay, "the overlay moved");
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("moved") && stderr.contains("running again"), "{stderr}");
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/sync/runs/fetch/workdir/source/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(plan["sources"][0]["commit"], moved.as_str(), "{plan}");
+    // The catalog is what it was (only build-info.json names the new overlay commit).
+    for file in ["catalog-index/index.json", "catalog-index/dynamic-plugins.default.yaml"] {
+        let now = git(&remote, &["rev-parse", &format!("main:{file}")]);
+        assert_eq!(now, git(&remote, &["rev-parse", &format!("{pushed_tree}:{file}")]), "{file}");
+    }
+}

@@ -584,9 +584,12 @@ pub enum ArtifactCommand {
         /// Folder for URIs given without `=<folder>`.
         #[arg(long = "into", alias = "to", value_name = "FOLDER")]
         to: Option<PathBuf>,
-        /// Unpack only what these paths name (repeatable; `*` matches within one path segment).
+        /// Unpack only what these paths name (repeatable; `*` matches within one path segment); with --exclude, they are unpacked even inside an excluded folder.
         #[arg(long)]
         only: Vec<String>,
+        /// Leave out what these paths name (repeatable; `*` matches within one path segment).
+        #[arg(long)]
+        exclude: Vec<String>,
         /// Make each folder exactly what its artifacts hold: files they do not hold are removed (files that already hold the right bytes are never written again).
         #[arg(long, env = "RHDH_CATALOG_ARTIFACT_EXACT", value_parser = boolish())]
         exact: bool,
@@ -689,6 +692,17 @@ pub struct CommitArgs {
     /// Stdout as text or JSON: the summary.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
     pub output_format: OutputFormatArg,
+    /// The commit the tree stands for when its HEAD is an earlier commit with the same managed paths (the local runner's clone serves both with one artifact): reported when nothing changed, committed on otherwise; empty means HEAD.
+    #[arg(long, value_name = "COMMIT")]
+    pub revision: Option<String>,
+    /// Artifacts to unpack into the tree first, the checkout's then those laid over it in order (`oci:<repository>@sha256:<digest>`; empty ones skipped): the checkout's .git comes first, and when git's object ids show that nothing managed would change, nothing else is unpacked.
+    #[arg(long, num_args = 1.., value_name = "URI")]
+    pub artifacts: Vec<String>,
+    /// Where artifact blobs are kept: `oci-layout:DIR`, `docker://HOST[:PORT]`, or the registry each URI names (default).
+    #[arg(long, env = "RHDH_CATALOG_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// Where images live and how to reach them.

@@ -720,6 +720,10 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         push_secret,
         results_dir,
         output_format: format,
+        revision,
+        artifacts,
+        artifact_store,
+        client,
     } = args;
     let push_within = match optional(push_within) {
         None => None,
@@ -728,6 +732,23 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
                 .with_hint("give the run's timeout as Tekton writes it, e.g. --push-within 5h20m")
         })?),
     };
+    let revision = optional(revision);
+    let artifacts: Vec<String> = artifacts.into_iter().filter(|uri| !uri.trim().is_empty()).collect();
+    for uri in &artifacts {
+        let pinned = uri
+            .strip_prefix("oci:")
+            .and_then(|reference| ImageReference::parse(reference).ok())
+            .is_some_and(|reference| reference.digest.is_some());
+        if !pinned {
+            return Err(InputError::usage(format!("--artifacts `{uri}` is not `oci:<repository>@sha256:<digest>`"))
+                .with_hint("pass the URIs `artifact create` results hold"));
+        }
+    }
+    if let Some(revision) = &revision
+        && !(revision.len() == 40 && revision.bytes().all(|byte| byte.is_ascii_hexdigit()))
+    {
+        return Err(InputError::usage(format!("--revision `{revision}` is not a commit (40 hexadecimal digits)")));
+    }
     let mut checked_paths = Vec::new();
     for path in non_empty(paths) {
         checked_paths.push(
@@ -755,6 +776,10 @@ fn commit_settings(args: CommitArgs) -> Result<commit::CommitSettings, InputErro
         credentials_dir: optional(credentials_dir).map(PathBuf::from),
         results_dir,
         output_format: output_format(format),
+        revision,
+        artifacts,
+        artifact_store: StoreSettings { spec: optional(artifact_store), client: client_options(client) },
+        restore_run: std::env::var("RHDH_CATALOG_ARTIFACT_RUN").ok().filter(|run| !run.is_empty()),
     })
 }
 
@@ -784,7 +809,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                 },
             }
         }
-        ArtifactCommand::Use { to, only, exact, read_only, artifacts } => {
+        ArtifactCommand::Use { to, only, exclude, exact, read_only, artifacts } => {
             let mut pairs = Vec::new();
             for argument in artifacts {
                 let (uri, destination) = match argument.rsplit_once('=') {
@@ -820,6 +845,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
             }
             let options = RestoreOptions {
                 only: path_patterns("--only", only)?,
+                exclude: path_patterns("--exclude", exclude)?,
                 exact,
                 read_only,
                 // The local runner's run (see `pipeline::runner`): its shared extractions.

@@ -1,8 +1,18 @@
 //! The fetch record of a destination folder (`formats::plan::FetchRecord`): read, written, and the
 //! content id it is checked against — the folder's files without the record itself, by the scheme
-//! of [`crate::io::fs::content_id`].
+//! of [`crate::io::fs::content_id`], every file hashed as it streams (a file of gigabytes is never
+//! held in memory).
+//!
+//! The record in the folder is committed with it, so whoever writes a commit writes the record: a
+//! forged one could name the upstream commit over edited "upstream" files. A clone is therefore
+//! skipped only when the same record is also *trusted*: kept outside the tree, where only this
+//! tool writes it after a clone of its own ([`read_trusted`], [`write_trusted`]: under
+//! `$XDG_CACHE_HOME/rhdh-catalog/fetch-records/`, else `~/.cache/…`, one file per destination
+//! folder). A machine without one clones once, then trusts what it copied.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
 
 use crate::formats::plan::{FETCH_RECORD_FILE, FetchRecord};
 
@@ -27,23 +37,44 @@ pub(crate) fn write(destination: &Path, record: &FetchRecord) -> anyhow::Result<
     crate::io::fs::write_atomic(&destination.join(FETCH_RECORD_FILE), &crate::formats::json::to_pretty(record))
 }
 
+/// The folder of trusted records: `$XDG_CACHE_HOME/rhdh-catalog/fetch-records`, else
+/// `$HOME/.cache/rhdh-catalog/fetch-records`; `None` without either.
+fn trusted_dir() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME").filter(|dir| !dir.is_empty()).map(PathBuf::from).or_else(|| {
+        std::env::var_os("HOME").filter(|dir| !dir.is_empty()).map(|home| PathBuf::from(home).join(".cache"))
+    })?;
+    Some(cache.join("rhdh-catalog").join("fetch-records"))
+}
+
+/// The trusted record's file for `destination` (by its absolute, resolved path).
+fn trusted_path(destination: &Path) -> Option<PathBuf> {
+    let resolved = crate::io::fs::resolved(destination);
+    let key = hex::encode(Sha256::digest(resolved.to_string_lossy().as_bytes()));
+    Some(trusted_dir()?.join(format!("{}.json", &key[..32])))
+}
+
+/// The record this tool wrote for `destination` after its last clone there, if any.
+pub(crate) fn read_trusted(destination: &Path) -> Option<FetchRecord> {
+    let path = trusted_path(destination)?;
+    let bytes = crate::io::fs::read_input(&path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Keeps `record` as the trusted record of `destination` (a record that cannot be kept only costs
+/// the next fetch a clone).
+pub(crate) fn write_trusted(destination: &Path, record: &FetchRecord) {
+    let Some(path) = trusted_path(destination) else { return };
+    if let Err(error) = crate::io::fs::write_atomic(&path, &crate::formats::json::to_pretty(record)) {
+        tracing::debug!(error = %format!("{error:#}"), "the trusted fetch record was not kept; the next fetch clones");
+    }
+}
+
 /// The content id of `destination` without its record: sha256 over every other regular file's
 /// relative path, executable bit and bytes, in path order.
 pub(crate) fn content_id(destination: &Path) -> std::io::Result<String> {
-    use sha2::{Digest as _, Sha256};
     let mut hasher = Sha256::new();
-    for relative in crate::io::fs::list_files(destination)? {
-        if relative == Path::new(FETCH_RECORD_FILE) {
-            continue;
-        }
-        let path = destination.join(&relative);
-        let bytes = std::fs::read(&path)?;
-        let executable = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path)?.permissions()) & 0o111 != 0;
-        hasher.update(relative.to_string_lossy().as_bytes());
-        hasher.update([0, u8::from(executable), 0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
-    }
+    crate::io::fs::hash_files(destination, Some(Path::new(FETCH_RECORD_FILE)), &mut hasher)
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
     // Symbolic links too (a copy keeps them): a removed or retargeted link is a change. A tree
     // without links has the id of `fs::content_id`.
     for (relative, target) in symbolic_links(destination)? {

@@ -687,7 +687,18 @@ pub(crate) fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub(crate) fn content_id(dir: &Path) -> Result<String, InputError> {
     use sha2::{Digest as _, Sha256};
     let mut hasher = Sha256::new();
+    hash_files(dir, None, &mut hasher)?;
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// Feeds `hasher` what [`content_id`] hashes of `dir`, leaving out the file at `leave_out`
+/// (relative to `dir`).
+pub(crate) fn hash_files(dir: &Path, leave_out: Option<&Path>, hasher: &mut sha2::Sha256) -> Result<(), InputError> {
+    use sha2::Digest as _;
     for relative in list_files(dir).map_err(|error| InputError::in_file(dir, format!("cannot list: {error}")))? {
+        if Some(relative.as_path()) == leave_out {
+            continue;
+        }
         let path = dir.join(&relative);
         let mut file = open_input(&path, MAX_COPIED_FILE_BYTES)?;
         let metadata = file.file.metadata().map_err(|error| file.read_error(&error))?;
@@ -695,13 +706,13 @@ pub(crate) fn content_id(dir: &Path) -> Result<String, InputError> {
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update([0, u8::from(executable), 0]);
         hasher.update(file.size.to_le_bytes());
-        let mut sink = Sha256Sink(&mut hasher, 0);
+        let mut sink = Sha256Sink(hasher, 0);
         std::io::copy(&mut file, &mut sink).map_err(|error| file.read_error(&error))?;
         if sink.1 != file.size {
             return Err(InputError::in_file(&path, "changed while it was read"));
         }
     }
-    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+    Ok(())
 }
 
 /// A digest of exactly what `parts` (paths relative to `root`, files or folders) hold: every

@@ -500,6 +500,64 @@ async fn head(dir: &Path) -> Result<String, GitError> {
         .map_err(|problem| GitError::Local { dir: dir.display().to_string(), problem })
 }
 
+/// The entries of `paths` in the tree of `revision` in the repository at `dir`, as `git ls-tree
+/// -z` prints them (mode, type, object id and path of each that exists): equal text, equal
+/// content at those paths. Reads git's objects only, no file of the work tree.
+pub(crate) async fn tree_entries(dir: &Path, revision: &str, paths: &[String]) -> Result<String, String> {
+    let mut args = vec!["ls-tree", "-z", "--full-tree", revision, "--"];
+    args.extend(paths.iter().map(String::as_str));
+    run(Some(dir), &args, "").await
+}
+
+/// Every blob (file or link) under `paths` in the tree of `revision`, recursively: path → (mode,
+/// object id), from git's objects alone.
+pub(crate) async fn tree_blobs(
+    dir: &Path,
+    revision: &str,
+    paths: &[String],
+) -> Result<std::collections::BTreeMap<String, (String, String)>, String> {
+    let mut args = vec!["ls-tree", "-r", "-z", "--full-tree", revision, "--"];
+    args.extend(paths.iter().map(String::as_str));
+    let listing = run(Some(dir), &args, "").await?;
+    let mut blobs = std::collections::BTreeMap::new();
+    for line in listing.split('\0').filter(|line| !line.is_empty()) {
+        let (meta, path) = line.split_once('\t').ok_or_else(|| format!("unexpected ls-tree line {line:?}"))?;
+        let mut fields = meta.split(' ');
+        let (Some(mode), Some(_kind), Some(id)) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(format!("unexpected ls-tree line {line:?}"));
+        };
+        blobs.insert(path.to_string(), (mode.to_string(), id.to_string()));
+    }
+    Ok(blobs)
+}
+
+/// The file `path` as committed at `revision` in the repository at `dir` (`git cat-file`), as
+/// text; `Ok(None)` when there is no such file, an error when it is over 16 MiB.
+pub(crate) async fn committed_text(dir: &Path, revision: &str, path: &str) -> Result<Option<String>, String> {
+    let object = format!("{revision}:{path}");
+    let Ok(size) = run(Some(dir), &["cat-file", "-s", &object], "").await else { return Ok(None) };
+    if size.parse::<u64>().map_err(|error| error.to_string())? > crate::io::fs::MAX_INPUT_BYTES {
+        return Err(format!("{path} at {revision} is larger than an input may be"));
+    }
+    run(Some(dir), &["cat-file", "blob", &object], "").await.map(Some)
+}
+
+/// What the pipeline reads of the commit `revision` of the midstream checkout at `dir`: the
+/// tree entries of its managed paths (`domain::midstream`, the destinations named by its
+/// `upstream_repos.yml`). Two commits with the same text make the same catalog; `None` when it
+/// cannot be told (git failed, or `upstream_repos.yml` does not parse).
+pub(crate) async fn managed_tree(dir: &Path, revision: &str) -> Option<String> {
+    let upstream = committed_text(dir, revision, "upstream_repos.yml").await.ok()?;
+    let repos = match upstream {
+        Some(text) => {
+            crate::formats::upstream_repos::UpstreamRepos::parse(Path::new("upstream_repos.yml"), &text).ok()?.repos
+        }
+        None => Vec::new(),
+    };
+    let paths = crate::domain::midstream::managed_paths(repos.iter().map(|repo| repo.destination.as_str()));
+    tree_entries(dir, revision, &paths).await.ok()
+}
+
 /// Runs git in `dir` and returns its trimmed stdout; `Err` carries its stderr.
 pub(crate) async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> {
     run(Some(dir), args, "").await

@@ -11,6 +11,7 @@ pub mod git;
 pub mod image_probe;
 pub mod install_check;
 pub mod kube_api;
+pub(crate) mod observed;
 pub mod overlay_tree;
 pub(crate) mod package_cache;
 pub mod patch;

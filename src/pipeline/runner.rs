@@ -49,6 +49,9 @@ pub(crate) struct RunOptions {
     pub(crate) timeouts: Timeouts,
 }
 
+/// The file (in a TaskRun's folder) its steps note what they observed in (`io::observed`).
+const OBSERVED_FILE: &str = "observed.jsonl";
+
 /// The workspaces of Konflux's `git-clone-oci-ta` the emulation reads.
 const GIT_CLONE_WORKSPACES: [&str; 1] = ["basic-auth"];
 
@@ -525,6 +528,14 @@ impl Run<'_> {
         params: &BTreeMap<String, Resolved>,
     ) -> Result<BTreeMap<String, Value>, String> {
         let dir = self.options.out.join("runs").join(run_name);
+        // A TaskRun whose inputs are those of its recorded run takes that run's results.
+        let reuse_key = self.reuse_key(task, params);
+        if let Some(key) = &reuse_key
+            && let Some(results) = self.recorded_results(run_name, key, &dir).await
+        {
+            return Ok(results);
+        }
+        crate::pipeline::reuse::forget(&self.options.out.join("state"), run_name).map_err(|error| error.to_string())?;
         // The folders artifacts are unpacked into are kept from the previous run of this TaskRun:
         // `artifact use` brings them up to date (`--exact`, set below), writing only what differs.
         let kept: Vec<PathBuf> = match &task.task_ref {
@@ -644,6 +655,8 @@ impl Run<'_> {
                         dir.join("progress").display().to_string(),
                     ));
                     env.push(("RHDH_CATALOG_ARTIFACT_RUN".into(), self.id.clone()));
+                    env.push((crate::io::observed::OBSERVED_ENV.into(), dir.join(OBSERVED_FILE).display().to_string()));
+                    env.push((crate::io::archive::TRASH_ENV.into(), self.trash.dir().display().to_string()));
                     env.extend(self.options.env.iter().cloned());
                     self.run_step_within(run_name, step, &args, &env, &dir).await?;
                     check_termination_message(definition, &step.name, results)?;
@@ -670,7 +683,80 @@ impl Run<'_> {
             };
             results.insert(name, value);
         }
+        self.record_run(run_name, &dir, reuse_key, &results)?;
         Ok(results)
+    }
+
+    /// After a TaskRun succeeded: what its steps moved to the trash is deleted in the background,
+    /// and, when its Task may be reused, the run is recorded with what its steps observed.
+    fn record_run(
+        &self,
+        run_name: &str,
+        dir: &Path,
+        key: Option<String>,
+        results: &BTreeMap<String, Value>,
+    ) -> Result<(), String> {
+        self.trash.collect_strays();
+        let Some(key) = key else { return Ok(()) };
+        let Some(observed) = crate::io::observed::read(&dir.join(OBSERVED_FILE)) else { return Ok(()) };
+        let record = crate::pipeline::reuse::Record { key, results: results.clone(), observed };
+        crate::pipeline::reuse::save(&self.options.out.join("state"), run_name, &record)
+            .map_err(|error| format!("{error:#}"))
+    }
+
+    /// The reuse key of a TaskRun of `task` with `params`, when its Task may be reused.
+    fn reuse_key(&self, task: &PipelineTask, params: &BTreeMap<String, Resolved>) -> Option<String> {
+        let TaskRef::Named(name) = &task.task_ref else { return None };
+        let definition = self.tasks.get(name)?;
+        let identity = crate::pipeline::reuse::definition(&definition.file);
+        if !identity.reusable {
+            return None;
+        }
+        let workspaces = self.task_workspaces(task, &definition.workspaces, name).ok()?;
+        let params = params
+            .iter()
+            .map(|(name, value)| {
+                let values = match value {
+                    Resolved::One(value) => vec![value.clone()],
+                    Resolved::Many(values) => values.clone(),
+                };
+                (name.clone(), values)
+            })
+            .collect();
+        Some(crate::pipeline::reuse::key(&crate::pipeline::reuse::Inputs {
+            definition: &identity,
+            params,
+            env: &self.options.env,
+            workspaces: &workspaces,
+            tool: &self.options.tool,
+        }))
+    }
+
+    /// The recorded results of TaskRun `run_name`, when its record has `key`, what its steps
+    /// observed still holds, every artifact it names is still stored and its folder is there.
+    async fn recorded_results(&self, run_name: &str, key: &str, dir: &Path) -> Option<BTreeMap<String, Value>> {
+        let record = crate::pipeline::reuse::load(&self.options.out.join("state"), run_name)?;
+        if record.key != key || !dir.join("workdir").is_dir() {
+            return None;
+        }
+        let missing = record
+            .results
+            .values()
+            .filter_map(Value::as_str)
+            .find(|value| value.starts_with("oci:") && !self.artifact_stored(value));
+        if let Some(uri) = missing {
+            tracing::info!(task = run_name, %uri, "the recorded run's artifact is gone; running again");
+            return None;
+        }
+        if let Some(why) = crate::pipeline::reuse::changed_since(&record.observed).await {
+            tracing::info!(task = run_name, why, "running again");
+            return None;
+        }
+        tracing::info!(
+            task = run_name,
+            "inputs unchanged since the recorded run: its results are reused, no step runs"
+        );
+        Some(record.results)
     }
 
     async fn run_step(
@@ -685,6 +771,7 @@ impl Run<'_> {
         let file = std::fs::File::create(&log).map_err(|error| error.to_string())?;
         let stderr = file.try_clone().map_err(|error| error.to_string())?;
         tracing::debug!(task = run_name, step, ?args, "step");
+        let started = Instant::now();
         let mut child = tokio::process::Command::new(&self.options.tool)
             .args(args)
             .envs(env.iter().map(|(key, value)| (key.as_str(), value.as_str())))
@@ -700,6 +787,7 @@ impl Run<'_> {
         let mut guard = StopTreeOnDrop(child.id());
         let status = child.wait().await.map_err(|error| format!("waiting for step {step}: {error}"))?;
         guard.0 = None;
+        tracing::debug!(task = run_name, step, millis = elapsed(started), "step finished");
         if status.success() {
             Ok(())
         } else {
@@ -733,7 +821,11 @@ impl Run<'_> {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .filter(|cache: &CloneCache| {
-                cache.url == shown_url && cache.storage == storage && self.artifact_stored(&cache.uri)
+                // The storage's tag names the run (`<revision>.git`); the artifact is named by digest.
+                cache.url == shown_url
+                    && crate::pipeline::reuse::repository_of(&cache.storage)
+                        == crate::pipeline::reuse::repository_of(&storage)
+                    && self.artifact_stored(&cache.uri)
             });
         let write_results = |commit: &str, uri: Option<&str>| -> Result<(), String> {
             fs_err::write(results.join("commit"), commit).map_err(|error| error.to_string())?;
@@ -783,6 +875,17 @@ impl Run<'_> {
             tracing::info!(%commit, uri = %cache.uri, "this commit was archived before; not archived again");
             return write_results(&commit, Some(&cache.uri));
         }
+        // A commit that changed nothing the pipeline reads (a README, notes, CI files) is served by
+        // the artifact of the commit archived before: every task then sees the same input, and
+        // `commit` is told the new commit (its `revision` param).
+        let inputs = crate::io::git::managed_tree(&source, &commit).await.unwrap_or_default();
+        if let Some(cache) = cached.filter(|cache| !inputs.is_empty() && cache.inputs == inputs) {
+            tracing::info!(%commit, archived = %cache.commit, uri = %cache.uri, "the managed paths are those of the commit archived before; its artifact serves");
+            write_results(&commit, Some(&cache.uri))?;
+            let cache = CloneCache { commit: commit.clone(), ..cache };
+            return crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
+                .map_err(|error| format!("{error:#}"));
+        }
         write_results(&commit, None)?;
         let result = results.join("SOURCE_ARTIFACT");
         let args = vec![
@@ -797,7 +900,7 @@ impl Run<'_> {
         ];
         self.run_step("clone-repository", "create-trusted-artifact", &args, &self.options.env, dir).await?;
         let uri = crate::io::fs::read_text(&result).map_err(|error| error.to_string())?;
-        let cache = CloneCache { url: shown_url.clone(), storage, commit, uri };
+        let cache = CloneCache { url: shown_url.clone(), storage, commit, uri, inputs };
         crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
             .map_err(|error| format!("{error:#}"))
     }
@@ -878,6 +981,10 @@ struct CloneCache {
     storage: String,
     commit: String,
     uri: String,
+    /// What the pipeline reads of that commit (`io::git::managed_tree`): a later commit with the
+    /// same is served by the same artifact.
+    #[serde(default)]
+    inputs: String,
 }
 
 /// Runs one step of the tool outside a pipeline (its stdout discarded, its log on stderr), as a

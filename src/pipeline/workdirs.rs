@@ -47,6 +47,26 @@ impl Trash {
         Ok(())
     }
 
+    /// The folder steps may move what they remove into (`io::archive::TRASH_ENV`).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Deletes, in the background, what steps moved into the trash since (their names start with
+    /// `io::archive::TRASH_PREFIX`; each is renamed to one of the trash's own names first, so it is
+    /// handed over once).
+    pub(crate) fn collect_strays(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for entry in entries.filter_map(Result::ok) {
+            if entry.file_name().to_string_lossy().starts_with(crate::io::archive::TRASH_PREFIX) {
+                let target = self.reserve();
+                if std::fs::rename(entry.path(), &target).is_ok() {
+                    self.delete(target);
+                }
+            }
+        }
+    }
+
     /// A fresh name inside the trash.
     fn reserve(&self) -> PathBuf {
         let number = self.counter.fetch_add(1, Ordering::Relaxed);
@@ -89,6 +109,11 @@ pub(crate) fn renew(dir: &Path, kept: &[PathBuf], trash: &Trash) -> std::io::Res
                 fs_err::create_dir_all(parent)?;
             }
             fs_err::rename(&old, &new)?;
+            // The record of what the folder holds (`io::archive::unpack_recorded`) goes with it.
+            let record = crate::io::archive::record_path(&old);
+            if record.is_file() {
+                fs_err::rename(&record, crate::io::archive::record_path(&new))?;
+            }
             moved.push(relative.clone());
         }
         trash.delete(previous);
@@ -96,9 +121,23 @@ pub(crate) fn renew(dir: &Path, kept: &[PathBuf], trash: &Trash) -> std::io::Res
     Ok(moved)
 }
 
-/// The folders (relative to `/var/workdir`) an `artifact use` step unpacks into: each
-/// `<uri>=/var/workdir/<folder>` and the `--to` folder.
+/// The folders (relative to `/var/workdir`) a step unpacks artifacts into: an `artifact use`
+/// step's `<uri>=/var/workdir/<folder>` and `--to` folder, and the `--tree` of a `commit` step
+/// given `--artifacts`.
 pub(crate) fn artifact_destinations(args: &[String]) -> Vec<PathBuf> {
+    if args.first().is_some_and(|command| command == "commit") && args.iter().any(|arg| arg == "--artifacts") {
+        let tree = args.iter().position(|arg| arg == "--tree").and_then(|at| args.get(at + 1));
+        return tree
+            .and_then(|tree| tree.strip_prefix("/var/workdir/"))
+            .filter(|relative| {
+                !relative.is_empty()
+                    && Path::new(relative)
+                        .components()
+                        .all(|component| matches!(component, std::path::Component::Normal(_)))
+            })
+            .map(|relative| vec![PathBuf::from(relative)])
+            .unwrap_or_default();
+    }
     if args.get(..2) != Some(&["artifact".to_string(), "use".to_string()]) {
         return Vec::new();
     }
@@ -138,6 +177,11 @@ mod tests {
             [PathBuf::from("inputs")]
         );
         assert!(artifact_destinations(&args("artifact create --store x /var/workdir/source")).is_empty());
+        assert_eq!(
+            artifact_destinations(&args("commit --tree /var/workdir/source --artifacts $(params.A)")),
+            [PathBuf::from("source")]
+        );
+        assert!(artifact_destinations(&args("commit --tree /var/workdir/source")).is_empty());
         assert!(artifact_destinations(&args("artifact use $(params.A)=/var/workdir/../x")).is_empty());
     }
 

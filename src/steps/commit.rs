@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
+
 use std::path::PathBuf;
 
 use super::OutputFormat;
@@ -23,15 +25,7 @@ use crate::formats::relative_path::RelativePath;
 use crate::io::git::{GitAuth, GitError, run_with_env, strip_credentials};
 
 /// Managed paths besides the destination folders of `upstream_repos.yml`.
-pub const MANAGED_PATHS: [&str; 7] = [
-    "workspaces",
-    "build",
-    "plugin_builds",
-    "upstream_repos.yml",
-    "catalog-index",
-    "catalog-index-community",
-    "plugin_builds-community",
-];
+pub const MANAGED_PATHS: [&str; 7] = crate::domain::midstream::MANAGED_PATHS;
 
 /// The Tekton results this step writes (`--results-dir`).
 /// The commit the tree is at afterwards.
@@ -67,6 +61,14 @@ pub struct CommitSettings {
     pub(crate) credentials_dir: Option<PathBuf>,
     pub(crate) results_dir: Option<PathBuf>,
     pub(crate) output_format: OutputFormat,
+    /// The commit the tree stands for when its HEAD is an earlier one with the same managed paths.
+    pub(crate) revision: Option<String>,
+    /// Artifacts to unpack into the tree first (the checkout's, then those laid over it).
+    pub(crate) artifacts: Vec<String>,
+    /// Where their blobs are kept.
+    pub(crate) artifact_store: super::StoreSettings,
+    /// The local runner's run (`RHDH_CATALOG_ARTIFACT_RUN`): the tree is kept, with a record.
+    pub(crate) restore_run: Option<String>,
 }
 
 /// The URL `--remote` stands for: a remote of the tree, else the value itself when it is a URL or
@@ -170,6 +172,15 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     }
     let tree = &args.tree;
     let local = |problem: String| InfrastructureError { service: format!("git in {}", tree.display()), problem };
+    if !args.artifacts.is_empty() && restore_unless_unchanged(&args).await? {
+        let head = crate::io::git::head_commit(tree).unwrap_or_default();
+        let stands_for = args.revision.clone().unwrap_or(head);
+        let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
+        results.write(RESULT_COMMIT, &stands_for)?;
+        results.write(RESULT_PUSHED, "unchanged")?;
+        print(&args, "nothing to commit", &stands_for, false);
+        return Ok(ExitStatus::Success);
+    }
     if crate::io::git::head_commit(tree).is_none() {
         return Err(InputError::in_file(tree, "is not a git work tree with a commit")
             .with_hint("run commit in the midstream checkout")
@@ -209,12 +220,38 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     let mut add = vec!["add", "--all", "--"];
     add.extend(existing.iter().copied());
     if !existing.is_empty() {
-        git(add).await.map_err(local)?;
+        git(add.clone()).await.map_err(local)?;
     }
-    let changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+    let mut changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+    let head = crate::io::git::head_commit(tree).unwrap_or_default();
+    // The tree is an earlier commit's checkout with the managed paths of `revision`: nothing to
+    // commit holds for `revision` too, and a commit is made on it (fetched, the index reset to it;
+    // the paths staged again).
+    let stands_for = args.revision.clone().unwrap_or_else(|| head.clone());
+    if !changes.trim().is_empty() && stands_for != head {
+        let branch = args.branch.clone().or_else(|| crate::io::git::current_branch(tree)).unwrap_or_default();
+        let url = remote_url(tree, &args.remote).await.unwrap_or_default();
+        let fetched = run_with_env(
+            tree,
+            &["fetch", "--quiet", &args.remote, &format!("refs/heads/{branch}")],
+            &url,
+            &environment,
+        )
+        .await;
+        let at = git(vec!["rev-parse", "FETCH_HEAD"]).await.unwrap_or_default();
+        if fetched.is_ok() && at == stands_for {
+            git(vec!["reset", "--quiet", &stands_for]).await.map_err(local)?;
+            if !existing.is_empty() {
+                git(add).await.map_err(local)?;
+            }
+            changes = git(vec!["diff", "--cached", "--name-status", "--no-renames"]).await.map_err(local)?;
+        } else {
+            tracing::warn!(revision = %stands_for, %head, "the revision is not the remote branch's head; committing on the tree's HEAD");
+        }
+    }
     let results = crate::io::tekton_results::Results::new(args.results_dir.as_deref());
     if changes.trim().is_empty() {
-        let head = crate::io::git::head_commit(tree).unwrap_or_default();
+        let head = stands_for;
         results.write(RESULT_COMMIT, &head)?;
         results.write(RESULT_PUSHED, "unchanged")?;
         print(&args, "nothing to commit", &head, false);
@@ -228,6 +265,7 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
         ("GIT_COMMITTER_EMAIL".to_string(), args.author_email.clone()),
     ];
     run_with_env(tree, &["commit", "--quiet", "--no-verify", "-m", &message], "", &author_env).await.map_err(local)?;
+    crate::io::observed::note(&crate::io::observed::Observed::Unrepeatable("a commit was made".into()));
     let branch = match &args.branch {
         Some(branch) => branch.clone(),
         None => git(vec!["rev-parse", "--abbrev-ref", "HEAD"]).await.map_err(local)?,
@@ -281,6 +319,86 @@ pub(crate) async fn run(args: CommitSettings) -> anyhow::Result<ExitStatus> {
     Err(remote_failure("push attempts exhausted".into()).into())
 }
 
+/// `--artifacts`: the checkout's `.git` unpacked first; then, when git's object ids show that
+/// laying the other artifacts over HEAD would change no managed path, nothing else (returns true:
+/// nothing to commit, decided from the digests committed with HEAD instead of from tens of
+/// thousands of unpacked files and `git add`); else every artifact unpacked exactly (false).
+async fn restore_unless_unchanged(args: &CommitSettings) -> anyhow::Result<bool> {
+    use crate::io::registry::trusted_artifact::{RestoreOptions, fetch_blobs, unpack_fetched};
+    let tree = &args.tree;
+    let store = args.artifact_store.open()?;
+    let blobs = fetch_blobs(&store, &args.artifacts).await?;
+    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    crate::io::archive::unpack_all(&borrowed[..1], tree, &[".git".to_string()], crate::io::archive::Existing::Merge)
+        .with_context(|| format!("unpacking the checkout's .git into {}", tree.display()))?;
+    match unchanged_at_head(args, &borrowed[1..]).await {
+        Ok(None) => {
+            tracing::info!(
+                artifacts = args.artifacts.len(),
+                "git's object ids: the artifacts change no managed path of HEAD; nothing unpacked"
+            );
+            return Ok(true);
+        }
+        Ok(Some(why)) => tracing::info!(why, "the artifacts change the managed paths; unpacking them"),
+        Err(error) => {
+            tracing::info!(error = %format!("{error:#}"), "cannot tell from git's object ids; unpacking the artifacts");
+        }
+    }
+    let options = RestoreOptions { exact: true, run: args.restore_run.clone(), ..RestoreOptions::default() };
+    let unpacked = unpack_fetched(&borrowed, tree, &options)
+        .with_context(|| format!("unpacking {} into {}", args.artifacts.join(" "), tree.display()))?;
+    tracing::info!(uri = %args.artifacts.join(" "), destination = %tree.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
+    Ok(false)
+}
+
+/// `None` when `laid_over` (the artifacts after the checkout) hold, at every managed path of HEAD,
+/// exactly what HEAD holds (same git mode and blob id; under a folder they mark whole, nothing
+/// more); else what differs.
+async fn unchanged_at_head(args: &CommitSettings, laid_over: &[&[u8]]) -> anyhow::Result<Option<String>> {
+    let tree = &args.tree;
+    let paths: Vec<String> = if args.paths.is_empty() {
+        let text =
+            crate::io::git::committed_text(tree, "HEAD", "upstream_repos.yml").await.map_err(anyhow::Error::msg)?;
+        let repos = match text {
+            Some(text) => {
+                crate::formats::upstream_repos::UpstreamRepos::parse(std::path::Path::new("upstream_repos.yml"), &text)?
+                    .repos
+            }
+            None => Vec::new(),
+        };
+        crate::domain::midstream::managed_paths(repos.iter().map(|repo| repo.destination.as_str()))
+    } else {
+        args.paths.iter().map(|path| path.as_str().to_string()).collect()
+    };
+    let head = crate::io::git::tree_blobs(tree, "HEAD", &paths).await.map_err(anyhow::Error::msg)?;
+    // The last artifact first: what it holds is final, so a change there (the index of a run that
+    // changed it) is found without reading the others.
+    let mut settled: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut whole_after: Vec<String> = Vec::new();
+    let inside = |folder: &str, path: &str| path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/'));
+    for blob in laid_over.iter().rev() {
+        let (entries, whole) = crate::io::archive::git_view(&[blob], &paths)?;
+        for entry in entries {
+            if settled.contains(&entry.path) || whole_after.iter().any(|folder| inside(folder, &entry.path)) {
+                continue;
+            }
+            match head.get(&entry.path) {
+                Some((mode, id)) if mode == entry.mode && *id == entry.id => {}
+                Some(_) => return Ok(Some(format!("{} differs", entry.path))),
+                None => return Ok(Some(format!("{} is new", entry.path))),
+            }
+            settled.insert(entry.path);
+        }
+        whole_after.extend(whole);
+    }
+    for folder in &whole_after {
+        if let Some(gone) = head.keys().find(|path| inside(folder, path) && !settled.contains(path.as_str())) {
+            return Ok(Some(format!("{gone} goes (its folder {folder} is replaced whole)")));
+        }
+    }
+    Ok(None)
+}
+
 fn print(args: &CommitSettings, what: &str, commit: &str, pushed: bool) {
     match args.output_format {
         OutputFormat::Text => println!("{what}: {commit}"),
@@ -298,15 +416,13 @@ fn managed_paths(args: &CommitSettings) -> Result<Vec<String>, InputError> {
     if !args.paths.is_empty() {
         return Ok(args.paths.iter().map(|path| path.as_str().to_string()).collect());
     }
-    let mut paths: Vec<String> = MANAGED_PATHS.iter().map(|path| (*path).to_string()).collect();
     let upstream = args.tree.join("upstream_repos.yml");
-    if upstream.exists() {
-        for repo in crate::io::fs::read_foreign(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos
-        {
-            paths.push(repo.destination.as_str().to_string());
-        }
-    }
-    Ok(paths)
+    let repos = if upstream.exists() {
+        crate::io::fs::read_foreign(&upstream, crate::formats::upstream_repos::UpstreamRepos::parse)?.repos
+    } else {
+        Vec::new()
+    };
+    Ok(crate::domain::midstream::managed_paths(repos.iter().map(|repo| repo.destination.as_str())))
 }
 
 /// `title`, a blank line, then one line per top-level path (workspaces by name), sorted.

@@ -213,7 +213,14 @@ async fn fetch_sources(repos: &[UpstreamRepo], tree: &Path) -> anyhow::Result<Ve
 /// The branch (first candidate the remote has) and commit `repo` would be cloned at.
 async fn remote_head(repo: &UpstreamRepo) -> anyhow::Result<(String, String)> {
     let shown = crate::io::git::strip_credentials(&repo.repo);
-    match crate::io::git::remote_head(&repo.repo, &repo.branches, &crate::io::git::GitAuth::None).await? {
+    let head = crate::io::git::remote_head(&repo.repo, &repo.branches, &crate::io::git::GitAuth::None).await?;
+    // The plan follows from the tree and these heads: the local runner reuses it while they hold.
+    crate::io::observed::note(&crate::io::observed::Observed::GitHead {
+        url: repo.repo.clone(),
+        candidates: repo.branches.clone(),
+        head: head.clone(),
+    });
+    match head {
         Some(head) => Ok(head),
         None => {
             Err(anyhow::Error::new(GitError::RefNotFound { url: shown.clone(), reference: repo.branches.join(", ") })
@@ -251,8 +258,13 @@ async fn fetch_destination(
             })
             .collect()
     };
+    // The record in the folder is committed content: it is believed only when the record this tool
+    // kept outside the tree after its own clone says the same (a forged one names the upstream
+    // commit over edited files).
+    let trusted = crate::io::fetch_record::read_trusted(&dir);
     if let Some(record) = crate::io::fetch_record::read(&dir)
         && record.sources == wanted
+        && trusted.as_ref() == Some(&record)
         && crate::io::fetch_record::content_id(&dir).is_ok_and(|id| id == record.content_id)
     {
         for source in &record.sources {
@@ -267,8 +279,10 @@ async fn fetch_destination(
     }
     let content_id = crate::io::fetch_record::content_id(&dir)
         .with_context(|| format!("reading {} after the copy", dir.display()))?;
-    crate::io::fetch_record::write(&dir, &FetchRecord { content_id, sources: fetched.clone() })
+    let record = FetchRecord { content_id, sources: fetched.clone() };
+    crate::io::fetch_record::write(&dir, &record)
         .with_context(|| format!("writing the fetch record of {}", dir.display()))?;
+    crate::io::fetch_record::write_trusted(&dir, &record);
     Ok(as_fetched(&fetched))
 }
 

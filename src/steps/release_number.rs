@@ -114,6 +114,9 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         tracing::info!(%version, release = next, highest_found = highest, "release number bumped");
+        crate::io::observed::note(&crate::io::observed::Observed::Unrepeatable(
+            "the release number was counted from the builds that exist".into(),
+        ));
         next
     } else {
         tracing::info!(%version, release = ?current, "index unchanged: no bump");

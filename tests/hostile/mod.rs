@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::support::rhdh_catalog;
 
 mod content;
+mod archive;
 mod dynamic_plugins;
 mod images;
 mod io;

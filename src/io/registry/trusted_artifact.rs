@@ -21,7 +21,7 @@ use super::image::{build_tar, gzip_at};
 const ARTIFACT_GZIP_LEVEL: u32 = 1;
 use super::{Digest, ImageReference, Manifest, Store, media_type};
 use crate::error::InputError;
-use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, unpack_all};
+use crate::io::archive::{Existing, Selection, Unpacked, collect_selected, record_path, unpack_recorded};
 
 /// A file in the source folder that means "do not archive this folder" (as in the TA image).
 pub(crate) const SKIP_MARKER: &str = ".skip-trusted-artifacts";
@@ -83,8 +83,10 @@ pub(crate) async fn create(
 /// How [`restore`] treats its destination.
 #[derive(Clone, Debug, Default)]
 pub struct RestoreOptions {
-    /// Unpack only the paths these patterns match.
+    /// Unpack only the paths these patterns match (inside an excluded folder too).
     pub(crate) only: Vec<String>,
+    /// Leave out the paths these patterns match (but what `only` names).
+    pub(crate) exclude: Vec<String>,
     /// Remove from the destination whatever the artifacts do not hold (see [`Existing::Exact`]).
     pub(crate) exact: bool,
     /// The steps after this one only read the destination: with an OCI layout store, one
@@ -106,6 +108,32 @@ pub(crate) async fn restore(
     if destination == Path::new("/") {
         return Err(InputError::usage("refusing to unpack an artifact into /").into());
     }
+    if options.read_only && matches!(store, Store::Layout(_)) {
+        check_linkable(destination)?;
+    }
+    let blobs = fetch_blobs(store, uris).await?;
+    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let shown = uris.join(" ");
+    let shared = match store {
+        Store::Layout(layout) if options.read_only => Some(layout.root().join(SHARED_FOLDER)),
+        _ => None,
+    };
+    let unpacked = match shared {
+        Some(shared) => {
+            let (unpacked, folder) = restore_shared(&shared, uris, &borrowed, options)
+                .with_context(|| format!("unpacking {shown} into {}", shared.display()))?;
+            link_destination(destination, &folder)?;
+            unpacked
+        }
+        None => unpack_fetched(&borrowed, destination, options)
+            .with_context(|| format!("unpacking {shown} into {}", destination.display()))?,
+    };
+    tracing::info!(uri = %shown, destination = %destination.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
+    Ok(unpacked)
+}
+
+/// The blobs `uris` name (`oci:<repository>@sha256:<digest>`), each checked against its digest.
+pub(crate) async fn fetch_blobs(store: &Store, uris: &[String]) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut blobs = Vec::new();
     for uri in uris {
         let text = uri
@@ -119,25 +147,27 @@ pub(crate) async fn restore(
             .ok_or_else(|| InputError::usage(format!("artifact `{uri}` is not pinned by digest")))?;
         blobs.push(store.fetch_blob(&reference, &digest).await?);
     }
-    let borrowed: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-    let shown = uris.join(" ");
+    Ok(blobs)
+}
+
+/// Unpacks fetched `blobs` into `destination` as `options` say (not `read_only`): the local
+/// runner keeps the folders it unpacks into exactly from run to run, and a record beside each
+/// tells the next unpack what it holds.
+pub(crate) fn unpack_fetched(
+    blobs: &[&[u8]],
+    destination: &Path,
+    options: &RestoreOptions,
+) -> anyhow::Result<Unpacked> {
     let existing = if options.exact { Existing::Exact } else { Existing::Merge };
-    let shared = match store {
-        Store::Layout(layout) if options.read_only => Some(layout.root().join(SHARED_FOLDER)),
-        _ => None,
-    };
-    let unpacked = match shared {
-        Some(shared) => {
-            let (unpacked, folder) = restore_shared(&shared, uris, &borrowed, options)
-                .with_context(|| format!("unpacking {shown} into {}", shared.display()))?;
-            link_destination(destination, &folder)?;
-            unpacked
-        }
-        None => unpack_all(&borrowed, destination, &options.only, existing)
-            .with_context(|| format!("unpacking {shown} into {}", destination.display()))?,
-    };
-    tracing::info!(uri = %shown, destination = %destination.display(), files = unpacked.files, bytes = unpacked.bytes, written = unpacked.written, removed = unpacked.removed, "artifact restored");
-    Ok(unpacked)
+    let record = (options.run.is_some() && options.exact).then(|| record_path(destination));
+    unpack_recorded(blobs, destination, &options.selection(), existing, record.as_deref())
+}
+
+impl RestoreOptions {
+    /// What of the artifacts is unpacked.
+    fn selection(&self) -> Selection {
+        Selection { include: self.only.clone(), exclude: self.exclude.clone(), whole: Vec::new() }
+    }
 }
 
 /// The folder of an OCI layout store that holds its shared read-only extractions.
@@ -154,21 +184,25 @@ fn restore_shared(
     fs_err::create_dir_all(shared)?;
     let lock = fs_err::File::create(shared.join(".lock"))?;
     lock.file().lock()?;
-    let key = Digest::of(format!("{}\n{}", uris.join("\n"), options.only.join("\n")).as_bytes());
+    let key = Digest::of(
+        format!("{}\n{}\n{}", uris.join("\n"), options.only.join("\n"), options.exclude.join("\n")).as_bytes(),
+    );
     let name = key.hex().to_string();
     let folder = shared.join(&name);
     let marker = |name: &str| shared.join(format!("{name}.json"));
     let record = |unpacked: &Unpacked| -> anyhow::Result<()> {
-        let text = serde_json::json!({"run": options.run, "uris": uris, "only": options.only, "files": unpacked.files, "bytes": unpacked.bytes});
+        let text = serde_json::json!({"run": options.run, "uris": uris, "only": options.only, "exclude": options.exclude, "files": unpacked.files, "bytes": unpacked.bytes});
         crate::io::fs::write_atomic(&marker(&name), &crate::formats::json::to_pretty(&text))
     };
     if folder.is_dir() && marker(&name).is_file() {
-        let previous: serde_json::Value = serde_json::from_slice(&fs_err::read(marker(&name))?).unwrap_or_default();
-        let unpacked = Unpacked {
-            files: previous["files"].as_u64().unwrap_or(0),
-            bytes: previous["bytes"].as_u64().unwrap_or(0),
-            ..Unpacked::default()
-        };
+        // Served again only once checked: the record of the extraction says what it holds, and
+        // anything a step wrote into it since is put back (an untouched one costs one `lstat` per
+        // path, and no archive is read).
+        let unpacked =
+            unpack_recorded(blobs, &folder, &options.selection(), Existing::Exact, Some(&record_path(&folder)))?;
+        if unpacked.written + unpacked.removed > 0 {
+            tracing::warn!(folder = %folder.display(), written = unpacked.written, removed = unpacked.removed, "the shared extraction had been changed since it was made; put back as its artifacts hold it");
+        }
         record(&unpacked)?;
         return Ok((unpacked, folder));
     }
@@ -200,22 +234,44 @@ fn restore_shared(
     if let Some(other) = free.as_ref().filter(|_| !partial.exists()) {
         fs_err::remove_file(marker(other))?;
         fs_err::rename(shared.join(other), &partial)?;
+        let _ = std::fs::rename(record_path(&shared.join(other)), record_path(&partial));
     }
-    let unpacked = unpack_all(blobs, &partial, &options.only, Existing::Exact)?;
+    let unpacked =
+        unpack_recorded(blobs, &partial, &options.selection(), Existing::Exact, Some(&record_path(&partial)))?;
     fs_err::rename(&partial, &folder)?;
+    let _ = std::fs::rename(record_path(&partial), record_path(&folder));
     record(&unpacked)?;
     Ok((unpacked, folder))
+}
+
+/// Refuses, before anything is fetched or unpacked, a `--read-only` destination that cannot become
+/// a link: a file, or a folder that holds anything.
+fn check_linkable(destination: &Path) -> Result<(), InputError> {
+    let Ok(metadata) = std::fs::symlink_metadata(destination) else { return Ok(()) };
+    let refuse = |what: &str| {
+        InputError::in_file(destination, format!("{what}; a read-only artifact is linked into an empty place"))
+            .with_hint("give an empty or missing folder, or leave out --read-only; nothing was unpacked")
+    };
+    if metadata.file_type().is_symlink() {
+        return Ok(());
+    }
+    if !metadata.is_dir() {
+        return Err(refuse("is not a folder"));
+    }
+    if fs_err::read_dir(destination).map_err(|error| refuse(&format!("cannot be read ({error})")))?.next().is_some() {
+        return Err(refuse("holds files"));
+    }
+    Ok(())
 }
 
 /// Makes `destination` a link to the shared extraction `folder` (replacing a link or an empty
 /// folder there).
 fn link_destination(destination: &Path, folder: &Path) -> anyhow::Result<()> {
+    check_linkable(destination)?;
     if destination.is_symlink() {
         fs_err::remove_file(destination)?;
     } else if destination.is_dir() {
-        fs_err::remove_dir(destination).with_context(|| {
-            format!("{} holds files; a read-only artifact is linked into an empty place", destination.display())
-        })?;
+        fs_err::remove_dir(destination)?;
     }
     if let Some(parent) = destination.parent() {
         fs_err::create_dir_all(parent)?;
