@@ -570,7 +570,7 @@ pub enum ArtifactCommand {
         /// Pack only what these paths of SOURCE name (repeatable; `*` matches within one path segment); with --exclude, they are packed even inside an excluded folder.
         #[arg(long)]
         include: Vec<String>,
-        /// Leave out what these paths of SOURCE name (repeatable; `*` matches within one path segment).
+        /// Leave out what these paths name (paths of SOURCE; repeatable; `*` matches within one path segment).
         #[arg(long)]
         exclude: Vec<String>,
         /// Mark the folders these paths name as whole (repeatable; `*` matches within one path segment): unpacked, each replaces the folder of the same path, so files removed from it do not survive.
@@ -692,10 +692,10 @@ pub struct CommitArgs {
     /// Stdout as text or JSON: the summary.
     #[arg(long = "output-format", value_enum, default_value_t = OutputFormatArg::Text)]
     pub output_format: OutputFormatArg,
-    /// The commit the tree stands for when its HEAD is an earlier commit with the same managed paths (the local runner's clone serves both with one artifact): reported when nothing changed, committed on otherwise; empty means HEAD.
+    /// The midstream commit the run built (the tree's HEAD may be an earlier commit with the same managed paths: the local runner's clone serves both with one artifact): reported when nothing changed, committed on otherwise; empty means HEAD.
     #[arg(long, value_name = "COMMIT")]
     pub revision: Option<String>,
-    /// Artifacts to unpack into the tree first, the checkout's then those laid over it in order (`oci:<repository>@sha256:<digest>`; empty ones skipped): the checkout's .git comes first, and when git's object ids show that nothing managed would change, nothing else is unpacked.
+    /// Artifacts to unpack, in order (into the tree first: the checkout's, then those laid over it; `oci:<repository>@sha256:<digest>`; empty ones skipped): the checkout's .git comes first, and when git's object ids show that nothing managed would change, nothing else is unpacked.
     #[arg(long, num_args = 1.., value_name = "URI")]
     pub artifacts: Vec<String>,
     /// Where artifact blobs are kept: `oci-layout:DIR`, `docker://HOST[:PORT]`, or the registry each URI names (default).

@@ -495,6 +495,22 @@ fn checked_platforms(platforms: Vec<String>) -> Result<Vec<String>, InputError> 
     Ok(checked)
 }
 
+/// The package lists of the supported catalog when none is given: `--default-packages` (else the
+/// overlay's `default.packages.yaml`, when there is one) and the overlay's
+/// `rhdh-supported-packages.txt`, when there is one.
+fn default_package_lists(overlay: &Path, default_packages: Option<PathBuf>) -> Vec<PathBuf> {
+    let present = |path: &PathBuf| path.exists() || path.is_symlink();
+    let overlay_default = overlay.join("default.packages.yaml");
+    let mut defaults: Vec<PathBuf> = Vec::new();
+    match default_packages {
+        Some(file) => defaults.push(file),
+        None if present(&overlay_default) => defaults.push(overlay_default),
+        None => {}
+    }
+    defaults.extend(Some(overlay.join("rhdh-supported-packages.txt")).filter(present));
+    defaults
+}
+
 fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::IndexSettings, InputError> {
     let IndexArgs {
         overlay,
@@ -532,8 +548,6 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
         allow_local_repos,
     } = args;
     let overlay = tree_path("--overlay", &overlay, true)?;
-    let present = |path: &PathBuf| path.exists() || path.is_symlink();
-    let overlay_default = overlay.join("default.packages.yaml");
     let default_packages = optional_path(default_packages);
     let rhdh_default_packages = rhdh_default_packages(
         &overlay,
@@ -543,18 +557,7 @@ fn index_settings(args: IndexArgs, sources: &ValueSources) -> Result<index::Inde
         allow_local_repos,
     )?;
     let lenient_default_packages = default_packages.is_some();
-    let packages = if packages.is_empty() {
-        let mut defaults: Vec<PathBuf> = Vec::new();
-        match default_packages {
-            Some(file) => defaults.push(file),
-            None if present(&overlay_default) => defaults.push(overlay_default),
-            None => {}
-        }
-        defaults.extend(Some(overlay.join("rhdh-supported-packages.txt")).filter(present));
-        defaults
-    } else {
-        packages
-    };
+    let packages = if packages.is_empty() { default_package_lists(&overlay, default_packages) } else { packages };
     let checked_platforms = checked_platforms(platforms)?;
     let backstage_version = version("--backstage-version", backstage_version)?;
     let versions = versions.unwrap_or_else(|| overlay.join("versions.json"));

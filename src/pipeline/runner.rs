@@ -520,6 +520,26 @@ impl Run<'_> {
         })
     }
 
+    /// The folders of a TaskRun (relative to its folder) kept from its previous run: those its
+    /// steps unpack artifacts into.
+    fn kept_folders(&self, task: &PipelineTask) -> Vec<PathBuf> {
+        match &task.task_ref {
+            TaskRef::Bundle(_) => vec![PathBuf::from("workdir/source")],
+            TaskRef::Named(name) => self
+                .tasks
+                .get(name)
+                .map(|definition| {
+                    definition
+                        .steps
+                        .iter()
+                        .flat_map(|step| crate::pipeline::workdirs::artifact_destinations(&step.args))
+                        .map(|relative| Path::new("workdir").join(relative))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
     /// One TaskRun: its steps in order; returns the results.
     async fn run_task(
         &self,
@@ -538,22 +558,7 @@ impl Run<'_> {
         crate::pipeline::reuse::forget(&self.options.out.join("state"), run_name).map_err(|error| error.to_string())?;
         // The folders artifacts are unpacked into are kept from the previous run of this TaskRun:
         // `artifact use` brings them up to date (`--exact`, set below), writing only what differs.
-        let kept: Vec<PathBuf> = match &task.task_ref {
-            TaskRef::Bundle(_) => vec![PathBuf::from("workdir/source")],
-            TaskRef::Named(name) => self
-                .tasks
-                .get(name)
-                .map(|definition| {
-                    definition
-                        .steps
-                        .iter()
-                        .flat_map(|step| crate::pipeline::workdirs::artifact_destinations(&step.args))
-                        .map(|relative| Path::new("workdir").join(relative))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        };
-        crate::pipeline::workdirs::renew(&dir, &kept, &self.trash)
+        crate::pipeline::workdirs::renew(&dir, &self.kept_folders(task), &self.trash)
             .map_err(|error| format!("preparing {}: {error}", dir.display()))?;
         let workdir = dir.join("workdir");
         let results_dir = dir.join("results");

@@ -231,27 +231,7 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
             .into());
         }
     }
-    // What the installer would refuse at pod start (two enabled plugins setting one key to two
-    // values, one plugin listed twice) is never written: the metadata behind it is bad input.
-    for (catalog, rendered) in catalogs.iter().zip(&rendered) {
-        let Some(bytes) = rendered.catalog.get(Path::new(DPDY_FILE)) else { continue };
-        let shown = catalog.output.join(DPDY_FILE);
-        let errors = crate::io::install_check::static_errors(&shown, &String::from_utf8_lossy(bytes))?;
-        if let Some(first) = errors.first() {
-            return Err(InputError::in_file(
-                &shown,
-                format!(
-                    "would break the RHDH installer's rules, so nothing was written: {} problem(s), the first: `{}`: {} [{}]",
-                    errors.len(),
-                    crate::formats::shown::shown(&first.package),
-                    first.message,
-                    first.rule
-                ),
-            )
-            .with_hint("fix the metadata (`spec.appConfigExamples`, `spec.dynamicArtifact`) of the packages named, or list them once in default.packages.yaml")
-            .into());
-        }
-    }
+    refuse_what_the_installer_refuses(&catalogs, &rendered)?;
     let previous_views: Vec<Option<crate::domain::catalog::view::CatalogView>> = catalogs
         .iter()
         .map(|catalog| {
@@ -315,6 +295,34 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// What the installer would refuse at pod start (two enabled plugins setting one key to two
+/// values, one plugin listed twice) is never written: the metadata behind it is bad input.
+fn refuse_what_the_installer_refuses(
+    catalogs: &[Catalog<'_>],
+    rendered: &[crate::domain::catalog::render::RenderedIndex],
+) -> anyhow::Result<()> {
+    for (catalog, rendered) in catalogs.iter().zip(rendered) {
+        let Some(bytes) = rendered.catalog.get(Path::new(DPDY_FILE)) else { continue };
+        let shown = catalog.output.join(DPDY_FILE);
+        let errors = crate::io::install_check::static_errors(&shown, &String::from_utf8_lossy(bytes))?;
+        if let Some(first) = errors.first() {
+            return Err(InputError::in_file(
+                &shown,
+                format!(
+                    "would break the RHDH installer's rules, so nothing was written: {} problem(s), the first: `{}`: {} [{}]",
+                    errors.len(),
+                    crate::formats::shown::shown(&first.package),
+                    first.message,
+                    first.rule
+                ),
+            )
+            .with_hint("fix the metadata (`spec.appConfigExamples`, `spec.dynamicArtifact`) of the packages named, or list them once in default.packages.yaml")
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Whether `relative` is a file `index` writes into `--output`: the index files at its top,

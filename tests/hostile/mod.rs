@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::support::rhdh_catalog;
 
-mod content;
 mod archive;
+mod content;
 mod dynamic_plugins;
 mod images;
 mod io;
