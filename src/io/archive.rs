@@ -1255,7 +1255,12 @@ impl Record {
                 }
             }
         }
-        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        // A folder the record does not name (one an `--only` unpack made for the files it holds)
+        // is walked whole when its parent changed: a recorded path found again in it is listed
+        // once, with what the record knows of it (twice, the second would read as not unpacked
+        // and be removed).
+        entries.sort_by(|a, b| a.key.cmp(&b.key).then(a.known.is_none().cmp(&b.known.is_none())));
+        entries.dedup_by(|later, first| later.key == first.key);
         OnDisk { entries, changed }
     }
 
@@ -1682,6 +1687,31 @@ mod tests {
         // A record that does not parse is no record.
         fs_err::write(&record, "garbage").unwrap();
         assert_eq!(unpack().written, 0);
+    }
+
+    #[test]
+    fn a_recorded_unpack_of_a_few_files_keeps_them_when_the_folder_moved() {
+        // What the fetch task does: `--exclude workspaces --only workspaces/*/record.json`, so the
+        // record names the files but not the folders made for them; the local runner then moves
+        // the folder into a fresh TaskRun folder (its stamp changes, its content does not).
+        let source = tree(&[("workspaces/a/record.json", "1"), ("workspaces/a/big.txt", "x"), ("top.txt", "t")]);
+        let blob = packed(source.path(), &Selection::default());
+        let root = tempfile::tempdir().unwrap();
+        let destination = root.path().join("dest");
+        let record = record_path(&destination);
+        let only = Selection {
+            include: vec!["workspaces/*/record.json".into()],
+            exclude: vec!["workspaces".into()],
+            ..Selection::default()
+        };
+        let unpack = || unpack_recorded(&[&blob], &destination, &only, Existing::Exact, Some(&record)).unwrap();
+        assert_eq!(unpack().written, 2);
+        let moved = root.path().join("moved");
+        fs_err::rename(&destination, &moved).unwrap();
+        fs_err::rename(&moved, &destination).unwrap();
+        let again = unpack();
+        assert_eq!((again.written, again.removed), (0, 0), "{again:?}");
+        assert_eq!(listing(&destination), ["top.txt", "workspaces/a/record.json"]);
     }
 
     #[test]
