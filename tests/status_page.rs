@@ -472,7 +472,7 @@ t.value='analytics/plugins/analytics-module-ga4';t.dispatchEvent(new Event('inpu
     {
         assert!(row_of(&dom, image).contains("index did not run"), "{}", row_of(&dom, image));
     }
-    assert!(stdout.contains("index            skipped"), "skipped tasks say so: {stdout}");
+    crate::sync_pipeline::assert_summary_columns(&stdout, &[("index", "skipped")]);
     assert!(stdout.contains("catalog:   none from this run"), "{stdout}");
     assert!(!stdout.contains("None"), "{stdout}");
     let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();

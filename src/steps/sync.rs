@@ -479,6 +479,8 @@ fn print_summary(
     elapsed: std::time::Duration,
 ) {
     println!("sync {} in {:.1}s", outcome.status, elapsed.as_secs_f64());
+    // The name column fits the longest task name (`publish-community`), so the words line up.
+    let width = outcome.tasks.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0).max(16);
     for (name, task) in &outcome.tasks {
         let word = if task.status == TaskStatus::None { "skipped".to_string() } else { task.status.to_string() };
         let detail = causes
@@ -491,7 +493,7 @@ fn print_summary(
         } else {
             format!("{:.1}s", std::time::Duration::from_millis(task.millis).as_secs_f64())
         };
-        println!("  {name:16} {word:9} {time:>7}{detail}");
+        println!("  {name:width$} {word:9} {time:>7}{detail}");
     }
     for cause in causes.iter().filter(|cause| !cause.skipped) {
         println!("failed:    {}: {}", cause.task, cause.summary());
