@@ -211,6 +211,40 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     );
 }
 
+/// A sync under another registry prefix exports every workspace again, since its images are named
+/// elsewhere now. `sync` gives the steps no registry of its own: fetch learns the prefix from the
+/// fetch Task's `--registry $(params.registry)`, as a cluster run does.
+#[test]
+fn a_changed_registry_prefix_exports_again_as_the_fetch_task_tells_fetch() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = example(root);
+    let (output, stdout) = sync(root, &midstream, &[]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+
+    // The dry run plans as the run will.
+    let (output, stdout) = sync(root, &midstream, &["--registry", "quay.io/moved", "--dry-run"]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.matches("quay.io/moved now").count(), 4, "{stdout}");
+
+    let (output, stdout) = sync(root, &midstream, &["--registry", "quay.io/moved"]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/sync/runs/fetch/workdir/source/plan.json")).unwrap())
+            .unwrap();
+    let mut exported = 0;
+    for workspace in plan["workspaces"].as_array().unwrap().iter().filter(|workspace| workspace["decision"] != "drop") {
+        assert_eq!(workspace["decision"], "export", "{workspace}");
+        let reason = workspace["reason"].as_str().unwrap();
+        assert!(reason.contains(" quay.io/rhdh;") && reason.ends_with(" quay.io/moved now"), "{reason}");
+        exported += 1;
+    }
+    assert_eq!(exported, 4, "{plan}");
+    assert!(stdout.contains("index:     7 plugins: 7 pinned"), "{stdout}");
+    let index = std::fs::read_to_string(midstream.join("catalog-index/index.json")).unwrap();
+    assert_eq!(index.matches("\"quay.io/moved/").count(), 7, "{index}");
+}
+
 #[test]
 fn a_failing_export_fails_the_sync_and_the_report_says_where() {
     let scratch = tempfile::tempdir().unwrap();

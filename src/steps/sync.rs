@@ -155,11 +155,8 @@ fn pipeline_params(
 /// The environment every step of the run gets (it stands for the cluster's configuration, so it
 /// wins over a step's own `env`).
 fn step_environment(args: &SyncSettings, has_origin: bool) -> Vec<(String, String)> {
-    let registry = args.params.get("registry").cloned().unwrap_or_else(|| args.registry.clone());
     let mut env = vec![
         ("RHDH_CATALOG_STORE".to_string(), args.store.clone()),
-        // Fetch compares it with where each workspace's last export pushed.
-        ("RHDH_CATALOG_REGISTRY".to_string(), registry),
         ("RHDH_CATALOG_ARTIFACT_STORE".to_string(), format!("oci-layout:{}", args.out.join("artifacts").display())),
         ("RHDH_CATALOG_INSTALL_COMMAND".to_string(), args.install_command.clone()),
         ("RHDH_CATALOG_TSC_COMMAND".to_string(), args.tsc_command.clone()),
@@ -229,6 +226,10 @@ async fn dry_run(
     fetch.extend(["--plan".into(), plan_path.display().to_string(), "--output-format".into(), "json".into()]);
     for workspace in &args.workspaces {
         fetch.extend(["--workspace".to_string(), workspace.clone()]);
+    }
+    // As the fetch Task passes it: a workspace last exported under another prefix is exported again.
+    if let Some(registry) = options.params.get("registry") {
+        fetch.extend(["--registry".to_string(), registry.clone()]);
     }
     let (status, stderr) = crate::pipeline::runner::run_tool_step_captured(&options.tool, &fetch, &options.env).await?;
     let scratch_text = scratch.path().display().to_string();
