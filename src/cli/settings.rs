@@ -417,7 +417,7 @@ fn export_settings(args: ExportArgs, sources: &ValueSources) -> Result<export::E
     if let Some(dir) = &package_cache {
         outputs.push(("--package-cache", dir));
     }
-    refuse_overlaps(&outputs, &[("--overlay", &overlay), ("--plan", &plan)])?;
+    refuse_overlaps(&outputs, &[("--overlay-dir", &overlay), ("--plan", &plan)])?;
     Ok(export::ExportSettings {
         allow_local_repos,
         overlay,
@@ -766,7 +766,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                     _ => (
                         argument.clone(),
                         to.clone().ok_or_else(|| {
-                            InputError::usage(format!("`{argument}` has no `=<folder>` and no --to was given"))
+                            InputError::usage(format!("`{argument}` has no `=<folder>` and no --into was given"))
                         })?,
                     ),
                 };
@@ -785,7 +785,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                 }
                 if destination.as_os_str().is_empty() {
                     return Err(InputError::usage(format!("`{argument}` names an empty folder to unpack into"))
-                        .with_hint("write `<uri>=<folder>`, or give the folder with --to"));
+                        .with_hint("write `<uri>=<folder>`, or give the folder with --into"));
                 }
                 refuse_overlaps(&[("the folder to unpack into", &destination)], &[])?;
                 pairs.push((uri, destination));

@@ -795,7 +795,7 @@ impl Run<'_> {
         let args = vec![
             "artifact".to_string(),
             "create".into(),
-            "--store".into(),
+            "--oci-storage".into(),
             storage.clone(),
             format!("--expires-after={expires_after}"),
             "--result".into(),

@@ -97,7 +97,7 @@ pub(crate) fn renew(dir: &Path, kept: &[PathBuf], trash: &Trash) -> std::io::Res
 }
 
 /// The folders (relative to `/var/workdir`) an `artifact use` step unpacks into: each
-/// `<uri>=/var/workdir/<folder>` and the `--to` folder.
+/// `<uri>=/var/workdir/<folder>` and the `--into` folder (`--to`, its old spelling, too).
 pub(crate) fn artifact_destinations(args: &[String]) -> Vec<PathBuf> {
     if args.get(..2) != Some(&["artifact".to_string(), "use".to_string()]) {
         return Vec::new();
@@ -105,9 +105,9 @@ pub(crate) fn artifact_destinations(args: &[String]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut iter = args.iter().peekable();
     while let Some(arg) = iter.next() {
-        let folder = if arg == "--to" {
+        let folder = if arg == "--into" || arg == "--to" {
             iter.peek().map(|next| next.as_str())
-        } else if let Some(folder) = arg.strip_prefix("--to=") {
+        } else if let Some(folder) = arg.strip_prefix("--into=").or_else(|| arg.strip_prefix("--to=")) {
             Some(folder)
         } else {
             arg.rsplit_once('=').map(|(_, folder)| folder).filter(|_| !arg.starts_with("--"))
@@ -132,6 +132,10 @@ mod tests {
         assert_eq!(
             artifact_destinations(&args("artifact use --read-only $(params.A)=/var/workdir/source")),
             [PathBuf::from("source")]
+        );
+        assert_eq!(
+            artifact_destinations(&args("artifact use --into /var/workdir/inputs $(params.A) $(params.B[*])")),
+            [PathBuf::from("inputs")]
         );
         assert_eq!(
             artifact_destinations(&args("artifact use --to /var/workdir/inputs $(params.A) $(params.B[*])")),
