@@ -1258,6 +1258,10 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
         branch,
         revision,
         index_image,
+        community_index_report,
+        community_catalog_index,
+        community_packages,
+        community_published_image,
         source_date_epoch: epoch,
     } = args;
     let mut lines = Vec::new();
@@ -1303,6 +1307,10 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
         branch: optional(branch),
         revision: optional(revision),
         index_image: optional(index_image),
+        community_index_report: path(community_index_report),
+        community_catalog_index: path(community_catalog_index),
+        community_packages: community_packages.into_iter().filter(|path| !path.as_os_str().is_empty()).collect(),
+        community_index_image: optional(community_published_image),
         source_date_epoch: match epoch {
             Some(seconds) => Some(seconds),
             None => source_date_epoch()?,

@@ -343,12 +343,34 @@ async fn status_page(
     // Every plugin of the overlay gets a row: the overlay this run fetched, else the checkout's.
     let overlay_root = if plan_path.is_file() { fetched.clone() } else { tree.to_path_buf() };
     if let Some(overlay) = overlay_of(&overlay_root, &plan_path) {
+        // The community catalog's section, whatever happened to the index: its plugins get rows.
+        let community_list = overlay.join("rhdh-community-packages.txt");
+        if community_list.is_file() {
+            args.extend(["--community-packages".into(), path(community_list)]);
+        }
         args.extend(["--overlay".into(), path(overlay)]);
     }
     // Only an index this run made is this run's catalog: never the checkout's previous one.
     if succeeded("index") {
         args.extend(["--index-report".into(), path(runs.join("index/workdir/index-report.json"))]);
         args.extend(["--catalog-index".into(), path(runs.join("index/workdir/source/catalog-index"))]);
+        // The community catalog only when this index made one (a folder left from an earlier run is not this run's).
+        if result(outcome, "index", "community").as_deref() == Some("true") {
+            args.extend([
+                "--community-index-report".into(),
+                path(runs.join("index/workdir/index-report-community.json")),
+            ]);
+            args.extend([
+                "--community-catalog-index".into(),
+                path(runs.join("index/workdir/source/catalog-index-community")),
+            ]);
+        }
+    }
+    // The images the finally tasks published.
+    for (task, flag) in [("publish", "--published-image"), ("publish-community", "--community-published-image")] {
+        if let Some(image) = published_image(outcome, task) {
+            args.extend([flag.to_string(), image]);
+        }
     }
     if ran("export") {
         for folder in export_runs(outcome, out) {
@@ -372,6 +394,29 @@ async fn status_page(
             false
         }
     }
+}
+
+/// The first value of a task's result, when the task succeeded.
+fn result(outcome: &RunOutcome, task: &str, name: &str) -> Option<String> {
+    outcome
+        .outcome(task)
+        .filter(|task| task.status == TaskStatus::Succeeded)
+        .and_then(|task| task.results.get(name))
+        .and_then(|values| values.first())
+        .and_then(|value| value.as_str())
+        .map(str::to_string)
+}
+
+/// `<repository>:<tag>@<digest>` of the image a publish task pushed (the tag its Pipeline gives
+/// it: `<version>-<release>` of the release-number task), when it succeeded.
+fn published_image(outcome: &RunOutcome, task: &str) -> Option<String> {
+    let repository = result(outcome, task, "IMAGE_URL")?;
+    let digest = result(outcome, task, "IMAGE_DIGEST")?;
+    let tag = result(outcome, "release-number", "version")
+        .zip(result(outcome, "release-number", "release"))
+        .map(|(version, release)| format!(":{version}-{release}"))
+        .unwrap_or_default();
+    Some(format!("{repository}{tag}@{digest}"))
 }
 
 /// The folders of this run's export TaskRuns (one per batch the fetch task planned; folders of
@@ -531,6 +576,11 @@ fn print_summary(
     } else {
         println!("catalog:   none from this run (the index task did not succeed)");
     }
+    let community_built = result(outcome, "index", "community").as_deref() == Some("true");
+    let community = catalog.with_file_name("catalog-index-community");
+    if index_ran && community_built && community.is_dir() {
+        println!("community: {} (the extra catalog index)", community.display());
+    }
     let exists = |path: PathBuf| path.exists().then_some(path);
     if let Some(report) = exists(out.join("report.md")) {
         println!("report:    {}", report.display());
@@ -540,6 +590,12 @@ fn print_summary(
     }
     let mut details = Vec::new();
     if index_ran && let Some(report) = exists(out.join("runs/index/workdir/index-report.json")) {
+        details.push(report.display().to_string());
+    }
+    if index_ran
+        && community_built
+        && let Some(report) = exists(out.join("runs/index/workdir/index-report-community.json"))
+    {
         details.push(report.display().to_string());
     }
     let ran_export = outcome.outcome("export").is_some_and(|export| export.status != TaskStatus::None);
