@@ -545,7 +545,12 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub community_catalog_index: Option<PathBuf>,
     /// Package lists of the community catalog; repeatable. Default: <overlay>/rhdh-community-packages.txt; each plugin they name gets a row in the community section, even when no step reached it.
-    #[arg(long = "community-packages", value_name = "FILE", env = "RHDH_CATALOG_COMMUNITY_PACKAGES", value_delimiter = ',')]
+    #[arg(
+        long = "community-packages",
+        value_name = "FILE",
+        env = "RHDH_CATALOG_COMMUNITY_PACKAGES",
+        value_delimiter = ','
+    )]
     pub community_packages: Vec<PathBuf>,
     /// The community catalog index image this run published, <repository>[:tag][@sha256:...].
     #[arg(long, value_name = "REFERENCE")]

@@ -222,7 +222,15 @@ fn read_catalog(files: &CatalogFiles<'_>, notes: &mut Notes) -> StatusInputs {
             }
         }
     }
-    StatusInputs { index_report, build_report, build_info, index, enabled, has_dynamic_plugins, ..StatusInputs::default() }
+    StatusInputs {
+        index_report,
+        build_report,
+        build_info,
+        index,
+        enabled,
+        has_dynamic_plugins,
+        ..StatusInputs::default()
+    }
 }
 
 /// Every plugin of the overlay, once for each catalog's section.

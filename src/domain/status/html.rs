@@ -276,9 +276,8 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
     } else {
         need
     };
-    let community_known = community.is_none_or(|community| {
-        community.index == IndexOutcome::Succeeded && community.totals.unknown == 0
-    });
+    let community_known =
+        community.is_none_or(|community| community.index == IndexOutcome::Succeeded && community.totals.unknown == 0);
     let lede = if !page.failures.is_empty() {
         let tasks: Vec<String> =
             page.failures.iter().map(|failure| format!("<code>{}</code>", escape(&failure.task))).collect();
@@ -415,7 +414,10 @@ fn input_warnings(out: &mut String, page: &Page) {
         out,
         "<p class=\"muted\">Keys this version does not know, and booleans written as strings, in files the overlay owns: the index read past them and went on; the owners of those files may want to know.{}</p>\n<ul class=\"warnings\">",
         if more > 0 {
-            format!(" The first {} are shown; {more} more are in the index report (<code>input-warnings</code>).", page.input_warnings.len())
+            format!(
+                " The first {} are shown; {more} more are in the index report (<code>input-warnings</code>).",
+                page.input_warnings.len()
+            )
         } else {
             String::new()
         }

@@ -277,6 +277,14 @@ fn community_actions_section(community: &Page) -> Section {
     section
 }
 
+/// One input warning as plain text. It quotes what a foreign file holds (a key may be any
+/// string), so it is [`markdown_text`], not prose with code spans: a backtick of the file cannot
+/// open or close a span. `<` and `>` become entities and the `(` after an escaped `]` is escaped
+/// too, so neither a renderer nor a search of the text finds a tag or a link destination in it.
+fn warning_text(warning: &str) -> String {
+    markdown_text(warning).replace("\\<", "&lt;").replace("\\>", "&gt;").replace("\\](", "\\]\\(")
+}
+
 /// The input warnings of the index reports, as text.
 fn input_warnings_section(page: &Page) -> Option<Section> {
     if page.input_warnings_total == 0 {
@@ -288,12 +296,15 @@ fn input_warnings_section(page: &Page) -> Option<Section> {
             "\n### Input warnings ({})\n\nKeys this version does not know, and booleans written as strings, in files the overlay owns: the index read past them and went on.{}\n\n",
             page.input_warnings_total,
             if more > 0 {
-                format!(" The first {} are shown; {more} more are in the index report (`input-warnings`).", page.input_warnings.len())
+                format!(
+                    " The first {} are shown; {more} more are in the index report (`input-warnings`).",
+                    page.input_warnings.len()
+                )
             } else {
                 String::new()
             }
         ),
-        rows: page.input_warnings.iter().map(|warning| format!("- {}\n", markdown_prose(warning))).collect(),
+        rows: page.input_warnings.iter().map(|warning| format!("- {}\n", warning_text(warning))).collect(),
         empty: None,
     })
 }

@@ -80,8 +80,12 @@ pub(crate) fn overlay_plugins(
             let workspace_path = format!("{}/{folder}", workspace.name);
             workspace.packages.iter().zip(&paths).find(|(_, path)| **path == workspace_path).map(|(package, _)| package)
         };
-        let listed_folders: Vec<String> =
-            workspace.plugins_list.iter().flat_map(PluginsList::entries).map(|entry| entry.path.as_str().to_string()).collect();
+        let listed_folders: Vec<String> = workspace
+            .plugins_list
+            .iter()
+            .flat_map(PluginsList::entries)
+            .map(|entry| entry.path.as_str().to_string())
+            .collect();
         // The folders this catalog's list names under this workspace that no plugins-list entry does.
         let unlisted: Vec<String> = this
             .into_iter()
@@ -91,7 +95,8 @@ pub(crate) fn overlay_plugins(
             .collect();
         for folder in listed_folders.into_iter().chain(unlisted) {
             let listed = this.is_none_or(|set| set.contains(&(workspace.name.clone(), folder.clone())));
-            if (catalog == CatalogKind::Community && !listed) || !seen.insert((workspace.name.clone(), folder.clone())) {
+            if (catalog == CatalogKind::Community && !listed) || !seen.insert((workspace.name.clone(), folder.clone()))
+            {
                 continue;
             }
             let package = described(&folder);
@@ -106,7 +111,10 @@ pub(crate) fn overlay_plugins(
                     .and_then(|package| package.support.as_ref())
                     .map(|support| support.as_str().to_string()),
                 listed,
-                exported: lists.supported.as_ref().is_none_or(|set| set.contains(&(workspace.name.clone(), folder.clone()))),
+                exported: lists
+                    .supported
+                    .as_ref()
+                    .is_none_or(|set| set.contains(&(workspace.name.clone(), folder.clone()))),
                 in_other_catalog: names(other, &workspace.name, &folder),
                 enabled_by_default,
                 folder,
@@ -191,7 +199,10 @@ mod tests {
         };
         let supported = overlay_plugins(&overlay(), &lists, CatalogKind::Supported, None);
         let folders = |plugins: &[OverlayPlugin]| plugins.iter().map(OverlayPlugin::workspace_path).collect::<Vec<_>>();
-        assert_eq!(folders(&supported), ["analytics/plugins/ga4", "analytics/plugins/segment", "analytics/plugins/both"]);
+        assert_eq!(
+            folders(&supported),
+            ["analytics/plugins/ga4", "analytics/plugins/segment", "analytics/plugins/both"]
+        );
         let ga4 = &supported[0];
         assert!(!ga4.listed && !ga4.exported && ga4.in_other_catalog, "{ga4:?}");
         assert_eq!(ga4.package.as_deref(), Some("@backstage-community/plugin-ga4"));

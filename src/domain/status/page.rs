@@ -887,10 +887,7 @@ fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
     );
     push("midstream commit", run.revision.clone().filter(|_| !community));
     push("overlay commit", info_facts.map(|info| info.overlay_commit.clone()));
-    push(
-        "overlay repository",
-        info_facts.and_then(|info| info.source_repo.split(" @ ").next().map(str::to_string)),
-    );
+    push("overlay repository", info_facts.and_then(|info| info.source_repo.split(" @ ").next().map(str::to_string)));
     push("plugin registry", info.map(|info| info.registry.clone()));
     push("community registry", info.and_then(|info| info.community_registry.clone()));
     let image = run
@@ -1078,8 +1075,7 @@ fn row(
 
     // A plugin outside every catalog by the overlay's choice, or one this pipeline does not
     // export, is not exported with its workspace.
-    let workspace_report =
-        workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside() && exported_here);
+    let workspace_report = workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside() && exported_here);
     let not_exported = (!exported_here && facts.export.is_none()).then(|| {
         Stage::new(
             Outcome::Skip,
@@ -1249,8 +1245,9 @@ fn not_built_here(facts: &Joined<'_>, registries: &ActionRegistries<'_>) -> Opti
         return Some("this pipeline does not export it: the supported package list does not name it".to_string());
     }
     let requested = facts.index.and_then(|plugin| registry_of_reference(&plugin.reference))?;
-    (registries.community == Some(requested.as_str()) && registries.export != Some(requested.as_str()))
-        .then(|| format!("its images are named under the community registry {requested}, which this pipeline does not push to"))
+    (registries.community == Some(requested.as_str()) && registries.export != Some(requested.as_str())).then(|| {
+        format!("its images are named under the community registry {requested}, which this pipeline does not push to")
+    })
 }
 
 fn action(

@@ -424,16 +424,16 @@ const COMMUNITY_REGISTRY: &str = "ghcr.io/redhat-developer/rhdh-plugin-export-ov
 fn community_inputs(run: &RunContext) -> StatusInputs {
     let report: IndexReportFile = serde_json::from_value(serde_json::json!({
         "plugins": [
-            {"image": "backstage-community-plugin-ga4", "workspace": "analytics", "reference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-ga4:bs_1.52.0__0.21.0"), "status": "pinned", "digest": DIGEST_A},
-            {"image": "backstage-community-plugin-matomo", "workspace": "analytics", "reference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-matomo:bs_1.52.0__0.9.0"), "status": "missing", "detail": "tag not found"}
+            {"image": "backstage-community-plugin-analytics-module-ga4", "workspace": "analytics", "reference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-analytics-module-ga4:bs_1.52.0__0.21.0"), "status": "pinned", "digest": DIGEST_A},
+            {"image": "backstage-community-plugin-analytics-module-matomo", "workspace": "analytics", "reference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-analytics-module-matomo:bs_1.52.0__0.9.0"), "status": "missing", "detail": "tag not found"}
         ],
-        "diff": {"added": ["backstage-community-plugin-ga4"]},
+        "diff": {"added": ["backstage-community-plugin-analytics-module-ga4"]},
         "input-warnings": ["overlay-repo/workspaces/analytics/source.json:1: `repo-flat` is the string \"true\"; read as the boolean true"]
     }))
     .unwrap();
     let index: IndexJson = serde_json::from_value(serde_json::json!({
-        "backstage-community-plugin-ga4": {"workspacePath": "analytics/plugins/analytics-module-ga4",
-            "registryReference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-ga4@{DIGEST_A}"),
+        "backstage-community-plugin-analytics-module-ga4": {"workspacePath": "analytics/plugins/analytics-module-ga4",
+            "registryReference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-analytics-module-ga4@{DIGEST_A}"),
             "support": "community", "imageTag": "bs_1.52.0__0.21.0"}
     }))
     .unwrap();
@@ -451,10 +451,7 @@ fn community_inputs(run: &RunContext) -> StatusInputs {
     StatusInputs {
         catalog: CatalogKind::Community,
         run: RunContext {
-            index_image: Some(format!(
-                "quay.io/rhdh/plugin-catalog-index-community:1.10.0-1@{}",
-                DIGEST_C
-            )),
+            index_image: Some(format!("quay.io/rhdh/plugin-catalog-index-community:1.10.0-1@{}", DIGEST_C)),
             ..run.clone()
         },
         index_report: Some(report),
@@ -467,7 +464,10 @@ fn community_inputs(run: &RunContext) -> StatusInputs {
         overlay: vec![
             community_plugin("plugins/analytics-module-ga4", "@backstage-community/plugin-analytics-module-ga4"),
             community_plugin("plugins/analytics-module-matomo", "@backstage-community/plugin-analytics-module-matomo"),
-            community_plugin("plugins/analytics-module-newrelic", "@backstage-community/plugin-analytics-module-newrelic"),
+            community_plugin(
+                "plugins/analytics-module-newrelic",
+                "@backstage-community/plugin-analytics-module-newrelic",
+            ),
         ],
         ..StatusInputs::default()
     }
@@ -484,14 +484,13 @@ fn the_community_catalog_is_a_section_of_its_own() {
     let both = with_community();
     let page = build(&both);
     let community = page.community.as_deref().expect("the community section");
-    let states: Vec<(&str, PluginState)> =
-        community.rows.iter().map(|row| (row.image.as_str(), row.state)).collect();
+    let states: Vec<(&str, PluginState)> = community.rows.iter().map(|row| (row.image.as_str(), row.state)).collect();
     assert_eq!(
         states,
         [
+            ("backstage-community-plugin-analytics-module-ga4", PluginState::Pinned),
+            ("backstage-community-plugin-analytics-module-matomo", PluginState::Missing),
             ("backstage-community-plugin-analytics-module-newrelic", PluginState::NotSelected),
-            ("backstage-community-plugin-ga4", PluginState::Pinned),
-            ("backstage-community-plugin-matomo", PluginState::Missing),
         ]
     );
     // No dynamic-plugins.default.yaml: nothing enabled by default, the DPDY stage skipped.
@@ -507,7 +506,10 @@ fn the_community_catalog_is_a_section_of_its_own() {
     assert_eq!(community.actions.len(), 1, "{:#?}", community.actions);
     let action = &community.actions[0];
     assert_eq!(action.state, PluginState::Missing);
-    assert!(action.before.contains("exporting again does not help") && action.before.contains(COMMUNITY_REGISTRY), "{action:?}");
+    assert!(
+        action.before.contains("exporting again does not help") && action.before.contains(COMMUNITY_REGISTRY),
+        "{action:?}"
+    );
     assert!(!action.command.contains("--force-export") && !action.command.contains("export --workspace"), "{action:?}");
     let facts: BTreeMap<&str, &str> =
         community.header.facts.iter().map(|(label, value)| (*label, value.as_str())).collect();
@@ -516,7 +518,8 @@ fn the_community_catalog_is_a_section_of_its_own() {
     assert_eq!(facts["community registry"], COMMUNITY_REGISTRY);
     assert!(!facts.contains_key("branch"), "the run's facts stay in the page's header");
     assert!(
-        page.summary_line().ends_with("; community: 3 plugins: 1 pinned, 0 fallback, 0 kept, 1 missing, ACTION REQUIRED: 1"),
+        page.summary_line()
+            .ends_with("; community: 3 plugins: 1 pinned, 0 fallback, 0 kept, 1 missing, ACTION REQUIRED: 1"),
         "{}",
         page.summary_line()
     );
@@ -525,7 +528,11 @@ fn the_community_catalog_is_a_section_of_its_own() {
     assert!(html.contains("<title>RHDH catalog: Failed, 6 need action</title>"), "every catalog's actions count");
     let position = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}"));
     let intro = &html[position("<section id=\"community\"")..position("<section id=\"community-actions\"")];
-    assert!(intro.contains("<code>EXTRA_CATALOG_INDEX_IMAGES</code>") && intro.contains("no <code>dynamic-plugins.default.yaml</code>"), "{intro}");
+    assert!(
+        intro.contains("<code>EXTRA_CATALOG_INDEX_IMAGES</code>")
+            && intro.contains("no <code>dynamic-plugins.default.yaml</code>"),
+        "{intro}"
+    );
     assert!(intro.contains("1 thing needs a person"), "{intro}");
     assert!(position("id=\"plugins\"") < position("id=\"community\""));
     assert!(position("id=\"community-actions\"") < position("id=\"community-changes\""));
@@ -534,8 +541,13 @@ fn the_community_catalog_is_a_section_of_its_own() {
     assert_eq!(html.matches("<tr id=\"plugin-").count(), page.rows.len(), "the supported table is its own");
     assert_eq!(html.matches("<tr id=\"community-plugin-").count(), 3);
     assert!(html.contains("id=\"community-diff-added\""));
-    assert!(html.contains("a person in the community catalog: see <a href=\"#community-actions\">"), "the lede says so");
-    assert!(html.contains("table id=\"community-plugin-table\" class=\"plugin-table\" data-label=\"community plugins\""));
+    assert!(
+        html.contains("a person in the community catalog: see <a href=\"#community-actions\">"),
+        "the lede says so"
+    );
+    assert!(
+        html.contains("table id=\"community-plugin-table\" class=\"plugin-table\" data-label=\"community plugins\"")
+    );
 
     let markdown = markdown::render(&page);
     assert!(markdown.starts_with("## rhdh-catalog sync: Failed ❌ · ⚠️ 6 need action"), "{markdown}");
@@ -582,8 +594,12 @@ fn an_index_that_failed_leaves_the_community_catalog_unknown_and_says_so_first()
     assert!(community.rows.iter().all(|row| row.name.starts_with("@backstage-community/") && row.version.is_some()));
     assert!(community.notes.iter().any(|note| note.starts_with("the index task failed in this run")));
     let html = html::render(&page);
-    let intro = &html[html.find("<section id=\"community\"").unwrap()..html.find("<section id=\"community-actions\"").unwrap()];
-    assert!(intro.contains("The index did not run in this run: no plugin below is in a community catalog it made."), "{intro}");
+    let intro =
+        &html[html.find("<section id=\"community\"").unwrap()..html.find("<section id=\"community-actions\"").unwrap()];
+    assert!(
+        intro.contains("The index did not run in this run: no plugin below is in a community catalog it made."),
+        "{intro}"
+    );
     assert!(intro.find("The index did not run").unwrap() < intro.find("<dl").unwrap(), "said first");
     assert!(intro.contains("not published by this run"), "no image is this run's: {intro}");
     assert!(!html.contains("data-state=\"pinned\""));
@@ -596,11 +612,13 @@ fn input_warnings_are_a_short_list_shown_as_text() {
     let mut both = with_community();
     let hostile = [
         "workspaces/a/source.json:3: unknown key `<img src=x onerror=alert(1)>` (ignored)".to_string(),
-        "workspaces/b/metadata/p.yaml:7: unknown key `[link](javascript:alert(1))` in `spec` (ignored) @octocat".to_string(),
+        "workspaces/b/metadata/p.yaml:7: unknown key `[link](javascript:alert(1))` in `spec` (ignored) @octocat"
+            .to_string(),
         "workspaces/c/source.json:2: unknown key `a``b` <details open> | cell".to_string(),
     ];
     let mut warnings: Vec<String> = hostile.to_vec();
-    warnings.extend((0..25).map(|index| format!("workspaces/w{index:02}/source.json:1: unknown key `k{index}` (ignored)")));
+    warnings
+        .extend((0..25).map(|index| format!("workspaces/w{index:02}/source.json:1: unknown key `k{index}` (ignored)")));
     both.index_report.as_mut().unwrap().input_warnings = warnings.clone();
     // The community report repeats one and adds its own.
     let community = both.community.as_mut().unwrap().index_report.as_mut().unwrap();
@@ -611,7 +629,10 @@ fn input_warnings_are_a_short_list_shown_as_text() {
     let html = html::render(&page);
     let section = &html[html.find("<section id=\"input-warnings\"").expect("the section")..];
     let section = &section[..section.find("</section>").unwrap()];
-    assert!(section.contains("<h2>Input warnings (29)</h2>") && section.contains("9 more are in the index report"), "{section}");
+    assert!(
+        section.contains("<h2>Input warnings (29)</h2>") && section.contains("9 more are in the index report"),
+        "{section}"
+    );
     assert_eq!(section.matches("<li>").count(), 20);
     assert!(section.contains("<code>&lt;img src=x onerror=alert(1)&gt;</code>"), "{section}");
     assert!(!section.contains("<img") && !section.contains("<details") && !section.contains("<a "), "{section}");
@@ -620,7 +641,10 @@ fn input_warnings_are_a_short_list_shown_as_text() {
     let start = markdown.find("\n### Input warnings (29)\n").expect("the markdown section");
     let section = &markdown[start..markdown[start + 1..].find("\n### ").unwrap() + start + 1];
     assert_eq!(section.matches("\n- ").count(), 20, "{section}");
-    assert!(!section.contains("<img") && !section.contains("<details") && !section.contains("](javascript"), "{section}");
+    assert!(
+        !section.contains("<img") && !section.contains("<details") && !section.contains("](javascript"),
+        "{section}"
+    );
     assert!(section.contains("`@octocat`") || !section.contains(" @octocat"), "no live mention: {section}");
     // None at all: no section.
     let page = build(&self::inputs());
