@@ -140,9 +140,12 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
     };
     let community = community_wanted.then(|| {
         let mut community_notes = Notes::default();
+        // Without this run's community index report the folder may be an earlier run's (a
+        // checkout keeps the last catalog the index made): its facts are not shown as this run's.
+        let report_missing = settings.community_index_report.as_deref().is_some_and(|path| !path.exists());
         let files = CatalogFiles {
             index_report: settings.community_index_report.as_deref(),
-            catalog_index: settings.community_catalog_index.as_deref(),
+            catalog_index: settings.community_catalog_index.as_deref().filter(|_| !report_missing),
             build_report: None,
             build_info: None,
         };

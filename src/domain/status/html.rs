@@ -375,8 +375,12 @@ fn community_intro(out: &mut String, page: &Page) {
         "<p class=\"lede\">The extra catalog index RHDH reads through <code>EXTRA_CATALOG_INDEX_IMAGES</code> (<code>name=image</code>): \
 it carries no <code>dynamic-plugins.default.yaml</code>, so none of its plugins is enabled by default; the installer extracts its catalog entities for the extensions catalog.</p>\n",
     );
-    let state = if matches!(page.index, IndexOutcome::Failed | IndexOutcome::NotRun) {
-        "The index did not run in this run: no plugin below is in a community catalog it made.".to_string()
+    let state = if page.index == IndexOutcome::Failed {
+        "The index task failed in this run: no plugin below is in a community catalog it made, and no earlier one is shown as this run's.".to_string()
+    } else if page.index == IndexOutcome::NotRun {
+        "The index task did not run in this run: no plugin below is in a community catalog it made, and no earlier one is shown as this run's.".to_string()
+    } else if page.index == IndexOutcome::Unknown && !page.rows.is_empty() {
+        "This run's index made no community catalog, or its report was not given to this report: no plugin below is in a community catalog of this run.".to_string()
     } else if totals.actions > 0 {
         format!(
             "{} {} a person: see <a href=\"#community-actions\">its ACTION REQUIRED</a>.",

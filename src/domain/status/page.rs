@@ -634,6 +634,13 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
             .unwrap_or_else(|| plugin.workspace_path());
         joined.entry(key).or_default().overlay = Some(plugin);
     }
+    // The export reports are the run's (the pipeline exports the supported catalog's plugins): in
+    // the community catalog's section they add facts to its plugins, not rows of their own.
+    if inputs.catalog == CatalogKind::Community {
+        joined.retain(|_, facts| {
+            facts.index.is_some() || facts.build.is_some() || facts.entry.is_some() || facts.overlay.is_some()
+        });
+    }
 
     let index = index_outcome(inputs);
     let inputs_epoch = inputs
@@ -673,8 +680,9 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         }
         rows.push(row);
     }
-    // A workspace that failed before any plugin was reported still needs a person.
-    for (name, workspace) in &workspaces {
+    // A workspace that failed before any plugin was reported still needs a person (once: in the
+    // supported catalog's section, whose plugins the pipeline exports).
+    for (name, workspace) in workspaces.iter().filter(|_| inputs.catalog == CatalogKind::Supported) {
         if workspace.status == "failed" && !rows.iter().any(|row| row.workspace == *name) {
             actions.push(Action {
                 name: format!("workspace {name}"),

@@ -475,7 +475,11 @@ fn community_inputs(run: &RunContext) -> StatusInputs {
 
 fn with_community() -> StatusInputs {
     let mut inputs = inputs();
-    inputs.community = Some(Box::new(community_inputs(&inputs.run)));
+    let mut community = community_inputs(&inputs.run);
+    // The run's plan and export reports, as `report` gives both sections.
+    community.plan = inputs.plan.clone();
+    community.exports = inputs.exports.clone();
+    inputs.community = Some(Box::new(community));
     inputs
 }
 
@@ -597,10 +601,10 @@ fn an_index_that_failed_leaves_the_community_catalog_unknown_and_says_so_first()
     let intro =
         &html[html.find("<section id=\"community\"").unwrap()..html.find("<section id=\"community-actions\"").unwrap()];
     assert!(
-        intro.contains("The index did not run in this run: no plugin below is in a community catalog it made."),
+        intro.contains("The index task failed in this run: no plugin below is in a community catalog it made"),
         "{intro}"
     );
-    assert!(intro.find("The index did not run").unwrap() < intro.find("<dl").unwrap(), "said first");
+    assert!(intro.find("The index task failed").unwrap() < intro.find("<dl").unwrap(), "said first");
     assert!(intro.contains("not published by this run"), "no image is this run's: {intro}");
     assert!(!html.contains("data-state=\"pinned\""));
     let markdown = markdown::render(&page);
