@@ -1157,8 +1157,6 @@ fn status_page_of_the_example_sync_has_the_community_catalog_as_its_own_section(
     for image in modules {
         assert!(plugins.contains(image), "{image}: {plugins}");
     }
-    let summary = std::fs::read_to_string(root.join("out/sync/runs/report/results/summary")).unwrap();
-    assert!(summary.contains("; community: 3 plugins: 3 pinned, 0 fallback, 0 kept, 0 missing"), "{summary}");
     assert_fits(&page, 360);
     assert_no_external_request(&page);
     keep(&page, "community.html");
