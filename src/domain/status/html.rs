@@ -673,11 +673,11 @@ fn plugins(out: &mut String, page: &Page, names: &Names) {
         out.push_str("<p class=\"muted\">○ No plugin facts were given.</p>\n</section>\n");
         return;
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
         "<p class=\"muted\" id=\"{}legend\">Stages: <span class=\"badge pass\">✓</span> ok, <span class=\"badge warn\">⚠</span> warning, \
 <span class=\"badge fail\">✗</span> failed, <span class=\"badge skip\">–</span> skipped, <span class=\"badge none\">○</span> not run \
-(no input says it ran). Hover a stage for its detail. Ages count from the time the inputs were made.</p>\n",
+(no input says it ran). Hover a stage for its detail. Ages count from the time the inputs were made.</p>",
         names.prefix
     );
     let _ = write!(

@@ -1084,19 +1084,19 @@ fn row(
     // A plugin outside every catalog by the overlay's choice, or one this pipeline does not
     // export, is not exported with its workspace.
     let workspace_report = workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside() && exported_here);
-    let not_exported = (!exported_here && facts.export.is_none()).then(|| {
+    let stage_not_exported = (!exported_here && facts.export.is_none()).then(|| {
         Stage::new(
             Outcome::Skip,
             Some("not exported by this pipeline (the supported package list does not name it); its image is read from the registry".to_string()),
         )
     });
     let stages = vec![
-        match (&why, state.is_outside() && facts.export.is_none(), &not_exported) {
+        match (&why, state.is_outside() && facts.export.is_none(), &stage_not_exported) {
             (Some(why), true, _) => Stage::new(Outcome::Skip, Some(why.clone())),
             (_, _, Some(stage)) => stage.clone(),
             _ => export_stage(facts, workspace_report, planned),
         },
-        match &not_exported {
+        match &stage_not_exported {
             Some(_) => Stage::new(Outcome::Skip, Some("no image is built for it by this pipeline".to_string())),
             None => package_stage(facts, planned),
         },

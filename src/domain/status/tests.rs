@@ -451,7 +451,7 @@ fn community_inputs(run: &RunContext) -> StatusInputs {
     StatusInputs {
         catalog: CatalogKind::Community,
         run: RunContext {
-            index_image: Some(format!("quay.io/rhdh/plugin-catalog-index-community:1.10.0-1@{}", DIGEST_C)),
+            index_image: Some(format!("quay.io/rhdh/plugin-catalog-index-community:1.10.0-1@{DIGEST_C}")),
             ..run.clone()
         },
         index_report: Some(report),
@@ -643,7 +643,7 @@ fn input_warnings_are_a_short_list_shown_as_text() {
     assert!(html.contains("<a href=\"#input-warnings\">Input warnings (29)</a>"));
     let markdown = markdown::render(&page);
     let start = markdown.find("\n### Input warnings (29)\n").expect("the markdown section");
-    let section = &markdown[start..markdown[start + 1..].find("\n### ").unwrap() + start + 1];
+    let section = &markdown[start..=(markdown[start + 1..].find("\n### ").unwrap() + start)];
     assert_eq!(section.matches("\n- ").count(), 20, "{section}");
     assert!(
         !section.contains("<img") && !section.contains("<details") && !section.contains("](javascript"),
