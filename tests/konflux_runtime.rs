@@ -174,7 +174,7 @@ fn every_artifact_task_takes_the_expiry_and_stores_under_a_tag_of_the_output_ima
                 args.contains(&"--expires-after=$(params.ociArtifactExpiresAfter)".to_string()),
                 "{name}: {args:?}"
             );
-            let store = &args[args.iter().position(|arg| arg == "--store").unwrap() + 1];
+            let store = &args[args.iter().position(|arg| arg == "--oci-storage").unwrap() + 1];
             if entry["matrix"].is_object() {
                 // Every TaskRun of the matrix gets the same ociStorage: each needs a tag of its own.
                 assert_eq!(store, "$(params.ociStorage)-$(params.batch)", "{name}");

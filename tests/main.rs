@@ -22,6 +22,8 @@ mod crash_resume;
 mod faults;
 /// `fetch` and `export` on fixture upstreams with the recorded exporter.
 mod fetch_export;
+/// Shipped YAML, docs and scripts spell every flag as `--help` does (no hidden alias).
+mod flag_spellings;
 /// The hostile-input corpus of the formats (alias bombs, look-alikes, references, strict keys, …).
 mod hostile;
 /// Bad inputs: exit code 2, a message naming the file and line, nothing written.

@@ -472,7 +472,7 @@ t.value='analytics/plugins/analytics-module-ga4';t.dispatchEvent(new Event('inpu
     {
         assert!(row_of(&dom, image).contains("index did not run"), "{}", row_of(&dom, image));
     }
-    assert!(stdout.contains("index            skipped"), "skipped tasks say so: {stdout}");
+    crate::sync_pipeline::assert_summary_columns(&stdout, &[("index", "skipped")]);
     assert!(stdout.contains("catalog:   none from this run"), "{stdout}");
     assert!(!stdout.contains("None"), "{stdout}");
     let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
@@ -1083,4 +1083,159 @@ fn status_page_reads_a_build_report_fixture() {
     let refused = rhdh_catalog(work.path()).args(["report", "--max-bytes", "100"]).output().unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--max-bytes `100` leaves no room"));
+}
+
+// --- the community catalog ----------------------------------------------------------------------
+
+/// The community catalog's section of a page: from its `<section id="community"` to the next
+/// catalog-level section after its plugin table.
+fn community_section(dom: &str) -> &str {
+    let start = dom.find("<section id=\"community\"").expect("the community catalog's section");
+    let end = dom[start..].find("</table>").map_or(dom.len(), |end| start + end);
+    &dom[start..end]
+}
+
+/// The example's sync with both catalogs built: the page has the community catalog as a section
+/// of its own (what it is to RHDH, whether its image was published, its counts, a row for every
+/// plugin of `rhdh-community-packages.txt`, each pinned in the upstream's registry), the supported
+/// table keeps its own rows, and `status.md` and the report's summary have the same.
+#[test]
+fn status_page_of_the_example_sync_has_the_community_catalog_as_its_own_section() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    let (output, stdout) = sync(root, &midstream);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("; community: 3 plugins: 3 pinned"), "{stdout}");
+    let page = root.join("out/sync/status.html");
+    let dom = dump_dom(&page, 1280);
+    let community = community_section(&dom);
+    assert!(
+        community.contains("<code>EXTRA_CATALOG_INDEX_IMAGES</code>")
+            && community.contains("no <code>dynamic-plugins.default.yaml</code>"),
+        "what it is to RHDH: {community}"
+    );
+    assert!(community.contains("Every plugin in it is pinned at its requested tag"), "{community}");
+    assert!(
+        community.contains("<dt>community registry</dt><dd>ghcr.io/redhat-developer/rhdh-plugin-export-overlays</dd>"),
+        "where its images are: {community}"
+    );
+    // A local sync publishes no image (publish=false): the section says so, as the page's header does.
+    assert!(community.contains("not published by this run"), "{community}");
+    // Its own counts: 3 plugins, all pinned.
+    let totals = &community[community.find("id=\"community-totals\"").expect("its counts")..];
+    let totals = &totals[..totals.find("</ul>").unwrap()];
+    for count in [
+        "<b>3</b>plugins",
+        "<b>3</b>pinned at the requested tag",
+        "<b>0</b>fallback tag",
+        "<b>0</b>kept from the previous index",
+        "<b>0</b>missing",
+    ] {
+        assert!(totals.contains(count), "{count}: {totals}");
+    }
+    // A row for every plugin of rhdh-community-packages.txt, each pinned in the upstream's registry.
+    let modules = [
+        "backstage-community-plugin-analytics-module-ga4",
+        "backstage-community-plugin-analytics-module-matomo",
+        "backstage-community-plugin-analytics-module-newrelic-browser",
+    ];
+    assert_eq!(community.matches("<tr id=\"community-plugin-").count(), modules.len(), "{community}");
+    for image in modules {
+        let row = &community[community.find(&format!("<tr id=\"community-plugin-{image}\"")).expect(image)..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.contains("data-state=\"pinned\"") && row.contains("bs_1.52.0__"), "{image}: {row}");
+        // In the supported table the same plugin says where it is.
+        assert!(row_of(&dom, image).contains("the community catalog lists it"), "{}", row_of(&dom, image));
+    }
+    assert!(dom.find("id=\"plugins\"").unwrap() < dom.find("<section id=\"community\"").unwrap());
+
+    let markdown = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
+    let start = markdown.find("\n### Community catalog\n").expect("status.md's community section");
+    let section = &markdown[start..];
+    assert!(section.contains("`EXTRA_CATALOG_INDEX_IMAGES`"), "{section}");
+    assert!(section.contains("**index image** not published by this run"), "{section}");
+    assert!(
+        section.contains(
+            "**3 plugins**: 3 pinned at the requested tag · 0 fallback tag · 0 kept from the previous index · 0 missing"
+        ),
+        "{section}"
+    );
+    let plugins = &markdown[markdown.find("\n### Community catalog plugins (3)\n").expect("its plugin table")..];
+    for image in modules {
+        assert!(plugins.contains(image), "{image}: {plugins}");
+    }
+    assert_fits(&page, 360);
+    assert_no_external_request(&page);
+    keep(&page, "community.html");
+    screenshot(&page, 1280, "community-1280.png");
+}
+
+/// An index that fails after a run that built the community catalog (the checkout holds that
+/// catalog): the community section says the index failed in this run, shows no catalog or image
+/// as this run's, and still has a row for every plugin of its list, in the page and in status.md.
+#[test]
+fn an_index_that_failed_leaves_the_community_section_without_a_catalog_of_this_run() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = crate::sync_pipeline::example(root);
+    let (output, stdout) = sync(root, &midstream);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(midstream.join("catalog-index-community/index.json").is_file(), "the checkout has the previous one");
+
+    // The upstream's registry loses one community image: the index fails.
+    let lost = root.join(
+        "out/registry/ghcr.io/redhat-developer/rhdh-plugin-export-overlays/backstage-community-plugin-analytics-module-ga4",
+    );
+    assert!(lost.is_dir(), "{}", lost.display());
+    std::fs::remove_dir_all(&lost).unwrap();
+    let (output, stdout) = sync(root, &midstream);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("failed:    index:"), "{stdout}");
+    assert!(!stdout.contains("\ncommunity: "), "no community catalog from this run: {stdout}");
+
+    let page = root.join("out/sync/status.html");
+    let dom = dump_dom(&page, 1280);
+    let community = community_section(&dom);
+    let intro = &community[..community.find("<dl").unwrap_or(community.len())];
+    assert!(intro.contains("The index task failed in this run"), "said first: {community}");
+    assert!(community.contains("not published by this run"), "{community}");
+    assert!(!community.contains("data-state=\"pinned\""), "the checkout's catalog is not this run's: {community}");
+    assert!(!community.contains("sha256:"), "no digest of an earlier catalog: {community}");
+    assert_eq!(community.matches("<tr id=\"community-plugin-").count(), 3, "{community}");
+    for image in [
+        "backstage-community-plugin-analytics-module-ga4",
+        "backstage-community-plugin-analytics-module-matomo",
+        "backstage-community-plugin-analytics-module-newrelic-browser",
+    ] {
+        let row = &community[community.find(&format!("<tr id=\"community-plugin-{image}\"")).expect(image)..];
+        let row = &row[..row.find("</tr>").unwrap()];
+        assert!(row.contains("index failed"), "{image}: {row}");
+    }
+    let markdown = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
+    let section = &markdown[markdown.find("\n### Community catalog\n").expect("status.md's community section")..];
+    assert!(section.contains("> ⚠️ the index task failed in this run"), "{section}");
+    assert!(section.contains("**index image** not published by this run"), "{section}");
+    assert!(markdown.contains("### Community catalog plugins (3)"), "{markdown}");
+    keep(&page, "community-index-failed.html");
+
+    // `report` given the community catalog folder the checkout keeps but no community index report
+    // of this run (as a Task whose index made none): the folder is not shown as this run's.
+    let output = rhdh_catalog(root)
+        .args(["report", "--status", "Succeeded", "index=Succeeded", "--community-index-report"])
+        .arg(root.join("nowhere/index-report-community.json"))
+        .arg("--community-catalog-index")
+        .arg(midstream.join("catalog-index-community"))
+        .arg("--overlay")
+        .arg(root.join("overlay"))
+        .arg("--output-dir")
+        .arg(root.join("report-only"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let dom = dump_dom(&root.join("report-only/status.html"), 1280);
+    let community = community_section(&dom);
+    assert!(community.contains("made no community catalog, or its report was not given"), "{community}");
+    assert!(!community.contains("data-state=\"pinned\""), "{community}");
+    assert_eq!(community.matches("<tr id=\"community-plugin-").count(), 3, "{community}");
 }

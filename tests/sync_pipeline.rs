@@ -81,6 +81,39 @@ fn sync(root: &Path, midstream: &Path, extra: &[&str]) -> (std::process::Output,
     (output, stdout)
 }
 
+/// The task lines of `sync`'s end-of-run summary: every task of the Pipeline, each name whole and
+/// its status word in one column (`publish-community` is the longest name).
+pub fn assert_summary_columns(stdout: &str, expected: &[(&str, &str)]) {
+    let lines: Vec<&str> = stdout.lines().skip(1).take_while(|line| line.starts_with("  ")).collect();
+    let names: Vec<&str> = lines.iter().filter_map(|line| line.split_whitespace().next()).collect();
+    let pipeline = [
+        "clone-repository",
+        "fetch",
+        "export",
+        "index",
+        "release-number",
+        "commit",
+        "report",
+        "publish",
+        "publish-community",
+    ];
+    assert_eq!(names, pipeline, "{stdout}");
+    let column = |line: &str| {
+        let name = line.split_whitespace().next().unwrap();
+        let after = line.find(name).unwrap() + name.len();
+        after + line[after..].len() - line[after..].trim_start().len()
+    };
+    let first = column(lines[0]);
+    for line in &lines {
+        assert_eq!(column(line), first, "the status words line up: {stdout}");
+        assert!(line[first..].starts_with(|character: char| character.is_ascii_alphabetic()), "{line}");
+    }
+    for (task, word) in expected {
+        let line = lines.iter().find(|line| line.split_whitespace().next() == Some(*task)).unwrap();
+        assert!(line[first..].starts_with(word), "{task} is {word}: {stdout}");
+    }
+}
+
 #[test]
 fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     let scratch = tempfile::tempdir().unwrap();
@@ -101,6 +134,10 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     let first = started.elapsed();
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.starts_with("sync Succeeded"), "{stdout}");
+    assert_summary_columns(
+        &stdout,
+        &[("export", "Succeeded"), ("commit", "Succeeded"), ("publish", "skipped"), ("publish-community", "skipped")],
+    );
     assert!(stdout.contains("index:     7 plugins: 7 pinned, 0 fallback, 0 stale, 0 missing"), "{stdout}");
     assert!(stdout.contains("; community: 3 plugins: 3 pinned, 0 fallback, 0 stale, 0 missing"), "{stdout}");
     assert!(stdout.contains("commit:    true"), "{stdout}");
@@ -174,6 +211,40 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     );
 }
 
+/// A sync under another registry prefix exports every workspace again, since its images are named
+/// elsewhere now. `sync` gives the steps no registry of its own: fetch learns the prefix from the
+/// fetch Task's `--registry $(params.registry)`, as a cluster run does.
+#[test]
+fn a_changed_registry_prefix_exports_again_as_the_fetch_task_tells_fetch() {
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = example(root);
+    let (output, stdout) = sync(root, &midstream, &[]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+
+    // The dry run plans as the run will.
+    let (output, stdout) = sync(root, &midstream, &["--registry", "quay.io/moved", "--dry-run"]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.matches("quay.io/moved now").count(), 4, "{stdout}");
+
+    let (output, stdout) = sync(root, &midstream, &["--registry", "quay.io/moved"]);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let plan: Value =
+        serde_json::from_slice(&std::fs::read(root.join("out/sync/runs/fetch/workdir/source/plan.json")).unwrap())
+            .unwrap();
+    let mut exported = 0;
+    for workspace in plan["workspaces"].as_array().unwrap().iter().filter(|workspace| workspace["decision"] != "drop") {
+        assert_eq!(workspace["decision"], "export", "{workspace}");
+        let reason = workspace["reason"].as_str().unwrap();
+        assert!(reason.contains(" quay.io/rhdh;") && reason.ends_with(" quay.io/moved now"), "{reason}");
+        exported += 1;
+    }
+    assert_eq!(exported, 4, "{plan}");
+    assert!(stdout.contains("index:     7 plugins: 7 pinned"), "{stdout}");
+    let index = std::fs::read_to_string(midstream.join("catalog-index/index.json")).unwrap();
+    assert_eq!(index.matches("\"quay.io/moved/").count(), 7, "{index}");
+}
+
 #[test]
 fn a_failing_export_fails_the_sync_and_the_report_says_where() {
     let scratch = tempfile::tempdir().unwrap();
@@ -187,6 +258,10 @@ fn a_failing_export_fails_the_sync_and_the_report_says_where() {
     let (output, stdout) = sync(root, &midstream, &[]);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.starts_with("sync Failed"), "{stdout}");
+    assert_summary_columns(
+        &stdout,
+        &[("export", "Failed"), ("index", "skipped"), ("commit", "skipped"), ("publish-community", "skipped")],
+    );
     let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
     assert!(report.contains("| export | Failed ❌ |") && report.contains("| commit | None ⏭️ not run |"), "{report}");
     let stderr = String::from_utf8_lossy(&output.stderr);

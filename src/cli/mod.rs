@@ -538,6 +538,23 @@ pub struct ReportArgs {
     /// The catalog index image this run published, <repository>[:tag][@sha256:...] (default: the build report's).
     #[arg(long = "published-image", alias = "index-image", value_name = "REFERENCE")]
     pub index_image: Option<String>,
+    /// The community catalog's index-report.json that `index --community-report` wrote: the page gets a section for the extra catalog index RHDH reads through EXTRA_CATALOG_INDEX_IMAGES.
+    #[arg(long, value_name = "FILE")]
+    pub community_index_report: Option<PathBuf>,
+    /// The community catalog-index folder that `index --community-output` wrote: index.json, build-info.json and build-report.json are read from it.
+    #[arg(long, value_name = "DIR")]
+    pub community_catalog_index: Option<PathBuf>,
+    /// Package lists of the community catalog; repeatable. Default: <overlay>/rhdh-community-packages.txt; each plugin they name gets a row in the community section, even when no step reached it.
+    #[arg(
+        long = "community-packages",
+        value_name = "FILE",
+        env = "RHDH_CATALOG_COMMUNITY_PACKAGES",
+        value_delimiter = ','
+    )]
+    pub community_packages: Vec<PathBuf>,
+    /// The community catalog index image this run published, <repository>[:tag][@sha256:...].
+    #[arg(long, value_name = "REFERENCE")]
+    pub community_published_image: Option<String>,
     /// When the inputs were made, in seconds since the epoch (default: SOURCE_DATE_EPOCH, else build-info.json's build-date); ages count from it.
     #[arg(long)]
     pub source_date_epoch: Option<i64>,

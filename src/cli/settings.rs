@@ -429,7 +429,7 @@ fn export_settings(args: ExportArgs, sources: &ValueSources) -> Result<export::E
     if let Some(dir) = &package_cache {
         outputs.push(("--package-cache", dir));
     }
-    refuse_overlaps(&outputs, &[("--overlay", &overlay), ("--plan", &plan)])?;
+    refuse_overlaps(&outputs, &[("--overlay-dir", &overlay), ("--plan", &plan)])?;
     Ok(export::ExportSettings {
         allow_local_repos,
         overlay,
@@ -822,7 +822,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                     _ => (
                         argument.clone(),
                         to.clone().ok_or_else(|| {
-                            InputError::usage(format!("`{argument}` has no `=<folder>` and no --to was given"))
+                            InputError::usage(format!("`{argument}` has no `=<folder>` and no --into was given"))
                         })?,
                     ),
                 };
@@ -841,7 +841,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                 }
                 if destination.as_os_str().is_empty() {
                     return Err(InputError::usage(format!("`{argument}` names an empty folder to unpack into"))
-                        .with_hint("write `<uri>=<folder>`, or give the folder with --to"));
+                        .with_hint("write `<uri>=<folder>`, or give the folder with --into"));
                 }
                 refuse_overlaps(&[("the folder to unpack into", &destination)], &[])?;
                 pairs.push((uri, destination));
@@ -1321,6 +1321,10 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
         branch,
         revision,
         index_image,
+        community_index_report,
+        community_catalog_index,
+        community_packages,
+        community_published_image,
         source_date_epoch: epoch,
     } = args;
     let mut lines = Vec::new();
@@ -1366,6 +1370,10 @@ fn report_settings(args: ReportArgs) -> Result<report::ReportSettings, InputErro
         branch: optional(branch),
         revision: optional(revision),
         index_image: optional(index_image),
+        community_index_report: path(community_index_report),
+        community_catalog_index: path(community_catalog_index),
+        community_packages: community_packages.into_iter().filter(|path| !path.as_os_str().is_empty()).collect(),
+        community_index_image: optional(community_published_image),
         source_date_epoch: match epoch {
             Some(seconds) => Some(seconds),
             None => source_date_epoch()?,

@@ -271,6 +271,24 @@ impl Section {
     }
 }
 
+/// `$(tasks.status)` as Tekton gives it: the aggregate of the Pipeline's `tasks` only (a finally
+/// task that already ran, or was skipped, does not count): Failed when any of them failed,
+/// Completed when none failed and any was skipped, else Succeeded.
+fn aggregate_status(pipeline: &Pipeline, outcomes: &[(String, TaskOutcome)]) -> &'static str {
+    let statuses: Vec<&TaskStatus> = outcomes
+        .iter()
+        .filter(|(name, _)| pipeline.tasks.iter().any(|task| &task.name == name))
+        .map(|(_, outcome)| &outcome.status)
+        .collect();
+    if statuses.contains(&&TaskStatus::Failed) {
+        "Failed"
+    } else if statuses.contains(&&TaskStatus::None) {
+        "Completed"
+    } else {
+        "Succeeded"
+    }
+}
+
 impl Run<'_> {
     fn outcome(&self, name: &str) -> Option<&TaskOutcome> {
         self.outcomes.iter().find(|(task, _)| task == name).map(|(_, outcome)| outcome)
@@ -292,18 +310,7 @@ impl Run<'_> {
                 .map(Resolved::One);
         }
         if reference == "tasks.status" {
-            let failed = self.outcomes.iter().any(|(_, outcome)| outcome.status == TaskStatus::Failed);
-            let skipped = self.outcomes.iter().any(|(_, outcome)| outcome.status == TaskStatus::None);
-            return Some(Resolved::One(
-                if failed {
-                    "Failed"
-                } else if skipped {
-                    "Completed"
-                } else {
-                    "Succeeded"
-                }
-                .to_string(),
-            ));
+            return Some(Resolved::One(aggregate_status(self.pipeline, &self.outcomes).to_string()));
         }
         let rest = reference.strip_prefix("tasks.")?;
         let (task, rest) = rest.split_once('.')?;
@@ -896,7 +903,7 @@ impl Run<'_> {
         let args = vec![
             "artifact".to_string(),
             "create".into(),
-            "--store".into(),
+            "--oci-storage".into(),
             storage.clone(),
             format!("--expires-after={expires_after}"),
             "--result".into(),
@@ -1567,6 +1574,38 @@ spec:
             failed.reason.as_deref().unwrap().contains("the workspace `basic-auth` of Task t is not optional"),
             "{failed:?}"
         );
+    }
+
+    #[test]
+    fn tasks_status_counts_only_the_pipeline_tasks() {
+        let pipeline = pipeline_of(
+            "  tasks:\n    - {name: a, taskRef: {name: t}}\n  finally:\n    - {name: publish, taskRef: {name: t}}\n    - {name: report, taskRef: {name: t}}\n",
+        );
+        let outcome = |status: TaskStatus| TaskOutcome { status, ..TaskOutcome::default() };
+        let ran = |a: TaskStatus, publish: TaskStatus| {
+            vec![("a".to_string(), outcome(a)), ("publish".to_string(), outcome(publish))]
+        };
+        // A finally task that ran before, failed or was skipped, is not a pipeline task.
+        assert_eq!(aggregate_status(&pipeline, &ran(TaskStatus::Succeeded, TaskStatus::Failed)), "Succeeded");
+        assert_eq!(aggregate_status(&pipeline, &ran(TaskStatus::Succeeded, TaskStatus::None)), "Succeeded");
+        assert_eq!(aggregate_status(&pipeline, &ran(TaskStatus::None, TaskStatus::Succeeded)), "Completed");
+        assert_eq!(aggregate_status(&pipeline, &ran(TaskStatus::Failed, TaskStatus::None)), "Failed");
+    }
+
+    /// The finally task that reads `$(tasks.status)` after another finally task failed and a
+    /// third was skipped still gets the pipeline tasks' status, as on a cluster.
+    #[tokio::test]
+    async fn a_finally_task_reads_the_pipeline_tasks_status_after_other_finally_tasks() {
+        let task = shell_task("t", "if [ \"$0\" = fail ]; then exit 1; fi; printf %s \"$0\" > \"$1\"");
+        let pipeline = pipeline_of(
+            "  tasks:\n    - {name: a, taskRef: {name: t}, params: [{name: arg, value: ok}]}\n  finally:\n    - {name: broken, taskRef: {name: t}, params: [{name: arg, value: fail}]}\n    - name: skipped\n      taskRef: {name: t}\n      when: [{input: one, operator: in, values: [other]}]\n    - {name: report, taskRef: {name: t}, params: [{name: arg, value: $(tasks.status)}]}\n",
+        );
+        let out = tempfile::tempdir().unwrap();
+        let outcome = run(&pipeline, vec![task], &options(out.path(), BTreeMap::new())).await.unwrap();
+        assert_eq!(outcome.outcome("broken").unwrap().status, TaskStatus::Failed);
+        assert_eq!(outcome.outcome("skipped").unwrap().status, TaskStatus::None);
+        let report = outcome.outcome("report").unwrap();
+        assert_eq!(report.results["out"][0].as_str(), Some("Succeeded"), "{report:?}");
     }
 
     #[test]

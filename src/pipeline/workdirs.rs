@@ -122,8 +122,8 @@ pub(crate) fn renew(dir: &Path, kept: &[PathBuf], trash: &Trash) -> std::io::Res
 }
 
 /// The folders (relative to `/var/workdir`) a step unpacks artifacts into: an `artifact use`
-/// step's `<uri>=/var/workdir/<folder>` and `--to` folder, and the `--tree` of a `commit` step
-/// given `--artifacts`.
+/// step's `<uri>=/var/workdir/<folder>` and `--into` folder (`--to`, its old spelling, too), and
+/// the `--tree` of a `commit` step given `--artifacts`.
 pub(crate) fn artifact_destinations(args: &[String]) -> Vec<PathBuf> {
     if args.first().is_some_and(|command| command == "commit") && args.iter().any(|arg| arg == "--artifacts") {
         let tree = args.iter().position(|arg| arg == "--tree").and_then(|at| args.get(at + 1));
@@ -144,9 +144,9 @@ pub(crate) fn artifact_destinations(args: &[String]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut iter = args.iter().peekable();
     while let Some(arg) = iter.next() {
-        let folder = if arg == "--to" {
+        let folder = if arg == "--into" || arg == "--to" {
             iter.peek().map(|next| next.as_str())
-        } else if let Some(folder) = arg.strip_prefix("--to=") {
+        } else if let Some(folder) = arg.strip_prefix("--into=").or_else(|| arg.strip_prefix("--to=")) {
             Some(folder)
         } else {
             arg.rsplit_once('=').map(|(_, folder)| folder).filter(|_| !arg.starts_with("--"))
@@ -171,6 +171,10 @@ mod tests {
         assert_eq!(
             artifact_destinations(&args("artifact use --read-only $(params.A)=/var/workdir/source")),
             [PathBuf::from("source")]
+        );
+        assert_eq!(
+            artifact_destinations(&args("artifact use --into /var/workdir/inputs $(params.A) $(params.B[*])")),
+            [PathBuf::from("inputs")]
         );
         assert_eq!(
             artifact_destinations(&args("artifact use --to /var/workdir/inputs $(params.A) $(params.B[*])")),

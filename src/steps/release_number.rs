@@ -62,7 +62,7 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
         }
     };
     if !crate::formats::versions::is_version(&version) {
-        return Err(InputError::usage(format!("--version `{version}` is not a version like 1.10.0")).into());
+        return Err(InputError::usage(format!("--rhdh-version `{version}` is not a version like 1.10.0")).into());
     }
     let dir = args.containerfiles.clone();
     let files: Vec<PathBuf> = CONTAINERFILES.iter().map(|name| dir.join(name)).filter(|path| path.exists()).collect();
@@ -81,7 +81,7 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
         let highest = match &args.source {
             ReleaseSource::Registry { image, store } => {
                 let image = image.as_deref().ok_or_else(|| {
-                    InputError::usage("--image is required with --source registry (the index image repository, e.g. quay.io/rhdh/plugin-catalog-index)")
+                    InputError::usage("--index-image is required with --release-source registry (the index image repository, e.g. quay.io/rhdh/plugin-catalog-index)")
                 })?;
                 highest_in_registry(image, &store.open()?, &version).await?
             }
@@ -137,7 +137,7 @@ pub(crate) async fn run(args: ReleaseNumberSettings) -> anyhow::Result<ExitStatu
 /// The highest release among tags `<version>-<n>` and the `release` label of tag `<version>`.
 async fn highest_in_registry(image: &str, store: &Store, version: &str) -> anyhow::Result<u64> {
     let reference = ImageReference::parse(&format!("{image}:{version}"))
-        .map_err(|problem| InputError::usage(format!("--image {problem}")))?;
+        .map_err(|problem| InputError::usage(format!("--index-image {problem}")))?;
     let prefix = format!("{version}-");
     let (mut highest, mut version_tagged) = (0u64, false);
     store

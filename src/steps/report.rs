@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 
 use crate::domain::run_report::{TaskLine, TaskStatus};
-use crate::domain::status::inputs::{ExportReportFile, FailedTask, RunContext, StatusInputs};
-use crate::domain::status::overlay::{OverlayPlugin, overlay_plugins};
+use crate::domain::status::inputs::{CatalogKind, ExportReportFile, FailedTask, PlanFile, RunContext, StatusInputs};
+use crate::domain::status::overlay::{ListedFolders, OverlayPlugin, PackageLists, overlay_plugins};
 use crate::domain::status::{html, markdown, page};
 use crate::error::ExitStatus;
 
@@ -63,6 +63,14 @@ pub struct ReportSettings {
     pub(crate) branch: Option<String>,
     pub(crate) revision: Option<String>,
     pub(crate) index_image: Option<String>,
+    /// The community catalog's `index-report.json` (`index --community-report`).
+    pub(crate) community_index_report: Option<PathBuf>,
+    /// The community catalog-index folder (`index --community-output`).
+    pub(crate) community_catalog_index: Option<PathBuf>,
+    /// The community package lists; empty: the overlay's `rhdh-community-packages.txt` if any.
+    pub(crate) community_packages: Vec<PathBuf>,
+    /// The community catalog index image this run published, when known.
+    pub(crate) community_index_image: Option<String>,
     /// When the inputs were made: `--source-date-epoch`, else `SOURCE_DATE_EPOCH`.
     pub(crate) source_date_epoch: Option<i64>,
 }
@@ -92,22 +100,11 @@ pub(crate) fn run(settings: &ReportSettings) -> anyhow::Result<ExitStatus> {
 /// Reads every input that was given; what is missing or unreadable is noted, never fatal.
 fn read_inputs(settings: &ReportSettings) -> StatusInputs {
     let mut notes = Notes::default();
-    let beside = |explicit: &Option<PathBuf>, name: &str| {
-        explicit.clone().map(|path| (path, true)).or_else(|| {
-            settings
-                .catalog_index
-                .as_ref()
-                .map(|dir| dir.join(name))
-                .filter(|path| path.exists())
-                .map(|path| (path, false))
-        })
-    };
-    let index_report = settings.index_report.as_ref().and_then(|path| read_json(path, true, &mut notes));
-    let build_report = beside(&settings.build_report, "build-report.json")
-        .and_then(|(path, explicit)| read_json(&path, explicit, &mut notes));
-    let build_info = beside(&settings.build_info, "build-info.json")
-        .and_then(|(path, explicit)| read_json(&path, explicit, &mut notes));
-    let plan = settings.plan.as_ref().and_then(|path| read_json(path, true, &mut notes));
+    let community_wanted = settings.community_index_report.is_some()
+        || settings.community_catalog_index.is_some()
+        || !settings.community_packages.is_empty()
+        || settings.community_index_image.is_some();
+    let plan: Option<PlanFile> = settings.plan.as_ref().and_then(|path| read_json(path, true, &mut notes));
     let mut exports = Vec::new();
     for path in &settings.export_reports {
         for file in export_files(path, &mut notes) {
@@ -116,11 +113,100 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
             }
         }
     }
+    let overlay = settings
+        .overlay
+        .as_ref()
+        .map(|dir| read_overlay(dir, settings, community_wanted, &mut notes))
+        .unwrap_or_default();
+    let failed_tasks = settings
+        .task_logs
+        .iter()
+        .map(|(task, log)| FailedTask {
+            task: task.clone(),
+            lines: crate::domain::run_report::cause_lines(&crate::io::shell::tail(log)),
+            log: Some(log.display().to_string()),
+            fix: None,
+        })
+        .collect();
+    let run = RunContext {
+        rerun_command: settings.rerun_command.clone(),
+        status: settings.status.clone(),
+        tasks: settings.tasks.clone(),
+        branch: settings.branch.clone(),
+        revision: settings.revision.clone(),
+        index_image: settings.index_image.clone(),
+        inputs_epoch: settings.source_date_epoch,
+        page_url: settings.page_url.clone(),
+    };
+    let community = community_wanted.then(|| {
+        let mut community_notes = Notes::default();
+        // Without this run's community index report the folder may be an earlier run's (a
+        // checkout keeps the last catalog the index made): its facts are not shown as this run's.
+        let report_missing = settings.community_index_report.as_deref().is_some_and(|path| !path.exists());
+        let files = CatalogFiles {
+            index_report: settings.community_index_report.as_deref(),
+            catalog_index: settings.community_catalog_index.as_deref().filter(|_| !report_missing),
+            build_report: None,
+            build_info: None,
+        };
+        let facts = read_catalog(&files, &mut community_notes);
+        Box::new(StatusInputs {
+            catalog: CatalogKind::Community,
+            run: RunContext { index_image: settings.community_index_image.clone(), ..run.clone() },
+            plan: plan.clone(),
+            exports: exports.clone(),
+            overlay: overlay.community.clone(),
+            unreadable: community_notes.into_lines(),
+            ..facts
+        })
+    });
+    let files = CatalogFiles {
+        index_report: settings.index_report.as_deref(),
+        catalog_index: settings.catalog_index.as_deref(),
+        build_report: settings.build_report.as_deref(),
+        build_info: settings.build_info.as_deref(),
+    };
+    let facts = read_catalog(&files, &mut notes);
+    StatusInputs {
+        catalog: CatalogKind::Supported,
+        community,
+        overlay: overlay.supported,
+        failed_tasks,
+        run,
+        plan,
+        exports,
+        unreadable: notes.into_lines(),
+        ..facts
+    }
+}
+
+/// The files of one catalog: its index report and its catalog-index folder (with
+/// `build-report.json` and `build-info.json` beside `index.json`, unless given).
+struct CatalogFiles<'a> {
+    index_report: Option<&'a Path>,
+    catalog_index: Option<&'a Path>,
+    build_report: Option<&'a Path>,
+    build_info: Option<&'a Path>,
+}
+
+/// What one catalog's files say: the index report, the build report and info, `index.json` and
+/// `dynamic-plugins.default.yaml`.
+fn read_catalog(files: &CatalogFiles<'_>, notes: &mut Notes) -> StatusInputs {
+    let beside = |explicit: Option<&Path>, name: &str| {
+        explicit.map(|path| (path.to_path_buf(), true)).or_else(|| {
+            files.catalog_index.map(|dir| dir.join(name)).filter(|path| path.exists()).map(|path| (path, false))
+        })
+    };
+    let index_report = files.index_report.and_then(|path| read_json(path, true, notes));
+    let build_report =
+        beside(files.build_report, "build-report.json").and_then(|(path, explicit)| read_json(&path, explicit, notes));
+    let build_info =
+        beside(files.build_info, "build-info.json").and_then(|(path, explicit)| read_json(&path, explicit, notes));
     let mut index = None;
     let mut enabled = BTreeMap::new();
     let mut has_dynamic_plugins = false;
-    if let Some(dir) = &settings.catalog_index {
-        index = read_json(&dir.join("index.json"), true, &mut notes);
+    if let Some(dir) = files.catalog_index {
+        index = read_json(&dir.join("index.json"), true, notes);
         let dpdy_path = dir.join("dynamic-plugins.default.yaml");
         if dpdy_path.exists() {
             match crate::io::fs::read_text(&dpdy_path)
@@ -139,50 +225,29 @@ fn read_inputs(settings: &ReportSettings) -> StatusInputs {
             }
         }
     }
-    let overlay = settings
-        .overlay
-        .as_ref()
-        .map(|dir| read_overlay(dir, &settings.supported_packages, &mut notes))
-        .unwrap_or_default();
-    let failed_tasks = settings
-        .task_logs
-        .iter()
-        .map(|(task, log)| FailedTask {
-            task: task.clone(),
-            lines: crate::domain::run_report::cause_lines(&crate::io::shell::tail(log)),
-            log: Some(log.display().to_string()),
-            fix: None,
-        })
-        .collect();
     StatusInputs {
-        overlay,
-        failed_tasks,
-        run: RunContext {
-            rerun_command: settings.rerun_command.clone(),
-            status: settings.status.clone(),
-            tasks: settings.tasks.clone(),
-            branch: settings.branch.clone(),
-            revision: settings.revision.clone(),
-            index_image: settings.index_image.clone(),
-            inputs_epoch: settings.source_date_epoch,
-            page_url: settings.page_url.clone(),
-        },
         index_report,
         build_report,
         build_info,
-        plan,
-        exports,
         index,
         enabled,
         has_dynamic_plugins,
-        unreadable: notes.into_lines(),
+        ..StatusInputs::default()
     }
 }
 
-/// Every plugins-list entry of the overlay at `dir`, with its metadata, whether the supported
-/// lists name it and whether default.packages.yaml enables it. An overlay that cannot be read is
-/// noted, not fatal (the rest of the page still says what it knows).
-fn read_overlay(dir: &Path, supported_lists: &[PathBuf], notes: &mut Notes) -> Vec<OverlayPlugin> {
+/// Every plugin of the overlay, once for each catalog's section.
+#[derive(Default)]
+struct OverlayRows {
+    supported: Vec<OverlayPlugin>,
+    community: Vec<OverlayPlugin>,
+}
+
+/// Every plugins-list entry of the overlay at `dir`, with its metadata, which package lists name
+/// it and whether default.packages.yaml enables it: for the supported catalog, and for the
+/// community catalog when the page has its section. An overlay that cannot be read is noted, not
+/// fatal (the rest of the page still says what it knows).
+fn read_overlay(dir: &Path, settings: &ReportSettings, community_wanted: bool, notes: &mut Notes) -> OverlayRows {
     crate::io::fs::add_content_tree(dir);
     let overlay = match crate::io::overlay_tree::load(dir) {
         Ok(overlay) => overlay,
@@ -190,25 +255,25 @@ fn read_overlay(dir: &Path, supported_lists: &[PathBuf], notes: &mut Notes) -> V
             notes
                 .unreadable
                 .push(format!("the overlay could not be read, so plugins no step reached are not listed: {error}"));
-            return Vec::new();
+            return OverlayRows::default();
         }
     };
-    let lists: Vec<PathBuf> = if supported_lists.is_empty() {
-        let default = dir.join("rhdh-supported-packages.txt");
-        if default.exists() { vec![default] } else { Vec::new() }
-    } else {
-        supported_lists.to_vec()
-    };
-    let mut supported: Option<std::collections::BTreeSet<(String, String)>> = None;
-    for list in &lists {
-        match crate::io::fs::read_text(list).and_then(|text| crate::formats::package_list::parse(list, &text)) {
-            Ok(entries) => {
-                let set = supported.get_or_insert_with(Default::default);
-                set.extend(entries.into_iter().map(|entry| (entry.workspace, entry.path.as_str().to_string())));
-            }
-            Err(error) => notes.unreadable.push(error.to_string()),
+    let default_list = |given: &[PathBuf], name: &str| -> Vec<PathBuf> {
+        if given.is_empty() {
+            let default = dir.join(name);
+            if default.exists() { vec![default] } else { Vec::new() }
+        } else {
+            given.to_vec()
         }
-    }
+    };
+    let lists = PackageLists {
+        supported: read_lists(&default_list(&settings.supported_packages, "rhdh-supported-packages.txt"), notes),
+        community: if community_wanted {
+            read_lists(&default_list(&settings.community_packages, "rhdh-community-packages.txt"), notes)
+        } else {
+            None
+        },
+    };
     let defaults_path = dir.join("default.packages.yaml");
     let defaults = if defaults_path.exists() {
         match crate::io::fs::read_text(&defaults_path)
@@ -223,7 +288,25 @@ fn read_overlay(dir: &Path, supported_lists: &[PathBuf], notes: &mut Notes) -> V
     } else {
         None
     };
-    overlay_plugins(&overlay, supported.as_ref(), defaults.as_ref())
+    OverlayRows {
+        supported: overlay_plugins(&overlay, &lists, CatalogKind::Supported, defaults.as_ref()),
+        community: overlay_plugins(&overlay, &lists, CatalogKind::Community, defaults.as_ref()),
+    }
+}
+
+/// The `(workspace, folder)` pairs the package lists name; `None` without any list.
+fn read_lists(lists: &[PathBuf], notes: &mut Notes) -> Option<ListedFolders> {
+    let mut listed: Option<ListedFolders> = None;
+    for list in lists {
+        match crate::io::fs::read_text(list).and_then(|text| crate::formats::package_list::parse(list, &text)) {
+            Ok(entries) => {
+                let set = listed.get_or_insert_with(Default::default);
+                set.extend(entries.into_iter().map(|entry| (entry.workspace, entry.path.as_str().to_string())));
+            }
+            Err(error) => notes.unreadable.push(error.to_string()),
+        }
+    }
+    listed
 }
 
 /// A JSON input, or `None` with the reason noted: a file the caller named that does not exist

@@ -155,11 +155,8 @@ fn pipeline_params(
 /// The environment every step of the run gets (it stands for the cluster's configuration, so it
 /// wins over a step's own `env`).
 fn step_environment(args: &SyncSettings, has_origin: bool) -> Vec<(String, String)> {
-    let registry = args.params.get("registry").cloned().unwrap_or_else(|| args.registry.clone());
     let mut env = vec![
         ("RHDH_CATALOG_STORE".to_string(), args.store.clone()),
-        // Fetch compares it with where each workspace's last export pushed.
-        ("RHDH_CATALOG_REGISTRY".to_string(), registry),
         ("RHDH_CATALOG_ARTIFACT_STORE".to_string(), format!("oci-layout:{}", args.out.join("artifacts").display())),
         ("RHDH_CATALOG_INSTALL_COMMAND".to_string(), args.install_command.clone()),
         ("RHDH_CATALOG_TSC_COMMAND".to_string(), args.tsc_command.clone()),
@@ -229,6 +226,10 @@ async fn dry_run(
     fetch.extend(["--plan".into(), plan_path.display().to_string(), "--output-format".into(), "json".into()]);
     for workspace in &args.workspaces {
         fetch.extend(["--workspace".to_string(), workspace.clone()]);
+    }
+    // As the fetch Task passes it: a workspace last exported under another prefix is exported again.
+    if let Some(registry) = options.params.get("registry") {
+        fetch.extend(["--registry".to_string(), registry.clone()]);
     }
     let (status, stderr) = crate::pipeline::runner::run_tool_step_captured(&options.tool, &fetch, &options.env).await?;
     let scratch_text = scratch.path().display().to_string();
@@ -342,12 +343,34 @@ async fn status_page(
     // Every plugin of the overlay gets a row: the overlay this run fetched, else the checkout's.
     let overlay_root = if plan_path.is_file() { fetched.clone() } else { tree.to_path_buf() };
     if let Some(overlay) = overlay_of(&overlay_root, &plan_path) {
+        // The community catalog's section, whatever happened to the index: its plugins get rows.
+        let community_list = overlay.join("rhdh-community-packages.txt");
+        if community_list.is_file() {
+            args.extend(["--community-packages".into(), path(community_list)]);
+        }
         args.extend(["--overlay".into(), path(overlay)]);
     }
     // Only an index this run made is this run's catalog: never the checkout's previous one.
     if succeeded("index") {
         args.extend(["--index-report".into(), path(runs.join("index/workdir/index-report.json"))]);
         args.extend(["--catalog-index".into(), path(runs.join("index/workdir/source/catalog-index"))]);
+        // The community catalog only when this index made one (a folder left from an earlier run is not this run's).
+        if result(outcome, "index", "community").as_deref() == Some("true") {
+            args.extend([
+                "--community-index-report".into(),
+                path(runs.join("index/workdir/index-report-community.json")),
+            ]);
+            args.extend([
+                "--community-catalog-index".into(),
+                path(runs.join("index/workdir/source/catalog-index-community")),
+            ]);
+        }
+    }
+    // The images the finally tasks published.
+    for (task, flag) in [("publish", "--published-image"), ("publish-community", "--community-published-image")] {
+        if let Some(image) = published_image(outcome, task) {
+            args.extend([flag.to_string(), image]);
+        }
     }
     if ran("export") {
         for folder in export_runs(outcome, out) {
@@ -371,6 +394,29 @@ async fn status_page(
             false
         }
     }
+}
+
+/// The first value of a task's result, when the task succeeded.
+fn result(outcome: &RunOutcome, task: &str, name: &str) -> Option<String> {
+    outcome
+        .outcome(task)
+        .filter(|task| task.status == TaskStatus::Succeeded)
+        .and_then(|task| task.results.get(name))
+        .and_then(|values| values.first())
+        .and_then(|value| value.as_str())
+        .map(str::to_string)
+}
+
+/// `<repository>:<tag>@<digest>` of the image a publish task pushed (the tag its Pipeline gives
+/// it: `<version>-<release>` of the release-number task), when it succeeded.
+fn published_image(outcome: &RunOutcome, task: &str) -> Option<String> {
+    let repository = result(outcome, task, "IMAGE_URL")?;
+    let digest = result(outcome, task, "IMAGE_DIGEST")?;
+    let tag = result(outcome, "release-number", "version")
+        .zip(result(outcome, "release-number", "release"))
+        .map(|(version, release)| format!(":{version}-{release}"))
+        .unwrap_or_default();
+    Some(format!("{repository}{tag}@{digest}"))
 }
 
 /// The folders of this run's export TaskRuns (one per batch the fetch task planned; folders of
@@ -479,6 +525,8 @@ fn print_summary(
     elapsed: std::time::Duration,
 ) {
     println!("sync {} in {:.1}s", outcome.status, elapsed.as_secs_f64());
+    // The name column fits the longest task name (`publish-community`), so the words line up.
+    let width = outcome.tasks.iter().map(|(name, _)| name.chars().count()).max().unwrap_or(0).max(16);
     for (name, task) in &outcome.tasks {
         let word = if task.status == TaskStatus::None { "skipped".to_string() } else { task.status.to_string() };
         let detail = causes
@@ -491,7 +539,7 @@ fn print_summary(
         } else {
             format!("{:.1}s", std::time::Duration::from_millis(task.millis).as_secs_f64())
         };
-        println!("  {name:16} {word:9} {time:>7}{detail}");
+        println!("  {name:width$} {word:9} {time:>7}{detail}");
     }
     for cause in causes.iter().filter(|cause| !cause.skipped) {
         println!("failed:    {}: {}", cause.task, cause.summary());
@@ -528,6 +576,11 @@ fn print_summary(
     } else {
         println!("catalog:   none from this run (the index task did not succeed)");
     }
+    let community_built = result(outcome, "index", "community").as_deref() == Some("true");
+    let community = catalog.with_file_name("catalog-index-community");
+    if index_ran && community_built && community.is_dir() {
+        println!("community: {} (the extra catalog index)", community.display());
+    }
     let exists = |path: PathBuf| path.exists().then_some(path);
     if let Some(report) = exists(out.join("report.md")) {
         println!("report:    {}", report.display());
@@ -537,6 +590,12 @@ fn print_summary(
     }
     let mut details = Vec::new();
     if index_ran && let Some(report) = exists(out.join("runs/index/workdir/index-report.json")) {
+        details.push(report.display().to_string());
+    }
+    if index_ran
+        && community_built
+        && let Some(report) = exists(out.join("runs/index/workdir/index-report-community.json"))
+    {
         details.push(report.display().to_string());
     }
     let ran_export = outcome.outcome("export").is_some_and(|export| export.status != TaskStatus::None);

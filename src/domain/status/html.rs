@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use sha2::Digest as _;
 
+use super::inputs::CatalogKind;
 use super::page::{IndexOutcome, Outcome, Page, Row, STAGES, plural, states_present};
 use crate::domain::run_report::TaskStatus;
 
@@ -60,23 +61,26 @@ thead th{position:sticky;top:0;background:var(--bg);border-bottom:2px solid var(
 th button{font:inherit;font-weight:600;border:0;background:none;padding:0;cursor:pointer;color:inherit}
 th[aria-sort=ascending] button::after{content:" ▲"}
 th[aria-sort=descending] button::after{content:" ▼"}
-#plugin-table td{font-size:.82rem}
-#plugin-table th,#plugin-table td{padding:4px 4px}
-#plugin-table .badge{font-size:.72rem;padding:0 3px;font-weight:600}
-#plugin-table td.stage{text-align:center}
-#plugin-table td.stage .badge{min-width:1.7em;text-align:center}
-#plugin-table td.stage .word{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-#plugin-table td.st{white-space:nowrap}
-#plugin-table td.plugin{min-width:12em}
-#plugin-table .resolved{color:var(--warn-edge);font-weight:600}
-#plugin-table .name{font-weight:600}
-#plugin-table .image{display:block;color:var(--muted);font-size:.75rem}
-#plugin-table td.mono{white-space:nowrap}
-#plugin-table td[data-label^="tag"]{white-space:normal;min-width:8em}
-#plugin-table tr.row-export-failed,#plugin-table tr.row-missing{box-shadow:inset 4px 0 var(--fail-edge)}
-#plugin-table tr.row-kept,#plugin-table tr.row-fallback{box-shadow:inset 4px 0 var(--warn-edge)}
+.plugin-table td{font-size:.82rem}
+.plugin-table th,.plugin-table td{padding:4px 4px}
+.plugin-table .badge{font-size:.72rem;padding:0 3px;font-weight:600}
+.plugin-table td.stage{text-align:center}
+.plugin-table td.stage .badge{min-width:1.7em;text-align:center}
+.plugin-table td.stage .word{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.plugin-table td.st{white-space:nowrap}
+.plugin-table td.plugin{min-width:12em}
+.plugin-table .resolved{color:var(--warn-edge);font-weight:600}
+.plugin-table .name{font-weight:600}
+.plugin-table .image{display:block;color:var(--muted);font-size:.75rem}
+.plugin-table td.mono{white-space:nowrap}
+.plugin-table td[data-label^="tag"]{white-space:normal;min-width:8em}
+.plugin-table tr.row-export-failed,.plugin-table tr.row-missing{box-shadow:inset 4px 0 var(--fail-edge)}
+.plugin-table tr.row-kept,.plugin-table tr.row-fallback{box-shadow:inset 4px 0 var(--warn-edge)}
 .jump{margin:6px 0;font-size:.9rem}
-#plugin-table .why{display:block;color:var(--muted);font-size:.72rem;white-space:normal;min-width:10em}
+.catalog{margin-top:32px;border-top:3px double var(--line)}
+ul.warnings{padding-left:20px}
+ul.warnings li{overflow-wrap:anywhere;font-size:.85rem}
+.plugin-table .why{display:block;color:var(--muted);font-size:.72rem;white-space:normal;min-width:10em}
 .controls{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:8px 0}
 .controls input,.controls select{font:inherit;padding:4px 6px;border:1px solid var(--line);border-radius:6px;max-width:100%}
 footer{color:var(--muted);font-size:.82rem;padding-top:16px;padding-bottom:24px}
@@ -85,40 +89,43 @@ body{font-size:14px}
 header,main,footer{padding:0 10px}
 dl.facts{grid-template-columns:7.5em minmax(0,1fr);gap:3px 8px;font-size:.9rem}
 dl.facts dd code{font-size:.78rem}
-#plugin-table,#plugin-table tbody,#plugin-table tr,#plugin-table td{display:block;width:100%}
-#plugin-table thead{display:none}
-#plugin-table tr{border:1px solid var(--line);border-radius:6px;margin:10px 0;padding:6px 8px 6px 12px}
-#plugin-table td{border:0;padding:1px 0;display:grid;grid-template-columns:8.5em minmax(0,1fr);gap:6px;white-space:normal}
-#plugin-table td.st,#plugin-table td.mono{white-space:normal}
-#plugin-table td.stage{text-align:left}
-#plugin-table td.stage .word{position:static;width:auto;height:auto;overflow:visible;clip:auto}
-#plugin-table td.plugin{display:block;min-width:0;font-size:.95rem;padding-bottom:4px}
-#plugin-table td.plugin::before{content:none}
-#plugin-table td::before{content:attr(data-label);color:var(--muted)}
+.plugin-table,.plugin-table tbody,.plugin-table tr,.plugin-table td{display:block;width:100%}
+.plugin-table thead{display:none}
+.plugin-table tr{border:1px solid var(--line);border-radius:6px;margin:10px 0;padding:6px 8px 6px 12px}
+.plugin-table td{border:0;padding:1px 0;display:grid;grid-template-columns:8.5em minmax(0,1fr);gap:6px;white-space:normal}
+.plugin-table td.st,.plugin-table td.mono{white-space:normal}
+.plugin-table td.stage{text-align:left}
+.plugin-table td.stage .word{position:static;width:auto;height:auto;overflow:visible;clip:auto}
+.plugin-table td.plugin{display:block;min-width:0;font-size:.95rem;padding-bottom:4px}
+.plugin-table td.plugin::before{content:none}
+.plugin-table td::before{content:attr(data-label);color:var(--muted)}
 }
 "#;
 
 const SCRIPT: &str = r"
 (function(){
-var table=document.getElementById('plugin-table');if(!table)return;
-var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
+var tables=Array.prototype.slice.call(document.querySelectorAll('table.plugin-table'));if(!tables.length)return;
 var controls=document.getElementById('controls'),text=document.getElementById('filter-text'),
 state=document.getElementById('filter-state'),count=document.getElementById('filter-count');
 controls.hidden=false;
-function apply(){var q=text.value.toLowerCase(),s=state.value,shown=0;
-rows.forEach(function(r){var ok=(!q||r.textContent.toLowerCase().indexOf(q)>=0)&&(!s||r.getAttribute('data-state')===s);
-r.hidden=!ok;if(ok)shown++;});count.textContent=shown+' of '+rows.length+' plugins shown';}
+var sets=tables.map(function(t){return {table:t,body:t.tBodies[0],rows:Array.prototype.slice.call(t.tBodies[0].rows),
+label:t.getAttribute('data-label')};});
+function apply(){var q=text.value.toLowerCase(),s=state.value,parts=[];
+sets.forEach(function(set){var shown=0;set.rows.forEach(function(r){
+var ok=(!q||r.textContent.toLowerCase().indexOf(q)>=0)&&(!s||r.getAttribute('data-state')===s);
+r.hidden=!ok;if(ok)shown++;});parts.push(shown+' of '+set.rows.length+' '+set.label+' shown');});
+count.textContent=parts.join(' · ');}
 text.addEventListener('input',apply);state.addEventListener('change',apply);
-var heads=table.tHead.rows[0].cells;
+sets.forEach(function(set){var heads=set.table.tHead.rows[0].cells;
 Array.prototype.forEach.call(heads,function(th,i){var b=document.createElement('button');b.type='button';
 b.textContent=th.textContent;th.textContent='';th.appendChild(b);
 b.addEventListener('click',function(){var up=th.getAttribute('aria-sort')!=='ascending';
 Array.prototype.forEach.call(heads,function(o){o.removeAttribute('aria-sort');});
 th.setAttribute('aria-sort',up?'ascending':'descending');
-rows.sort(function(x,y){var a=x.cells[i].getAttribute('data-sort')||x.cells[i].textContent,
+set.rows.sort(function(x,y){var a=x.cells[i].getAttribute('data-sort')||x.cells[i].textContent,
 c=y.cells[i].getAttribute('data-sort')||y.cells[i].textContent;
 return (up?1:-1)*a.localeCompare(c,undefined,{numeric:true});});
-rows.forEach(function(r){body.appendChild(r);});});});
+set.rows.forEach(function(r){set.body.appendChild(r);});});});});
 apply();
 })();
 ";
@@ -176,14 +183,28 @@ fn status_class(status: &TaskStatus) -> (&'static str, &'static str) {
     }
 }
 
+/// How one catalog's sections are named: the supported catalog's plainly (`actions`, `changes`,
+/// `plugins`), the community catalog's with `community-` in each id and its name in each heading.
+struct Names {
+    prefix: &'static str,
+    /// Before each heading.
+    title: &'static str,
+    /// What the filter counts in the table (`plugins`, `community plugins`).
+    label: &'static str,
+}
+
+const SUPPORTED: Names = Names { prefix: "", title: "", label: "plugins" };
+const COMMUNITY: Names = Names { prefix: "community-", title: "Community catalog: ", label: "community plugins" };
+
 /// The page as `status.html`.
 pub(crate) fn render(page: &Page) -> String {
     let mut out = String::new();
     let (class, mark) = status_class(&page.header.status);
     let status = page.header.status.as_str();
+    let all_actions = page.all_actions();
     let title = format!(
         "RHDH catalog: {status}{}",
-        if page.totals.actions > 0 { format!(", {} need action", page.totals.actions) } else { String::new() }
+        if all_actions > 0 { format!(", {all_actions} need action") } else { String::new() }
     );
     let _ = write!(
         out,
@@ -205,9 +226,16 @@ pub(crate) fn render(page: &Page) -> String {
         }
         out.push_str("</ul></div>\n");
     }
-    actions(&mut out, page);
-    diff(&mut out, page);
-    plugins(&mut out, page);
+    actions(&mut out, page, &SUPPORTED);
+    diff(&mut out, page, &SUPPORTED);
+    plugins(&mut out, page, &SUPPORTED);
+    if let Some(community) = page.community.as_deref() {
+        community_intro(&mut out, community);
+        actions(&mut out, community, &COMMUNITY);
+        diff(&mut out, community, &COMMUNITY);
+        plugins(&mut out, community, &COMMUNITY);
+    }
+    input_warnings(&mut out, page);
     tasks(&mut out, page);
     out.push_str("</main>\n");
     let _ = writeln!(
@@ -238,22 +266,63 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
     } else {
         String::new()
     };
+    let community = page.community.as_deref();
+    let community_actions = community.map_or(0, |community| community.totals.actions);
+    let need = if community_actions > 0 {
+        format!(
+            "{need} {community_actions} {} a person in the community catalog: see <a href=\"#community-actions\">its ACTION REQUIRED</a>.",
+            if community_actions == 1 { "thing needs" } else { "things need" }
+        )
+    } else {
+        need
+    };
+    let community_known =
+        community.is_none_or(|community| community.index == IndexOutcome::Succeeded && community.totals.unknown == 0);
     let lede = if !page.failures.is_empty() {
         let tasks: Vec<String> =
             page.failures.iter().map(|failure| format!("<code>{}</code>", escape(&failure.task))).collect();
         format!("The run failed at {}: see <a href=\"#failures\">what failed</a>.{need}", tasks.join(", "))
     } else if matches!(page.index, IndexOutcome::Failed | IndexOutcome::NotRun) {
         format!("The index did not run in this run: no plugin below is in a catalog it made.{need}")
-    } else if totals.actions > 0 {
+    } else if totals.actions > 0 || community_actions > 0 {
         need.trim_start().to_string()
-    } else if totals.plugins > 0 && page.index == IndexOutcome::Succeeded && totals.unknown == 0 {
-        "Every plugin in the catalog is pinned at its requested tag; nothing needs a person.".to_string()
+    } else if totals.plugins > 0 && page.index == IndexOutcome::Succeeded && totals.unknown == 0 && community_known {
+        if community.is_some() {
+            "Every plugin in both catalogs is pinned at its requested tag; nothing needs a person.".to_string()
+        } else {
+            "Every plugin in the catalog is pinned at its requested tag; nothing needs a person.".to_string()
+        }
     } else if totals.plugins > 0 {
         "Nothing needs a person among the plugins whose state is known.".to_string()
     } else {
         "No plugin facts were given to this report.".to_string()
     };
     let _ = writeln!(out, "<p class=\"lede\">{lede}</p>");
+    facts(out, page);
+    totals_list(out, page, "totals");
+    let community_link = community.map_or_else(String::new, |community| {
+        format!(" · <a href=\"#community\">Community catalog ({})</a>", community.rows.len())
+    });
+    let warnings_link = if page.input_warnings_total > 0 {
+        format!(" · <a href=\"#input-warnings\">Input warnings ({})</a>", page.input_warnings_total)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "<nav class=\"jump\">{}<a href=\"#actions\">ACTION REQUIRED ({})</a> · <a href=\"#changes\">Changes</a> · <a href=\"#plugins\">Plugins ({})</a>{community_link}{warnings_link} · <a href=\"#tasks\">Tasks</a></nav>",
+        if page.failures.is_empty() { String::new() } else { "<a href=\"#failures\">What failed</a> · ".to_string() },
+        totals.actions,
+        page.rows.len()
+    );
+    if !page.rows.is_empty() || community.is_some_and(|community| !community.rows.is_empty()) {
+        filter_controls(out, page);
+    }
+    out.push_str("</header>\n");
+}
+
+/// The facts of a header: what was built, from what, when.
+fn facts(out: &mut String, page: &Page) {
     out.push_str("<dl class=\"facts\">\n");
     for (label, value) in &page.header.facts {
         let value = if label.contains("commit") || label.contains("digest") || label.contains("image") {
@@ -271,7 +340,13 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
             |time| format!("<time>{}</time>", escape(time))
         )
     );
-    out.push_str("</dl>\n<ul class=\"totals\" id=\"totals\">\n");
+    out.push_str("</dl>\n");
+}
+
+/// The counts of one catalog's plugins by state.
+fn totals_list(out: &mut String, page: &Page, id: &str) {
+    let totals = &page.totals;
+    let _ = writeln!(out, "<ul class=\"totals\" id=\"{id}\">");
     for (count, label, class) in [
         (totals.plugins, plural(totals.plugins, "plugin", "plugins"), ""),
         (totals.pinned, "pinned at the requested tag", "pass"),
@@ -289,17 +364,72 @@ fn header(out: &mut String, page: &Page, class: &str, mark: &str) {
         let _ = writeln!(out, "<li{class}><b>{count}</b>{label}</li>");
     }
     out.push_str("</ul>\n");
+}
+
+/// The community catalog's own header: what it is to RHDH, its facts and counts, and what the
+/// reader should know about it.
+fn community_intro(out: &mut String, page: &Page) {
+    let totals = &page.totals;
+    out.push_str("<section id=\"community\" class=\"catalog\">\n<h2>Community catalog</h2>\n");
+    out.push_str(
+        "<p class=\"lede\">The extra catalog index RHDH reads through <code>EXTRA_CATALOG_INDEX_IMAGES</code> (<code>name=image</code>): \
+it carries no <code>dynamic-plugins.default.yaml</code>, so none of its plugins is enabled by default; the installer extracts its catalog entities for the extensions catalog.</p>\n",
+    );
+    let state = if page.index == IndexOutcome::Failed {
+        "The index task failed in this run: no plugin below is in a community catalog it made, and no earlier one is shown as this run's.".to_string()
+    } else if page.index == IndexOutcome::NotRun {
+        "The index task did not run in this run: no plugin below is in a community catalog it made, and no earlier one is shown as this run's.".to_string()
+    } else if page.index == IndexOutcome::Unknown && !page.rows.is_empty() {
+        "This run's index made no community catalog, or its report was not given to this report: no plugin below is in a community catalog of this run.".to_string()
+    } else if totals.actions > 0 {
+        format!(
+            "{} {} a person: see <a href=\"#community-actions\">its ACTION REQUIRED</a>.",
+            totals.actions,
+            if totals.actions == 1 { "thing needs" } else { "things need" }
+        )
+    } else if totals.plugins > 0 && page.index == IndexOutcome::Succeeded && totals.unknown == 0 {
+        "Every plugin in it is pinned at its requested tag; nothing needs a person.".to_string()
+    } else if totals.plugins > 0 {
+        "Nothing needs a person among its plugins whose state is known.".to_string()
+    } else {
+        "No community catalog facts were given to this report.".to_string()
+    };
+    let _ = writeln!(out, "<p>{state}</p>");
+    facts(out, page);
+    totals_list(out, page, "community-totals");
+    if !page.notes.is_empty() {
+        out.push_str("<div class=\"notes\" id=\"community-notes\"><strong>⚠ Note</strong><ul>\n");
+        for note in &page.notes {
+            let _ = writeln!(out, "<li>{}</li>", escape(note));
+        }
+        out.push_str("</ul></div>\n");
+    }
+    out.push_str("</section>\n");
+}
+
+/// What the index's reads of the overlay's files passed over: a short list, as text.
+fn input_warnings(out: &mut String, page: &Page) {
+    if page.input_warnings_total == 0 {
+        return;
+    }
+    let _ = writeln!(out, "<section id=\"input-warnings\">\n<h2>Input warnings ({})</h2>", page.input_warnings_total);
+    let more = page.input_warnings_total - page.input_warnings.len();
     let _ = writeln!(
         out,
-        "<nav class=\"jump\">{}<a href=\"#actions\">ACTION REQUIRED ({})</a> · <a href=\"#changes\">Changes</a> · <a href=\"#plugins\">Plugins ({})</a> · <a href=\"#tasks\">Tasks</a></nav>",
-        if page.failures.is_empty() { String::new() } else { "<a href=\"#failures\">What failed</a> · ".to_string() },
-        totals.actions,
-        page.rows.len()
+        "<p class=\"muted\">Keys this version does not know, and booleans written as strings, in files the overlay owns: the index read past them and went on; the owners of those files may want to know.{}</p>\n<ul class=\"warnings\">",
+        if more > 0 {
+            format!(
+                " The first {} are shown; {more} more are in the index report (<code>input-warnings</code>).",
+                page.input_warnings.len()
+            )
+        } else {
+            String::new()
+        }
     );
-    if !page.rows.is_empty() {
-        filter_controls(out, page);
+    for warning in &page.input_warnings {
+        let _ = writeln!(out, "<li>{}</li>", prose(warning));
     }
-    out.push_str("</header>\n");
+    out.push_str("</ul>\n</section>\n");
 }
 
 /// What failed in this run, first: each failed task, the lines of its log that say why, the log.
@@ -337,15 +467,23 @@ fn failures(out: &mut String, page: &Page) {
     out.push_str("</section>\n");
 }
 
-fn actions(out: &mut String, page: &Page) {
+fn actions(out: &mut String, page: &Page, names: &Names) {
     let actions = &page.actions;
-    let _ = writeln!(out, "<section id=\"actions\">\n<h2>ACTION REQUIRED ({})</h2>", actions.len());
+    let _ = writeln!(
+        out,
+        "<section id=\"{}actions\">\n<h2>{}ACTION REQUIRED ({})</h2>",
+        names.prefix,
+        names.title,
+        actions.len()
+    );
     if actions.is_empty() && page.rows.is_empty() {
         out.push_str("<p class=\"muted\">○ Unknown: no index, build or export report was read.</p>\n");
     } else if actions.is_empty() && matches!(page.index, IndexOutcome::Failed | IndexOutcome::NotRun) {
         out.push_str("<p class=\"muted\">○ None found, but this run made no index: see what failed above.</p>\n");
     } else if actions.is_empty() && page.totals.unknown > 0 {
         out.push_str("<p class=\"muted\">○ None found among the plugins whose state is known.</p>\n");
+    } else if actions.is_empty() && page.catalog == CatalogKind::Community {
+        out.push_str("<p class=\"ok-box\">✓ Nothing: every plugin is pinned at its requested tag.</p>\n");
     } else if actions.is_empty() {
         out.push_str("<p class=\"ok-box\">✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.</p>\n");
     }
@@ -389,8 +527,12 @@ fn actions(out: &mut String, page: &Page) {
     out.push_str("</section>\n");
 }
 
-fn diff(out: &mut String, page: &Page) {
-    out.push_str("<section id=\"changes\" class=\"diff\">\n<h2>Changes since the previous index</h2>\n");
+fn diff(out: &mut String, page: &Page, names: &Names) {
+    let _ = writeln!(
+        out,
+        "<section id=\"{}changes\" class=\"diff\">\n<h2>{}Changes since the previous index</h2>",
+        names.prefix, names.title
+    );
     match &page.diff {
         None => out.push_str("<p class=\"muted\">○ Unknown: no index report was read.</p>\n"),
         Some(groups) if groups.is_empty() => out.push_str("<p>No changes: the index is the same as before.</p>\n"),
@@ -405,7 +547,13 @@ fn diff(out: &mut String, page: &Page) {
                 if lines.is_empty() {
                     continue;
                 }
-                let _ = writeln!(out, "<h3 id=\"diff-{id}\">{} ({})</h3>\n<ul>", escape(title), lines.len());
+                let _ = writeln!(
+                    out,
+                    "<h3 id=\"{}diff-{id}\">{} ({})</h3>\n<ul>",
+                    names.prefix,
+                    escape(title),
+                    lines.len()
+                );
                 for line in lines {
                     let detail = if line.detail.is_empty() {
                         String::new()
@@ -436,9 +584,10 @@ fn optional(value: Option<&str>) -> String {
     value.map_or_else(|| "<span class=\"muted\">–</span>".to_string(), escape)
 }
 
-fn plugin_row(row: &Row) -> String {
+fn plugin_row(row: &Row, names: &Names) -> String {
     let mut out = format!(
-        "<tr id=\"plugin-{}\" class=\"row-{}\" data-state=\"{}\">",
+        "<tr id=\"{}plugin-{}\" class=\"row-{}\" data-state=\"{}\">",
+        names.prefix,
         escape(&row.image),
         row.state.key(),
         row.state.key()
@@ -512,18 +661,30 @@ fn plugin_row(row: &Row) -> String {
     out
 }
 
-fn plugins(out: &mut String, page: &Page) {
-    let _ = writeln!(out, "<section id=\"plugins\">\n<h2>Plugins ({})</h2>", page.rows.len());
+fn plugins(out: &mut String, page: &Page, names: &Names) {
+    let _ = writeln!(
+        out,
+        "<section id=\"{}plugins\">\n<h2>{}Plugins ({})</h2>",
+        names.prefix,
+        names.title,
+        page.rows.len()
+    );
     if page.rows.is_empty() {
         out.push_str("<p class=\"muted\">○ No plugin facts were given.</p>\n</section>\n");
         return;
     }
-    out.push_str(
-        "<p class=\"muted\" id=\"legend\">Stages: <span class=\"badge pass\">✓</span> ok, <span class=\"badge warn\">⚠</span> warning, \
+    let _ = writeln!(
+        out,
+        "<p class=\"muted\" id=\"{}legend\">Stages: <span class=\"badge pass\">✓</span> ok, <span class=\"badge warn\">⚠</span> warning, \
 <span class=\"badge fail\">✗</span> failed, <span class=\"badge skip\">–</span> skipped, <span class=\"badge none\">○</span> not run \
-(no input says it ran). Hover a stage for its detail. Ages count from the time the inputs were made.</p>\n",
+(no input says it ran). Hover a stage for its detail. Ages count from the time the inputs were made.</p>",
+        names.prefix
     );
-    out.push_str("<div class=\"table-wrap\">\n<table id=\"plugin-table\">\n<thead><tr>");
+    let _ = write!(
+        out,
+        "<div class=\"table-wrap\">\n<table id=\"{}plugin-table\" class=\"plugin-table\" data-label=\"{}\">\n<thead><tr>",
+        names.prefix, names.label
+    );
     for heading in [
         "plugin",
         "state",
@@ -542,7 +703,7 @@ fn plugins(out: &mut String, page: &Page) {
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in &page.rows {
-        out.push_str(&plugin_row(row));
+        out.push_str(&plugin_row(row, names));
     }
     out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
 }
@@ -553,7 +714,11 @@ fn filter_controls(out: &mut String, page: &Page) {
         "<div class=\"controls\" id=\"controls\" hidden>\n<label>Find a plugin <input id=\"filter-text\" type=\"search\" placeholder=\"npm name, folder, workspace, tag…\"></label>\n\
 <label>State <select id=\"filter-state\"><option value=\"\">all</option>",
     );
-    for state in states_present(&page.rows) {
+    let mut states = states_present(&page.rows);
+    if let Some(community) = page.community.as_deref() {
+        states.extend(states_present(&community.rows));
+    }
+    for state in states {
         let _ = write!(out, "<option value=\"{}\">{}</option>", state.key(), escape(state.word()));
     }
     out.push_str("</select></label>\n<a id=\"filter-count\" class=\"muted\" href=\"#plugins\"></a>\n</div>\n");

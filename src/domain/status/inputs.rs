@@ -22,6 +22,10 @@ pub(crate) struct IndexReportFile {
     pub(crate) diff: DiffFile,
     #[serde(rename = "dynamic-plugins-left-out")]
     pub(crate) dynamic_plugins_left_out: Vec<String>,
+    /// What the reads of the overlay's files passed over (`file:line: unknown key …`, stringly
+    /// booleans): the run went on.
+    #[serde(rename = "input-warnings")]
+    pub(crate) input_warnings: Vec<String>,
 }
 
 /// One plugin of `index-report.json`.
@@ -221,10 +225,27 @@ pub(crate) struct FailedTask {
     pub(crate) fix: Option<String>,
 }
 
+/// Which catalog a page, or its second section, shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum CatalogKind {
+    /// The primary catalog (`rhdh-supported-packages.txt`): `dynamic-plugins.default.yaml` and the
+    /// index RHDH installs from.
+    #[default]
+    Supported,
+    /// The community catalog (`rhdh-community-packages.txt`): the extra catalog index RHDH reads
+    /// through `EXTRA_CATALOG_INDEX_IMAGES`, with no `dynamic-plugins.default.yaml`.
+    Community,
+}
+
 /// Everything one status page is made from. Each file is optional; `unreadable` names the
 /// files that were given but could not be read, and why (shown on the page, never fatal).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StatusInputs {
+    /// The catalog these facts are about.
+    pub(crate) catalog: CatalogKind,
+    /// The community catalog's facts (same run, its own index report, catalog and overlay rows),
+    /// when the run has or should have one: its own section of the page.
+    pub(crate) community: Option<Box<StatusInputs>>,
     pub(crate) run: RunContext,
     pub(crate) index_report: Option<IndexReportFile>,
     pub(crate) build_report: Option<BuildReportFile>,

@@ -10,6 +10,7 @@
 
 use std::fmt::Write as _;
 
+use super::inputs::CatalogKind;
 use super::page::{Action, IndexOutcome, NOT_PUBLISHED, Outcome, Page, PluginState, Row, STAGES, plural};
 use crate::domain::run_report::{TASK_TABLE_HEAD, heading, table_cell, task_rows};
 use crate::domain::text::{markdown_block, markdown_code, markdown_prose, markdown_text};
@@ -42,27 +43,22 @@ fn stage_word(outcome: Outcome) -> String {
     format!("{} {}", outcome.mark(), outcome.word())
 }
 
-fn header(page: &Page) -> String {
-    let totals = &page.totals;
-    let mut out = heading(&page.header.status);
-    if totals.actions > 0 {
-        let _ = write!(out, " · ⚠️ {} need action", totals.actions);
-    }
-    out.push_str("\n\n");
-    let mut facts: Vec<String> = page
-        .header
+/// The facts of a header, `**label** value`.
+fn facts(page: &Page) -> Vec<String> {
+    page.header
         .facts
         .iter()
         .map(|(label, value)| {
             if value == NOT_PUBLISHED { format!("**{label}** {value}") } else { format!("**{label}** {}", code(value)) }
         })
-        .collect();
-    facts.push(format!("**inputs made** {}", page.header.inputs_time.as_deref().unwrap_or("unknown")));
-    out.push_str(&facts.join(" · "));
-    out.push_str("\n\n");
-    let _ = writeln!(
-        out,
-        "**{} {}**: {} pinned at the requested tag · {} fallback tag · {} kept from the previous index · {} missing · {} {}",
+        .collect()
+}
+
+/// The counts of one catalog's plugins by state.
+fn totals_lines(page: &Page) -> String {
+    let totals = &page.totals;
+    let mut out = format!(
+        "**{} {}**: {} pinned at the requested tag · {} fallback tag · {} kept from the previous index · {} missing · {} {}\n",
         totals.plugins,
         plural(totals.plugins, "plugin", "plugins"),
         totals.pinned,
@@ -79,6 +75,21 @@ fn header(page: &Page) -> String {
             totals.unknown, totals.outside
         );
     }
+    out
+}
+
+fn header(page: &Page) -> String {
+    let mut out = heading(&page.header.status);
+    let all_actions = page.all_actions();
+    if all_actions > 0 {
+        let _ = write!(out, " · ⚠️ {all_actions} need action");
+    }
+    out.push_str("\n\n");
+    let mut facts = facts(page);
+    facts.push(format!("**inputs made** {}", page.header.inputs_time.as_deref().unwrap_or("unknown")));
+    out.push_str(&facts.join(" · "));
+    out.push_str("\n\n");
+    out.push_str(&totals_lines(page));
     for note in &page.notes {
         let _ = writeln!(out, "\n> ⚠️ {}", markdown_prose(note));
     }
@@ -172,10 +183,10 @@ fn plugin_row(row: &Row) -> String {
     format!("| {} |\n", cells.join(" | "))
 }
 
-fn sections(page: &Page) -> Vec<Section> {
-    let mut sections = Vec::new();
-    sections.push(Section {
-        head: format!("\n### ⚠️ ACTION REQUIRED ({})\n\n", page.actions.len()),
+/// ACTION REQUIRED of one catalog.
+fn actions_section(page: &Page, heading: &str) -> Section {
+    Section {
+        head: format!("\n{heading} ({})\n\n", page.actions.len()),
         rows: page.actions.iter().map(action_item).collect(),
         empty: Some(
             if page.rows.is_empty() {
@@ -184,14 +195,20 @@ fn sections(page: &Page) -> Vec<Section> {
                 "○ None found, but this run made no index: see what failed above.\n"
             } else if page.totals.unknown > 0 {
                 "○ None found among the plugins whose state is known.\n"
+            } else if page.catalog == CatalogKind::Community {
+                "✓ Nothing: every plugin is pinned at its requested tag.\n"
             } else {
                 "✓ Nothing: every plugin is pinned at its requested tag and every export succeeded.\n"
             }
             .to_string(),
         ),
-    });
+    }
+}
+
+/// The change since the previous index of one catalog.
+fn changes_section(page: &Page, heading: &str) -> Section {
     let mut changes = Section {
-        head: "\n### Changes since the previous index\n\n".to_string(),
+        head: format!("\n{heading}\n\n"),
         rows: Vec::new(),
         empty: Some("No changes: the index is the same as before.\n".to_string()),
     };
@@ -217,7 +234,90 @@ fn sections(page: &Page) -> Vec<Section> {
         }
         Some(_) => {}
     }
-    sections.push(changes);
+    changes
+}
+
+/// The plugin table of one catalog.
+fn plugins_section(page: &Page, heading: &str) -> Section {
+    let mut head = format!(
+        "\n{heading} ({})\n\n| plugin (npm name, image, folder) | state | workspace | support | version | requested tag | resolved tag | digest | built (age) |",
+        page.rows.len()
+    );
+    for stage in STAGES {
+        let _ = write!(head, " {stage} |");
+    }
+    head.push_str(" by default |\n|");
+    head.push_str(&"---|".repeat(9 + STAGES.len() + 1));
+    head.push('\n');
+    if page.rows.is_empty() {
+        head = format!("\n{heading} ({})\n\n", page.rows.len());
+    }
+    Section {
+        head,
+        rows: page.rows.iter().map(plugin_row).collect(),
+        empty: Some("○ No plugin facts were given.\n".to_string()),
+    }
+}
+
+/// The community catalog's header and its ACTION REQUIRED: what it is to RHDH, its facts,
+/// counts and notes.
+fn community_actions_section(community: &Page) -> Section {
+    let mut head = "\n### Community catalog\n\nThe extra catalog index RHDH reads through `EXTRA_CATALOG_INDEX_IMAGES` (`name=image`): it carries no `dynamic-plugins.default.yaml`, so none of its plugins is enabled by default.\n\n".to_string();
+    let facts = facts(community);
+    if !facts.is_empty() {
+        head.push_str(&facts.join(" · "));
+        head.push_str("\n\n");
+    }
+    head.push_str(&totals_lines(community));
+    for note in &community.notes {
+        let _ = writeln!(head, "\n> ⚠️ {}", markdown_prose(note));
+    }
+    let mut section = actions_section(community, "#### ⚠️ ACTION REQUIRED in the community catalog");
+    section.head = format!("{head}{}", section.head);
+    section
+}
+
+/// One input warning as plain text. It quotes what a foreign file holds (a key may be any
+/// string), so it is [`markdown_text`], not prose with code spans: a backtick of the file cannot
+/// open or close a span. `<` and `>` become entities and the `(` after an escaped `]` is escaped
+/// too, so neither a renderer nor a search of the text finds a tag or a link destination in it.
+fn warning_text(warning: &str) -> String {
+    markdown_text(warning).replace("\\<", "&lt;").replace("\\>", "&gt;").replace("\\](", "\\]\\(")
+}
+
+/// The input warnings of the index reports, as text.
+fn input_warnings_section(page: &Page) -> Option<Section> {
+    if page.input_warnings_total == 0 {
+        return None;
+    }
+    let more = page.input_warnings_total - page.input_warnings.len();
+    Some(Section {
+        head: format!(
+            "\n### Input warnings ({})\n\nKeys this version does not know, and booleans written as strings, in files the overlay owns: the index read past them and went on.{}\n\n",
+            page.input_warnings_total,
+            if more > 0 {
+                format!(
+                    " The first {} are shown; {more} more are in the index report (`input-warnings`).",
+                    page.input_warnings.len()
+                )
+            } else {
+                String::new()
+            }
+        ),
+        rows: page.input_warnings.iter().map(|warning| format!("- {}\n", warning_text(warning))).collect(),
+        empty: None,
+    })
+}
+
+fn sections(page: &Page) -> Vec<Section> {
+    let community = page.community.as_deref();
+    let mut sections = vec![actions_section(page, "### ⚠️ ACTION REQUIRED")];
+    sections.extend(community.map(community_actions_section));
+    sections.push(changes_section(page, "### Changes since the previous index"));
+    sections.extend(
+        community.map(|community| changes_section(community, "### Changes since the previous community index")),
+    );
+    sections.extend(input_warnings_section(page));
     sections.push(Section {
         head: format!("\n### Pipeline tasks\n\n{TASK_TABLE_HEAD}"),
         rows: task_rows(&page.tasks),
@@ -228,25 +328,8 @@ fn sections(page: &Page) -> Vec<Section> {
         sections[last].head = "\n### Pipeline tasks\n\n".to_string();
         sections[last].empty = Some("○ No task statuses were given.\n".to_string());
     }
-    let mut head = format!(
-        "\n### Plugins ({})\n\n| plugin (npm name, image, folder) | state | workspace | support | version | requested tag | resolved tag | digest | built (age) |",
-        page.rows.len()
-    );
-    for stage in STAGES {
-        let _ = write!(head, " {stage} |");
-    }
-    head.push_str(" by default |\n|");
-    head.push_str(&"---|".repeat(9 + STAGES.len() + 1));
-    head.push('\n');
-    sections.push(Section {
-        head,
-        rows: page.rows.iter().map(plugin_row).collect(),
-        empty: Some("○ No plugin facts were given.\n".to_string()),
-    });
-    if page.rows.is_empty() {
-        let last = sections.len() - 1;
-        sections[last].head = format!("\n### Plugins ({})\n\n", page.rows.len());
-    }
+    sections.push(plugins_section(page, "### Plugins"));
+    sections.extend(community.map(|community| plugins_section(community, "### Community catalog plugins")));
     sections
 }
 

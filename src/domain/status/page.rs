@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 
 use super::inputs::{
-    BuildPlugin, BuildStage, ExportPlugin, ExportWorkspace, FailedTask, IndexPlugin, PlanWorkspace, StatusInputs,
-    ValueChange,
+    BuildPlugin, BuildStage, CatalogKind, ExportPlugin, ExportWorkspace, FailedTask, IndexPlugin, PlanWorkspace,
+    StatusInputs, ValueChange,
 };
 use super::overlay::OverlayPlugin;
 use crate::domain::catalog::identity::image_name;
@@ -24,6 +24,9 @@ const LOG_LINES: usize = 20;
 const LOG_LINE_CHARS: usize = 300;
 /// Characters of a cause or reason shown.
 const CAUSE_CHARS: usize = 1000;
+/// Input warnings shown, and characters of each: a short list; the index report has them all.
+pub(crate) const INPUT_WARNINGS_SHOWN: usize = 20;
+const INPUT_WARNING_CHARS: usize = 300;
 
 /// How one stage of one plugin ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -386,6 +389,16 @@ pub(crate) struct Page {
     pub(crate) index: IndexOutcome,
     /// The tasks that failed, with the lines of their logs that say why: shown first.
     pub(crate) failures: Vec<FailedTask>,
+    /// The catalog this page (or section) shows.
+    pub(crate) catalog: CatalogKind,
+    /// The community catalog's section (its own header, actions, changes and rows), when the run
+    /// has or should have one.
+    pub(crate) community: Option<Box<Page>>,
+    /// What the index's reads of the overlay's files passed over (both catalogs' reports, each
+    /// once), at most [`INPUT_WARNINGS_SHOWN`], each clipped.
+    pub(crate) input_warnings: Vec<String>,
+    /// How many input warnings the reports hold in all.
+    pub(crate) input_warnings_total: usize,
 }
 
 impl Page {
@@ -416,7 +429,33 @@ impl Page {
         if totals.actions > 0 {
             let _ = write!(line, "; ACTION REQUIRED: {}", totals.actions);
         }
+        if let Some(community) = self.community.as_deref() {
+            let totals = &community.totals;
+            if totals.plugins > 0 || totals.actions > 0 {
+                let _ = write!(
+                    line,
+                    "; community: {} {}: {} pinned, {} fallback, {} kept, {} missing",
+                    totals.plugins,
+                    plural(totals.plugins, "plugin", "plugins"),
+                    totals.pinned,
+                    totals.fallback,
+                    totals.kept,
+                    totals.missing
+                );
+                if totals.unknown > 0 {
+                    let _ = write!(line, ", {} unknown", totals.unknown);
+                }
+                if totals.actions > 0 {
+                    let _ = write!(line, ", ACTION REQUIRED: {}", totals.actions);
+                }
+            }
+        }
         clip(&line, 1024)
+    }
+
+    /// Things that need a person in every catalog of the page.
+    pub(crate) fn all_actions(&self) -> usize {
+        self.totals.actions + self.community.as_ref().map_or(0, |community| community.totals.actions)
     }
 }
 
@@ -553,6 +592,36 @@ fn index_outcome(inputs: &StatusInputs) -> IndexOutcome {
 }
 
 /// Builds the page. Pure: the same inputs give the same page.
+/// The notes under the page's header: inputs that could not be read, packages left out of
+/// dynamic-plugins.default.yaml, and what an index that did not succeed means for the rows.
+fn page_notes(inputs: &StatusInputs, index: IndexOutcome) -> Vec<String> {
+    let mut notes: Vec<String> = inputs.unreadable.clone();
+    if let Some(report) = &inputs.index_report
+        && !report.dynamic_plugins_left_out.is_empty()
+    {
+        notes.push(format!(
+            "default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image): {}",
+            report.dynamic_plugins_left_out.join(", ")
+        ));
+    }
+    match index {
+        IndexOutcome::Succeeded => {}
+        IndexOutcome::Failed | IndexOutcome::NotRun => notes.push(format!(
+            "the index task {} in this run: no plugin below is in a catalog this run made, and no earlier catalog is shown as this run's; each plugin's state comes from the plan, the export reports and the overlay's metadata",
+            if index == IndexOutcome::Failed { "failed" } else { "did not run" }
+        )),
+        IndexOutcome::Unknown if inputs.catalog == CatalogKind::Community => notes.push(
+            "no community index report was read (the index task made no community catalog, or its report was not passed to this report): how each plugin was pinned, and the change since the previous community index, are unknown"
+                .to_string(),
+        ),
+        IndexOutcome::Unknown => notes.push(
+            "no index report was read: how each plugin was pinned, and the change since the previous index, are unknown"
+                .to_string(),
+        ),
+    }
+    notes
+}
+
 pub(crate) fn build(inputs: &StatusInputs) -> Page {
     let mut joined: BTreeMap<String, Joined<'_>> = BTreeMap::new();
     if let Some(report) = &inputs.index_report {
@@ -595,6 +664,13 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
             .unwrap_or_else(|| plugin.workspace_path());
         joined.entry(key).or_default().overlay = Some(plugin);
     }
+    // The export reports are the run's (the pipeline exports the supported catalog's plugins): in
+    // the community catalog's section they add facts to its plugins, not rows of their own.
+    if inputs.catalog == CatalogKind::Community {
+        joined.retain(|_, facts| {
+            facts.index.is_some() || facts.build.is_some() || facts.entry.is_some() || facts.overlay.is_some()
+        });
+    }
 
     let index = index_outcome(inputs);
     let inputs_epoch = inputs
@@ -602,6 +678,15 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         .inputs_epoch
         .or_else(|| inputs.build_info.as_ref().and_then(|info| info.build_date.as_deref()).and_then(parse_time));
     let registry = inputs.build_info.as_ref().map(|info| info.registry.clone()).filter(|text| !text.is_empty());
+    let registries = ActionRegistries {
+        export: registry.as_deref(),
+        community: inputs
+            .build_info
+            .as_ref()
+            .and_then(|info| info.community_registry.as_deref())
+            .filter(|text| !text.is_empty()),
+        catalog: inputs.catalog,
+    };
     let rerun = inputs.run.rerun_command.as_deref();
 
     // npm names the index report gives for plugins left out of the index.
@@ -620,13 +705,14 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         {
             row.name = (*name).to_string();
         }
-        if let Some(action) = action(&row, facts, registry.as_deref(), rerun, index) {
+        if let Some(action) = action(&row, facts, &registries, rerun, index) {
             actions.push(action);
         }
         rows.push(row);
     }
-    // A workspace that failed before any plugin was reported still needs a person.
-    for (name, workspace) in &workspaces {
+    // A workspace that failed before any plugin was reported still needs a person (once: in the
+    // supported catalog's section, whose plugins the pipeline exports).
+    for (name, workspace) in workspaces.iter().filter(|_| inputs.catalog == CatalogKind::Supported) {
         if workspace.status == "failed" && !rows.iter().any(|row| row.workspace == *name) {
             actions.push(Action {
                 name: format!("workspace {name}"),
@@ -669,26 +755,7 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
     let names: BTreeMap<&str, &str> = rows.iter().map(|row| (row.image.as_str(), row.name.as_str())).collect();
     let diff = inputs.index_report.as_ref().map(|report| diff_groups(&report.diff, inputs, &names));
 
-    let mut notes: Vec<String> = inputs.unreadable.clone();
-    if let Some(report) = &inputs.index_report
-        && !report.dynamic_plugins_left_out.is_empty()
-    {
-        notes.push(format!(
-            "default.packages.yaml entries left out of dynamic-plugins.default.yaml (no image): {}",
-            report.dynamic_plugins_left_out.join(", ")
-        ));
-    }
-    match index {
-        IndexOutcome::Succeeded => {}
-        IndexOutcome::Failed | IndexOutcome::NotRun => notes.push(format!(
-            "the index task {} in this run: no plugin below is in a catalog this run made, and no earlier catalog is shown as this run's; each plugin's state comes from the plan, the export reports and the overlay's metadata",
-            if index == IndexOutcome::Failed { "failed" } else { "did not run" }
-        )),
-        IndexOutcome::Unknown => notes.push(
-            "no index report was read: how each plugin was pinned, and the change since the previous index, are unknown"
-                .to_string(),
-        ),
-    }
+    let notes = page_notes(inputs, index);
     let mut failures = inputs.failed_tasks.clone();
     for task in inputs.run.tasks.iter().filter(|task| task.status == TaskStatus::Failed) {
         if !failures.iter().any(|failure| failure.task == task.name) {
@@ -705,6 +772,8 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
     let order = |name: &str| inputs.run.tasks.iter().position(|task| task.name == name).unwrap_or(usize::MAX);
     failures.sort_by_key(|failure| order(&failure.task));
 
+    let community = inputs.community.as_deref().map(|community| Box::new(build(community)));
+    let (input_warnings, input_warnings_total) = input_warnings(inputs);
     Page {
         header: header(inputs, inputs_epoch),
         totals,
@@ -716,7 +785,25 @@ pub(crate) fn build(inputs: &StatusInputs) -> Page {
         page_url: inputs.run.page_url.clone(),
         index,
         failures,
+        catalog: inputs.catalog,
+        community,
+        input_warnings,
+        input_warnings_total,
     }
+}
+
+/// The input warnings of both catalogs' index reports, each once, in the order they came: the
+/// first [`INPUT_WARNINGS_SHOWN`] (clipped), and how many there are.
+fn input_warnings(inputs: &StatusInputs) -> (Vec<String>, usize) {
+    let community = inputs.community.as_deref().and_then(|community| community.index_report.as_ref());
+    let mut seen = BTreeSet::new();
+    let mut shown = Vec::new();
+    for warning in inputs.index_report.iter().chain(community).flat_map(|report| &report.input_warnings) {
+        if seen.insert(warning.as_str()) && shown.len() < INPUT_WARNINGS_SHOWN {
+            shown.push(clip(warning, INPUT_WARNING_CHARS));
+        }
+    }
+    (shown, seen.len())
 }
 
 /// Plugins that failed for one infrastructure cause (a registry or git remote that did not
@@ -792,22 +879,32 @@ fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
             facts.push((label, value));
         }
     };
-    push("branch", run.branch.clone());
-    push("RHDH branch", inputs.plan.as_ref().and_then(|plan| plan.rhdh_branch.clone()));
-    let plan = inputs.plan.as_ref();
+    // The community catalog's section shares the run's facts with the page's header: it names
+    // only where its plugins and its image are.
+    let community = inputs.catalog == CatalogKind::Community;
+    if !community {
+        push("branch", run.branch.clone());
+        push("RHDH branch", inputs.plan.as_ref().and_then(|plan| plan.rhdh_branch.clone()));
+    }
+    let plan = inputs.plan.as_ref().filter(|_| !community);
+    let info_facts = info.filter(|_| !community);
     push(
         "RHDH",
-        info.and_then(|info| info.rhdh_version.clone()).or_else(|| plan.and_then(|plan| plan.rhdh_version.clone())),
+        info_facts
+            .and_then(|info| info.rhdh_version.clone())
+            .or_else(|| plan.and_then(|plan| plan.rhdh_version.clone())),
     );
     push(
         "Backstage",
-        info.map(|info| info.backstage_version.clone())
+        info_facts
+            .map(|info| info.backstage_version.clone())
             .or_else(|| plan.and_then(|plan| plan.backstage_version.clone())),
     );
-    push("midstream commit", run.revision.clone());
-    push("overlay commit", info.map(|info| info.overlay_commit.clone()));
-    push("overlay repository", info.and_then(|info| info.source_repo.split(" @ ").next().map(str::to_string)));
+    push("midstream commit", run.revision.clone().filter(|_| !community));
+    push("overlay commit", info_facts.map(|info| info.overlay_commit.clone()));
+    push("overlay repository", info_facts.and_then(|info| info.source_repo.split(" @ ").next().map(str::to_string)));
     push("plugin registry", info.map(|info| info.registry.clone()));
+    push("community registry", info.and_then(|info| info.community_registry.clone()));
     let image = run
         .index_image
         .clone()
@@ -822,23 +919,39 @@ fn header(inputs: &StatusInputs, inputs_epoch: Option<i64>) -> Header {
         "last successful publish",
         inputs.build_report.as_ref().and_then(|report| report.metadata.last_successful_publish.clone()),
     );
-    push("tool version", info.map(|info| info.tool_version.clone()));
+    push("tool version", info_facts.map(|info| info.tool_version.clone()));
     Header { status: run.status.clone(), facts, inputs_time: inputs_epoch.map(format_epoch) }
 }
 
 /// Why a plugin of the overlay is in no catalog by the overlay's own choice, if it is not.
-fn outside(plugin: Option<&OverlayPlugin>, planned: Option<&PlanWorkspace>) -> Option<(PluginState, String)> {
+fn outside(
+    plugin: Option<&OverlayPlugin>,
+    planned: Option<&PlanWorkspace>,
+    catalog: CatalogKind,
+) -> Option<(PluginState, String)> {
     let plugin = plugin?;
-    if let Some(planned) = planned.filter(|planned| planned.decision == "drop") {
+    // A dropped workspace is one the pipeline exports nothing of: it matters to the plugins it
+    // would export, not to those whose images come from elsewhere.
+    if let Some(planned) = planned.filter(|planned| planned.decision == "drop")
+        && (catalog == CatalogKind::Supported || plugin.exported)
+    {
         return Some((
             PluginState::WorkspaceDropped,
             format!("fetch dropped workspace {}: {}", plugin.workspace, planned.reason),
         ));
     }
-    if !plugin.supported {
+    if !plugin.listed {
+        let list = match catalog {
+            CatalogKind::Supported => "supported",
+            CatalogKind::Community => "community",
+        };
+        let elsewhere = match (catalog, plugin.in_other_catalog) {
+            (CatalogKind::Supported, true) => "; the community catalog lists it",
+            _ => "",
+        };
         return Some((
             PluginState::NotSupported,
-            format!("the supported package list does not name {}", plugin.workspace_path()),
+            format!("the {list} package list does not name {}{elsewhere}", plugin.workspace_path()),
         ));
     }
     if plugin.package.is_none() {
@@ -848,6 +961,59 @@ fn outside(plugin: Option<&OverlayPlugin>, planned: Option<&PlanWorkspace>) -> O
         ));
     }
     None
+}
+
+/// What [`plugin_state`] decides from.
+struct PluginFacts<'a> {
+    /// Its export, or its workspace's, failed.
+    export_failed: bool,
+    /// Pinned at an older tag.
+    fallback: bool,
+    /// Its status in the index report.
+    index_status: Option<&'a str>,
+    /// How resolving its image went, when the build report says.
+    fetched: Option<Outcome>,
+    /// Why it is outside every catalog, when it is.
+    outside: Option<(PluginState, String)>,
+    index: IndexOutcome,
+    /// The overlay lists it.
+    in_overlay: bool,
+}
+
+/// A plugin's state, and why when the state alone does not say.
+fn plugin_state(facts: PluginFacts<'_>) -> (PluginState, Option<String>) {
+    if facts.export_failed {
+        return (PluginState::ExportFailed, None);
+    }
+    if facts.fallback {
+        return (PluginState::Fallback, None);
+    }
+    match facts.index_status {
+        Some("pinned") => return (PluginState::Pinned, None),
+        Some("stale") => return (PluginState::Kept, None),
+        // `missing`, or a word this version does not know: not pinned.
+        Some(_) => return (PluginState::Missing, None),
+        None => {}
+    }
+    match facts.fetched {
+        Some(Outcome::Pass) => return (PluginState::Pinned, None),
+        Some(Outcome::Fail) => return (PluginState::Missing, None),
+        _ => {}
+    }
+    match (facts.outside, facts.index) {
+        (Some((state, reason)), _) => (state, Some(reason)),
+        (None, IndexOutcome::Succeeded) if facts.in_overlay => (
+            PluginState::NotSelected,
+            Some("the index ran and nothing selects it (default.packages.yaml, the package lists)".to_string()),
+        ),
+        (None, IndexOutcome::Failed) => {
+            (PluginState::IndexFailed, Some("the index task failed in this run".to_string()))
+        }
+        (None, IndexOutcome::NotRun) => {
+            (PluginState::IndexNotRun, Some("the index task did not run in this run".to_string()))
+        }
+        _ => (PluginState::Unknown, None),
+    }
 }
 
 fn row(
@@ -895,50 +1061,23 @@ fn row(
     let fallback = fetch.is_some_and(|stage| stage.fallback) || index_status == Some("fallback");
     let planned =
         inputs.plan.as_ref().and_then(|plan| plan.workspaces.iter().find(|planned| planned.name == workspace));
-    let outside = outside(facts.overlay, planned);
+    let outside = outside(facts.overlay, planned, inputs.catalog);
+    // Whether this pipeline exports the plugin (its workspace's failure is its failure).
+    let exported_here = facts.overlay.map_or(inputs.catalog == CatalogKind::Supported, |plugin| plugin.exported);
     let export_failed = facts.export.is_some_and(|(_, _, plugin)| plugin.status == "failed")
         || (facts.export.is_none()
             && outside.is_none()
+            && exported_here
             && workspaces.get(workspace.as_str()).is_some_and(|ws| ws.status == "failed"));
-    let mut why = None;
-    let state = if export_failed {
-        PluginState::ExportFailed
-    } else if fallback {
-        PluginState::Fallback
-    } else {
-        match index_status {
-            Some("pinned") => PluginState::Pinned,
-            Some("stale") => PluginState::Kept,
-            // `missing`, or a word this version does not know: not pinned.
-            Some(_) => PluginState::Missing,
-            None => match fetch.map(|stage| Outcome::from_word(&stage.status)) {
-                Some(Outcome::Pass) => PluginState::Pinned,
-                Some(Outcome::Fail) => PluginState::Missing,
-                _ => match (outside, index) {
-                    (Some((state, reason)), _) => {
-                        why = Some(reason);
-                        state
-                    }
-                    (None, IndexOutcome::Succeeded) if facts.overlay.is_some() => {
-                        why = Some(
-                            "the index ran and nothing selects it (default.packages.yaml, the package lists)"
-                                .to_string(),
-                        );
-                        PluginState::NotSelected
-                    }
-                    (None, IndexOutcome::Failed) => {
-                        why = Some("the index task failed in this run".to_string());
-                        PluginState::IndexFailed
-                    }
-                    (None, IndexOutcome::NotRun) => {
-                        why = Some("the index task did not run in this run".to_string());
-                        PluginState::IndexNotRun
-                    }
-                    _ => PluginState::Unknown,
-                },
-            },
-        }
-    };
+    let (state, why) = plugin_state(PluginFacts {
+        export_failed,
+        fallback,
+        index_status,
+        fetched: fetch.map(|stage| Outcome::from_word(&stage.status)),
+        outside,
+        index,
+        in_overlay: facts.overlay.is_some(),
+    });
     let resolved_tag = fetch
         .and_then(|stage| stage.resolved_tag.clone())
         .or_else(|| (matches!(index_status, Some("pinned"))).then(|| requested_tag.clone()).flatten())
@@ -962,24 +1101,43 @@ fn row(
         (Some(built), Some(inputs)) => Some((inputs - built).div_euclid(86_400)),
         _ => None,
     };
-    // dynamic-plugins.default.yaml of this run's index when it was read, else default.packages.yaml.
-    let enabled = if inputs.has_dynamic_plugins {
+    // dynamic-plugins.default.yaml of this run's index when it was read, else default.packages.yaml;
+    // an extra catalog index enables nothing by default.
+    let enabled = if inputs.catalog == CatalogKind::Community {
+        None
+    } else if inputs.has_dynamic_plugins {
         inputs.enabled.get(image).copied()
     } else {
         facts.overlay.and_then(|plugin| plugin.enabled_by_default)
     };
 
-    // A plugin outside every catalog by the overlay's choice is not exported with its workspace.
-    let workspace_report = workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside());
+    // A plugin outside every catalog by the overlay's choice, or one this pipeline does not
+    // export, is not exported with its workspace.
+    let workspace_report = workspaces.get(workspace.as_str()).copied().filter(|_| !state.is_outside() && exported_here);
+    let stage_not_exported = (!exported_here && facts.export.is_none()).then(|| {
+        Stage::new(
+            Outcome::Skip,
+            Some("not exported by this pipeline (the supported package list does not name it); its image is read from the registry".to_string()),
+        )
+    });
     let stages = vec![
-        match (&why, state.is_outside() && facts.export.is_none()) {
-            (Some(why), true) => Stage::new(Outcome::Skip, Some(why.clone())),
+        match (&why, state.is_outside() && facts.export.is_none(), &stage_not_exported) {
+            (Some(why), true, _) => Stage::new(Outcome::Skip, Some(why.clone())),
+            (_, _, Some(not_exported)) => not_exported.clone(),
             _ => export_stage(facts, workspace_report, planned),
         },
-        package_stage(facts, planned),
+        match &stage_not_exported {
+            Some(_) => Stage::new(Outcome::Skip, Some("no image is built for it by this pipeline".to_string())),
+            None => package_stage(facts, planned),
+        },
         resolve_stage(facts, fetch),
         build_stage(facts.build.and_then(|build| build.stages.dpdy.as_ref())).unwrap_or_else(|| {
-            if inputs.has_dynamic_plugins && !state.is_outside() {
+            if inputs.catalog == CatalogKind::Community {
+                Stage::new(
+                    Outcome::Skip,
+                    Some("an extra catalog index has no dynamic-plugins.default.yaml".to_string()),
+                )
+            } else if inputs.has_dynamic_plugins && !state.is_outside() {
                 match enabled {
                     Some(enabled) => {
                         Stage::new(Outcome::Pass, Some(if enabled { "enabled" } else { "disabled" }.to_string()))
@@ -1108,10 +1266,32 @@ fn export_command(workspace: &str, registry: Option<&str>) -> String {
     }
 }
 
+/// Where a catalog's plugin images come from, for the advice of its actions.
+struct ActionRegistries<'a> {
+    /// The prefix the exports push under (build-info's `registry`).
+    export: Option<&'a str>,
+    /// The community registry, whose images another project builds.
+    community: Option<&'a str>,
+    catalog: CatalogKind,
+}
+
+/// Why this pipeline does not build the image a plugin's index entry asks for, if it does not:
+/// it does not export the plugin, or the image is named under the community registry.
+fn not_built_here(facts: &Joined<'_>, registries: &ActionRegistries<'_>) -> Option<String> {
+    let exported = facts.overlay.map_or(registries.catalog == CatalogKind::Supported, |plugin| plugin.exported);
+    if !exported {
+        return Some("this pipeline does not export it: the supported package list does not name it".to_string());
+    }
+    let requested = facts.index.and_then(|plugin| registry_of_reference(&plugin.reference))?;
+    (registries.community == Some(requested.as_str()) && registries.export != Some(requested.as_str())).then(|| {
+        format!("its images are named under the community registry {requested}, which this pipeline does not push to")
+    })
+}
+
 fn action(
     row: &Row,
     facts: &Joined<'_>,
-    registry: Option<&str>,
+    registries: &ActionRegistries<'_>,
     rerun: Option<&str>,
     index: IndexOutcome,
 ) -> Option<Action> {
@@ -1121,7 +1301,9 @@ fn action(
     ) {
         return None;
     }
-    let registry = registry
+    let elsewhere = not_built_here(facts, registries);
+    let registry = registries
+        .export
         .map(str::to_string)
         .or_else(|| facts.index.and_then(|plugin| registry_of_reference(&plugin.reference)));
     let requested = row.requested_tag.as_deref().unwrap_or("its requested tag");
@@ -1159,8 +1341,16 @@ fn action(
         .filter(|_| row.state == PluginState::ExportFailed);
     // What stands in the index until the fix lands: only what this run's index says.
     let in_index = matches!(facts.index.map(|plugin| plugin.status.as_str()), Some("pinned" | "stale" | "fallback"));
-    let (before, command, then) = match row.state {
-        PluginState::ExportFailed => {
+    let (before, command, then) = match (row.state, &elsewhere) {
+        (PluginState::Missing | PluginState::Kept | PluginState::Fallback, Some(why)) => (
+            format!(
+                "exporting again does not help ({why}): publish {} where it is read from, or set spec.version in the plugin's metadata to a version that has an image; then run",
+                facts.index.map_or_else(|| format!("tag {requested}"), |plugin| plugin.reference.clone())
+            ),
+            rerun.unwrap_or("rhdh-catalog sync").to_string(),
+            "The index of that run pins the image.".to_string(),
+        ),
+        (PluginState::ExportFailed, _) => {
             let then = match index {
                 IndexOutcome::Succeeded if in_index => format!(
                     "The next sync pins the new image; until then the index keeps the one it has ({}).",

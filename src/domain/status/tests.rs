@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::inputs::{BuildReportFile, ExportReportFile, IndexReportFile, RunContext, StatusInputs};
+use super::inputs::{BuildReportFile, CatalogKind, ExportReportFile, IndexReportFile, RunContext, StatusInputs};
 use super::page::{Outcome, PluginState, build};
 use super::{html, markdown};
 use crate::domain::run_report::{TaskLine, TaskStatus};
@@ -89,6 +89,8 @@ fn index_json() -> IndexJson {
 
 fn inputs() -> StatusInputs {
     StatusInputs {
+        catalog: CatalogKind::Supported,
+        community: None,
         run: RunContext {
             status: TaskStatus::Failed,
             tasks: vec![
@@ -332,7 +334,9 @@ fn overlay_plugin(
         package: package.map(str::to_string),
         version: package.map(|_| "1.0.0".to_string()),
         support: None,
-        supported,
+        listed: supported,
+        exported: supported,
+        in_other_catalog: false,
         enabled_by_default: Some(false),
     }
 }
@@ -411,4 +415,243 @@ fn an_outage_is_one_item_with_every_plugin_and_the_retry() {
     let other = page.actions.iter().find(|action| action.name == "@scope/d").unwrap();
     assert!(other.before.contains("fix the cause in the overlay or upstream"));
     assert!(other.then.contains("this run made no index"), "no previous index is promised: {}", other.then);
+}
+
+const COMMUNITY_REGISTRY: &str = "ghcr.io/redhat-developer/rhdh-plugin-export-overlays";
+
+/// The community catalog of the same run: one plugin pinned, one missing in the community
+/// registry, one plugin of its list no step reached; and its overlay rows.
+fn community_inputs(run: &RunContext) -> StatusInputs {
+    let report: IndexReportFile = serde_json::from_value(serde_json::json!({
+        "plugins": [
+            {"image": "backstage-community-plugin-analytics-module-ga4", "workspace": "analytics", "reference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-analytics-module-ga4:bs_1.52.0__0.21.0"), "status": "pinned", "digest": DIGEST_A},
+            {"image": "backstage-community-plugin-analytics-module-matomo", "workspace": "analytics", "reference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-analytics-module-matomo:bs_1.52.0__0.9.0"), "status": "missing", "detail": "tag not found"}
+        ],
+        "diff": {"added": ["backstage-community-plugin-analytics-module-ga4"]},
+        "input-warnings": ["overlay-repo/workspaces/analytics/source.json:1: `repo-flat` is the string \"true\"; read as the boolean true"]
+    }))
+    .unwrap();
+    let index: IndexJson = serde_json::from_value(serde_json::json!({
+        "backstage-community-plugin-analytics-module-ga4": {"workspacePath": "analytics/plugins/analytics-module-ga4",
+            "registryReference": format!("{COMMUNITY_REGISTRY}/backstage-community-plugin-analytics-module-ga4@{DIGEST_A}"),
+            "support": "community", "imageTag": "bs_1.52.0__0.21.0"}
+    }))
+    .unwrap();
+    let community_plugin = |folder: &str, package: &str| super::overlay::OverlayPlugin {
+        workspace: "analytics".into(),
+        folder: folder.into(),
+        package: Some(package.into()),
+        version: Some("0.21.0".into()),
+        support: Some("community".into()),
+        listed: true,
+        exported: false,
+        in_other_catalog: false,
+        enabled_by_default: None,
+    };
+    StatusInputs {
+        catalog: CatalogKind::Community,
+        run: RunContext {
+            index_image: Some(format!("quay.io/rhdh/plugin-catalog-index-community:1.10.0-1@{DIGEST_C}")),
+            ..run.clone()
+        },
+        index_report: Some(report),
+        index: Some(index),
+        build_info: Some(BuildInfo {
+            registry: "quay.io/rhdh".into(),
+            community_registry: Some(COMMUNITY_REGISTRY.into()),
+            ..BuildInfo::default()
+        }),
+        overlay: vec![
+            community_plugin("plugins/analytics-module-ga4", "@backstage-community/plugin-analytics-module-ga4"),
+            community_plugin("plugins/analytics-module-matomo", "@backstage-community/plugin-analytics-module-matomo"),
+            community_plugin(
+                "plugins/analytics-module-newrelic",
+                "@backstage-community/plugin-analytics-module-newrelic",
+            ),
+        ],
+        ..StatusInputs::default()
+    }
+}
+
+fn with_community() -> StatusInputs {
+    let mut inputs = inputs();
+    let mut community = community_inputs(&inputs.run);
+    // The run's plan and export reports, as `report` gives both sections.
+    community.plan = inputs.plan.clone();
+    community.exports = inputs.exports.clone();
+    inputs.community = Some(Box::new(community));
+    inputs
+}
+
+#[test]
+fn the_community_catalog_is_a_section_of_its_own() {
+    let both = with_community();
+    let page = build(&both);
+    let community = page.community.as_deref().expect("the community section");
+    let states: Vec<(&str, PluginState)> = community.rows.iter().map(|row| (row.image.as_str(), row.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("backstage-community-plugin-analytics-module-ga4", PluginState::Pinned),
+            ("backstage-community-plugin-analytics-module-matomo", PluginState::Missing),
+            ("backstage-community-plugin-analytics-module-newrelic", PluginState::NotSelected),
+        ]
+    );
+    // No dynamic-plugins.default.yaml: nothing enabled by default, the DPDY stage skipped.
+    for row in &community.rows {
+        assert_eq!(row.enabled, None, "{}", row.image);
+        assert_eq!(row.stages[3].outcome, Outcome::Skip, "{}", row.image);
+        assert_eq!(row.stages[0].outcome, Outcome::Skip, "not exported here: {}", row.image);
+    }
+    // The supported page is what it was: its own rows, totals and actions.
+    assert_eq!(page.rows.len(), build(&inputs()).rows.len());
+    assert_eq!(page.totals, build(&inputs()).totals);
+    // The missing image is not built by this pipeline: exporting again is not the fix.
+    assert_eq!(community.actions.len(), 1, "{:#?}", community.actions);
+    let action = &community.actions[0];
+    assert_eq!(action.state, PluginState::Missing);
+    assert!(
+        action.before.contains("exporting again does not help") && action.before.contains(COMMUNITY_REGISTRY),
+        "{action:?}"
+    );
+    assert!(!action.command.contains("--force-export") && !action.command.contains("export --workspace"), "{action:?}");
+    let facts: BTreeMap<&str, &str> =
+        community.header.facts.iter().map(|(label, value)| (*label, value.as_str())).collect();
+    assert_eq!(facts["index image"], "quay.io/rhdh/plugin-catalog-index-community:1.10.0-1");
+    assert_eq!(facts["index digest"], DIGEST_C);
+    assert_eq!(facts["community registry"], COMMUNITY_REGISTRY);
+    assert!(!facts.contains_key("branch"), "the run's facts stay in the page's header");
+    assert!(
+        page.summary_line()
+            .ends_with("; community: 3 plugins: 1 pinned, 0 fallback, 0 kept, 1 missing, ACTION REQUIRED: 1"),
+        "{}",
+        page.summary_line()
+    );
+
+    let html = html::render(&page);
+    assert!(html.contains("<title>RHDH catalog: Failed, 6 need action</title>"), "every catalog's actions count");
+    let position = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    let intro = &html[position("<section id=\"community\"")..position("<section id=\"community-actions\"")];
+    assert!(
+        intro.contains("<code>EXTRA_CATALOG_INDEX_IMAGES</code>")
+            && intro.contains("no <code>dynamic-plugins.default.yaml</code>"),
+        "{intro}"
+    );
+    assert!(intro.contains("1 thing needs a person"), "{intro}");
+    assert!(position("id=\"plugins\"") < position("id=\"community\""));
+    assert!(position("id=\"community-actions\"") < position("id=\"community-changes\""));
+    assert!(position("id=\"community-changes\"") < position("id=\"community-plugins\""));
+    assert!(html.contains("<h2>Community catalog: ACTION REQUIRED (1)</h2>"));
+    assert_eq!(html.matches("<tr id=\"plugin-").count(), page.rows.len(), "the supported table is its own");
+    assert_eq!(html.matches("<tr id=\"community-plugin-").count(), 3);
+    assert!(html.contains("id=\"community-diff-added\""));
+    assert!(
+        html.contains("a person in the community catalog: see <a href=\"#community-actions\">"),
+        "the lede says so"
+    );
+    assert!(
+        html.contains("table id=\"community-plugin-table\" class=\"plugin-table\" data-label=\"community plugins\"")
+    );
+
+    let markdown = markdown::render(&page);
+    assert!(markdown.starts_with("## rhdh-catalog sync: Failed ❌ · ⚠️ 6 need action"), "{markdown}");
+    for heading in [
+        "\n### Community catalog\n",
+        "\n#### ⚠️ ACTION REQUIRED in the community catalog (1)\n",
+        "\n### Changes since the previous community index\n",
+        "\n### Community catalog plugins (3)\n",
+    ] {
+        assert!(markdown.contains(heading), "{heading}: {markdown}");
+    }
+    assert!(markdown.contains("`EXTRA_CATALOG_INDEX_IMAGES`"));
+    let order = |needle: &str| markdown.find(needle).unwrap_or_else(|| panic!("{needle}"));
+    assert!(order("### ⚠️ ACTION REQUIRED (") < order("#### ⚠️ ACTION REQUIRED in the community"));
+    assert!(order("#### ⚠️ ACTION REQUIRED in the community") < order("### Changes since the previous index"));
+    assert!(order("### Plugins (") < order("### Community catalog plugins"));
+    // Cut to any budget, whole rows only, what needs a person first.
+    let lines: Vec<&str> = markdown.lines().collect();
+    for budget in (1200..markdown.len()).step_by(97) {
+        let cut = markdown::render_within(&page, budget);
+        assert!(cut.len() <= budget, "{budget}");
+        for line in cut.lines().filter(|line| line.starts_with('|')) {
+            assert!(lines.contains(&line), "{budget}: `{line}` is not a whole row");
+        }
+    }
+}
+
+#[test]
+fn an_index_that_failed_leaves_the_community_catalog_unknown_and_says_so_first() {
+    let mut inputs = with_community();
+    inputs.index_report = None;
+    inputs.build_report = None;
+    inputs.index = None;
+    inputs.run.tasks.push(TaskLine { name: "index".into(), status: TaskStatus::Failed });
+    let community = inputs.community.as_mut().unwrap();
+    community.run.tasks = inputs.run.tasks.clone();
+    community.index_report = None;
+    community.index = None;
+    community.run.index_image = None;
+    let page = build(&inputs);
+    let community = page.community.as_deref().unwrap();
+    assert_eq!(community.rows.len(), 3, "every plugin of its list has a row");
+    assert!(community.rows.iter().all(|row| row.state == PluginState::IndexFailed), "{:#?}", community.rows);
+    assert!(community.rows.iter().all(|row| row.name.starts_with("@backstage-community/") && row.version.is_some()));
+    assert!(community.notes.iter().any(|note| note.starts_with("the index task failed in this run")));
+    let html = html::render(&page);
+    let intro =
+        &html[html.find("<section id=\"community\"").unwrap()..html.find("<section id=\"community-actions\"").unwrap()];
+    assert!(
+        intro.contains("The index task failed in this run: no plugin below is in a community catalog it made"),
+        "{intro}"
+    );
+    assert!(intro.find("The index task failed").unwrap() < intro.find("<dl").unwrap(), "said first");
+    assert!(intro.contains("not published by this run"), "no image is this run's: {intro}");
+    assert!(!html.contains("data-state=\"pinned\""));
+    let markdown = markdown::render(&page);
+    assert!(markdown.contains("> ⚠️ the index task failed in this run"), "{markdown}");
+}
+
+#[test]
+fn input_warnings_are_a_short_list_shown_as_text() {
+    let mut both = with_community();
+    let hostile = [
+        "workspaces/a/source.json:3: unknown key `<img src=x onerror=alert(1)>` (ignored)".to_string(),
+        "workspaces/b/metadata/p.yaml:7: unknown key `[link](javascript:alert(1))` in `spec` (ignored) @octocat"
+            .to_string(),
+        "workspaces/c/source.json:2: unknown key `a``b` <details open> | cell".to_string(),
+    ];
+    let mut warnings: Vec<String> = hostile.to_vec();
+    warnings
+        .extend((0..25).map(|index| format!("workspaces/w{index:02}/source.json:1: unknown key `k{index}` (ignored)")));
+    both.index_report.as_mut().unwrap().input_warnings = warnings.clone();
+    // The community report repeats one and adds its own.
+    let community = both.community.as_mut().unwrap().index_report.as_mut().unwrap();
+    community.input_warnings.push(hostile[0].clone());
+    let page = build(&both);
+    assert_eq!(page.input_warnings_total, 29, "each warning once");
+    assert_eq!(page.input_warnings.len(), super::page::INPUT_WARNINGS_SHOWN);
+    let html = html::render(&page);
+    let section = &html[html.find("<section id=\"input-warnings\"").expect("the section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    assert!(
+        section.contains("<h2>Input warnings (29)</h2>") && section.contains("9 more are in the index report"),
+        "{section}"
+    );
+    assert_eq!(section.matches("<li>").count(), 20);
+    assert!(section.contains("<code>&lt;img src=x onerror=alert(1)&gt;</code>"), "{section}");
+    assert!(!section.contains("<img") && !section.contains("<details") && !section.contains("<a "), "{section}");
+    assert!(html.contains("<a href=\"#input-warnings\">Input warnings (29)</a>"));
+    let markdown = markdown::render(&page);
+    let start = markdown.find("\n### Input warnings (29)\n").expect("the markdown section");
+    let section = &markdown[start..=(markdown[start + 1..].find("\n### ").unwrap() + start)];
+    assert_eq!(section.matches("\n- ").count(), 20, "{section}");
+    assert!(
+        !section.contains("<img") && !section.contains("<details") && !section.contains("](javascript"),
+        "{section}"
+    );
+    assert!(section.contains("`@octocat`") || !section.contains(" @octocat"), "no live mention: {section}");
+    // None at all: no section.
+    let page = build(&self::inputs());
+    assert!(!html::render(&page).contains("id=\"input-warnings\""));
+    assert!(!markdown::render(&page).contains("Input warnings"));
 }
