@@ -133,7 +133,7 @@ pub(crate) fn collect_selected(root: &Path, selection: &Selection) -> anyhow::Re
                     ..LayerFile::default()
                 });
             } else if kind.is_file() {
-                let contents = fs_err::read(entry.path())?;
+                let contents = crate::io::fs::read_bounded(&entry.path(), crate::io::fs::MAX_COPIED_FILE_BYTES)?;
                 let executable = std::os::unix::fs::PermissionsExt::mode(&entry.metadata()?.permissions()) & 0o111 != 0;
                 files.push(LayerFile { path, executable, contents, symlink: None });
             }
@@ -931,7 +931,7 @@ fn file_holds(path: &Path, size: u64, mode: u32, digest: &[u8; 32]) -> anyhow::R
     {
         return Ok(false);
     }
-    let mut file = fs_err::File::open(path)?;
+    let mut file = crate::io::fs::open_input(path, size)?;
     let mut hasher = sha2::Sha256::new();
     std::io::copy(&mut (&mut file).take(size + 1), &mut hasher)?;
     Ok(<[u8; 32]>::from(hasher.finalize()) == *digest)
@@ -1159,9 +1159,14 @@ impl OnDisk {
 
 const RECORD_HEADER: &str = "rhdh-catalog unpack record 2";
 
+/// The largest unpack record read (about 300 bytes a path): larger, the unpack compares files.
+const MAX_RECORD_BYTES: u64 = 256 * 1024 * 1024;
+
 impl Record {
     fn read(path: &Path, blob_ids: &[String], only: &Selection) -> Option<Record> {
-        let text = std::fs::read_to_string(path).ok()?;
+        // One line per path of an unpacked tree: its own bound, not that of an input file.
+        let bytes = crate::io::fs::read_bounded(path, MAX_RECORD_BYTES).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         let mut lines = text.lines();
         if lines.next()? != RECORD_HEADER {
             return None;

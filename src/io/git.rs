@@ -135,7 +135,7 @@ impl GitAuth {
             GitAuth::Token(token) => Some(token.clone()),
             GitAuth::Store { file, .. } => {
                 let (scheme, host) = http_origin(url)?;
-                let text = std::fs::read_to_string(file).ok()?;
+                let text = crate::io::fs::read_text(file).ok()?;
                 text.lines().find_map(|line| {
                     let (line_scheme, rest) = line.trim().split_once("://")?;
                     let authority = rest.split('/').next()?;

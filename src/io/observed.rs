@@ -43,11 +43,10 @@ pub(crate) fn note(observed: &Observed) {
 
 /// What the steps of one TaskRun observed; `None` when the file does not read as observations.
 pub(crate) fn read(path: &Path) -> Option<Vec<Observed>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Some(Vec::new()),
-        Err(_) => return None,
-    };
+    if std::fs::symlink_metadata(path).is_err() {
+        return Some(Vec::new());
+    }
+    let text = crate::io::fs::read_text(path).ok()?;
     text.lines().filter(|line| !line.trim().is_empty()).map(|line| serde_json::from_str(line).ok()).collect()
 }
 

@@ -229,10 +229,8 @@ fn one_line(text: &str) -> String {
 }
 
 fn read_file(path: &Path) -> Option<StepProgress> {
-    use std::io::Read as _;
-    let mut text = String::new();
     // A line of a few hundred bytes; more is not ours.
-    std::fs::File::open(path).ok()?.take(4096).read_to_string(&mut text).ok()?;
+    let text = String::from_utf8(crate::io::fs::read_bounded(path, 4096).ok()?).ok()?;
     let mut fields = text.trim_end_matches('\n').splitn(4, '\t');
     Some(StepProgress {
         label: fields.next()?.to_string(),

@@ -108,7 +108,7 @@ pub(crate) fn present_results(dir: &Path, declared: &[String]) -> Vec<(String, V
         let value = if size > POD_MESSAGE_BYTES {
             vec![b'x'; POD_MESSAGE_BYTES + 1]
         } else {
-            std::fs::read(entry.path()).unwrap_or_default()
+            crate::io::fs::read_input(&entry.path()).unwrap_or_default()
         };
         found.push((name, value));
     }

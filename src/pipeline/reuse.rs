@@ -115,7 +115,7 @@ fn path(state: &Path, run: &str) -> PathBuf {
 
 /// The record of TaskRun `run`, if one reads.
 pub(crate) fn load(state: &Path, run: &str) -> Option<Record> {
-    serde_json::from_slice(&std::fs::read(path(state, run)).ok()?).ok()
+    serde_json::from_slice(&crate::io::fs::read_input(&path(state, run)).ok()?).ok()
 }
 
 /// Removes the record of `run` (before it runs again).
