@@ -194,6 +194,29 @@ fn a_tls_registry_this_machine_does_not_trust_is_bad_input_until_its_ca_is_given
 }
 
 #[test]
+fn a_tls_registry_listed_as_insecure_is_bad_input_saying_to_take_it_off_the_list() {
+    let registry = TlsRegistry::start(&["127.0.0.1", "localhost"]);
+    let counter = ConnectionCounter::start(&registry.host);
+    let home = tempfile::tempdir().unwrap();
+    let reference = format!("{}/rhdh/plugin-a:1.0.0", counter.host);
+    let ca = registry.ca.to_str().unwrap();
+    let output =
+        package(home.path(), &reference, &["--insecure-registry", &counter.host], &[("RHDH_CATALOG_EXTRA_CA", ca)]);
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(2), "a configuration mistake, not an outage: {stderr}");
+    let errors = error_lines(&stderr);
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(&format!("registry {} (named by `--tag {reference}`)", counter.host)), "{stderr}");
+    assert!(errors[0].contains("answers in HTTPS, not plain HTTP"), "{stderr}");
+    assert!(errors[0].contains(&format!("take `{}` off --insecure-registry", counter.host)), "{stderr}");
+    assert!(!errors[0].contains("a retry may help"), "{stderr}");
+    assert_eq!(counter.count(), 1, "one attempt");
+
+    let fixed = package(home.path(), &reference, &[], &[("RHDH_CATALOG_EXTRA_CA", ca)]);
+    assert!(fixed.status.success(), "off the list, the push works: {}", stderr_of(&fixed));
+}
+
+#[test]
 fn a_certificate_for_another_name_is_bad_input_naming_the_host() {
     let registry = TlsRegistry::start(&["registry.example"]);
     let home = tempfile::tempdir().unwrap();

@@ -867,6 +867,9 @@ impl RegistryClient {
             }));
         }
         match client.execute(request).await {
+            Ok(response) if insecure && response.status() == StatusCode::BAD_REQUEST => {
+                self.unless_https_answered(response, &authority).await
+            }
             Ok(response) => Ok(response),
             Err(error) => match misconfiguration(&error, &authority, insecure) {
                 Some((problem, fix)) => {
@@ -880,6 +883,42 @@ impl RegistryClient {
                 None => Err(Attempt::Unknown { problem: error_text(&error), retry_after: None }),
             },
         }
+    }
+
+    /// A 400 to a plain-HTTP request whose text says the port speaks HTTPS (Go's servers, like
+    /// `docker-registry`: "Client sent an HTTP request to an HTTPS server"; nginx: "The plain HTTP
+    /// request was sent to HTTPS port") means the registry is listed insecure by mistake: bad
+    /// input, at once. Any other 400 is given back as it came (rebuilt from what was read).
+    async fn unless_https_answered<T>(&self, mut response: Response, authority: &str) -> Result<Response, Attempt<T>> {
+        let (status, version, headers) = (response.status(), response.version(), response.headers().clone());
+        let body = crate::io::registry::answer::read_capped(&mut response, 4096, "an error answer")
+            .await
+            .map_err(|problem| unknown(problem))?;
+        let text = String::from_utf8_lossy(&body).to_ascii_lowercase();
+        // Go writes its answer raw, HTTP/1.0 without a single header; to a HEAD request its text
+        // is not read as a body.
+        let raw_go_answer = version == reqwest::Version::HTTP_10 && headers.is_empty();
+        if raw_go_answer || text.contains("https server") || text.contains("https port") {
+            let problem = "it answers in HTTPS, not plain HTTP".to_string();
+            let fix = format!(
+                "take `{authority}` off --insecure-registry (and RHDH_CATALOG_INSECURE_REGISTRIES); if its certificate is not trusted here, point {EXTRA_CA_ENV} at the CA that signed it"
+            );
+            if let Ok(mut known) = self.misconfigured.lock() {
+                known.insert(authority.to_string(), (problem.clone(), fix.clone()));
+            }
+            let origin = self.origin(authority);
+            return Err(Attempt::Failed(RegistryError::Misconfigured {
+                registry: authority.to_string(),
+                problem,
+                fix,
+                origin,
+            }));
+        }
+        let mut rebuilt = http::Response::builder().status(status).version(version);
+        if let Some(all) = rebuilt.headers_mut() {
+            *all = headers;
+        }
+        rebuilt.body(body).map(Response::from).map_err(|error| unknown(error.to_string()))
     }
 
     fn cached_authorization(&self, key: &str) -> Option<String> {

@@ -223,7 +223,8 @@ fn restore_shared(
             .filter_map(|entry| {
                 let file = entry.file_name().to_string_lossy().into_owned();
                 let other = file.strip_suffix(".json")?.to_string();
-                let value: serde_json::Value = serde_json::from_slice(&crate::io::fs::read_input(&entry.path()).ok()?).ok()?;
+                let value: serde_json::Value =
+                    serde_json::from_slice(&crate::io::fs::read_input(&entry.path()).ok()?).ok()?;
                 let used = entry.metadata().ok()?.modified().ok()?;
                 (value["run"].as_str() != Some(run.as_str()) && shared.join(&other).is_dir()).then_some((used, other))
             })
