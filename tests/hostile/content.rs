@@ -7,15 +7,11 @@
 //! naming the flag).
 
 use super::images::{Entry, put_image, repository_dir, tar_gz};
-use super::{Expect, check, report, write_files};
+use super::{Expect, check, index_args, report, strings, write_files};
 use crate::support::example_overlay;
 
 const METADATA: &str = "overlay/workspaces/tech-radar/metadata/backstage-community-plugin-tech-radar.yaml";
 const ORIGINAL: &str = "  dynamicArtifact: oci://ghcr.io/redhat-developer/rhdh-plugin-export-overlays/backstage-community-plugin-tech-radar:bs_1.52.0__1.20.0\n";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 #[test]
 fn hostile_dynamic_artifacts() {
@@ -110,21 +106,7 @@ fn hostile_local_packages_in_dynamic_plugins_files() {
 #[test]
 fn a_layout_tag_naming_two_images_is_refused() {
     let results = [
-        (
-            "index",
-            strings(&[
-                "index",
-                "--registry",
-                "quay.io/rhdh",
-                "--rhdh-version",
-                "1.10.0",
-                "--store",
-                "oci-layout:registry",
-                "--overlay",
-                "overlay",
-                "--allow-missing",
-            ]),
-        ),
+        ("index", index_args(&["--allow-missing"])),
         (
             "validate --image",
             strings(&[

@@ -7,32 +7,11 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use super::{Expect, check_with, report};
+use super::{Expect, check_with, index_args, report, strings};
 use crate::support::example_overlay;
 
 /// What `/etc/passwd` always starts with: never to be echoed.
 const PASSWD: &str = "root:x:0:0";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
-
-/// `index` of the example overlay (in `work/overlay`) with `extra` flags.
-fn index_args(extra: &[&str]) -> Vec<String> {
-    let mut args = strings(&[
-        "index",
-        "--registry",
-        "quay.io/rhdh",
-        "--rhdh-version",
-        "1.10.0",
-        "--store",
-        "oci-layout:registry",
-        "--overlay",
-        "overlay",
-    ]);
-    args.extend(strings(extra));
-    args
-}
 
 fn mkfifo(path: &Path) {
     let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();

@@ -8,13 +8,9 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use super::{Expect, check, check_with, report};
+use super::{Expect, check, check_with, report, strings};
 use crate::support::example_overlay;
 use crate::support::upstreams::{self, commit, recorded_exporter, write};
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 type Case = (&'static str, fn(&Path), Vec<String>);
 

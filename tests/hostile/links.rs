@@ -10,7 +10,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 
 use super::images::{Entry, chain_to_root, put_image, repository_dir, tar_gz};
-use super::{Expect, check_with, report};
+use super::{Expect, check_with, report, strings};
 
 /// What `/etc/passwd` always starts with: never to be echoed.
 const PASSWD: &str = "root:x:0:0";
@@ -20,10 +20,6 @@ const GOOD_DPDY: &str =
 
 /// The `index.json` that goes with [`GOOD_DPDY`] (both halves name the same plugin).
 const GOOD_INDEX: &str = "{\"backstage-plugin-x\": {\"workspacePath\": \"w/x\", \"registryReference\": \"quay.io/rhdh/backstage-plugin-x@sha256:e61e662e36b3676ad167056628fa022b5374dd87506f7e913f0aad8c11e98479\", \"imageTag\": \"1\"}}\n";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 /// Index images whose `dynamic-plugins.default.yaml` reaches out of the unpacked folder, each as
 /// the entries of its one layer.

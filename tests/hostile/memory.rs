@@ -8,12 +8,9 @@ use std::path::Path;
 
 use super::images::{Entry, dynamic_packages, put_image, repository_dir, tar_gz};
 use super::measure::{run_measured, task_limit};
+use super::strings;
 use crate::support::hostile_registry::{HostileRegistry, Misbehaviour};
 use crate::support::{Registry, example_overlay, unique_namespace};
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 /// A gzipped tar of one file `path` of `size` zero bytes, made by the system's `gzip` (a few
 /// hundred KiB for hundreds of MB).

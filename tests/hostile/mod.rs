@@ -31,6 +31,28 @@ mod upstream;
 /// The file a `$(touch MARKER)` in any case would create; `{marker}` in case text becomes its path.
 pub const MARKER: &str = "pwned-marker";
 
+/// Owned strings of `items` (command lines of the cases).
+pub fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| (*item).to_string()).collect()
+}
+
+/// `index` of the example overlay (in `<work>/overlay`, images in `<work>/registry`) with `extra` flags.
+pub fn index_args(extra: &[&str]) -> Vec<String> {
+    let mut args = strings(&[
+        "index",
+        "--registry",
+        "quay.io/rhdh",
+        "--rhdh-version",
+        "1.10.0",
+        "--store",
+        "oci-layout:registry",
+        "--overlay",
+        "overlay",
+    ]);
+    args.extend(strings(extra));
+    args
+}
+
 /// One hostile case: what the run must end with.
 pub struct Expect {
     pub code: i32,

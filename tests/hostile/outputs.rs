@@ -8,28 +8,8 @@
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use super::{Expect, check, report};
+use super::{Expect, check, index_args, report, strings};
 use crate::support::example_overlay;
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
-
-fn index_args(extra: &[&str]) -> Vec<String> {
-    let mut args = strings(&[
-        "index",
-        "--registry",
-        "quay.io/rhdh",
-        "--rhdh-version",
-        "1.10.0",
-        "--store",
-        "oci-layout:registry",
-        "--overlay",
-        "overlay",
-    ]);
-    args.extend(strings(extra));
-    args
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let output = std::process::Command::new("git")

@@ -11,14 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::images::{Entry, put_blob, put_image, repository_dir, tar_gz};
-use super::{Expect, check_with, report};
+use super::{Expect, check_with, index_args, report, strings};
 use crate::support::example_overlay;
 
 const DIGEST_HEX: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 fn mkfifo(path: &Path) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -42,20 +38,6 @@ fn sparse(path: &Path, size: u64) {
 /// The layout folder `index` reads for the example's tech-radar plugin.
 fn radar_layout(work: &Path) -> PathBuf {
     repository_dir(&work.join("registry"), "quay.io", "rhdh/backstage-community-plugin-tech-radar")
-}
-
-fn index_args() -> Vec<String> {
-    strings(&[
-        "index",
-        "--registry",
-        "quay.io/rhdh",
-        "--rhdh-version",
-        "1.10.0",
-        "--store",
-        "oci-layout:registry",
-        "--overlay",
-        "overlay",
-    ])
 }
 
 /// An index.json naming one manifest (tag `1.10.0--1.20.0`) whose blob is at the returned path.
@@ -107,43 +89,43 @@ fn hostile_oci_layout_files() {
             case(
                 "index.json is a FIFO",
                 |work| mkfifo(&radar_layout(work).join("index.json")),
-                index_args(),
+                index_args(&[]),
                 &["index.json", "FIFO"],
             ),
             case(
                 "index.json links to /dev/zero",
                 |work| link_to(&radar_layout(work).join("index.json"), "/dev/zero"),
-                index_args(),
+                index_args(&[]),
                 &["index.json", "character device"],
             ),
             case(
                 "index.json is a folder",
                 |work| std::fs::create_dir_all(radar_layout(work).join("index.json")).unwrap(),
-                index_args(),
+                index_args(&[]),
                 &["index.json", "a folder"],
             ),
             case(
                 "index.json is 17 MiB",
                 |work| sparse(&radar_layout(work).join("index.json"), 17 * 1024 * 1024),
-                index_args(),
+                index_args(&[]),
                 &["index.json", "is larger than"],
             ),
             case(
                 "a manifest blob is a FIFO",
                 |work| mkfifo(&index_naming_a_blob(work)),
-                index_args(),
+                index_args(&[]),
                 &[DIGEST_HEX, "FIFO"],
             ),
             case(
                 "a manifest blob links to /dev/urandom",
                 |work| link_to(&index_naming_a_blob(work), "/dev/urandom"),
-                index_args(),
+                index_args(&[]),
                 &[DIGEST_HEX, "character device"],
             ),
             case(
                 "a manifest blob is 5 MiB",
                 |work| sparse(&index_naming_a_blob(work), 5 * 1024 * 1024),
-                index_args(),
+                index_args(&[]),
                 &[DIGEST_HEX, "is larger than"],
             ),
             case(

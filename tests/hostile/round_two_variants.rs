@@ -27,15 +27,11 @@ use std::time::Duration;
 
 use super::images::{Entry, put_image, repository_dir, tar_gz};
 use super::measure::{run_measured, task_limit};
-use super::{Expect, check, check_with, report, write_files};
+use super::{Expect, check, check_with, index_args, report, strings, write_files};
 use crate::support::{example_overlay, reference_data};
 
 /// What `/etc/passwd` always starts with: never to be echoed.
 const PASSWD: &str = "root:x:0:0";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 fn mkfifo(path: &Path) {
     assert!(std::process::Command::new("mkfifo").arg(path).status().unwrap().success());
@@ -920,17 +916,7 @@ fn index_never_writes_what_the_installer_refuses() {
     );
     assert_ne!(text, conflicting);
     std::fs::write(&metadata, conflicting).unwrap();
-    let args = strings(&[
-        "index",
-        "--registry",
-        "quay.io/rhdh",
-        "--rhdh-version",
-        "1.10.0",
-        "--store",
-        "oci-layout:registry",
-        "--overlay",
-        "overlay",
-    ]);
+    let args = index_args(&[]);
     report(
         "index output the installer refuses",
         vec![check(

@@ -7,15 +7,11 @@
 
 use std::path::Path;
 
-use super::{Expect, check, report, write_files};
+use super::{Expect, check, index_args, report, strings, write_files};
 use crate::support::{example_overlay, publish_example_images, rhdh_catalog};
 
 const DPDY: &str = "plugins:\n  - package: oci://quay.io/rhdh/x@sha256:e61e662e36b3676ad167056628fa022b5374dd87506f7e913f0aad8c11e98479\n    disabled: false\n";
 const INDEX: &str = "{\"x\": {\"workspacePath\": \"w/x\", \"registryReference\": \"quay.io/rhdh/x@sha256:e61e662e36b3676ad167056628fa022b5374dd87506f7e913f0aad8c11e98479\", \"imageTag\": \"1\"}}\n";
-
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_string()).collect()
-}
 
 /// A case: its name, the files of its folder, the arguments, the fragments of the message.
 type HalfIndex = (&'static str, Vec<(&'static str, Vec<u8>)>, Vec<String>, Vec<&'static str>);
@@ -145,17 +141,7 @@ fn an_index_without_a_single_plugin_is_a_finding() {
         let work = tempfile::tempdir().unwrap();
         example_overlay(work.path());
         std::fs::create_dir_all(work.path().join("registry")).unwrap();
-        let mut args = strings(&[
-            "index",
-            "--registry",
-            "quay.io/rhdh",
-            "--rhdh-version",
-            "1.10.0",
-            "--store",
-            "oci-layout:registry",
-            "--overlay",
-            "overlay",
-        ]);
+        let mut args = index_args(&[]);
         args.extend(strings(policy));
         let result = check(
             &format!("{policy:?}"),
