@@ -435,6 +435,7 @@ t.value='analytics/plugins/analytics-module-ga4';t.dispatchEvent(new Event('inpu
     });
     assert!(dump_dom(&filtered, 1280).contains("3 of 10 plugins shown"));
     screenshot(&filtered, 1280, "not-supported-1280.png");
+    screenshot(&filtered, 360, "not-supported-360.png");
 
     // An export that fails: the page says which plugin, why, with the log, and how to fix it,
     // from the report the failed TaskRun left in the runner's folder.

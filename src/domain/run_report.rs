@@ -49,7 +49,7 @@ impl TaskStatus {
         match self {
             TaskStatus::Succeeded | TaskStatus::Completed => "✅",
             TaskStatus::Failed => "❌",
-            TaskStatus::None => "⏭️ not run",
+            TaskStatus::None => "⏭️",
             TaskStatus::Other(_) => "❔",
         }
     }
@@ -101,13 +101,15 @@ pub(crate) fn heading(status: &TaskStatus) -> String {
 pub(crate) fn task_rows(tasks: &[TaskLine]) -> Vec<String> {
     tasks
         .iter()
-        .map(|task| {
-            format!(
+        .map(|task| match task.status {
+            // Tekton's word for a task that did not run is "None": a reader is told what happened.
+            TaskStatus::None => format!("| {} | skipped ⏭️ |\n", markdown_text(&task.name)),
+            _ => format!(
                 "| {} | {} {} |\n",
                 markdown_text(&task.name),
                 markdown_text(task.status.as_str()),
                 task.status.mark()
-            )
+            ),
         })
         .collect()
 }
@@ -223,7 +225,7 @@ mod tests {
             render_markdown(&TaskStatus::Failed, &lines(&["fetch=Succeeded", "export=Failed", "commit=None"]));
         assert_eq!(
             markdown,
-            "## rhdh-catalog sync: Failed ❌\n\n| task | status |\n|---|---|\n| fetch | Succeeded ✅ |\n| export | Failed ❌ |\n| commit | None ⏭️ not run |\n"
+            "## rhdh-catalog sync: Failed ❌\n\n| task | status |\n|---|---|\n| fetch | Succeeded ✅ |\n| export | Failed ❌ |\n| commit | skipped ⏭️ |\n"
         );
         assert_eq!(
             summary_line(&TaskStatus::Failed, &lines(&["fetch=Succeeded", "export=Failed"])),
