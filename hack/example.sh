@@ -18,7 +18,7 @@ if [ "${1:-}" = --fresh ]; then
   rm -rf "$example" "$root/out/sync" "$root/out/registry"
 fi
 
-echo "building rhdh-catalog (the first build takes about 5 to 6 minutes on 2 cores; later ones seconds)" >&2
+echo "building rhdh-catalog (the first build compiles for about 2 minutes on 2 cores, after downloading the crates; later ones take seconds)" >&2
 cargo build --bin rhdh-catalog
 tool=$root/target/debug/rhdh-catalog
 export GIT_AUTHOR_NAME=example GIT_AUTHOR_EMAIL=example@example.test GIT_COMMITTER_NAME=example GIT_COMMITTER_EMAIL=example@example.test
