@@ -407,7 +407,15 @@ fn status_page_of_the_example_sync_in_chromium() {
         artifact.starts_with("oci:localhost/rhdh-catalog-sync@sha256:"),
         "a tag of the run's one repository: {artifact}"
     );
-    assert_eq!(std::fs::read_to_string(task.join("results/summary")).unwrap(), "Succeeded");
+    // The report task reads the index's artifact (its reports, plan.json, both catalogs), as it does
+    // on a cluster: its summary has the counts, not the status alone.
+    assert_eq!(
+        std::fs::read_to_string(task.join("results/summary")).unwrap(),
+        "Succeeded; 7 plugins: 7 pinned, 0 fallback, 0 kept, 0 missing, 0 failed exports; community: 3 plugins: 3 pinned, 0 fallback, 0 kept, 0 missing"
+    );
+    let task_page = std::fs::read_to_string(task.join("workdir/report/status.md")).unwrap();
+    assert!(task_page.contains("tech-radar") && task_page.contains("Community catalog"), "{task_page}");
+    assert!(root.join("out/sync/runs/report-without-index").read_dir().is_err(), "the other report task never ran");
     assert_fits(&page, 360);
     assert_reads_without_scripts(&page, rows.len());
     assert_no_external_request(&page);
@@ -578,6 +586,11 @@ fn a_changed_store_exports_again_and_an_index_that_failed_is_what_the_page_says_
     let (output, stdout) = sync_with(root, &midstream, &store("store-b"), &[]);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("failed:    index:") && stdout.contains("tag not found"), "{stdout}");
+    // The Pipeline's own report: the task that reads the index's artifact is skipped (Tekton skips a
+    // finally task naming a failed task's result), the one without it says what failed.
+    assert!(stdout.contains("report               skipped           (index did not succeed)"), "{stdout}");
+    let summary = std::fs::read_to_string(root.join("out/sync/runs/report-without-index/results/summary")).unwrap();
+    assert!(summary.starts_with("Failed"), "{summary}");
     let page = root.join("out/sync/status.html");
     let dom = dump_dom(&page, 1280);
     assert!(dom.contains("The run failed at <code>index</code>"), "the lede says what failed first");

@@ -94,6 +94,7 @@ pub fn assert_summary_columns(stdout: &str, expected: &[(&str, &str)]) {
         "release-number",
         "commit",
         "report",
+        "report-without-index",
         "publish",
         "publish-community",
     ];
@@ -124,7 +125,7 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(
         stdout.starts_with(
-            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: report, publish, publish-community"
+            "tasks: clone-repository → fetch → export → index → release-number → commit → finally: report, report-without-index, publish, publish-community"
         ),
         "{stdout}"
     );
@@ -263,7 +264,12 @@ fn a_failing_export_fails_the_sync_and_the_report_says_where() {
         &[("export", "Failed"), ("index", "skipped"), ("commit", "skipped"), ("publish-community", "skipped")],
     );
     let report = std::fs::read_to_string(root.join("out/sync/report.md")).unwrap();
-    assert!(report.contains("| export | Failed ❌ |") && report.contains("| commit | skipped ⏭️ |") && !report.contains("None"), "{report}");
+    assert!(
+        report.contains("| export | Failed ❌ |")
+            && report.contains("| commit | skipped ⏭️ |")
+            && !report.contains("None"),
+        "{report}"
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("1 plugin(s) failed to export"), "{stderr}");
     assert_eq!(git(&root.join("midstream.git"), &["log", "--format=%s"]), "example midstream", "nothing pushed");

@@ -13,6 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The Pipeline's finally tasks that make the status page (one for a run whose index succeeded,
+/// one for a run whose index did not).
+const REPORT_TASKS: [&str; 2] = ["report", "report-without-index"];
+
 use crate::domain::run_report::{TaskCause, TaskLine, TaskStatus};
 use crate::domain::workspace::plan::ForceExport;
 use crate::error::{ExitStatus, FindingsError, InputError};
@@ -103,7 +107,8 @@ pub(crate) async fn run(args: SyncSettings) -> anyhow::Result<ExitStatus> {
     let statuses: Vec<TaskLine> = outcome
         .tasks
         .iter()
-        .filter(|(name, _)| name != "report")
+        // The report tasks make the page this step makes again below, with every file at hand.
+        .filter(|(name, _)| !REPORT_TASKS.contains(&name.as_str()))
         .map(|(name, task)| TaskLine { name: name.clone(), status: task.status.clone() })
         .collect();
     let causes = causes(&outcome);
@@ -352,13 +357,13 @@ async fn status_page(
     }
     // Only an index this run made is this run's catalog: never the checkout's previous one.
     if succeeded("index") {
-        args.extend(["--index-report".into(), path(runs.join("index/workdir/index-report.json"))]);
+        args.extend(["--index-report".into(), path(runs.join("index/workdir/source/index-report.json"))]);
         args.extend(["--catalog-index".into(), path(runs.join("index/workdir/source/catalog-index"))]);
         // The community catalog only when this index made one (a folder left from an earlier run is not this run's).
         if result(outcome, "index", "community").as_deref() == Some("true") {
             args.extend([
                 "--community-index-report".into(),
-                path(runs.join("index/workdir/index-report-community.json")),
+                path(runs.join("index/workdir/source/index-report-community.json")),
             ]);
             args.extend([
                 "--community-catalog-index".into(),
@@ -589,12 +594,12 @@ fn print_summary(
         println!("status:    {} (and status.md)", page.display());
     }
     let mut details = Vec::new();
-    if index_ran && let Some(report) = exists(out.join("runs/index/workdir/index-report.json")) {
+    if index_ran && let Some(report) = exists(out.join("runs/index/workdir/source/index-report.json")) {
         details.push(report.display().to_string());
     }
     if index_ran
         && community_built
-        && let Some(report) = exists(out.join("runs/index/workdir/index-report-community.json"))
+        && let Some(report) = exists(out.join("runs/index/workdir/source/index-report-community.json"))
     {
         details.push(report.display().to_string());
     }
