@@ -520,8 +520,8 @@ mod tests {
         super::parse_pipeline(super::RELEASE_PIPELINE.0, super::RELEASE_PIPELINE.1).unwrap();
         let pipeline = super::pipeline().unwrap();
         assert_eq!(pipeline.tasks.len(), 6);
-        // publish, publish-community (issue 21), report.
-        assert_eq!(pipeline.finally.len(), 3);
+        // publish, publish-community (issue 21), report and report-without-index.
+        assert_eq!(pipeline.finally.len(), 4);
     }
 
     #[test]
