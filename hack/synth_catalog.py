@@ -9,8 +9,8 @@ From a real overlay tree (default: tests/data/reference-data/overlays-main) it w
                       repositories (file://, pinned to their commit), workspaces replicated SCALE
                       times (`<ws>`, `<ws>-r2`, ...), one generated Package metadata file per
                       plugins-list entry (so every name is unique across replicas), every plugin
-                      in the supported list, no default.packages.yaml, community list or catalog
-                      entities (they name the real packages), and no patches/ (they are written
+                      in the supported list, an empty default.packages.yaml, no community list or
+                      catalog entities (they name the real packages), and no patches/ (they are written
                       against the real sources);
   midstream/          a midstream git repository (examples/midstream: the Containerfiles) whose
                       upstream_repos.yml fetches the overlay,
@@ -169,6 +169,9 @@ def main():
                 write(os.path.join(target, "metadata", f"synth-{name}-{path_slug(path)}.yaml"), entity)
                 supported.append(f"{name}/{path}")
     write(os.path.join(overlay, "rhdh-supported-packages.txt"), "\n".join(sorted(supported)) + "\n")
+    # An empty default list of its own: without one, index would read it from the RHDH repository
+    # on github.com (as for an old branch), which a benchmark must not depend on.
+    write(os.path.join(overlay, "default.packages.yaml"), "packages:\n  enabled: []\n  disabled: []\n")
     init_repo(overlay)
     commit_all(overlay)
 
