@@ -370,35 +370,10 @@ fn verify_install_installs_the_real_overlay_in_both_flavours() {
 
 #[test]
 fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
-    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
-    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
-
     let work = tempfile::tempdir().unwrap();
     let (registry, image) = published_example(work.path(), |registry, reference| {
         let annotation = serde_json::json!([{"backstage-community-plugin-tech-radar": {"version": "1.20.0"}}]);
-        let spec = ImageSpec {
-            files: vec![LayerFile {
-                path: "some-other-folder/package.json".into(),
-                contents: b"{}".to_vec(),
-                ..LayerFile::default()
-            }],
-            annotations: [(
-                "io.backstage.dynamic-packages".to_string(),
-                base64::engine::general_purpose::STANDARD.encode(annotation.to_string()),
-            )]
-            .into_iter()
-            .collect(),
-            ..ImageSpec::default()
-        };
-        let store = Store::parse(
-            Some(&format!("docker://{}", registry.host)),
-            &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
-        )
-        .unwrap();
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(push_image(&store, &ImageReference::parse(reference).unwrap(), &build_image(&spec).unwrap()))
-            .unwrap();
+        push_image_without_its_folder(registry, reference, &annotation);
     });
     let (output, report) = verify_install(work.path(), &registry, &image);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -423,38 +398,13 @@ fn verify_install_fails_naming_a_plugin_whose_layer_lacks_its_folder() {
 /// entry installs.
 #[test]
 fn verify_install_fails_naming_a_commented_alternative_that_does_not_install() {
-    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
-    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
-
     let work = tempfile::tempdir().unwrap();
     let (registry, image) = published_example(work.path(), |registry, tech_radar| {
         let prefix = tech_radar.rsplit_once('/').unwrap().0;
         let reference = format!("{prefix}/red-hat-developer-hub-backstage-plugin-extensions:1.10.0--0.19.1");
         let annotation = serde_json::json!([{"red-hat-developer-hub-backstage-plugin-extensions": {
             "name": "@red-hat-developer-hub/backstage-plugin-extensions-dynamic", "version": "0.19.1"}}]);
-        let spec = ImageSpec {
-            files: vec![LayerFile {
-                path: "some-other-folder/package.json".into(),
-                contents: br#"{"name":"some-other-folder","version":"1.0.0"}"#.to_vec(),
-                ..LayerFile::default()
-            }],
-            annotations: [(
-                "io.backstage.dynamic-packages".to_string(),
-                base64::engine::general_purpose::STANDARD.encode(annotation.to_string()),
-            )]
-            .into_iter()
-            .collect(),
-            ..ImageSpec::default()
-        };
-        let store = Store::parse(
-            Some(&format!("docker://{}", registry.host)),
-            &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
-        )
-        .unwrap();
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(push_image(&store, &ImageReference::parse(&reference).unwrap(), &build_image(&spec).unwrap()))
-            .unwrap();
+        push_image_without_its_folder(registry, &reference, &annotation);
     });
     let (output, report) = verify_install(work.path(), &registry, &image);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -487,6 +437,36 @@ fn verify_install_fails_naming_a_commented_alternative_that_does_not_install() {
 
 /// The example's images, tech-radar's then handed to `replace` (its reference), indexed and
 /// published; returns the registry and the index image.
+/// Pushes to `reference` an image whose annotation says `annotation` (naming a plugin folder) and
+/// whose one layer holds another folder: what an installer must not report installed.
+fn push_image_without_its_folder(registry: &Registry, reference: &str, annotation: &Value) {
+    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
+    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
+    let spec = ImageSpec {
+        files: vec![LayerFile {
+            path: "some-other-folder/package.json".into(),
+            contents: br#"{"name":"some-other-folder","version":"1.0.0"}"#.to_vec(),
+            ..LayerFile::default()
+        }],
+        annotations: [(
+            "io.backstage.dynamic-packages".to_string(),
+            base64::engine::general_purpose::STANDARD.encode(annotation.to_string()),
+        )]
+        .into_iter()
+        .collect(),
+        ..ImageSpec::default()
+    };
+    let store = Store::parse(
+        Some(&format!("docker://{}", registry.host)),
+        &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
+    )
+    .unwrap();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(push_image(&store, &ImageReference::parse(reference).unwrap(), &build_image(&spec).unwrap()))
+        .unwrap();
+}
+
 fn published_example(work: &Path, replace: impl FnOnce(&Registry, &str)) -> (Registry, String) {
     let registry = Registry::shared();
     let overlay = example_overlay(work);
@@ -559,38 +539,12 @@ fn a_file_over_40_mb_fails_both_installers_naming_the_plugin() {
 
 #[test]
 fn a_layer_without_its_plugin_folder_is_reported_not_installed() {
-    use rhdh_catalog::io::registry::image::{ImageSpec, LayerFile, build_image, push_image};
-    use rhdh_catalog::io::registry::{ClientOptions, ImageReference, Store};
-
     let work = tempfile::tempdir().unwrap();
     let (registry, image) = published_example(work.path(), |registry, reference| {
         // The annotation names the folder, the layer holds another one.
         let annotation = serde_json::json!([{"backstage-community-plugin-tech-radar": {
             "name": "@backstage-community/plugin-tech-radar-dynamic", "version": "1.20.0"}}]);
-        let spec = ImageSpec {
-            files: vec![LayerFile {
-                path: "some-other-folder/package.json".into(),
-                contents: br#"{"name":"some-other-folder","version":"1.0.0"}"#.to_vec(),
-                ..LayerFile::default()
-            }],
-            annotations: [(
-                "io.backstage.dynamic-packages".to_string(),
-                base64::engine::general_purpose::STANDARD.encode(annotation.to_string()),
-            )]
-            .into_iter()
-            .collect(),
-            ..ImageSpec::default()
-        };
-        let store = Store::parse(
-            Some(&format!("docker://{}", registry.host)),
-            &ClientOptions { insecure_registries: vec![registry.host.clone()], ..ClientOptions::default() },
-        )
-        .unwrap();
-        let built = build_image(&spec).unwrap();
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(push_image(&store, &ImageReference::parse(reference).unwrap(), &built))
-            .unwrap();
+        push_image_without_its_folder(registry, reference, &annotation);
     });
     let index = IndexUnderTest::pull(&image, &registry.host, Enable::EveryPin);
     let runs = index.install_with_both();
@@ -718,16 +672,7 @@ fn example_sync_publishes_both_catalogs_and_both_installers_install_them_togethe
 
 /// The files of an image's layers (what `tar -t` lists), from the loopback registry.
 fn image_files(image: &str) -> Vec<String> {
-    let scratch = tempfile::tempdir().unwrap();
-    let copied = scratch.path().join("image");
-    crate::support::skopeo(&[
-        "copy",
-        "--quiet",
-        "--src-tls-verify=false",
-        &format!("docker://{image}"),
-        &format!("dir:{}", copied.display()),
-    ]);
-    let manifest: Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+    let (_scratch, copied, manifest) = crate::support::installers::copy_image(image);
     let mut files = Vec::new();
     for layer in manifest["layers"].as_array().unwrap() {
         let blob = copied.join(layer["digest"].as_str().unwrap().split_once(':').unwrap().1);

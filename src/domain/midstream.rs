@@ -31,18 +31,8 @@ mod tests {
 
     #[test]
     fn destinations_follow_the_fixed_paths_once() {
-        assert_eq!(
-            managed_paths(["overlay-repo", "build", "overlay-repo"]),
-            [
-                "workspaces",
-                "build",
-                "plugin_builds",
-                "upstream_repos.yml",
-                "catalog-index",
-                "catalog-index-community",
-                "plugin_builds-community",
-                "overlay-repo"
-            ]
-        );
+        let mut expected = MANAGED_PATHS.to_vec();
+        expected.push("overlay-repo");
+        assert_eq!(managed_paths(["overlay-repo", "build", "overlay-repo"]), expected);
     }
 }

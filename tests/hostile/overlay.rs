@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::{Expect, alias_bomb, check, deep_flow, report};
+use super::{Expect, alias_bomb, check, deep_flow, index_args, report};
 use crate::support::example_overlay;
 
 const TECH_RADAR: &str = "workspaces/tech-radar/metadata/backstage-community-plugin-tech-radar.yaml";
@@ -60,18 +60,7 @@ fn run(class: &str, cases: Vec<(&str, Change, Vec<String>)>) {
             let work = tempfile::tempdir().unwrap();
             let overlay = example_overlay(work.path());
             apply(&overlay, &change);
-            let args = [
-                "index",
-                "--registry",
-                "quay.io/rhdh",
-                "--rhdh-version",
-                "1.10.0",
-                "--store",
-                "oci-layout:registry",
-                "--overlay",
-                "overlay",
-            ]
-            .map(str::to_string);
+            let args = index_args(&[]);
             check(name, work.path(), &args, &Expect { code: 2, fragments })
         })
         .collect();

@@ -211,19 +211,26 @@ pub struct IndexUnderTest {
     pub wrappers: Vec<WrapperEntry>,
 }
 
+/// `image` copied from the loopback registry with skopeo into a `dir:` layout: the scratch folder
+/// that holds it, the layout folder (blobs by hex digest) and its manifest.
+pub fn copy_image(image: &str) -> (tempfile::TempDir, PathBuf, Value) {
+    let scratch = tempfile::tempdir().unwrap();
+    let copied = scratch.path().join("image");
+    crate::support::skopeo(&[
+        "copy",
+        "--quiet",
+        "--src-tls-verify=false",
+        &format!("docker://{image}"),
+        &format!("dir:{}", copied.display()),
+    ]);
+    let manifest: Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+    (scratch, copied, manifest)
+}
+
 impl IndexUnderTest {
     /// Copies `image` from the loopback registry `registry_host` with skopeo and reads it.
     pub fn pull(image: &str, registry_host: &str, enable: Enable) -> IndexUnderTest {
-        let scratch = tempfile::tempdir().unwrap();
-        let copied = scratch.path().join("image");
-        crate::support::skopeo(&[
-            "copy",
-            "--quiet",
-            "--src-tls-verify=false",
-            &format!("docker://{image}"),
-            &format!("dir:{}", copied.display()),
-        ]);
-        let manifest: Value = serde_json::from_slice(&std::fs::read(copied.join("manifest.json")).unwrap()).unwrap();
+        let (scratch, copied, manifest) = copy_image(image);
         let extracted = scratch.path().join("files");
         std::fs::create_dir_all(&extracted).unwrap();
         for layer in manifest["layers"].as_array().expect("index image manifest has layers") {
