@@ -167,8 +167,8 @@ bench_export() {
   python3 hack/synth_catalog.py --out "$scratch/synth" >"$scratch/synth.json"
   midstream=$scratch/synth/midstream
   exporter=$PWD/examples/recorded-exporter.sh
-  (cd "$midstream" && "$tool" fetch >/dev/null 2>&1)
-  batch_list=$("$tool" fetch --tree "$midstream" --dry-run | awk 'NR > 1 && $2 == "export" {print $3}' | sort -un | paste -sd, -)
+  (cd "$midstream" && "$tool" fetch --allow-local-repos >/dev/null 2>&1)
+  batch_list=$("$tool" fetch --allow-local-repos --tree "$midstream" --dry-run | awk 'NR > 1 && $2 == "export" {print $3}' | sort -un | paste -sd, -)
   export_all() {
     "$tool" export --tree "$midstream" --batch "$batch_list" --exporter "$exporter" --install-command "" --tsc-command "" \
       --jobs "$1" --work-dir "$scratch/work-$1"
@@ -239,7 +239,7 @@ bench_scale() {
     size[$scale]=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["workspaces"], "/", s["plugins"])' "$dir.json")
     local initial sync_command reset index_command
     initial=$(git -C "$dir/midstream" rev-parse HEAD)
-    sync_command="$tool sync --tree $dir/midstream --out $dir/out --registry $prefix --exporter $exporter --install-command '' --tsc-command ''"
+    sync_command="$tool sync --allow-local-repos --tree $dir/midstream --out $dir/out --registry $prefix --exporter $exporter --install-command '' --tsc-command ''"
     reset="rm -rf $dir/out $dir/layout && git -C $dir/midstream.git update-ref refs/heads/main $initial && git -C $dir/midstream reset -q --hard $initial && git -C $dir/midstream clean -qfdx"
     RUNS=${SCALE_RUNS:-3}
     read -r "full1[$scale]" "rss_full1[$scale]" < <(BEFORE=$reset measure bash -c "$sync_command --store oci-layout:$dir/layout --jobs 1")
@@ -324,7 +324,7 @@ bench_tasks() {
         rm -rf "$dir/out" "$dir/layout"
         git -C "$dir/midstream.git" update-ref refs/heads/main "$initial"
         git -C "$dir/midstream" reset -q --hard "$initial" && git -C "$dir/midstream" clean -qfdx
-        local sync=("${binaries[$which]}" sync --tree "$dir/midstream" --out "$dir/out" --registry "quay.io/rhdh-tasks$scale"
+        local sync=("${binaries[$which]}" sync --allow-local-repos --tree "$dir/midstream" --out "$dir/out" --registry "quay.io/rhdh-tasks$scale"
           --exporter "$exporter" --install-command "" --tsc-command "" --store "oci-layout:$dir/layout" --jobs 4)
         for kind in "${kinds[@]}"; do
           if [ "$kind" = push ]; then
