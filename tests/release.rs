@@ -479,6 +479,43 @@ fn diff_of_two_indexes() {
     assert_eq!(report["diff"]["removed"], json!(["backstage-community-plugin-tech-radar-backend"]));
 }
 
+/// An index byte for byte the catalog it replaces lists no changes, even where that catalog
+/// cannot be read as a view (no package is enabled by default: dynamic-plugins.default.yaml is
+/// empty, index.json is not, and the two share no plugin). It listed every plugin as added.
+#[test]
+fn an_unchanged_index_lists_no_changes_even_when_its_dynamic_plugins_file_is_empty() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = format!("oci-layout:{}", work.path().join("registry").display());
+    let overlay = example_overlay(work.path());
+    std::fs::write(overlay.join("default.packages.yaml"), "packages:\n  enabled: []\n  disabled: []\n").unwrap();
+    let catalog = example_index(work.path(), &overlay, "quay.io/rhdh", &layout, None);
+    let report = work.path().join("report.json");
+    let output = rhdh_catalog(work.path())
+        .current_dir(work.path())
+        .args(["index", "--registry", "quay.io/rhdh", "--rhdh-version", "1.10.0", "--store", &layout])
+        .arg("--overlay")
+        .arg(&overlay)
+        .args(["--overlay-commit", "0123456789abcdef0123456789abcdef01234567"])
+        .args(["--source-repo", "https://example.test/overlay"])
+        .arg("--output")
+        .arg(&catalog)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("unchanged in") || String::from_utf8_lossy(&output.stdout).contains("unchanged in"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("cannot be read") && !stderr.contains("index changes"), "{stderr}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert!(report["summary"]["plugins"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report.get("diff"), None, "{report}");
+    assert_eq!(report["changed"], json!(false));
+}
+
 fn pipeline_run(name: &str, created: &str, condition: Option<(&str, &str)>) -> Value {
     let mut run = json!({"apiVersion": "tekton.dev/v1", "kind": "PipelineRun",
         "metadata": {"name": name, "namespace": "tenant", "creationTimestamp": created, "resourceVersion": "10",

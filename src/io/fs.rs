@@ -64,7 +64,7 @@ pub(crate) fn add_content_tree(tree: &Path) {
     if let Ok(mut trees) = content_trees().lock()
         && !trees.iter().any(|tree| tree.spelled == absolute)
     {
-        trees.push(ContentTree { spelled: absolute, on_disk: Default::default() });
+        trees.push(ContentTree { spelled: absolute, on_disk: std::sync::Arc::default() });
     }
 }
 

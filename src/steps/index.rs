@@ -232,15 +232,10 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         }
     }
     refuse_what_the_installer_refuses(&catalogs, &rendered)?;
-    let previous_views: Vec<Option<crate::domain::catalog::view::CatalogView>> = catalogs
+    let previous_views: Vec<Option<Result<crate::domain::catalog::view::CatalogView, InputError>>> = catalogs
         .iter()
         .map(|catalog| {
-            catalog
-                .output
-                .join("index.json")
-                .exists()
-                .then(|| crate::io::catalog_source::read_folder(catalog.output).ok())
-                .flatten()
+            catalog.output.join("index.json").exists().then(|| crate::io::catalog_source::read_folder(catalog.output))
         })
         .collect();
     // Every output folder of every catalog or none: one transaction.
@@ -256,7 +251,15 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
         let new_view = rendered.view()?;
         let mut report = rendered.report;
         report.changed = changed[2 * position] || changed[2 * position + 1];
-        report.diff = crate::domain::catalog::diff::diff(&previous.unwrap_or_default(), &new_view);
+        // Byte for byte the catalog it replaces: nothing changed, even where that catalog cannot
+        // be read as a view (an empty dynamic-plugins.default.yaml shares no plugin with index.json).
+        if report.changed {
+            let previous = previous.transpose().unwrap_or_else(|error| {
+                tracing::warn!(catalog = catalog.name, error = %error, "the previous catalog cannot be read: every plugin is listed as added");
+                None
+            });
+            report.diff = crate::domain::catalog::diff::diff(&previous.unwrap_or_default(), &new_view);
+        }
         if !report.diff.is_empty() {
             tracing::info!(
                 catalog = catalog.name,
