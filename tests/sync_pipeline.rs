@@ -340,6 +340,18 @@ fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
         );
     }
     assert!(!stderr.contains("results are reused, no step runs task=\"index\""), "{stderr}");
+    // The page's inputs are those of the page on disk: it is not rendered again, and is this run's.
+    let page = root.join("out/sync/status.html");
+    let page_bytes = std::fs::read(&page).unwrap();
+    assert!(stderr.contains("status page unchanged"), "{stderr}");
+    assert!(!stderr.contains("status page written"), "{stderr}");
+    // A page that no longer holds what was written is rendered again, whatever the inputs.
+    std::fs::write(&page, "edited by hand").unwrap();
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("status page written") && !stderr.contains("status page unchanged"), "{stderr}");
+    assert_eq!(std::fs::read(&page).unwrap(), page_bytes, "the same inputs make the same page");
 
     // Someone else's commit that changes no managed path: the artifact of the commit before serves,
     // and the run reports the new commit as the one it stands for.
@@ -351,6 +363,10 @@ fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("its artifact serves"), "{stderr}");
+    // A new commit is a new page: it names the commit this run stands for.
+    assert!(stderr.contains("status page written") && !stderr.contains("status page unchanged"), "{stderr}");
+    let status_md = std::fs::read_to_string(root.join("out/sync/status.md")).unwrap();
+    assert!(status_md.contains(unrelated.as_str()), "{status_md}");
     assert!(stdout.contains("commit:    unchanged"), "{stdout}");
     let outcome: Value =
         serde_json::from_slice(&std::fs::read(root.join("out/sync/state/commit.json")).unwrap()).unwrap();

@@ -57,40 +57,74 @@ pub(crate) struct Inputs<'a> {
     pub(crate) tool: &'a Path,
 }
 
+/// sha256 over named fields, each name and value delimited: the form of every key here.
+struct KeyHasher(Sha256);
+
+impl KeyHasher {
+    /// A key that starts with this binary: its version and where it lies, its size and time.
+    fn of_tool(tool: &Path) -> KeyHasher {
+        let mut hasher = KeyHasher(Sha256::new());
+        hasher.field("tool-version", crate::TOOL_VERSION);
+        let binary = std::fs::metadata(tool).ok().map(|metadata| {
+            let modified = metadata.modified().ok().and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok());
+            format!("{}:{}:{modified:?}", tool.display(), metadata.len())
+        });
+        hasher.field("tool", &binary.unwrap_or_default());
+        hasher
+    }
+
+    fn field(&mut self, name: &str, value: &str) {
+        self.0.update(name.as_bytes());
+        self.0.update([0]);
+        self.0.update(value.as_bytes());
+        self.0.update([0xff]);
+    }
+
+    fn finish(self) -> String {
+        format!("sha256:{}", hex::encode(self.0.finalize()))
+    }
+}
+
 /// The key of `inputs`: sha256 over all of it, the storage params cut to their repository.
 pub(crate) fn key(inputs: &Inputs<'_>) -> String {
-    let mut hasher = Sha256::new();
-    let mut field = |name: &str, value: &str| {
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update(value.as_bytes());
-        hasher.update([0xff]);
-    };
-    field("tool-version", crate::TOOL_VERSION);
-    field("definition", &inputs.definition.digest);
-    let binary = std::fs::metadata(inputs.tool).ok().map(|metadata| {
-        let modified = metadata.modified().ok().and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok());
-        format!("{}:{}:{modified:?}", inputs.tool.display(), metadata.len())
-    });
-    field("tool", &binary.unwrap_or_default());
+    let mut hasher = KeyHasher::of_tool(inputs.tool);
+    hasher.field("definition", &inputs.definition.digest);
     for (name, values) in &inputs.params {
         let values: Vec<String> = if STORAGE_PARAMS.contains(&name.as_str()) {
             values.iter().filter(|_| name == "ociStorage").map(|value| repository_of(value).to_string()).collect()
         } else {
             values.clone()
         };
-        field(&format!("param {name}"), &values.join("\n"));
+        hasher.field(&format!("param {name}"), &values.join("\n"));
     }
     for (name, value) in inputs.env {
-        field(&format!("env {name}"), value);
+        hasher.field(&format!("env {name}"), value);
     }
     for (name, folder) in inputs.workspaces {
-        field(
+        hasher.field(
             &format!("workspace {name}"),
             &folder.as_ref().map(|folder| folder.display().to_string()).unwrap_or_default(),
         );
     }
-    format!("sha256:{}", hex::encode(hasher.finalize()))
+    hasher.finish()
+}
+
+/// The key of a step the runner runs outside any Task (the sync's status page): this binary,
+/// its arguments, the environment it inherits, and `read` — for each TaskRun whose folder it
+/// reads, what names that folder's content (its status and results: artifact URIs name their
+/// content by digest).
+pub(crate) fn step_key(tool: &Path, args: &[String], env: &[(String, String)], read: &[(String, String)]) -> String {
+    let mut hasher = KeyHasher::of_tool(tool);
+    for arg in args {
+        hasher.field("arg", arg);
+    }
+    for (name, value) in env {
+        hasher.field(&format!("env {name}"), value);
+    }
+    for (name, value) in read {
+        hasher.field(&format!("read {name}"), value);
+    }
+    hasher.finish()
 }
 
 /// `registry/repository` of `registry/repository[:tag]`.
