@@ -58,7 +58,18 @@ pub fn example_with(root: &Path, served: &dyn Fn(&Path) -> Option<String>) -> Pa
 }
 
 fn sync(root: &Path, midstream: &Path, extra: &[&str]) -> (std::process::Output, String) {
+    sync_with_env(root, midstream, extra, &[])
+}
+
+/// [`sync`] with more environment variables.
+fn sync_with_env(
+    root: &Path,
+    midstream: &Path,
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (std::process::Output, String) {
     let output = rhdh_catalog(root)
+        .envs(env.iter().copied())
         .env("GIT_AUTHOR_NAME", "sync")
         .env("GIT_AUTHOR_EMAIL", "sync@example.test")
         .env("GIT_COMMITTER_NAME", "sync")
@@ -305,6 +316,31 @@ fn a_no_op_sync_clones_no_upstream_repository() {
 /// (nothing moved) runs no step of fetch, export, release-number or commit; a push that changes
 /// no managed path is served by the artifact of the commit before it and reported as the commit
 /// the run stands for; an upstream that moved makes fetch run again. Every output stays the same.
+/// The status page's key reads the environment: a variable that is not UTF-8 (any name; the
+/// shell of a user with a Latin-1 locale has them) neither stops the sync nor keeps its page from
+/// being left as it is the next time.
+#[test]
+fn a_variable_that_is_not_utf8_neither_stops_a_sync_nor_its_page_record() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = tempfile::tempdir().unwrap();
+    let root = scratch.path();
+    let midstream = example(root);
+    let latin1 = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let bad_byte = std::ffi::OsStr::from_bytes(b"\xff");
+    let run = || {
+        let (output, _) =
+            sync_with_env(root, &midstream, &[], &[("LATIN1_NAME", latin1), ("RHDH_CATALOG_NOTE", bad_byte)]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        stderr
+    };
+    assert!(run().contains("status page written"));
+    run();
+    let stderr = run();
+    assert!(stderr.contains("status page unchanged"), "{stderr}");
+}
+
 #[test]
 fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
     let scratch = tempfile::tempdir().unwrap();
