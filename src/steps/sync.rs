@@ -432,14 +432,14 @@ const PAGE_RECORD: &str = "status-page.json";
 /// TaskRuns, whose content their results name (artifact digests), and nothing else but its
 /// arguments and the environment.
 fn page_key(tool: &Path, args: &[String], outcome: &RunOutcome) -> String {
-    // `vars_os`: a variable that is not UTF-8 (of any name) must not stop the run; `{:?}` keeps
+    // `vars_os`: a variable that is not UTF-8 (of any name) must not stop the run; hex keeps
     // every byte of one that is not apart from every other value.
     let mut env: Vec<(String, String)> = std::env::vars_os()
         .filter(|(name, _)| {
             let name = name.as_encoded_bytes();
             name.starts_with(b"RHDH_CATALOG_") || name == b"SOURCE_DATE_EPOCH"
         })
-        .map(|(name, value)| (format!("{name:?}"), format!("{value:?}")))
+        .map(|(name, value)| (hex::encode(name.as_encoded_bytes()), hex::encode(value.as_encoded_bytes())))
         .collect();
     env.sort();
     let read: Vec<(String, String)> = outcome
