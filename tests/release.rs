@@ -17,6 +17,17 @@ use crate::support::{
 /// The bundled example indexed against `store`, written to `work/catalog-index`.
 fn example_index(work: &Path, overlay: &Path, prefix: &str, store: &str, insecure: Option<&str>) -> PathBuf {
     publish_example_images(work, overlay, prefix, store, insecure);
+    let mut command = index_command(work, overlay, prefix, store);
+    if let Some(host) = insecure {
+        command.args(["--insecure-registry", host]);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    work.join("catalog-index")
+}
+
+/// `index` of `overlay` against `store`, run in `work` (outputs in its default places there).
+fn index_command(work: &Path, overlay: &Path, prefix: &str, store: &str) -> assert_cmd::Command {
     let mut command = rhdh_catalog(work);
     command
         .current_dir(work)
@@ -29,12 +40,7 @@ fn example_index(work: &Path, overlay: &Path, prefix: &str, store: &str, insecur
             "--source-repo",
             "https://example.test/overlay",
         ]);
-    if let Some(host) = insecure {
-        command.args(["--insecure-registry", host]);
-    }
-    let output = command.output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    work.join("catalog-index")
+    command
 }
 
 fn run(work: &Path, registry: &Registry, args: &[&str]) -> std::process::Output {
@@ -489,20 +495,16 @@ fn an_unchanged_index_lists_no_changes_even_when_its_dynamic_plugins_file_is_emp
     let overlay = example_overlay(work.path());
     std::fs::write(overlay.join("default.packages.yaml"), "packages:\n  enabled: []\n  disabled: []\n").unwrap();
     let catalog = example_index(work.path(), &overlay, "quay.io/rhdh", &layout, None);
-    let report = work.path().join("report.json");
-    let output = rhdh_catalog(work.path())
-        .current_dir(work.path())
-        .args(["index", "--registry", "quay.io/rhdh", "--rhdh-version", "1.10.0", "--store", &layout])
-        .arg("--overlay")
-        .arg(&overlay)
-        .args(["--overlay-commit", "0123456789abcdef0123456789abcdef01234567"])
-        .args(["--source-repo", "https://example.test/overlay"])
-        .arg("--output")
-        .arg(&catalog)
-        .arg("--report")
-        .arg(&report)
-        .output()
-        .unwrap();
+    assert_eq!(catalog, work.path().join("catalog-index"));
+    let report_path = work.path().join("report.json");
+    let index_again = || {
+        index_command(work.path(), &overlay, "quay.io/rhdh", &layout)
+            .arg("--report")
+            .arg(&report_path)
+            .output()
+            .unwrap()
+    };
+    let output = index_again();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(
@@ -510,10 +512,23 @@ fn an_unchanged_index_lists_no_changes_even_when_its_dynamic_plugins_file_is_emp
         "{stderr}"
     );
     assert!(!stderr.contains("cannot be read") && !stderr.contains("index changes"), "{stderr}");
-    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     assert!(report["summary"]["plugins"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(report.get("diff"), None, "{report}");
     assert_eq!(report["changed"], json!(false));
+
+    // plugin_builds changed (a file of it removed), the catalog did not: still no change listed.
+    let builds = work.path().join("plugin_builds");
+    let removed = builds.join(crate::support::files_under(&builds).first().expect("a plugin_builds file"));
+    std::fs::remove_file(&removed).unwrap();
+    let output = index_again();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(removed.is_file(), "plugin_builds written again");
+    assert!(!stderr.contains("cannot be read") && !stderr.contains("index changes"), "{stderr}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["changed"], json!(true), "{report}");
+    assert_eq!(report.get("diff"), None, "{report}");
 }
 
 fn pipeline_run(name: &str, created: &str, condition: Option<(&str, &str)>) -> Value {

@@ -250,10 +250,13 @@ pub(crate) async fn run(args: IndexSettings) -> anyhow::Result<ExitStatus> {
     for (position, ((catalog, rendered), previous)) in catalogs.iter().zip(rendered).zip(previous_views).enumerate() {
         let new_view = rendered.view()?;
         let mut report = rendered.report;
-        report.changed = changed[2 * position] || changed[2 * position + 1];
-        // Byte for byte the catalog it replaces: nothing changed, even where that catalog cannot
-        // be read as a view (an empty dynamic-plugins.default.yaml shares no plugin with index.json).
-        if report.changed {
+        // `trees` holds each catalog's plugin_builds folder, then its output folder.
+        let catalog_changed = changed[2 * position + 1];
+        report.changed = changed[2 * position] || catalog_changed;
+        // A catalog folder byte for byte the one it replaces lists no changes, even where that one
+        // cannot be read as a view (an empty dynamic-plugins.default.yaml shares no plugin with
+        // index.json) and whatever happened to plugin_builds.
+        if catalog_changed {
             let previous = previous.transpose().unwrap_or_else(|error| {
                 tracing::warn!(catalog = catalog.name, error = %error, "the previous catalog cannot be read: every plugin is listed as added");
                 None
