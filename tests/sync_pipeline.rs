@@ -211,6 +211,16 @@ fn sync_runs_the_pipeline_on_the_example_and_then_has_nothing_to_do() {
         serde_json::from_slice(&std::fs::read(root.join("out/sync/runs/fetch/workdir/source/plan.json")).unwrap())
             .unwrap();
     assert!(plan["workspaces"].as_array().unwrap().iter().all(|workspace| workspace["decision"] == "skip"), "{plan}");
+    // The export TaskRun of the batch `none` unpacked plan.json alone, all that it reads.
+    let batches = std::fs::read_to_string(root.join("out/sync/runs/fetch/results/batches")).unwrap();
+    assert_eq!(batches, r#"["none"]"#);
+    let restored = std::fs::read_to_string(root.join("out/sync/runs/export/use-trusted-artifact.log")).unwrap();
+    assert!(restored.contains("artifact restored") && restored.contains(" files=1 "), "{restored}");
+    let unpacked: Vec<String> = std::fs::read_dir(root.join("out/sync/runs/export/workdir/source"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(unpacked, ["plan.json"]);
     eprintln!("sync on the example: first run {first:?}, no-op run {second:?}");
 
     // --from reuses the saved results of the tasks before it.

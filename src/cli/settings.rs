@@ -330,7 +330,7 @@ fn fetch_settings(args: FetchArgs) -> Result<fetch::FetchSettings, InputError> {
         None => None,
     };
     let upstream_repos = upstream_repos.unwrap_or_else(|| tree.join("upstream_repos.yml"));
-    let plan = plan.unwrap_or_else(|| tree.join("plan.json"));
+    let plan = plan.unwrap_or_else(|| tree.join(crate::formats::plan::PLAN_FILE));
     refuse_overlaps(&[("--plan", &plan)], &[("--upstream-repos", &upstream_repos)])?;
     Ok(fetch::FetchSettings {
         allow_local_repos,
@@ -412,7 +412,7 @@ fn export_settings(args: ExportArgs, sources: &ValueSources) -> Result<export::E
         None => None,
     };
     let output_tree = output_tree.unwrap_or_else(|| tree.clone());
-    let plan = plan.unwrap_or_else(|| tree.join("plan.json"));
+    let plan = plan.unwrap_or_else(|| tree.join(crate::formats::plan::PLAN_FILE));
     let report = report.unwrap_or_else(|| output_tree.join("export-report.json"));
     let written_workspaces = output_tree.join("workspaces");
     let mut outputs: Vec<Output<'_>> = vec![("--output-tree", &written_workspaces), ("--report", &report)];
@@ -812,7 +812,7 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                 },
             }
         }
-        ArtifactCommand::Use { to, only, exclude, exact, read_only, artifacts } => {
+        ArtifactCommand::Use { to, only, exclude, exact, read_only, for_batch, artifacts } => {
             let mut pairs = Vec::new();
             for argument in artifacts {
                 let (uri, destination) = match argument.rsplit_once('=') {
@@ -846,8 +846,12 @@ fn artifact_settings(args: ArtifactArgs, sources: &ValueSources) -> Result<artif
                 refuse_overlaps(&[("the folder to unpack into", &destination)], &[])?;
                 pairs.push((uri, destination));
             }
+            let mut only = path_patterns("--only", only)?;
+            if for_batch.as_deref() == Some(crate::formats::plan::NO_BATCH) {
+                only = vec![crate::formats::plan::PLAN_FILE.to_string()];
+            }
             let options = RestoreOptions {
-                only: path_patterns("--only", only)?,
+                only,
                 exclude: path_patterns("--exclude", exclude)?,
                 exact,
                 read_only,

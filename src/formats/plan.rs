@@ -137,6 +137,9 @@ pub(crate) struct RecordedSource {
 /// The fetch record's name inside a destination folder.
 pub(crate) const FETCH_RECORD_FILE: &str = ".rhdh-catalog-fetch.json";
 
+/// The plan's file name at the top of the tree `fetch` plans in (and of its plan artifact).
+pub(crate) const PLAN_FILE: &str = "plan.json";
+
 /// The batch id meaning "nothing to export" (see [`Plan::batch_ids_json`]).
 pub(crate) const NO_BATCH: &str = "none";
 

@@ -223,7 +223,12 @@ pub(crate) async fn run(args: ExportSettings) -> anyhow::Result<ExitStatus> {
     let plan = crate::io::fs::read_parsed(&plan_path, Plan::parse)?;
     let names = selected_workspaces(&plan, &args.workspaces, &args.batches, &plan_path)?;
     let overlay_dir = args.overlay.clone();
-    let workspaces = crate::io::overlay_tree::load_named(&overlay_dir, names.iter().map(String::as_str))?;
+    // Nothing to export (the batch `none`): the overlay is not read, so the Task unpacks plan.json alone.
+    let workspaces = if names.is_empty() {
+        Vec::new()
+    } else {
+        crate::io::overlay_tree::load_named(&overlay_dir, names.iter().map(String::as_str))?
+    };
     let images = match &args.images {
         Some(target) => {
             let rhdh_version = Some(plan.rhdh_version.as_str()).filter(|version| !version.is_empty());

@@ -799,7 +799,7 @@ fn add_fetched_default_packages(inputs: &mut IndexInputs, fetched: FetchedDefaul
 fn overlay_provenance(overlay: &Path) -> (Option<String>, Option<String>) {
     let absolute = std::path::absolute(overlay).unwrap_or_else(|_| overlay.to_path_buf());
     if let (Some(tree), Some(name)) = (absolute.parent(), absolute.file_name()) {
-        let plan_path = tree.join("plan.json");
+        let plan_path = tree.join(crate::formats::plan::PLAN_FILE);
         if plan_path.exists()
             && let Ok(plan) = crate::io::fs::read_parsed(&plan_path, crate::formats::plan::Plan::parse)
             && let Some(source) = plan.sources.iter().find(|source| Path::new(&source.destination) == Path::new(name))

@@ -226,7 +226,7 @@ async fn dry_run(
     );
     let scratch = tempfile::tempdir()?;
     crate::io::fs::copy_additively(&args.tree, scratch.path(), &[])?;
-    let plan_path = scratch.path().join("plan.json");
+    let plan_path = scratch.path().join(crate::formats::plan::PLAN_FILE);
     let mut fetch = vec!["fetch".to_string(), "--tree".into(), scratch.path().display().to_string()];
     fetch.extend(["--plan".into(), plan_path.display().to_string(), "--output-format".into(), "json".into()]);
     for workspace in &args.workspaces {
@@ -341,7 +341,7 @@ async fn status_page(
         }
     }
     let fetched = runs.join("fetch/workdir/source");
-    let plan_path = fetched.join("plan.json");
+    let plan_path = fetched.join(crate::formats::plan::PLAN_FILE);
     if ran("fetch") && plan_path.is_file() {
         args.extend(["--plan".into(), path(plan_path.clone())]);
     }
