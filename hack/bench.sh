@@ -23,6 +23,8 @@
 #         target/bench-baseline): the whole sync at TASK_SCALES (default "1 10") with each binary, a
 #         full sync, then the three no-op cases — the first no-op after it, a no-op after that no-op
 #         (nothing moved at all), and a no-op after an unrelated commit pushed to the midstream —
+#         then the steady state: a sync after a push that moves one workspace to a new upstream
+#         commit (it exports that workspace) and the first no-op after that sync; all of it
 #         TASK_RUNS times (default 3): the totals, each task's time, the files and bytes of the
 #         artifacts each task unpacks, and how each case grows from the first scale to the last.
 set -euo pipefail
@@ -291,10 +293,24 @@ bench_scale() {
   fi
 }
 
+# Points the first workspace of the synthetic overlay repository at a new (empty) commit of its
+# upstream and commits that there: a maintainer's bump of one workspace, which the next sync's fetch
+# brings into the midstream's overlay-repo/.
+move_one_workspace() {
+  local dir=$1 note=$2 source upstream commit
+  source=$(find "$dir/overlay/workspaces" -mindepth 2 -maxdepth 2 -name source.json | sort | head -1)
+  upstream=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["repo"].removeprefix("file://"))' "$source")
+  git -C "$upstream" commit -q --allow-empty -m "bench: a new upstream commit ($note)"
+  commit=$(git -C "$upstream" rev-parse HEAD)
+  python3 -c 'import json, sys; p = sys.argv[1]; d = json.load(open(p)); d["repo-ref"] = sys.argv[2]; open(p, "w").write(json.dumps(d))' "$source" "$commit"
+  git -C "$dir/overlay" commit -qam "bench: move one workspace ($note)"
+}
+
 # Per task, this tree's binary against BASELINE's, on the same synthetic catalogs in one run: the
 # three no-op cases of a sync (the first one after a full sync; one after another no-op, nothing
-# moved at all; one after a push that changes nothing the pipeline reads), at each scale, with
-# how each grows from the first scale to the last.
+# moved at all; one after a push that changes nothing the pipeline reads) and the steady state (a
+# sync that exports one moved workspace, and the first no-op after it), at each scale, with how each
+# grows from the first scale to the last.
 bench_tasks() {
   local baseline_rev exporter=$PWD/examples/recorded-exporter.sh baseline_dir=$PWD/target/bench-baseline
   baseline_rev=$(git rev-parse "${BASELINE:-2c66045}^{commit}")
@@ -308,22 +324,25 @@ bench_tasks() {
   local -A binaries=([new]=$tool [base]=$baseline_dir/release/rhdh-catalog)
   export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.test GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.test
   local scales scale which run kind start end elapsed
-  local kinds=(full first again push)
-  local -A label=([full]="full sync" [first]="first no-op after a full sync" [again]="no-op after a no-op (nothing moved)" [push]="no-op after an unrelated push")
+  local kinds=(full first again push moved after)
+  local -A label=([full]="full sync" [first]="first no-op after a full sync" [again]="no-op after a no-op (nothing moved)" [push]="no-op after an unrelated push"
+    [moved]="sync after a push that moves one workspace" [after]="first no-op after that sync")
   local -A medians=()
   read -r -a scales <<<"${TASK_SCALES:-1 10}"
   echo
   echo "Where the time goes: this tree against baseline ${baseline_rev:0:12} (\`sync --jobs 4\`, recorded exporter, OCI layout store, the catalogs of hack/synth_catalog.py); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start"
   for scale in "${scales[@]}"; do
-    local dir=$scratch/tasks-$scale initial
+    local dir=$scratch/tasks-$scale initial overlay_initial
     python3 hack/synth_catalog.py --scale "$scale" --out "$dir" >"$dir.json"
     initial=$(git -C "$dir/midstream" rev-parse HEAD)
+    overlay_initial=$(git -C "$dir/overlay" rev-parse HEAD)
     local -A totals=()
     for which in new base; do
       for run in $(seq 1 "${TASK_RUNS:-3}"); do
         rm -rf "$dir/out" "$dir/layout"
         git -C "$dir/midstream.git" update-ref refs/heads/main "$initial"
         git -C "$dir/midstream" reset -q --hard "$initial" && git -C "$dir/midstream" clean -qfdx
+        git -C "$dir/overlay" reset -q --hard "$overlay_initial"
         local sync=("${binaries[$which]}" sync --allow-local-repos --tree "$dir/midstream" --out "$dir/out" --registry "quay.io/rhdh-tasks$scale"
           --exporter "$exporter" --install-command "" --tsc-command "" --store "oci-layout:$dir/layout" --jobs 4)
         for kind in "${kinds[@]}"; do
@@ -333,6 +352,11 @@ bench_tasks() {
             echo "run $run" >>"$dir/midstream/NOTES.md"
             git -C "$dir/midstream" add NOTES.md && git -C "$dir/midstream" commit -qm "an unrelated change"
             git -C "$dir/midstream" push -q origin HEAD:main
+          fi
+          if [ "$kind" = moved ]; then
+            # The steady state: one workspace moved to a new commit of its upstream, so this sync
+            # exports it alone (and commits what that changed), and the no-op after it sees that.
+            move_one_workspace "$dir" "$run-$which"
           fi
           drop_caches
           start=$(date +%s%N)
