@@ -215,9 +215,11 @@ fn restore_shared(
     if folder.is_dir() {
         fs_err::rename(&folder, &partial)?;
     }
-    // An extraction another run used last: taken over, so only what differs is written.
+    // An extraction another run used last: taken over, so only what differs is written. One made
+    // with the same `only` and `exclude` comes first: an export of the batch `none` unpacks
+    // plan.json alone, and taking that over would write every file of the next full extraction.
     let free = options.run.as_ref().and_then(|run| {
-        let mut candidates: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(shared)
+        let mut candidates: Vec<(bool, std::time::SystemTime, String)> = std::fs::read_dir(shared)
             .ok()?
             .filter_map(Result::ok)
             .filter_map(|entry| {
@@ -226,11 +228,17 @@ fn restore_shared(
                 let value: serde_json::Value =
                     serde_json::from_slice(&crate::io::fs::read_input(&entry.path()).ok()?).ok()?;
                 let used = entry.metadata().ok()?.modified().ok()?;
-                (value["run"].as_str() != Some(run.as_str()) && shared.join(&other).is_dir()).then_some((used, other))
+                let same_selection = value["only"] == serde_json::json!(options.only)
+                    && value["exclude"] == serde_json::json!(options.exclude);
+                (value["run"].as_str() != Some(run.as_str()) && shared.join(&other).is_dir()).then_some((
+                    same_selection,
+                    used,
+                    other,
+                ))
             })
             .collect();
         candidates.sort();
-        candidates.pop().map(|(_, other)| other)
+        candidates.pop().map(|(_, _, other)| other)
     });
     if let Some(other) = free.as_ref().filter(|_| !partial.exists()) {
         fs_err::remove_file(marker(other))?;
@@ -280,4 +288,53 @@ fn link_destination(destination: &Path, folder: &Path) -> anyhow::Result<()> {
     std::os::unix::fs::symlink(folder, destination)
         .with_context(|| format!("linking {} to {}", destination.display(), folder.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::registry::layout::LayoutStore;
+
+    fn tree(root: &Path, changed: &str) {
+        for index in 0..40 {
+            let path = root.join(format!("workspaces/w{index}/file.txt"));
+            fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+            fs_err::write(path, format!("content {index}")).unwrap();
+        }
+        fs_err::write(root.join("plan.json"), changed).unwrap();
+    }
+
+    fn read_only(run: &str, only: &[&str]) -> RestoreOptions {
+        RestoreOptions {
+            only: only.iter().map(ToString::to_string).collect(),
+            read_only: true,
+            run: Some(run.to_string()),
+            ..RestoreOptions::default()
+        }
+    }
+
+    /// A run that unpacked plan.json alone (an export of the batch `none`) after a full extraction
+    /// leaves the full one to be taken over by the next run's full extraction.
+    #[tokio::test]
+    async fn a_shared_extraction_takes_over_one_made_with_the_same_selection() {
+        let scratch = tempfile::tempdir().unwrap();
+        let store = Store::Layout(LayoutStore::new(scratch.path().join("layout")));
+        let (first, second) = (scratch.path().join("first"), scratch.path().join("second"));
+        tree(&first, "{\"run\": 1}");
+        tree(&second, "{\"run\": 2}");
+        let selection = Selection::default();
+        let first_uri = create(&store, "localhost/artifacts", &first, &selection, None).await.unwrap();
+        let second_uri = create(&store, "localhost/artifacts", &second, &selection, None).await.unwrap();
+
+        let full = restore(&store, std::slice::from_ref(&first_uri), &scratch.path().join("a"), &read_only("one", &[]))
+            .await
+            .unwrap();
+        assert_eq!((full.files, full.written), (41, 41));
+        let plan_only =
+            restore(&store, &[first_uri], &scratch.path().join("b"), &read_only("one", &["plan.json"])).await.unwrap();
+        assert_eq!((plan_only.files, plan_only.written), (1, 1));
+
+        let next = restore(&store, &[second_uri], &scratch.path().join("c"), &read_only("two", &[])).await.unwrap();
+        assert_eq!((next.files, next.written), (41, 1), "the full extraction was not the one taken over: {next:?}");
+    }
 }
