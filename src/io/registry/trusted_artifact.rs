@@ -215,11 +215,12 @@ fn restore_shared(
     if folder.is_dir() {
         fs_err::rename(&folder, &partial)?;
     }
-    // An extraction another run used last: taken over, so only what differs is written. One made
-    // with the same `only` and `exclude` comes first: an export of the batch `none` unpacks
-    // plan.json alone, and taking that over would write every file of the next full extraction.
+    // An extraction another run used last with the same `only` and `exclude`: taken over, so only
+    // what differs is written. One of another selection is left alone: an export of the batch
+    // `none` unpacks plan.json alone, and taking over the full extraction for that would leave the
+    // next full one to write every file again.
     let free = options.run.as_ref().and_then(|run| {
-        let mut candidates: Vec<(bool, std::time::SystemTime, String)> = std::fs::read_dir(shared)
+        let mut candidates: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(shared)
             .ok()?
             .filter_map(Result::ok)
             .filter_map(|entry| {
@@ -230,15 +231,12 @@ fn restore_shared(
                 let used = entry.metadata().ok()?.modified().ok()?;
                 let same_selection = value["only"] == serde_json::json!(options.only)
                     && value["exclude"] == serde_json::json!(options.exclude);
-                (value["run"].as_str() != Some(run.as_str()) && shared.join(&other).is_dir()).then_some((
-                    same_selection,
-                    used,
-                    other,
-                ))
+                (same_selection && value["run"].as_str() != Some(run.as_str()) && shared.join(&other).is_dir())
+                    .then_some((used, other))
             })
             .collect();
         candidates.sort();
-        candidates.pop().map(|(_, _, other)| other)
+        candidates.pop().map(|(_, other)| other)
     });
     if let Some(other) = free.as_ref().filter(|_| !partial.exists()) {
         fs_err::remove_file(marker(other))?;
@@ -313,8 +311,8 @@ mod tests {
         }
     }
 
-    /// A run that unpacked plan.json alone (an export of the batch `none`) after a full extraction
-    /// leaves the full one to be taken over by the next run's full extraction.
+    /// A run that unpacks plan.json alone (an export of the batch `none`) after another run's full
+    /// extraction leaves that one to be taken over by the next run's full extraction.
     #[tokio::test]
     async fn a_shared_extraction_takes_over_one_made_with_the_same_selection() {
         let scratch = tempfile::tempdir().unwrap();
@@ -331,10 +329,10 @@ mod tests {
             .unwrap();
         assert_eq!((full.files, full.written), (41, 41));
         let plan_only =
-            restore(&store, &[first_uri], &scratch.path().join("b"), &read_only("one", &["plan.json"])).await.unwrap();
+            restore(&store, &[first_uri], &scratch.path().join("b"), &read_only("two", &["plan.json"])).await.unwrap();
         assert_eq!((plan_only.files, plan_only.written), (1, 1));
 
-        let next = restore(&store, &[second_uri], &scratch.path().join("c"), &read_only("two", &[])).await.unwrap();
+        let next = restore(&store, &[second_uri], &scratch.path().join("c"), &read_only("three", &[])).await.unwrap();
         assert_eq!((next.files, next.written), (41, 1), "the full extraction was not the one taken over: {next:?}");
     }
 }
