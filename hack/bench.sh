@@ -26,7 +26,8 @@
 #         then the steady state: a sync after a push that moves one workspace to a new upstream
 #         commit (it exports that workspace) and the first no-op after that sync; all of it
 #         TASK_RUNS times (default 3): the totals, each task's time, the files and bytes of the
-#         artifacts each task unpacks, and how each case grows from the first scale to the last.
+#         artifacts each task unpacks and how many files it wrote, and how each case grows from the
+#         first scale to the last.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}

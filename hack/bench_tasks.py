@@ -41,7 +41,7 @@ def collect(out, since):
         except (OSError, ValueError):
             continue
         if isinstance(outcome, dict) and "millis" in outcome:
-            tasks[name] = {"ms": outcome.get("millis", 0), "files": 0, "bytes": 0}
+            tasks[name] = {"ms": outcome.get("millis", 0), "files": 0, "bytes": 0, "written": 0}
     memo = {}
     names = sorted(tasks, key=len, reverse=True)
     for log in glob.glob(os.path.join(out, "runs", "*", "*.log")):
@@ -57,6 +57,8 @@ def collect(out, since):
                 files, size = artifact_size(out, digest, memo)
                 tasks[task]["files"] += files
                 tasks[task]["bytes"] += size
+            written = re.search(r"\bwritten=(\d+)", line)
+            tasks[task]["written"] += int(written.group(1)) if written else 0
     return tasks
 
 
@@ -73,7 +75,7 @@ def table(label, base_files, new_files):
         for task in run:
             if task not in order:
                 order.append(task)
-    print(f"\n{label} (median of {len(new)} run(s) each; restored = the files and bytes of the artifacts a task's `artifact use` steps fetch)\n")
+    print(f"\n{label} (median of {len(new)} run(s) each; restored = the files and bytes of the artifacts a task's `artifact use` steps fetch, and how many files they wrote)\n")
     print("| task | this tree: time | restored | baseline: time | restored | time vs baseline |")
     print("|---|---|---|---|---|---|")
 
@@ -82,7 +84,8 @@ def table(label, base_files, new_files):
         if ms is None:
             return "-", "-"
         files, size = median(runs, task, "files"), median(runs, task, "bytes")
-        return f"{ms:.0f} ms", f"{files:.0f} files, {size / 1e6:.1f} MB"
+        written = statistics.median([run[task].get("written", 0) for run in runs if task in run])
+        return f"{ms:.0f} ms", f"{files:.0f} files, {size / 1e6:.1f} MB, {written:.0f} written"
 
     for task in order:
         new_time, new_restored = shown(new, task)
