@@ -222,3 +222,17 @@ fn every_name_has_one_meaning_and_every_flag_a_description() {
         }
     }
 }
+
+/// `artifact use --for-batch` chooses what is unpacked itself: with --only or --exclude beside it,
+/// one of them would be dropped without a word, so the pair is refused before anything runs.
+#[test]
+fn for_batch_refuses_a_selection_of_its_own() {
+    for other in ["--only", "--exclude"] {
+        let args = ["rhdh-catalog", "artifact", "use", "--for-batch", "none", other, "workspaces", "--into", "dir"];
+        let error = Cli::try_parse_from(args).expect_err("--for-batch with a selection of its own parsed");
+        assert_eq!(error.exit_code(), 2, "{error}");
+        let told = error.to_string();
+        assert!(told.contains("--for-batch") && told.contains(other) && told.contains("cannot be used with"), "{told}");
+    }
+    assert!(Cli::try_parse_from(["rhdh-catalog", "artifact", "use", "--for-batch", "none", "--into", "dir"]).is_ok());
+}

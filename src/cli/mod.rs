@@ -613,8 +613,8 @@ pub enum ArtifactCommand {
         /// The steps after this one only read the folders: with an OCI layout --artifact-store, one extraction per set of artifacts is shared and each folder becomes a link to it.
         #[arg(long)]
         read_only: bool,
-        /// The export batch the folders are unpacked for (`export --batch ID`): for `none`, the batch of a plan with nothing to export, only plan.json is unpacked, which is all that export reads then.
-        #[arg(long, value_name = "ID")]
+        /// The export batch the folders are unpacked for (`export --batch ID`): for `none`, the batch of a plan with nothing to export, only plan.json is unpacked, which is all that export reads then. It chooses what is unpacked, so it takes no --only or --exclude.
+        #[arg(long, value_name = "ID", conflicts_with_all = ["only", "exclude"])]
         for_batch: Option<String>,
         /// Artifacts to unpack, in order (later ones overwrite files of earlier ones).
         artifacts: Vec<String>,
