@@ -418,6 +418,10 @@ fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
         serde_json::from_slice(&std::fs::read(root.join("out/sync/state/commit.json")).unwrap()).unwrap();
     assert_eq!(outcome["results"]["commit"][0], unrelated.as_str(), "the commit the run stands for");
     assert_eq!(git(&remote, &["rev-parse", "main"]), unrelated, "nothing pushed");
+    // Decided from git's objects before the checkout: the clone was not checked out at that commit.
+    let clone = root.join("out/sync/runs/clone-repository/workdir/source");
+    assert_ne!(git(&clone, &["rev-parse", "HEAD"]), unrelated, "checked out although its artifact served");
+    assert!(!clone.join("NOTES.md").exists());
 
     // The overlay moved upstream: fetch runs again and plans from its new commit.
     let overlay = root.join("overlay");
@@ -436,4 +440,17 @@ fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
         let now = git(&remote, &["rev-parse", &format!("main:{file}")]);
         assert_eq!(now, git(&remote, &["rev-parse", &format!("{pushed_tree}:{file}")]), "{file}");
     }
+
+    // That run pushed a commit whose managed paths moved: the next run checks it out (from the
+    // older checkout the unrelated commit left) and archives it, and finds nothing to do.
+    let pushed = git(&remote, &["rev-parse", "main"]);
+    assert_ne!(pushed, unrelated, "the overlay's move was committed");
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("its artifact serves"), "{stderr}");
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), pushed);
+    assert_eq!(git(&clone, &["status", "--porcelain", "--ignored"]), "", "the checkout is the commit's tree");
+    assert_eq!(std::fs::read_to_string(clone.join("NOTES.md")).unwrap(), "an unrelated note\n");
+    assert_eq!(git(&remote, &["rev-parse", "main"]), pushed, "nothing pushed");
 }

@@ -563,11 +563,12 @@ pub(crate) async fn run_in(dir: &Path, args: &[&str]) -> Result<String, String> 
     run(Some(dir), args, "").await
 }
 
-/// The checkout Konflux's `git-clone-oci-ta` makes (its `depth` param, 1 by default): `revision`
-/// (a branch, tag or commit) of `url` fetched alone with `--depth 1` into `dest` and checked out
-/// detached, every local change and untracked file dropped. `dest` may hold such a checkout from
-/// before: only the files that differ are written. `auth` reaches git through its environment.
-pub(crate) async fn shallow_checkout(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<(), GitError> {
+/// The first half of the checkout Konflux's `git-clone-oci-ta` makes (its `depth` param, 1 by
+/// default): `revision` (a branch, tag or commit) of `url` fetched alone with `--depth 1` into the
+/// repository at `dest` (made when it is not there), and its commit id returned, without touching
+/// the working tree: a caller that knows that commit's content can stop here, and
+/// [`check_out_fetched`] is the second half. `auth` reaches git through its environment.
+pub(crate) async fn shallow_fetch(url: &str, dest: &Path, revision: &str, auth: &GitAuth) -> Result<String, GitError> {
     let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
     if !dest.join(".git").is_dir() {
         fs_err::create_dir_all(dest).map_err(|error| local(error.to_string()))?;
@@ -584,6 +585,15 @@ pub(crate) async fn shallow_checkout(url: &str, dest: &Path, revision: &str, aut
     )
     .await
     .map_err(|problem| classify(url, revision, problem))?;
+    // A tag's FETCH_HEAD is the tag object: the checkout is of the commit it names.
+    run(Some(dest), &["rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}"], url).await.map_err(local)
+}
+
+/// The second half of the checkout [`shallow_fetch`] begins: the commit it fetched last into `dest`
+/// checked out detached, every local change and untracked file dropped. `dest` may hold a checkout
+/// from before: only the files that differ are written (`url` is only masked in what git says).
+pub(crate) async fn check_out_fetched(url: &str, dest: &Path) -> Result<(), GitError> {
+    let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
     run(
         Some(dest),
         &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"],

@@ -810,9 +810,9 @@ impl Run<'_> {
 
     /// Konflux's git-clone-oci-ta, locally: the revision fetched `--depth 1` (with the credentials
     /// of the bound `basic-auth` workspace) and checked out, then archived. The clone of the
-    /// previous run is brought to the revision in place when it is there; a commit archived before
-    /// to the same storage is not archived again (and a revision that is that commit is not even
-    /// fetched).
+    /// previous run is brought to the revision in place when it is there. A commit archived before
+    /// to the same storage, or one whose managed paths are those of that commit, is neither checked
+    /// out nor archived again (and a revision that is that commit is not even fetched).
     async fn git_clone(
         &self,
         params: &BTreeMap<String, Resolved>,
@@ -870,19 +870,21 @@ impl Run<'_> {
             }
         }
         let source = workdir.join("source");
-        // As git-clone-oci-ta does (`depth` 1): the revision alone, no history. The checkout of the
-        // previous run is brought to it in place; one that cannot be is replaced.
-        if let Err(error) = crate::io::git::shallow_checkout(&url, &source, &revision, &auth).await {
-            if !source.join(".git").is_dir() {
-                return Err(error.to_string());
+        // As git-clone-oci-ta does (`depth` 1): the revision alone, no history, fetched into the
+        // clone of the previous run; one that cannot fetch is replaced.
+        let commit = match crate::io::git::shallow_fetch(&url, &source, &revision, &auth).await {
+            Ok(commit) => commit,
+            Err(error) if source.join(".git").is_dir() => {
+                tracing::info!(%error, "the previous clone cannot be brought up to date; cloning afresh");
+                self.trash.discard(&source).map_err(|error| error.to_string())?;
+                crate::io::git::shallow_fetch(&url, &source, &revision, &auth)
+                    .await
+                    .map_err(|error| error.to_string())?
             }
-            tracing::info!(%error, "the previous clone cannot be brought up to date; cloning afresh");
-            self.trash.discard(&source).map_err(|error| error.to_string())?;
-            crate::io::git::shallow_checkout(&url, &source, &revision, &auth)
-                .await
-                .map_err(|error| error.to_string())?;
-        }
-        let commit = crate::io::git::run_in(&source, &["rev-parse", "HEAD"]).await?;
+            Err(error) => return Err(error.to_string()),
+        };
+        // Decided from git's objects, before the checkout: a commit whose artifact is known is
+        // not checked out (the clone stays at an older commit until a commit needs archiving).
         if let Some(cache) = cached.as_ref().filter(|cache| cache.commit == commit) {
             tracing::info!(%commit, uri = %cache.uri, "this commit was archived before; not archived again");
             return write_results(&commit, Some(&cache.uri));
@@ -897,6 +899,14 @@ impl Run<'_> {
             let cache = CloneCache { commit: commit.clone(), ..cache };
             return crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
                 .map_err(|error| format!("{error:#}"));
+        }
+        // Only the files that differ from the previous checkout are written; a checkout that
+        // cannot be brought to the commit is replaced.
+        if let Err(error) = crate::io::git::check_out_fetched(&url, &source).await {
+            tracing::info!(%error, "the previous clone cannot be checked out at the commit; cloning afresh");
+            self.trash.discard(&source).map_err(|error| error.to_string())?;
+            crate::io::git::shallow_fetch(&url, &source, &revision, &auth).await.map_err(|error| error.to_string())?;
+            crate::io::git::check_out_fetched(&url, &source).await.map_err(|error| error.to_string())?;
         }
         write_results(&commit, None)?;
         let result = results.join("SOURCE_ARTIFACT");
