@@ -453,4 +453,20 @@ fn a_sync_reuses_what_did_not_move_and_decides_from_object_ids() {
     assert_eq!(git(&clone, &["status", "--porcelain", "--ignored"]), "", "the checkout is the commit's tree");
     assert_eq!(std::fs::read_to_string(clone.join("NOTES.md")).unwrap(), "an unrelated note\n");
     assert_eq!(git(&remote, &["rev-parse", "main"]), pushed, "nothing pushed");
+
+    // A kept clone git cannot check out (the lock a killed git leaves) is replaced by a new clone,
+    // and the run archives the commit it was asked for.
+    std::fs::write(clone.join(".git/index.lock"), "").unwrap();
+    git(&midstream, &["pull", "-q", "origin", "main"]);
+    std::fs::create_dir_all(midstream.join("build")).unwrap();
+    std::fs::write(midstream.join("build/notes.txt"), "a managed path moved\n").unwrap();
+    let moved_build = commit(&midstream, "a managed path moved");
+    git(&midstream, &["push", "-q", "origin", "main"]);
+    let (output, stdout) = sync(root, &midstream, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("the previous clone cannot be checked out at the commit; cloning afresh"), "{stderr}");
+    assert!(!clone.join(".git/index.lock").exists());
+    assert_eq!(git(&clone, &["rev-parse", "HEAD"]), moved_build);
+    assert_eq!(git(&clone, &["status", "--porcelain", "--ignored"]), "", "the checkout is the commit's tree");
 }

@@ -589,18 +589,15 @@ pub(crate) async fn shallow_fetch(url: &str, dest: &Path, revision: &str, auth: 
     run(Some(dest), &["rev-parse", "--verify", "--quiet", "FETCH_HEAD^{commit}"], url).await.map_err(local)
 }
 
-/// The second half of the checkout [`shallow_fetch`] begins: the commit it fetched last into `dest`
-/// checked out detached, every local change and untracked file dropped. `dest` may hold a checkout
-/// from before: only the files that differ are written (`url` is only masked in what git says).
-pub(crate) async fn check_out_fetched(url: &str, dest: &Path) -> Result<(), GitError> {
+/// The second half of the checkout [`shallow_fetch`] begins: `commit`, the id it returned, checked
+/// out detached in `dest`, every local change and untracked file dropped. `dest` may hold a
+/// checkout from before: only the files that differ are written (`url` is only masked in what git
+/// says).
+pub(crate) async fn check_out_fetched(url: &str, dest: &Path, commit: &str) -> Result<(), GitError> {
     let local = |problem: String| GitError::Local { dir: dest.display().to_string(), problem };
-    run(
-        Some(dest),
-        &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"],
-        url,
-    )
-    .await
-    .map_err(local)?;
+    run(Some(dest), &["-c", "advice.detachedHead=false", "checkout", "--quiet", "--force", "--detach", commit], url)
+        .await
+        .map_err(local)?;
     // A detached checkout of a commit leaves .git/refs holding only empty folders, which an archive
     // without empty folders would drop, and git does not take a .git without refs/ for a repository.
     run(Some(dest), &["update-ref", "refs/rhdh-catalog/checkout", "HEAD"], url).await.map_err(local)?;

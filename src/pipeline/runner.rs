@@ -872,14 +872,17 @@ impl Run<'_> {
         let source = workdir.join("source");
         // As git-clone-oci-ta does (`depth` 1): the revision alone, no history, fetched into the
         // clone of the previous run; one that cannot fetch is replaced.
+        // A clone that cannot be brought up to date is replaced: put aside, and the revision fetched
+        // into a new one.
+        let afresh = || async {
+            self.trash.discard(&source).map_err(|error| error.to_string())?;
+            crate::io::git::shallow_fetch(&url, &source, &revision, &auth).await.map_err(|error| error.to_string())
+        };
         let commit = match crate::io::git::shallow_fetch(&url, &source, &revision, &auth).await {
             Ok(commit) => commit,
             Err(error) if source.join(".git").is_dir() => {
                 tracing::info!(%error, "the previous clone cannot be brought up to date; cloning afresh");
-                self.trash.discard(&source).map_err(|error| error.to_string())?;
-                crate::io::git::shallow_fetch(&url, &source, &revision, &auth)
-                    .await
-                    .map_err(|error| error.to_string())?
+                afresh().await?
             }
             Err(error) => return Err(error.to_string()),
         };
@@ -900,14 +903,18 @@ impl Run<'_> {
             return crate::io::fs::write_atomic(&cache_path, &crate::formats::json::to_pretty(&cache))
                 .map_err(|error| format!("{error:#}"));
         }
-        // Only the files that differ from the previous checkout are written; a checkout that
-        // cannot be brought to the commit is replaced.
-        if let Err(error) = crate::io::git::check_out_fetched(&url, &source).await {
-            tracing::info!(%error, "the previous clone cannot be checked out at the commit; cloning afresh");
-            self.trash.discard(&source).map_err(|error| error.to_string())?;
-            crate::io::git::shallow_fetch(&url, &source, &revision, &auth).await.map_err(|error| error.to_string())?;
-            crate::io::git::check_out_fetched(&url, &source).await.map_err(|error| error.to_string())?;
-        }
+        // Only the files that differ from the previous checkout are written. In a clone that cannot
+        // be checked out, the revision fetched afresh may name a newer commit: that one is archived.
+        let (commit, inputs) = match crate::io::git::check_out_fetched(&url, &source, &commit).await {
+            Ok(()) => (commit, inputs),
+            Err(error) => {
+                tracing::info!(%error, "the previous clone cannot be checked out at the commit; cloning afresh");
+                let commit = afresh().await?;
+                crate::io::git::check_out_fetched(&url, &source, &commit).await.map_err(|error| error.to_string())?;
+                let inputs = crate::io::git::managed_tree(&source, &commit).await.unwrap_or_default();
+                (commit, inputs)
+            }
+        };
         write_results(&commit, None)?;
         let result = results.join("SOURCE_ARTIFACT");
         let args = vec![
